@@ -1,0 +1,157 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ModelCaching;
+
+/// <summary>
+/// Configures one named model: where it comes from, how it loads, and its policy. Returned to the
+/// <c>configure</c> callback of <c>AddModel</c>; every method returns the builder for chaining.
+/// </summary>
+/// <typeparam name="TModel">The model type.</typeparam>
+public sealed class ModelBuilder<TModel>
+    where TModel : class
+{
+    internal ModelBuilder(string name, IServiceCollection services)
+    {
+        Name = name;
+        Services = services;
+    }
+
+    /// <summary>The model's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The service collection, for extensions that register services of their own.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Changes the model's options.</summary>
+    public ModelBuilder<TModel> Configure(Action<ModelOptions<TModel>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.AddOptions<ModelOptions<TModel>>(Name).Configure(configure);
+        return this;
+    }
+
+    /// <summary>Changes the model's options with access to the application's services.</summary>
+    public ModelBuilder<TModel> Configure(Action<ModelOptions<TModel>, IServiceProvider> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.AddOptions<ModelOptions<TModel>>(Name).Configure<IServiceProvider>(configure);
+        return this;
+    }
+
+    /// <summary>Loads the model from the file at <paramref name="path"/>.</summary>
+    public ModelBuilder<TModel> FromFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Configure(options => options.Source = new FileModelSource(path));
+    }
+
+    /// <summary>Loads the model from a stream that <paramref name="open"/> returns (blob storage, a database, a resource).</summary>
+    public ModelBuilder<TModel> FromStream(Func<CancellationToken, ValueTask<Stream>> open, string description = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        return Configure(options => options.Source = new StreamModelSource(open, description));
+    }
+
+    /// <summary>Loads the model from a source of your own.</summary>
+    public ModelBuilder<TModel> FromSource(IModelSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return Configure(options => options.Source = source);
+    }
+
+    /// <summary>Loads the model from a source built from the application's services.</summary>
+    public ModelBuilder<TModel> FromSource(Func<IServiceProvider, IModelSource> sourceFactory)
+    {
+        ArgumentNullException.ThrowIfNull(sourceFactory);
+        return Configure((options, services) => options.Source = sourceFactory(services));
+    }
+
+    /// <summary>
+    /// Builds the model with a factory instead of a source and a loader. Each load calls the factory; the
+    /// version is the generation number.
+    /// </summary>
+    public ModelBuilder<TModel> FromFactory(Func<CancellationToken, ValueTask<TModel>> factory, string description = "factory")
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Configure(options =>
+        {
+            options.Source = new DelegateModelSource(static (_, _) => ValueTask.FromResult<ModelArtifact?>(ModelArtifact.WithoutContent("factory")), description);
+            options.Loader = new DelegateModelLoader<TModel>((_, cancellationToken) => factory(cancellationToken));
+        });
+    }
+
+    /// <summary>Turns the source's bytes into a model with <paramref name="loader"/>.</summary>
+    public ModelBuilder<TModel> UseLoader(IModelLoader<TModel> loader)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        return Configure(options => options.Loader = loader);
+    }
+
+    /// <summary>Turns the source's bytes into a model with a delegate.</summary>
+    public ModelBuilder<TModel> UseLoader(Func<ModelArtifact, CancellationToken, ValueTask<TModel>> load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        return UseLoader(new DelegateModelLoader<TModel>(load));
+    }
+
+    /// <summary>Turns the source's bytes into a model with a loader built from the application's services.</summary>
+    public ModelBuilder<TModel> UseLoader(Func<IServiceProvider, IModelLoader<TModel>> loaderFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loaderFactory);
+        return Configure((options, services) => options.Loader = loaderFactory(services));
+    }
+
+    /// <summary>Loads the model on first use (the default).</summary>
+    public ModelBuilder<TModel> Lazy() => Configure(static options => options.Policy = ModelLoadPolicy.Lazy);
+
+    /// <summary>Loads the model when the host starts.</summary>
+    /// <param name="waitForStartup">Whether host start-up waits until the model is loaded.</param>
+    public ModelBuilder<TModel> Eager(bool waitForStartup = false) => Configure(options =>
+    {
+        options.Policy = ModelLoadPolicy.Eager;
+        options.WaitForStartup = waitForStartup;
+    });
+
+    /// <summary>
+    /// Makes the model expire: reloaded in the background before <paramref name="timeToLive"/> runs out
+    /// (refresh-ahead), and/or unloaded after <paramref name="idleTimeout"/> without use.
+    /// </summary>
+    public ModelBuilder<TModel> Expiring(TimeSpan? timeToLive = null, TimeSpan? idleTimeout = null)
+    {
+        if (timeToLive is null && idleTimeout is null)
+        {
+            throw new ArgumentException("Give a time-to-live, an idle timeout, or both.", nameof(timeToLive));
+        }
+
+        return Configure(options =>
+        {
+            options.TimeToLive = timeToLive ?? options.TimeToLive;
+            options.IdleTimeout = idleTimeout ?? options.IdleTimeout;
+        });
+    }
+
+    /// <summary>Checks each new generation before it serves; throw to reject it (the last good model keeps serving).</summary>
+    public ModelBuilder<TModel> Validate(Func<TModel, CancellationToken, ValueTask> validate)
+    {
+        ArgumentNullException.ThrowIfNull(validate);
+        return Configure(options => options.Validators.Add(validate));
+    }
+
+    /// <summary>Runs work on each new generation before it serves and before readiness (one prediction, say).</summary>
+    public ModelBuilder<TModel> WarmUp(Func<TModel, CancellationToken, ValueTask> warmUp)
+    {
+        ArgumentNullException.ThrowIfNull(warmUp);
+        return Configure(options => options.WarmUps.Add(warmUp));
+    }
+
+    /// <summary>Runs synchronous work on each new generation before it serves.</summary>
+    public ModelBuilder<TModel> WarmUp(Action<TModel> warmUp)
+    {
+        ArgumentNullException.ThrowIfNull(warmUp);
+        return WarmUp((model, _) =>
+        {
+            warmUp(model);
+            return ValueTask.CompletedTask;
+        });
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ModelCaching;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds models to a model cache.</summary>
+public static class ModelCacheBuilderExtensions
+{
+    /// <summary>
+    /// Registers the model <paramref name="name"/>. Its cache is reachable as a keyed service
+    /// (<c>[FromKeyedServices("name")] IModelCache&lt;TModel&gt;</c>) and through <see cref="IModelCacheProvider"/>.
+    /// Adding the same name again adds to its configuration.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The name is already registered with another model type.</exception>
+    public static IModelCacheBuilder AddModel<TModel>(this IModelCacheBuilder builder, string name, Action<ModelBuilder<TModel>> configure)
+        where TModel : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        IServiceCollection services = builder.Services;
+        ModelRegistration? existing = FindRegistration(services, name);
+        if (existing is null)
+        {
+            services.AddSingleton(new ModelRegistration(name, typeof(TModel), (sp, provider) => ModelCacheProvider.CreateCache<TModel>(name, sp, provider)));
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions<TModel>>, ModelOptionsValidator<TModel>>());
+            services.AddKeyedSingleton<IModelCache<TModel>>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>((string)key!));
+            services.AddKeyedSingleton<IModelCache>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache((string)key!));
+
+            // Configuration (if any) is applied after the code's settings, so it can override them.
+            services.AddOptions<ModelOptions<TModel>>(name)
+                .PostConfigure<IServiceProvider>((options, sp) =>
+                {
+                    if (sp.GetService<ModelCacheConfiguration>() is { } configuration)
+                    {
+                        configuration.ForModel(name).Bind(options);
+                    }
+                })
+                .ValidateOnStart();
+        }
+        else if (existing.ModelType != typeof(TModel))
+        {
+            throw new InvalidOperationException($"Model '{name}' is already registered as {existing.ModelType.FullName}; it cannot also be {typeof(TModel).FullName}.");
+        }
+
+        configure(new ModelBuilder<TModel>(name, services));
+        return builder;
+    }
+
+    private static ModelRegistration? FindRegistration(IServiceCollection services, string name)
+    {
+        foreach (ServiceDescriptor descriptor in services)
+        {
+            if (descriptor.ServiceType == typeof(ModelRegistration) && !descriptor.IsKeyedService && descriptor.ImplementationInstance is ModelRegistration registration && registration.Name == name)
+            {
+                return registration;
+            }
+        }
+
+        return null;
+    }
+}

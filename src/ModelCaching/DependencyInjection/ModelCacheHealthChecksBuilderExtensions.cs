@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ModelCaching;
+using ModelCaching.Diagnostics;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds model cache health checks.</summary>
+public static class ModelCacheHealthChecksBuilderExtensions
+{
+    /// <summary>
+    /// Adds a health check for one model, or for every registered model when <paramref name="modelName"/> is
+    /// <see langword="null"/> (the worst state wins). Healthy: serving. Degraded: serving the last good model
+    /// after a failed reload. Unhealthy: an eager model not loaded yet, or nothing serving after a failure.
+    /// Tag it (<c>"ready"</c>, say) to use it as a readiness probe.
+    /// </summary>
+    public static IHealthChecksBuilder AddModelCache(
+        this IHealthChecksBuilder builder,
+        string? modelName = null,
+        string? name = null,
+        HealthStatus? failureStatus = null,
+        IEnumerable<string>? tags = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Add(new HealthCheckRegistration(
+            name ?? (modelName is null ? "modelcache" : $"modelcache:{modelName}"),
+            sp => new ModelCacheHealthCheck(sp.GetRequiredService<IModelCacheProvider>(), modelName),
+            failureStatus,
+            tags));
+    }
+}

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelCaching.Diagnostics;
+
+namespace ModelCaching;
+
+/// <summary>
+/// Creates each registered model's cache on first request and owns it: disposing the provider (at host
+/// shutdown) disposes every cache, newest first.
+/// </summary>
+internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable, IDisposable
+{
+    private readonly IServiceProvider _services;
+    private readonly Dictionary<string, ModelRegistration> _registrations;
+    private readonly ConcurrentDictionary<string, Lazy<IModelCache>> _caches = new(StringComparer.Ordinal);
+    private readonly ConcurrentStack<IModelCache> _created = new();
+
+    public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
+    {
+        _services = services;
+        _registrations = new Dictionary<string, ModelRegistration>(StringComparer.Ordinal);
+        var names = new List<string>();
+        foreach (ModelRegistration registration in registrations)
+        {
+            if (_registrations.TryAdd(registration.Name, registration))
+            {
+                names.Add(registration.Name);
+            }
+        }
+
+        Names = names;
+        TimeProvider = timeProvider;
+        LoggerFactory = loggerFactory;
+        Metrics = metrics;
+        LoadLimiter = new ModelLoadLimiter(options.Value.MaxConcurrentLoads);
+    }
+
+    public IReadOnlyList<string> Names { get; }
+
+    internal TimeProvider TimeProvider { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal ModelCacheMetrics Metrics { get; }
+
+    internal ModelLoadLimiter LoadLimiter { get; }
+
+    public IModelCache<TModel> GetCache<TModel>(string name)
+        where TModel : class
+    {
+        IModelCache cache = GetCache(name);
+        return cache as IModelCache<TModel>
+            ?? throw new InvalidOperationException($"Model '{name}' is registered as {cache.ModelType.FullName}, not {typeof(TModel).FullName}.");
+    }
+
+    public IModelCache GetCache(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_caches.TryGetValue(name, out Lazy<IModelCache>? existing))
+        {
+            return existing.Value;
+        }
+
+        if (!_registrations.TryGetValue(name, out ModelRegistration? registration))
+        {
+            string known = Names.Count == 0 ? "none are registered" : "known models: " + string.Join(", ", Names.Select(static n => $"'{n}'"));
+            throw new KeyNotFoundException($"No model named '{name}' is registered with AddModelCache().AddModel(...); {known}.");
+        }
+
+        Lazy<IModelCache> lazy = _caches.GetOrAdd(name, static (_, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Registration)), (Provider: this, Registration: registration));
+        return lazy.Value;
+    }
+
+    internal static ModelCache<TModel> CreateCache<TModel>(string name, IServiceProvider services, ModelCacheProvider provider)
+        where TModel : class
+    {
+        ModelOptions<TModel> options = services.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name);
+        return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter);
+    }
+
+    public void Dispose()
+    {
+        while (_created.TryPop(out IModelCache? cache))
+        {
+            (cache as IDisposable)?.Dispose();
+        }
+
+        LoadLimiter.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_created.TryPop(out IModelCache? cache))
+        {
+            if (cache is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        LoadLimiter.Dispose();
+    }
+
+    private IModelCache Create(ModelRegistration registration)
+    {
+        IModelCache cache = registration.Create(_services, this);
+        _created.Push(cache);
+        return cache;
+    }
+}

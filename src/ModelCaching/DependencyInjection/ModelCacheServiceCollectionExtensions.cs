@@ -1,0 +1,59 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using ModelCaching;
+using ModelCaching.Diagnostics;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers ModelCaching in a service collection.</summary>
+public static class ModelCacheServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the model cache's services; add models to the returned builder with <c>AddModel</c>.
+    /// Calling it more than once is safe.
+    /// </summary>
+    public static IModelCacheBuilder AddModelCache(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        services.AddOptions();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.TryAddSingleton(static sp => new ModelCacheMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<ModelCacheProvider>();
+        services.TryAddSingleton<IModelCacheProvider>(static sp => sp.GetRequiredService<ModelCacheProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ModelCacheStartupService>());
+        services.AddOptions<ModelCacheOptions>().ValidateOnStart();
+        return new ModelCacheBuilder(services);
+    }
+
+    /// <summary>Registers the model cache and changes its shared options.</summary>
+    public static IModelCacheBuilder AddModelCache(this IServiceCollection services, Action<ModelCacheOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        IModelCacheBuilder builder = services.AddModelCache();
+        services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers the model cache with settings from <paramref name="configuration"/> (a <c>ModelCache</c>
+    /// section): shared options at its root, each model's options under <c>Models:{name}</c>. Configuration
+    /// values override what code sets, so a deployed application can be tuned without a rebuild.
+    /// </summary>
+    public static IModelCacheBuilder AddModelCache(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        IModelCacheBuilder builder = services.AddModelCache();
+        services.RemoveAll<ModelCacheConfiguration>();
+        services.AddSingleton(new ModelCacheConfiguration(configuration));
+        services.Configure<ModelCacheOptions>(configuration);
+        return builder;
+    }
+}

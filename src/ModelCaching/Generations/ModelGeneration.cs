@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging;
+using ModelCaching.Diagnostics;
+
+namespace ModelCaching.Generations;
+
+/// <summary>
+/// One loaded model and its version. Reference-counted: the cache holds one reference while the
+/// generation serves (or drains), every lease holds one more. The model is disposed when the count
+/// reaches zero, and a generation at zero can never be acquired again.
+/// </summary>
+internal sealed class ModelGeneration<TModel>
+    where TModel : class
+{
+    private readonly ILogger _logger;
+    private readonly string _modelName;
+
+    // Starts at 1: the cache's own reference, released when the generation is retired.
+    private int _references = 1;
+    private int _retired;
+
+    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger)
+    {
+        _modelName = modelName;
+        Model = model;
+        Version = version;
+        Artifact = artifact;
+        _logger = logger;
+    }
+
+    public TModel Model { get; }
+
+    public ModelVersion Version { get; }
+
+    /// <summary>The bytes the generation was loaded from, kept for rollback; null when the source has no bytes.</summary>
+    public ModelArtifact? Artifact { get; }
+
+    /// <summary>Leases alive on this generation (not counting the cache's own reference).</summary>
+    public int ActiveLeases
+    {
+        get
+        {
+            int references = Volatile.Read(ref _references);
+            return Volatile.Read(ref _retired) == 0 ? Math.Max(0, references - 1) : references;
+        }
+    }
+
+    public bool IsDisposed => Volatile.Read(ref _references) == 0;
+
+    /// <summary>Adds a lease unless the generation was already disposed.</summary>
+    public bool TryAcquire()
+    {
+        int references = Volatile.Read(ref _references);
+        while (references > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _references, references + 1, references);
+            if (seen == references)
+            {
+                return true;
+            }
+
+            references = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Ends a lease (or the cache's reference); the last one disposes the model.</summary>
+    public void Release()
+    {
+        int references = Interlocked.Decrement(ref _references);
+        if (references == 0)
+        {
+            DisposeModel();
+        }
+        else if (references < 0)
+        {
+            // A lease disposed twice. Put the count back so the generation stays consistent.
+            Interlocked.Increment(ref _references);
+            throw new InvalidOperationException($"A lease on model '{_modelName}' generation {Version.Generation} was disposed more than once.");
+        }
+    }
+
+    /// <summary>Drops the cache's own reference, once. Leases still alive keep the model until they end.</summary>
+    public void Retire()
+    {
+        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        {
+            Release();
+        }
+    }
+
+    private void DisposeModel()
+    {
+        try
+        {
+            switch (Model)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    ValueTask pending = asyncDisposable.DisposeAsync();
+                    if (!pending.IsCompletedSuccessfully)
+                    {
+                        _ = ObserveAsync(pending, this);
+                    }
+
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+
+            Log.GenerationDisposed(_logger, _modelName, Version.Generation, Version.Id);
+        }
+        catch (Exception ex)
+        {
+            Log.GenerationDisposeFailed(_logger, ex, _modelName, Version.Generation);
+        }
+
+        static async Task ObserveAsync(ValueTask pending, ModelGeneration<TModel> generation)
+        {
+            try
+            {
+                await pending.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.GenerationDisposeFailed(generation._logger, ex, generation._modelName, generation.Version.Generation);
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+namespace ModelCaching;
+
+/// <summary>
+/// The part of a model cache that does not depend on the model's type: state, version, reload,
+/// rollback and statistics. Admin endpoints and health checks work through it.
+/// </summary>
+public interface IModelCache
+{
+    /// <summary>The model's name, unique in its <see cref="IModelCacheProvider"/>.</summary>
+    string Name { get; }
+
+    /// <summary>The CLR type of the model.</summary>
+    Type ModelType { get; }
+
+    /// <summary>The current lifecycle state.</summary>
+    ModelCacheState State { get; }
+
+    /// <summary>The serving version, or <see langword="null"/> when nothing is serving.</summary>
+    ModelVersion? Version { get; }
+
+    /// <summary>Where the model is loaded from.</summary>
+    string SourceDescription { get; }
+
+    /// <summary>Raised after a new generation starts serving (first load, reload or rollback).</summary>
+    event EventHandler<ModelReloadedEventArgs>? Reloaded;
+
+    /// <summary>
+    /// Loads the model now from its source and swaps it in when the content changed. A failure never
+    /// replaces a serving model: it throws <see cref="ModelLoadException"/> and the cache stays on the last
+    /// good generation (<see cref="ModelCacheState.Degraded"/>).
+    /// </summary>
+    /// <param name="cancellationToken">Stops this caller's wait; the load itself goes on for other callers.</param>
+    /// <returns>The serving version after the reload (the same one when the content was unchanged).</returns>
+    Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Goes back to the version that served before the current one, through the same validation and
+    /// warm-up as a reload. The content that was rolled back from is not loaded again until it changes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There is no previous version to roll back to.</exception>
+    Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Drops the serving generation; the next use loads the model again.</summary>
+    void Invalidate();
+
+    /// <summary>A snapshot of counters and state.</summary>
+    ModelCacheStatistics GetStatistics();
+
+    /// <summary>The most recent load attempts, newest last.</summary>
+    IReadOnlyList<ModelLoadRecord> GetHistory();
+}

@@ -1,0 +1,228 @@
+using ModelCaching.Diagnostics;
+using ModelCaching.Generations;
+
+namespace ModelCaching;
+
+// Everything time-driven runs on timers from the injected TimeProvider, never on the hit path:
+// refresh-ahead before the time-to-live ends, idle unloads, retries with backoff, and drain delays.
+public sealed partial class ModelCache<TModel>
+{
+    // Generations swapped out but not yet disposed (draining, or pinned by leases). Guarded by _gate.
+    private readonly List<ModelGeneration<TModel>> _retired = [];
+    private readonly List<ITimer> _drainTimers = [];
+
+    private ITimer? _refreshTimer;
+    private ITimer? _idleTimer;
+    private ITimer? _retryTimer;
+    private int _consecutiveFailures;
+    private long _lastActivity = -1;
+    private long _lastActiveAt;
+
+    /// <summary>After a load or an unchanged refresh: reset the failure streak and arm the refresh and idle timers.</summary>
+    private void OnLoadedLocked()
+    {
+        _consecutiveFailures = 0;
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+
+        if (_options.TimeToLive is { } ttl)
+        {
+            TimeSpan refreshIn = ttl * _options.RefreshAheadRatio;
+            _refreshTimer ??= _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnRefreshTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _refreshTimer.Change(refreshIn, Timeout.InfiniteTimeSpan);
+        }
+
+        if (_options.IdleTimeout is { } idle)
+        {
+            _lastActiveAt = _timeProvider.GetTimestamp();
+            _lastActivity = -1;
+            if (_idleTimer is null)
+            {
+                // Four ticks per timeout: the model goes between 1× and 1.25× the timeout after its last use.
+                TimeSpan period = idle / 4;
+                _idleTimer = _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnIdleTimer(), this, period, period);
+            }
+        }
+    }
+
+    /// <summary>After a failure: try again later, doubling the delay each time, with ±20% jitter so a fleet spreads out.</summary>
+    private void ScheduleRetryLocked()
+    {
+        if (_disposed || _options.RetryBaseDelay == TimeSpan.Zero)
+        {
+            return;
+        }
+
+        // Hand-written rather than a Polly retry: the attempts are independent background loads scheduled
+        // between requests (the cache serves meanwhile, and a change event may load sooner), not a loop
+        // inside one call, which is what a Polly retry strategy runs.
+        int attempt = ++_consecutiveFailures;
+        double exponential = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
+        double capped = Math.Min(exponential, _options.RetryMaxDelay.TotalMilliseconds);
+        TimeSpan delay = TimeSpan.FromMilliseconds(capped * (0.8 + (0.4 * Random.Shared.NextDouble())));
+
+        _retryTimer ??= _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnRetryTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _retryTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        Log.RetryScheduled(_logger, Name, delay, attempt);
+    }
+
+    private void StopTimersLocked()
+    {
+        _refreshTimer?.Dispose();
+        _refreshTimer = null;
+        _idleTimer?.Dispose();
+        _idleTimer = null;
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+    }
+
+    private void OnRefreshTimer() => StartInBackground(ModelLoadReason.RefreshAhead);
+
+    private void OnRetryTimer() => StartInBackground(ModelLoadReason.Retry);
+
+    private void OnSourceChanged()
+    {
+        lock (_gate)
+        {
+            // Nothing loaded and nothing loading: the next use reads the new content anyway.
+            if (_disposed || (_current is null && _inflight is null))
+            {
+                return;
+            }
+        }
+
+        Log.ChangeDetected(_logger, Name, _source.Description);
+        StartInBackground(ModelLoadReason.SourceChanged);
+    }
+
+    private void StartInBackground(ModelLoadReason reason)
+    {
+        try
+        {
+            _ = RequestLoad(reason).ContinueWith(
+                static task => _ = task.Exception, // Logged and counted by the pipeline already.
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+        catch (ObjectDisposedException)
+        {
+            // A timer that fired while the cache was being disposed.
+        }
+    }
+
+    private void OnIdleTimer()
+    {
+        long activity = _hits.Sum() + Interlocked.Read(ref _misses);
+        lock (_gate)
+        {
+            if (_disposed || _current is null)
+            {
+                return;
+            }
+
+            long now = _timeProvider.GetTimestamp();
+            if (activity != _lastActivity || _current.ActiveLeases > 0 || _inflight is not null)
+            {
+                _lastActivity = activity;
+                _lastActiveAt = now;
+                return;
+            }
+
+            if (_timeProvider.GetElapsedTime(_lastActiveAt, now) < _options.IdleTimeout!.Value)
+            {
+                return;
+            }
+        }
+
+        Unload("idle");
+    }
+
+    private void Unload(string reason)
+    {
+        ModelGeneration<TModel>? unloaded;
+        lock (_gate)
+        {
+            unloaded = _current;
+            if (_disposed || unloaded is null)
+            {
+                return;
+            }
+
+            _current = null;
+            _state = ModelCacheState.Unloaded;
+            _unloads++;
+            _refreshTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        RetireWithDrain(unloaded);
+        _metrics.RecordUnload(Name, reason);
+        Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
+    }
+
+    /// <summary>
+    /// Drops the cache's reference on a swapped-out generation. Disposable models get <see cref="ModelOptions.DrainDelay"/>
+    /// first, for callers that took them from GetModel() without a lease.
+    /// </summary>
+    private void RetireWithDrain(ModelGeneration<TModel>? generation)
+    {
+        if (generation is null)
+        {
+            return;
+        }
+
+        bool disposable = generation.Model is IDisposable or IAsyncDisposable;
+        lock (_gate)
+        {
+            _retired.Add(generation);
+            if (disposable && _options.DrainDelay > TimeSpan.Zero && !_disposed)
+            {
+                var drain = new DrainState(this, generation);
+                drain.Timer = _timeProvider.CreateTimer(static state => ((DrainState)state!).Fire(), drain, _options.DrainDelay, Timeout.InfiniteTimeSpan);
+                _drainTimers.Add(drain.Timer);
+                return;
+            }
+        }
+
+        generation.Retire();
+    }
+
+    private void RetireDrainingNow()
+    {
+        ModelGeneration<TModel>[] retired;
+        lock (_gate)
+        {
+            foreach (ITimer timer in _drainTimers)
+            {
+                timer.Dispose();
+            }
+
+            _drainTimers.Clear();
+            retired = [.. _retired];
+        }
+
+        foreach (ModelGeneration<TModel> generation in retired)
+        {
+            generation.Retire();
+        }
+    }
+
+    private sealed class DrainState(ModelCache<TModel> cache, ModelGeneration<TModel> generation)
+    {
+        public ITimer? Timer { get; set; }
+
+        public void Fire()
+        {
+            lock (cache._gate)
+            {
+                if (Timer is not null)
+                {
+                    cache._drainTimers.Remove(Timer);
+                    Timer.Dispose();
+                }
+            }
+
+            generation.Retire();
+        }
+    }
+}

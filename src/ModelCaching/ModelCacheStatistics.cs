@@ -1,0 +1,34 @@
+namespace ModelCaching;
+
+/// <summary>
+/// A snapshot of what one cache has done since it was created.
+/// </summary>
+public sealed record ModelCacheStatistics
+{
+    /// <summary>Calls served from memory by <c>GetModel</c>, <c>GetModelAsync</c> or <c>Acquire</c>.</summary>
+    public long Hits { get; init; }
+
+    /// <summary>Calls that found no model loaded and had to wait for (or start) a load.</summary>
+    public long Misses { get; init; }
+
+    /// <summary>Loads that produced a new serving generation.</summary>
+    public long Loads { get; init; }
+
+    /// <summary>Load attempts that failed.</summary>
+    public long LoadFailures { get; init; }
+
+    /// <summary>Times the model was unloaded (idle timeout or <see cref="IModelCache.Invalidate"/>).</summary>
+    public long Unloads { get; init; }
+
+    /// <summary>Leases not yet disposed, over all generations.</summary>
+    public long ActiveLeases { get; init; }
+
+    /// <summary>The current state.</summary>
+    public ModelCacheState State { get; init; }
+
+    /// <summary>The serving version, or <see langword="null"/> when nothing is serving.</summary>
+    public ModelVersion? Version { get; init; }
+
+    /// <summary>The message of the last failure, or <see langword="null"/> when the last attempt succeeded.</summary>
+    public string? LastError { get; init; }
+}

@@ -1,0 +1,213 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace ModelCaching;
+
+/// <summary>
+/// The settings of one cached model that do not depend on its type. Every property binds from
+/// configuration (<c>ModelCache:Models:{name}</c>); the options are validated when the host starts.
+/// </summary>
+public class ModelOptions
+{
+    internal const long DefaultMaxArtifactBytes = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// A model file to load when no <see cref="ModelOptions{TModel}.Source"/> is set.
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public string? FilePath { get; set; }
+
+    /// <summary>
+    /// When the model is first loaded.
+    /// <value>The default is <see cref="ModelLoadPolicy.Lazy"/>.</value>
+    /// </summary>
+    public ModelLoadPolicy Policy { get; set; } = ModelLoadPolicy.Lazy;
+
+    /// <summary>
+    /// For <see cref="ModelLoadPolicy.Eager"/> models: whether host start-up waits until the model is loaded.
+    /// When <see langword="false"/>, the load runs in the background and the readiness check reports
+    /// Unhealthy until it is done.
+    /// <value>The default is <see langword="false"/>.</value>
+    /// </summary>
+    public bool WaitForStartup { get; set; }
+
+    /// <summary>
+    /// How long a loaded generation lives before the cache reloads it from the source, or <see langword="null"/>
+    /// to keep it until the source changes. The reload starts ahead of expiry (see <see cref="RefreshAheadRatio"/>)
+    /// and the current model keeps serving meanwhile, and beyond expiry if the reload fails.
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public TimeSpan? TimeToLive { get; set; }
+
+    /// <summary>
+    /// The fraction of <see cref="TimeToLive"/> after which the background refresh starts (0.1–1.0).
+    /// <value>The default is 0.8.</value>
+    /// </summary>
+    public double RefreshAheadRatio { get; set; } = 0.8;
+
+    /// <summary>
+    /// Unloads the model after it has not been used for this long, to free memory; the next use loads it
+    /// again. <see langword="null"/> keeps it loaded.
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public TimeSpan? IdleTimeout { get; set; }
+
+    /// <summary>
+    /// The longest a single load may take (fetch, load, validation, warm-up), independent of callers'
+    /// cancellation tokens. A load past it fails with a timeout.
+    /// <value>The default is 2 minutes.</value>
+    /// </summary>
+    public TimeSpan LoadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// After a failed load with no model serving, callers within this interval get the same
+    /// <see cref="ModelLoadException"/> at once instead of starting another load.
+    /// <value>The default is 2 seconds.</value>
+    /// </summary>
+    public TimeSpan FailureCooldown { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The first delay before a failed load is retried in the background; it doubles on every failure
+    /// (with ±20% jitter) up to <see cref="RetryMaxDelay"/>. <see cref="TimeSpan.Zero"/> turns retries off.
+    /// <value>The default is 2 seconds.</value>
+    /// </summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The longest delay between background retries.
+    /// <value>The default is 5 minutes.</value>
+    /// </summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a swapped-out generation of an <see cref="IDisposable"/> model stays alive for callers that
+    /// got it from <c>GetModel()</c> (which pins nothing) before it is disposed. Leases pin a generation
+    /// for as long as they live, whatever this delay.
+    /// <value>The default is 10 seconds.</value>
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How a reload replaces the serving generation.
+    /// <value>The default is <see cref="ModelSwapMode.LoadBeside"/>.</value>
+    /// </summary>
+    public ModelSwapMode SwapMode { get; set; } = ModelSwapMode.LoadBeside;
+
+    /// <summary>
+    /// The SHA-256 (hex) the model content must have; content with another hash is rejected.
+    /// <value>The default is <see langword="null"/> (no check).</value>
+    /// </summary>
+    public string? ExpectedSha256 { get; set; }
+
+    /// <summary>
+    /// The largest model content accepted, in bytes.
+    /// <value>The default is 2 GiB.</value>
+    /// </summary>
+    public long MaxArtifactBytes { get; set; } = DefaultMaxArtifactBytes;
+
+    /// <summary>
+    /// Whether the cache reloads when its source reports a change (file watcher, polling).
+    /// <value>The default is <see langword="true"/>.</value>
+    /// </summary>
+    public bool ReloadOnChange { get; set; } = true;
+
+    /// <summary>
+    /// How many load attempts <see cref="IModelCache.GetHistory"/> keeps.
+    /// <value>The default is 20.</value>
+    /// </summary>
+    public int HistoryLength { get; set; } = 20;
+
+    /// <summary>Copies every setting of this class onto <paramref name="target"/>.</summary>
+    internal void CopyTo(ModelOptions target)
+    {
+        target.FilePath = FilePath;
+        target.Policy = Policy;
+        target.WaitForStartup = WaitForStartup;
+        target.TimeToLive = TimeToLive;
+        target.RefreshAheadRatio = RefreshAheadRatio;
+        target.IdleTimeout = IdleTimeout;
+        target.LoadTimeout = LoadTimeout;
+        target.FailureCooldown = FailureCooldown;
+        target.RetryBaseDelay = RetryBaseDelay;
+        target.RetryMaxDelay = RetryMaxDelay;
+        target.DrainDelay = DrainDelay;
+        target.SwapMode = SwapMode;
+        target.ExpectedSha256 = ExpectedSha256;
+        target.MaxArtifactBytes = MaxArtifactBytes;
+        target.ReloadOnChange = ReloadOnChange;
+        target.HistoryLength = HistoryLength;
+    }
+
+    /// <summary>Returns the problems with these settings, each naming the model and the field.</summary>
+    internal IEnumerable<string> Validate(string modelName)
+    {
+        if (TimeToLive is { } ttl && ttl <= TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(TimeToLive), $"must be positive (was {ttl})");
+        }
+
+        if (double.IsNaN(RefreshAheadRatio) || RefreshAheadRatio < 0.1 || RefreshAheadRatio > 1.0)
+        {
+            yield return Problem(modelName, nameof(RefreshAheadRatio), $"must be between 0.1 and 1.0 (was {RefreshAheadRatio})");
+        }
+
+        if (IdleTimeout is { } idle && idle <= TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(IdleTimeout), $"must be positive (was {idle})");
+        }
+
+        if (LoadTimeout <= TimeSpan.Zero && LoadTimeout != Timeout.InfiniteTimeSpan)
+        {
+            yield return Problem(modelName, nameof(LoadTimeout), $"must be positive or Timeout.InfiniteTimeSpan (was {LoadTimeout})");
+        }
+
+        if (FailureCooldown < TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(FailureCooldown), $"must not be negative (was {FailureCooldown})");
+        }
+
+        if (RetryBaseDelay < TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(RetryBaseDelay), $"must not be negative (was {RetryBaseDelay})");
+        }
+
+        if (RetryMaxDelay < RetryBaseDelay)
+        {
+            yield return Problem(modelName, nameof(RetryMaxDelay), $"must be at least RetryBaseDelay ({RetryBaseDelay}) (was {RetryMaxDelay})");
+        }
+
+        if (DrainDelay < TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(DrainDelay), $"must not be negative (was {DrainDelay})");
+        }
+
+        if (MaxArtifactBytes <= 0)
+        {
+            yield return Problem(modelName, nameof(MaxArtifactBytes), $"must be positive (was {MaxArtifactBytes})");
+        }
+
+        if (HistoryLength < 1)
+        {
+            yield return Problem(modelName, nameof(HistoryLength), $"must be at least 1 (was {HistoryLength})");
+        }
+
+        if (ExpectedSha256 is { } sha && !IsSha256Hex(sha))
+        {
+            yield return Problem(modelName, nameof(ExpectedSha256), $"must be 64 hexadecimal characters (was '{sha}')");
+        }
+
+        if (!Enum.IsDefined(Policy))
+        {
+            yield return Problem(modelName, nameof(Policy), $"must be Lazy or Eager (was {Policy})");
+        }
+
+        if (!Enum.IsDefined(SwapMode))
+        {
+            yield return Problem(modelName, nameof(SwapMode), $"must be LoadBeside or UnloadFirst (was {SwapMode})");
+        }
+    }
+
+    internal static bool IsSha256Hex([NotNullWhen(true)] string? value) =>
+        value is { Length: 64 } && value.AsSpan().ContainsAnyExcept("0123456789abcdefABCDEF") is false;
+
+    internal static string Problem(string modelName, string field, string message) => $"Model '{modelName}': {field} {message}.";
+}

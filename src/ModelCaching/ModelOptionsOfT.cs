@@ -1,0 +1,61 @@
+namespace ModelCaching;
+
+/// <summary>
+/// The settings of one cached model, including the parts that depend on its type: where it comes from,
+/// how it is loaded, how a new generation is checked and warmed up before it serves.
+/// </summary>
+/// <typeparam name="TModel">The model type.</typeparam>
+public sealed class ModelOptions<TModel> : ModelOptions
+    where TModel : class
+{
+    /// <summary>
+    /// Where the model's bytes come from. When <see langword="null"/>, <see cref="ModelOptions.FilePath"/> is used.
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public IModelSource? Source { get; set; }
+
+    /// <summary>
+    /// Turns the bytes into a model.
+    /// <value>The default is <see langword="null"/>; a model without a loader fails validation.</value>
+    /// </summary>
+    public IModelLoader<TModel>? Loader { get; set; }
+
+    /// <summary>
+    /// Checks run on every new generation before it may serve (a schema check, say). Throw to reject the
+    /// generation; the cache keeps serving the last good one.
+    /// </summary>
+    public IList<Func<TModel, CancellationToken, ValueTask>> Validators { get; } = [];
+
+    /// <summary>
+    /// Work run on every new generation before it serves and before readiness (one prediction, say), so
+    /// the first requests do not pay for lazy initialisation. A failure rejects the generation.
+    /// </summary>
+    public IList<Func<TModel, CancellationToken, ValueTask>> WarmUps { get; } = [];
+
+    /// <summary>
+    /// Estimates a loaded model's size in bytes for <see cref="ModelVersion.SizeBytes"/> and the size metric.
+    /// <value>The default is <see langword="null"/>: the artifact's length is used.</value>
+    /// </summary>
+    public Func<TModel, ModelArtifact, long>? SizeEstimator { get; set; }
+
+    /// <summary>Returns <see cref="Source"/>, or a <see cref="FileModelSource"/> for <see cref="ModelOptions.FilePath"/>, or <see langword="null"/>.</summary>
+    internal IModelSource? ResolveSource() => Source ?? (FilePath is { Length: > 0 } path ? new FileModelSource(path) : null);
+
+    internal new IEnumerable<string> Validate(string modelName)
+    {
+        foreach (string problem in base.Validate(modelName))
+        {
+            yield return problem;
+        }
+
+        if (Source is null && string.IsNullOrWhiteSpace(FilePath))
+        {
+            yield return Problem(modelName, nameof(Source), "is not set: give the model a source (FromFile, FromStream, FromFactory) or a FilePath in configuration");
+        }
+
+        if (Loader is null)
+        {
+            yield return Problem(modelName, nameof(Loader), $"is not set: give the model a loader for {typeof(TModel).Name} (UseLoader, UseMLNet, UseOnnxRuntime)");
+        }
+    }
+}
