@@ -17,6 +17,40 @@ public class ModelOptions
     public string? FilePath { get; set; }
 
     /// <summary>
+    /// An <c>https</c> address to download the model from when neither <see cref="ModelOptions{TModel}.Source"/>
+    /// nor <see cref="FilePath"/> is set (see <see cref="HttpModelSource"/>).
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public Uri? Uri { get; set; }
+
+    /// <summary>
+    /// Whether <see cref="Uri"/> may be plain <c>http</c>.
+    /// <value>The default is <see langword="false"/>.</value>
+    /// </summary>
+    public bool AllowHttp { get; set; }
+
+    /// <summary>
+    /// For a <see cref="FilePath"/> or <see cref="Uri"/> source: whether the source looks for changes (a file
+    /// watcher, or HTTP polling with conditional GETs) so the model reloads when it changes.
+    /// <value>The default is <see langword="false"/>.</value>
+    /// </summary>
+    public bool WatchForChanges { get; set; }
+
+    /// <summary>
+    /// For a watched <see cref="FilePath"/>: poll the file instead of listening to file-system events, for
+    /// network shares and container mounts where events do not arrive.
+    /// <value>The default is <see langword="false"/>.</value>
+    /// </summary>
+    public bool UsePolling { get; set; }
+
+    /// <summary>
+    /// For a watched <see cref="FilePath"/> or <see cref="Uri"/>: how often to poll, or <see langword="null"/> for
+    /// the source's default (5 seconds for files, 5 minutes for HTTP).
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public TimeSpan? PollingInterval { get; set; }
+
+    /// <summary>
     /// When the model is first loaded.
     /// <value>The default is <see cref="ModelLoadPolicy.Lazy"/>.</value>
     /// </summary>
@@ -120,6 +154,11 @@ public class ModelOptions
     internal void CopyTo(ModelOptions target)
     {
         target.FilePath = FilePath;
+        target.Uri = Uri;
+        target.AllowHttp = AllowHttp;
+        target.WatchForChanges = WatchForChanges;
+        target.UsePolling = UsePolling;
+        target.PollingInterval = PollingInterval;
         target.Policy = Policy;
         target.WaitForStartup = WaitForStartup;
         target.TimeToLive = TimeToLive;
@@ -193,6 +232,16 @@ public class ModelOptions
         if (ExpectedSha256 is { } sha && !IsSha256Hex(sha))
         {
             yield return Problem(modelName, nameof(ExpectedSha256), $"must be 64 hexadecimal characters (was '{sha}')");
+        }
+
+        if (PollingInterval is { } polling && polling <= TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(PollingInterval), $"must be positive (was {polling})");
+        }
+
+        if (Uri is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && (uri.Scheme != Uri.UriSchemeHttp || !AllowHttp))))
+        {
+            yield return Problem(modelName, nameof(Uri), $"must be an absolute https:// address, or http:// with AllowHttp (was '{(uri.IsAbsoluteUri ? uri.GetLeftPart(UriPartial.Path) : uri.OriginalString)}')");
         }
 
         if (!Enum.IsDefined(Policy))

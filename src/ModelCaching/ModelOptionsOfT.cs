@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace ModelCaching;
 
 /// <summary>
@@ -39,7 +42,39 @@ public sealed class ModelOptions<TModel> : ModelOptions
     public Func<TModel, ModelArtifact, long>? SizeEstimator { get; set; }
 
     /// <summary>Returns <see cref="Source"/>, or a <see cref="FileModelSource"/> for <see cref="ModelOptions.FilePath"/>, or <see langword="null"/>.</summary>
-    internal IModelSource? ResolveSource() => Source ?? (FilePath is { Length: > 0 } path ? new FileModelSource(path) : null);
+    internal IModelSource? ResolveSource() => ResolveSource(TimeProvider.System, NullLoggerFactory.Instance);
+
+    /// <summary>
+    /// Returns <see cref="Source"/>, or a source built from <see cref="ModelOptions.FilePath"/> or
+    /// <see cref="ModelOptions.Uri"/> (watching per <see cref="ModelOptions.WatchForChanges"/>) on the given clock, or <see langword="null"/>.
+    /// </summary>
+    internal IModelSource? ResolveSource(TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    {
+        if (Source is not null)
+        {
+            return Source;
+        }
+
+        if (FilePath is { Length: > 0 } path)
+        {
+            var file = new FileModelSourceOptions { WatchForChanges = WatchForChanges, UsePolling = UsePolling };
+            if (PollingInterval is { } filePolling)
+            {
+                file.PollingInterval = filePolling;
+            }
+
+            return new FileModelSource(path, file, timeProvider, loggerFactory);
+        }
+
+        if (Uri is { } uri)
+        {
+            var http = new HttpModelSourceOptions { Uri = uri, AllowHttp = AllowHttp };
+            http.PollingInterval = WatchForChanges ? PollingInterval ?? http.PollingInterval : null;
+            return new HttpModelSource(http, timeProvider, loggerFactory);
+        }
+
+        return null;
+    }
 
     internal new IEnumerable<string> Validate(string modelName)
     {
@@ -48,9 +83,9 @@ public sealed class ModelOptions<TModel> : ModelOptions
             yield return problem;
         }
 
-        if (Source is null && string.IsNullOrWhiteSpace(FilePath))
+        if (Source is null && string.IsNullOrWhiteSpace(FilePath) && Uri is null)
         {
-            yield return Problem(modelName, nameof(Source), "is not set: give the model a source (FromFile, FromStream, FromFactory) or a FilePath in configuration");
+            yield return Problem(modelName, nameof(Source), "is not set: give the model a source (FromFile, FromHttp, FromStream, FromFactory) or a FilePath or Uri in configuration");
         }
 
         if (Loader is null)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ModelCaching;
 
@@ -38,11 +39,62 @@ public sealed class ModelBuilder<TModel>
         return this;
     }
 
-    /// <summary>Loads the model from the file at <paramref name="path"/>.</summary>
-    public ModelBuilder<TModel> FromFile(string path)
+    /// <summary>Loads the model from the file at <paramref name="path"/>, and reloads it when it changes if <paramref name="watch"/> is on.</summary>
+    /// <param name="path">The model file; relative paths are resolved against the current directory.</param>
+    /// <param name="watch">
+    /// Whether to watch the file's directory (file-system events, with an automatic fallback to polling)
+    /// and reload on a complete change: overwrites, renames, deletes, ConfigMap symlink swaps, the <c>.sha256</c> sidecar.
+    /// </param>
+    public ModelBuilder<TModel> FromFile(string path, bool watch = false) =>
+        FromFile(path, options => options.WatchForChanges = watch);
+
+    /// <summary>Loads the model from the file at <paramref name="path"/>, with watching settings (polling, debounce, stability wait).</summary>
+    /// <param name="path">The model file; relative paths are resolved against the current directory.</param>
+    /// <param name="configure">Sets how changes are detected; turn on <see cref="FileModelSourceOptions.WatchForChanges"/> to reload on change.</param>
+    public ModelBuilder<TModel> FromFile(string path, Action<FileModelSourceOptions> configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return Configure(options => options.Source = new FileModelSource(path));
+        ArgumentNullException.ThrowIfNull(configure);
+        var fileOptions = new FileModelSourceOptions();
+        configure(fileOptions);
+        return Configure((options, services) => options.Source = new FileModelSource(
+            path,
+            fileOptions,
+            services.GetService<TimeProvider>(),
+            services.GetService<ILoggerFactory>()));
+    }
+
+    /// <summary>
+    /// Downloads the model from <paramref name="uri"/> with the <see cref="IHttpClientFactory"/> client
+    /// <see cref="HttpModelSourceOptions.HttpClientName"/>, polling for a new version with conditional GETs.
+    /// </summary>
+    /// <param name="uri">The model's address: https, or http with <see cref="HttpModelSourceOptions.AllowHttp"/>.</param>
+    /// <param name="configure">Changes the polling interval, jitter, timeout and what is accepted.</param>
+    /// <exception cref="ArgumentException">The address is not absolute https (or http without AllowHttp); the message names the model.</exception>
+    public ModelBuilder<TModel> FromHttp(Uri uri, Action<HttpModelSourceOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var httpOptions = new HttpModelSourceOptions { Uri = uri };
+        configure?.Invoke(httpOptions);
+        httpOptions.Validate(Name);
+        Services.AddHttpClient(httpOptions.HttpClientName);
+        return Configure((options, services) => options.Source = new HttpModelSource(
+            httpOptions,
+            services.GetRequiredService<IHttpClientFactory>(),
+            services.GetService<TimeProvider>(),
+            services.GetService<ILoggerFactory>()));
+    }
+
+    /// <inheritdoc cref="FromHttp(Uri, Action{HttpModelSourceOptions}?)"/>
+    public ModelBuilder<TModel> FromHttp(string uri, Action<HttpModelSourceOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out Uri? parsed))
+        {
+            throw new ArgumentException($"Model '{Name}': '{uri}' is not an absolute address.", nameof(uri));
+        }
+
+        return FromHttp(parsed, configure);
     }
 
     /// <summary>Loads the model from a stream that <paramref name="open"/> returns (blob storage, a database, a resource).</summary>

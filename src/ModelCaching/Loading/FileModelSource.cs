@@ -1,30 +1,90 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
+using ModelCaching.Reload;
 
 namespace ModelCaching;
 
 /// <summary>
-/// A source that reads a model file from disk. The file is read whole, so a later change to the file
-/// cannot affect a generation that is already loaded.
+/// A source that reads a model file from disk, and optionally watches it so the cache reloads on change.
+/// The file is read whole, so a later change to the file cannot affect a generation that is already loaded.
 /// </summary>
-public sealed class FileModelSource : IModelSource
+/// <remarks>
+/// Watching covers overwrites in place, write-then-rename, deletes, symbolic-link swaps (a Kubernetes
+/// ConfigMap's <c>..data</c> link) and the <c>.sha256</c> sidecar; bursts of events become one change, reported
+/// once the file has stopped changing. See <see cref="FileModelSourceOptions"/>.
+/// </remarks>
+public sealed class FileModelSource : IModelSource, IDisposable
 {
-    /// <summary>Creates a source for the file at <paramref name="path"/> (relative paths are resolved against the current directory).</summary>
+    private readonly FileModelSourceOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private FileChangeWatcher? _watcher;
+    private bool _disposed;
+
+    /// <summary>Creates a source for the file at <paramref name="path"/> (relative paths are resolved against the current directory), without watching.</summary>
     public FileModelSource(string path)
+        : this(path, options: null)
+    {
+    }
+
+    /// <summary>Creates a source for the file at <paramref name="path"/> with the given watching settings.</summary>
+    /// <param name="path">The model file; relative paths are resolved against the current directory.</param>
+    /// <param name="options">How changes are detected; <see langword="null"/> for no watching. The settings are copied.</param>
+    /// <param name="timeProvider">The clock for debouncing, the stability wait and polling; <see cref="TimeProvider.System"/> by default.</param>
+    /// <param name="loggerFactory">Where the watcher logs; none by default.</param>
+    public FileModelSource(string path, FileModelSourceOptions? options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         FullPath = Path.GetFullPath(path);
+        if (Path.EndsInDirectorySeparator(FullPath))
+        {
+            throw new ArgumentException($"The model path '{path}' names a directory; give the path of the model file.", nameof(path));
+        }
+
         Description = $"file:{FullPath}";
+        _options = options?.Clone() ?? new FileModelSourceOptions();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ModelCaching.FileModelSource");
     }
 
     /// <summary>The absolute path of the model file.</summary>
     public string FullPath { get; }
 
+    /// <summary>The path of the SHA-256 sidecar (<c>&lt;file&gt;.sha256</c>), read when <see cref="FileModelSourceOptions.UseSha256Sidecar"/> is on.</summary>
+    public string Sha256SidecarPath => FullPath + ".sha256";
+
     /// <inheritdoc />
     public string Description { get; }
+
+    /// <summary>
+    /// How changes are being detected now: <see cref="FileWatchMode.None"/> until the first
+    /// <see cref="GetChangeToken"/> of a watching source, then events or polling.
+    /// </summary>
+    public FileWatchMode WatchMode
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watcher?.Mode ?? FileWatchMode.None;
+            }
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(context);
+
+        // The sidecar first: a deployer who writes the model and then its sidecar makes us read an older
+        // sidecar with a newer model (a mismatch, retried on the sidecar's change), never the reverse pairing
+        // with a half-written model accepted.
+        string? expectedSha256 = _options.UseSha256Sidecar
+            ? await Sha256Sidecar.TryReadAsync(Sha256SidecarPath, cancellationToken).ConfigureAwait(false)
+            : null;
+
         var stream = new FileStream(FullPath, new FileStreamOptions
         {
             Mode = FileMode.Open,
@@ -36,10 +96,62 @@ public sealed class FileModelSource : IModelSource
         await using (stream.ConfigureAwait(false))
         {
             byte[] content = await ArtifactReader.ReadAllAsync(stream, context.MaxArtifactBytes, Description, cancellationToken).ConfigureAwait(false);
-            return new ModelArtifact(content, FullPath, lastModified: File.GetLastWriteTimeUtc(FullPath));
+
+            // From the open handle, so a rename after the read cannot pair these bytes with another file's time.
+            DateTime lastWrite = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
+            return new ModelArtifact(content, FullPath, lastModified: new DateTimeOffset(lastWrite, TimeSpan.Zero), expectedSha256: expectedSha256);
         }
     }
 
     /// <inheritdoc />
-    public IChangeToken? GetChangeToken() => null;
+    /// <remarks>
+    /// Returns <see langword="null"/> unless <see cref="FileModelSourceOptions.WatchForChanges"/> is on (or after
+    /// <see cref="Dispose"/>). The
+    /// first call starts the watcher; the tokens fire once per complete change.
+    /// </remarks>
+    public IChangeToken? GetChangeToken()
+    {
+        if (!_options.WatchForChanges)
+        {
+            return null;
+        }
+
+        FileChangeWatcher? watcher = _watcher;
+        if (watcher is null)
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    // A disposed source reports no more changes; ChangeToken.OnChange stops on a null token.
+                    return null;
+                }
+
+                if (_watcher is null)
+                {
+                    var created = new FileChangeWatcher(FullPath, _options.UseSha256Sidecar ? Sha256SidecarPath : null, Description, _options, _timeProvider, _logger);
+                    created.Start();
+                    _watcher = created;
+                }
+
+                watcher = _watcher;
+            }
+        }
+
+        return watcher.GetChangeToken();
+    }
+
+    /// <summary>Stops watching. Safe to call more than once.</summary>
+    public void Dispose()
+    {
+        FileChangeWatcher? watcher;
+        lock (_gate)
+        {
+            _disposed = true;
+            watcher = _watcher;
+            _watcher = null;
+        }
+
+        watcher?.Dispose();
+    }
 }
