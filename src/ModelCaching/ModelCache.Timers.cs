@@ -11,12 +11,14 @@ public sealed partial class ModelCache<TModel>
     private readonly List<ModelGeneration<TModel>> _retired = [];
     private readonly List<ITimer> _drainTimers = [];
 
+    private const int IdleTicksPerTimeout = 4;
+
     private ITimer? _refreshTimer;
     private ITimer? _idleTimer;
     private ITimer? _retryTimer;
     private int _consecutiveFailures;
     private long _lastActivity = -1;
-    private long _lastActiveAt;
+    private int _quietTicks;
 
     /// <summary>After a load or an unchanged refresh: reset the failure streak and arm the refresh and idle timers.</summary>
     private void OnLoadedLocked()
@@ -34,12 +36,14 @@ public sealed partial class ModelCache<TModel>
 
         if (_options.IdleTimeout is { } idle)
         {
-            _lastActiveAt = _timeProvider.GetTimestamp();
             _lastActivity = -1;
+            _quietTicks = 0;
             if (_idleTimer is null)
             {
                 // Four ticks per timeout: the model goes between 1× and 1.25× the timeout after its last use.
-                TimeSpan period = idle / 4;
+                // Counting quiet ticks (rather than reading the clock in the callback) keeps that true when
+                // ticks run late or back to back, as they do after a sleep or with a test clock.
+                TimeSpan period = idle / IdleTicksPerTimeout;
                 _idleTimer = _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnIdleTimer(), this, period, period);
             }
         }
@@ -121,15 +125,14 @@ public sealed partial class ModelCache<TModel>
                 return;
             }
 
-            long now = _timeProvider.GetTimestamp();
             if (activity != _lastActivity || _current.ActiveLeases > 0 || _inflight is not null)
             {
                 _lastActivity = activity;
-                _lastActiveAt = now;
+                _quietTicks = 0;
                 return;
             }
 
-            if (_timeProvider.GetElapsedTime(_lastActiveAt, now) < _options.IdleTimeout!.Value)
+            if (++_quietTicks < IdleTicksPerTimeout)
             {
                 return;
             }
