@@ -74,6 +74,8 @@ public sealed class FileModelSource : IModelSource, IDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is empty or larger than <see cref="ModelFetchContext.MaxArtifactBytes"/>, or its sidecar holds no SHA-256.</exception>
     public async ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -96,6 +98,11 @@ public sealed class FileModelSource : IModelSource, IDisposable
         await using (stream.ConfigureAwait(false))
         {
             byte[] content = await ArtifactReader.ReadAllAsync(stream, context.MaxArtifactBytes, Description, cancellationToken).ConfigureAwait(false);
+            if (content.Length == 0)
+            {
+                // No model format is empty; say so rather than let a loader fail on it with a format error.
+                throw new InvalidDataException($"{Description} is empty (0 bytes): it was truncated, or its writer has not written it yet.");
+            }
 
             // From the open handle, so a rename after the read cannot pair these bytes with another file's time.
             DateTime lastWrite = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
