@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.ML;
+
+namespace ModelCaching.ML.Compatibility;
+
+/// <summary>
+/// A pool of <see cref="PredictionEngine{TSrc, TDst}"/>s with the API of Microsoft.Extensions.ML's
+/// <c>PredictionEnginePool</c>, served by ModelCaching: each model lives in a model cache (loaded once, swapped
+/// whole after a schema check, kept on the last good version when a new one is bad) and its engines in a
+/// <see cref="PredictionPool{TData, TPrediction}"/> (per-core slots, no allocation of its own per call).
+/// </summary>
+/// <typeparam name="TData">The input type.</typeparam>
+/// <typeparam name="TPrediction">The output type.</typeparam>
+public class PredictionEnginePool<TData, TPrediction> : IDisposable
+    where TData : class
+    where TPrediction : class, new()
+{
+    private readonly IServiceProvider _serviceProvider;
+    private readonly MLContext _context;
+    private readonly IOptionsFactory<PredictionEnginePoolOptions<TData, TPrediction>> _optionsFactory;
+    private readonly ILoggerFactory? _loggerFactory;
+    private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
+    private readonly Lock _createLock = new();
+
+    // The default (unnamed) model is the common case: one field read instead of a dictionary lookup.
+    private volatile ModelEntry? _default;
+    private bool _disposed;
+
+    /// <summary>Initializes a new instance of <see cref="PredictionEnginePool{TData, TPrediction}"/>.</summary>
+    /// <param name="serviceProvider">The application's services.</param>
+    /// <param name="mlContextOptions">The <see cref="MLOptions"/> whose context loads the models and creates the engines.</param>
+    /// <param name="predictionEngineOptions">Creates the options (the <see cref="ModelLoader"/>) of each named model.</param>
+    public PredictionEnginePool(
+        IServiceProvider serviceProvider,
+        IOptions<MLOptions> mlContextOptions,
+        IOptionsFactory<PredictionEnginePoolOptions<TData, TPrediction>> predictionEngineOptions)
+    {
+        ArgumentNullException.ThrowIfNull(serviceProvider);
+        ArgumentNullException.ThrowIfNull(mlContextOptions);
+        ArgumentNullException.ThrowIfNull(predictionEngineOptions);
+        _serviceProvider = serviceProvider;
+        _context = mlContextOptions.Value.MLContext;
+        _optionsFactory = predictionEngineOptions;
+        _loggerFactory = serviceProvider.GetService<ILoggerFactory>();
+    }
+
+    /// <summary>Gets the model of the default (unnamed) model registration.</summary>
+    /// <exception cref="KeyNotFoundException">No default model is configured; the message lists the named ones.</exception>
+    /// <exception cref="ModelLoadException">The model could not be loaded.</exception>
+    public ITransformer GetModel() => GetModel(string.Empty);
+
+    /// <summary>Gets the model <paramref name="modelName"/>.</summary>
+    /// <param name="modelName">
+    /// The name of the model, which tells apart models with the same <typeparamref name="TData"/> and
+    /// <typeparamref name="TPrediction"/> types; <see cref="string.Empty"/> is the default model.
+    /// </param>
+    /// <exception cref="KeyNotFoundException">No model of that name is configured; the message lists the known names.</exception>
+    /// <exception cref="ModelLoadException">The model could not be loaded.</exception>
+    public ITransformer GetModel(string modelName) => GetPool(modelName).Cache.GetModel();
+
+    /// <summary>
+    /// Rents an engine of the default model. Give it back with <see cref="ReturnPredictionEngine(PredictionEngine{TData, TPrediction})"/>;
+    /// prefer the <c>Predict</c> extension, which does both.
+    /// </summary>
+    public PredictionEngine<TData, TPrediction> GetPredictionEngine() => GetPredictionEngine(string.Empty);
+
+    /// <summary>Rents an engine of the model <paramref name="modelName"/>; give it back with <see cref="ReturnPredictionEngine(string, PredictionEngine{TData, TPrediction})"/>.</summary>
+    /// <param name="modelName">The name of the model; <see cref="string.Empty"/> is the default model.</param>
+    /// <exception cref="KeyNotFoundException">No model of that name is configured; the message lists the known names.</exception>
+    public PredictionEngine<TData, TPrediction> GetPredictionEngine(string modelName) => GetPool(modelName).RentEngine();
+
+    /// <summary>Returns an engine rented from the default model to the generation it came from.</summary>
+    /// <param name="engine">The rented engine.</param>
+    public void ReturnPredictionEngine(PredictionEngine<TData, TPrediction> engine) => ReturnPredictionEngine(string.Empty, engine);
+
+    /// <summary>
+    /// Returns an engine rented from the model <paramref name="modelName"/> to the generation it came from. After
+    /// a reload, an engine of the old generation is disposed instead of joining the new model's engines.
+    /// </summary>
+    /// <param name="modelName">The name of the model; <see cref="string.Empty"/> is the default model.</param>
+    /// <param name="engine">The rented engine.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="engine"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The engine was not rented from this model's pool.</exception>
+    public void ReturnPredictionEngine(string modelName, PredictionEngine<TData, TPrediction> engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        GetPool(modelName).ReturnEngine(engine);
+    }
+
+    /// <summary>Disposes the engines and the model caches this pool created.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Disposes the engines and the model caches this pool created.</summary>
+    /// <param name="disposing">Whether this is called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            return;
+        }
+
+        lock (_createLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        foreach (ModelEntry entry in _models.Values)
+        {
+            entry.Dispose();
+        }
+
+        _models.Clear();
+        _default = null;
+    }
+
+    /// <summary>The prediction pool of the model <paramref name="modelName"/>, created on first use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal PredictionPool<TData, TPrediction> GetPool(string modelName)
+    {
+        if (modelName is { Length: 0 } && _default is { } defaultEntry)
+        {
+            return defaultEntry.Pool;
+        }
+
+        return GetPoolSlow(modelName);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PredictionPool<TData, TPrediction> GetPoolSlow(string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(modelName);
+        if (_models.TryGetValue(modelName, out ModelEntry? existing))
+        {
+            return existing.Pool;
+        }
+
+        lock (_createLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_models.TryGetValue(modelName, out existing))
+            {
+                existing = CreateEntry(modelName);
+                _models[modelName] = existing;
+                if (modelName.Length == 0)
+                {
+                    _default = existing;
+                }
+            }
+
+            return existing.Pool;
+        }
+    }
+
+    private ModelEntry CreateEntry(string modelName)
+    {
+        PredictionEnginePoolOptions<TData, TPrediction> options = _optionsFactory.Create(modelName);
+        ModelLoader loader = options.ModelLoader ?? throw UnknownModel(modelName);
+
+        // FromFile/FromUri already made a model cache with the schema check; a loader of the user's own gets one here.
+        if (loader is CachedModelLoader cached)
+        {
+            return new ModelEntry(cached.Cache, new PredictionPool<TData, TPrediction>(cached.Cache, _context, options: null, _loggerFactory), cached);
+        }
+
+        string name = CachedModelLoader.CacheName(modelName);
+        var source = new ModelLoaderSource(loader);
+        var cacheOptions = new ModelOptions<ITransformer> { Source = source, Loader = source, ReloadOnChange = true };
+        cacheOptions.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(_context, name));
+        var cache = new ModelCache<ITransformer>(name, cacheOptions, _serviceProvider.GetService<TimeProvider>(), _loggerFactory);
+        return new ModelEntry(cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), cache);
+    }
+
+    private KeyNotFoundException UnknownModel(string modelName)
+    {
+        string[] known = [.. _serviceProvider.GetServices<PoolModelRegistration>()
+            .Where(static r => r.DataType == typeof(TData) && r.PredictionType == typeof(TPrediction))
+            .Select(static r => r.ModelName)
+            .Distinct(StringComparer.Ordinal)
+            .Select(static n => n.Length == 0 ? "the default model" : $"'{n}'")];
+        string what = modelName.Length == 0 ? "No default (unnamed) model is" : $"No model named '{modelName}' is";
+        string list = known.Length == 0 ? "none are configured" : "configured: " + string.Join(", ", known);
+        return new KeyNotFoundException(
+            $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), or set PredictionEnginePoolOptions.ModelLoader); {list}.");
+    }
+
+    /// <summary>One model: its cache, its engine pool, and what to dispose with it.</summary>
+    private sealed class ModelEntry(IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable owned) : IDisposable
+    {
+        public IModelCache<ITransformer> Cache { get; } = cache;
+
+        public PredictionPool<TData, TPrediction> Pool { get; } = pool;
+
+        public void Dispose()
+        {
+            Pool.Dispose();
+            owned.Dispose();
+        }
+    }
+}

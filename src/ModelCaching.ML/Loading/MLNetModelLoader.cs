@@ -1,0 +1,57 @@
+using Microsoft.ML;
+
+namespace ModelCaching.ML;
+
+/// <summary>
+/// Loads ML.NET models (<see cref="ITransformer"/>) saved with <c>MLContext.Model.Save</c>, with or
+/// without an input schema. Content that is not an ML.NET model, and models that need an ML.NET component
+/// whose package the application does not reference, fail with a message that says so.
+/// </summary>
+public sealed class MLNetModelLoader : IModelLoader<ITransformer>
+{
+    private readonly MLContext _context;
+
+    /// <summary>Creates a loader that loads models with <paramref name="context"/>.</summary>
+    public MLNetModelLoader(MLContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
+    }
+
+    /// <summary>The context models are loaded with.</summary>
+    public MLContext Context => _context;
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidDataException">The content is not an ML.NET model (an ONNX file, an HTML page, a truncated zip).</exception>
+    /// <exception cref="MissingModelComponentException">The model needs an ML.NET component that is not loaded.</exception>
+    public ValueTask<ITransformer> LoadAsync(ModelArtifact artifact, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!artifact.HasContent)
+        {
+            throw new InvalidDataException($"{artifact.Location} delivered no bytes; an ML.NET model is a zip file.");
+        }
+
+        ReadOnlySpan<byte> content = artifact.Content.Span;
+        if (!MLNetModelFormat.LooksLikeZip(content))
+        {
+            throw new InvalidDataException($"{artifact.Location} is not an ML.NET model: {MLNetModelFormat.DescribeNonZip(content)}.");
+        }
+
+        try
+        {
+            using Stream stream = artifact.OpenRead();
+            ITransformer model = _context.Model.Load(stream, out _);
+            return new ValueTask<ITransformer>(model);
+        }
+        catch (Exception ex) when (MLNetModelFormat.FindMissingComponent(artifact.Content, ex) is { } missing)
+        {
+            throw new MissingModelComponentException(artifact.Location, missing.LoaderSignature, missing.Package, missing.Entry, ex);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{artifact.Location} is not a readable ML.NET model ({ex.Message}).", ex);
+        }
+    }
+}

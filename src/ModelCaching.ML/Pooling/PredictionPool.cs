@@ -1,0 +1,347 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML;
+using ModelCaching.ML.Diagnostics;
+
+namespace ModelCaching.ML;
+
+/// <summary>
+/// Predicts with an ML.NET model from a <see cref="IModelCache{TModel}"/> through a pool of
+/// <see cref="PredictionEngine{TSrc, TDst}"/>s: thread-safe, as fast as a raw engine, no allocation of its
+/// own per call. Engines belong to the model generation they were created from: after a reload new calls
+/// use new engines, and the old generation's engines are disposed as they come back.
+/// </summary>
+/// <typeparam name="TData">The input type, bound to the model's input columns.</typeparam>
+/// <typeparam name="TPrediction">The output type, bound to the model's output columns.</typeparam>
+public sealed class PredictionPool<TData, TPrediction> : IDisposable
+    where TData : class
+    where TPrediction : class, new()
+{
+    private readonly IModelCache<ITransformer> _cache;
+    private readonly MLContext _context;
+    private readonly PredictionEngineOptions? _engineOptions;
+    private readonly ILogger _logger;
+    private readonly Lock _swapLock = new();
+
+    // Which generation an engine came from, for callers that rent and return raw engines. Written once per
+    // engine when it is created, never per call.
+    private readonly ConditionalWeakTable<PredictionEngine<TData, TPrediction>, EngineGeneration<TData, TPrediction>> _owners = [];
+
+    private volatile EngineGeneration<TData, TPrediction>? _generation;
+    private long _generations;
+    private long _created;
+    private long _disposed;
+    private long _faulted;
+    private long _extra;
+    private long _waits;
+    private bool _isDisposed;
+
+    /// <summary>Creates a pool over the model in <paramref name="cache"/>.</summary>
+    /// <param name="cache">The cache of the model. The pool does not own it.</param>
+    /// <param name="context">The ML.NET context that creates the engines.</param>
+    /// <param name="options">The pool's settings; a copy is taken.</param>
+    /// <param name="loggerFactory">Where logs go; none by default.</param>
+    public PredictionPool(IModelCache<ITransformer> cache, MLContext context, PredictionPoolOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(context);
+        PredictionPoolOptions settings = options?.Clone() ?? new PredictionPoolOptions();
+        _cache = cache;
+        _context = context;
+        _engineOptions = settings.EngineOptions;
+        MaximumEngines = settings.MaximumEngines;
+        Policy = settings.ExhaustionPolicy;
+        WaitTimeout = settings.WaitTimeout;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ModelCaching.ML.PredictionPool");
+
+        // Retire the old generation's engines as soon as the cache swaps, not at the next prediction, so their
+        // lease on the old model ends and the cache can dispose it.
+        _cache.Reloaded += OnReloaded;
+    }
+
+    /// <summary>The name of the model.</summary>
+    public string ModelName => _cache.Name;
+
+    /// <summary>The cache the model comes from.</summary>
+    public IModelCache<ITransformer> Cache => _cache;
+
+    /// <summary>How many engines the pool keeps per model generation.</summary>
+    public int MaximumEngines { get; }
+
+    /// <summary>What a prediction does when every engine is in use.</summary>
+    public PoolExhaustionPolicy Policy { get; }
+
+    /// <summary>How long a prediction waits for an engine under <see cref="PoolExhaustionPolicy.Wait"/>.</summary>
+    public TimeSpan WaitTimeout { get; }
+
+    /// <summary>Predicts one example; the result is a new object (the engine's own allocation).</summary>
+    /// <exception cref="ModelLoadException">No model is serving and loading failed.</exception>
+    /// <exception cref="TimeoutException">Under <see cref="PoolExhaustionPolicy.Wait"/>, no engine came back in time.</exception>
+    public TPrediction Predict(TData input)
+    {
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        TPrediction result;
+        try
+        {
+            result = engine.Predict(input);
+        }
+        catch
+        {
+            generation.Drop(engine);
+            throw;
+        }
+
+        generation.Return(engine);
+        return result;
+    }
+
+    /// <summary>
+    /// Predicts one example into <paramref name="output"/>, reusing it and its arrays: no allocation at all
+    /// once <paramref name="output"/> exists. When <paramref name="output"/> is <see langword="null"/> a new
+    /// object is created and assigned.
+    /// </summary>
+    public void Predict(TData input, ref TPrediction output)
+    {
+        output ??= new TPrediction();
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        try
+        {
+            engine.Predict(input, ref output);
+        }
+        catch
+        {
+            generation.Drop(engine);
+            throw;
+        }
+
+        generation.Return(engine);
+    }
+
+    /// <summary>
+    /// Predicts many examples with one engine rented once: <c>outputs[i]</c> receives the prediction for
+    /// <c>inputs[i]</c>; existing output objects are reused, <see langword="null"/> ones are created.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="outputs"/> is shorter than <paramref name="inputs"/>.</exception>
+    public void Predict(ReadOnlySpan<TData> inputs, Span<TPrediction> outputs)
+    {
+        if (outputs.Length < inputs.Length)
+        {
+            throw new ArgumentException($"The outputs ({outputs.Length}) must be at least as many as the inputs ({inputs.Length}).", nameof(outputs));
+        }
+
+        if (inputs.IsEmpty)
+        {
+            return;
+        }
+
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        try
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                ref TPrediction output = ref outputs[i];
+                output ??= new TPrediction();
+                engine.Predict(inputs[i], ref output);
+            }
+        }
+        catch
+        {
+            generation.Drop(engine);
+            throw;
+        }
+
+        generation.Return(engine);
+    }
+
+    /// <summary>
+    /// Rents an engine of the serving generation for callers that need the engine itself. Dispose the lease
+    /// exactly once (a <see langword="using"/> statement does); do not use the engine afterwards.
+    /// </summary>
+    public PredictionEngineLease<TData, TPrediction> Rent()
+    {
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        return new PredictionEngineLease<TData, TPrediction>(generation, engine);
+    }
+
+    /// <summary>Engines alive in the generation serving now (for tests: every other generation's are disposed).</summary>
+    internal int CurrentGenerationLiveEngines => _generation?.LiveEngines ?? 0;
+
+    /// <summary>A snapshot of the pool's counters.</summary>
+    public PredictionPoolStatistics GetStatistics() => new()
+    {
+        EnginesCreated = Interlocked.Read(ref _created),
+        EnginesDisposed = Interlocked.Read(ref _disposed),
+        EnginesFaulted = Interlocked.Read(ref _faulted),
+        ExtraEnginesCreated = Interlocked.Read(ref _extra),
+        Waits = Interlocked.Read(ref _waits),
+        Generations = Interlocked.Read(ref _generations),
+    };
+
+    /// <summary>Disposes the idle engines; engines in use are disposed when they come back. The cache is not disposed.</summary>
+    public void Dispose()
+    {
+        EngineGeneration<TData, TPrediction>? generation;
+        lock (_swapLock)
+        {
+            if (_isDisposed)
+            {
+                return;
+            }
+
+            _isDisposed = true;
+            generation = _generation;
+            _generation = null;
+        }
+
+        _cache.Reloaded -= OnReloaded;
+        generation?.Retire();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"PredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}> '{ModelName}'";
+
+    /// <summary>Rents a raw engine (for the Microsoft.Extensions.ML compatible API); return it with <see cref="ReturnEngine"/>.</summary>
+    internal PredictionEngine<TData, TPrediction> RentEngine()
+    {
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        return generation.TryRentFast() ?? RentSlow(ref generation);
+    }
+
+    /// <summary>Returns a raw engine to the generation it came from.</summary>
+    /// <exception cref="ArgumentException">The engine was not rented from this pool.</exception>
+    internal void ReturnEngine(PredictionEngine<TData, TPrediction> engine)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        if (!_owners.TryGetValue(engine, out EngineGeneration<TData, TPrediction>? generation))
+        {
+            throw new ArgumentException($"This PredictionEngine was not rented from the pool of model '{ModelName}'.", nameof(engine));
+        }
+
+        generation.Return(engine);
+    }
+
+    internal PredictionEngine<TData, TPrediction> CreateEngine(EngineGeneration<TData, TPrediction> generation, bool extra)
+    {
+        PredictionEngine<TData, TPrediction> engine = _engineOptions is null
+            ? _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model)
+            : _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model, _engineOptions);
+        _owners.AddOrUpdate(engine, generation);
+        Interlocked.Increment(ref _created);
+        if (extra)
+        {
+            Interlocked.Increment(ref _extra);
+            Log.ExtraEngineCreated(_logger, ModelName, MaximumEngines);
+        }
+
+        return engine;
+    }
+
+    internal void DisposeEngine(PredictionEngine<TData, TPrediction> engine)
+    {
+        _owners.Remove(engine);
+        Interlocked.Increment(ref _disposed);
+        try
+        {
+            engine.Dispose();
+        }
+        catch (Exception ex)
+        {
+            Log.EngineDisposeFailed(_logger, ex, ModelName);
+        }
+    }
+
+    internal void CountFaulted()
+    {
+        Interlocked.Increment(ref _faulted);
+        Log.EngineFaulted(_logger, ModelName);
+    }
+
+    internal void CountWait() => Interlocked.Increment(ref _waits);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ThrowExhausted() => throw new TimeoutException(
+        $"No prediction engine of model '{ModelName}' came back within {WaitTimeout}: all {MaximumEngines} are in use. Raise PredictionPoolOptions.MaximumEngines or WaitTimeout, or use PoolExhaustionPolicy.CreateExtra.");
+
+    /// <summary>The generation of the model the cache serves now. A hit reads two fields and allocates nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private EngineGeneration<TData, TPrediction> CurrentGeneration()
+    {
+        ITransformer model = _cache.GetModel();
+        EngineGeneration<TData, TPrediction>? generation = _generation;
+        return generation is not null && ReferenceEquals(generation.Model, model) ? generation : SwitchGeneration();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private EngineGeneration<TData, TPrediction> SwitchGeneration()
+    {
+        EngineGeneration<TData, TPrediction>? previous;
+        EngineGeneration<TData, TPrediction> next;
+        lock (_swapLock)
+        {
+            ObjectDisposedException.ThrowIf(_isDisposed, this);
+
+            // Pin the serving model under the lock: a caller holding a model from before a swap must not
+            // switch the pool back to it, and the generation's engines must not outlive the model.
+            ModelLease<ITransformer> lease = _cache.Acquire();
+            previous = _generation;
+            if (previous is not null && ReferenceEquals(previous.Model, lease.Model))
+            {
+                lease.Dispose();
+                return previous;
+            }
+
+            next = new EngineGeneration<TData, TPrediction>(this, lease, Interlocked.Increment(ref _generations), MaximumEngines);
+            _generation = next;
+        }
+
+        if (previous is not null)
+        {
+            Log.GenerationRetired(_logger, ModelName, previous.Number, previous.LiveEngines);
+            previous.Retire();
+        }
+
+        return next;
+    }
+
+    private void OnReloaded(object? sender, ModelReloadedEventArgs e)
+    {
+        EngineGeneration<TData, TPrediction>? stale;
+        lock (_swapLock)
+        {
+            stale = _generation;
+            if (stale is null || stale.Version.Generation == e.Current.Generation)
+            {
+                return;
+            }
+
+            _generation = null;
+        }
+
+        Log.GenerationRetired(_logger, ModelName, stale.Number, stale.LiveEngines);
+        stale.Retire();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PredictionEngine<TData, TPrediction> RentSlow(ref EngineGeneration<TData, TPrediction> generation)
+    {
+        while (true)
+        {
+            if (generation.RentSlow() is { } engine)
+            {
+                return engine;
+            }
+
+            // Retired while we looked: move to the generation now serving.
+            generation = CurrentGeneration();
+            if (generation.TryRentFast() is { } fast)
+            {
+                return fast;
+            }
+        }
+    }
+}
