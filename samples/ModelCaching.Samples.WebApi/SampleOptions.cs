@@ -1,0 +1,34 @@
+namespace ModelCaching.Samples.WebApi;
+
+/// <summary>Where the sample keeps the model it serves. Binds from the <c>Sample</c> configuration section.</summary>
+public sealed class SampleOptions
+{
+    /// <summary>The configuration section: <c>Sample</c>.</summary>
+    public const string SectionName = "Sample";
+
+    /// <summary>The name the taxi-fare model is registered under: <c>taxi-fare</c>.</summary>
+    public const string ModelName = "taxi-fare";
+
+    /// <summary>The file name of the served model inside <see cref="ModelDirectory"/>.</summary>
+    public const string ModelFileName = "taxi-fare.zip";
+
+    /// <summary>
+    /// The directory watched for the served model (<c>taxi-fare.zip</c>). Publishing a new version means
+    /// replacing that file atomically. Empty means <c>model-store</c> next to the application's binaries.
+    /// </summary>
+    public string? ModelDirectory { get; set; }
+
+    /// <summary>
+    /// A model copied into <see cref="ModelDirectory"/> at start when it holds none, so the sample runs with
+    /// no setup. Relative paths are resolved against the application's binaries. Empty turns seeding off.
+    /// </summary>
+    public string? SeedModel { get; set; } = "Models/taxi-fare.zip";
+
+    /// <summary>The full path of <see cref="ModelDirectory"/>.</summary>
+    public string ResolveModelDirectory() => string.IsNullOrWhiteSpace(ModelDirectory)
+        ? Path.Combine(AppContext.BaseDirectory, "model-store")
+        : Path.GetFullPath(ModelDirectory);
+
+    /// <summary>The full path of the served model file.</summary>
+    public string ResolveModelPath() => Path.Combine(ResolveModelDirectory(), ModelFileName);
+}

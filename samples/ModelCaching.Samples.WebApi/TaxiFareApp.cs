@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.ML;
+using ModelCaching.AspNetCore;
+using ModelCaching.Samples.WebApi.Prediction;
+using ModelCaching.Samples.WebApi.Publishing;
+using ModelCaching.Samples.WebApi.Security;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace ModelCaching.Samples.WebApi;
+
+/// <summary>
+/// The taxi-fare prediction API: one ML.NET model (taxi-fare.zip) kept in memory by ModelCaching, reloaded
+/// when its file is replaced, with status/reload/rollback endpoints behind an API key, health probes and
+/// Prometheus metrics. <c>Program.cs</c> runs it; the tests start it on 127.0.0.1 the same way.
+/// </summary>
+public static class TaxiFareApp
+{
+    private static readonly string[] Endpoints =
+    [
+        "POST /predict                    {vendorId, rateCode, passengerCount, tripTime, tripDistance, paymentType} -> {fareAmount, model, modelVersion, modelGeneration}",
+        "GET  /models                     every model's state, version, loaded-at, hits and misses (reader key, or anonymous in Development)",
+        "GET  /models/taxi-fare           one model's status with its recent load attempts",
+        "POST /models/taxi-fare/reload    load the file again now (admin key)",
+        "POST /models/taxi-fare/rollback  go back to the previous version (admin key)",
+        "POST /admin/publish/{v1|v2}      write a bundled model version over the watched file atomically (admin key)",
+        "GET  /health/ready               200 when the model is serving, 503 otherwise",
+        "GET  /health/live                200 while the process answers",
+        "GET  /metrics                    Prometheus metrics (modelcache_* and ASP.NET Core)",
+    ];
+
+    /// <summary>Builds the application from command-line <paramref name="args"/> and the appsettings files.</summary>
+    /// <param name="args">Command-line arguments; configuration keys work too (<c>--Sample:ModelDirectory=/srv/models</c>).</param>
+    /// <param name="configure">Changes the builder before the application is built (the tests quiet the logs with it).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+        IConfigurationSection sampleSection = builder.Configuration.GetSection(SampleOptions.SectionName);
+        builder.Services.Configure<SampleOptions>(sampleSection);
+        SampleOptions sample = sampleSection.Get<SampleOptions>() ?? new SampleOptions();
+        string modelPath = sample.ResolveModelPath();
+
+        // The model: loaded at start-up in the background (readiness says when it is serving), reloaded when
+        // the file changes, checked against TaxiTrip/TaxiFarePrediction before it serves, and predicted with
+        // a pool of engines. Timeouts, retries and size limits come from "ModelCache:Models:taxi-fare".
+        builder.Services.AddModelCache(builder.Configuration.GetSection("ModelCache"))
+            .AddModel<ITransformer>(SampleOptions.ModelName, model => model
+                .FromFile(modelPath, watch: true)
+                .UseMLNet()
+                .WithPredictionPool<TaxiTrip, TaxiFarePrediction>()
+                .Eager());
+        builder.Services.AddSingleton<ModelPublisher>();
+
+        // Readiness: the model is serving. Liveness: the process answers (a model problem must not restart it).
+        builder.Services.AddHealthChecks()
+            .AddModelCache(SampleOptions.ModelName, tags: [ModelCacheHealthChecks.ReadyTag])
+            .AddCheck("process", static () => HealthCheckResult.Healthy("The process is answering."), tags: [ModelCacheHealthChecks.LiveTag]);
+
+        // Admin endpoints: an API key in the X-Api-Key header ("Admin" section; see docs/security.md).
+        builder.Services.AddAuthentication(ApiKeyDefaults.Scheme)
+            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, null);
+        builder.Services.AddOptions<ApiKeyAuthenticationOptions>(ApiKeyDefaults.Scheme)
+            .Bind(builder.Configuration.GetSection(ApiKeyAuthenticationOptions.SectionName));
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(ApiKeyDefaults.AdminPolicy, policy => policy.RequireRole(ApiKeyDefaults.AdminRole))
+            .AddPolicy(ApiKeyDefaults.ReaderPolicy, policy => policy.RequireRole(ApiKeyDefaults.ReaderRole, ApiKeyDefaults.AdminRole));
+
+        // Metrics: the ModelCaching meter (and ASP.NET Core's) on a Prometheus endpoint, GET /metrics.
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("ModelCaching.Samples.WebApi"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(ModelCacheDiagnostics.MeterName)
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+                .AddPrometheusExporter());
+
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
+
+        configure?.Invoke(builder);
+        WebApplication app = builder.Build();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapGet("/", () => TypedResults.Ok(new ApiIndex(SampleOptions.ModelName, modelPath, Endpoints)))
+            .WithName("Index");
+        app.MapPredict();
+        bool anonymousStatus = app.Configuration.GetValue<bool>($"{ApiKeyAuthenticationOptions.SectionName}:{nameof(ApiKeyAuthenticationOptions.AllowAnonymousStatus)}");
+        app.MapModelCacheEndpoints(options =>
+        {
+            options.AuthorizationPolicy = ApiKeyDefaults.AdminPolicy;
+            options.StatusAuthorizationPolicy = ApiKeyDefaults.ReaderPolicy;
+            options.AllowAnonymousStatus = anonymousStatus;
+        });
+        app.MapPublish(ApiKeyDefaults.AdminPolicy);
+        app.MapModelCacheHealthChecks();
+        app.MapPrometheusScrapingEndpoint();
+
+        ModelPublisher publisher = app.Services.GetRequiredService<ModelPublisher>();
+        bool seeded = publisher.SeedIfMissing();
+        LogStartup(app, modelPath, seeded, anonymousStatus);
+        return app;
+    }
+
+
+    private static void LogStartup(WebApplication app, string modelPath, bool seeded, bool anonymousStatus)
+    {
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelCaching.Samples.WebApi");
+        logger.LogInformation(
+            "Serving model '{Model}' from {ModelPath}{Seeded}. Status is {StatusAccess}.",
+            SampleOptions.ModelName,
+            modelPath,
+            seeded ? " (copied from the bundled Models/taxi-fare.zip)" : "",
+            anonymousStatus ? "open to anonymous callers" : "behind the reader key");
+
+        ApiKeyAuthenticationOptions keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ApiKeyAuthenticationOptions>>().Get(ApiKeyDefaults.Scheme);
+        if (string.IsNullOrEmpty(keys.AdminKey))
+        {
+            logger.LogWarning("No admin key is configured (Admin:AdminKey): reload, rollback and publish answer 401 to everyone.");
+        }
+    }
+}
