@@ -14,10 +14,15 @@ public sealed class LogSignals : ILoggerFactory, ILoggerProvider
     private readonly ConcurrentDictionary<int, int> _counts = new();
     private readonly List<(int EventId, int Count, TaskCompletionSource Signal)> _waiters = [];
     private readonly ConcurrentQueue<string> _messages = new();
+    private readonly ConcurrentQueue<(int EventId, IReadOnlyDictionary<string, object?> Values)> _values = new();
 
     public IReadOnlyCollection<string> Messages => _messages;
 
     public int Count(int eventId) => _counts.GetValueOrDefault(eventId);
+
+    /// <summary>The structured values (the message template's placeholders) of each event <paramref name="eventId"/>, in order.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, object?>> Values(int eventId) =>
+        [.. _values.Where(entry => entry.EventId == eventId).Select(static entry => entry.Values)];
 
     /// <summary>Completes when event <paramref name="eventId"/> has been logged <paramref name="count"/> times in all.</summary>
     public Task WaitForAsync(int eventId, int count = 1)
@@ -46,9 +51,10 @@ public sealed class LogSignals : ILoggerFactory, ILoggerProvider
     {
     }
 
-    private void Record(int eventId, string message)
+    private void Record(int eventId, string message, IReadOnlyDictionary<string, object?> values)
     {
         _messages.Enqueue($"{eventId}: {message}");
+        _values.Enqueue((eventId, values));
         lock (_waiters)
         {
             int count = _counts.AddOrUpdate(eventId, 1, static (_, c) => c + 1);
@@ -71,6 +77,9 @@ public sealed class LogSignals : ILoggerFactory, ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Record(eventId.Id, formatter(state, exception) + (exception is null ? string.Empty : " | " + exception.Message));
+            owner.Record(
+                eventId.Id,
+                formatter(state, exception) + (exception is null ? string.Empty : " | " + exception.Message),
+                state is IEnumerable<KeyValuePair<string, object?>> pairs ? pairs.ToDictionary(static p => p.Key, static p => p.Value) : new Dictionary<string, object?>());
     }
 }
