@@ -14,7 +14,7 @@ namespace ModelCaching.ML;
 /// </summary>
 /// <typeparam name="TData">The input type, bound to the model's input columns.</typeparam>
 /// <typeparam name="TPrediction">The output type, bound to the model's output columns.</typeparam>
-public sealed class PredictionPool<TData, TPrediction> : IDisposable
+public sealed class PredictionPool<TData, TPrediction> : IDisposable, PredictionPoolMetrics.IPoolMetricsSource
     where TData : class
     where TPrediction : class, new()
 {
@@ -58,6 +58,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable
         // Retire the old generation's engines as soon as the cache swaps, not at the next prediction, so their
         // lease on the old model ends and the cache can dispose it.
         _cache.Reloaded += OnReloaded;
+        PredictionPoolMetrics.Register(this);
     }
 
     /// <summary>The name of the model.</summary>
@@ -199,6 +200,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable
         }
 
         _cache.Reloaded -= OnReloaded;
+        PredictionPoolMetrics.Unregister(this);
         generation?.Retire();
     }
 
