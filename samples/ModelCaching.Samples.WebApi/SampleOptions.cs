@@ -19,8 +19,9 @@ public sealed class SampleOptions
     public string? ModelDirectory { get; set; }
 
     /// <summary>
-    /// A model copied into <see cref="ModelDirectory"/> at start when it holds none, so the sample runs with
-    /// no setup. Relative paths are resolved against the application's binaries. Empty turns seeding off.
+    /// A model published over the served file at every start, so the sample runs with no setup and each run
+    /// begins from the same version. Relative paths are resolved against the application's binaries. Empty
+    /// keeps whatever file is in <see cref="ModelDirectory"/> (set it empty when you publish your own models there).
     /// </summary>
     public string? SeedModel { get; set; } = "Models/taxi-fare.zip";
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Microsoft.ML;
 using ModelCaching.AspNetCore;
 using ModelCaching.Samples.WebApi.Prediction;
@@ -87,35 +88,32 @@ public static class TaxiFareApp
         app.MapGet("/", () => TypedResults.Ok(new ApiIndex(SampleOptions.ModelName, modelPath, Endpoints)))
             .WithName("Index");
         app.MapPredict();
-        bool anonymousStatus = app.Configuration.GetValue<bool>($"{ApiKeyAuthenticationOptions.SectionName}:{nameof(ApiKeyAuthenticationOptions.AllowAnonymousStatus)}");
+        ApiKeyAuthenticationOptions keys = app.Services.GetRequiredService<IOptionsMonitor<ApiKeyAuthenticationOptions>>().Get(ApiKeyDefaults.Scheme);
         app.MapModelCacheEndpoints(options =>
         {
             options.AuthorizationPolicy = ApiKeyDefaults.AdminPolicy;
             options.StatusAuthorizationPolicy = ApiKeyDefaults.ReaderPolicy;
-            options.AllowAnonymousStatus = anonymousStatus;
+            options.AllowAnonymousStatus = keys.AllowAnonymousStatus;
         });
         app.MapPublish(ApiKeyDefaults.AdminPolicy);
         app.MapModelCacheHealthChecks();
         app.MapPrometheusScrapingEndpoint();
 
         ModelPublisher publisher = app.Services.GetRequiredService<ModelPublisher>();
-        bool seeded = publisher.SeedIfMissing();
-        LogStartup(app, modelPath, seeded, anonymousStatus);
+        string? seededFrom = publisher.PublishSeedModel() ? sample.SeedModel : null;
+        LogStartup(app, modelPath, seededFrom, keys);
         return app;
     }
 
-
-    private static void LogStartup(WebApplication app, string modelPath, bool seeded, bool anonymousStatus)
+    private static void LogStartup(WebApplication app, string modelPath, string? seededFrom, ApiKeyAuthenticationOptions keys)
     {
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelCaching.Samples.WebApi");
         logger.LogInformation(
             "Serving model '{Model}' from {ModelPath}{Seeded}. Status is {StatusAccess}.",
             SampleOptions.ModelName,
             modelPath,
-            seeded ? " (copied from the bundled Models/taxi-fare.zip)" : "",
-            anonymousStatus ? "open to anonymous callers" : "behind the reader key");
-
-        ApiKeyAuthenticationOptions keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ApiKeyAuthenticationOptions>>().Get(ApiKeyDefaults.Scheme);
+            seededFrom is null ? "" : $" (started from the bundled {seededFrom})",
+            keys.AllowAnonymousStatus ? "open to anonymous callers" : "behind the reader key");
         if (string.IsNullOrEmpty(keys.AdminKey))
         {
             logger.LogWarning("No admin key is configured (Admin:AdminKey): reload, rollback and publish answer 401 to everyone.");

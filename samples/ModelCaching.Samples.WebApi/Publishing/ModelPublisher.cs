@@ -30,18 +30,20 @@ public sealed class ModelPublisher
     /// <summary>The served model file that the cache watches.</summary>
     public string ModelPath => _options.ResolveModelPath();
 
-    /// <summary>Copies <see cref="SampleOptions.SeedModel"/> into the model directory when no model is there yet.</summary>
-    /// <returns><see langword="true"/> when a model was copied.</returns>
-    public bool SeedIfMissing()
+    /// <summary>
+    /// Publishes <see cref="SampleOptions.SeedModel"/> over the served file, so that every run of the sample starts
+    /// from the same version. Does nothing when <see cref="SampleOptions.SeedModel"/> is empty.
+    /// </summary>
+    /// <returns><see langword="true"/> when a model was published.</returns>
+    public bool PublishSeedModel()
     {
         Directory.CreateDirectory(_options.ResolveModelDirectory());
-        if (File.Exists(ModelPath) || string.IsNullOrWhiteSpace(_options.SeedModel))
+        if (string.IsNullOrWhiteSpace(_options.SeedModel))
         {
             return false;
         }
 
-        string seed = Path.GetFullPath(_options.SeedModel, AppContext.BaseDirectory);
-        PublishFile(seed);
+        PublishFile(Path.GetFullPath(_options.SeedModel, AppContext.BaseDirectory));
         return true;
     }
 
