@@ -30,17 +30,31 @@ public sealed class LazyPolicyTests
         factory.Loader.BeforeLoad = _ => release.Task;
         await using ModelCache<FakeModel> cache = factory.Create();
 
-        using var start = new Barrier(2);
-        Task<FakeModel>[] callers = new Task<FakeModel>[1000];
-        for (int i = 0; i < callers.Length; i++)
+        // 900 async callers on the pool and 100 synchronous GetModel() callers on their own threads (a blocked
+        // synchronous caller holds its thread, so putting hundreds of them on the shared pool would only test
+        // the pool's thread injection), all racing the same first load.
+        var callers = new List<Task<FakeModel>>(1000);
+        for (int i = 0; i < 900; i++)
         {
-            // Half async callers, half synchronous GetModel() callers, all racing the same first load.
-            callers[i] = i % 2 == 0 ? Task.Run(() => cache.GetModelAsync().AsTask()) : Task.Run(cache.GetModel);
+            callers.Add(Task.Run(() => cache.GetModelAsync().AsTask()));
         }
 
-        await Eventually.TrueAsync(() => factory.Loader.Loads == 1, "the load to start");
-        release.SetResult();
-        FakeModel[] models = await Task.WhenAll(callers).WaitAsync(Eventually.Timeout);
+        for (int i = 0; i < 100; i++)
+        {
+            callers.Add(Task.Factory.StartNew(cache.GetModel, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        }
+
+        FakeModel[] models;
+        try
+        {
+            await Eventually.TrueAsync(() => factory.Loader.Loads == 1, "the load to start");
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        models = await Task.WhenAll(callers).WaitAsync(Eventually.Timeout);
 
         Assert.Equal(1, factory.Loader.Loads);
         Assert.Equal(1, factory.Source.Fetches);
