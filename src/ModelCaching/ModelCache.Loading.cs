@@ -94,7 +94,9 @@ public sealed partial class ModelCache<TModel>
                 return StartLoadLocked(reason, artifact: null, completion: null);
             }
 
-            if (reason is ModelLoadReason.Explicit or ModelLoadReason.SourceChanged)
+            // A retry that fires while a load is ending (armed by that very load's failure) must not just join
+            // it, or the retry chain stops: it queues the one follow-up like a change does.
+            if (reason is ModelLoadReason.Explicit or ModelLoadReason.SourceChanged or ModelLoadReason.Retry)
             {
                 _followUp ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _followUpReason = reason;

@@ -47,7 +47,7 @@ public sealed class ReadmeQuickstartTests
         var services = new ServiceCollection();
         services.AddModelCache()
             .AddModel<string[]>("labels", model => model
-                .FromFile("labels.txt", watch: true)
+                .FromFile("labels.txt", watchForChanges: true)
                 .UseLoader((artifact, ct) => ValueTask.FromResult(Encoding.UTF8.GetString(artifact.Content.Span).Split('\n'))));
         await using ServiceProvider provider = services.BuildServiceProvider();
 

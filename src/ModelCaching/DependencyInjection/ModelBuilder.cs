@@ -39,14 +39,14 @@ public sealed class ModelBuilder<TModel>
         return this;
     }
 
-    /// <summary>Loads the model from the file at <paramref name="path"/>, and reloads it when it changes if <paramref name="watch"/> is on.</summary>
+    /// <summary>Loads the model from the file at <paramref name="path"/>, and reloads it when it changes if <paramref name="watchForChanges"/> is on.</summary>
     /// <param name="path">The model file; relative paths are resolved against the current directory.</param>
-    /// <param name="watch">
+    /// <param name="watchForChanges">
     /// Whether to watch the file's directory (file-system events, with an automatic fallback to polling)
     /// and reload on a complete change: overwrites, renames, deletes, ConfigMap symlink swaps, the <c>.sha256</c> sidecar.
     /// </param>
-    public ModelBuilder<TModel> FromFile(string path, bool watch = false) =>
-        FromFile(path, options => options.WatchForChanges = watch);
+    public ModelBuilder<TModel> FromFile(string path, bool watchForChanges = false) =>
+        FromFile(path, options => options.WatchForChanges = watchForChanges);
 
     /// <summary>Loads the model from the file at <paramref name="path"/>, with watching settings (polling, debounce, stability wait).</summary>
     /// <param name="path">The model file; relative paths are resolved against the current directory.</param>

@@ -59,6 +59,14 @@ internal sealed class ReadOnlyMemoryStream : Stream
             SeekOrigin.End => _content.Length + offset,
             _ => throw new ArgumentOutOfRangeException(nameof(origin)),
         };
+
+        // The Stream contract (MemoryStream, FileStream): an IOException, which readers such as ZipArchive
+        // turn into "corrupt archive" for content shorter than what they look for.
+        if (target < 0)
+        {
+            throw new IOException("An attempt was made to move the position before the beginning of the stream.");
+        }
+
         Position = target;
         return _position;
     }
