@@ -545,25 +545,8 @@ public sealed partial class ModelCache<TModel>
             _ => $"{ex.GetType().Name}: {ex.Message}",
         };
 
-    private void DisposeModel(TModel model)
-    {
-        try
-        {
-            switch (model)
-            {
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-                case IAsyncDisposable asyncDisposable:
-                    asyncDisposable.DisposeAsync().AsTask().GetAwaiter().GetResult();
-                    break;
-            }
-        }
-        catch (Exception ex)
-        {
-            Log.GenerationDisposeFailed(_logger, ex, Name, 0);
-        }
-    }
+    // A model that never became a generation (failed validation, abandoned load): generation 0 in the logs.
+    private void DisposeModel(TModel model) => ModelDisposal.TryDispose(model, _logger, Name, generation: 0);
 
     private async Task DisposeAbandonedAsync(Task<TModel> loading)
     {

@@ -155,9 +155,3 @@ internal sealed class ModelCacheMetrics : IDisposable
         ModelVersion? CurrentVersion { get; }
     }
 }
-
-/// <summary>The <c>ModelCaching</c> activity source: one span per load, none per request.</summary>
-internal static class ModelCacheActivitySource
-{
-    public static readonly ActivitySource Instance = new(ModelCacheDiagnostics.ActivitySourceName);
-}

@@ -91,40 +91,9 @@ internal sealed class ModelGeneration<TModel>
 
     private void DisposeModel()
     {
-        try
+        if (ModelDisposal.TryDispose(Model, _logger, _modelName, Version.Generation))
         {
-            switch (Model)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    ValueTask pending = asyncDisposable.DisposeAsync();
-                    if (!pending.IsCompletedSuccessfully)
-                    {
-                        _ = ObserveAsync(pending, this);
-                    }
-
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
-
             Log.GenerationDisposed(_logger, _modelName, Version.Generation, Version.Id);
-        }
-        catch (Exception ex)
-        {
-            Log.GenerationDisposeFailed(_logger, ex, _modelName, Version.Generation);
-        }
-
-        static async Task ObserveAsync(ValueTask pending, ModelGeneration<TModel> generation)
-        {
-            try
-            {
-                await pending.ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.GenerationDisposeFailed(generation._logger, ex, generation._modelName, generation.Version.Generation);
-            }
         }
     }
 }
