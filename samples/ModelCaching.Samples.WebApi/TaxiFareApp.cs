@@ -46,7 +46,7 @@ public static class TaxiFareApp
         // a pool of engines. Timeouts, retries and size limits come from "ModelCache:Models:taxi-fare".
         builder.Services.AddModelCache(builder.Configuration.GetSection("ModelCache"))
             .AddModel<ITransformer>(SampleOptions.ModelName, model => model
-                .FromFile(modelPath, watch: true)
+                .FromFile(modelPath, watchForChanges: true)
                 .UseMLNet()
                 .WithPredictionPool<TaxiTrip, TaxiFarePrediction>()
                 .Eager());
