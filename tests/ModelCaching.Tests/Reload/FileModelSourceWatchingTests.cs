@@ -148,7 +148,7 @@ public sealed class FileModelSourceWatchingTests
         Assert.Equal(ModelCacheState.Ready, watched.Cache.State);
     }
 
-    public static TheoryData<string> BadZips => ["corrupt", "empty", "truncated", "onnx-instead-of-zip"];
+    public static TheoryData<string> BadZips => ["corrupt", "empty", "tiny", "truncated", "onnx-instead-of-zip"];
 
     [Theory]
     [MemberData(nameof(BadZips))]
@@ -159,6 +159,7 @@ public sealed class FileModelSourceWatchingTests
         {
             "corrupt" => CorruptCentralDirectory(iris),
             "empty" => [],
+            "tiny" => iris[..10], // shorter than a zip's end record: readers seek before the start
             "truncated" => iris[..(iris.Length / 2)],
             _ => await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "TestModels", "breast-cancer-multiclass.onnx")),
         };
