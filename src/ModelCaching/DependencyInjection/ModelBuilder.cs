@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -47,6 +48,14 @@ public sealed class ModelBuilder<TModel>
     /// </param>
     public ModelBuilder<TModel> FromFile(string path, bool watchForChanges = false) =>
         FromFile(path, options => options.WatchForChanges = watchForChanges);
+
+    /// <summary>The same as <see cref="FromFile(string, bool)"/>, for code that names the argument <c>watch:</c>.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="watch">Whether to reload when the file changes; <see langword="null"/> means no.</param>
+    // Only reachable with the named argument `watch:` (a positional bool binds to the overload above, an exact match),
+    // so both spellings users meet (ours in DESIGN-era samples, Microsoft.Extensions.ML's watchForChanges) compile.
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public ModelBuilder<TModel> FromFile(string path, bool? watch) => FromFile(path, watchForChanges: watch ?? false);
 
     /// <summary>Loads the model from the file at <paramref name="path"/>, with watching settings (polling, debounce, stability wait).</summary>
     /// <param name="path">The model file; relative paths are resolved against the current directory.</param>

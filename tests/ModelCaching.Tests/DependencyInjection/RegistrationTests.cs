@@ -192,4 +192,37 @@ public sealed class RegistrationTests
 
         Assert.Equal(1, model.DisposeCount);
     }
+
+    [Theory]
+    [InlineData("watchForChanges")]
+    [InlineData("watch")]
+    [InlineData("positional")]
+    [InlineData("none")]
+    public async Task FromFile_TakesTheWatchFlagUnderEitherName(string spelling)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"modelcaching-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(path, "v1");
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddModelCache().AddModel<FakeModel>("m", m => (spelling switch
+            {
+                "watchForChanges" => m.FromFile(path, watchForChanges: true),
+                "watch" => m.FromFile(path, watch: true),
+                "positional" => m.FromFile(path, true),
+                _ => m.FromFile(path),
+            }).UseLoader(new FakeLoader()));
+            await using ServiceProvider provider = services.BuildServiceProvider();
+
+            var cache = (ModelCache<FakeModel>)provider.GetRequiredKeyedService<IModelCache<FakeModel>>("m");
+            var source = Assert.IsType<FileModelSource>(cache.Options.Source);
+            await cache.GetModelAsync();
+
+            Assert.Equal(spelling != "none", source.WatchMode != FileWatchMode.None);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
