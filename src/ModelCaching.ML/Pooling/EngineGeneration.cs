@@ -59,19 +59,31 @@ internal sealed class EngineGeneration<TData, TPrediction>
 
     /// <summary>Takes the idle engine in this core's slot, if there is one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PredictionEngine<TData, TPrediction>? TryRentFast()
+    public PredictionEngine<TData, TPrediction>? TryRentFast() => TryRentFast(out _);
+
+    /// <summary>
+    /// Takes the idle engine in this core's slot, if there is one, and says which slot that is, so the engine
+    /// can go back to it without asking for the processor again. Every generation of a pool has as many slots,
+    /// so the index stays valid when the caller moves to a newer generation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public PredictionEngine<TData, TPrediction>? TryRentFast(out int slotIndex)
     {
-        ref object? slot = ref _slots[Thread.GetCurrentProcessorId() & _mask].Value;
-        return Unsafe.As<PredictionEngine<TData, TPrediction>?>(Interlocked.Exchange(ref slot, null));
+        slotIndex = Thread.GetCurrentProcessorId() & _mask;
+        return Unsafe.As<PredictionEngine<TData, TPrediction>?>(Interlocked.Exchange(ref _slots[slotIndex].Value, null));
     }
 
     /// <summary>Puts an engine back in this core's slot, or hands it to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Return(PredictionEngine<TData, TPrediction> engine)
+    public void Return(PredictionEngine<TData, TPrediction> engine) => Return(engine, Thread.GetCurrentProcessorId() & _mask);
+
+    /// <summary>Puts an engine back in the slot <paramref name="slotIndex"/>, or hands it to the slow path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Return(PredictionEngine<TData, TPrediction> engine, int slotIndex)
     {
         if (!_retired && _live <= _maximum)
         {
-            ref object? slot = ref _slots[Thread.GetCurrentProcessorId() & _mask].Value;
+            ref object? slot = ref _slots[slotIndex & _mask].Value;
             if (Interlocked.CompareExchange(ref slot, engine, null) is null)
             {
                 // The exchange is a full fence: a retirement or a waiter that started before it is seen here.

@@ -19,6 +19,10 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     where TPrediction : class, new()
 {
     private readonly IModelCache<ITransformer> _cache;
+
+    // The cache as its sealed class when it is one (the usual case): a direct, inlinable GetModel() call on the
+    // hot path instead of an interface dispatch.
+    private readonly ModelCache<ITransformer>? _modelCache;
     private readonly MLContext _context;
     private readonly PredictionEngineOptions? _engineOptions;
     private readonly ILogger _logger;
@@ -48,6 +52,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         ArgumentNullException.ThrowIfNull(context);
         PredictionPoolOptions settings = options?.Clone() ?? new PredictionPoolOptions();
         _cache = cache;
+        _modelCache = cache as ModelCache<ITransformer>;
         _context = context;
         _engineOptions = settings.EngineOptions;
         MaximumEngines = settings.MaximumEngines;
@@ -82,7 +87,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     public TPrediction Predict(TData input)
     {
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
         TPrediction result;
         try
         {
@@ -94,7 +99,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
             throw;
         }
 
-        generation.Return(engine);
+        generation.Return(engine, slot);
         return result;
     }
 
@@ -107,7 +112,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     {
         output ??= new TPrediction();
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
         try
         {
             engine.Predict(input, ref output);
@@ -118,7 +123,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
             throw;
         }
 
-        generation.Return(engine);
+        generation.Return(engine, slot);
     }
 
     /// <summary>
@@ -273,7 +278,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private EngineGeneration<TData, TPrediction> CurrentGeneration()
     {
-        ITransformer model = _cache.GetModel();
+        ITransformer model = _modelCache is { } modelCache ? modelCache.GetModel() : _cache.GetModel();
         EngineGeneration<TData, TPrediction>? generation = _generation;
         return generation is not null && ReferenceEquals(generation.Model, model) ? generation : SwitchGeneration();
     }
