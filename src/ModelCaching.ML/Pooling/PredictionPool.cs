@@ -8,7 +8,7 @@ namespace ModelCaching.ML;
 
 /// <summary>
 /// Predicts with an ML.NET model from a <see cref="IModelCache{TModel}"/> through a pool of
-/// <see cref="PredictionEngine{TSrc, TDst}"/>s: thread-safe, as fast as a raw engine, no allocation of its
+/// <see cref="PredictionEngine{TSrc, TDst}"/>s: thread-safe, within a few tens of nanoseconds of a raw engine, no allocation of its
 /// own per call. Engines belong to the model generation they were created from: after a reload new calls
 /// use new engines, and the old generation's engines are disposed as they come back.
 /// </summary>
