@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using ModelCaching.Samples.WebApi.Tests.Support;
@@ -44,5 +45,54 @@ public sealed class HotReloadTests
         Assert.Empty(Directory.GetFiles(server.ModelDirectory, "*.tmp"));
         JsonElement answer = await TaxiTrips.PredictAsync(server.Client);
         Assert.Equal(TaxiTrips.KnownTripFareV2, answer.GetProperty("fareAmount").GetSingle(), TaxiTrips.Tolerance);
+    }
+
+    [Fact]
+    public async Task HotReload_UnderConcurrentPredictions_FailsNoRequestAndServesBothVersions()
+    {
+        await using SampleServer server = await SampleServer.StartAsync();
+        await server.WhenServingAsync(SampleServer.V1Sha256);
+        using var stop = new CancellationTokenSource();
+        var failures = new ConcurrentQueue<string>();
+        var fares = new ConcurrentDictionary<float, byte>();
+        long requests = 0;
+
+        async Task PredictInALoopAsync()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using HttpResponseMessage response = await server.Client.PostAsync("/predict", TaxiTrips.Json(TaxiTrips.KnownTrip));
+                string body = await response.Content.ReadAsStringAsync();
+                Interlocked.Increment(ref requests);
+                if (!response.IsSuccessStatusCode)
+                {
+                    failures.Enqueue($"{(int)response.StatusCode}: {body}");
+                    continue;
+                }
+
+                fares.TryAdd(MathF.Round(JsonDocument.Parse(body).RootElement.GetProperty("fareAmount").GetSingle(), 2), 0);
+            }
+        }
+
+        Task[] clients = [.. Enumerable.Range(0, 4).Select(_ => Task.Run(PredictInALoopAsync))];
+        string[] publishes = ["taxi-fare-v2.zip", "taxi-fare.zip", "taxi-fare-v2.zip", "taxi-fare.zip"];
+        foreach (string file in publishes)
+        {
+            bool v1 = file == "taxi-fare.zip";
+            Task<ModelVersion> serving = server.WhenServingAsync(v1 ? SampleServer.V1Sha256 : SampleServer.V2Sha256);
+            server.PublishAtomically(SampleServer.BundledModel(file));
+            await serving;
+            JsonElement answer = await TaxiTrips.PredictAsync(server.Client);
+            Assert.Equal(v1 ? TaxiTrips.KnownTripFareV1 : TaxiTrips.KnownTripFareV2, answer.GetProperty("fareAmount").GetSingle(), TaxiTrips.Tolerance);
+        }
+
+        stop.Cancel();
+        await Task.WhenAll(clients).WaitAsync(SampleServer.SignalTimeout);
+
+        Assert.Empty(failures);
+        Assert.True(requests > publishes.Length, $"only {requests} predictions ran");
+        Assert.Equal(1 + publishes.Length, server.Cache.Version?.Generation);
+        // Every answer came from v1 or v2: never a half-swapped or disposed model.
+        Assert.Subset(new HashSet<float> { 15.57f, 17.13f }, fares.Keys.ToHashSet());
     }
 }
