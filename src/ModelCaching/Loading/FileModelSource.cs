@@ -73,6 +73,18 @@ public sealed class FileModelSource : IModelSource, IDisposable
         }
     }
 
+    /// <summary>The watcher, once <see cref="GetChangeToken"/> started it (for tests).</summary>
+    internal FileChangeWatcher? Watcher
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watcher;
+            }
+        }
+    }
+
     /// <inheritdoc />
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is empty or larger than <see cref="ModelFetchContext.MaxArtifactBytes"/>, or its sidecar holds no SHA-256.</exception>

@@ -54,6 +54,18 @@ internal sealed class FileChangeWatcher : IDisposable
 
     public FileWatchMode Mode { get; private set; } = FileWatchMode.None;
 
+    /// <summary>The file-system watchers running now (for tests of the restart path).</summary>
+    internal FileSystemWatcher[] Watchers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _watchers.Values];
+            }
+        }
+    }
+
     /// <summary>Takes the baseline fingerprint and starts listening (or polling).</summary>
     public void Start()
     {
@@ -181,7 +193,8 @@ internal sealed class FileChangeWatcher : IDisposable
 
     private void OnFileSystemEvent(object sender, FileSystemEventArgs e) => ScheduleCheck(_options.DebounceDelay);
 
-    private void OnWatcherError(object sender, ErrorEventArgs e)
+    /// <summary>A watcher's <see cref="FileSystemWatcher.Error"/> (its buffer overflowed, say): replace it and look at the file.</summary>
+    internal void OnWatcherError(object sender, ErrorEventArgs e)
     {
         var failed = (FileSystemWatcher)sender;
         string directory = failed.Path;

@@ -1,5 +1,6 @@
 using System.Text;
 using ModelCaching.Diagnostics;
+using ModelCaching.Reload;
 using ModelCaching.Tests.Support;
 
 namespace ModelCaching.Tests.Reload;
@@ -263,6 +264,31 @@ public sealed class FileModelSourceWatchingTests
 
         ModelReloadedEventArgs args = await reloaded;
         Assert.Equal(hash, args.Current.Id);
+        Assert.Equal("v2", watched.Cache.GetModel().Content);
+    }
+
+    [Fact]
+    public async Task Watch_WhenTheWatcherReportsAnError_RestartsIt_AndStillSeesTheNextChange()
+    {
+        await using var watched = WatchedFile<FakeModel>.Create(new FakeLoader(), Text("v1"));
+        await watched.Cache.GetModelAsync();
+        FileChangeWatcher watcher = watched.Source.Watcher!;
+        FileSystemWatcher failed = Assert.Single(watcher.Watchers);
+
+        // What the watcher raises when its event buffer overflows (events were lost).
+        Task restarted = watched.Logs.WaitForAsync(ReloadLog.EventIds.FileWatcherRestarted);
+        watcher.OnWatcherError(failed, new ErrorEventArgs(new InternalBufferOverflowException("too many changes at once")));
+        await restarted;
+
+        FileSystemWatcher replacement = Assert.Single(watcher.Watchers);
+        Assert.NotSame(failed, replacement);
+        Assert.Equal(failed.Path, replacement.Path);
+        Assert.True(replacement.EnableRaisingEvents);
+        Assert.Equal(FileWatchMode.Events, watched.Source.WatchMode);
+
+        Task<ModelReloadedEventArgs> reloaded = watched.NextReload();
+        await File.WriteAllTextAsync(watched.Path, "v2");
+        await reloaded;
         Assert.Equal("v2", watched.Cache.GetModel().Content);
     }
 
