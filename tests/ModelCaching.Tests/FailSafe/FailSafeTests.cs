@@ -171,6 +171,35 @@ public sealed class FailSafeTests : IDisposable
         Assert.Equal(ModelCacheState.Ready, cache.State);
     }
 
+    public static TheoryData<string> LoaderFailures => ["io", "access", "out-of-memory", "invalid-operation", "not-supported"];
+
+    [Theory]
+    [MemberData(nameof(LoaderFailures))]
+    public async Task AnyLoaderFailure_WhileServing_KeepsTheLastGoodModel_AndIsDegradedNamingTheCause(string kind)
+    {
+        Exception failure = kind switch
+        {
+            "io" => new IOException("read error on the volume"),
+            "access" => new UnauthorizedAccessException("permission denied"),
+            "out-of-memory" => new OutOfMemoryException("the model does not fit"),
+            "invalid-operation" => new InvalidOperationException("unknown transformer"),
+            _ => new NotSupportedException("model format version 9"),
+        };
+        await using var cache = new ModelCache<FakeModel>("fragile", _factory.Options(), _factory.Time, _logs);
+        FakeModel serving = await cache.GetModelAsync();
+        _factory.Loader.BeforeLoad = _ => Task.FromException(failure);
+
+        _factory.Source.Content = "v2";
+        var error = await Assert.ThrowsAsync<ModelLoadException>(() => cache.ReloadAsync());
+
+        Assert.Same(failure, error.InnerException);
+        Assert.Contains(failure.Message, error.Message, StringComparison.Ordinal);
+        Assert.Same(serving, cache.GetModel());
+        Assert.False(serving.IsDisposed);
+        Assert.Equal(ModelCacheState.Degraded, cache.State);
+        Assert.Contains(failure.Message, cache.GetStatistics().LastError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task MissingFile_WithNothingServing_ThrowsModelLoadExceptionNamingModelFileAndCause()
     {

@@ -66,6 +66,24 @@ public sealed class HttpModelSourceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Poll_WithANewETagButTheSameBytes_DoesNotReload()
+    {
+        _server.RespondWithModel(Iris, etag: "\"build-1\"");
+        await using ModelCache<ZipModel> cache = CreateCache(Source());
+        ZipModel serving = await cache.GetModelAsync();
+
+        // A redeploy of the same file under a new ETag (another CDN node, a re-upload).
+        _server.RespondWithModel(Iris, etag: "\"build-2\"");
+        Task unchanged = _logs.WaitForAsync(Log.EventIds.Unchanged);
+        _time.Advance(PollingInterval);
+        await unchanged;
+
+        Assert.Equal(1, _loader.Loads);
+        Assert.Same(serving, cache.GetModel());
+        Assert.Equal(ModelLoadOutcome.Unchanged, cache.GetHistory()[^1].Outcome);
+    }
+
+    [Fact]
     public async Task Poll_WithLastModifiedButNoETag_SendsIfModifiedSince_AndA304KeepsTheModel()
     {
         var modified = new DateTimeOffset(2026, 11, 1, 8, 30, 0, TimeSpan.Zero);

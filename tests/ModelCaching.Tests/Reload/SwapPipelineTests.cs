@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelCaching.Diagnostics;
 using ModelCaching.Tests.Support;
 
@@ -108,6 +110,36 @@ public sealed class SwapPipelineTests
 
         Assert.Equal([("v1", "(none)"), ("v2", "v1")], warmedUp);
         Assert.Equal("v2", cache.GetModel().Content);
+    }
+
+    [Fact]
+    public async Task Readiness_OfAnEagerModel_WaitsForItsWarmUp()
+    {
+        var warming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddModelCache().AddModel<FakeModel>("eager", model => model
+            .FromSource(_factory.Source)
+            .UseLoader(_factory.Loader)
+            .Eager()
+            .Configure(options => options.WarmUps.Add(async (_, _) =>
+            {
+                warming.TrySetResult();
+                await release.Task;
+            })));
+        services.AddHealthChecks().AddModelCache("eager");
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        var health = provider.GetRequiredService<HealthCheckService>();
+        Task<FakeModel> firstUse = provider.GetRequiredKeyedService<IModelCache<FakeModel>>("eager").GetModelAsync().AsTask();
+
+        await warming.Task.WaitAsync(LogSignals.Timeout);
+        Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync()).Status);
+        Assert.False(firstUse.IsCompleted);
+
+        release.SetResult();
+        await firstUse.WaitAsync(LogSignals.Timeout);
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Status);
     }
 
     [Fact]
