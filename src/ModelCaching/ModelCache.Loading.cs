@@ -18,6 +18,7 @@ public sealed partial class ModelCache<TModel>
     private TaskCompletionSource<ModelGeneration<TModel>>? _followUp;
     private ModelLoadReason _followUpReason;
     private ModelArtifact? _previousArtifact;
+    private ModelGeneration<TModel>? _keptGeneration;
     private ModelVersion? _previousVersion;
     private ModelLoadException? _lastFailure;
     private long _retryNotBefore;
@@ -34,6 +35,7 @@ public sealed partial class ModelCache<TModel>
     /// <inheritdoc />
     public async Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default)
     {
+        ModelGeneration<TModel>? kept = null;
         while (true)
         {
             Task<ModelGeneration<TModel>> pending;
@@ -42,9 +44,17 @@ public sealed partial class ModelCache<TModel>
                 ThrowIfDisposedLocked();
                 if (_inflight is null)
                 {
+                    if (_keptGeneration is not null)
+                    {
+                        // RollbackRetention.Generation: swap the kept generation back in, no load.
+                        kept = _keptGeneration;
+                        _keptGeneration = null;
+                        break;
+                    }
+
                     if (_previousArtifact is null || _previousVersion is null)
                     {
-                        throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to.");
+                        throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {_options.RollbackRetention}).");
                     }
 
                     pending = StartLoadLocked(ModelLoadReason.Rollback, _previousArtifact, completion: null);
@@ -62,6 +72,16 @@ public sealed partial class ModelCache<TModel>
             catch (ModelLoadException)
             {
             }
+        }
+
+        if (kept is not null)
+        {
+            long started = _timeProvider.GetTimestamp();
+            using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
+            activity?.SetTag("modelcache.model", Name);
+            activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(ModelLoadReason.Rollback));
+            Swap(kept, ModelLoadReason.Rollback, started, activity);
+            return kept.Version;
         }
 
         Task<ModelGeneration<TModel>> rollback;
@@ -308,6 +328,8 @@ public sealed partial class ModelCache<TModel>
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
     {
         ModelGeneration<TModel>? previous;
+        ModelGeneration<TModel>? retire;
+        ModelGeneration<TModel>? released = null;
         lock (_gate)
         {
             if (_disposed)
@@ -318,21 +340,35 @@ public sealed partial class ModelCache<TModel>
 
             previous = _current;
             _current = generation;
-            if (previous?.Artifact is not null && reason != ModelLoadReason.Rollback)
-            {
-                _previousArtifact = previous.Artifact;
-                _previousVersion = previous.Version;
-            }
-            else if (reason == ModelLoadReason.Rollback && previous is not null)
+            retire = previous;
+            if (reason == ModelLoadReason.Rollback)
             {
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
-                if (previous.Artifact?.ContentHash is { } rolledBackFrom)
+                if (previous?.Artifact?.ContentHash is { } rolledBackFrom)
                 {
                     Reject(rolledBackFrom);
                 }
 
+                released = _keptGeneration;
+                _keptGeneration = null;
                 _previousArtifact = null;
                 _previousVersion = null;
+            }
+            else if (previous is not null)
+            {
+                switch (_options.RollbackRetention)
+                {
+                    case ModelRollbackRetention.Generation:
+                        // Kept loaded (not retired) for an instant rollback; the one kept before is released.
+                        released = _keptGeneration;
+                        _keptGeneration = previous;
+                        retire = null;
+                        break;
+                    case ModelRollbackRetention.Artifact when previous.Artifact is not null:
+                        _previousArtifact = previous.Artifact;
+                        _previousVersion = previous.Version;
+                        break;
+                }
             }
 
             _state = ModelCacheState.Ready;
@@ -343,7 +379,8 @@ public sealed partial class ModelCache<TModel>
             AddHistoryLocked(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
         }
 
-        RetireWithDrain(previous);
+        RetireWithDrain(retire);
+        RetireWithDrain(released);
         long ended = _timeProvider.GetTimestamp();
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
         activity?.SetTag("modelcache.version", generation.Version.Id);

@@ -144,6 +144,7 @@ public sealed partial class ModelCache<TModel>
     private void Unload(string reason)
     {
         ModelGeneration<TModel>? unloaded;
+        ModelGeneration<TModel>? kept;
         lock (_gate)
         {
             unloaded = _current;
@@ -153,12 +154,15 @@ public sealed partial class ModelCache<TModel>
             }
 
             _current = null;
+            kept = _keptGeneration;
+            _keptGeneration = null;
             _state = ModelCacheState.Unloaded;
             _unloads++;
             _refreshTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
 
         RetireWithDrain(unloaded);
+        RetireWithDrain(kept);
         _metrics.RecordUnload(Name, reason);
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
     }

@@ -373,6 +373,14 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
         ModelGeneration<TModel>? current = Interlocked.Exchange(ref _current, null);
         current?.Retire();
+        ModelGeneration<TModel>? kept;
+        lock (_gate)
+        {
+            kept = _keptGeneration;
+            _keptGeneration = null;
+        }
+
+        kept?.Retire();
         RetireDrainingNow();
         _metrics.Unregister(this);
     }

@@ -127,6 +127,13 @@ public class ModelOptions
     public ModelSwapMode SwapMode { get; set; } = ModelSwapMode.LoadBeside;
 
     /// <summary>
+    /// What is kept of the replaced version for <see cref="IModelCache.RollbackAsync"/>: its bytes, its loaded
+    /// generation (instant rollback, two models in memory) or nothing.
+    /// <value>The default is <see cref="ModelRollbackRetention.Artifact"/>.</value>
+    /// </summary>
+    public ModelRollbackRetention RollbackRetention { get; set; } = ModelRollbackRetention.Artifact;
+
+    /// <summary>
     /// The SHA-256 (hex) the model content must have; content with another hash is rejected.
     /// <value>The default is <see langword="null"/> (no check).</value>
     /// </summary>
@@ -170,6 +177,7 @@ public class ModelOptions
         target.RetryMaxDelay = RetryMaxDelay;
         target.DrainDelay = DrainDelay;
         target.SwapMode = SwapMode;
+        target.RollbackRetention = RollbackRetention;
         target.ExpectedSha256 = ExpectedSha256;
         target.MaxArtifactBytes = MaxArtifactBytes;
         target.ReloadOnChange = ReloadOnChange;
@@ -252,6 +260,16 @@ public class ModelOptions
         if (!Enum.IsDefined(SwapMode))
         {
             yield return Problem(modelName, nameof(SwapMode), $"must be LoadBeside or UnloadFirst (was {SwapMode})");
+        }
+
+        if (RollbackRetention == ModelRollbackRetention.Generation && SwapMode == ModelSwapMode.UnloadFirst)
+        {
+            yield return Problem(modelName, nameof(RollbackRetention), "Generation keeps two models in memory, which SwapMode UnloadFirst is there to avoid: use Artifact or None");
+        }
+
+        if (!Enum.IsDefined(RollbackRetention))
+        {
+            yield return Problem(modelName, nameof(RollbackRetention), $"must be Artifact, Generation or None (was {RollbackRetention})");
         }
     }
 
