@@ -18,6 +18,11 @@ internal sealed class EngineGeneration<TData, TPrediction>
     private readonly PaddedSlot[] _slots;
     private readonly int _mask;
     private readonly int _maximum;
+
+    // Below this many engines, a core whose slot is empty builds its own engine instead of taking another
+    // core's idle one: with a single engine shared by two busy cores, the engine (and its buffers) would move
+    // between them on almost every call.
+    private readonly int _onePerCore;
     private readonly object _waitLock = new();
     private readonly ModelLease<ITransformer> _lease;
 
@@ -35,6 +40,7 @@ internal sealed class EngineGeneration<TData, TPrediction>
         Version = lease.Version;
         Number = number;
         _maximum = maximum;
+        _onePerCore = Math.Min(maximum, Environment.ProcessorCount);
 
         // A power of two so that the per-core index is a mask; at least one slot per engine so an idle
         // engine always has somewhere to go.
@@ -106,6 +112,24 @@ internal sealed class EngineGeneration<TData, TPrediction>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public PredictionEngine<TData, TPrediction>? RentSlow()
     {
+        if (Volatile.Read(ref _live) < _onePerCore)
+        {
+            int counted = Interlocked.Increment(ref _live);
+            if (_retired)
+            {
+                DecrementLive();
+                return null;
+            }
+
+            if (counted <= _onePerCore)
+            {
+                return Create(extra: false);
+            }
+
+            // Another caller built the last per-core engine meanwhile: share like everyone else.
+            DecrementLive();
+        }
+
         long deadline = 0;
         while (true)
         {

@@ -54,7 +54,8 @@ public sealed class PredictionPoolTests : IDisposable
     [Fact]
     public void PredictIntoOutput_AllocatesNoMoreThanARawEngine()
     {
-        using PredictionPool<IrisData, IrisPrediction> pool = PoolFactory.Pool<IrisData, IrisPrediction>(_cache);
+        // One engine, so a move of this thread to another core cannot make the pool build one while measuring.
+        using PredictionPool<IrisData, IrisPrediction> pool = PoolFactory.Pool<IrisData, IrisPrediction>(_cache, o => o.MaximumEngines = 1);
         using PredictionEngine<IrisData, IrisPrediction> raw = PoolFactory.Context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_cache.GetModel());
         IrisData input = TestModels.Virginica;
         var pooledOutput = new IrisPrediction();
