@@ -322,7 +322,7 @@ public sealed partial class ModelCache<TModel>
             _timeProvider.GetUtcNow(),
             size,
             artifact.ETag);
-        return new ModelGeneration<TModel>(Name, model, version, artifact.HasContent ? artifact : null, _logger);
+        return new ModelGeneration<TModel>(Name, model, version, artifact.HasContent ? artifact : null, _logger, _onGenerationDisposed);
     }
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)

@@ -11,6 +11,10 @@ public sealed partial class ModelCache<TModel>
     private readonly List<ModelGeneration<TModel>> _retired = [];
     private readonly List<ITimer> _drainTimers = [];
 
+    // Removes a disposed generation from _retired, so that nothing keeps its model reachable (an idle unload
+    // must free the memory, and a replaced generation must not linger until someone reads statistics).
+    private readonly Action<ModelGeneration<TModel>> _onGenerationDisposed;
+
     private const int IdleTicksPerTimeout = 4;
 
     private ITimer? _refreshTimer;
@@ -80,6 +84,14 @@ public sealed partial class ModelCache<TModel>
         _retryTimer = null;
     }
 
+    private void OnGenerationDisposed(ModelGeneration<TModel> generation)
+    {
+        lock (_gate)
+        {
+            _retired.Remove(generation);
+        }
+    }
+
     private void OnRefreshTimer() => StartInBackground(ModelLoadReason.RefreshAhead);
 
     private void OnRetryTimer() => StartInBackground(ModelLoadReason.Retry);
@@ -117,7 +129,10 @@ public sealed partial class ModelCache<TModel>
 
     private void OnIdleTimer()
     {
-        long activity = _hits.Sum() + Interlocked.Read(ref _misses);
+        // The hit paths set _used (a read-mostly flag); this tick clears it. Misses are counted exactly.
+        bool used = _used;
+        _used = false;
+        long activity = Interlocked.Read(ref _misses);
         lock (_gate)
         {
             if (_disposed || _current is null)
@@ -125,7 +140,7 @@ public sealed partial class ModelCache<TModel>
                 return;
             }
 
-            if (activity != _lastActivity || _current.ActiveLeases > 0 || _inflight is not null)
+            if (used || activity != _lastActivity || _current.ActiveLeases > 0 || _inflight is not null)
             {
                 _lastActivity = activity;
                 _quietTicks = 0;

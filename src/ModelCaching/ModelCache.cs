@@ -24,6 +24,11 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly ModelCacheMetrics _metrics;
     private readonly ModelLoadLimiter _loadLimiter;
     private readonly StripedCounter _hits = new();
+    private readonly bool _trackHits;
+
+    // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
+    // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
+    private bool _used;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;
 
@@ -74,6 +79,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
         _metrics = metrics;
         _loadLimiter = loadLimiter;
+        _trackHits = options.TrackHits;
+        _onGenerationDisposed = OnGenerationDisposed;
         _history = new Queue<ModelLoadRecord>(Math.Min(options.HistoryLength, 64));
 
         if (options.ReloadOnChange)
@@ -130,7 +137,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         ModelGeneration<TModel>? current = _current;
         if (current is not null)
         {
-            _hits.Increment();
+            MarkUsed();
             return current.Model;
         }
 
@@ -143,7 +150,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         ModelGeneration<TModel>? current = _current;
         if (current is not null)
         {
-            _hits.Increment();
+            MarkUsed();
             return new ValueTask<TModel>(current.Model);
         }
 
@@ -156,7 +163,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         ModelGeneration<TModel>? current = _current;
         if (current is not null && current.TryAcquire())
         {
-            _hits.Increment();
+            MarkUsed();
             return new ModelLease<TModel>(current);
         }
 
@@ -169,7 +176,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         ModelGeneration<TModel>? current = _current;
         if (current is not null && current.TryAcquire())
         {
-            _hits.Increment();
+            MarkUsed();
             return new ValueTask<ModelLease<TModel>>(new ModelLease<TModel>(current));
         }
 
@@ -243,6 +250,20 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_current?.Version.Id ?? "no version"})";
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MarkUsed()
+    {
+        if (!_used)
+        {
+            _used = true;
+        }
+
+        if (_trackHits)
+        {
+            _hits.Increment();
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private TModel GetModelOnMiss()
     {
@@ -270,7 +291,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             {
                 if (current.TryAcquire())
                 {
-                    _hits.Increment();
+                    MarkUsed();
                     return new ModelLease<TModel>(current);
                 }
 

@@ -5,7 +5,7 @@ namespace ModelCaching;
 /// </summary>
 public sealed record ModelCacheStatistics
 {
-    /// <summary>Calls served from memory by <c>GetModel</c>, <c>GetModelAsync</c> or <c>Acquire</c>.</summary>
+    /// <summary>Calls served from memory by <c>GetModel</c>, <c>GetModelAsync</c> or <c>Acquire</c>; 0 when <see cref="ModelOptions.TrackHits"/> is off.</summary>
     public long Hits { get; init; }
 
     /// <summary>Calls that found no model loaded and had to wait for (or start) a load.</summary>

@@ -121,6 +121,16 @@ public class ModelOptions
     public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Whether hits are counted (<see cref="ModelCacheStatistics.Hits"/>, the <c>modelcache.requests</c> hit
+    /// measurement). Counting writes only to the calling core's own cell, never to a shared line, but reading
+    /// the core number costs a few nanoseconds per hit; turn it off on the hottest paths (a hit is then one
+    /// read, as cheap as <see cref="Lazy{T}.Value"/>) and <see cref="ModelCacheStatistics.Hits"/> stays 0.
+    /// Misses, loads and everything else are always counted, and idle timeouts work either way.
+    /// <value>The default is <see langword="true"/>.</value>
+    /// </summary>
+    public bool TrackHits { get; set; } = true;
+
+    /// <summary>
     /// How a reload replaces the serving generation.
     /// <value>The default is <see cref="ModelSwapMode.LoadBeside"/>.</value>
     /// </summary>
@@ -177,6 +187,7 @@ public class ModelOptions
         target.RetryMaxDelay = RetryMaxDelay;
         target.DrainDelay = DrainDelay;
         target.SwapMode = SwapMode;
+        target.TrackHits = TrackHits;
         target.RollbackRetention = RollbackRetention;
         target.ExpectedSha256 = ExpectedSha256;
         target.MaxArtifactBytes = MaxArtifactBytes;

@@ -13,13 +13,16 @@ internal sealed class ModelGeneration<TModel>
 {
     private readonly ILogger _logger;
     private readonly string _modelName;
+    private readonly Action<ModelGeneration<TModel>>? _onDisposed;
 
     // Starts at 1: the cache's own reference, released when the generation is retired.
     private int _references = 1;
     private int _retired;
 
-    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger)
+    // onDisposed is called once the model is disposed, so the owner can drop its reference and let the model be collected.
+    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger, Action<ModelGeneration<TModel>>? onDisposed = null)
     {
+        _onDisposed = onDisposed;
         _modelName = modelName;
         Model = model;
         Version = version;
@@ -71,6 +74,7 @@ internal sealed class ModelGeneration<TModel>
         if (references == 0)
         {
             DisposeModel();
+            _onDisposed?.Invoke(this);
         }
         else if (references < 0)
         {
