@@ -7,7 +7,8 @@ namespace ModelCaching.Benchmarks.CacheHit;
 /// <summary>
 /// The cost of getting an already loaded model, against the ways an application would otherwise hold it.
 /// Budgets: every <c>GetModel()</c> within 2 ns of <see cref="Lazy{T}.Value"/> and 0 B; a lease (acquire and
-/// dispose) within 25 ns and 0 B. Each cache is resolved as an application resolves it (a keyed
+/// dispose) within 25 ns and 0 B. Each policy is measured with the default (hits counted per core,
+/// <c>TrackHits = true</c>) and with <c>TrackHits = false</c>. Each cache is resolved as an application resolves it (a keyed
 /// <see cref="IModelCache{TModel}"/> from DI), so the calls go through the interface.
 /// </summary>
 /// <remarks>Not sealed: BenchmarkDotNet derives from benchmark classes.</remarks>
@@ -28,6 +29,12 @@ public class CacheHitBenchmarks
     private IModelCache<HitModel> _eagerCache = null!;
     private IModelCache<HitModel> _expiringCache = null!;
     private ModelCache<HitModel> _lazyConcrete = null!;
+    private PolicyHost<HitModel> _lazyUncountedHost = null!;
+    private PolicyHost<HitModel> _eagerUncountedHost = null!;
+    private PolicyHost<HitModel> _expiringUncountedHost = null!;
+    private IModelCache<HitModel> _lazyUncounted = null!;
+    private IModelCache<HitModel> _eagerUncounted = null!;
+    private IModelCache<HitModel> _expiringUncounted = null!;
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -54,6 +61,17 @@ public class CacheHitBenchmarks
         _expiringHost = await PolicyHost<HitModel>.StartAsync(CachePolicy.Expiring, "expiring", HitModel.FromMemory, timeToLive: TimeSpan.FromHours(1), idleTimeout: TimeSpan.FromHours(1));
         _expiringCache = _expiringHost.Cache;
         await _expiringCache.GetModelAsync();
+
+        // The same three with TrackHits = false: no per-hit count, only the idle timer's "used" flag.
+        _lazyUncountedHost = await PolicyHost<HitModel>.StartAsync(CachePolicy.Lazy, "lazy-uncounted", HitModel.FromMemory, configure: static options => options.TrackHits = false);
+        _lazyUncounted = _lazyUncountedHost.Cache;
+        await _lazyUncounted.GetModelAsync();
+        _eagerUncountedHost = await PolicyHost<HitModel>.StartAsync(CachePolicy.Eager, "eager-uncounted", HitModel.FromMemory, configure: static options => options.TrackHits = false);
+        _eagerUncounted = _eagerUncountedHost.Cache;
+        Require(_eagerUncounted.State == ModelCacheState.Ready, "the eager model (TrackHits = false) is not loaded after host start");
+        _expiringUncountedHost = await PolicyHost<HitModel>.StartAsync(CachePolicy.Expiring, "expiring-uncounted", HitModel.FromMemory, timeToLive: TimeSpan.FromHours(1), idleTimeout: TimeSpan.FromHours(1), configure: static options => options.TrackHits = false);
+        _expiringUncounted = _expiringUncountedHost.Cache;
+        await _expiringUncounted.GetModelAsync();
     }
 
     [GlobalCleanup]
@@ -63,6 +81,9 @@ public class CacheHitBenchmarks
         await _lazyHost.DisposeAsync();
         await _eagerHost.DisposeAsync();
         await _expiringHost.DisposeAsync();
+        await _lazyUncountedHost.DisposeAsync();
+        await _eagerUncountedHost.DisposeAsync();
+        await _expiringUncountedHost.DisposeAsync();
     }
 
     [Benchmark(Baseline = true, Description = "static field")]
@@ -85,6 +106,22 @@ public class CacheHitBenchmarks
 
     [Benchmark(Description = "GetModel() expiring")]
     public HitModel GetModelExpiring() => _expiringCache.GetModel();
+
+    [Benchmark(Description = "GetModel() lazy, TrackHits = false")]
+    public HitModel GetModelLazyUncounted() => _lazyUncounted.GetModel();
+
+    [Benchmark(Description = "GetModel() eager, TrackHits = false")]
+    public HitModel GetModelEagerUncounted() => _eagerUncounted.GetModel();
+
+    [Benchmark(Description = "GetModel() expiring, TrackHits = false")]
+    public HitModel GetModelExpiringUncounted() => _expiringUncounted.GetModel();
+
+    [Benchmark(Description = "Acquire()+Dispose(), TrackHits = false")]
+    public HitModel AcquireAndDisposeUncounted()
+    {
+        using ModelLease<HitModel> lease = _lazyUncounted.Acquire();
+        return lease.Model;
+    }
 
     [Benchmark(Description = "GetModelAsync() hit")]
     public HitModel GetModelAsyncHit() => _lazyCache.GetModelAsync().Result;
