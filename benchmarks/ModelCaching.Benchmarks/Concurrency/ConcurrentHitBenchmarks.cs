@@ -30,6 +30,9 @@ public class ConcurrentHitBenchmarks
     private Action<int> _lazyLoop = null!;
     private Action<int> _interlockedLoop = null!;
     private Action<int> _usedFlagLoop = null!;
+    private Action<int> _uncountedLoop = null!;
+    private PolicyHost<HitModel> _uncountedHost = null!;
+    private IModelCache<HitModel> _uncounted = null!;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -50,6 +53,11 @@ public class ConcurrentHitBenchmarks
         _lazyLoop = LazyLoop;
         _interlockedLoop = InterlockedLoop;
         _usedFlagLoop = UsedFlagLoop;
+        _uncountedLoop = UncountedLoop;
+
+        _uncountedHost = await PolicyHost<HitModel>.StartAsync(CachePolicy.Lazy, "concurrent-uncounted", HitModel.FromMemory, configure: static options => options.TrackHits = false);
+        _uncounted = _uncountedHost.Cache;
+        await _uncounted.GetModelAsync();
     }
 
     [GlobalCleanup]
@@ -57,6 +65,7 @@ public class ConcurrentHitBenchmarks
     {
         _runner.Dispose();
         await _host.DisposeAsync();
+        await _uncountedHost.DisposeAsync();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = CallsPerThread, Description = "Lazy<T>.Value (shared read)")]
@@ -64,6 +73,9 @@ public class ConcurrentHitBenchmarks
 
     [Benchmark(OperationsPerInvoke = CallsPerThread, Description = "GetModel() (per-core hit count)")]
     public void GetModel() => _runner.Run(_getModelLoop);
+
+    [Benchmark(OperationsPerInvoke = CallsPerThread, Description = "GetModel(), TrackHits = false")]
+    public void GetModelUncounted() => _runner.Run(_uncountedLoop);
 
     [Benchmark(OperationsPerInvoke = CallsPerThread, Description = "read + 'used' flag set only when clear (proposed)")]
     public void UsedFlag() => _runner.Run(_usedFlagLoop);
@@ -74,6 +86,18 @@ public class ConcurrentHitBenchmarks
     private void GetModelLoop(int thread)
     {
         IModelCache<HitModel> cache = _cache;
+        HitModel? last = null;
+        for (int i = 0; i < CallsPerThread; i++)
+        {
+            last = cache.GetModel();
+        }
+
+        _sinks[thread * 8] = last;
+    }
+
+    private void UncountedLoop(int thread)
+    {
+        IModelCache<HitModel> cache = _uncounted;
         HitModel? last = null;
         for (int i = 0; i < CallsPerThread; i++)
         {
