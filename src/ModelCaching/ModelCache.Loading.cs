@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Diagnostics;
@@ -10,7 +11,7 @@ public sealed partial class ModelCache<TModel>
     // Content hashes that failed to load (or were rolled back from). Loads started by the cache itself
     // (change, retry, refresh) skip them until the content changes; an explicit reload tries again.
     private const int RejectedHashLimit = 32;
-    private readonly List<string> _rejectedHashes = [];
+    private readonly List<(string Hash, string Cause)> _rejectedHashes = [];
     private readonly Queue<ModelLoadRecord> _history;
 
     // Guarded by _gate.
@@ -218,10 +219,10 @@ public sealed partial class ModelCache<TModel>
                     return Unchanged(current, reason, started, activity);
                 }
 
-                if (artifact.ContentHash is { } hash && reason != ModelLoadReason.Explicit && IsRejected(hash))
+                if (artifact.ContentHash is { } hash && reason != ModelLoadReason.Explicit && IsRejected(hash, out string? rejectedFor))
                 {
                     Log.KnownBadContentSkipped(_logger, Name, _source.Description, hash);
-                    var skipped = new ModelLoadException(Name, _source.Description, $"its content (SHA-256 {hash}) failed before and has not changed since");
+                    var skipped = new ModelLoadException(Name, _source.Description, $"its content (SHA-256 {hash}) has not changed since it was rejected: {rejectedFor}");
                     OnLoadFailed(skipped, reason, ModelLoadOutcome.Skipped, hash, started, activity);
                     throw skipped;
                 }
@@ -252,7 +253,7 @@ public sealed partial class ModelCache<TModel>
             var failure = new ModelLoadException(Name, _source.Description, Describe(ex, timedOut), timedOut ? new TimeoutException($"Load timed out after {_options.LoadTimeout}.", ex) : ex);
             if (contentAtFault && !timedOut && artifact?.ContentHash is { } badHash)
             {
-                Reject(badHash);
+                Reject(badHash, failure.Cause);
             }
 
             if (unloadedFirst is not null)
@@ -346,7 +347,7 @@ public sealed partial class ModelCache<TModel>
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
                 if (previous?.Artifact?.ContentHash is { } rolledBackFrom)
                 {
-                    Reject(rolledBackFrom);
+                    Reject(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
                 }
 
                 released = _keptGeneration;
@@ -396,6 +397,7 @@ public sealed partial class ModelCache<TModel>
 
     private ModelGeneration<TModel> Unchanged(ModelGeneration<TModel> current, ModelLoadReason reason, long started, Activity? activity)
     {
+        bool recovered = false;
         lock (_gate)
         {
             if (_state == ModelCacheState.Degraded && _current == current)
@@ -403,6 +405,7 @@ public sealed partial class ModelCache<TModel>
                 // The source is back to the content that is serving: nothing is wrong any more.
                 _state = ModelCacheState.Ready;
                 _lastError = null;
+                recovered = true;
             }
 
             OnLoadedLocked();
@@ -412,12 +415,18 @@ public sealed partial class ModelCache<TModel>
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
         activity?.SetTag("modelcache.outcome", "unchanged");
         Log.Unchanged(_logger, Name, _source.Description, current.Version.Id, reason);
+        if (recovered)
+        {
+            Log.Recovered(_logger, Name, _source.Description, current.Version.Id);
+        }
         return current;
     }
 
     private void OnLoadFailed(ModelLoadException failure, ModelLoadReason reason, ModelLoadOutcome outcome, string? versionId, long started, Activity? activity)
     {
         ModelGeneration<TModel>? serving;
+        TimeSpan? retryIn = null;
+        int retryAttempt = 0;
         lock (_gate)
         {
             serving = _current;
@@ -435,7 +444,13 @@ public sealed partial class ModelCache<TModel>
             }
 
             AddHistoryLocked(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
-            ScheduleRetryLocked();
+
+            // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
+            if (outcome != ModelLoadOutcome.Skipped)
+            {
+                retryIn = ScheduleRetryLocked();
+                retryAttempt = _consecutiveFailures;
+            }
         }
 
         _metrics.RecordLoad(Name, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
@@ -453,6 +468,11 @@ public sealed partial class ModelCache<TModel>
         else
         {
             Log.LoadFailed(_logger, failure, Name, _source.Description, reason);
+        }
+
+        if (retryIn is { } delay)
+        {
+            Log.RetryScheduled(_logger, Name, delay, retryAttempt);
         }
     }
 
@@ -535,19 +555,29 @@ public sealed partial class ModelCache<TModel>
         return artifact.ETag is not null && current.Version.ETag == artifact.ETag;
     }
 
-    private bool IsRejected(string hash)
+    private bool IsRejected(string hash, [NotNullWhen(true)] out string? cause)
     {
         lock (_gate)
         {
-            return _rejectedHashes.Contains(hash);
+            foreach ((string rejected, string why) in _rejectedHashes)
+            {
+                if (rejected == hash)
+                {
+                    cause = why;
+                    return true;
+                }
+            }
         }
+
+        cause = null;
+        return false;
     }
 
-    private void Reject(string hash)
+    private void Reject(string hash, string cause)
     {
         lock (_gate)
         {
-            if (_rejectedHashes.Contains(hash))
+            if (IsRejected(hash, out _))
             {
                 return;
             }
@@ -557,7 +587,7 @@ public sealed partial class ModelCache<TModel>
                 _rejectedHashes.RemoveAt(0);
             }
 
-            _rejectedHashes.Add(hash);
+            _rejectedHashes.Add((hash, cause));
         }
     }
 

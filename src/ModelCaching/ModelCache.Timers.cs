@@ -54,11 +54,12 @@ public sealed partial class ModelCache<TModel>
     }
 
     /// <summary>After a failure: try again later, doubling the delay each time, with ±20% jitter so a fleet spreads out.</summary>
-    private void ScheduleRetryLocked()
+    /// <returns>The delay, or <see langword="null"/> when no retry is scheduled.</returns>
+    private TimeSpan? ScheduleRetryLocked()
     {
         if (_disposed || _options.RetryBaseDelay == TimeSpan.Zero)
         {
-            return;
+            return null;
         }
 
         // Hand-written rather than a Polly retry: the attempts are independent background loads scheduled
@@ -71,7 +72,7 @@ public sealed partial class ModelCache<TModel>
 
         _retryTimer ??= _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnRetryTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _retryTimer.Change(delay, Timeout.InfiniteTimeSpan);
-        Log.RetryScheduled(_logger, Name, delay, attempt);
+        return delay;
     }
 
     private void StopTimersLocked()
@@ -100,8 +101,9 @@ public sealed partial class ModelCache<TModel>
     {
         lock (_gate)
         {
-            // Nothing loaded and nothing loading: the next use reads the new content anyway.
-            if (_disposed || (_current is null && _inflight is null))
+            // Never loaded (or unloaded) and nothing loading: the next use reads the new content anyway. But after a
+            // failed load nothing may come (an unready instance gets no traffic), so the change loads at once.
+            if (_disposed || (_current is null && _inflight is null && _state != ModelCacheState.Failed))
             {
                 return;
             }

@@ -90,7 +90,7 @@ public sealed class ModelOptions<TModel> : ModelOptions
 
         if (Loader is null)
         {
-            yield return Problem(modelName, nameof(Loader), $"is not set: give the model a loader for {typeof(TModel).Name} (UseLoader, UseMLNet, UseOnnxRuntime)");
+            yield return Problem(modelName, nameof(Loader), $"is not set: give the model a loader for {typeof(TModel).Name} (UseLoader, or UseMLNet from ModelCaching.ML)");
         }
     }
 }

@@ -9,7 +9,7 @@ public sealed class ReadmeQuickstartTests
     [Fact]
     public async Task Quickstart_Runs()
     {
-        await File.WriteAllTextAsync("labels.txt", "cat\ndog\nbird");
+        await File.WriteAllTextAsync("labels.txt", "cat\ndog\nbird\n");
 
         string printed = await Quickstart();
 
@@ -48,7 +48,7 @@ public sealed class ReadmeQuickstartTests
         services.AddModelCache()
             .AddModel<string[]>("labels", model => model
                 .FromFile("labels.txt", watchForChanges: true)
-                .UseLoader((artifact, ct) => ValueTask.FromResult(Encoding.UTF8.GetString(artifact.Content.Span).Split('\n'))));
+                .UseLoader((artifact, ct) => ValueTask.FromResult(Encoding.UTF8.GetString(artifact.Content.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries))));
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         IModelCache<string[]> labels = provider.GetRequiredKeyedService<IModelCache<string[]>>("labels");

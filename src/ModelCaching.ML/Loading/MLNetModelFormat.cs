@@ -53,7 +53,7 @@ internal static class MLNetModelFormat
 
         if (content[0] == 0x08 && content.IndexOf("onnx"u8) >= 0)
         {
-            return "the content looks like an ONNX model (protobuf), while an ML.NET model is a zip file; load ONNX models with ModelCaching.Onnx";
+            return "the content looks like an ONNX model (protobuf), while an ML.NET model is a zip file; load ONNX models with an ONNX Runtime loader (UseLoader with an InferenceSession)";
         }
 
         return $"an ML.NET model is a zip file, this content starts with 0x{Convert.ToHexString(content[..Math.Min(content.Length, 4)])}";

@@ -22,6 +22,7 @@ internal static partial class Log
         public const int LoadAbandoned = 13;
         public const int StartupLoadFailed = 14;
         public const int ReloadEventHandlerFailed = 15;
+        public const int Recovered = 16;
     }
 
     [LoggerMessage(EventIds.LoadStarted, LogLevel.Debug, "Loading model '{ModelName}' from {Source} ({Reason}).")]
@@ -68,4 +69,7 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.ReloadEventHandlerFailed, LogLevel.Warning, "A Reloaded event handler of model '{ModelName}' threw.")]
     public static partial void ReloadEventHandlerFailed(ILogger logger, Exception exception, string modelName);
+
+    [LoggerMessage(EventIds.Recovered, LogLevel.Information, "Model '{ModelName}': {Source} holds the serving version {VersionId} again; the cache is Ready.")]
+    public static partial void Recovered(ILogger logger, string modelName, string source, string versionId);
 }

@@ -67,4 +67,21 @@ public sealed class LoggingTests
 
         Assert.Contains("idle", Assert.Single(Logs(7)).Message);
     }
+
+    [Fact]
+    public async Task SourceBackToTheServingContent_LogsRecoveredAtInformation()
+    {
+        var factory = new CacheFactory();
+        await using ModelCache<FakeModel> cache = Create(factory, o => o.RetryBaseDelay = TimeSpan.Zero);
+        await cache.GetModelAsync();
+        factory.Source.Content = "bad bytes";
+        await Assert.ThrowsAsync<ModelLoadException>(() => cache.ReloadAsync());
+
+        factory.Source.Content = "v1";
+        await cache.ReloadAsync();
+
+        FakeLogRecord recovered = Assert.Single(Logs(16));
+        Assert.Equal(LogLevel.Information, recovered.Level);
+        Assert.Equal(ModelCacheState.Ready, cache.State);
+    }
 }

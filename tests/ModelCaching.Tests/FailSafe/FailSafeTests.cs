@@ -157,7 +157,7 @@ public sealed class FailSafeTests : IDisposable
         Assert.Equal(2, _factory.Loader.Loads);
         Assert.Equal("v1", cache.GetModel().Content);
         Assert.Equal(ModelLoadOutcome.Skipped, cache.GetHistory()[^1].Outcome);
-        Assert.Contains("failed before and has not changed", cache.GetHistory()[^1].Error, StringComparison.Ordinal);
+        Assert.Contains("has not changed since it was rejected", cache.GetHistory()[^1].Error, StringComparison.Ordinal);
 
         // An operator's explicit reload does try them (and they still fail).
         await Assert.ThrowsAsync<ModelLoadException>(() => cache.ReloadAsync());
