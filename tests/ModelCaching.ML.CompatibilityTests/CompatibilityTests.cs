@@ -79,6 +79,26 @@ public sealed class CompatibilityTests
     }
 
     [Fact]
+    public async Task ReturnPredictionEngine_Twice_Throws_AndNeverHandsOneEngineToTwoCallers()
+    {
+        var services = new ServiceCollection();
+        services.AddPredictionEnginePool<IrisData, IrisPrediction>().FromFile(TestModels.IrisPath, watchForChanges: false);
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        var pool = provider.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
+        PredictionEngine<IrisData, IrisPrediction> engine = pool.GetPredictionEngine();
+        pool.ReturnPredictionEngine(engine);
+
+        InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => pool.ReturnPredictionEngine(engine));
+
+        Assert.Contains("already returned", error.Message);
+        PredictionEngine<IrisData, IrisPrediction> first = pool.GetPredictionEngine();
+        PredictionEngine<IrisData, IrisPrediction> second = pool.GetPredictionEngine();
+        Assert.NotSame(first, second);
+        pool.ReturnPredictionEngine(first);
+        pool.ReturnPredictionEngine(second);
+    }
+
+    [Fact]
     public async Task ReturnPredictionEngine_OfAnEngineFromElsewhere_ThrowsArgumentException()
     {
         var services = new ServiceCollection();

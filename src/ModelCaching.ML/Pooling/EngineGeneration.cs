@@ -79,6 +79,21 @@ internal sealed class EngineGeneration<TData, TPrediction>
         return Unsafe.As<PredictionEngine<TData, TPrediction>?>(Interlocked.Exchange(ref _slots[slotIndex].Value, null));
     }
 
+    /// <summary>Whether <paramref name="engine"/> is idle in one of the slots (so returning it again would be a second return).</summary>
+    public bool IsIdle(PredictionEngine<TData, TPrediction> engine)
+    {
+        PaddedSlot[] slots = _slots;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (ReferenceEquals(Volatile.Read(ref slots[i].Value), engine))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Puts an engine back in this core's slot, or hands it to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Return(PredictionEngine<TData, TPrediction> engine) => Return(engine, Thread.GetCurrentProcessorId() & _mask);

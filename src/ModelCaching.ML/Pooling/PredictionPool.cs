@@ -229,6 +229,13 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
             throw new ArgumentException($"This PredictionEngine was not rented from the pool of model '{ModelName}'.", nameof(engine));
         }
 
+        // A second return would hand one (not thread-safe) engine to two callers. This path is the
+        // Microsoft.Extensions.ML-compatible one, where engines are returned by hand; a scan of the few slots is cheap.
+        if (generation.IsIdle(engine))
+        {
+            throw new InvalidOperationException($"This PredictionEngine of model '{ModelName}' was already returned; return each rented engine once.");
+        }
+
         generation.Return(engine);
     }
 
