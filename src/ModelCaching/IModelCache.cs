@@ -25,6 +25,12 @@ public interface IModelCache
     event EventHandler<ModelReloadedEventArgs>? Reloaded;
 
     /// <summary>
+    /// Raised after the serving generation was unloaded (idle timeout, <see cref="Invalidate"/>), so that whatever
+    /// holds on to it (engine pools, sessions) can let it go. Handlers run on the unloading thread; exceptions are logged.
+    /// </summary>
+    event EventHandler<ModelUnloadedEventArgs>? Unloaded;
+
+    /// <summary>
     /// Loads the model now from its source and swaps it in when the content changed. A failure never
     /// replaces a serving model: it throws <see cref="ModelLoadException"/> and the cache stays on the last
     /// good generation (<see cref="ModelCacheState.Degraded"/>).

@@ -142,7 +142,9 @@ public sealed partial class ModelCache<TModel>
                 return;
             }
 
-            if (used || activity != _lastActivity || _current.ActiveLeases > 0 || _inflight is not null)
+            // Leases alive at the unload keep their generation until they end, so they need not hold off the
+            // unload; a long-lived holder (an engine pool) lets go on the Unloaded event.
+            if (used || activity != _lastActivity || _inflight is not null)
             {
                 _lastActivity = activity;
                 _quietTicks = 0;
@@ -182,6 +184,7 @@ public sealed partial class ModelCache<TModel>
         RetireWithDrain(kept);
         _metrics.RecordUnload(Name, reason);
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
+        RaiseUnloaded(unloaded.Version, reason);
     }
 
     /// <summary>

@@ -121,6 +121,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public event EventHandler<ModelReloadedEventArgs>? Reloaded;
 
+    /// <inheritdoc />
+    public event EventHandler<ModelUnloadedEventArgs>? Unloaded;
+
     string ModelCacheMetrics.IMetricsSource.Name => Name;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
@@ -353,6 +356,18 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         try
         {
             handler(this, new ModelReloadedEventArgs(Name, previous, current, reason));
+        }
+        catch (Exception ex)
+        {
+            Log.ReloadEventHandlerFailed(_logger, ex, Name);
+        }
+    }
+
+    private void RaiseUnloaded(ModelVersion version, string reason)
+    {
+        try
+        {
+            Unloaded?.Invoke(this, new ModelUnloadedEventArgs(Name, version, reason));
         }
         catch (Exception ex)
         {

@@ -63,6 +63,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         // Retire the old generation's engines as soon as the cache swaps, not at the next prediction, so their
         // lease on the old model ends and the cache can dispose it.
         _cache.Reloaded += OnReloaded;
+        _cache.Unloaded += OnUnloaded;
         PredictionPoolMetrics.Register(this);
     }
 
@@ -205,6 +206,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         }
 
         _cache.Reloaded -= OnReloaded;
+        _cache.Unloaded -= OnUnloaded;
         PredictionPoolMetrics.Unregister(this);
         generation?.Retire();
     }
@@ -322,13 +324,18 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         return next;
     }
 
-    private void OnReloaded(object? sender, ModelReloadedEventArgs e)
+    private void OnReloaded(object? sender, ModelReloadedEventArgs e) => RetireUnless(e.Current.Generation);
+
+    // The model was unloaded (idle, invalidated): release its engines and the pool's lease so its memory is freed.
+    private void OnUnloaded(object? sender, ModelUnloadedEventArgs e) => RetireUnless(servingGeneration: null);
+
+    private void RetireUnless(long? servingGeneration)
     {
         EngineGeneration<TData, TPrediction>? stale;
         lock (_swapLock)
         {
             stale = _generation;
-            if (stale is null || stale.Version.Generation == e.Current.Generation)
+            if (stale is null || stale.Version.Generation == servingGeneration)
             {
                 return;
             }

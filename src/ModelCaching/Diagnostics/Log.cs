@@ -67,7 +67,7 @@ internal static partial class Log
     [LoggerMessage(EventIds.StartupLoadFailed, LogLevel.Error, "Eager model '{ModelName}' could not be loaded at start-up; readiness reports Unhealthy and the load is retried in the background.")]
     public static partial void StartupLoadFailed(ILogger logger, Exception exception, string modelName);
 
-    [LoggerMessage(EventIds.ReloadEventHandlerFailed, LogLevel.Warning, "A Reloaded event handler of model '{ModelName}' threw.")]
+    [LoggerMessage(EventIds.ReloadEventHandlerFailed, LogLevel.Warning, "A Reloaded or Unloaded event handler of model '{ModelName}' threw.")]
     public static partial void ReloadEventHandlerFailed(ILogger logger, Exception exception, string modelName);
 
     [LoggerMessage(EventIds.Recovered, LogLevel.Information, "Model '{ModelName}': {Source} holds the serving version {VersionId} again; the cache is Ready.")]

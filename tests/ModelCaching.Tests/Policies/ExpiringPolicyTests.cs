@@ -109,15 +109,21 @@ public sealed class ExpiringPolicyTests
     }
 
     [Fact]
-    public async Task IdleTimeout_DoesNotUnloadWhileALeaseIsHeld()
+    public async Task IdleTimeout_WithALeaseHeld_UnloadsAndRaisesUnloaded_ButTheLeaseKeepsItsModelUntilItEnds()
     {
         var factory = new CacheFactory();
         await using ModelCache<FakeModel> cache = factory.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(4));
-        using ModelLease<FakeModel> lease = await cache.AcquireAsync();
+        ModelUnloadedEventArgs? unloaded = null;
+        cache.Unloaded += (_, e) => unloaded = e;
+        ModelLease<FakeModel> lease = await cache.AcquireAsync();
 
         factory.Time.Advance(TimeSpan.FromMinutes(30));
 
-        Assert.Equal(ModelCacheState.Ready, cache.State);
+        Assert.Equal(ModelCacheState.Unloaded, cache.State);
+        Assert.Equal("idle", unloaded?.Reason);
         Assert.False(lease.Model.IsDisposed);
+        Assert.Equal("v1", lease.Model.Predict());
+        lease.Dispose();
+        Assert.Equal(1, lease.Model.DisposeCount);
     }
 }
