@@ -65,6 +65,14 @@ public static class MLNetModelBuilderExtensions
             sp.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext,
             poolOptions,
             sp.GetService<ILoggerFactory>()));
+
+        // A mistyped name in [FromKeyedServices("…")] gets the provider's KeyNotFoundException listing the pools,
+        // not the container's generic "no keyed service" error (known names have their own registration).
+        if (!services.Any(static d => d.ServiceType == typeof(PredictionPool<TData, TPrediction>) && d.IsKeyedService && Equals(d.ServiceKey, KeyedService.AnyKey)))
+        {
+            services.AddKeyedSingleton(KeyedService.AnyKey, static (sp, key) => sp.GetRequiredService<PredictionPoolProvider<TData, TPrediction>>().GetPool(key as string ?? key?.ToString() ?? string.Empty));
+        }
+
         return builder.ValidateSchema<TData, TPrediction>(poolOptions.EngineOptions);
     }
 }

@@ -30,6 +30,11 @@ public static class ModelCacheBuilderExtensions
             services.AddKeyedSingleton<IModelCache<TModel>>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>((string)key!));
             services.AddKeyedSingleton<IModelCache>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache((string)key!));
 
+            // A mistyped name in [FromKeyedServices("…")] reaches these instead of the container's generic
+            // "no keyed service" error: the provider's KeyNotFoundException names the key and lists the models.
+            AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
+            AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
+
             // Configuration (if any) is applied after the code's settings, so it can override them.
             services.AddOptions<ModelOptions<TModel>>(name)
                 .PostConfigure<IServiceProvider>((options, sp) =>
@@ -48,6 +53,24 @@ public static class ModelCacheBuilderExtensions
 
         configure(new ModelBuilder<TModel>(name, services));
         return builder;
+    }
+
+    /// <summary>
+    /// Registers <typeparamref name="TService"/> under <see cref="KeyedService.AnyKey"/> (once), which the container
+    /// uses only for keys registered under no name of their own.
+    /// </summary>
+    internal static void AddUnknownNameFallback<TService>(IServiceCollection services, Func<IServiceProvider, string, TService> resolve)
+        where TService : class
+    {
+        foreach (ServiceDescriptor descriptor in services)
+        {
+            if (descriptor.ServiceType == typeof(TService) && descriptor.IsKeyedService && Equals(descriptor.ServiceKey, KeyedService.AnyKey))
+            {
+                return;
+            }
+        }
+
+        services.AddKeyedSingleton(KeyedService.AnyKey, (sp, key) => resolve(sp, key as string ?? key?.ToString() ?? string.Empty));
     }
 
     private static ModelRegistration? FindRegistration(IServiceCollection services, string name)

@@ -23,6 +23,21 @@ public sealed class MLNetModelBuilderExtensionsTests
     }
 
     [Fact]
+    public async Task KeyedPool_WithAMistypedName_ThrowsKeyNotFoundExceptionListingThePools()
+    {
+        await using ServiceProvider services = new ServiceCollection()
+            .AddModelCache()
+            .AddModel<ITransformer>("taxi-fare", m => m.FromFile(TestModels.TaxiFarePath).UseMLNet().WithPredictionPool<TaxiTrip, TaxiFarePrediction>())
+            .Services.BuildServiceProvider();
+
+        KeyNotFoundException error = Assert.Throws<KeyNotFoundException>(() => services.GetRequiredKeyedService<PredictionPool<TaxiTrip, TaxiFarePrediction>>("taxi"));
+
+        Assert.Contains("'taxi'", error.Message);
+        Assert.Contains("'taxi-fare'", error.Message);
+        Assert.NotNull(services.GetRequiredKeyedService<PredictionPool<TaxiTrip, TaxiFarePrediction>>("taxi-fare"));
+    }
+
+    [Fact]
     public async Task PredictionPoolProvider_PredictsByModelName()
     {
         await using ServiceProvider services = new ServiceCollection()

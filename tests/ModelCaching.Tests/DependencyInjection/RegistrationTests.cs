@@ -48,6 +48,22 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task UnknownKeyedName_ThrowsKeyNotFoundExceptionListingTheKnownNames()
+    {
+        var services = new ServiceCollection();
+        AddTwoModels(services);
+        await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        KeyNotFoundException typed = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredKeyedService<IModelCache<FakeModel>>("sentimnet"));
+        KeyNotFoundException untyped = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredKeyedService<IModelCache>("chrun"));
+
+        Assert.Contains("'sentimnet'", typed.Message);
+        Assert.Contains("'churn'", typed.Message);
+        Assert.Contains("'sentiment'", untyped.Message);
+        Assert.Same(provider.GetRequiredKeyedService<IModelCache<FakeModel>>("churn"), provider.GetRequiredKeyedService<IModelCache>("churn"));
+    }
+
+    [Fact]
     public async Task GetCache_WithTheWrongModelType_SaysWhichTypeIsRegistered()
     {
         var services = new ServiceCollection();
