@@ -37,6 +37,7 @@ public sealed partial class ModelCache<TModel>
     public async Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default)
     {
         ModelGeneration<TModel>? kept = null;
+        Task<ModelGeneration<TModel>>? rollbackLoad = null;
         while (true)
         {
             Task<ModelGeneration<TModel>> pending;
@@ -58,7 +59,7 @@ public sealed partial class ModelCache<TModel>
                         throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {_options.RollbackRetention}).");
                     }
 
-                    pending = StartLoadLocked(ModelLoadReason.Rollback, _previousArtifact, completion: null);
+                    rollbackLoad = StartLoadLocked(ModelLoadReason.Rollback, _previousArtifact, completion: null);
                     break;
                 }
 
@@ -85,13 +86,7 @@ public sealed partial class ModelCache<TModel>
             return kept.Version;
         }
 
-        Task<ModelGeneration<TModel>> rollback;
-        lock (_gate)
-        {
-            rollback = _inflight!;
-        }
-
-        ModelGeneration<TModel> generation = await rollback.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ModelGeneration<TModel> generation = await rollbackLoad!.WaitAsync(cancellationToken).ConfigureAwait(false);
         return generation.Version;
     }
 
@@ -119,14 +114,26 @@ public sealed partial class ModelCache<TModel>
             // it, or the retry chain stops: it queues the one follow-up like a change does.
             if (reason is ModelLoadReason.Explicit or ModelLoadReason.SourceChanged or ModelLoadReason.Retry)
             {
+                if (_followUp is null || Priority(reason) > Priority(_followUpReason))
+                {
+                    // An explicit reload queued behind a load keeps its meaning (it tries known-bad content again).
+                    _followUpReason = reason;
+                }
+
                 _followUp ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
-                _followUpReason = reason;
                 return _followUp.Task;
             }
 
             return _inflight;
         }
     }
+
+    private static int Priority(ModelLoadReason reason) => reason switch
+    {
+        ModelLoadReason.Explicit => 3,
+        ModelLoadReason.SourceChanged => 2,
+        _ => 1,
+    };
 
     private Task<ModelGeneration<TModel>> StartLoadLocked(ModelLoadReason reason, ModelArtifact? artifact, TaskCompletionSource<ModelGeneration<TModel>>? completion)
     {
@@ -193,14 +200,20 @@ public sealed partial class ModelCache<TModel>
         ModelArtifact? artifact = givenArtifact;
         bool contentAtFault = false;
 
-        using var timeout = _options.LoadTimeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(_options.LoadTimeout, _timeProvider);
+        // The timeout runs on the cache's TimeProvider and starts once the load holds a slot: time queued behind
+        // MaxConcurrentLoads is not load time.
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, timeout.Token);
         CancellationToken cancellationToken = linked.Token;
         bool holdsSlot = false;
         try
         {
-            await _loadLimiter.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _loadLimiter.WaitAsync(_lifetime.Token).ConfigureAwait(false);
             holdsSlot = true;
+            if (_options.LoadTimeout != Timeout.InfiniteTimeSpan)
+            {
+                timeout.CancelAfter(_options.LoadTimeout);
+            }
 
             if (artifact is null)
             {
@@ -214,7 +227,8 @@ public sealed partial class ModelCache<TModel>
                         : throw new InvalidOperationException("the source reported its content unchanged, but no model is loaded");
                 }
 
-                if (current is not null && IsSameContent(current, artifact))
+                // (Unless an unload took the generation away meanwhile: then the fetched content is loaded.)
+                if (current is not null && IsSameContent(current, artifact) && ReferenceEquals(_current, current))
                 {
                     return Unchanged(current, reason, started, activity);
                 }
@@ -450,6 +464,13 @@ public sealed partial class ModelCache<TModel>
             {
                 retryIn = ScheduleRetryLocked();
                 retryAttempt = _consecutiveFailures;
+            }
+
+            if (retryIn is null && serving is not null)
+            {
+                // No retry is coming (known-bad content, or retries off): keep the time-to-live refresh going so a
+                // later version is still picked up.
+                RearmRefreshLocked();
             }
         }
 

@@ -31,12 +31,7 @@ public sealed partial class ModelCache<TModel>
         _retryTimer?.Dispose();
         _retryTimer = null;
 
-        if (_options.TimeToLive is { } ttl)
-        {
-            TimeSpan refreshIn = ttl * _options.RefreshAheadRatio;
-            _refreshTimer ??= _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnRefreshTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            _refreshTimer.Change(refreshIn, Timeout.InfiniteTimeSpan);
-        }
+        RearmRefreshLocked();
 
         if (_options.IdleTimeout is { } idle)
         {
@@ -50,6 +45,16 @@ public sealed partial class ModelCache<TModel>
                 TimeSpan period = idle / IdleTicksPerTimeout;
                 _idleTimer = _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnIdleTimer(), this, period, period);
             }
+        }
+    }
+
+    private void RearmRefreshLocked()
+    {
+        if (_options.TimeToLive is { } ttl && !_disposed)
+        {
+            TimeSpan refreshIn = ttl * _options.RefreshAheadRatio;
+            _refreshTimer ??= _timeProvider.CreateTimer(static state => ((ModelCache<TModel>)state!).OnRefreshTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _refreshTimer.Change(refreshIn, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -137,7 +142,8 @@ public sealed partial class ModelCache<TModel>
         long activity = Interlocked.Read(ref _misses);
         lock (_gate)
         {
-            if (_disposed || _current is null)
+            // Degraded: the last good model is what fail-safe keeps; an idle unload would throw it away.
+            if (_disposed || _current is null || _state == ModelCacheState.Degraded)
             {
                 return;
             }
@@ -178,6 +184,8 @@ public sealed partial class ModelCache<TModel>
             _state = ModelCacheState.Unloaded;
             _unloads++;
             _refreshTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _retryTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _consecutiveFailures = 0;
         }
 
         RetireWithDrain(unloaded);

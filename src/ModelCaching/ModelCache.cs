@@ -25,6 +25,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly ModelLoadLimiter _loadLimiter;
     private readonly StripedCounter _hits = new();
     private readonly bool _trackHits;
+    private readonly bool _ownsSource;
 
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
     // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
@@ -73,7 +74,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
         Name = name;
         _options = options;
-        _source = options.ResolveSource()!;
+        _source = options.ResolveSource(timeProvider, loggerFactory)!;
+        _ownsSource = options.Source is null || options.OwnsSource;
         _loader = options.Loader!;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
@@ -404,6 +406,11 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
 
         _changeSubscription?.Dispose();
+        if (_ownsSource && _source is IDisposable ownedSource)
+        {
+            ownedSource.Dispose();
+        }
+
         followUp?.TrySetException(new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed."));
         _lifetime.Cancel();
 

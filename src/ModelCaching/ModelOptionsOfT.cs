@@ -41,6 +41,9 @@ public sealed class ModelOptions<TModel> : ModelOptions
     /// </summary>
     public Func<TModel, ModelArtifact, long>? SizeEstimator { get; set; }
 
+    /// <summary>Whether the cache created (through the builder) and so disposes <see cref="Source"/>; a source the application passes in stays the application's.</summary>
+    internal bool OwnsSource { get; set; }
+
     /// <summary>Returns <see cref="Source"/>, or a <see cref="FileModelSource"/> for <see cref="ModelOptions.FilePath"/>, or <see langword="null"/>.</summary>
     internal IModelSource? ResolveSource() => ResolveSource(TimeProvider.System, NullLoggerFactory.Instance);
 

@@ -66,11 +66,11 @@ public sealed class ModelBuilder<TModel>
         ArgumentNullException.ThrowIfNull(configure);
         var fileOptions = new FileModelSourceOptions();
         configure(fileOptions);
-        return Configure((options, services) => options.Source = new FileModelSource(
-            path,
-            fileOptions,
-            services.GetService<TimeProvider>(),
-            services.GetService<ILoggerFactory>()));
+        return Configure((options, services) =>
+        {
+            options.Source = new FileModelSource(path, fileOptions, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
+            options.OwnsSource = true; // the cache disposes it (its watcher and timers) with itself
+        });
     }
 
     /// <summary>
@@ -87,11 +87,11 @@ public sealed class ModelBuilder<TModel>
         configure?.Invoke(httpOptions);
         httpOptions.Validate(Name);
         Services.AddHttpClient(httpOptions.HttpClientName);
-        return Configure((options, services) => options.Source = new HttpModelSource(
-            httpOptions,
-            services.GetRequiredService<IHttpClientFactory>(),
-            services.GetService<TimeProvider>(),
-            services.GetService<ILoggerFactory>()));
+        return Configure((options, services) =>
+        {
+            options.Source = new HttpModelSource(httpOptions, services.GetRequiredService<IHttpClientFactory>(), services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
+            options.OwnsSource = true; // the cache disposes it (its polling timer) with itself
+        });
     }
 
     /// <inheritdoc cref="FromHttp(Uri, Action{HttpModelSourceOptions}?)"/>

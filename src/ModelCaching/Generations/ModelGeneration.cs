@@ -71,6 +71,14 @@ internal sealed class ModelGeneration<TModel>
     public void Release()
     {
         int references = Interlocked.Decrement(ref _references);
+        if (references == 0 && Volatile.Read(ref _retired) == 0)
+        {
+            // A lease disposed twice while the cache still serves this generation took the cache's own reference:
+            // put it back rather than dispose a serving model.
+            Interlocked.Increment(ref _references);
+            throw new InvalidOperationException($"A lease on model '{_modelName}' generation {Version.Generation} was disposed more than once.");
+        }
+
         if (references == 0)
         {
             DisposeModel();

@@ -67,7 +67,7 @@ public sealed class HttpModelSource : IModelSource, IDisposable
         Uri = _options.Uri!;
 
         // Query strings and user info often carry secrets (SAS tokens): keep them out of logs and metrics.
-        Description = Uri.GetLeftPart(UriPartial.Path).Replace(Uri.UserInfo + "@", string.Empty, StringComparison.Ordinal);
+        Description = Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
     }
 
     /// <summary>The model's address.</summary>
