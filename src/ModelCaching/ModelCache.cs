@@ -324,7 +324,18 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             }
 
             Task<ModelGeneration<TModel>> load = RequestLoad(ModelLoadReason.FirstUse);
-            ModelGeneration<TModel> generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ModelGeneration<TModel> generation;
+            try
+            {
+                generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelLoadException) when (_current is not null)
+            {
+                // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
+                // previous content): serve it rather than fail the request.
+                continue;
+            }
+
             if (!generation.IsDisposed)
             {
                 return generation;
