@@ -122,7 +122,7 @@ public sealed class CompatibilityTests
         var pool = provider.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
 
         var named = Assert.Throws<KeyNotFoundException>(() => pool.Predict("IrsiModel", TestModels.Setosa));
-        var unnamed = Assert.Throws<KeyNotFoundException>(() => pool.Predict(TestModels.Setosa));
+        var unnamed = Assert.Throws<ArgumentException>(() => pool.Predict(TestModels.Setosa)); // as Microsoft.Extensions.ML: no default model
 
         Assert.Contains("'IrsiModel'", named.Message);
         Assert.Contains("'IrisModel'", named.Message);

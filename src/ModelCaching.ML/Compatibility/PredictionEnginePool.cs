@@ -183,7 +183,8 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         return new ModelEntry(cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), cache);
     }
 
-    private KeyNotFoundException UnknownModel(string modelName)
+    // As Microsoft.Extensions.ML: no default model is an ArgumentException; an unknown name, a KeyNotFoundException.
+    private Exception UnknownModel(string modelName)
     {
         string[] known = [.. _serviceProvider.GetServices<PoolModelRegistration>()
             .Where(static r => r.DataType == typeof(TData) && r.PredictionType == typeof(TPrediction))
@@ -192,8 +193,9 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             .Select(static n => n.Length == 0 ? "the default model" : $"'{n}'")];
         string what = modelName.Length == 0 ? "No default (unnamed) model is" : $"No model named '{modelName}' is";
         string list = known.Length == 0 ? "none are configured" : "configured: " + string.Join(", ", known);
-        return new KeyNotFoundException(
-            $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), or set PredictionEnginePoolOptions.ModelLoader); {list}.");
+        string message =
+            $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), or set PredictionEnginePoolOptions.ModelLoader); {list}.";
+        return modelName.Length == 0 ? new ArgumentException(message, nameof(modelName)) : new KeyNotFoundException(message);
     }
 
     /// <summary>One model: its cache, its engine pool, and what to dispose with it.</summary>

@@ -87,6 +87,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     /// <exception cref="TimeoutException">Under <see cref="PoolExhaustionPolicy.Wait"/>, no engine came back in time.</exception>
     public TPrediction Predict(TData input)
     {
+        ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
         PredictionEngine<TData, TPrediction> engine = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
         TPrediction result;
@@ -111,6 +112,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     /// </summary>
     public void Predict(TData input, ref TPrediction output)
     {
+        ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
         output ??= new TPrediction();
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
         PredictionEngine<TData, TPrediction> engine = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
@@ -297,13 +299,20 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     {
         EngineGeneration<TData, TPrediction>? previous;
         EngineGeneration<TData, TPrediction> next;
+        ObjectDisposedException.ThrowIf(_isDisposed, this);
+
+        // Pin the serving model before taking the lock: Acquire may wait for a load, and that load raises
+        // Reloaded, whose handler takes this lock (waiting inside it would deadlock). The generation's engines
+        // never outlive the pinned model; a pin taken just before a swap is replaced by the next call.
+        ModelLease<ITransformer> lease = _cache.Acquire();
         lock (_swapLock)
         {
-            ObjectDisposedException.ThrowIf(_isDisposed, this);
+            if (_isDisposed)
+            {
+                lease.Dispose();
+                ObjectDisposedException.ThrowIf(true, this);
+            }
 
-            // Pin the serving model under the lock: a caller holding a model from before a swap must not
-            // switch the pool back to it, and the generation's engines must not outlive the model.
-            ModelLease<ITransformer> lease = _cache.Acquire();
             previous = _generation;
             if (previous is not null && ReferenceEquals(previous.Model, lease.Model))
             {
