@@ -99,6 +99,21 @@ public sealed class CompatibilityTests
     }
 
     [Fact]
+    public async Task ReturnPredictionEngine_AfterThePoolIsDisposed_DisposesTheEngineQuietly()
+    {
+        var services = new ServiceCollection();
+        services.AddPredictionEnginePool<IrisData, IrisPrediction>().FromFile(TestModels.IrisPath, watchForChanges: false);
+        ServiceProvider provider = services.BuildServiceProvider();
+        var pool = provider.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
+        PredictionEngine<IrisData, IrisPrediction> engine = pool.GetPredictionEngine();
+
+        await provider.DisposeAsync();
+        pool.ReturnPredictionEngine(engine);
+
+        Assert.Throws<ObjectDisposedException>(() => pool.GetPredictionEngine());
+    }
+
+    [Fact]
     public async Task ReturnPredictionEngine_OfAnEngineFromElsewhere_ThrowsArgumentException()
     {
         var services = new ServiceCollection();

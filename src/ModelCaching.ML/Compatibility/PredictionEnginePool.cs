@@ -88,6 +88,13 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     public void ReturnPredictionEngine(string modelName, PredictionEngine<TData, TPrediction> engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
+        if (Volatile.Read(ref _disposed))
+        {
+            // A request finishing after shutdown (its finally block returns the engine): nothing to return it to.
+            engine.Dispose();
+            return;
+        }
+
         GetPool(modelName).ReturnEngine(engine);
     }
 
