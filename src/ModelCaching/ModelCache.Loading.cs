@@ -1,5 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Diagnostics;
 using ModelCaching.Generations;
@@ -20,7 +20,6 @@ public sealed partial class ModelCache<TModel>
     private ModelLoadReason _followUpReason;
     private ModelArtifact? _previousArtifact;
     private ModelGeneration<TModel>? _keptGeneration;
-    private ModelVersion? _previousVersion;
     private ModelLoadException? _lastFailure;
     private long _retryNotBefore;
 
@@ -54,7 +53,7 @@ public sealed partial class ModelCache<TModel>
                         break;
                     }
 
-                    if (_previousArtifact is null || _previousVersion is null)
+                    if (_previousArtifact is null)
                     {
                         throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {_options.RollbackRetention}).");
                     }
@@ -367,7 +366,6 @@ public sealed partial class ModelCache<TModel>
                 released = _keptGeneration;
                 _keptGeneration = null;
                 _previousArtifact = null;
-                _previousVersion = null;
             }
             else if (previous is not null)
             {
@@ -381,7 +379,6 @@ public sealed partial class ModelCache<TModel>
                         break;
                     case ModelRollbackRetention.Artifact when previous.Artifact is not null:
                         _previousArtifact = previous.Artifact;
-                        _previousVersion = previous.Version;
                         break;
                 }
             }

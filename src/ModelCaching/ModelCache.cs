@@ -358,29 +358,18 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         return count;
     }
 
-    private void RaiseReloaded(ModelVersion? previous, ModelVersion current, ModelLoadReason reason)
-    {
-        EventHandler<ModelReloadedEventArgs>? handler = Reloaded;
-        if (handler is null)
-        {
-            return;
-        }
+    private void RaiseReloaded(ModelVersion? previous, ModelVersion current, ModelLoadReason reason) =>
+        Raise(Reloaded, new ModelReloadedEventArgs(Name, previous, current, reason));
 
-        try
-        {
-            handler(this, new ModelReloadedEventArgs(Name, previous, current, reason));
-        }
-        catch (Exception ex)
-        {
-            Log.ReloadEventHandlerFailed(_logger, ex, Name);
-        }
-    }
+    private void RaiseUnloaded(ModelVersion version, string reason) =>
+        Raise(Unloaded, new ModelUnloadedEventArgs(Name, version, reason));
 
-    private void RaiseUnloaded(ModelVersion version, string reason)
+    // Raises an event (rare: once per load or unload) without letting a handler's exception reach the pipeline.
+    private void Raise<TArgs>(EventHandler<TArgs>? handler, TArgs args)
     {
         try
         {
-            Unloaded?.Invoke(this, new ModelUnloadedEventArgs(Name, version, reason));
+            handler?.Invoke(this, args);
         }
         catch (Exception ex)
         {
