@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Diagnostics;
 using ModelCaching.Generations;
+using ModelCaching.Loading;
 
 namespace ModelCaching;
 
@@ -15,7 +16,12 @@ public sealed partial class ModelCache<TModel>
     private readonly Queue<ModelLoadRecord> _history;
 
     // Guarded by _gate.
-    private Task<ModelGeneration<TModel>>? _inflight;
+    private LoadAttempt<TModel>? _inflight;
+
+    // A timed-out attempt whose thread has not ended yet (its step ignores cancellation); no other attempt starts
+    // until it ends, so a hung loader costs one thread, not one per retry.
+    private LoadAttempt<TModel>? _abandoned;
+    private bool _loadAfterAbandoned;
     private TaskCompletionSource<ModelGeneration<TModel>>? _followUp;
     private ModelLoadReason _followUpReason;
     private ModelArtifact? _previousArtifact;
@@ -62,7 +68,7 @@ public sealed partial class ModelCache<TModel>
                     break;
                 }
 
-                pending = _inflight;
+                pending = _inflight.Completion.Task;
             }
 
             // Let the load in progress finish first, whatever its outcome, so the rollback is the last word.
@@ -100,6 +106,18 @@ public sealed partial class ModelCache<TModel>
             ThrowIfDisposedLocked();
             if (_inflight is null)
             {
+                if (_abandoned is { } stuck)
+                {
+                    // One abandoned attempt per model at most: its thread still runs (its step ignores cancellation)
+                    // and holds its load slot. Starting another would leak a thread per retry; load when it ends.
+                    _loadAfterAbandoned = true;
+                    return Task.FromException<ModelGeneration<TModel>>(new ModelLoadException(
+                        Name,
+                        _source.Description,
+                        $"an earlier load attempt timed out after {_options.LoadTimeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends",
+                        _lastFailure?.InnerException));
+                }
+
                 if (_current is null && reason == ModelLoadReason.FirstUse && _lastFailure is { } failure && _timeProvider.GetTimestamp() < _retryNotBefore)
                 {
                     // Within the cool-down after a failure: answer at once instead of hammering a broken source.
@@ -123,7 +141,7 @@ public sealed partial class ModelCache<TModel>
                 return _followUp.Task;
             }
 
-            return _inflight;
+            return _inflight.Completion.Task;
         }
     }
 
@@ -137,24 +155,45 @@ public sealed partial class ModelCache<TModel>
     private Task<ModelGeneration<TModel>> StartLoadLocked(ModelLoadReason reason, ModelArtifact? artifact, TaskCompletionSource<ModelGeneration<TModel>>? completion)
     {
         completion ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _inflight = completion.Task;
+        var attempt = new LoadAttempt<TModel>(reason, artifact, completion, _loadLimiter, _timeProvider, _options.LoadTimeout, _runAttempt, _onAttemptAbandoned, _onAttemptEnded);
+        _inflight = attempt;
         if (_current is null)
         {
             _state = ModelCacheState.Loading;
         }
 
-        // Run the load on the pool, outside the lock, without a closure.
-        ThreadPool.UnsafeQueueUserWorkItem(static request => _ = request.Cache.RunLoadAsync(request), new LoadRequest(this, reason, artifact, completion), preferLocal: false);
+        attempt.Start(_lifetime.Token);
         return completion.Task;
     }
 
-    private async Task RunLoadAsync(LoadRequest request)
+    /// <summary>Runs on the attempt's own thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
+    private void RunAttempt(LoadAttempt<TModel> attempt)
     {
+        using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
+        activity?.SetTag("modelcache.model", Name);
+        activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(attempt.Reason));
+        Log.LoadStarted(_logger, Name, _source.Description, attempt.Reason);
+
+        LoadOutcome outcome = RunPipeline(attempt);
+        if (!attempt.TryBeginFinish())
+        {
+            // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
+            activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
+            activity?.SetTag("modelcache.outcome", "abandoned");
+            if (outcome.Model is { } late)
+            {
+                DisposeModel(late);
+                Log.LoadAbandoned(_logger, Name);
+            }
+
+            return;
+        }
+
         ModelGeneration<TModel>? generation = null;
         Exception? error = null;
         try
         {
-            generation = await LoadAndSwapAsync(request.Reason, request.Artifact).ConfigureAwait(false);
+            generation = Finish(attempt, outcome, activity);
         }
         catch (Exception ex)
         {
@@ -164,7 +203,11 @@ public sealed partial class ModelCache<TModel>
         TaskCompletionSource<ModelGeneration<TModel>>? followUp;
         lock (_gate)
         {
-            _inflight = null;
+            if (_inflight == attempt)
+            {
+                _inflight = null;
+            }
+
             followUp = _followUp;
             _followUp = null;
             if (followUp is not null && !_disposed)
@@ -178,150 +221,210 @@ public sealed partial class ModelCache<TModel>
 
         if (error is null)
         {
-            request.Completion.TrySetResult(generation!);
+            attempt.Completion.TrySetResult(generation!);
         }
         else
         {
-            request.Completion.TrySetException(error);
+            attempt.Completion.TrySetException(error);
         }
     }
 
-    private async Task<ModelGeneration<TModel>> LoadAndSwapAsync(ModelLoadReason reason, ModelArtifact? givenArtifact)
+    /// <summary>
+    /// Fetch, verify, load, validate and warm up, synchronously on the attempt's thread. Touches no state but the
+    /// unload of an unload-first swap; the result is applied by <see cref="Finish"/> only if the attempt still counts.
+    /// </summary>
+    private LoadOutcome RunPipeline(LoadAttempt<TModel> attempt)
     {
-        long started = _timeProvider.GetTimestamp();
-        using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
-        activity?.SetTag("modelcache.model", Name);
-        activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(reason));
-        Log.LoadStarted(_logger, Name, _source.Description, reason);
-
+        CancellationToken cancellationToken = attempt.CancellationToken;
         ModelGeneration<TModel>? current = _current;
         ModelGeneration<TModel>? unloadedFirst = null;
-        ModelArtifact? artifact = givenArtifact;
+        ModelArtifact? artifact = attempt.Artifact;
         bool contentAtFault = false;
-
-        // The timeout runs on the cache's TimeProvider and starts once the load holds a slot: time queued behind
-        // MaxConcurrentLoads is not load time.
-        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, timeout.Token);
-        CancellationToken cancellationToken = linked.Token;
-        bool holdsSlot = false;
         try
         {
-            await _loadLimiter.WaitAsync(_lifetime.Token).ConfigureAwait(false);
-            holdsSlot = true;
-            if (_options.LoadTimeout != Timeout.InfiniteTimeSpan)
-            {
-                timeout.CancelAfter(_options.LoadTimeout);
-            }
-
             if (artifact is null)
             {
-                // WaitAsync so that a source that ignores its token still cannot outlive the load timeout.
-                artifact = await _source.FetchAsync(new ModelFetchContext(Name, current?.Version, _options.MaxArtifactBytes), cancellationToken)
-                    .AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+                attempt.Step = "fetching from the source";
+                artifact = Block(_source.FetchAsync(new ModelFetchContext(Name, current?.Version, _options.MaxArtifactBytes), cancellationToken));
                 if (artifact is null)
                 {
                     return current is not null
-                        ? Unchanged(current, reason, started, activity)
-                        : throw new InvalidOperationException("the source reported its content unchanged, but no model is loaded");
+                        ? new LoadOutcome { Unchanged = current }
+                        : new LoadOutcome { Error = new InvalidOperationException("the source reported its content unchanged, but no model is loaded") };
                 }
 
                 // (Unless an unload took the generation away meanwhile: then the fetched content is loaded.)
                 if (current is not null && IsSameContent(current, artifact) && ReferenceEquals(_current, current))
                 {
-                    return Unchanged(current, reason, started, activity);
+                    return new LoadOutcome { Unchanged = current };
                 }
 
-                if (artifact.ContentHash is { } hash && reason != ModelLoadReason.Explicit && IsRejected(hash, out string? rejectedFor))
+                if (artifact.ContentHash is { } hash && attempt.Reason != ModelLoadReason.Explicit && IsRejected(hash, out string? rejectedFor))
                 {
                     Log.KnownBadContentSkipped(_logger, Name, _source.Description, hash);
                     var skipped = new ModelLoadException(Name, _source.Description, $"its content (SHA-256 {hash}) has not changed since it was rejected: {rejectedFor}");
-                    OnLoadFailed(skipped, reason, ModelLoadOutcome.Skipped, hash, started, activity);
-                    throw skipped;
+                    return new LoadOutcome { Error = skipped, Artifact = artifact, Skipped = true };
                 }
             }
 
             contentAtFault = true;
+            attempt.Step = "checking integrity";
             CheckIntegrity(artifact);
 
-            if (_options.SwapMode == ModelSwapMode.UnloadFirst && current is not null && reason != ModelLoadReason.FirstUse)
+            if (_options.SwapMode == ModelSwapMode.UnloadFirst && current is not null && attempt.Reason != ModelLoadReason.FirstUse)
             {
                 unloadedFirst = UnloadForSwap(current);
             }
 
-            TModel model = await LoadModelAsync(artifact, cancellationToken).ConfigureAwait(false);
-            await PrepareAsync(model, cancellationToken).ConfigureAwait(false);
-            ModelGeneration<TModel> generation = CreateGeneration(model, artifact);
-            Swap(generation, reason, started, activity);
+            attempt.Step = "loading";
+            TModel model = LoadModel(artifact, cancellationToken);
+            try
+            {
+                foreach (Func<TModel, CancellationToken, ValueTask> validate in _options.Validators)
+                {
+                    attempt.Step = "validating";
+                    Block(validate(model, cancellationToken));
+                }
+
+                foreach (Func<TModel, CancellationToken, ValueTask> warmUp in _options.WarmUps)
+                {
+                    attempt.Step = "warming up";
+                    Block(warmUp(model, cancellationToken));
+                }
+            }
+            catch
+            {
+                DisposeModel(model);
+                throw;
+            }
+
+            return new LoadOutcome { Model = model, Artifact = artifact };
+        }
+        catch (Exception ex)
+        {
+            if (unloadedFirst is not null && !attempt.IsAbandoned)
+            {
+                RestoreAfterFailedUnloadFirst(unloadedFirst, cancellationToken);
+            }
+
+            return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = contentAtFault };
+        }
+    }
+
+    /// <summary>Applies a pipeline's outcome: swap, unchanged, or a failure that keeps the last good model.</summary>
+    private ModelGeneration<TModel> Finish(LoadAttempt<TModel> attempt, LoadOutcome outcome, Activity? activity)
+    {
+        long started = attempt.StartedAt;
+        if (outcome.Unchanged is { } unchanged)
+        {
+            return Unchanged(unchanged, attempt.Reason, started, activity);
+        }
+
+        if (outcome.Model is { } model)
+        {
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact!);
+            Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
-        catch (Exception ex) when (ex is not ModelLoadException { ModelName: var n } || n != Name)
+
+        Exception ex = outcome.Error!;
+        if (outcome.Skipped)
         {
-            bool timedOut = timeout.IsCancellationRequested && !_lifetime.IsCancellationRequested;
-            if (_lifetime.IsCancellationRequested)
-            {
-                throw new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed while it was loading.");
-            }
-
-            var failure = new ModelLoadException(Name, _source.Description, Describe(ex, timedOut), timedOut ? new TimeoutException($"Load timed out after {_options.LoadTimeout}.", ex) : ex);
-            if (contentAtFault && !timedOut && artifact?.ContentHash is { } badHash)
-            {
-                Reject(badHash, failure.Cause);
-            }
-
-            if (unloadedFirst is not null)
-            {
-                await RestoreAfterFailedUnloadFirstAsync(unloadedFirst).ConfigureAwait(false);
-            }
-
-            OnLoadFailed(failure, reason, ModelLoadOutcome.Failure, artifact?.ContentHash, started, activity);
-            throw failure;
+            var skipped = (ModelLoadException)ex;
+            OnLoadFailed(skipped, attempt.Reason, ModelLoadOutcome.Skipped, outcome.Artifact?.ContentHash, started, activity);
+            throw skipped;
         }
-        finally
+
+        if (ex is ModelLoadException { ModelName: var modelName } own && modelName == Name)
         {
-            if (holdsSlot)
+            throw own;
+        }
+
+        var failure = new ModelLoadException(Name, _source.Description, Describe(ex), ex);
+        if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
+        {
+            Reject(badHash, failure.Cause);
+        }
+
+        OnLoadFailed(failure, attempt.Reason, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, started, activity);
+        throw failure;
+    }
+
+    /// <summary>The attempt timed out (or the cache is being disposed): answer its waiters now, whatever its thread does.</summary>
+    private void OnAttemptAbandoned(LoadAttempt<TModel> attempt, Exception cause)
+    {
+        if (cause is not TimeoutException)
+        {
+            lock (_gate)
             {
-                _loadLimiter.Release();
+                if (_inflight == attempt)
+                {
+                    _inflight = null;
+                }
             }
+
+            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed while it was loading."));
+            return;
+        }
+
+        var failure = new ModelLoadException(Name, _source.Description, $"the load timed out after {_options.LoadTimeout} while {attempt.Step}", cause);
+        TaskCompletionSource<ModelGeneration<TModel>>? followUp;
+        lock (_gate)
+        {
+            if (_inflight == attempt)
+            {
+                _inflight = null;
+            }
+
+            _abandoned = attempt;
+            followUp = _followUp;
+            _followUp = null;
+            if (followUp is not null)
+            {
+                // Queued behind an attempt that may never end: answer it now, and load once the thread ends.
+                _loadAfterAbandoned = true;
+            }
+        }
+
+        OnLoadFailed(failure, attempt.Reason, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, attempt.StartedAt, activity: null);
+        followUp?.TrySetException(failure);
+        attempt.Completion.TrySetException(failure);
+    }
+
+    /// <summary>The attempt's thread ended: an abandoned attempt gives way to the load that waited for it.</summary>
+    private void OnAttemptEnded(LoadAttempt<TModel> attempt)
+    {
+        bool loadNow;
+        lock (_gate)
+        {
+            if (_abandoned != attempt)
+            {
+                return;
+            }
+
+            _abandoned = null;
+            loadNow = _loadAfterAbandoned && !_disposed;
+            _loadAfterAbandoned = false;
+        }
+
+        if (loadNow)
+        {
+            StartInBackground(ModelLoadReason.Retry);
         }
     }
 
-    private async Task<TModel> LoadModelAsync(ModelArtifact artifact, CancellationToken cancellationToken)
+    private TModel LoadModel(ModelArtifact artifact, CancellationToken cancellationToken) =>
+        Block(_loader.LoadAsync(artifact, cancellationToken)) ?? throw new InvalidOperationException($"the loader {_loader.GetType().Name} returned null");
+
+    // The attempt's thread waits for a step that completes asynchronously; a step that completes synchronously
+    // (file, ML.NET, ONNX Runtime) never touches the thread pool.
+    private static T Block<T>(ValueTask<T> step) => step.IsCompletedSuccessfully ? step.Result : step.AsTask().GetAwaiter().GetResult();
+
+    private static void Block(ValueTask step)
     {
-        // On the pool, so that a loader that blocks synchronously still cannot hold the load past its timeout.
-        Task<TModel> loading = Task.Run(() => _loader.LoadAsync(artifact, cancellationToken).AsTask(), cancellationToken);
-        TModel? model;
-        try
+        if (!step.IsCompletedSuccessfully)
         {
-            model = await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!loading.IsCompleted)
-        {
-            _ = DisposeAbandonedAsync(loading);
-            throw;
-        }
-
-        return model ?? throw new InvalidOperationException($"the loader {_loader.GetType().Name} returned null");
-    }
-
-    private async Task PrepareAsync(TModel model, CancellationToken cancellationToken)
-    {
-        try
-        {
-            foreach (Func<TModel, CancellationToken, ValueTask> validate in _options.Validators)
-            {
-                await validate(model, cancellationToken).ConfigureAwait(false);
-            }
-
-            foreach (Func<TModel, CancellationToken, ValueTask> warmUp in _options.WarmUps)
-            {
-                await warmUp(model, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            DisposeModel(model);
-            throw;
+            step.AsTask().GetAwaiter().GetResult();
         }
     }
 
@@ -512,7 +615,7 @@ public sealed partial class ModelCache<TModel>
         return current;
     }
 
-    private async Task RestoreAfterFailedUnloadFirstAsync(ModelGeneration<TModel> unloaded)
+    private void RestoreAfterFailedUnloadFirst(ModelGeneration<TModel> unloaded, CancellationToken cancellationToken)
     {
         if (unloaded.Artifact is null)
         {
@@ -521,9 +624,8 @@ public sealed partial class ModelCache<TModel>
 
         try
         {
-            using var timeout = new CancellationTokenSource(_options.LoadTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : _options.LoadTimeout, _timeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, timeout.Token);
-            TModel model = await LoadModelAsync(unloaded.Artifact, linked.Token).ConfigureAwait(false);
+            // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
+            TModel model = LoadModel(unloaded.Artifact, cancellationToken);
             ModelGeneration<TModel> restored = CreateGeneration(model, unloaded.Artifact);
             lock (_gate)
             {
@@ -619,9 +721,7 @@ public sealed partial class ModelCache<TModel>
         _history.Enqueue(record);
     }
 
-    private static string Describe(Exception ex, bool timedOut) => timedOut
-        ? "the load timed out"
-        : ex switch
+    private static string Describe(Exception ex) => ex switch
         {
             FileNotFoundException notFound => $"the file was not found ({notFound.FileName ?? notFound.Message})",
             DirectoryNotFoundException => $"the directory was not found ({ex.Message})",
@@ -633,22 +733,19 @@ public sealed partial class ModelCache<TModel>
     // A model that never became a generation (failed validation, abandoned load): generation 0 in the logs.
     private void DisposeModel(TModel model) => ModelDisposal.TryDispose(model, _logger, Name, generation: 0);
 
-    private async Task DisposeAbandonedAsync(Task<TModel> loading)
+    /// <summary>What a pipeline run produced; applied by <see cref="Finish"/>.</summary>
+    private readonly struct LoadOutcome
     {
-        try
-        {
-            TModel? late = await loading.ConfigureAwait(false);
-            if (late is not null)
-            {
-                DisposeModel(late);
-                Log.LoadAbandoned(_logger, Name);
-            }
-        }
-        catch
-        {
-            // The abandoned load failed after all; nothing to clean up.
-        }
-    }
+        public ModelGeneration<TModel>? Unchanged { get; init; }
 
-    private sealed record LoadRequest(ModelCache<TModel> Cache, ModelLoadReason Reason, ModelArtifact? Artifact, TaskCompletionSource<ModelGeneration<TModel>> Completion);
+        public TModel? Model { get; init; }
+
+        public ModelArtifact? Artifact { get; init; }
+
+        public Exception? Error { get; init; }
+
+        public bool Skipped { get; init; }
+
+        public bool ContentAtFault { get; init; }
+    }
 }

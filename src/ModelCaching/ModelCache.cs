@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
 using ModelCaching.Diagnostics;
 using ModelCaching.Generations;
+using ModelCaching.Loading;
 
 namespace ModelCaching;
 
@@ -30,8 +31,19 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
     // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
     private bool _used;
+
+    // How long DisposeAsync waits for a running load's thread to end after cancelling it.
+    private static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
+
+    // How often a synchronous waiter wakes to check the load's timeout itself (timers need a free pool thread).
+    private static readonly TimeSpan SyncWaitSlice = TimeSpan.FromMilliseconds(50);
     private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;
+
+    // Cached once so that starting a load allocates no delegates.
+    private readonly Action<LoadAttempt<TModel>> _runAttempt;
+    private readonly Action<LoadAttempt<TModel>, Exception> _onAttemptAbandoned;
+    private readonly Action<LoadAttempt<TModel>> _onAttemptEnded;
 
     // Guards everything below that is not the hit path. The hit path reads only _current.
     private readonly Lock _gate = new();
@@ -83,6 +95,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _loadLimiter = loadLimiter;
         _trackHits = options.TrackHits;
         _onGenerationDisposed = OnGenerationDisposed;
+        _runAttempt = RunAttempt;
+        _onAttemptAbandoned = OnAttemptAbandoned;
+        _onAttemptEnded = OnAttemptEnded;
         _history = new Queue<ModelLoadRecord>(Math.Min(options.HistoryLength, 64));
 
         if (options.ReloadOnChange)
@@ -222,27 +237,27 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public void Dispose() => DisposeCore();
 
     /// <summary>
-    /// Like <see cref="Dispose"/>, but first waits for a load in progress to end, so that its model is
-    /// disposed too.
+    /// Like <see cref="Dispose"/>, then waits (up to 5 seconds) for a load in progress to end, so that its model is
+    /// disposed too. A load step that ignores cancellation does not hold disposal up longer.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        Task? inflight;
+        LoadAttempt<TModel>? inflight;
+        LoadAttempt<TModel>? abandoned;
         lock (_gate)
         {
             inflight = _inflight;
+            abandoned = _abandoned;
         }
 
         DisposeCore();
-        if (inflight is not null)
+        foreach (LoadAttempt<TModel>? attempt in new[] { inflight, abandoned })
         {
-            try
+            if (attempt is not null)
             {
-                await inflight.ConfigureAwait(false);
-            }
-            catch
-            {
-                // The load was cancelled by the disposal or failed: either way its model is not serving.
+                // A cancelled step usually ends at once and its model is disposed with it; one that ignores its
+                // token is given a bounded time (real time: it is a real thread), then left to end on its own.
+                await Task.WhenAny(attempt.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
             }
         }
     }
@@ -270,13 +285,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private TModel GetModelOnMiss()
-    {
-        // A synchronous API whose model is not loaded has to wait for the load; this is the one blocking
-        // wait in the library. Eager models and GetModelAsync never get here on a thread that matters.
-        ModelGeneration<TModel> generation = WaitForGenerationAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        return generation.Model;
-    }
+    private TModel GetModelOnMiss() => WaitForGeneration().Model;
 
     private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken)
     {
@@ -285,7 +294,68 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ModelLease<TModel> AcquireOnMiss() => AcquireOnMissAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    private ModelLease<TModel> AcquireOnMiss()
+    {
+        while (true)
+        {
+            ModelGeneration<TModel> generation = _current ?? WaitForGeneration();
+            if (generation.TryAcquire())
+            {
+                MarkUsed();
+                return new ModelLease<TModel>(generation);
+            }
+
+            // Swapped out and disposed between the read and the acquire: read the new one.
+        }
+    }
+
+    /// <summary>
+    /// The synchronous miss: waits for the shared load without ever needing a pool thread. The load runs on a
+    /// thread of its own, its completion wakes this thread directly, and this thread enforces the load timeout
+    /// itself, so a burst of blocked pool threads cannot hold the load or its timeout up.
+    /// </summary>
+    private ModelGeneration<TModel> WaitForGeneration()
+    {
+        Interlocked.Increment(ref _misses);
+        while (true)
+        {
+            if (_current is { } current)
+            {
+                return current;
+            }
+
+            Task<ModelGeneration<TModel>> load = RequestLoad(ModelLoadReason.FirstUse);
+            while (!WaitQuietly(load, SyncWaitSlice))
+            {
+                LoadAttempt<TModel>? inflight;
+                lock (_gate)
+                {
+                    inflight = _inflight;
+                }
+
+                inflight?.AbandonIfOverdue();
+            }
+
+            if (load.IsCompletedSuccessfully)
+            {
+                if (!load.Result.IsDisposed)
+                {
+                    return load.Result;
+                }
+
+                continue;
+            }
+
+            if (_current is not null)
+            {
+                // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
+                // previous content): serve it rather than fail the request.
+                continue;
+            }
+
+            load.GetAwaiter().GetResult();
+        }
+    }
 
     private async ValueTask<ModelLease<TModel>> AcquireOnMissAsync(CancellationToken cancellationToken)
     {
@@ -340,6 +410,19 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             {
                 return generation;
             }
+        }
+    }
+
+    // Task.Wait without the AggregateException: the caller reads the outcome itself.
+    private static bool WaitQuietly(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            return task.Wait(timeout);
+        }
+        catch (AggregateException)
+        {
+            return true;
         }
     }
 

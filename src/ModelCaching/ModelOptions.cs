@@ -8,7 +8,7 @@ namespace ModelCaching;
 /// </summary>
 public class ModelOptions
 {
-    internal const long DefaultMaxArtifactBytes = 2L * 1024 * 1024 * 1024;
+    internal const long DefaultMaxArtifactBytes = 1L * 1024 * 1024 * 1024;
 
     /// <summary>
     /// A model file to load when no <see cref="ModelOptions{TModel}.Source"/> is set.
@@ -150,8 +150,10 @@ public class ModelOptions
     public string? ExpectedSha256 { get; set; }
 
     /// <summary>
-    /// The largest model content accepted, in bytes.
-    /// <value>The default is 2 GiB.</value>
+    /// The largest model content accepted, in bytes. The limit holds while reading: a larger or endless source
+    /// fails after at most this many bytes (plus one read segment of at most 4 MiB), never after buffering it all.
+    /// The content is held in one array, so the largest possible value is <see cref="Array.MaxLength"/> (just under 2 GiB).
+    /// <value>The default is 1 GiB.</value>
     /// </summary>
     public long MaxArtifactBytes { get; set; } = DefaultMaxArtifactBytes;
 
@@ -238,9 +240,9 @@ public class ModelOptions
             yield return Problem(modelName, nameof(DrainDelay), $"must not be negative (was {DrainDelay})");
         }
 
-        if (MaxArtifactBytes <= 0)
+        if (MaxArtifactBytes <= 0 || MaxArtifactBytes > Array.MaxLength)
         {
-            yield return Problem(modelName, nameof(MaxArtifactBytes), $"must be positive (was {MaxArtifactBytes})");
+            yield return Problem(modelName, nameof(MaxArtifactBytes), $"must be between 1 and {Array.MaxLength:N0} bytes, the largest array .NET can hold (was {MaxArtifactBytes:N0})");
         }
 
         if (HistoryLength < 1)

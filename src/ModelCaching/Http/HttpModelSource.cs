@@ -125,7 +125,7 @@ public sealed class HttpModelSource : IModelSource, IDisposable
             byte[] content;
             await using (body.ConfigureAwait(false))
             {
-                content = await ArtifactReader.ReadAllAsync(body, context.MaxArtifactBytes, Description, linked.Token).ConfigureAwait(false);
+                content = await ArtifactReader.ReadAllAsync(body, context.MaxArtifactBytes, Description, linked.Token, headers.ContentLength).ConfigureAwait(false);
             }
 
             CheckBody(content, headers.ContentType?.MediaType);

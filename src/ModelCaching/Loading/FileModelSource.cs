@@ -88,38 +88,59 @@ public sealed class FileModelSource : IModelSource, IDisposable
     /// <inheritdoc />
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is empty or larger than <see cref="ModelFetchContext.MaxArtifactBytes"/>, or its sidecar holds no SHA-256.</exception>
-    public async ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
+    public ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
 
+        // Synchronous reads on purpose: the cache calls this on its load thread, and .NET emulates asynchronous file
+        // reads on Unix with thread-pool work items, which a burst of callers blocked on a cold model would starve.
+        return ValueTask.FromResult<ModelArtifact?>(Read(context, cancellationToken));
+    }
+
+    private ModelArtifact Read(ModelFetchContext context, CancellationToken cancellationToken)
+    {
         // The sidecar first: a deployer who writes the model and then its sidecar makes us read an older
         // sidecar with a newer model (a mismatch, retried on the sidecar's change), never the reverse pairing
         // with a half-written model accepted.
-        string? expectedSha256 = _options.UseSha256Sidecar
-            ? await Sha256Sidecar.TryReadAsync(Sha256SidecarPath, cancellationToken).ConfigureAwait(false)
-            : null;
+        string? expectedSha256 = _options.UseSha256Sidecar ? Sha256Sidecar.TryRead(Sha256SidecarPath) : null;
 
-        var stream = new FileStream(FullPath, new FileStreamOptions
+        // Look before opening: opening a named pipe blocks until a writer comes (a hung mount behaves the same way),
+        // and a device such as /dev/zero never ends. Neither has a length; no model format is empty either.
+        var file = new FileInfo(FullPath);
+        if (Directory.Exists(FullPath))
+        {
+            throw new InvalidDataException($"{Description} is a directory, not a model file.");
+        }
+
+        if (file.Exists && file.Length == 0)
+        {
+            throw new InvalidDataException($"{Description} is empty (0 bytes) or is not a regular file (a pipe or a device): it was truncated, its writer has not written it yet, or the path points at something that is not a model file.");
+        }
+
+        if (file.Exists && file.Length > context.MaxArtifactBytes)
+        {
+            throw ArtifactReader.TooLarge(Description, file.Length, context.MaxArtifactBytes);
+        }
+
+        using var stream = new FileStream(FullPath, new FileStreamOptions
         {
             Mode = FileMode.Open,
             Access = FileAccess.Read,
             // Let writers and renamers go on: we read a snapshot and the hash tells us what we got.
             Share = FileShare.ReadWrite | FileShare.Delete,
-            Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+            Options = FileOptions.SequentialScan,
+            BufferSize = 0,
         });
-        await using (stream.ConfigureAwait(false))
+        byte[] content = ArtifactReader.ReadAll(stream, context.MaxArtifactBytes, Description, cancellationToken);
+        if (content.Length == 0)
         {
-            byte[] content = await ArtifactReader.ReadAllAsync(stream, context.MaxArtifactBytes, Description, cancellationToken).ConfigureAwait(false);
-            if (content.Length == 0)
-            {
-                // No model format is empty; say so rather than let a loader fail on it with a format error.
-                throw new InvalidDataException($"{Description} is empty (0 bytes): it was truncated, or its writer has not written it yet.");
-            }
-
-            // From the open handle, so a rename after the read cannot pair these bytes with another file's time.
-            DateTime lastWrite = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
-            return new ModelArtifact(content, FullPath, lastModified: new DateTimeOffset(lastWrite, TimeSpan.Zero), expectedSha256: expectedSha256);
+            // No model format is empty; say so rather than let a loader fail on it with a format error.
+            throw new InvalidDataException($"{Description} is empty (0 bytes): it was truncated, or its writer has not written it yet.");
         }
+
+        // From the open handle, so a rename after the read cannot pair these bytes with another file's time.
+        DateTime lastWrite = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
+        return new ModelArtifact(content, FullPath, lastModified: new DateTimeOffset(lastWrite, TimeSpan.Zero), expectedSha256: expectedSha256);
     }
 
     /// <inheritdoc />

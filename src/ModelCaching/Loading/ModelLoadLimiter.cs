@@ -2,27 +2,89 @@ namespace ModelCaching;
 
 /// <summary>
 /// Limits how many model loads run at once across every cache of a provider (<see cref="ModelCacheOptions.MaxConcurrentLoads"/>).
+/// Loads that find every slot taken wait in a first-come, first-served queue without a thread of their own: the load
+/// that releases a slot starts the next one.
 /// </summary>
+/// <remarks>
+/// Hand-written rather than a <see cref="SemaphoreSlim"/>: an async waiter of a semaphore resumes on the thread pool,
+/// and a burst of synchronous callers blocked on a cold model can hold every pool thread, so a queued load would never
+/// start. Here a slot is handed straight to the waiting load, which starts its own thread.
+/// </remarks>
 internal sealed class ModelLoadLimiter : IDisposable
 {
-    private readonly SemaphoreSlim? _semaphore;
+    private readonly int _maxConcurrentLoads;
+    private readonly Queue<Action> _waiting = new();
+    private readonly Lock _gate = new();
+    private int _running;
 
     public ModelLoadLimiter(int maxConcurrentLoads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrentLoads, 1);
-        _semaphore = new SemaphoreSlim(maxConcurrentLoads, maxConcurrentLoads);
+        _maxConcurrentLoads = maxConcurrentLoads;
     }
 
-    private ModelLoadLimiter()
+    /// <summary>A limiter that never queues, for caches created on their own.</summary>
+    public static ModelLoadLimiter Unlimited { get; } = new(int.MaxValue);
+
+    /// <summary>Loads that hold a slot now (abandoned ones included, until they really end).</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running;
+            }
+        }
+    }
+
+    /// <summary>Loads waiting for a slot.</summary>
+    public int Queued
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="start"/> once a slot is free: now, or when an earlier load releases its slot.</summary>
+    /// <remarks><paramref name="start"/> owns the slot from then on and must call <see cref="Release"/> exactly once.</remarks>
+    public void Enter(Action start)
+    {
+        lock (_gate)
+        {
+            if (_running >= _maxConcurrentLoads)
+            {
+                _waiting.Enqueue(start);
+                return;
+            }
+
+            _running++;
+        }
+
+        start();
+    }
+
+    /// <summary>Gives the slot to the next waiting load, or frees it.</summary>
+    public void Release()
+    {
+        Action? next;
+        lock (_gate)
+        {
+            if (!_waiting.TryDequeue(out next))
+            {
+                _running--;
+                return;
+            }
+        }
+
+        next();
+    }
+
+    public void Dispose()
     {
     }
-
-    /// <summary>A limiter that never waits, for caches created on their own.</summary>
-    public static ModelLoadLimiter Unlimited { get; } = new();
-
-    public Task WaitAsync(CancellationToken cancellationToken) => _semaphore?.WaitAsync(cancellationToken) ?? Task.CompletedTask;
-
-    public void Release() => _semaphore?.Release();
-
-    public void Dispose() => _semaphore?.Dispose();
 }

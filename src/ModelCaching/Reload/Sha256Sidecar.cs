@@ -10,7 +10,7 @@ internal static class Sha256Sidecar
 
     /// <summary>Returns the expected SHA-256 (lowercase hex), or <see langword="null"/> when there is no sidecar.</summary>
     /// <exception cref="InvalidDataException">The sidecar exists but does not hold a SHA-256.</exception>
-    public static async Task<string?> TryReadAsync(string sidecarPath, CancellationToken cancellationToken)
+    public static string? TryRead(string sidecarPath)
     {
         byte[] bytes;
         try
@@ -20,9 +20,8 @@ internal static class Sha256Sidecar
                 Mode = FileMode.Open,
                 Access = FileAccess.Read,
                 Share = FileShare.ReadWrite | FileShare.Delete,
-                Options = FileOptions.Asynchronous,
             });
-            await using (stream.ConfigureAwait(false))
+            using (stream)
             {
                 if (stream.Length > MaxSidecarBytes)
                 {
@@ -30,7 +29,7 @@ internal static class Sha256Sidecar
                 }
 
                 bytes = new byte[stream.Length];
-                await stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+                stream.ReadExactly(bytes);
             }
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)

@@ -1,0 +1,182 @@
+using ModelCaching.Generations;
+
+namespace ModelCaching.Loading;
+
+/// <summary>
+/// One attempt to load a model: it waits for a load slot, then runs the whole pipeline (fetch, integrity check,
+/// load, validation, warm-up) on a thread of its own, under the load timeout.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A dedicated thread rather than the thread pool: synchronous callers of a cold model (<c>GetModel()</c>,
+/// <c>Acquire()</c>, a prediction) block pool threads while they wait, and a burst of them can hold every pool thread,
+/// so a load queued to the pool would start only after all of them (it did: 1,000 callers, no load after 80 s). Like
+/// <see cref="Lazy{T}"/>, which runs its factory on the first caller's thread, the load here never needs a free pool
+/// thread as long as its steps complete synchronously (files, ML.NET, ONNX Runtime). A thread costs tens of
+/// microseconds to start, nothing beside a model load.
+/// </para>
+/// <para>
+/// The timeout does not depend on the work ending: when it expires (or the cache is disposed) the attempt is
+/// abandoned at once and its waiters get the failure, whatever the step does with its token. The thread of an
+/// abandoned attempt keeps its load slot until it really ends, and its late model is disposed, never served.
+/// </para>
+/// </remarks>
+internal sealed class LoadAttempt<TModel>
+    where TModel : class
+{
+    private const int Queued = 0;
+    private const int Running = 1;
+    private const int Finishing = 2;
+    private const int Abandoned = 3;
+
+    private readonly ModelLoadLimiter _limiter;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _timeout;
+    private readonly Action<LoadAttempt<TModel>> _work;
+    private readonly Action<LoadAttempt<TModel>, Exception> _onAbandoned;
+    private readonly Action<LoadAttempt<TModel>> _onEnded;
+    private readonly CancellationTokenSource _cancellation = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenRegistration _lifetimeRegistration;
+    private ITimer? _timer;
+    private int _phase;
+    private volatile string _step = "waiting for a load slot";
+
+    public LoadAttempt(
+        ModelLoadReason reason,
+        ModelArtifact? artifact,
+        TaskCompletionSource<ModelGeneration<TModel>> completion,
+        ModelLoadLimiter limiter,
+        TimeProvider timeProvider,
+        TimeSpan timeout,
+        Action<LoadAttempt<TModel>> work,
+        Action<LoadAttempt<TModel>, Exception> onAbandoned,
+        Action<LoadAttempt<TModel>> onEnded)
+    {
+        Reason = reason;
+        Artifact = artifact;
+        Completion = completion;
+        _limiter = limiter;
+        _timeProvider = timeProvider;
+        _timeout = timeout;
+        _work = work;
+        _onAbandoned = onAbandoned;
+        _onEnded = onEnded;
+        StartedAt = timeProvider.GetTimestamp();
+    }
+
+    public ModelLoadReason Reason { get; }
+
+    /// <summary>The content to load (a rollback); <see langword="null"/> to fetch it from the source.</summary>
+    public ModelArtifact? Artifact { get; }
+
+    /// <summary>What the attempt's callers wait for.</summary>
+    public TaskCompletionSource<ModelGeneration<TModel>> Completion { get; }
+
+    /// <summary>Cancelled when the attempt times out or the cache is disposed.</summary>
+    public CancellationToken CancellationToken => _cancellation.Token;
+
+    /// <summary>When the attempt got its load slot (a <see cref="TimeProvider"/> timestamp).</summary>
+    public long StartedAt { get; private set; }
+
+    /// <summary>The step running now, for messages: "loading", "warming up", …</summary>
+    public string Step
+    {
+        get => _step;
+        set => _step = value;
+    }
+
+    public bool IsAbandoned => Volatile.Read(ref _phase) == Abandoned;
+
+    /// <summary>Completes when the attempt's thread has ended (at once for an attempt abandoned before it started).</summary>
+    public Task Ended => _ended.Task;
+
+    /// <summary>Waits for a load slot, then starts the attempt's thread.</summary>
+    public void Start(CancellationToken lifetime)
+    {
+        _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((LoadAttempt<TModel>)state!).Abandon(null), this);
+        _limiter.Enter(OnSlot);
+    }
+
+    /// <summary>Called by the work once its result is ready: <see langword="false"/> when the attempt was abandoned meanwhile.</summary>
+    public bool TryBeginFinish() => Interlocked.CompareExchange(ref _phase, Finishing, Running) == Running;
+
+    /// <summary>Abandons the attempt if its timeout has passed; synchronous waiters call it, so that a timeout never needs a free pool thread.</summary>
+    public void AbandonIfOverdue()
+    {
+        if (_timeout != Timeout.InfiniteTimeSpan && Volatile.Read(ref _phase) == Running && _timeProvider.GetElapsedTime(StartedAt) >= _timeout)
+        {
+            TimeOut();
+        }
+    }
+
+    private void OnSlot()
+    {
+        if (Volatile.Read(ref _phase) == Abandoned)
+        {
+            // Abandoned (the cache was disposed) while it waited for the slot: hand the slot on.
+            End();
+            return;
+        }
+
+        StartedAt = _timeProvider.GetTimestamp();
+        if (_timeout != Timeout.InfiniteTimeSpan)
+        {
+            _timer = _timeProvider.CreateTimer(static state => ((LoadAttempt<TModel>)state!).TimeOut(), this, _timeout, Timeout.InfiniteTimeSpan);
+        }
+
+        if (Interlocked.CompareExchange(ref _phase, Running, Queued) != Queued)
+        {
+            End();
+            return;
+        }
+
+        var thread = new Thread(static state => ((LoadAttempt<TModel>)state!).Run())
+        {
+            IsBackground = true,
+            Name = "ModelCaching load",
+        };
+        thread.UnsafeStart(this);
+    }
+
+    private void Run()
+    {
+        try
+        {
+            _work(this);
+        }
+        finally
+        {
+            End();
+        }
+    }
+
+    private void End()
+    {
+        _timer?.Dispose();
+        _lifetimeRegistration.Dispose();
+        _limiter.Release();
+        _onEnded(this);
+        _ended.TrySetResult();
+    }
+
+    private void TimeOut() => Abandon(new TimeoutException($"The load did not finish within its timeout of {_timeout} (step: {_step})."));
+
+    /// <param name="cause">The timeout, or <see langword="null"/> when the cache is being disposed.</param>
+    private void Abandon(TimeoutException? cause)
+    {
+        int phase = Volatile.Read(ref _phase);
+        while (phase is Queued or Running)
+        {
+            int seen = Interlocked.CompareExchange(ref _phase, Abandoned, phase);
+            if (seen == phase)
+            {
+                _cancellation.Cancel();
+                _onAbandoned(this, cause ?? (Exception)new OperationCanceledException("The model cache was disposed."));
+                return;
+            }
+
+            phase = seen;
+        }
+    }
+}
