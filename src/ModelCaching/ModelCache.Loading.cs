@@ -111,11 +111,13 @@ public sealed partial class ModelCache<TModel>
                     // One abandoned attempt per model at most: its thread still runs (its step ignores cancellation)
                     // and holds its load slot. Starting another would leak a thread per retry; load when it ends.
                     _loadAfterAbandoned = true;
-                    return Task.FromException<ModelGeneration<TModel>>(new ModelLoadException(
+                    var refused = new ModelLoadException(
                         Name,
                         _source.Description,
                         $"an earlier load attempt timed out after {_options.LoadTimeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends",
-                        _lastFailure?.InnerException));
+                        _lastFailure?.InnerException);
+                    _lastError = refused.Message;
+                    return Task.FromException<ModelGeneration<TModel>>(refused);
                 }
 
                 if (_current is null && reason == ModelLoadReason.FirstUse && _lastFailure is { } failure && _timeProvider.GetTimestamp() < _retryNotBefore)

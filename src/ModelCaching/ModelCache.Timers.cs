@@ -9,7 +9,7 @@ public sealed partial class ModelCache<TModel>
 {
     // Generations swapped out but not yet disposed (draining, or pinned by leases). Guarded by _gate.
     private readonly List<ModelGeneration<TModel>> _retired = [];
-    private readonly List<ITimer> _drainTimers = [];
+    private readonly List<DrainState> _draining = [];
 
     // Removes a disposed generation from _retired, so that nothing keeps its model reachable (an idle unload
     // must free the memory, and a replaced generation must not linger until someone reads statistics).
@@ -197,7 +197,9 @@ public sealed partial class ModelCache<TModel>
 
     /// <summary>
     /// Drops the cache's reference on a swapped-out generation. Disposable models get <see cref="ModelOptions.DrainDelay"/>
-    /// first, for callers that took them from GetModel() without a lease.
+    /// first, for callers that took them from GetModel() without a lease. One generation at most waits out that delay:
+    /// when another is swapped out, the one waiting is retired at once (disposed as soon as its leases end), so a burst
+    /// of reloads of a large model never holds a copy per reload.
     /// </summary>
     private void RetireWithDrain(ModelGeneration<TModel>? generation)
     {
@@ -207,19 +209,38 @@ public sealed partial class ModelCache<TModel>
         }
 
         bool disposable = generation.Model is IDisposable or IAsyncDisposable;
+        DrainState[] cutShort = [];
         lock (_gate)
         {
             _retired.Add(generation);
             if (disposable && _options.DrainDelay > TimeSpan.Zero && !_disposed)
             {
+                cutShort = [.. _draining];
+                _draining.Clear();
                 var drain = new DrainState(this, generation);
                 drain.Timer = _timeProvider.CreateTimer(static state => ((DrainState)state!).Fire(), drain, _options.DrainDelay, Timeout.InfiniteTimeSpan);
-                _drainTimers.Add(drain.Timer);
-                return;
+                _draining.Add(drain);
+                generation = null;
             }
         }
 
-        generation.Retire();
+        foreach (DrainState older in cutShort)
+        {
+            older.Timer?.Dispose();
+            older.Generation.Retire();
+        }
+
+        generation?.Retire();
+    }
+
+    /// <summary>Swapped-out generations not yet disposed: waiting out the drain delay, or pinned by leases.</summary>
+    private int CountRetiredGenerations()
+    {
+        lock (_gate)
+        {
+            _retired.RemoveAll(static generation => generation.IsDisposed);
+            return _retired.Count;
+        }
     }
 
     private void RetireDrainingNow()
@@ -227,12 +248,12 @@ public sealed partial class ModelCache<TModel>
         ModelGeneration<TModel>[] retired;
         lock (_gate)
         {
-            foreach (ITimer timer in _drainTimers)
+            foreach (DrainState drain in _draining)
             {
-                timer.Dispose();
+                drain.Timer?.Dispose();
             }
 
-            _drainTimers.Clear();
+            _draining.Clear();
             retired = [.. _retired];
         }
 
@@ -246,17 +267,16 @@ public sealed partial class ModelCache<TModel>
     {
         public ITimer? Timer { get; set; }
 
+        public ModelGeneration<TModel> Generation => generation;
+
         public void Fire()
         {
             lock (cache._gate)
             {
-                if (Timer is not null)
-                {
-                    cache._drainTimers.Remove(Timer);
-                    Timer.Dispose();
-                }
+                cache._draining.Remove(this);
             }
 
+            Timer?.Dispose();
             generation.Retire();
         }
     }

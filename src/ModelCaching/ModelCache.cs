@@ -226,6 +226,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
                 LoadFailures = _loadFailures,
                 Unloads = _unloads,
                 ActiveLeases = CountActiveLeases(),
+                RetiredGenerations = CountRetiredGenerations(),
+                AbandonedLoadRunning = _abandoned is not null,
                 State = _state,
                 Version = _current?.Version,
                 LastError = _lastError,

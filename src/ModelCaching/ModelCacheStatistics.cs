@@ -23,6 +23,18 @@ public sealed record ModelCacheStatistics
     /// <summary>Leases not yet disposed, over all generations.</summary>
     public long ActiveLeases { get; init; }
 
+    /// <summary>
+    /// Swapped-out generations not yet disposed: at most one waiting out <see cref="ModelOptions.DrainDelay"/>, plus
+    /// any that leases still pin.
+    /// </summary>
+    public int RetiredGenerations { get; init; }
+
+    /// <summary>
+    /// Whether a load attempt that timed out is still running (a step that ignores cancellation). It keeps its load
+    /// slot, and the next attempt of this model starts only when it ends.
+    /// </summary>
+    public bool AbandonedLoadRunning { get; init; }
+
     /// <summary>The current state.</summary>
     public ModelCacheState State { get; init; }
 

@@ -262,7 +262,7 @@ public class ModelOptions
 
         if (Uri is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && (uri.Scheme != Uri.UriSchemeHttp || !AllowHttp))))
         {
-            yield return Problem(modelName, nameof(Uri), $"must be an absolute https:// address, or http:// with AllowHttp (was '{(uri.IsAbsoluteUri ? uri.GetLeftPart(UriPartial.Path) : uri.OriginalString)}')");
+            yield return Problem(modelName, nameof(Uri), $"must be an absolute https:// address, or http:// with AllowHttp (was '{AddressRedaction.Redact(uri)}')");
         }
 
         if (!Enum.IsDefined(Policy))

@@ -100,7 +100,7 @@ public sealed class ModelBuilder<TModel>
         ArgumentException.ThrowIfNullOrWhiteSpace(uri);
         if (!Uri.TryCreate(uri, UriKind.Absolute, out Uri? parsed))
         {
-            throw new ArgumentException($"Model '{Name}': '{uri}' is not an absolute address.", nameof(uri));
+            throw new ArgumentException($"Model '{Name}': '{AddressRedaction.Redact(uri)}' is not an absolute address.", nameof(uri));
         }
 
         return FromHttp(parsed, configure);

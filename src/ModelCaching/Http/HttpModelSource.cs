@@ -67,7 +67,7 @@ public sealed class HttpModelSource : IModelSource, IDisposable
         Uri = _options.Uri!;
 
         // Query strings and user info often carry secrets (SAS tokens): keep them out of logs and metrics.
-        Description = Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+        Description = AddressRedaction.Redact(Uri);
     }
 
     /// <summary>The model's address.</summary>

@@ -122,12 +122,12 @@ public sealed class HttpModelSourceOptions
 
         if (!Uri.IsAbsoluteUri || (Uri.Scheme != System.Uri.UriSchemeHttps && Uri.Scheme != System.Uri.UriSchemeHttp))
         {
-            throw new ArgumentException($"{who}: Uri must be an absolute https:// address (was '{Uri}').", nameof(Uri));
+            throw new ArgumentException($"{who}: Uri must be an absolute https:// address (was '{AddressRedaction.Redact(Uri)}').", nameof(Uri));
         }
 
         if (Uri.Scheme == System.Uri.UriSchemeHttp && !AllowHttp)
         {
-            throw new ArgumentException($"{who}: Uri '{Uri.GetLeftPart(UriPartial.Path)}' uses plain http; use https, or set AllowHttp to accept an unencrypted download.", nameof(Uri));
+            throw new ArgumentException($"{who}: Uri '{AddressRedaction.Redact(Uri)}' uses plain http; use https, or set AllowHttp to accept an unencrypted download.", nameof(Uri));
         }
     }
 

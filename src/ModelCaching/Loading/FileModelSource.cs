@@ -107,6 +107,12 @@ public sealed class FileModelSource : IModelSource, IDisposable
         // Look before opening: opening a named pipe blocks until a writer comes (a hung mount behaves the same way),
         // and a device such as /dev/zero never ends. Neither has a length; no model format is empty either.
         var file = new FileInfo(FullPath);
+        if (file.LinkTarget is not null && file.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+        {
+            // A symlink's own length is its target's name: look at what it points to (a ConfigMap file, or /dev/zero).
+            file = target;
+        }
+
         if (Directory.Exists(FullPath))
         {
             throw new InvalidDataException($"{Description} is a directory, not a model file.");
