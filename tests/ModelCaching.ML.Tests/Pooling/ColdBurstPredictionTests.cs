@@ -1,0 +1,64 @@
+using Microsoft.ML;
+using ModelCaching.ML.Tests.Support;
+
+namespace ModelCaching.ML.Tests.Pooling;
+
+/// <summary>
+/// <see cref="PredictionPool{TData, TPrediction}.Predict(TData)"/> has no async form: a burst of first requests blocks
+/// pool threads on a cold model. Before the load ran on its own thread, 200 such calls took 47 s.
+/// </summary>
+public sealed class ColdBurstPredictionTests
+{
+    private const int Callers = 1_000;
+
+    [Fact]
+    public void Predict_WithAThousandSynchronousCallersOnAColdModel_LoadsOnceAndAnswersThemAll()
+    {
+        int loads = 0;
+        var loader = new MLNetModelLoader(PoolFactory.Context);
+        var options = new ModelOptions<ITransformer>
+        {
+            FilePath = TestModels.IrisPath,
+            ReloadOnChange = false,
+            Loader = new DelegateModelLoader<ITransformer>((artifact, token) =>
+            {
+                Interlocked.Increment(ref loads);
+                Thread.Sleep(200); // a slow synchronous load, as a larger ML.NET model takes
+                return loader.LoadAsync(artifact, token);
+            }),
+        };
+        using var cache = new ModelCache<ITransformer>("iris", options);
+        using PredictionPool<IrisData, IrisPrediction> pool = PoolFactory.Pool<IrisData, IrisPrediction>(cache);
+
+        int correct = 0;
+        int failed = 0;
+        using var done = new CountdownEvent(Callers);
+        for (int i = 0; i < Callers; i++)
+        {
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    if (pool.Predict(TestModels.Virginica).PredictedLabel == 2f)
+                    {
+                        Interlocked.Increment(ref correct);
+                    }
+                }
+                catch
+                {
+                    Interlocked.Increment(ref failed);
+                }
+                finally
+                {
+                    done.Signal();
+                }
+            });
+        }
+
+        // A bound for a loaded CI machine, not a timing claim (about half a second here).
+        Assert.True(done.Wait(TimeSpan.FromSeconds(60)), $"{done.CurrentCount} predictions were still waiting");
+        Assert.Equal(0, failed);
+        Assert.Equal(Callers, correct);
+        Assert.Equal(1, loads);
+    }
+}
