@@ -79,8 +79,8 @@ public sealed partial class ModelCache<TModel>
         {
             long started = _timeProvider.GetTimestamp();
             using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
-            activity?.SetTag("modelcache.model", Name);
-            activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(ModelLoadReason.Rollback));
+            activity?.SetTag(ModelCacheMetrics.ModelNameTag, Name);
+            activity?.SetTag(ModelCacheMetrics.LoadReasonTag, ModelCacheMetrics.ReasonTag(ModelLoadReason.Rollback));
             Swap(kept, ModelLoadReason.Rollback, started, activity);
             return kept.Version;
         }
@@ -190,8 +190,8 @@ public sealed partial class ModelCache<TModel>
     {
         long started = _timeProvider.GetTimestamp();
         using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
-        activity?.SetTag("modelcache.model", Name);
-        activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(reason));
+        activity?.SetTag(ModelCacheMetrics.ModelNameTag, Name);
+        activity?.SetTag(ModelCacheMetrics.LoadReasonTag, ModelCacheMetrics.ReasonTag(reason));
         Log.LoadStarted(_logger, Name, _source.Description, reason);
 
         ModelGeneration<TModel>? current = _current;
@@ -395,8 +395,8 @@ public sealed partial class ModelCache<TModel>
         RetireWithDrain(released);
         long ended = _timeProvider.GetTimestamp();
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
-        activity?.SetTag("modelcache.version", generation.Version.Id);
-        activity?.SetTag("modelcache.outcome", "success");
+        activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "success");
         Log.Loaded(_logger, Name, generation.Version.Id, generation.Version.Generation, _source.Description, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
         if (reason == ModelLoadReason.Rollback && previous is not null)
         {
@@ -424,7 +424,7 @@ public sealed partial class ModelCache<TModel>
         }
 
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
-        activity?.SetTag("modelcache.outcome", "unchanged");
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
         Log.Unchanged(_logger, Name, _source.Description, current.Version.Id, reason);
         if (recovered)
         {
@@ -473,7 +473,7 @@ public sealed partial class ModelCache<TModel>
 
         _metrics.RecordLoad(Name, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
-        activity?.SetTag("modelcache.outcome", ModelCacheMetrics.OutcomeTag(outcome));
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, ModelCacheMetrics.OutcomeTag(outcome));
         if (outcome == ModelLoadOutcome.Skipped)
         {
             return;
