@@ -60,7 +60,7 @@ public static class ModelCacheEndpointRouteBuilderExtensions
         IServiceProvider services = endpoints.ServiceProvider;
         string adminPolicy = ValidatePolicies(options, services);
         IModelCacheProvider provider = services.GetService<IModelCacheProvider>()
-            ?? throw new InvalidOperationException("MapModelCacheEndpoints needs the model cache: call services.AddModelCache() and add models before building the application.");
+            ?? throw new InvalidOperationException("MapModelCacheEndpoints needs the model cache: call services.AddModelCache() and add models with AddModel(...), or register them with services.AddPredictionEnginePool<TData, TPrediction>().FromFile(...), before building the application.");
         ILogger logger = (services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance)
             .CreateLogger("ModelCaching.AspNetCore.ModelCacheEndpoints");
         var handlers = new ModelCacheEndpointHandlers(provider, logger, options.HistoryLength);

@@ -85,8 +85,8 @@ public sealed partial class ModelCache<TModel>
         {
             long started = _timeProvider.GetTimestamp();
             using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
-            activity?.SetTag("modelcache.model", Name);
-            activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(ModelLoadReason.Rollback));
+            activity?.SetTag(ModelCacheMetrics.ModelNameTag, Name);
+            activity?.SetTag(ModelCacheMetrics.LoadReasonTag, ModelCacheMetrics.ReasonTag(ModelLoadReason.Rollback));
             Swap(kept, ModelLoadReason.Rollback, started, activity);
             return kept.Version;
         }
@@ -172,8 +172,8 @@ public sealed partial class ModelCache<TModel>
     private void RunAttempt(LoadAttempt<TModel> attempt)
     {
         using Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
-        activity?.SetTag("modelcache.model", Name);
-        activity?.SetTag("modelcache.reason", ModelCacheMetrics.ReasonTag(attempt.Reason));
+        activity?.SetTag(ModelCacheMetrics.ModelNameTag, Name);
+        activity?.SetTag(ModelCacheMetrics.LoadReasonTag, ModelCacheMetrics.ReasonTag(attempt.Reason));
         Log.LoadStarted(_logger, Name, _source.Description, attempt.Reason);
 
         LoadOutcome outcome = RunPipeline(attempt);
@@ -181,7 +181,7 @@ public sealed partial class ModelCache<TModel>
         {
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
-            activity?.SetTag("modelcache.outcome", "abandoned");
+            activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
             if (outcome.Model is { } late)
             {
                 DisposeModel(late);
@@ -500,8 +500,8 @@ public sealed partial class ModelCache<TModel>
         RetireWithDrain(released);
         long ended = _timeProvider.GetTimestamp();
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
-        activity?.SetTag("modelcache.version", generation.Version.Id);
-        activity?.SetTag("modelcache.outcome", "success");
+        activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "success");
         Log.Loaded(_logger, Name, generation.Version.Id, generation.Version.Generation, _source.Description, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
         if (reason == ModelLoadReason.Rollback && previous is not null)
         {
@@ -529,7 +529,7 @@ public sealed partial class ModelCache<TModel>
         }
 
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
-        activity?.SetTag("modelcache.outcome", "unchanged");
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
         Log.Unchanged(_logger, Name, _source.Description, current.Version.Id, reason);
         if (recovered)
         {
@@ -578,7 +578,7 @@ public sealed partial class ModelCache<TModel>
 
         _metrics.RecordLoad(Name, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
-        activity?.SetTag("modelcache.outcome", ModelCacheMetrics.OutcomeTag(outcome));
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, ModelCacheMetrics.OutcomeTag(outcome));
         if (outcome == ModelLoadOutcome.Skipped)
         {
             return;

@@ -14,7 +14,7 @@ public enum ModelLoadReason
     /// <summary>An explicit call to <see cref="IModelCache.ReloadAsync"/>.</summary>
     Explicit,
 
-    /// <summary>The source reported a change (file watcher, polling, backplane message).</summary>
+    /// <summary>The source reported a change (file watcher or HTTP polling).</summary>
     SourceChanged,
 
     /// <summary>The time-to-live is running out and the model is refreshed ahead of expiry.</summary>

@@ -51,7 +51,9 @@ public class ModelOptions
     public TimeSpan? PollingInterval { get; set; }
 
     /// <summary>
-    /// When the model is first loaded.
+    /// When the model is loaded and whether it expires: <see cref="ModelLoadPolicy.Lazy"/>,
+    /// <see cref="ModelLoadPolicy.Eager"/> or <see cref="ModelLoadPolicy.Expiring"/> (which needs
+    /// <see cref="TimeToLive"/> or <see cref="IdleTimeout"/>).
     /// <value>The default is <see cref="ModelLoadPolicy.Lazy"/>.</value>
     /// </summary>
     public ModelLoadPolicy Policy { get; set; } = ModelLoadPolicy.Lazy;
@@ -169,34 +171,6 @@ public class ModelOptions
     /// </summary>
     public int HistoryLength { get; set; } = 20;
 
-    /// <summary>Copies every setting of this class onto <paramref name="target"/>.</summary>
-    internal void CopyTo(ModelOptions target)
-    {
-        target.FilePath = FilePath;
-        target.Uri = Uri;
-        target.AllowHttp = AllowHttp;
-        target.WatchForChanges = WatchForChanges;
-        target.UsePolling = UsePolling;
-        target.PollingInterval = PollingInterval;
-        target.Policy = Policy;
-        target.WaitForStartup = WaitForStartup;
-        target.TimeToLive = TimeToLive;
-        target.RefreshAheadRatio = RefreshAheadRatio;
-        target.IdleTimeout = IdleTimeout;
-        target.LoadTimeout = LoadTimeout;
-        target.FailureCooldown = FailureCooldown;
-        target.RetryBaseDelay = RetryBaseDelay;
-        target.RetryMaxDelay = RetryMaxDelay;
-        target.DrainDelay = DrainDelay;
-        target.SwapMode = SwapMode;
-        target.TrackHits = TrackHits;
-        target.RollbackRetention = RollbackRetention;
-        target.ExpectedSha256 = ExpectedSha256;
-        target.MaxArtifactBytes = MaxArtifactBytes;
-        target.ReloadOnChange = ReloadOnChange;
-        target.HistoryLength = HistoryLength;
-    }
-
     /// <summary>Returns the problems with these settings, each naming the model and the field.</summary>
     internal IEnumerable<string> Validate(string modelName)
     {
@@ -267,12 +241,16 @@ public class ModelOptions
 
         if (!Enum.IsDefined(Policy))
         {
-            yield return Problem(modelName, nameof(Policy), $"must be Lazy or Eager (was {Policy})");
+            yield return Problem(modelName, nameof(Policy), $"must be one of {ValidValues<ModelLoadPolicy>()} (was {Policy})");
+        }
+        else if (Policy == ModelLoadPolicy.Expiring && TimeToLive is null && IdleTimeout is null)
+        {
+            yield return Problem(modelName, nameof(Policy), "Expiring needs a TimeToLive, an IdleTimeout or both (set them in code with .Expiring(timeToLive, idleTimeout) or in configuration)");
         }
 
         if (!Enum.IsDefined(SwapMode))
         {
-            yield return Problem(modelName, nameof(SwapMode), $"must be LoadBeside or UnloadFirst (was {SwapMode})");
+            yield return Problem(modelName, nameof(SwapMode), $"must be one of {ValidValues<ModelSwapMode>()} (was {SwapMode})");
         }
 
         if (RollbackRetention == ModelRollbackRetention.Generation && SwapMode == ModelSwapMode.UnloadFirst)
@@ -282,12 +260,15 @@ public class ModelOptions
 
         if (!Enum.IsDefined(RollbackRetention))
         {
-            yield return Problem(modelName, nameof(RollbackRetention), $"must be Artifact, Generation or None (was {RollbackRetention})");
+            yield return Problem(modelName, nameof(RollbackRetention), $"must be one of {ValidValues<ModelRollbackRetention>()} (was {RollbackRetention})");
         }
     }
 
     internal static bool IsSha256Hex([NotNullWhen(true)] string? value) =>
         value is { Length: 64 } && value.AsSpan().ContainsAnyExcept("0123456789abcdefABCDEF") is false;
+
+    internal static string ValidValues<TEnum>()
+        where TEnum : struct, Enum => string.Join(", ", Enum.GetNames<TEnum>());
 
     internal static string Problem(string modelName, string field, string message) => $"Model '{modelName}': {field} {message}.";
 }

@@ -44,9 +44,6 @@ public sealed class ModelOptions<TModel> : ModelOptions
     /// <summary>Whether the cache created (through the builder) and so disposes <see cref="Source"/>; a source the application passes in stays the application's.</summary>
     internal bool OwnsSource { get; set; }
 
-    /// <summary>Returns <see cref="Source"/>, or a <see cref="FileModelSource"/> for <see cref="ModelOptions.FilePath"/>, or <see langword="null"/>.</summary>
-    internal IModelSource? ResolveSource() => ResolveSource(TimeProvider.System, NullLoggerFactory.Instance);
-
     /// <summary>
     /// Returns <see cref="Source"/>, or a source built from <see cref="ModelOptions.FilePath"/> or
     /// <see cref="ModelOptions.Uri"/> (watching per <see cref="ModelOptions.WatchForChanges"/>) on the given clock, or <see langword="null"/>.

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -276,25 +275,6 @@ public sealed class CompatibilityTests
 
         Assert.Same(context, provider.GetRequiredService<IOptions<MLOptions>>().Value.MLContext);
         Assert.Equal(0f, pool.Predict(TestModels.Setosa).PredictedLabel);
-    }
-
-    [Fact]
-    public void PredictionEnginePoolPolicy_InAnObjectPool_KeepsOnlyTheEnginesItCreated()
-    {
-        var context = new MLContext();
-        ITransformer model = context.Model.Load(TestModels.IrisPath, out _);
-        var policy = new PredictionEnginePoolPolicy<IrisData, IrisPrediction>(context, model);
-        ObjectPool<PredictionEngine<IrisData, IrisPrediction>> pool = new DefaultObjectPoolProvider().Create(policy);
-        using PredictionEngine<IrisData, IrisPrediction> foreign = context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(model);
-
-        PredictionEngine<IrisData, IrisPrediction> engine = pool.Get();
-        float label = engine.Predict(TestModels.Virginica).PredictedLabel;
-        pool.Return(engine);
-
-        Assert.Equal(2f, label);
-        Assert.Same(engine, pool.Get());
-        Assert.True(policy.Return(engine));
-        Assert.False(policy.Return(foreign));
     }
 
     [Fact]

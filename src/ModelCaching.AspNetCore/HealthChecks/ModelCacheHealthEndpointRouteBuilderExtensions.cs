@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using ModelCaching.AspNetCore;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -22,13 +24,17 @@ public static class ModelCacheHealthEndpointRouteBuilderExtensions
     /// <param name="readyPattern">The readiness route. The default is <c>/health/ready</c>.</param>
     /// <param name="livePattern">The liveness route. The default is <c>/health/live</c>.</param>
     /// <returns>A group holding both endpoints, to add conventions to them (host filtering, authorization).</returns>
-    /// <exception cref="InvalidOperationException"><c>AddHealthChecks</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <c>AddHealthChecks</c> was not called, or no health check carries the <see cref="ModelCacheHealthChecks.ReadyTag"/>
+    /// tag (the readiness probe would report Healthy before any model serves).
+    /// </exception>
     public static RouteGroupBuilder MapModelCacheHealthChecks(this IEndpointRouteBuilder endpoints, string readyPattern = "/health/ready", string livePattern = "/health/live")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrWhiteSpace(readyPattern);
         ArgumentException.ThrowIfNullOrWhiteSpace(livePattern);
 
+        EnsureReadinessChecks(endpoints.ServiceProvider);
         RouteGroupBuilder group = endpoints.MapGroup(string.Empty);
         group.MapHealthChecks(readyPattern, new HealthCheckOptions
         {
@@ -41,5 +47,29 @@ public static class ModelCacheHealthEndpointRouteBuilderExtensions
             ResponseWriter = ModelCacheHealthChecks.WriteJsonResponse,
         });
         return group;
+    }
+
+    // Checked when the endpoints are mapped, so a missing registration stops the application at start instead of
+    // a probe that answers 500 (no health check service) or Healthy (no model check) on every call.
+    private static void EnsureReadinessChecks(IServiceProvider services)
+    {
+        if (services.GetService<HealthCheckService>() is null)
+        {
+            throw new InvalidOperationException(
+                "MapModelCacheHealthChecks needs health checks: call services.AddHealthChecks().AddModelCache(tags: [ModelCacheHealthChecks.ReadyTag]) before building the application.");
+        }
+
+        HealthCheckServiceOptions options = services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value;
+        foreach (HealthCheckRegistration registration in options.Registrations)
+        {
+            if (registration.Tags.Contains(ModelCacheHealthChecks.ReadyTag))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException(
+            $"MapModelCacheHealthChecks: no health check is tagged '{ModelCacheHealthChecks.ReadyTag}', so readiness would report Healthy before any model serves. " +
+            "Add services.AddHealthChecks().AddModelCache(tags: [ModelCacheHealthChecks.ReadyTag]).");
     }
 }

@@ -45,7 +45,7 @@ public static class BuilderExtensions
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(uri);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(period, TimeSpan.Zero);
-        return Register(builder, modelName, services => CachedModelLoader.ForUri<TData, TPrediction>(services, modelName, uri, period));
+        return Register(builder, modelName, services => CachedModelLoader.ForUri(services, modelName, uri, period));
     }
 
     /// <summary>Adds the default model from the file at <paramref name="filePath"/>, reloaded when it changes.</summary>
@@ -75,7 +75,7 @@ public static class BuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
-        return Register(builder, modelName, services => CachedModelLoader.ForFile<TData, TPrediction>(services, modelName, filePath, watchForChanges));
+        return Register(builder, modelName, services => CachedModelLoader.ForFile(services, modelName, filePath, watchForChanges));
     }
 
     private static PredictionEnginePoolBuilder<TData, TPrediction> Register<TData, TPrediction>(PredictionEnginePoolBuilder<TData, TPrediction> builder, string modelName, Func<IServiceProvider, ModelLoader> createLoader)

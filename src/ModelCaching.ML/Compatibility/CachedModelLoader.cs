@@ -1,83 +1,85 @@
 using System.Net.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.ML;
 
 namespace ModelCaching.ML.Compatibility;
 
 /// <summary>
-/// The <see cref="ModelLoader"/> behind <c>FromFile</c> and <c>FromUri</c>: a <see cref="ModelCache{TModel}"/>
-/// over a file or HTTP source, created on first use (no I/O while options are configured), with the
-/// schema check of the pool's types before every swap.
+/// The <see cref="ModelLoader"/> behind <c>FromFile</c> and <c>FromUri</c>: a view of the named model in the model
+/// cache (<see cref="IModelCacheProvider"/>), which owns the model, its source and its schema check. Nothing is
+/// read while options are configured; the source is created when the provider creates the cache.
 /// </summary>
 internal sealed class CachedModelLoader : ModelLoader, IDisposable
 {
-    private readonly Lazy<(ModelCache<ITransformer> Cache, IModelSource Source)> _cache;
+    private readonly IServiceProvider _services;
+    private readonly string _cacheName;
+    private readonly Func<IServiceProvider, IModelSource> _createSource;
+    private readonly Lock _subscribeLock = new();
+    private IModelCache<ITransformer>? _cache;
     private ModelReloadToken _reloadToken = new();
 
-    private CachedModelLoader(Func<(ModelCache<ITransformer>, IModelSource)> create)
+    private CachedModelLoader(IServiceProvider services, string modelName, Func<IServiceProvider, IModelSource> createSource)
     {
-        _cache = new Lazy<(ModelCache<ITransformer>, IModelSource)>(() =>
-        {
-            (ModelCache<ITransformer> cache, IModelSource source) = create();
-            cache.Reloaded += OnReloaded;
-            return (cache, source);
-        });
+        _services = services;
+        _cacheName = PredictionEnginePoolDefaults.CacheName(modelName);
+        _createSource = createSource;
     }
 
-    /// <summary>The model's cache.</summary>
-    public ModelCache<ITransformer> Cache => _cache.Value.Cache;
+    /// <summary>The model's cache in the provider.</summary>
+    public IModelCache<ITransformer> Cache => Volatile.Read(ref _cache) ?? Subscribe();
 
-    public static CachedModelLoader ForFile<TData, TPrediction>(IServiceProvider services, string modelName, string filePath, bool watchForChanges)
-        where TData : class
-        where TPrediction : class, new() =>
-        new(() => CreateCache<TData, TPrediction>(services, modelName, new FileModelSource(
+    public static CachedModelLoader ForFile(IServiceProvider services, string modelName, string filePath, bool watchForChanges) =>
+        new(services, modelName, sp => new FileModelSource(
             filePath,
             new FileModelSourceOptions { WatchForChanges = watchForChanges },
-            services.GetService<TimeProvider>(),
-            services.GetService<ILoggerFactory>())));
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
 
-    public static CachedModelLoader ForUri<TData, TPrediction>(IServiceProvider services, string modelName, Uri uri, TimeSpan period)
-        where TData : class
-        where TPrediction : class, new() =>
-        new(() =>
+    public static CachedModelLoader ForUri(IServiceProvider services, string modelName, Uri uri, TimeSpan period) =>
+        new(services, modelName, sp =>
         {
             // Microsoft.Extensions.ML accepted http:// addresses; so do we here, for a drop-in migration.
             var options = new HttpModelSourceOptions { Uri = uri, PollingInterval = period, AllowHttp = true };
-            HttpModelSource source = services.GetService<IHttpClientFactory>() is { } clients
-                ? new HttpModelSource(options, clients, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>())
-                : new HttpModelSource(options, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
-            return CreateCache<TData, TPrediction>(services, modelName, source);
+            return sp.GetService<IHttpClientFactory>() is { } clients
+                ? new HttpModelSource(options, clients, sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>())
+                : new HttpModelSource(options, sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>());
         });
+
+    /// <summary>Creates the model's source (the cache that receives it owns it).</summary>
+    public IModelSource CreateSource() => _createSource(_services);
 
     public override ITransformer GetModel() => Cache.GetModel();
 
-    public override IChangeToken GetReloadToken() => Volatile.Read(ref _reloadToken);
+    public override IChangeToken GetReloadToken()
+    {
+        _ = Cache; // subscribes to the cache's reloads, so the token fires
+        return Volatile.Read(ref _reloadToken);
+    }
 
     public void Dispose()
     {
-        if (_cache.IsValueCreated)
+        if (Volatile.Read(ref _cache) is { } cache)
         {
-            (ModelCache<ITransformer> cache, IModelSource source) = _cache.Value;
             cache.Reloaded -= OnReloaded;
-            cache.Dispose();
-            (source as IDisposable)?.Dispose();
         }
     }
 
-    internal static string CacheName(string modelName) => modelName.Length == 0 ? "(default)" : modelName;
-
-    private static (ModelCache<ITransformer>, IModelSource) CreateCache<TData, TPrediction>(IServiceProvider services, string modelName, IModelSource source)
-        where TData : class
-        where TPrediction : class, new()
+    private IModelCache<ITransformer> Subscribe()
     {
-        MLContext context = services.GetRequiredService<IOptions<MLOptions>>().Value.MLContext;
-        string name = CacheName(modelName);
-        var options = new ModelOptions<ITransformer> { Source = source, Loader = new MLNetModelLoader(context), ReloadOnChange = true };
-        options.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(context, name));
-        return (new ModelCache<ITransformer>(name, options, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>()), source);
+        lock (_subscribeLock)
+        {
+            if (_cache is { } existing)
+            {
+                return existing;
+            }
+
+            IModelCache<ITransformer> cache = _services.GetRequiredService<IModelCacheProvider>().GetCache<ITransformer>(_cacheName);
+            cache.Reloaded += OnReloaded;
+            Volatile.Write(ref _cache, cache);
+            return cache;
+        }
     }
 
     private void OnReloaded(object? sender, ModelReloadedEventArgs e) => Interlocked.Exchange(ref _reloadToken, new ModelReloadToken()).OnReload();

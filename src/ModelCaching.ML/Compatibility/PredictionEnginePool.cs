@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML;
+using ModelCaching.ML.Diagnostics;
 
 namespace ModelCaching.ML.Compatibility;
 
@@ -46,10 +47,13 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         _context = mlContextOptions.Value.MLContext;
         _optionsFactory = predictionEngineOptions;
         _loggerFactory = serviceProvider.GetService<ILoggerFactory>();
+
+        // The pools' instruments on the application's IMeterFactory, created with the first pool.
+        _ = serviceProvider.GetService<PredictionPoolMetrics>();
     }
 
     /// <summary>Gets the model of the default (unnamed) model registration.</summary>
-    /// <exception cref="KeyNotFoundException">No default model is configured; the message lists the named ones.</exception>
+    /// <exception cref="ArgumentException">No default model is configured (as in Microsoft.Extensions.ML); the message lists the named ones.</exception>
     /// <exception cref="ModelLoadException">The model could not be loaded.</exception>
     public ITransformer GetModel() => GetModel(string.Empty);
 
@@ -59,6 +63,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     /// <typeparamref name="TPrediction"/> types; <see cref="string.Empty"/> is the default model.
     /// </param>
     /// <exception cref="KeyNotFoundException">No model of that name is configured; the message lists the known names.</exception>
+    /// <exception cref="ArgumentException"><paramref name="modelName"/> is <see cref="string.Empty"/> and no default model is configured.</exception>
     /// <exception cref="ModelLoadException">The model could not be loaded.</exception>
     public ITransformer GetModel(string modelName) => GetPool(modelName).Cache.GetModel();
 
@@ -66,11 +71,13 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     /// Rents an engine of the default model. Give it back with <see cref="ReturnPredictionEngine(PredictionEngine{TData, TPrediction})"/>;
     /// prefer the <c>Predict</c> extension, which does both.
     /// </summary>
+    /// <exception cref="ArgumentException">No default model is configured; the message lists the named ones.</exception>
     public PredictionEngine<TData, TPrediction> GetPredictionEngine() => GetPredictionEngine(string.Empty);
 
     /// <summary>Rents an engine of the model <paramref name="modelName"/>; give it back with <see cref="ReturnPredictionEngine(string, PredictionEngine{TData, TPrediction})"/>.</summary>
     /// <param name="modelName">The name of the model; <see cref="string.Empty"/> is the default model.</param>
     /// <exception cref="KeyNotFoundException">No model of that name is configured; the message lists the known names.</exception>
+    /// <exception cref="ArgumentException"><paramref name="modelName"/> is <see cref="string.Empty"/> and no default model is configured.</exception>
     public PredictionEngine<TData, TPrediction> GetPredictionEngine(string modelName) => GetPool(modelName).RentEngine();
 
     /// <summary>Returns an engine rented from the default model to the generation it came from.</summary>
@@ -176,18 +183,26 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         PredictionEnginePoolOptions<TData, TPrediction> options = _optionsFactory.Create(modelName);
         ModelLoader loader = options.ModelLoader ?? throw UnknownModel(modelName);
 
-        // FromFile/FromUri already made a model cache with the schema check; a loader of the user's own gets one here.
-        if (loader is CachedModelLoader cached)
+        // Every model the builder or the options name is a model of the cache (PredictionEnginePoolModels), which
+        // owns it: the pool only adds engines.
+        string name = PredictionEnginePoolDefaults.CacheName(modelName);
+        if (_serviceProvider.GetService<IModelCacheProvider>() is { } provider && provider.Names.Contains(name, StringComparer.Ordinal))
         {
-            return new ModelEntry(cached.Cache, new PredictionPool<TData, TPrediction>(cached.Cache, _context, options: null, _loggerFactory), cached);
+            IModelCache<ITransformer> shared = provider.GetCache<ITransformer>(name);
+            return new ModelEntry(shared, new PredictionPool<TData, TPrediction>(shared, _context, options: null, _loggerFactory), owned: null);
         }
 
-        string name = CachedModelLoader.CacheName(modelName);
-        var source = new ModelLoaderSource(loader);
-        var cacheOptions = new ModelOptions<ITransformer> { Source = source, Loader = source, ReloadOnChange = true };
+        // A name configured after the provider was built: a cache of the pool's own, with the same pipeline.
+        IModelSource source = loader is CachedModelLoader cached ? cached.CreateSource() : new ModelLoaderSource(loader);
+        var cacheOptions = new ModelOptions<ITransformer>
+        {
+            Source = source,
+            Loader = source as IModelLoader<ITransformer> ?? new MLNetModelLoader(_context),
+            ReloadOnChange = true,
+        };
         cacheOptions.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(_context, name));
         var cache = new ModelCache<ITransformer>(name, cacheOptions, _serviceProvider.GetService<TimeProvider>(), _loggerFactory);
-        return new ModelEntry(cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), cache);
+        return new ModelEntry(cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), new OwnedCache(cache, source));
     }
 
     // As Microsoft.Extensions.ML: no default model is an ArgumentException; an unknown name, a KeyNotFoundException.
@@ -205,8 +220,18 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         return modelName.Length == 0 ? new ArgumentException(message, nameof(modelName)) : new KeyNotFoundException(message);
     }
 
+    /// <summary>A cache the pool created itself, disposed with its source.</summary>
+    private sealed class OwnedCache(ModelCache<ITransformer> cache, IModelSource source) : IDisposable
+    {
+        public void Dispose()
+        {
+            cache.Dispose();
+            (source as IDisposable)?.Dispose();
+        }
+    }
+
     /// <summary>One model: its cache, its engine pool, and what to dispose with it.</summary>
-    private sealed class ModelEntry(IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable owned) : IDisposable
+    private sealed class ModelEntry(IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable? owned) : IDisposable
     {
         public IModelCache<ITransformer> Cache { get; } = cache;
 
@@ -215,7 +240,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         public void Dispose()
         {
             Pool.Dispose();
-            owned.Dispose();
+            owned?.Dispose();
         }
     }
 }

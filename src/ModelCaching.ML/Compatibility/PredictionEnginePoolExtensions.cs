@@ -7,6 +7,7 @@ public static class PredictionEnginePoolExtensions
     /// <param name="predictionEnginePool">The pool.</param>
     /// <param name="example">The example to predict.</param>
     /// <returns>The prediction: a new object for every call.</returns>
+    /// <exception cref="ArgumentException">No default model is configured (as in Microsoft.Extensions.ML); the message lists the named ones.</exception>
     public static TPrediction Predict<TData, TPrediction>(this PredictionEnginePool<TData, TPrediction> predictionEnginePool, TData example)
         where TData : class
         where TPrediction : class, new() => predictionEnginePool.Predict(string.Empty, example);
@@ -20,6 +21,7 @@ public static class PredictionEnginePoolExtensions
     /// <param name="example">The example to predict.</param>
     /// <returns>The prediction: a new object for every call.</returns>
     /// <exception cref="KeyNotFoundException">No model of that name is configured; the message lists the known names.</exception>
+    /// <exception cref="ArgumentException"><paramref name="modelName"/> is <see cref="string.Empty"/> and no default model is configured.</exception>
     public static TPrediction Predict<TData, TPrediction>(this PredictionEnginePool<TData, TPrediction> predictionEnginePool, string modelName, TData example)
         where TData : class
         where TPrediction : class, new()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ModelCaching.ML.Diagnostics;
 
 namespace ModelCaching.ML.Compatibility;
 
@@ -16,6 +17,7 @@ public static class ServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddRequiredPredictionEnginePoolServices();
+        PredictionEnginePoolModels<TData, TPrediction>.Register(services);
         services.TryAddSingleton<PredictionEnginePool<TData, TPrediction>>();
         return new PredictionEnginePoolBuilder<TData, TPrediction>(services);
     }
@@ -31,11 +33,16 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(implementationFactory);
         services.AddRequiredPredictionEnginePoolServices();
+        PredictionEnginePoolModels<TData, TPrediction>.Register(services);
         services.AddSingleton(implementationFactory);
         return new PredictionEnginePoolBuilder<TData, TPrediction>(services);
     }
 
-    /// <summary>Adds only the services a <see cref="PredictionEnginePool{TData, TPrediction}"/> needs (logging, options, the ML.NET context's log).</summary>
+    /// <summary>
+    /// Adds only the services a <see cref="PredictionEnginePool{TData, TPrediction}"/> needs: logging, options, the
+    /// ML.NET context's log, and the model cache (<c>AddModelCache()</c>) whose named models serve the pools, so they
+    /// show in <see cref="IModelCacheProvider"/>, health checks, the status endpoints and metrics.
+    /// </summary>
     /// <param name="services">The <see cref="IServiceCollection"/> to add services to.</param>
     /// <returns>The same collection.</returns>
     public static IServiceCollection AddRequiredPredictionEnginePoolServices(this IServiceCollection services)
@@ -45,6 +52,8 @@ public static class ServiceCollectionExtensions
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<MLOptions>, MLContextLogForwarder>());
+        services.AddModelCache();
+        PredictionPoolMetrics.Register(services);
         return services;
     }
 }

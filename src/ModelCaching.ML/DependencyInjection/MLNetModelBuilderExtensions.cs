@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.ML;
 using ModelCaching;
 using ModelCaching.ML;
+using ModelCaching.ML.Diagnostics;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -60,11 +61,17 @@ public static class MLNetModelBuilderExtensions
         IServiceCollection services = builder.Services;
         services.AddSingleton(new PredictionPoolRegistration(builder.Name, typeof(TData), typeof(TPrediction)));
         services.TryAddSingleton<PredictionPoolProvider<TData, TPrediction>>();
-        services.AddKeyedSingleton(builder.Name, (sp, key) => new PredictionPool<TData, TPrediction>(
-            sp.GetRequiredKeyedService<IModelCache<ITransformer>>(key),
-            sp.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext,
-            poolOptions,
-            sp.GetService<ILoggerFactory>()));
+        PredictionPoolMetrics.Register(services);
+        services.AddKeyedSingleton(builder.Name, (sp, key) =>
+        {
+            // The pools' instruments on the application's IMeterFactory, created with the first pool.
+            _ = sp.GetService<PredictionPoolMetrics>();
+            return new PredictionPool<TData, TPrediction>(
+                sp.GetRequiredKeyedService<IModelCache<ITransformer>>(key),
+                sp.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext,
+                poolOptions,
+                sp.GetService<ILoggerFactory>());
+        });
 
         // A mistyped name in [FromKeyedServices("…")] gets the provider's KeyNotFoundException listing the pools,
         // not the container's generic "no keyed service" error (known names have their own registration).

@@ -56,11 +56,6 @@ internal sealed class EngineGeneration<TData, TPrediction>
 
     public long Number { get; }
 
-    /// <summary>Whether the lease on the model has ended (retired, and every engine disposed).</summary>
-    public bool IsReleased => Volatile.Read(ref _released) != 0;
-
-    public bool IsRetired => _retired;
-
     public int LiveEngines => Volatile.Read(ref _live);
 
     /// <summary>Takes the idle engine in this core's slot, if there is one.</summary>

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -48,14 +47,6 @@ public sealed class ModelBuilder<TModel>
     /// </param>
     public ModelBuilder<TModel> FromFile(string path, bool watchForChanges = false) =>
         FromFile(path, options => options.WatchForChanges = watchForChanges);
-
-    /// <summary>The same as <see cref="FromFile(string, bool)"/>, for code that names the argument <c>watch:</c>.</summary>
-    /// <param name="path">The model file.</param>
-    /// <param name="watch">Whether to reload when the file changes; <see langword="null"/> means no.</param>
-    // Only reachable with the named argument `watch:` (a positional bool binds to the overload above, an exact match),
-    // so both spellings users meet (ours in DESIGN-era samples, Microsoft.Extensions.ML's watchForChanges) compile.
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public ModelBuilder<TModel> FromFile(string path, bool? watch) => FromFile(path, watchForChanges: watch ?? false);
 
     /// <summary>Loads the model from the file at <paramref name="path"/>, with watching settings (polling, debounce, stability wait).</summary>
     /// <param name="path">The model file; relative paths are resolved against the current directory.</param>
@@ -174,18 +165,22 @@ public sealed class ModelBuilder<TModel>
     });
 
     /// <summary>
-    /// Makes the model expire: reloaded in the background before <paramref name="timeToLive"/> runs out
-    /// (refresh-ahead), and/or unloaded after <paramref name="idleTimeout"/> without use.
+    /// Loads the model on first use and makes it expire (<see cref="ModelLoadPolicy.Expiring"/>): reloaded in the
+    /// background before <paramref name="timeToLive"/> runs out (refresh-ahead), and/or unloaded after
+    /// <paramref name="idleTimeout"/> without use. The same as <c>"Policy": "Expiring"</c> with
+    /// <c>TimeToLive</c>/<c>IdleTimeout</c> in configuration.
     /// </summary>
+    /// <exception cref="ArgumentException">Neither a time-to-live nor an idle timeout is given.</exception>
     public ModelBuilder<TModel> Expiring(TimeSpan? timeToLive = null, TimeSpan? idleTimeout = null)
     {
         if (timeToLive is null && idleTimeout is null)
         {
-            throw new ArgumentException("Give a time-to-live, an idle timeout, or both.", nameof(timeToLive));
+            throw new ArgumentException($"Model '{Name}': Expiring needs a time-to-live, an idle timeout, or both.", nameof(timeToLive));
         }
 
         return Configure(options =>
         {
+            options.Policy = ModelLoadPolicy.Expiring;
             options.TimeToLive = timeToLive ?? options.TimeToLive;
             options.IdleTimeout = idleTimeout ?? options.IdleTimeout;
         });

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ModelCaching;
@@ -39,10 +38,7 @@ public static class ModelCacheBuilderExtensions
             services.AddOptions<ModelOptions<TModel>>(name)
                 .PostConfigure<IServiceProvider>((options, sp) =>
                 {
-                    if (sp.GetService<ModelCacheConfiguration>() is { } configuration)
-                    {
-                        configuration.ForModel(name).Bind(options);
-                    }
+                    sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
                 })
                 .ValidateOnStart();
         }
@@ -52,6 +48,45 @@ public static class ModelCacheBuilderExtensions
         }
 
         configure(new ModelBuilder<TModel>(name, services));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers models whose names are known only once the application's services are built, for extensions that
+    /// discover them from their own registrations (ModelCaching.ML's <c>AddPredictionEnginePool</c>). Each discovered
+    /// name becomes a model like one added with <see cref="AddModel{TModel}"/>: in <see cref="IModelCacheProvider"/>,
+    /// health checks, endpoints and metrics. Its options are set by <paramref name="configure"/>, then by configuration
+    /// (<c>ModelCache:Models:{name}</c>), and validated when the provider creates the cache (at host start). A source
+    /// that <paramref name="configure"/> sets is owned by the cache, which disposes it.
+    /// </summary>
+    /// <param name="builder">The model cache builder.</param>
+    /// <param name="discoverNames">Returns the model names, given the application's services; called once per provider.</param>
+    /// <param name="configure">Sets the options of one discovered model.</param>
+    /// <returns>The same builder.</returns>
+    public static IModelCacheBuilder AddModels<TModel>(this IModelCacheBuilder builder, Func<IServiceProvider, IEnumerable<string>> discoverNames, Action<string, ModelOptions<TModel>, IServiceProvider> configure)
+        where TModel : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(discoverNames);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        IServiceCollection services = builder.Services;
+        services.AddSingleton(new DeferredModelRegistration(typeof(TModel), discoverNames, (name, sp, provider) =>
+        {
+            var options = new ModelOptions<TModel>();
+            configure(name, options, sp);
+            options.OwnsSource = options.Source is not null;
+            sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
+            string[] problems = [.. options.Validate(name)];
+            if (problems.Length > 0)
+            {
+                throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);
+            }
+
+            return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter);
+        }));
+        AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
+        AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
         return builder;
     }
 

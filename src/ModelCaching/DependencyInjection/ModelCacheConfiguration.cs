@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace ModelCaching;
 
@@ -8,4 +9,40 @@ internal sealed class ModelCacheConfiguration(IConfiguration section)
     public IConfiguration Section { get; } = section;
 
     public IConfigurationSection ForModel(string name) => Section.GetSection("Models").GetSection(name);
+
+    /// <summary>The names under <c>Models</c>, with their configuration paths.</summary>
+    public IEnumerable<IConfigurationSection> ModelSections() => Section.GetSection("Models").GetChildren();
+
+    /// <summary>
+    /// Binds the model's section onto <paramref name="options"/>. An enum value the binder cannot convert fails with
+    /// the valid values listed, instead of the binder's "Failed to convert configuration value".
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A value is not one of its enum's names.</exception>
+    public void Bind<TModel>(string name, ModelOptions<TModel> options)
+        where TModel : class
+    {
+        IConfigurationSection section = ForModel(name);
+        List<string>? problems = null;
+        CheckEnum<ModelLoadPolicy>(name, section, nameof(ModelOptions.Policy), ref problems);
+        CheckEnum<ModelSwapMode>(name, section, nameof(ModelOptions.SwapMode), ref problems);
+        CheckEnum<ModelRollbackRetention>(name, section, nameof(ModelOptions.RollbackRetention), ref problems);
+        if (problems is not null)
+        {
+            throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);
+        }
+
+        section.Bind(options);
+    }
+
+    private static void CheckEnum<TEnum>(string name, IConfigurationSection section, string key, ref List<string>? problems)
+        where TEnum : struct, Enum
+    {
+        string? value = section[key];
+        if (string.IsNullOrEmpty(value) || (Enum.TryParse(value, ignoreCase: true, out TEnum parsed) && Enum.IsDefined(parsed)))
+        {
+            return;
+        }
+
+        (problems ??= []).Add(ModelOptions.Problem(name, key, $"'{value}' ({section.Path}:{key}) is not valid; use one of {ModelOptions.ValidValues<TEnum>()}"));
+    }
 }

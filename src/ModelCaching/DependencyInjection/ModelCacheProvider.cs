@@ -17,7 +17,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     private readonly ConcurrentDictionary<string, Lazy<IModelCache>> _caches = new(StringComparer.Ordinal);
     private readonly ConcurrentStack<IModelCache> _created = new();
 
-    public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
+    public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IEnumerable<DeferredModelRegistration> deferred, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
     {
         _services = services;
         _registrations = new Dictionary<string, ModelRegistration>(StringComparer.Ordinal);
@@ -27,6 +27,19 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             if (_registrations.TryAdd(registration.Name, registration))
             {
                 names.Add(registration.Name);
+            }
+        }
+
+        foreach (DeferredModelRegistration group in deferred)
+        {
+            foreach (string name in group.DiscoverNames(services))
+            {
+                if (!_registrations.TryAdd(name, group.ForName(name)))
+                {
+                    throw new InvalidOperationException($"Model '{name}' is registered twice (by AddModel and by an extension such as AddPredictionEnginePool, or by two prediction engine pools): give each model its own name.");
+                }
+
+                names.Add(name);
             }
         }
 
@@ -71,6 +84,23 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
 
         Lazy<IModelCache> lazy = _caches.GetOrAdd(name, static (_, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Registration)), (Provider: this, Registration: registration));
         return lazy.Value;
+    }
+
+    /// <summary>Every model name the services register, static and discovered, without building a provider.</summary>
+    internal static HashSet<string> RegisteredNames(IServiceProvider services)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
+        {
+            names.Add(registration.Name);
+        }
+
+        foreach (DeferredModelRegistration group in services.GetServices<DeferredModelRegistration>())
+        {
+            names.UnionWith(group.DiscoverNames(services));
+        }
+
+        return names;
     }
 
     internal static ModelCache<TModel> CreateCache<TModel>(string name, IServiceProvider services, ModelCacheProvider provider)

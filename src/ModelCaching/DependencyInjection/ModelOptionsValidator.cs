@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace ModelCaching;
@@ -19,11 +21,34 @@ internal sealed class ModelOptionsValidator<TModel> : IValidateOptions<ModelOpti
     }
 }
 
-/// <summary>Validates <see cref="ModelCacheOptions"/>.</summary>
-internal sealed class ModelCacheOptionsValidator : IValidateOptions<ModelCacheOptions>
+/// <summary>
+/// Validates <see cref="ModelCacheOptions"/>, and that every <c>ModelCache:Models:{name}</c> section configures a
+/// model some code registers (a mistyped name would otherwise be ignored without a word).
+/// </summary>
+internal sealed class ModelCacheOptionsValidator(IServiceProvider services) : IValidateOptions<ModelCacheOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ModelCacheOptions options) =>
-        options.MaxConcurrentLoads < 1
-            ? ValidateOptionsResult.Fail($"ModelCache: MaxConcurrentLoads must be at least 1 (was {options.MaxConcurrentLoads}).")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, ModelCacheOptions options)
+    {
+        var problems = new List<string>();
+        if (options.MaxConcurrentLoads < 1)
+        {
+            problems.Add($"ModelCache: MaxConcurrentLoads must be at least 1 (was {options.MaxConcurrentLoads}).");
+        }
+
+        if (services.GetService<ModelCacheConfiguration>() is { } configuration)
+        {
+            HashSet<string>? registered = null;
+            foreach (IConfigurationSection section in configuration.ModelSections())
+            {
+                registered ??= ModelCacheProvider.RegisteredNames(services);
+                if (!registered.Contains(section.Key))
+                {
+                    string known = registered.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", registered.Order(StringComparer.Ordinal).Select(static n => $"'{n}'"));
+                    problems.Add($"{section.Path} configures a model named '{section.Key}' that no code registers ({known}): register it with AddModelCache().AddModel(\"{section.Key}\", ...), or fix or remove the section.");
+                }
+            }
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }

@@ -10,6 +10,19 @@ namespace ModelCaching.Diagnostics;
 /// </summary>
 internal sealed class ModelCacheMetrics : IDisposable
 {
+    // Attribute names, shared by metrics and spans: OpenTelemetry's naming guidance (a namespace, dots between
+    // components, snake_case within one) and its registered error.type.
+    internal const string ModelNameTag = "modelcache.model.name";
+    internal const string ModelVersionTag = "modelcache.model.version";
+    internal const string ModelStateTag = "modelcache.model.state";
+    internal const string LoadOutcomeTag = "modelcache.load.outcome";
+    internal const string LoadReasonTag = "modelcache.load.reason";
+    internal const string UnloadReasonTag = "modelcache.unload.reason";
+    internal const string RequestResultTag = "modelcache.request.result";
+    internal const string ErrorTypeTag = "error.type";
+
+    private static readonly ModelCacheState[] s_states = Enum.GetValues<ModelCacheState>();
+
     private static readonly Lazy<ModelCacheMetrics> s_shared = new(() => new ModelCacheMetrics(meterFactory: null));
 
     private readonly Meter _meter;
@@ -33,10 +46,11 @@ internal sealed class ModelCacheMetrics : IDisposable
         _unloads = _meter.CreateCounter<long>("modelcache.unloads", "{unload}", "Models unloaded, by reason (idle, invalidated).");
 
         _meter.CreateObservableCounter("modelcache.requests", ObserveRequests, "{request}", "Model requests, by result (hit, miss).");
-        _meter.CreateObservableUpDownCounter("modelcache.leases.active", ObserveLeases, "{lease}", "Leases not yet disposed.");
-        _meter.CreateObservableUpDownCounter("modelcache.models.loaded", ObserveLoaded, "{model}", "Models with a generation serving.");
+        // Up-down counters are named {thing}.count, as OpenTelemetry's guidance asks instead of a plural.
+        _meter.CreateObservableUpDownCounter("modelcache.lease.count", ObserveLeases, "{lease}", "Leases not yet disposed (a prediction pool holds one on its current generation).");
+        _meter.CreateObservableUpDownCounter("modelcache.model.count", ObserveStates, "{model}", "Models by state (not_loaded, loading, ready, degraded, failed, unloaded): 1 for each model's current state, 0 for the others.");
         _meter.CreateObservableGauge("modelcache.model.size", ObserveSize, "By", "Estimated size of the serving generation.");
-        _meter.CreateObservableGauge("modelcache.model.generation", ObserveGeneration, "{generation}", "Generation number of the serving model.");
+        _meter.CreateObservableGauge("modelcache.model.generation", ObserveGeneration, "{generation}", "Generation number of the serving model, with its version id.");
     }
 
     /// <summary>The instance used by caches created without dependency injection.</summary>
@@ -50,18 +64,18 @@ internal sealed class ModelCacheMetrics : IDisposable
     {
         if (_loads.Enabled)
         {
-            _loads.Add(1, new KeyValuePair<string, object?>("model", modelName), new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)), new KeyValuePair<string, object?>("reason", ReasonTag(reason)));
+            _loads.Add(1, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(LoadOutcomeTag, OutcomeTag(outcome)), new KeyValuePair<string, object?>(LoadReasonTag, ReasonTag(reason)));
         }
 
         if (_loadDuration.Enabled && outcome is ModelLoadOutcome.Success or ModelLoadOutcome.Failure)
         {
-            _loadDuration.Record(timeProvider.GetElapsedTime(startTimestamp, endTimestamp).TotalSeconds, new KeyValuePair<string, object?>("model", modelName), new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
+            _loadDuration.Record(timeProvider.GetElapsedTime(startTimestamp, endTimestamp).TotalSeconds, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(LoadOutcomeTag, OutcomeTag(outcome)));
         }
 
         if (error is not null && _loadFailures.Enabled)
         {
             Exception cause = error is ModelLoadException { InnerException: { } inner } ? inner : error;
-            _loadFailures.Add(1, new KeyValuePair<string, object?>("model", modelName), new KeyValuePair<string, object?>("error.type", cause.GetType().FullName));
+            _loadFailures.Add(1, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(ErrorTypeTag, cause.GetType().FullName));
         }
     }
 
@@ -69,7 +83,7 @@ internal sealed class ModelCacheMetrics : IDisposable
     {
         if (_unloads.Enabled)
         {
-            _unloads.Add(1, new KeyValuePair<string, object?>("model", modelName), new KeyValuePair<string, object?>("reason", reason));
+            _unloads.Add(1, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(UnloadReasonTag, reason));
         }
     }
 
@@ -81,6 +95,16 @@ internal sealed class ModelCacheMetrics : IDisposable
         ModelLoadOutcome.Unchanged => "unchanged",
         ModelLoadOutcome.Skipped => "skipped",
         _ => "failure",
+    };
+
+    internal static string StateTag(ModelCacheState state) => state switch
+    {
+        ModelCacheState.NotLoaded => "not_loaded",
+        ModelCacheState.Loading => "loading",
+        ModelCacheState.Ready => "ready",
+        ModelCacheState.Degraded => "degraded",
+        ModelCacheState.Failed => "failed",
+        _ => "unloaded",
     };
 
     internal static string ReasonTag(ModelLoadReason reason) => reason switch
@@ -98,8 +122,8 @@ internal sealed class ModelCacheMetrics : IDisposable
     {
         foreach (IMetricsSource cache in _caches.Keys)
         {
-            yield return new Measurement<long>(cache.HitCount, new KeyValuePair<string, object?>("model", cache.Name), new KeyValuePair<string, object?>("result", "hit"));
-            yield return new Measurement<long>(cache.MissCount, new KeyValuePair<string, object?>("model", cache.Name), new KeyValuePair<string, object?>("result", "miss"));
+            yield return new Measurement<long>(cache.HitCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name), new KeyValuePair<string, object?>(RequestResultTag, "hit"));
+            yield return new Measurement<long>(cache.MissCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name), new KeyValuePair<string, object?>(RequestResultTag, "miss"));
         }
     }
 
@@ -107,15 +131,19 @@ internal sealed class ModelCacheMetrics : IDisposable
     {
         foreach (IMetricsSource cache in _caches.Keys)
         {
-            yield return new Measurement<long>(cache.ActiveLeaseCount, new KeyValuePair<string, object?>("model", cache.Name));
+            yield return new Measurement<long>(cache.ActiveLeaseCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name));
         }
     }
 
-    private IEnumerable<Measurement<long>> ObserveLoaded()
+    private IEnumerable<Measurement<long>> ObserveStates()
     {
         foreach (IMetricsSource cache in _caches.Keys)
         {
-            yield return new Measurement<long>(cache.CurrentVersion is null ? 0 : 1, new KeyValuePair<string, object?>("model", cache.Name));
+            ModelCacheState current = cache.State;
+            foreach (ModelCacheState state in s_states)
+            {
+                yield return new Measurement<long>(state == current ? 1 : 0, new KeyValuePair<string, object?>(ModelNameTag, cache.Name), new KeyValuePair<string, object?>(ModelStateTag, StateTag(state)));
+            }
         }
     }
 
@@ -125,7 +153,7 @@ internal sealed class ModelCacheMetrics : IDisposable
         {
             if (cache.CurrentVersion is { } version)
             {
-                yield return new Measurement<long>(version.SizeBytes, new KeyValuePair<string, object?>("model", cache.Name));
+                yield return new Measurement<long>(version.SizeBytes, new KeyValuePair<string, object?>(ModelNameTag, cache.Name));
             }
         }
     }
@@ -136,7 +164,7 @@ internal sealed class ModelCacheMetrics : IDisposable
         {
             if (cache.CurrentVersion is { } version)
             {
-                yield return new Measurement<long>(version.Generation, new KeyValuePair<string, object?>("model", cache.Name));
+                yield return new Measurement<long>(version.Generation, new KeyValuePair<string, object?>(ModelNameTag, cache.Name), new KeyValuePair<string, object?>(ModelVersionTag, version.Id));
             }
         }
     }
@@ -153,5 +181,7 @@ internal sealed class ModelCacheMetrics : IDisposable
         long ActiveLeaseCount { get; }
 
         ModelVersion? CurrentVersion { get; }
+
+        ModelCacheState State { get; }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using ModelCaching.ML.Tests.Support;
 
@@ -7,11 +8,14 @@ namespace ModelCaching.ML.Tests.Diagnostics;
 public sealed class PredictionPoolMetricsTests
 {
     [Fact]
-    public void PoolEngines_IsObservedOnTheModelCachingMeterPerModel()
+    public async Task PoolEngineCount_IsObservedPerModelOnTheApplicationsMeterFactory()
     {
-        string name = "metrics-" + Guid.NewGuid().ToString("N");
-        using ModelCache<ITransformer> cache = PoolFactory.Cache<IrisData, IrisPrediction>(TestModels.IrisPath, name);
-        using PredictionPool<IrisData, IrisPrediction> pool = PoolFactory.Pool<IrisData, IrisPrediction>(cache);
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        services.AddModelCache().AddModel<ITransformer>("iris", m => m.FromFile(TestModels.IrisPath).UseMLNet().WithPredictionPool<IrisData, IrisPrediction>());
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IMeterFactory meterFactory = provider.GetRequiredService<IMeterFactory>();
+        PredictionPool<IrisData, IrisPrediction> pool = provider.GetRequiredKeyedService<PredictionPool<IrisData, IrisPrediction>>("iris");
         pool.Predict(TestModels.Setosa);
         using (pool.Rent())
         using (pool.Rent())
@@ -21,9 +25,10 @@ public sealed class PredictionPoolMetricsTests
         var engines = new Dictionary<string, long>();
         using var listener = new MeterListener
         {
-            InstrumentPublished = static (instrument, l) =>
+            InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == ModelCacheDiagnostics.MeterName && instrument.Name.StartsWith("modelcache.pool.", StringComparison.Ordinal))
+                // Only this application's meter: another test's pools in this process must not show here.
+                if (instrument.Meter.Name == ModelCacheDiagnostics.MeterName && instrument.Meter.Scope == meterFactory && instrument.Name.StartsWith("modelcache.pool.", StringComparison.Ordinal))
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
@@ -33,9 +38,9 @@ public sealed class PredictionPoolMetricsTests
         {
             foreach (KeyValuePair<string, object?> tag in tags)
             {
-                if (tag.Key == "model" && (string?)tag.Value == name && instrument.Name == "modelcache.pool.engines")
+                if (tag.Key == "modelcache.model.name" && instrument.Name == "modelcache.pool.engine.count")
                 {
-                    engines[name] = value;
+                    engines[(string)tag.Value!] = value;
                 }
             }
         });
@@ -43,7 +48,8 @@ public sealed class PredictionPoolMetricsTests
 
         listener.RecordObservableInstruments();
 
-        Assert.Equal(pool.GetStatistics().LiveEngines, engines[name]);
-        Assert.True(engines[name] >= 1);
+        Assert.Equal(["iris"], engines.Keys);
+        Assert.Equal(pool.GetStatistics().LiveEngines, engines["iris"]);
+        Assert.True(engines["iris"] >= 1);
     }
 }

@@ -211,10 +211,9 @@ public sealed class RegistrationTests
 
     [Theory]
     [InlineData("watchForChanges")]
-    [InlineData("watch")]
     [InlineData("positional")]
     [InlineData("none")]
-    public async Task FromFile_TakesTheWatchFlagUnderEitherName(string spelling)
+    public async Task FromFile_TakesTheWatchFlagNamedOrPositional(string spelling)
     {
         string path = Path.Combine(Path.GetTempPath(), $"modelcaching-{Guid.NewGuid():N}.txt");
         await File.WriteAllTextAsync(path, "v1");
@@ -224,7 +223,6 @@ public sealed class RegistrationTests
             services.AddModelCache().AddModel<FakeModel>("m", m => (spelling switch
             {
                 "watchForChanges" => m.FromFile(path, watchForChanges: true),
-                "watch" => m.FromFile(path, watch: true),
                 "positional" => m.FromFile(path, true),
                 _ => m.FromFile(path),
             }).UseLoader(new FakeLoader()));

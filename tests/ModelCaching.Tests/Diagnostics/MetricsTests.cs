@@ -39,10 +39,10 @@ public sealed class MetricsTests : IAsyncDisposable
 
         IReadOnlyList<CollectedMeasurement<long>> measurements = loads.GetMeasurementSnapshot();
         Assert.Equal(2, measurements.Count);
-        Assert.True(measurements[0].ContainsTags(new KeyValuePair<string, object?>("model", "scorer"), new("outcome", "success"), new("reason", "first_use")));
-        Assert.True(measurements[1].ContainsTags(new KeyValuePair<string, object?>("outcome", "unchanged"), new("reason", "explicit")));
+        Assert.True(measurements[0].ContainsTags(new KeyValuePair<string, object?>("modelcache.model.name", "scorer"), new("modelcache.load.outcome", "success"), new("modelcache.load.reason", "first_use")));
+        Assert.True(measurements[1].ContainsTags(new KeyValuePair<string, object?>("modelcache.load.outcome", "unchanged"), new("modelcache.load.reason", "explicit")));
         CollectedMeasurement<double> timed = Assert.Single(duration.GetMeasurementSnapshot()); // an unchanged check is not a load
-        Assert.True(timed.ContainsTags(new KeyValuePair<string, object?>("outcome", "success")));
+        Assert.True(timed.ContainsTags(new KeyValuePair<string, object?>("modelcache.load.outcome", "success")));
         Assert.True(timed.Value >= 0);
     }
 
@@ -58,16 +58,16 @@ public sealed class MetricsTests : IAsyncDisposable
 
         CollectedMeasurement<long> failure = Assert.Single(failures.GetMeasurementSnapshot());
         Assert.Equal(1, failure.Value);
-        Assert.True(failure.ContainsTags(new KeyValuePair<string, object?>("model", "scorer"), new("error.type", typeof(InvalidDataException).FullName)));
-        Assert.Contains(loads.GetMeasurementSnapshot(), m => m.ContainsTags(new KeyValuePair<string, object?>("outcome", "failure")));
+        Assert.True(failure.ContainsTags(new KeyValuePair<string, object?>("modelcache.model.name", "scorer"), new("error.type", typeof(InvalidDataException).FullName)));
+        Assert.Contains(loads.GetMeasurementSnapshot(), m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.load.outcome", "failure")));
     }
 
     [Fact]
     public async Task HitsMissesLeasesAndLoadedModels_AreObserved()
     {
         using MetricCollector<long> requests = Collect<long>("modelcache.requests");
-        using MetricCollector<long> leases = Collect<long>("modelcache.leases.active");
-        using MetricCollector<long> loaded = Collect<long>("modelcache.models.loaded");
+        using MetricCollector<long> leases = Collect<long>("modelcache.lease.count");
+        using MetricCollector<long> loaded = Collect<long>("modelcache.model.count");
         using MetricCollector<long> generation = Collect<long>("modelcache.model.generation");
 
         await Cache.GetModelAsync(); // miss
@@ -81,25 +81,28 @@ public sealed class MetricsTests : IAsyncDisposable
         generation.RecordObservableInstruments();
 
         IReadOnlyList<CollectedMeasurement<long>> observed = requests.GetMeasurementSnapshot();
-        Assert.Equal(3, observed.Single(m => m.ContainsTags(new KeyValuePair<string, object?>("result", "hit"))).Value);
-        Assert.Equal(1, observed.Single(m => m.ContainsTags(new KeyValuePair<string, object?>("result", "miss"))).Value);
+        Assert.Equal(3, observed.Single(m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.request.result", "hit"))).Value);
+        Assert.Equal(1, observed.Single(m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.request.result", "miss"))).Value);
         Assert.Equal(1, leases.LastMeasurement!.Value);
-        Assert.Equal(1, loaded.LastMeasurement!.Value);
+        Assert.Equal(1, loaded.GetMeasurementSnapshot().Single(m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.model.state", "ready"))).Value);
+        Assert.Equal(0, loaded.GetMeasurementSnapshot().Single(m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.model.state", "degraded"))).Value);
         Assert.Equal(1, generation.LastMeasurement!.Value);
+        Assert.True(generation.LastMeasurement.ContainsTags(new KeyValuePair<string, object?>("modelcache.model.version", Cache.Version!.Id)));
     }
 
     [Fact]
     public async Task Unloads_AreCountedByReason()
     {
         using MetricCollector<long> unloads = Collect<long>("modelcache.unloads");
-        using MetricCollector<long> loaded = Collect<long>("modelcache.models.loaded");
+        using MetricCollector<long> loaded = Collect<long>("modelcache.model.count");
         await Cache.GetModelAsync();
 
         Cache.Invalidate();
 
-        Assert.True(Assert.Single(unloads.GetMeasurementSnapshot()).ContainsTags(new KeyValuePair<string, object?>("reason", "invalidated")));
+        Assert.True(Assert.Single(unloads.GetMeasurementSnapshot()).ContainsTags(new KeyValuePair<string, object?>("modelcache.unload.reason", "invalidated")));
         loaded.RecordObservableInstruments();
-        Assert.Equal(0, loaded.LastMeasurement!.Value);
+        Assert.Equal(0, loaded.GetMeasurementSnapshot().Single(m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.model.state", "ready"))).Value);
+        Assert.Equal(1, loaded.GetMeasurementSnapshot().Single(m => m.ContainsTags(new KeyValuePair<string, object?>("modelcache.model.state", "unloaded"))).Value);
     }
 
     [Fact]

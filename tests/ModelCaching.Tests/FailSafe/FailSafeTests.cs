@@ -59,7 +59,7 @@ public sealed class FailSafeTests : IDisposable
         Assert.Contains("InvalidDataException", health.Description, StringComparison.Ordinal);
         Assert.Equal(1, _logs.Count(Log.EventIds.ReloadFailedServingLastGood));
         CollectedMeasurement<long> failure = Assert.Single(failures.GetMeasurementSnapshot());
-        Assert.Equal("iris", failure.Tags["model"]);
+        Assert.Equal("iris", failure.Tags["modelcache.model.name"]);
         Assert.Equal(typeof(InvalidDataException).FullName, failure.Tags["error.type"]);
 
         File.Copy(IrisZip, path, overwrite: true);
