@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
 using ModelCaching.Diagnostics;
+using ModelCaching.Expiration;
+using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 using ModelCaching.Loading;
 
@@ -13,56 +15,54 @@ namespace ModelCaching;
 /// locks or allocations, swaps in new generations atomically, and keeps the last good generation when a
 /// new one fails. Usable on its own or through <c>services.AddModelCache()</c>.
 /// </summary>
+/// <remarks>
+/// This class is the front: the hit path, the public API, events and disposal. The work is done by its parts:
+/// <see cref="LoadCoordinator{TModel}"/> (single flight), <see cref="LoadPipeline{TModel}"/> (fetch → verify → load →
+/// validate → warm up), <see cref="FailSafePolicy"/> (cool-down, backoff, known-bad content),
+/// <see cref="GenerationRetirement{TModel}"/> and <see cref="RollbackSlot{TModel}"/> (what a swap leaves behind), and
+/// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
+/// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
 public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IEagerLoadable
     where TModel : class
 {
-    private readonly ModelOptions<TModel> _options;
-    private readonly IModelSource _source;
-    private readonly IModelLoader<TModel> _loader;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
-    private readonly ModelCacheMetrics _metrics;
-    private readonly ModelLoadLimiter _loadLimiter;
-    private readonly StripedCounter _hits = new();
-    private readonly bool _trackHits;
-    private readonly bool _ownsSource;
-
-    // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
-    // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
-    private bool _used;
-
     // How long DisposeAsync waits for a running load's thread to end after cancelling it.
     private static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
-    // How often a synchronous waiter wakes to check the load's timeout itself (timers need a free pool thread).
-    private static readonly TimeSpan SyncWaitSlice = TimeSpan.FromMilliseconds(50);
+    private readonly ModelOptions<TModel> _options;
+    private readonly IModelSource _source;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ModelCacheMetrics _metrics;
+    private readonly StripedCounter _hits = new();
+    private readonly bool _trackHits;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;
+    private readonly LoadCoordinator<TModel> _coordinator;
+    private readonly LoadPipeline<TModel> _pipeline;
+    private readonly LoadHistory _history;
+    private readonly FailSafePolicy _failSafe;
+    private readonly GenerationRetirement<TModel> _retirement;
+    private readonly RollbackSlot<TModel> _rollback;
+    private readonly Timers _timers;
 
-    // Cached once so that starting a load allocates no delegates.
-    private readonly Action<LoadAttempt<TModel>> _runAttempt;
-    private readonly Action<LoadAttempt<TModel>, Exception> _onAttemptAbandoned;
-    private readonly Action<LoadAttempt<TModel>> _onAttemptEnded;
-
-    // Guards everything below that is not the hit path. The hit path reads only _current.
+    // Guards the fields below. The hit path reads only _current (and _used).
     private readonly Lock _gate = new();
 
     // The serving generation: the only field the hit path reads.
     private volatile ModelGeneration<TModel>? _current;
 
-    private ModelCacheState _state = ModelCacheState.NotLoaded;
+    // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
+    // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
+    private bool _used;
     private long _misses;
-    private long _loads;
-    private long _loadFailures;
-    private long _unloads;
-    private long _generationCounter;
+    private ModelCacheState _state = ModelCacheState.NotLoaded;
     private string? _lastError;
     private bool _disposed;
 
     /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
     /// <param name="name">The model's name, used in logs, metrics and errors.</param>
-    /// <param name="options">The model's settings; they are validated now.</param>
+    /// <param name="options">The model's settings; they are validated now, and a copy is taken (later changes to <paramref name="options"/> change nothing).</param>
     /// <param name="timeProvider">The clock for time-to-live, idle timeout, retries and load timeouts; <see cref="TimeProvider.System"/> by default.</param>
     /// <param name="loggerFactory">Where logs go; none by default.</param>
     /// <exception cref="ArgumentException">The options are not valid; the message names each field.</exception>
@@ -84,23 +84,25 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
 
+        // Read once into a copy nobody else holds: the settings that were validated are the ones used.
+        ModelOptions<TModel> settings = options.Snapshot();
         Name = name;
-        _options = options;
-        _source = options.ResolveSource(timeProvider, loggerFactory)!;
-        _ownsSource = options.Source is null || options.OwnsSource;
-        _loader = options.Loader!;
+        _options = settings;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
         _metrics = metrics;
-        _loadLimiter = loadLimiter;
-        _trackHits = options.TrackHits;
-        _onGenerationDisposed = OnGenerationDisposed;
-        _runAttempt = RunAttempt;
-        _onAttemptAbandoned = OnAttemptAbandoned;
-        _onAttemptEnded = OnAttemptEnded;
-        _history = new Queue<ModelLoadRecord>(Math.Min(options.HistoryLength, 64));
+        _trackHits = settings.TrackHits;
+        _source = settings.ResolveSource(timeProvider, loggerFactory)!;
+        OwnsSource = settings.Source is null || settings.OwnsSource;
+        _history = new LoadHistory(settings.HistoryLength);
+        _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
+        _retirement = new GenerationRetirement<TModel>(timeProvider, settings.DrainDelay);
+        _rollback = new RollbackSlot<TModel>(settings.RollbackRetention);
+        _pipeline = new LoadPipeline<TModel>(name, _source, settings.Loader!, settings, _failSafe, _logger);
+        _coordinator = new LoadCoordinator<TModel>(name, _source.Description, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
+        _timers = new Timers(this);
 
-        if (options.ReloadOnChange)
+        if (settings.ReloadOnChange)
         {
             _changeSubscription = ChangeToken.OnChange(_source.GetChangeToken, OnSourceChanged);
         }
@@ -117,8 +119,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public string SourceDescription => _source.Description;
 
-    /// <summary>The model's settings.</summary>
-    public ModelOptions<TModel> Options => _options;
+    /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
+    public ModelOptions<TModel> Options => _options.Snapshot();
 
     /// <inheritdoc />
     public ModelCacheState State
@@ -150,6 +152,11 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => CountActiveLeases();
 
     ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _current?.Version;
+
+    ModelOptions IEagerLoadable.Settings => _options;
+
+    // Whether the cache built its source (from a path or address) and so disposes it.
+    private bool OwnsSource { get; }
 
     /// <inheritdoc />
     public TModel GetModel()
@@ -214,23 +221,27 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public void Invalidate() => Unload("invalidated");
 
     /// <inheritdoc />
+    public IReadOnlyList<ModelLoadRecord> GetHistory() => _history.Snapshot();
+
+    /// <inheritdoc />
     public ModelCacheStatistics GetStatistics()
     {
+        string? abandoned = _coordinator.AbandonedMessage();
         lock (_gate)
         {
             return new ModelCacheStatistics
             {
                 Hits = _hits.Sum(),
                 Misses = Interlocked.Read(ref _misses),
-                Loads = _loads,
-                LoadFailures = _loadFailures,
-                Unloads = _unloads,
+                Loads = _history.Loads,
+                LoadFailures = _history.Failures,
+                Unloads = _history.Unloads,
                 ActiveLeases = CountActiveLeases(),
-                RetiredGenerations = CountRetiredGenerations(),
-                AbandonedLoadRunning = _abandoned is not null,
+                RetiredGenerations = _retirement.Count,
+                AbandonedLoadRunning = abandoned is not null,
                 State = _state,
                 Version = _current?.Version,
-                LastError = _lastError,
+                LastError = abandoned ?? _lastError,
             };
         }
     }
@@ -244,14 +255,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        LoadAttempt<TModel>? inflight;
-        LoadAttempt<TModel>? abandoned;
-        lock (_gate)
-        {
-            inflight = _inflight;
-            abandoned = _abandoned;
-        }
-
+        (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = _coordinator.Snapshot();
         DisposeCore();
         foreach (LoadAttempt<TModel>? attempt in new[] { inflight, abandoned })
         {
@@ -263,8 +267,6 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             }
         }
     }
-
-    ModelOptions IEagerLoadable.Settings => _options;
 
     Task IEagerLoadable.LoadAtStartupAsync(CancellationToken cancellationToken) =>
         _current is not null ? Task.CompletedTask : RequestLoad(ModelLoadReason.Startup).WaitAsync(cancellationToken);
@@ -286,162 +288,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private TModel GetModelOnMiss() => WaitForGeneration().Model;
-
-    private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken)
-    {
-        ModelGeneration<TModel> generation = await WaitForGenerationAsync(cancellationToken).ConfigureAwait(false);
-        return generation.Model;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ModelLease<TModel> AcquireOnMiss()
-    {
-        while (true)
-        {
-            ModelGeneration<TModel> generation = _current ?? WaitForGeneration();
-            if (generation.TryAcquire())
-            {
-                MarkUsed();
-                return new ModelLease<TModel>(generation);
-            }
-
-            // Swapped out and disposed between the read and the acquire: read the new one.
-        }
-    }
-
-    /// <summary>
-    /// The synchronous miss: waits for the shared load without ever needing a pool thread. The load runs on a
-    /// thread of its own, its completion wakes this thread directly, and this thread enforces the load timeout
-    /// itself, so a burst of blocked pool threads cannot hold the load or its timeout up.
-    /// </summary>
-    private ModelGeneration<TModel> WaitForGeneration()
-    {
-        Interlocked.Increment(ref _misses);
-        while (true)
-        {
-            if (_current is { } current)
-            {
-                return current;
-            }
-
-            Task<ModelGeneration<TModel>> load = RequestLoad(ModelLoadReason.FirstUse);
-            while (!WaitQuietly(load, SyncWaitSlice))
-            {
-                LoadAttempt<TModel>? inflight;
-                lock (_gate)
-                {
-                    inflight = _inflight;
-                }
-
-                inflight?.AbandonIfOverdue();
-            }
-
-            if (load.IsCompletedSuccessfully)
-            {
-                if (!load.Result.IsDisposed)
-                {
-                    return load.Result;
-                }
-
-                continue;
-            }
-
-            if (_current is not null)
-            {
-                // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
-                // previous content): serve it rather than fail the request.
-                continue;
-            }
-
-            load.GetAwaiter().GetResult();
-        }
-    }
-
-    private async ValueTask<ModelLease<TModel>> AcquireOnMissAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            ModelGeneration<TModel>? current = _current;
-            if (current is not null)
-            {
-                if (current.TryAcquire())
-                {
-                    MarkUsed();
-                    return new ModelLease<TModel>(current);
-                }
-
-                // Swapped out and disposed between the read and the acquire: read the new one.
-                continue;
-            }
-
-            ModelGeneration<TModel> generation = await WaitForGenerationAsync(cancellationToken).ConfigureAwait(false);
-            if (generation.TryAcquire())
-            {
-                return new ModelLease<TModel>(generation);
-            }
-        }
-    }
-
-    /// <summary>Counts a miss and waits for the shared load; the token ends only this caller's wait.</summary>
-    private async ValueTask<ModelGeneration<TModel>> WaitForGenerationAsync(CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _misses);
-        while (true)
-        {
-            if (_current is { } current)
-            {
-                return current;
-            }
-
-            Task<ModelGeneration<TModel>> load = RequestLoad(ModelLoadReason.FirstUse);
-            ModelGeneration<TModel> generation;
-            try
-            {
-                generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (ModelLoadException) when (_current is not null)
-            {
-                // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
-                // previous content): serve it rather than fail the request.
-                continue;
-            }
-
-            if (!generation.IsDisposed)
-            {
-                return generation;
-            }
-        }
-    }
-
-    // Task.Wait without the AggregateException: the caller reads the outcome itself.
-    private static bool WaitQuietly(Task task, TimeSpan timeout)
-    {
-        try
-        {
-            return task.Wait(timeout);
-        }
-        catch (AggregateException)
-        {
-            return true;
-        }
-    }
-
-    private long CountActiveLeases()
-    {
-        long count = _current?.ActiveLeases ?? 0;
-        lock (_gate)
-        {
-            _retired.RemoveAll(static generation => generation.IsDisposed);
-            foreach (ModelGeneration<TModel> generation in _retired)
-            {
-                count += generation.ActiveLeases;
-            }
-        }
-
-        return count;
-    }
+    private long CountActiveLeases() => (_current?.ActiveLeases ?? 0) + _retirement.ActiveLeases;
 
     private void RaiseReloaded(ModelVersion? previous, ModelVersion current, ModelLoadReason reason) =>
         Raise(Reloaded, new ModelReloadedEventArgs(Name, previous, current, reason));
@@ -462,9 +309,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
     }
 
-    private void ThrowIfDisposedLocked()
+    private void ThrowIfDisposed()
     {
-        if (_disposed)
+        if (Volatile.Read(ref _disposed))
         {
             ThrowDisposed();
         }
@@ -475,7 +322,6 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     private void DisposeCore()
     {
-        TaskCompletionSource<ModelGeneration<TModel>>? followUp;
         lock (_gate)
         {
             if (_disposed)
@@ -485,31 +331,20 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
             _disposed = true;
             _state = ModelCacheState.Unloaded;
-            followUp = _followUp;
-            _followUp = null;
-            StopTimersLocked();
         }
 
+        _timers.Dispose();
+        _coordinator.Close();
         _changeSubscription?.Dispose();
-        if (_ownsSource && _source is IDisposable ownedSource)
+        if (OwnsSource && _source is IDisposable ownedSource)
         {
             ownedSource.Dispose();
         }
 
-        followUp?.TrySetException(new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed."));
         _lifetime.Cancel();
-
-        ModelGeneration<TModel>? current = Interlocked.Exchange(ref _current, null);
-        current?.Retire();
-        ModelGeneration<TModel>? kept;
-        lock (_gate)
-        {
-            kept = _keptGeneration;
-            _keptGeneration = null;
-        }
-
-        kept?.Retire();
-        RetireDrainingNow();
+        Interlocked.Exchange(ref _current, null)?.Retire();
+        _rollback.ReleaseGeneration()?.Retire();
+        _retirement.RetireAllNow();
         _metrics.Unregister(this);
     }
 }

@@ -27,19 +27,31 @@ public sealed class ModelOptions<TModel> : ModelOptions
     /// Checks run on every new generation before it may serve (a schema check, say). Throw to reject the
     /// generation; the cache keeps serving the last good one.
     /// </summary>
-    public IList<Func<TModel, CancellationToken, ValueTask>> Validators { get; } = [];
+    public IList<Func<TModel, CancellationToken, ValueTask>> Validators { get; private set; } = [];
 
     /// <summary>
     /// Work run on every new generation before it serves and before readiness (one prediction, say), so
     /// the first requests do not pay for lazy initialisation. A failure rejects the generation.
     /// </summary>
-    public IList<Func<TModel, CancellationToken, ValueTask>> WarmUps { get; } = [];
+    public IList<Func<TModel, CancellationToken, ValueTask>> WarmUps { get; private set; } = [];
 
     /// <summary>
     /// Estimates a loaded model's size in bytes for <see cref="ModelVersion.SizeBytes"/> and the size metric.
     /// <value>The default is <see langword="null"/>: the artifact's length is used.</value>
     /// </summary>
     public Func<TModel, ModelArtifact, long>? SizeEstimator { get; set; }
+
+    /// <summary>
+    /// A copy that nothing else references: a cache reads its settings from such a snapshot, taken once when it is
+    /// built, so changing the options afterwards changes nothing that was validated.
+    /// </summary>
+    internal ModelOptions<TModel> Snapshot()
+    {
+        var copy = (ModelOptions<TModel>)MemberwiseClone();
+        copy.Validators = [.. Validators];
+        copy.WarmUps = [.. WarmUps];
+        return copy;
+    }
 
     /// <summary>Whether the cache created (through the builder) and so disposes <see cref="Source"/>; a source the application passes in stays the application's.</summary>
     internal bool OwnsSource { get; set; }

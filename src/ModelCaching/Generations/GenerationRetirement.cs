@@ -1,0 +1,141 @@
+namespace ModelCaching.Generations;
+
+/// <summary>
+/// The swapped-out generations of one cache until they are disposed. A disposable model first waits out
+/// <see cref="ModelOptions.DrainDelay"/> for callers that took it from <c>GetModel()</c> without a lease; one generation at
+/// most waits so: when another is swapped out, the one waiting is retired at once (disposed as soon as its leases end),
+/// so a burst of reloads of a large model never holds a copy per reload. Leases always pin their generation.
+/// </summary>
+internal sealed class GenerationRetirement<TModel>
+    where TModel : class
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _drainDelay;
+    private readonly List<ModelGeneration<TModel>> _retired = [];
+    private readonly List<Drain> _draining = [];
+    private bool _closed;
+
+    public GenerationRetirement(TimeProvider timeProvider, TimeSpan drainDelay)
+    {
+        _timeProvider = timeProvider;
+        _drainDelay = drainDelay;
+        OnGenerationDisposed = Forget;
+    }
+
+    /// <summary>Give this to each new generation: a disposed generation leaves the list at once, so nothing keeps its model reachable.</summary>
+    public Action<ModelGeneration<TModel>> OnGenerationDisposed { get; }
+
+    /// <summary>Swapped-out generations not yet disposed.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                _retired.RemoveAll(static generation => generation.IsDisposed);
+                return _retired.Count;
+            }
+        }
+    }
+
+    /// <summary>Leases alive on swapped-out generations.</summary>
+    public long ActiveLeases
+    {
+        get
+        {
+            long count = 0;
+            lock (_gate)
+            {
+                _retired.RemoveAll(static generation => generation.IsDisposed);
+                foreach (ModelGeneration<TModel> generation in _retired)
+                {
+                    count += generation.ActiveLeases;
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>Drops the cache's reference on a swapped-out generation, after the drain delay for disposable models.</summary>
+    public void Retire(ModelGeneration<TModel>? generation)
+    {
+        if (generation is null)
+        {
+            return;
+        }
+
+        bool disposable = generation.Model is IDisposable or IAsyncDisposable;
+        Drain[] cutShort = [];
+        lock (_gate)
+        {
+            _retired.Add(generation);
+            if (disposable && _drainDelay > TimeSpan.Zero && !_closed)
+            {
+                cutShort = [.. _draining];
+                _draining.Clear();
+                var drain = new Drain(this, generation);
+                drain.Timer = _timeProvider.CreateTimer(static state => ((Drain)state!).Fire(), drain, _drainDelay, Timeout.InfiniteTimeSpan);
+                _draining.Add(drain);
+                generation = null;
+            }
+        }
+
+        foreach (Drain older in cutShort)
+        {
+            older.Timer?.Dispose();
+            older.Generation.Retire();
+        }
+
+        generation?.Retire();
+    }
+
+    /// <summary>At disposal: no more drain delays; every swapped-out generation is retired now (leases still pin theirs).</summary>
+    public void RetireAllNow()
+    {
+        ModelGeneration<TModel>[] retired;
+        lock (_gate)
+        {
+            _closed = true;
+            foreach (Drain drain in _draining)
+            {
+                drain.Timer?.Dispose();
+            }
+
+            _draining.Clear();
+            retired = [.. _retired];
+        }
+
+        foreach (ModelGeneration<TModel> generation in retired)
+        {
+            generation.Retire();
+        }
+    }
+
+    private void Forget(ModelGeneration<TModel> generation)
+    {
+        lock (_gate)
+        {
+            _retired.Remove(generation);
+        }
+    }
+
+    private sealed class Drain(GenerationRetirement<TModel> owner, ModelGeneration<TModel> generation)
+    {
+        public ITimer? Timer { get; set; }
+
+        public ModelGeneration<TModel> Generation => generation;
+
+        public void Fire()
+        {
+            lock (owner._gate)
+            {
+                owner._draining.Remove(this);
+            }
+
+            Timer?.Dispose();
+            generation.Retire();
+        }
+    }
+}

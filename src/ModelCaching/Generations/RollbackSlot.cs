@@ -1,0 +1,81 @@
+namespace ModelCaching.Generations;
+
+/// <summary>
+/// What is kept of the version a swap replaced, for <see cref="IModelCache.RollbackAsync"/>, per
+/// <see cref="ModelOptions.RollbackRetention"/>: its bytes (reloaded on rollback), its loaded generation (swapped back in
+/// at once) or nothing. Thread-safe.
+/// </summary>
+internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
+    where TModel : class
+{
+    private readonly Lock _gate = new();
+    private ModelArtifact? _previousArtifact;
+    private ModelGeneration<TModel>? _keptGeneration;
+
+    public ModelRollbackRetention Retention => retention;
+
+    /// <summary>
+    /// A swap replaced <paramref name="previous"/>: keep what the retention says.
+    /// </summary>
+    /// <returns>The generation the caller should retire now: <paramref name="previous"/> itself unless it is kept
+    /// loaded, in which case the one kept before (if any).</returns>
+    public (ModelGeneration<TModel>? Retire, ModelGeneration<TModel>? Released) Replace(ModelGeneration<TModel> previous)
+    {
+        lock (_gate)
+        {
+            switch (retention)
+            {
+                case ModelRollbackRetention.Generation:
+                    ModelGeneration<TModel>? released = _keptGeneration;
+                    _keptGeneration = previous;
+                    return (null, released);
+                case ModelRollbackRetention.Artifact when previous.Artifact is not null:
+                    _previousArtifact = previous.Artifact;
+                    return (previous, null);
+                default:
+                    return (previous, null);
+            }
+        }
+    }
+
+    /// <summary>Takes what a rollback swaps back in (the kept generation) or reloads (the bytes); nothing is kept afterwards.</summary>
+    /// <returns><see langword="false"/> when nothing is kept.</returns>
+    public bool TryTake(out ModelGeneration<TModel>? generation, out ModelArtifact? artifact)
+    {
+        lock (_gate)
+        {
+            generation = _keptGeneration;
+            artifact = generation is null ? _previousArtifact : null;
+            _keptGeneration = null;
+            if (generation is not null)
+            {
+                return true;
+            }
+
+            return artifact is not null;
+        }
+    }
+
+    /// <summary>Lets the kept generation go (an unload frees memory; the bytes stay for a later rollback); the caller retires it.</summary>
+    public ModelGeneration<TModel>? ReleaseGeneration()
+    {
+        lock (_gate)
+        {
+            ModelGeneration<TModel>? kept = _keptGeneration;
+            _keptGeneration = null;
+            return kept;
+        }
+    }
+
+    /// <summary>Forgets everything kept (after a rollback); returns the kept generation for the caller to retire.</summary>
+    public ModelGeneration<TModel>? Clear()
+    {
+        lock (_gate)
+        {
+            ModelGeneration<TModel>? kept = _keptGeneration;
+            _keptGeneration = null;
+            _previousArtifact = null;
+            return kept;
+        }
+    }
+}

@@ -1,0 +1,334 @@
+using ModelCaching.Generations;
+
+namespace ModelCaching.Loading;
+
+/// <summary>
+/// One load at a time per model (single flight): callers who want the model join the attempt in progress; a change, a
+/// retry or an explicit reload that arrives during an attempt may have been missed by it, so it queues exactly one more
+/// attempt after it (coalescing with the others). An attempt that timed out but whose thread still runs (a step that
+/// ignores cancellation) blocks new attempts until it ends, so a hung loader costs one thread, not one per retry.
+/// </summary>
+/// <remarks>Callbacks run outside this class's lock, so the cache may take its own lock in them.</remarks>
+internal sealed class LoadCoordinator<TModel>
+    where TModel : class
+{
+    private readonly Lock _gate = new();
+    private readonly string _modelName;
+    private readonly string _sourceDescription;
+    private readonly ModelLoadLimiter _limiter;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _timeout;
+    private readonly CancellationToken _lifetime;
+    private readonly Func<LoadAttempt<TModel>, ModelGeneration<TModel>> _run;
+    private readonly Action _onStarting;
+    private readonly Action<LoadAttempt<TModel>, ModelLoadException> _onTimedOut;
+    private readonly Action _onRetryDue;
+    private readonly Action<LoadAttempt<TModel>> _runAttempt;
+    private readonly Action<LoadAttempt<TModel>, Exception> _onAbandoned;
+    private readonly Action<LoadAttempt<TModel>> _onEnded;
+
+    private LoadAttempt<TModel>? _inflight;
+    private TaskCompletionSource<ModelGeneration<TModel>>? _followUp;
+    private ModelLoadReason _followUpReason;
+    private LoadAttempt<TModel>? _abandoned;
+    private bool _loadAfterAbandoned;
+    private bool _closed;
+
+    // run: Runs on the attempt's thread: the pipeline and the swap; returns the serving generation or throws the failure.
+    // onStarting: Before an attempt starts (the cache shows Loading when nothing serves).
+    // onTimedOut: An attempt timed out: the cache records the failure (state, retry) before its waiters hear of it.
+    // onRetryDue: A timed-out attempt ended and a load waited for it.
+    public LoadCoordinator(
+        string modelName,
+        string sourceDescription,
+        ModelLoadLimiter limiter,
+        TimeProvider timeProvider,
+        TimeSpan timeout,
+        CancellationToken lifetime,
+        Func<LoadAttempt<TModel>, ModelGeneration<TModel>> run,
+        Action onStarting,
+        Action<LoadAttempt<TModel>, ModelLoadException> onTimedOut,
+        Action onRetryDue)
+    {
+        _modelName = modelName;
+        _sourceDescription = sourceDescription;
+        _limiter = limiter;
+        _timeProvider = timeProvider;
+        _timeout = timeout;
+        _lifetime = lifetime;
+        _run = run;
+        _onStarting = onStarting;
+        _onTimedOut = onTimedOut;
+        _onRetryDue = onRetryDue;
+
+        // Cached once so that starting an attempt allocates no delegates.
+        _runAttempt = RunAttempt;
+        _onAbandoned = OnAbandoned;
+        _onEnded = OnEnded;
+    }
+
+    /// <summary>The attempt in progress, if any.</summary>
+    public LoadAttempt<TModel>? Inflight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inflight;
+            }
+        }
+    }
+
+    public bool IsLoading => Inflight is not null;
+
+    /// <summary>Whether a timed-out attempt's thread still runs.</summary>
+    public bool AbandonedRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _abandoned is not null;
+            }
+        }
+    }
+
+    /// <summary>Starts an attempt, or joins the one in progress, or queues the one follow-up after it.</summary>
+    public Task<ModelGeneration<TModel>> Request(ModelLoadReason reason)
+    {
+        LoadAttempt<TModel> started;
+        lock (_gate)
+        {
+            if (_inflight is not null)
+            {
+                // A retry that fires while an attempt is ending (armed by that very attempt's failure) must not just
+                // join it, or the retry chain stops: it queues the one follow-up like a change does.
+                if (reason is ModelLoadReason.Explicit or ModelLoadReason.SourceChanged or ModelLoadReason.Retry)
+                {
+                    if (_followUp is null || Priority(reason) > Priority(_followUpReason))
+                    {
+                        // An explicit reload queued behind a load keeps its meaning (it tries known-bad content again).
+                        _followUpReason = reason;
+                    }
+
+                    _followUp ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    return _followUp.Task;
+                }
+
+                return _inflight.Completion.Task;
+            }
+
+            if (_abandoned is { } stuck)
+            {
+                _loadAfterAbandoned = true;
+                return Task.FromException<ModelGeneration<TModel>>(StillRunning(stuck));
+            }
+
+            started = CreateLocked(reason, artifact: null, completion: null);
+        }
+
+        return Start(started);
+    }
+
+    /// <summary>Starts an attempt that loads <paramref name="artifact"/> (a rollback), or returns the attempt in progress to wait for first.</summary>
+    public Task<ModelGeneration<TModel>> StartWith(ModelArtifact artifact, ModelLoadReason reason, out bool started)
+    {
+        LoadAttempt<TModel> attempt;
+        lock (_gate)
+        {
+            if (_inflight is { } inflight)
+            {
+                started = false;
+                return inflight.Completion.Task;
+            }
+
+            if (_abandoned is { } stuck)
+            {
+                started = false;
+                return Task.FromException<ModelGeneration<TModel>>(StillRunning(stuck));
+            }
+
+            attempt = CreateLocked(reason, artifact, completion: null);
+        }
+
+        started = true;
+        return Start(attempt);
+    }
+
+    /// <summary>No more attempts start; a queued follow-up is failed.</summary>
+    public void Close()
+    {
+        TaskCompletionSource<ModelGeneration<TModel>>? followUp;
+        lock (_gate)
+        {
+            _closed = true;
+            followUp = _followUp;
+            _followUp = null;
+        }
+
+        followUp?.TrySetException(Disposed());
+    }
+
+    /// <summary>The attempts to wait for at disposal: the one in progress and a timed-out one still running.</summary>
+    public (LoadAttempt<TModel>? Inflight, LoadAttempt<TModel>? Abandoned) Snapshot()
+    {
+        lock (_gate)
+        {
+            return (_inflight, _abandoned);
+        }
+    }
+
+    /// <summary>The message to show while a timed-out attempt still runs, or <see langword="null"/>.</summary>
+    public string? AbandonedMessage()
+    {
+        lock (_gate)
+        {
+            return _abandoned is { } stuck ? StillRunning(stuck).Message : null;
+        }
+    }
+
+    private static int Priority(ModelLoadReason reason) => reason switch
+    {
+        ModelLoadReason.Explicit => 3,
+        ModelLoadReason.SourceChanged => 2,
+        _ => 1,
+    };
+
+    private LoadAttempt<TModel> CreateLocked(ModelLoadReason reason, ModelArtifact? artifact, TaskCompletionSource<ModelGeneration<TModel>>? completion)
+    {
+        completion ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var attempt = new LoadAttempt<TModel>(reason, artifact, completion, _limiter, _timeProvider, _timeout, _runAttempt, _onAbandoned, _onEnded);
+        _inflight = attempt;
+        return attempt;
+    }
+
+    private Task<ModelGeneration<TModel>> Start(LoadAttempt<TModel> attempt)
+    {
+        _onStarting();
+        attempt.Start(_lifetime);
+        return attempt.Completion.Task;
+    }
+
+    /// <summary>On the attempt's thread: run, then (unless abandoned meanwhile) start the follow-up and answer the waiters.</summary>
+    private void RunAttempt(LoadAttempt<TModel> attempt)
+    {
+        ModelGeneration<TModel>? generation = null;
+        Exception? error = null;
+        try
+        {
+            generation = _run(attempt);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+
+        if (attempt.IsAbandoned)
+        {
+            return;
+        }
+
+        TaskCompletionSource<ModelGeneration<TModel>>? followUp;
+        LoadAttempt<TModel>? next = null;
+        lock (_gate)
+        {
+            if (_inflight == attempt)
+            {
+                _inflight = null;
+            }
+
+            followUp = _followUp;
+            _followUp = null;
+            if (followUp is not null && !_closed)
+            {
+                next = CreateLocked(_followUpReason, artifact: null, followUp);
+                followUp = null;
+            }
+        }
+
+        if (next is not null)
+        {
+            Start(next);
+        }
+
+        followUp?.TrySetException(Disposed());
+        if (error is null)
+        {
+            attempt.Completion.TrySetResult(generation!);
+        }
+        else
+        {
+            attempt.Completion.TrySetException(error);
+        }
+    }
+
+    /// <summary>The attempt timed out (or the cache is being disposed): answer its waiters now, whatever its thread does.</summary>
+    private void OnAbandoned(LoadAttempt<TModel> attempt, Exception cause)
+    {
+        if (cause is not TimeoutException)
+        {
+            lock (_gate)
+            {
+                if (_inflight == attempt)
+                {
+                    _inflight = null;
+                }
+            }
+
+            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{_modelName}'", $"The model cache '{_modelName}' was disposed while it was loading."));
+            return;
+        }
+
+        var failure = new ModelLoadException(_modelName, _sourceDescription, $"the load timed out after {_timeout} while {attempt.Step}", cause);
+        TaskCompletionSource<ModelGeneration<TModel>>? followUp;
+        lock (_gate)
+        {
+            if (_inflight == attempt)
+            {
+                _inflight = null;
+            }
+
+            _abandoned = attempt;
+            followUp = _followUp;
+            _followUp = null;
+            if (followUp is not null)
+            {
+                // Queued behind an attempt that may never end: answer it now, and load once the thread ends.
+                _loadAfterAbandoned = true;
+            }
+        }
+
+        _onTimedOut(attempt, failure);
+        followUp?.TrySetException(failure);
+        attempt.Completion.TrySetException(failure);
+    }
+
+    /// <summary>The attempt's thread ended: an abandoned attempt gives way to the load that waited for it.</summary>
+    private void OnEnded(LoadAttempt<TModel> attempt)
+    {
+        bool retryNow;
+        lock (_gate)
+        {
+            if (_abandoned != attempt)
+            {
+                return;
+            }
+
+            _abandoned = null;
+            retryNow = _loadAfterAbandoned && !_closed;
+            _loadAfterAbandoned = false;
+        }
+
+        if (retryNow)
+        {
+            _onRetryDue();
+        }
+    }
+
+    private ModelLoadException StillRunning(LoadAttempt<TModel> stuck) => new(
+        _modelName,
+        _sourceDescription,
+        $"an earlier load attempt timed out after {_timeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends");
+
+    private ObjectDisposedException Disposed() => new($"ModelCache '{_modelName}'", $"The model cache '{_modelName}' was disposed.");
+}
