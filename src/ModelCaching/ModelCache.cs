@@ -34,7 +34,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ModelCacheMetrics _metrics;
-    private readonly StripedCounter _hits = new();
+    private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;

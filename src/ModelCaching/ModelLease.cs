@@ -4,15 +4,24 @@ namespace ModelCaching;
 
 /// <summary>
 /// Pins one loaded generation of a model: until the lease is disposed, that generation is not disposed,
-/// even if a reload has swapped it out. A struct so that taking a lease allocates nothing; dispose it
-/// exactly once (a <see langword="using"/> statement does).
+/// even if a reload has swapped it out. A struct so that taking a lease allocates nothing. Disposing it more than once
+/// (or disposing a copy of it) is safe: only the first <see cref="Dispose"/> ends the lease, later ones do nothing and
+/// never release another holder's pin.
 /// </summary>
 public readonly struct ModelLease<TModel> : IDisposable
     where TModel : class
 {
     private readonly ModelGeneration<TModel>? _generation;
+    private readonly LeaseTicket? _ticket;
+    private readonly int _stamp;
 
-    internal ModelLease(ModelGeneration<TModel> generation) => _generation = generation;
+    internal ModelLease(ModelGeneration<TModel> generation)
+    {
+        _generation = generation;
+        LeaseTicket ticket = LeaseTicket.Rent();
+        _ticket = ticket;
+        _stamp = ticket.Stamp;
+    }
 
     /// <summary>The pinned model.</summary>
     /// <exception cref="InvalidOperationException">The lease is <see langword="default"/>.</exception>
@@ -21,8 +30,18 @@ public readonly struct ModelLease<TModel> : IDisposable
     /// <summary>The version of the pinned generation.</summary>
     public ModelVersion Version => (_generation ?? ThrowDefault()).Version;
 
-    /// <summary>Ends the lease. When it was the last one on a swapped-out generation, that generation is disposed.</summary>
-    public void Dispose() => _generation?.Release();
+    /// <summary>
+    /// Ends the lease. When it was the last one on a swapped-out generation, that generation is disposed. A second call
+    /// (on this lease or a copy of it) does nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        // The ticket's stamp lets exactly one Dispose through, whichever copy of the lease makes it.
+        if (_ticket is not null && _ticket.TryEnd(_stamp))
+        {
+            _generation!.Release();
+        }
+    }
 
     private static ModelGeneration<TModel> ThrowDefault() =>
         throw new InvalidOperationException("This ModelLease is default: it pins no model. Take leases with IModelCache<TModel>.Acquire().");

@@ -1,0 +1,180 @@
+using ModelCaching.Diagnostics;
+using ModelCaching.Tests.Support;
+
+namespace ModelCaching.Tests.Diagnostics;
+
+public sealed class HitCountingTests
+{
+    private const int HitsPerThread = 100_000;
+
+    [Fact]
+    public async Task Hits_OnAllCores_AreCountedExactly_IncludingThreadsThatEnded()
+    {
+        var factory = new CacheFactory();
+        await using ModelCache<FakeModel> cache = factory.Create();
+        await cache.GetModelAsync();
+        int threadCount = Environment.ProcessorCount * 2;
+        int failures = 0;
+
+        // Dedicated threads that all hit at once, then end: their counts must survive them.
+        using var start = new Barrier(threadCount);
+        Thread[] threads = [.. Enumerable.Range(0, threadCount).Select(_ => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < HitsPerThread; i++)
+            {
+                if (cache.GetModel() is null)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        }))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            Assert.True(thread.Join(Eventually.Timeout), "a hitting thread did not finish");
+        }
+
+        long expected = (long)threadCount * HitsPerThread;
+        Assert.Equal(0, failures);
+        Assert.Equal(expected, cache.GetStatistics().Hits);
+
+        // A second read, after the ended threads' cells were folded into the total, reads the same.
+        Assert.Equal(expected, cache.GetStatistics().Hits);
+    }
+
+    [Fact]
+    public async Task Hits_FromGetModelGetModelAsyncAndAcquire_OnThreadPoolThreads_AreCountedExactly()
+    {
+        var factory = new CacheFactory();
+        await using ModelCache<FakeModel> cache = factory.Create();
+        await cache.GetModelAsync();
+        const int Workers = 16;
+        const int CallsPerWorker = 10_000;
+
+        await Task.WhenAll(Enumerable.Range(0, Workers).Select(worker => Task.Run(async () =>
+        {
+            for (int i = 0; i < CallsPerWorker; i++)
+            {
+                switch (i % 3)
+                {
+                    case 0:
+                        _ = cache.GetModel();
+                        break;
+                    case 1:
+                        _ = await cache.GetModelAsync();
+                        break;
+                    default:
+                        using (ModelLease<FakeModel> lease = cache.Acquire())
+                        {
+                            _ = lease.Model;
+                        }
+
+                        break;
+                }
+            }
+        }))).WaitAsync(Eventually.Timeout);
+
+        Assert.Equal(Workers * CallsPerWorker, cache.GetStatistics().Hits);
+        Assert.Equal(1, cache.GetStatistics().Misses);
+    }
+
+    [Fact]
+    public void Sum_WhileThreadsIncrement_NeverGoesDown_AndEndsExact()
+    {
+        var counter = new StackRegionCounter();
+        const int Threads = 4;
+        const int PerThread = 200_000;
+        Thread[] threads = [.. Enumerable.Range(0, Threads).Select(_ => new Thread(() =>
+        {
+            for (int i = 0; i < PerThread; i++)
+            {
+                counter.Increment();
+            }
+        }))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        long previous = 0;
+        int decreases = 0;
+        while (threads.Any(static t => t.IsAlive))
+        {
+            long sum = counter.Sum();
+            if (sum < previous)
+            {
+                decreases++;
+            }
+
+            previous = sum;
+        }
+
+        foreach (Thread thread in threads)
+        {
+            Assert.True(thread.Join(Eventually.Timeout));
+        }
+
+        Assert.Equal(0, decreases);
+        Assert.Equal((long)Threads * PerThread, counter.Sum());
+    }
+
+    [Fact]
+    public void MoreThreadsThanCells_AreCountedExactly_ThroughTheSharedOverflowCell()
+    {
+        var counter = new StackRegionCounter();
+        const int Threads = 300;
+        const int PerThread = 1_000;
+        using var start = new Barrier(Threads);
+
+        // All alive at once (the barrier), so 300 stacks claim cells and the rest overflow.
+        Thread[] threads = [.. Enumerable.Range(0, Threads).Select(_ => new Thread(
+            () =>
+            {
+                start.SignalAndWait();
+                for (int i = 0; i < PerThread; i++)
+                {
+                    counter.Increment();
+                }
+            },
+            maxStackSize: 256 * 1024))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            Assert.True(thread.Join(Eventually.Timeout));
+        }
+
+        Assert.Equal((long)Threads * PerThread, counter.Sum());
+    }
+
+    [Fact]
+    public void ManyCounters_OnOneThread_EachCountOnlyTheirOwnIncrements()
+    {
+        StackRegionCounter[] counters = [.. Enumerable.Range(0, 40).Select(_ => new StackRegionCounter())];
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                for (int i = 0; i < counters.Length; i++)
+                {
+                    for (int n = 0; n <= i; n++)
+                    {
+                        counters[i].Increment();
+                    }
+                }
+            }
+
+            for (int i = 0; i < counters.Length; i++)
+            {
+                Assert.Equal(3L * (i + 1), counters[i].Sum());
+            }
+        }
+    }
+}
