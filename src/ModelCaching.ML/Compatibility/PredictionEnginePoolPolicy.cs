@@ -37,7 +37,7 @@ public class PredictionEnginePoolPolicy<TData, TPrediction> : IPooledObjectPolic
     /// <inheritdoc />
     public PredictionEngine<TData, TPrediction> Create()
     {
-        PredictionEngine<TData, TPrediction> engine = _mlContext.Model.CreatePredictionEngine<TData, TPrediction>(_model);
+        PredictionEngine<TData, TPrediction> engine = _mlContext.Model.CreatePredictionEngine<TData, TPrediction>(_model, SharedModelEngineOptions.Create(null));
         _created.AddOrUpdate(engine, _model);
         return engine;
     }

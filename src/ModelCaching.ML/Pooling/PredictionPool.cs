@@ -24,7 +24,9 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     // hot path instead of an interface dispatch.
     private readonly ModelCache<ITransformer>? _modelCache;
     private readonly MLContext _context;
-    private readonly PredictionEngineOptions? _engineOptions;
+
+    // The user's engine options with OwnsTransformer off: the model belongs to its generation, not to an engine.
+    private readonly PredictionEngineOptions _engineOptions;
     private readonly ILogger _logger;
     private readonly Lock _swapLock = new();
 
@@ -54,7 +56,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         _cache = cache;
         _modelCache = cache as ModelCache<ITransformer>;
         _context = context;
-        _engineOptions = settings.EngineOptions;
+        _engineOptions = SharedModelEngineOptions.Create(settings.EngineOptions);
         MaximumEngines = settings.MaximumEngines;
         Policy = settings.ExhaustionPolicy;
         WaitTimeout = settings.WaitTimeout;
@@ -245,9 +247,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
 
     internal PredictionEngine<TData, TPrediction> CreateEngine(EngineGeneration<TData, TPrediction> generation, bool extra)
     {
-        PredictionEngine<TData, TPrediction> engine = _engineOptions is null
-            ? _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model)
-            : _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model, _engineOptions);
+        PredictionEngine<TData, TPrediction> engine = _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model, _engineOptions);
         _owners.AddOrUpdate(engine, generation);
         Interlocked.Increment(ref _created);
         if (extra)
