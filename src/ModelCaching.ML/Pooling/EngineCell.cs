@@ -21,6 +21,11 @@ internal sealed class EngineCell(long generationId, object engine, int index)
     [ThreadStatic]
     private static EngineCell? t_current;
 
+    // Predictions of this thread that went through the slots without keeping their engine; every 256th looks for
+    // cells to take back (see EngineGeneration.ReclaimStaleCells). Per thread, so counting writes no shared line.
+    [ThreadStatic]
+    private static int t_misses;
+
     /// <summary>The globally unique id of the generation the engine belongs to (not a reference, so an idle thread does not keep an old model alive).</summary>
     public readonly long GenerationId = generationId;
 
@@ -39,6 +44,12 @@ internal sealed class EngineCell(long generationId, object engine, int index)
     /// <summary>1 once the cell is revoked; never reset.</summary>
     public int Revoked;
 
+    /// <summary>Predictions with the engine; written only by the owner, read by a scan for cells nobody uses.</summary>
+    public int Uses;
+
+    /// <summary>What the last scan read in <see cref="Uses"/>: unchanged at the next scan means the owner went quiet.</summary>
+    public int SeenUses;
+
     /// <summary>The current thread's cell, if it has one.</summary>
     public static EngineCell? Current
     {
@@ -46,4 +57,8 @@ internal sealed class EngineCell(long generationId, object engine, int index)
         get => t_current;
         set => t_current = value;
     }
+
+    /// <summary>Counts a prediction of this thread that could not keep its engine; true once every 256.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool CountMiss() => (++t_misses & 255) == 0;
 }

@@ -11,6 +11,9 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     private readonly EngineCell?[] _cells;
     private int _reservations;
 
+    // When the next scan may revoke cells whose owners went quiet (it costs a process-wide barrier).
+    private long _nextIdleScan;
+
     /// <summary>
     /// Starts a prediction with the engine the current thread keeps in <paramref name="cell"/> (a cell of this
     /// generation that the thread is not using): two plain writes and reads, no atomic operation.
@@ -22,6 +25,7 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         Volatile.Write(ref cell.InUse, 1);
         if (Volatile.Read(ref cell.Revoked) == 0)
         {
+            cell.Uses++;
             // Not revoked after InUse was set: no revoker can take the engine until Exit (see EngineCell).
             engine = Unsafe.As<PooledEngine<TData, TPrediction>>(cell.Engine)!.Engine;
             return true;
@@ -63,14 +67,74 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ReturnOrKeep(PooledEngine<TData, TPrediction> engine, int slotIndex)
     {
-        if (_reservations < _cells.Length
+        if (_cells.Length != 0
             && (EngineCell.Current is not { } current || Volatile.Read(ref current.Revoked) != 0)
-            && TryKeep(engine))
+            && (_reservations < _cells.Length ? TryKeep(engine) : EngineCell.CountMiss() && ReclaimStaleCells() && TryKeep(engine)))
         {
             return;
         }
 
         Return(engine, slotIndex);
+    }
+
+    /// <summary>
+    /// Every cell is taken and this thread has none: takes back the cells of threads that died and, at most once a
+    /// second, those whose owners made no prediction since the previous scan, so that threads that come and go
+    /// (a thread pool retiring its threads) still reach the fast path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ReclaimStaleCells()
+    {
+        if (ReclaimCells(idleToo: false))
+        {
+            return true;
+        }
+
+        long now = Environment.TickCount64;
+        long next = Volatile.Read(ref _nextIdleScan);
+        if (now < next || Interlocked.CompareExchange(ref _nextIdleScan, now + 1000, next) != next)
+        {
+            return false;
+        }
+
+        bool revoke = false;
+        EngineCell?[] cells = _cells;
+        for (int i = 0; i < cells.Length; i++)
+        {
+            if (Volatile.Read(ref cells[i]) is not { } cell)
+            {
+                continue;
+            }
+
+            int uses = Volatile.Read(ref cell.Uses);
+            if (uses == cell.SeenUses)
+            {
+                Volatile.Write(ref cell.Revoked, 1);
+                revoke = true;
+            }
+            else
+            {
+                cell.SeenUses = uses;
+            }
+        }
+
+        if (!revoke)
+        {
+            return false;
+        }
+
+        Interlocked.MemoryBarrierProcessWide();
+        bool any = false;
+        for (int i = 0; i < cells.Length; i++)
+        {
+            if (TakeBackIfIdle(Volatile.Read(ref cells[i])) is { } engine)
+            {
+                Return(engine);
+                any = true;
+            }
+        }
+
+        return any;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
