@@ -6,15 +6,22 @@ namespace ModelCaching.ML;
 
 /// <summary>
 /// The engines of one model generation. Engines never move between generations: once the pool serves a
-/// newer model this generation is retired, its idle engines are disposed, and engines still in use are
-/// disposed when they come back. The generation holds a lease on its model, so the cache does not dispose
-/// the model while any engine built on it is alive; the lease ends with the last engine.
+/// newer model this generation is retired, its idle engines (in slots and in threads' cells) are disposed, and
+/// engines in use are disposed when they come back. The generation holds a lease on its model, so the cache does
+/// not dispose the model while any engine built on it is alive; the lease ends with the last engine.
 /// </summary>
-internal sealed class EngineGeneration<TData, TPrediction>
+/// <remarks>
+/// Two places keep idle engines: a thread's <see cref="EngineCell"/> (the fast path of <c>Predict</c>: no atomic
+/// operation, see EngineGeneration.Cells.cs) and per-core padded slots (one exchange per rent and per return).
+/// Engines in cells count towards <see cref="PredictionPoolOptions.MaximumEngines"/> like the others.
+/// </remarks>
+internal sealed partial class EngineGeneration<TData, TPrediction>
     where TData : class
     where TPrediction : class, new()
 {
-    private readonly PredictionPool<TData, TPrediction> _pool;
+    private static long s_nextId;
+
+    private readonly EngineFactory<TData, TPrediction> _factory;
     private readonly PaddedSlot[] _slots;
     private readonly int _mask;
     private readonly int _maximum;
@@ -32,21 +39,26 @@ internal sealed class EngineGeneration<TData, TPrediction>
     private volatile bool _retired;
     private int _released;
 
-    public EngineGeneration(PredictionPool<TData, TPrediction> pool, ModelLease<ITransformer> lease, long number, int maximum)
+    public EngineGeneration(EngineFactory<TData, TPrediction> factory, ModelLease<ITransformer> lease, long number)
     {
-        _pool = pool;
+        _factory = factory;
         _lease = lease;
         Model = lease.Model;
         Version = lease.Version;
         Number = number;
-        _maximum = maximum;
-        _onePerCore = Math.Min(maximum, Environment.ProcessorCount);
+        Id = Interlocked.Increment(ref s_nextId);
+        _maximum = factory.MaximumEngines;
+        _onePerCore = Math.Min(_maximum, Environment.ProcessorCount);
 
         // A power of two so that the per-core index is a mask; at least one slot per engine so an idle
         // engine always has somewhere to go.
-        int slots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(maximum, Environment.ProcessorCount));
+        int slots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_maximum, Environment.ProcessorCount));
         _slots = new PaddedSlot[slots];
         _mask = slots - 1;
+
+        // At most one cell per core, and at most half the engines, so threads that keep an engine and then go
+        // quiet never starve the callers that share the slots.
+        _cells = new EngineCell?[Math.Min(Environment.ProcessorCount, _maximum / 2)];
     }
 
     public ITransformer Model { get; }
@@ -54,13 +66,17 @@ internal sealed class EngineGeneration<TData, TPrediction>
     /// <summary>The cache's version of the model.</summary>
     public ModelVersion Version { get; }
 
+    /// <summary>The generation's number in its pool.</summary>
     public long Number { get; }
+
+    /// <summary>A number unique to this generation in the process (threads' cells name their generation by it).</summary>
+    public long Id { get; }
 
     public int LiveEngines => Volatile.Read(ref _live);
 
     /// <summary>Takes the idle engine in this core's slot, if there is one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PredictionEngine<TData, TPrediction>? TryRentFast() => TryRentFast(out _);
+    public PooledEngine<TData, TPrediction>? TryRentFast() => TryRentFast(out _);
 
     /// <summary>
     /// Takes the idle engine in this core's slot, if there is one, and says which slot that is, so the engine
@@ -68,14 +84,14 @@ internal sealed class EngineGeneration<TData, TPrediction>
     /// so the index stays valid when the caller moves to a newer generation.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PredictionEngine<TData, TPrediction>? TryRentFast(out int slotIndex)
+    public PooledEngine<TData, TPrediction>? TryRentFast(out int slotIndex)
     {
         slotIndex = Thread.GetCurrentProcessorId() & _mask;
-        return Unsafe.As<PredictionEngine<TData, TPrediction>?>(Interlocked.Exchange(ref _slots[slotIndex].Value, null));
+        return Unsafe.As<PooledEngine<TData, TPrediction>?>(Interlocked.Exchange(ref _slots[slotIndex].Value, null));
     }
 
-    /// <summary>Whether <paramref name="engine"/> is idle in one of the slots (so returning it again would be a second return).</summary>
-    public bool IsIdle(PredictionEngine<TData, TPrediction> engine)
+    /// <summary>Whether <paramref name="engine"/> is idle in a slot or a thread's cell (so returning it again would be a second return).</summary>
+    public bool IsIdle(PooledEngine<TData, TPrediction> engine)
     {
         PaddedSlot[] slots = _slots;
         for (int i = 0; i < slots.Length; i++)
@@ -86,16 +102,16 @@ internal sealed class EngineGeneration<TData, TPrediction>
             }
         }
 
-        return false;
+        return IsHeldInCell(engine);
     }
 
     /// <summary>Puts an engine back in this core's slot, or hands it to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Return(PredictionEngine<TData, TPrediction> engine) => Return(engine, Thread.GetCurrentProcessorId() & _mask);
+    public void Return(PooledEngine<TData, TPrediction> engine) => Return(engine, Thread.GetCurrentProcessorId() & _mask);
 
     /// <summary>Puts an engine back in the slot <paramref name="slotIndex"/>, or hands it to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Return(PredictionEngine<TData, TPrediction> engine, int slotIndex)
+    public void Return(PooledEngine<TData, TPrediction> engine, int slotIndex)
     {
         if (!_retired && _live <= _maximum)
         {
@@ -116,11 +132,27 @@ internal sealed class EngineGeneration<TData, TPrediction>
     }
 
     /// <summary>
+    /// Returns the engine of a lease rented when the engine had been returned <paramref name="returns"/> times.
+    /// A second dispose of the lease finds a newer count and changes nothing.
+    /// </summary>
+    /// <returns><see langword="false"/> when the lease had already been disposed.</returns>
+    public bool ReturnLeased(PooledEngine<TData, TPrediction> engine, int returns)
+    {
+        if (Interlocked.CompareExchange(ref engine.Returns, returns + 1, returns) != returns)
+        {
+            return false;
+        }
+
+        Return(engine);
+        return true;
+    }
+
+    /// <summary>
     /// Finds or creates an engine when this core's slot is empty. Returns <see langword="null"/> when the
     /// generation was retired meanwhile (the caller moves to the new one).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public PredictionEngine<TData, TPrediction>? RentSlow()
+    public PooledEngine<TData, TPrediction>? RentSlow()
     {
         if (Volatile.Read(ref _live) < _onePerCore)
         {
@@ -141,6 +173,7 @@ internal sealed class EngineGeneration<TData, TPrediction>
         }
 
         long deadline = 0;
+        bool reclaimed = false;
         while (true)
         {
             if (_retired)
@@ -151,6 +184,17 @@ internal sealed class EngineGeneration<TData, TPrediction>
             if (TakeAnyIdle() is { } idle)
             {
                 return idle;
+            }
+
+            if (!reclaimed && Volatile.Read(ref _live) >= _maximum)
+            {
+                // Before building beyond the maximum or waiting: engines held by threads that died or went quiet
+                // go back to the slots (rare: this costs a process-wide barrier).
+                reclaimed = true;
+                if (ReclaimCells(idleToo: _factory.Policy == PoolExhaustionPolicy.Wait))
+                {
+                    continue;
+                }
             }
 
             int live = Interlocked.Increment(ref _live);
@@ -167,7 +211,7 @@ internal sealed class EngineGeneration<TData, TPrediction>
                 return Create(extra: false);
             }
 
-            if (_pool.Policy == PoolExhaustionPolicy.CreateExtra)
+            if (_factory.Policy == PoolExhaustionPolicy.CreateExtra)
             {
                 // Counted in _live, so whichever engine comes back while _live is above the maximum is dropped.
                 return Create(extra: true);
@@ -176,21 +220,21 @@ internal sealed class EngineGeneration<TData, TPrediction>
             DecrementLive();
             if (deadline == 0)
             {
-                deadline = _pool.WaitTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_pool.WaitTimeout.TotalMilliseconds;
-                _pool.CountWait();
+                deadline = _factory.WaitTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_factory.WaitTimeout.TotalMilliseconds;
+                _factory.CountWait();
             }
 
             if (!WaitForEngine(deadline))
             {
-                _pool.ThrowExhausted();
+                _factory.ThrowExhausted();
             }
         }
     }
 
     /// <summary>Disposes an engine whose prediction threw: its state is unknown, so it is not reused.</summary>
-    public void Drop(PredictionEngine<TData, TPrediction> engine)
+    public void Drop(PooledEngine<TData, TPrediction> engine)
     {
-        _pool.CountFaulted();
+        _factory.CountFaulted();
         DisposeEngine(engine);
     }
 
@@ -199,6 +243,7 @@ internal sealed class EngineGeneration<TData, TPrediction>
     {
         _retired = true;
         Interlocked.MemoryBarrier();
+        RevokeCellsOnRetire();
         DisposeIdle();
         ReleaseModelIfDrained();
         lock (_waitLock)
@@ -207,25 +252,25 @@ internal sealed class EngineGeneration<TData, TPrediction>
         }
     }
 
-    private PredictionEngine<TData, TPrediction>? TakeAnyIdle()
+    private PooledEngine<TData, TPrediction>? TakeAnyIdle()
     {
         PaddedSlot[] slots = _slots;
         for (int i = 0; i < slots.Length; i++)
         {
             if (Volatile.Read(ref slots[i].Value) is not null && Interlocked.Exchange(ref slots[i].Value, null) is { } engine)
             {
-                return Unsafe.As<PredictionEngine<TData, TPrediction>>(engine);
+                return Unsafe.As<PooledEngine<TData, TPrediction>>(engine);
             }
         }
 
         return null;
     }
 
-    private PredictionEngine<TData, TPrediction> Create(bool extra)
+    private PooledEngine<TData, TPrediction> Create(bool extra)
     {
         try
         {
-            return _pool.CreateEngine(this, extra);
+            return _factory.Create(this, extra);
         }
         catch
         {
@@ -236,7 +281,7 @@ internal sealed class EngineGeneration<TData, TPrediction>
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReturnSlow(PredictionEngine<TData, TPrediction> engine)
+    private void ReturnSlow(PooledEngine<TData, TPrediction> engine)
     {
         if (_retired || Volatile.Read(ref _live) > _maximum)
         {
@@ -328,14 +373,14 @@ internal sealed class EngineGeneration<TData, TPrediction>
         {
             if (Interlocked.Exchange(ref slots[i].Value, null) is { } engine)
             {
-                DisposeEngine(Unsafe.As<PredictionEngine<TData, TPrediction>>(engine));
+                DisposeEngine(Unsafe.As<PooledEngine<TData, TPrediction>>(engine));
             }
         }
     }
 
-    private void DisposeEngine(PredictionEngine<TData, TPrediction> engine)
+    private void DisposeEngine(PooledEngine<TData, TPrediction> engine)
     {
-        _pool.DisposeEngine(engine);
+        _factory.Dispose(engine);
         DecrementLive();
         if (Volatile.Read(ref _waiters) != 0)
         {

@@ -23,22 +23,12 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     // The cache as its sealed class when it is one (the usual case): a direct, inlinable GetModel() call on the
     // hot path instead of an interface dispatch.
     private readonly ModelCache<ITransformer>? _modelCache;
-    private readonly MLContext _context;
-    private readonly PredictionEngineOptions? _engineOptions;
+    private readonly EngineFactory<TData, TPrediction> _factory;
     private readonly ILogger _logger;
     private readonly Lock _swapLock = new();
 
-    // Which generation an engine came from, for callers that rent and return raw engines. Written once per
-    // engine when it is created, never per call.
-    private readonly ConditionalWeakTable<PredictionEngine<TData, TPrediction>, EngineGeneration<TData, TPrediction>> _owners = [];
-
     private volatile EngineGeneration<TData, TPrediction>? _generation;
     private long _generations;
-    private long _created;
-    private long _disposed;
-    private long _faulted;
-    private long _extra;
-    private long _waits;
     private bool _isDisposed;
 
     /// <summary>Creates a pool over the model in <paramref name="cache"/>.</summary>
@@ -53,12 +43,8 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         PredictionPoolOptions settings = options?.Clone() ?? new PredictionPoolOptions();
         _cache = cache;
         _modelCache = cache as ModelCache<ITransformer>;
-        _context = context;
-        _engineOptions = settings.EngineOptions;
-        MaximumEngines = settings.MaximumEngines;
-        Policy = settings.ExhaustionPolicy;
-        WaitTimeout = settings.WaitTimeout;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ModelCaching.ML.PredictionPool");
+        _factory = new EngineFactory<TData, TPrediction>(cache.Name, context, settings, _logger);
 
         // Retire the old generation's engines as soon as the cache swaps, not at the next prediction, so their
         // lease on the old model ends and the cache can dispose it.
@@ -74,13 +60,13 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     public IModelCache<ITransformer> Cache => _cache;
 
     /// <summary>How many engines the pool keeps per model generation.</summary>
-    public int MaximumEngines { get; }
+    public int MaximumEngines => _factory.MaximumEngines;
 
     /// <summary>What a prediction does when every engine is in use.</summary>
-    public PoolExhaustionPolicy Policy { get; }
+    public PoolExhaustionPolicy Policy => _factory.Policy;
 
     /// <summary>How long a prediction waits for an engine under <see cref="PoolExhaustionPolicy.Wait"/>.</summary>
-    public TimeSpan WaitTimeout { get; }
+    public TimeSpan WaitTimeout => _factory.WaitTimeout;
 
     /// <summary>Predicts one example; the result is a new object (the engine's own allocation).</summary>
     /// <exception cref="ModelLoadException">No model is serving and loading failed.</exception>
@@ -89,20 +75,28 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     {
         ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
-        TPrediction result;
-        try
+
+        // The fast path: the engine this thread kept from its last prediction on this generation, with no atomic
+        // operation and no processor id (see EngineCell). Other threads and other generations use the slots.
+        EngineCell? cell = EngineCell.Current;
+        if (cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
-            result = engine.Predict(input);
-        }
-        catch
-        {
-            generation.Drop(engine);
-            throw;
+            TPrediction result;
+            try
+            {
+                result = engine.Predict(input);
+            }
+            catch
+            {
+                generation.Fault(cell);
+                throw;
+            }
+
+            generation.Exit(cell);
+            return result;
         }
 
-        generation.Return(engine, slot);
-        return result;
+        return PredictPooled(generation, input);
     }
 
     /// <summary>
@@ -115,18 +109,24 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
         output ??= new TPrediction();
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
-        try
+        EngineCell? cell = EngineCell.Current;
+        if (cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
-            engine.Predict(input, ref output);
-        }
-        catch
-        {
-            generation.Drop(engine);
-            throw;
+            try
+            {
+                engine.Predict(input, ref output);
+            }
+            catch
+            {
+                generation.Fault(cell);
+                throw;
+            }
+
+            generation.Exit(cell);
+            return;
         }
 
-        generation.Return(engine, slot);
+        PredictPooled(generation, input, ref output);
     }
 
     /// <summary>
@@ -147,9 +147,10 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         }
 
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
+        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast() ?? RentSlow(ref generation);
         try
         {
+            PredictionEngine<TData, TPrediction> engine = pooled.Engine;
             for (int i = 0; i < inputs.Length; i++)
             {
                 ref TPrediction output = ref outputs[i];
@@ -159,11 +160,11 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         }
         catch
         {
-            generation.Drop(engine);
+            generation.Drop(pooled);
             throw;
         }
 
-        generation.Return(engine);
+        generation.Return(pooled);
     }
 
     /// <summary>
@@ -173,8 +174,10 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     public PredictionEngineLease<TData, TPrediction> Rent()
     {
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PredictionEngine<TData, TPrediction> engine = generation.TryRentFast() ?? RentSlow(ref generation);
-        return new PredictionEngineLease<TData, TPrediction>(generation, engine);
+        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast() ?? RentSlow(ref generation);
+
+        // The engine is ours alone now: the count read here is the one its return must advance.
+        return new PredictionEngineLease<TData, TPrediction>(pooled, pooled.Returns);
     }
 
     /// <summary>Engines alive in the generation serving now (for tests: every other generation's are disposed).</summary>
@@ -183,11 +186,11 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     /// <summary>A snapshot of the pool's counters.</summary>
     public PredictionPoolStatistics GetStatistics() => new()
     {
-        EnginesCreated = Interlocked.Read(ref _created),
-        EnginesDisposed = Interlocked.Read(ref _disposed),
-        EnginesFaulted = Interlocked.Read(ref _faulted),
-        ExtraEnginesCreated = Interlocked.Read(ref _extra),
-        Waits = Interlocked.Read(ref _waits),
+        EnginesCreated = _factory.Created,
+        EnginesDisposed = _factory.Disposed,
+        EnginesFaulted = _factory.Faulted,
+        ExtraEnginesCreated = _factory.Extra,
+        Waits = _factory.Waits,
         Generations = Interlocked.Read(ref _generations),
     };
 
@@ -220,7 +223,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     internal PredictionEngine<TData, TPrediction> RentEngine()
     {
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        return generation.TryRentFast() ?? RentSlow(ref generation);
+        return (generation.TryRentFast() ?? RentSlow(ref generation)).Engine;
     }
 
     /// <summary>Returns a raw engine to the generation it came from.</summary>
@@ -228,62 +231,20 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     internal void ReturnEngine(PredictionEngine<TData, TPrediction> engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        if (!_owners.TryGetValue(engine, out EngineGeneration<TData, TPrediction>? generation))
+        if (!_factory.TryGetPooled(engine, out PooledEngine<TData, TPrediction>? pooled))
         {
             throw new ArgumentException($"This PredictionEngine was not rented from the pool of model '{ModelName}'.", nameof(engine));
         }
 
         // A second return would hand one (not thread-safe) engine to two callers. This path is the
         // Microsoft.Extensions.ML-compatible one, where engines are returned by hand; a scan of the few slots is cheap.
-        if (generation.IsIdle(engine))
+        if (pooled.Generation.IsIdle(pooled))
         {
             throw new InvalidOperationException($"This PredictionEngine of model '{ModelName}' was already returned; return each rented engine once.");
         }
 
-        generation.Return(engine);
+        pooled.Generation.Return(pooled);
     }
-
-    internal PredictionEngine<TData, TPrediction> CreateEngine(EngineGeneration<TData, TPrediction> generation, bool extra)
-    {
-        PredictionEngine<TData, TPrediction> engine = _engineOptions is null
-            ? _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model)
-            : _context.Model.CreatePredictionEngine<TData, TPrediction>(generation.Model, _engineOptions);
-        _owners.AddOrUpdate(engine, generation);
-        Interlocked.Increment(ref _created);
-        if (extra)
-        {
-            Interlocked.Increment(ref _extra);
-            Log.ExtraEngineCreated(_logger, ModelName, MaximumEngines);
-        }
-
-        return engine;
-    }
-
-    internal void DisposeEngine(PredictionEngine<TData, TPrediction> engine)
-    {
-        _owners.Remove(engine);
-        Interlocked.Increment(ref _disposed);
-        try
-        {
-            engine.Dispose();
-        }
-        catch (Exception ex)
-        {
-            Log.EngineDisposeFailed(_logger, ex, ModelName);
-        }
-    }
-
-    internal void CountFaulted()
-    {
-        Interlocked.Increment(ref _faulted);
-        Log.EngineFaulted(_logger, ModelName);
-    }
-
-    internal void CountWait() => Interlocked.Increment(ref _waits);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal void ThrowExhausted() => throw new TimeoutException(
-        $"No prediction engine of model '{ModelName}' came back within {WaitTimeout}: all {MaximumEngines} are in use. Raise PredictionPoolOptions.MaximumEngines or WaitTimeout, or use PoolExhaustionPolicy.CreateExtra.");
 
     /// <summary>The generation of the model the cache serves now. A hit reads two fields and allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -320,7 +281,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
                 return previous;
             }
 
-            next = new EngineGeneration<TData, TPrediction>(this, lease, Interlocked.Increment(ref _generations), MaximumEngines);
+            next = new EngineGeneration<TData, TPrediction>(_factory, lease, Interlocked.Increment(ref _generations));
             _generation = next;
         }
 
@@ -356,8 +317,45 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         stale.Retire();
     }
 
+    /// <summary>A prediction on the slot path (this thread keeps no engine of this generation, or is using it).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private PredictionEngine<TData, TPrediction> RentSlow(ref EngineGeneration<TData, TPrediction> generation)
+    private TPrediction PredictPooled(EngineGeneration<TData, TPrediction> generation, TData input)
+    {
+        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
+        TPrediction result;
+        try
+        {
+            result = pooled.Engine.Predict(input);
+        }
+        catch
+        {
+            generation.Drop(pooled);
+            throw;
+        }
+
+        generation.ReturnOrKeep(pooled, slot);
+        return result;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PredictPooled(EngineGeneration<TData, TPrediction> generation, TData input, ref TPrediction output)
+    {
+        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
+        try
+        {
+            pooled.Engine.Predict(input, ref output);
+        }
+        catch
+        {
+            generation.Drop(pooled);
+            throw;
+        }
+
+        generation.ReturnOrKeep(pooled, slot);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PooledEngine<TData, TPrediction> RentSlow(ref EngineGeneration<TData, TPrediction> generation)
     {
         while (true)
         {

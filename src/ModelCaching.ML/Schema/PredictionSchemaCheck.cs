@@ -52,9 +52,8 @@ internal static class PredictionSchemaCheck<TData, TPrediction>
         // ML.NET has the last word (key types, custom mappings, annotations): one engine proves the binding.
         try
         {
-            using PredictionEngine<TData, TPrediction> engine = engineOptions is null
-                ? context.Model.CreatePredictionEngine<TData, TPrediction>(model)
-                : context.Model.CreatePredictionEngine<TData, TPrediction>(model, engineOptions);
+            // Not owning the model: disposing the probe must not dispose the candidate's parts (an ONNX session).
+            using PredictionEngine<TData, TPrediction> engine = context.Model.CreatePredictionEngine<TData, TPrediction>(model, SharedModelEngineOptions.Create(engineOptions));
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
         {
