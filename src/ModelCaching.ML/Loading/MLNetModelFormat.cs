@@ -100,6 +100,39 @@ internal static class MLNetModelFormat
         return named is { } found ? (found.Signature, PackageFor(found.Signature), entry) : null;
     }
 
+    /// <summary>
+    /// Says in plain words why ML.NET could not load a model: which part failed (the innermost
+    /// "Couldn't load model: 'part'" of the chain), and what ML.NET found wrong there (the innermost message, past
+    /// the reflection and "Error during class instantiation" wrappers that say nothing on their own).
+    /// </summary>
+    public static string DescribeLoadFailure(Exception error)
+    {
+        string? part = null;
+        Exception innermost = error;
+        for (Exception? current = error; current is not null; current = current.InnerException)
+        {
+            if (current is FormatException && current.Message.StartsWith(CouldNotLoadPrefix, StringComparison.Ordinal))
+            {
+                part = current.Message[CouldNotLoadPrefix.Length..].TrimEnd('\'').Replace('\\', '/');
+            }
+
+            innermost = current;
+        }
+
+        string what = innermost switch
+        {
+            InvalidDataException or EndOfStreamException => "the zip is damaged or cut short",
+            FileLoadException or TypeLoadException => "it names a component that does not exist",
+            _ when part is not null => "ML.NET could not read one of its parts",
+            _ => "the file is damaged, or was not saved with MLContext.Model.Save",
+        };
+
+        string said = innermost.Message.Length > 200 ? innermost.Message[..200] + "…" : innermost.Message;
+        return part is null
+            ? $"{what} (ML.NET: {innermost.GetType().Name}: {said.TrimEnd('.')})"
+            : $"{what}; part '{part}' failed (ML.NET: {innermost.GetType().Name}: {said.TrimEnd('.')})";
+    }
+
     internal static string? PackageFor(string loaderSignature)
     {
         foreach ((string marker, string package) in s_packages)

@@ -22,7 +22,10 @@ public sealed class MLNetModelLoader : IModelLoader<ITransformer>
     public MLContext Context => _context;
 
     /// <inheritdoc />
-    /// <exception cref="InvalidDataException">The content is not an ML.NET model (an ONNX file, an HTML page, a truncated zip).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The content is not a loadable ML.NET model (an ONNX file, an HTML page, a truncated or damaged zip, a part ML.NET
+    /// cannot read); the message says which in plain words and the inner exception is ML.NET's own.
+    /// </exception>
     /// <exception cref="MissingModelComponentException">The model needs an ML.NET component that is not loaded.</exception>
     public ValueTask<ITransformer> LoadAsync(ModelArtifact artifact, CancellationToken cancellationToken)
     {
@@ -49,9 +52,11 @@ public sealed class MLNetModelLoader : IModelLoader<ITransformer>
         {
             throw new MissingModelComponentException(artifact.Location, missing.LoaderSignature, missing.Package, missing.Entry, ex);
         }
-        catch (Exception ex) when (ex is FormatException or InvalidDataException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
-            throw new InvalidDataException($"{artifact.Location} is not a readable ML.NET model ({ex.Message}).", ex);
+            // ML.NET reports a damaged file in its own words ("Error during class instantiation", "Exception has been
+            // thrown by the target of an invocation.", "Could not load legacy format model"), by any exception type.
+            throw new InvalidDataException($"{artifact.Location} is not a loadable ML.NET model: {MLNetModelFormat.DescribeLoadFailure(ex)}.", ex);
         }
     }
 }
