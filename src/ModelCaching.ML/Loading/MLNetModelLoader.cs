@@ -9,7 +9,11 @@ namespace ModelCaching.ML;
 /// </summary>
 public sealed class MLNetModelLoader : IModelLoader<ITransformer>
 {
+    /// <summary>The inflated size any model may reach, whatever its compression ratio: 64 MiB.</summary>
+    public const long InflatedBytesAlwaysAllowed = 64L * 1024 * 1024;
+
     private readonly MLContext _context;
+    private int _maxCompressionRatio = 100;
 
     /// <summary>Creates a loader that loads models with <paramref name="context"/>.</summary>
     public MLNetModelLoader(MLContext context)
@@ -20,6 +24,25 @@ public sealed class MLNetModelLoader : IModelLoader<ITransformer>
 
     /// <summary>The context models are loaded with.</summary>
     public MLContext Context => _context;
+
+    /// <summary>
+    /// How many times its zipped size a model may inflate to (beyond <see cref="InflatedBytesAlwaysAllowed"/>) before
+    /// it is refused as a zip bomb. ML.NET extracts every part it reads in full to a temporary file before parsing it,
+    /// so a small zip that inflates hugely costs disk and CPU time, and goes on costing them after the load timeout
+    /// abandoned it. Real models inflate 1–10×; all-zero padding inflates about 1,000×. The check reads only the
+    /// zip's directory.
+    /// <value>The default is 100.</value>
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MaxCompressionRatio
+    {
+        get => _maxCompressionRatio;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxCompressionRatio = value;
+        }
+    }
 
     /// <inheritdoc />
     /// <exception cref="InvalidDataException">
@@ -40,6 +63,13 @@ public sealed class MLNetModelLoader : IModelLoader<ITransformer>
         if (!MLNetModelFormat.LooksLikeZip(content))
         {
             throw new InvalidDataException($"{artifact.Location} is not an ML.NET model: {MLNetModelFormat.DescribeNonZip(content)}.");
+        }
+
+        if (MLNetModelFormat.DeclaredInflatedBytes(artifact.Content) is { } inflated && inflated > Math.Max(InflatedBytesAlwaysAllowed, artifact.Length * _maxCompressionRatio))
+        {
+            throw new InvalidDataException(
+                $"{artifact.Location} is not a loadable ML.NET model: its {artifact.Length:N0} zipped bytes inflate to {inflated:N0} bytes, more than {_maxCompressionRatio}× " +
+                $"(and more than {InflatedBytesAlwaysAllowed:N0} bytes), which real models never do: a zip bomb? Raise MLNetModelLoader.MaxCompressionRatio if this model really is that compressible.");
         }
 
         try
