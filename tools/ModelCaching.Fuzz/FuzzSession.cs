@@ -20,12 +20,15 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
     private readonly HashSet<string> _knownSignatures = new(StringComparer.Ordinal);
     private readonly Process _process = Process.GetCurrentProcess();
     private int _saved;
+    private TimeSpan _slowest;
+    private string _slowestSignature = "";
     private int _bugs;
 
     /// <summary>Fuzzes the target; returns the number of inputs that broke a promise (bugs, hangs, out of memory).</summary>
     public async Task<int> RunAsync()
     {
-        var random = new Random(HashCode.Combine(settings.Seed, target.Name.Length, target.Name[0]));
+        // Not HashCode.Combine: it is randomized per process, and a seed must replay the same inputs.
+        var random = new Random(unchecked((settings.Seed * 31) + target.Name.GetHashCodeStable()));
         var mutator = new ZipMutator(random);
         await target.StartAsync();
         List<byte[]> pool = [.. target.Seeds, .. ReadCorpus()];
@@ -105,7 +108,21 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
 
     private async Task<FuzzResult> RunOneAsync(byte[] input)
     {
+        long started = Stopwatch.GetTimestamp();
         FuzzResult result = await target.RunAsync(input);
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+        if (elapsed > _slowest)
+        {
+            _slowest = elapsed;
+            _slowestSignature = result.Signature;
+            if (elapsed > settings.LoadTimeout / 10)
+            {
+                // Not a broken promise, but worth a look: a load that takes seconds is close to a hang on a busy machine.
+                Console.WriteLine($"~~ slowest input so far: {elapsed.TotalSeconds:0.0} s, {result.Outcome}: {Shorten(result.Signature)}");
+                SaveFinding(result, input, "slow", "slow");
+            }
+        }
+
         _process.Refresh();
         if (_process.WorkingSet64 > settings.MemoryLimitBytes)
         {
@@ -136,6 +153,8 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
         {
             _bugs++;
             Console.WriteLine($"!! {result.Outcome} ({mutation}): {result.Detail}");
+            SaveFinding(result, input, mutation, result.Outcome.ToString().ToLowerInvariant());
+            return true;
         }
 
         Save(result, input, mutation);
@@ -160,6 +179,24 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
         File.AppendAllText(Path.Combine(directory, IndexFile), $"{file}\t{target.Name}\t{result.Outcome}\t{mutation}\t{result.Signature.Replace('\t', ' ').Replace('\n', ' ')}\n");
         _knownSignatures.Add(result.Signature);
         _saved++;
+    }
+
+    /// <summary>
+    /// Keeps an input that broke a promise, whatever the corpus limits, in the corpus's <c>findings</c> folder: the
+    /// replay test reads only the corpus itself, which must pass.
+    /// </summary>
+    private void SaveFinding(FuzzResult result, byte[] input, string mutation, string kind)
+    {
+        if (settings.CorpusDirectory is not { } directory)
+        {
+            return;
+        }
+
+        string findings = Path.Combine(directory, "findings");
+        Directory.CreateDirectory(findings);
+        string file = $"{target.Name}-{kind}-{Convert.ToHexStringLower(SHA256.HashData(input))[..12]}.zip";
+        File.WriteAllBytes(Path.Combine(findings, file), input);
+        File.AppendAllText(Path.Combine(findings, IndexFile), $"{file}\t{target.Name}\t{result.Outcome}\t{mutation}\t{result.Signature.Replace('\t', ' ').Replace('\n', ' ')}\n");
     }
 
     /// <summary>The corpus files, as more parents; their signatures (from the index) are not saved again.</summary>
@@ -200,7 +237,7 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
     private void Report(long inputs, TimeSpan elapsed)
     {
         _process.Refresh();
-        Console.WriteLine($"== {target.Name}: {inputs:N0} inputs in {elapsed.TotalSeconds:0} s; {Summary()}; {_signatures.Count} signatures; {_saved} saved to the corpus; peak working set {_process.PeakWorkingSet64 / (1024 * 1024):N0} MiB");
+        Console.WriteLine($"== {target.Name}: {inputs:N0} inputs in {elapsed.TotalSeconds:0} s; {Summary()}; {_signatures.Count} signatures; {_saved} saved to the corpus; peak working set {_process.PeakWorkingSet64 / (1024 * 1024):N0} MiB; slowest input {_slowest.TotalSeconds:0.00} s ({Shorten(_slowestSignature)})");
         foreach ((string signature, (FuzzOutcome outcome, int count, string example)) in _signatures.OrderByDescending(static s => s.Value.Count).Take(25))
         {
             Console.WriteLine($"   {count,7:N0}  {outcome,-12} {Shorten(signature)}");

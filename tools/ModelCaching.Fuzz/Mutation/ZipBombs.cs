@@ -65,7 +65,9 @@ public static class ZipBombs
             foreach ((string name, byte[] content) in entries)
             {
                 // SmallestSize: about 1,000 bytes of zeros per compressed byte, the most deflate allows.
-                using Stream stream = archive.CreateEntry(name, name == entryName ? CompressionLevel.SmallestSize : CompressionLevel.Fastest).Open();
+                ZipArchiveEntry entry = archive.CreateEntry(name, name == entryName ? CompressionLevel.SmallestSize : CompressionLevel.Fastest);
+                entry.LastWriteTime = ZipMutator.FixedTime;
+                using Stream stream = entry.Open();
                 stream.Write(content);
                 if (name == entryName)
                 {
@@ -75,7 +77,9 @@ public static class ZipBombs
 
             if (extraName is not null)
             {
-                using Stream stream = archive.CreateEntry(extraName, CompressionLevel.SmallestSize).Open();
+                ZipArchiveEntry extra = archive.CreateEntry(extraName, CompressionLevel.SmallestSize);
+                extra.LastWriteTime = ZipMutator.FixedTime;
+                using Stream stream = extra.Open();
                 WriteZeros(stream, inflatedBytes);
             }
         }

@@ -11,6 +11,9 @@ namespace ModelCaching.Fuzz.Mutation;
 /// </summary>
 public sealed class ZipMutator(Random random)
 {
+    /// <summary>The time written into every entry, so that the same seed makes the same bytes.</summary>
+    internal static readonly DateTimeOffset FixedTime = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     // Values that sit on the edges of length and count fields.
     private static readonly int[] s_interestingInts = [0, 1, -1, 2, 16, 255, 256, 4096, 65535, 65536, int.MaxValue, int.MinValue, int.MaxValue / 2, 0x7FFFFFF0];
 
@@ -217,7 +220,9 @@ public sealed class ZipMutator(Random random)
         {
             foreach ((string name, byte[] content) in entries)
             {
-                using Stream stream = archive.CreateEntry(name, CompressionLevel.Fastest).Open();
+                ZipArchiveEntry entry = archive.CreateEntry(name, CompressionLevel.Fastest);
+                entry.LastWriteTime = FixedTime;
+                using Stream stream = entry.Open();
                 stream.Write(content);
             }
         }
