@@ -174,7 +174,14 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
         }
 
         Directory.CreateDirectory(directory);
-        string file = $"{target.Name}-{result.Outcome.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(SHA256.HashData(input))[..12]}.zip";
+        string hash = Convert.ToHexStringLower(SHA256.HashData(input))[..12];
+        if (Directory.EnumerateFiles(directory, $"*-{hash}.zip").Any())
+        {
+            // The same bytes, saved by another target.
+            return;
+        }
+
+        string file = $"{target.Name}-{result.Outcome.ToString().ToLowerInvariant()}-{hash}.zip";
         File.WriteAllBytes(Path.Combine(directory, file), input);
         File.AppendAllText(Path.Combine(directory, IndexFile), $"{file}\t{target.Name}\t{result.Outcome}\t{mutation}\t{result.Signature.Replace('\t', ' ').Replace('\n', ' ')}\n");
         _knownSignatures.Add(result.Signature);
@@ -182,17 +189,12 @@ public sealed class FuzzSession(IFuzzTarget target, FuzzSettings settings)
     }
 
     /// <summary>
-    /// Keeps an input that broke a promise, whatever the corpus limits, in the corpus's <c>findings</c> folder: the
-    /// replay test reads only the corpus itself, which must pass.
+    /// Keeps an input that broke a promise or was slow, whatever the corpus limits, in
+    /// <see cref="FuzzSettings.FindingsDirectory"/>, apart from the corpus (whose replay must pass).
     /// </summary>
     private void SaveFinding(FuzzResult result, byte[] input, string mutation, string kind)
     {
-        if (settings.CorpusDirectory is not { } directory)
-        {
-            return;
-        }
-
-        string findings = Path.Combine(directory, "findings");
+        string findings = settings.FindingsDirectory;
         Directory.CreateDirectory(findings);
         string file = $"{target.Name}-{kind}-{Convert.ToHexStringLower(SHA256.HashData(input))[..12]}.zip";
         File.WriteAllBytes(Path.Combine(findings, file), input);

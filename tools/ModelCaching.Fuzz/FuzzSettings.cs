@@ -13,6 +13,7 @@ namespace ModelCaching.Fuzz;
 /// <param name="MaxCorpusFiles">At most this many files are added to the corpus per run.</param>
 /// <param name="MaxCorpusFileBytes">Inputs larger than this are not saved.</param>
 /// <param name="ReplayDirectory">Replay every file of this folder instead of fuzzing, or null.</param>
+/// <param name="FindingsDirectory">Where inputs that broke a promise, and slow ones, are saved.</param>
 public sealed record FuzzSettings(
     IReadOnlyList<string> Targets,
     int Seed,
@@ -25,4 +26,5 @@ public sealed record FuzzSettings(
     string? CorpusDirectory,
     int MaxCorpusFiles,
     int MaxCorpusFileBytes,
-    string? ReplayDirectory);
+    string? ReplayDirectory,
+    string FindingsDirectory);

@@ -24,7 +24,8 @@ var settings = new FuzzSettings(
     CorpusDirectory: Option<string?>(args, "--corpus", null),
     MaxCorpusFiles: Option(args, "--max-corpus-files", 40),
     MaxCorpusFileBytes: Option(args, "--max-corpus-file-kib", 64) * 1024,
-    ReplayDirectory: Option<string?>(args, "--replay", null));
+    ReplayDirectory: Option<string?>(args, "--replay", null),
+    FindingsDirectory: Option(args, "--findings", Path.Combine(Path.GetTempPath(), "modelcaching-fuzz-findings")));
 
 string seeds = Path.Combine(AppContext.BaseDirectory, "Seeds");
 int bugs = 0;
