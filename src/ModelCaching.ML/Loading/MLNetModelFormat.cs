@@ -9,6 +9,7 @@ namespace ModelCaching.ML;
 internal static class MLNetModelFormat
 {
     private const string CouldNotLoadPrefix = "Couldn't load model: '";
+    private const string LegacyFormatMessage = "Could not load legacy format model";
 
     // ML.NET's model header: "ML\0MODEL", then the loader signature as 24 ASCII bytes at offset 80.
     private const int LoaderSignatureOffset = 80;
@@ -36,6 +37,31 @@ internal static class MLNetModelFormat
 
     public static bool LooksLikeZip(ReadOnlySpan<byte> content) =>
         content.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(content) is 0x04034B50 or 0x06054B50;
+
+    /// <summary>
+    /// The total size the zip's entries say they inflate to, or <see langword="null"/> when the zip cannot be read
+    /// (ML.NET will then say why). The declared sizes are what ML.NET extracts: .NET stops reading an entry at its
+    /// declared size, so an entry that inflates further is cut there, never past it.
+    /// </summary>
+    public static long? DeclaredInflatedBytes(ReadOnlyMemory<byte> content)
+    {
+        try
+        {
+            using var zip = new ZipArchive(OpenStream(content), ZipArchiveMode.Read);
+            long total = 0;
+            foreach (ZipArchiveEntry entry in zip.Entries)
+            {
+                // Saturating: a damaged Zip64 field can claim anything.
+                total = entry.Length > long.MaxValue - total ? long.MaxValue : total + entry.Length;
+            }
+
+            return total;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+    }
 
     public static string DescribeNonZip(ReadOnlySpan<byte> content)
     {
@@ -100,6 +126,43 @@ internal static class MLNetModelFormat
         return named is { } found ? (found.Signature, PackageFor(found.Signature), entry) : null;
     }
 
+    /// <summary>
+    /// Says in plain words why ML.NET could not load a model: which part failed (the innermost
+    /// "Couldn't load model: 'part'" of the chain), and what ML.NET found wrong there (the innermost message, past
+    /// the reflection and "Error during class instantiation" wrappers that say nothing on their own).
+    /// </summary>
+    public static string DescribeLoadFailure(Exception error)
+    {
+        string? part = null;
+        bool legacy = false;
+        Exception innermost = error;
+        for (Exception? current = error; current is not null; current = current.InnerException)
+        {
+            if (current is FormatException && current.Message.StartsWith(CouldNotLoadPrefix, StringComparison.Ordinal))
+            {
+                part = current.Message[CouldNotLoadPrefix.Length..].TrimEnd('\'').Replace('\\', '/');
+            }
+
+            // ML.NET tries the pre-1.0 layout when the zip has no TransformerChain; that failing says nothing more.
+            legacy |= current.Message.StartsWith(LegacyFormatMessage, StringComparison.Ordinal);
+            innermost = current;
+        }
+
+        string what = innermost switch
+        {
+            _ when legacy => "the zip holds no ML.NET model (no TransformerChain entry, nor the older DataLoaderModel)",
+            InvalidDataException or EndOfStreamException => "the zip is damaged or cut short",
+            FileLoadException or TypeLoadException => "it names a component that does not exist",
+            _ when part is not null => "ML.NET could not read one of its parts",
+            _ => "the file is damaged, or was not saved with MLContext.Model.Save",
+        };
+
+        string said = innermost.Message.Length > 200 ? innermost.Message[..200] + "…" : innermost.Message;
+        return part is null
+            ? $"{what} (ML.NET: {innermost.GetType().Name}: {said.TrimEnd('.')})"
+            : $"{what}; part '{part}' failed (ML.NET: {innermost.GetType().Name}: {said.TrimEnd('.')})";
+    }
+
     internal static string? PackageFor(string loaderSignature)
     {
         foreach ((string marker, string package) in s_packages)
@@ -121,10 +184,7 @@ internal static class MLNetModelFormat
     {
         try
         {
-            Stream source = MemoryMarshal.TryGetArray(content, out ArraySegment<byte> segment)
-                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-                : new MemoryStream(content.ToArray(), writable: false);
-            using var zip = new ZipArchive(source, ZipArchiveMode.Read);
+            using var zip = new ZipArchive(OpenStream(content), ZipArchiveMode.Read);
             foreach (ZipArchiveEntry candidate in zip.Entries)
             {
                 // Models saved on Windows use backslashes in entry names.
@@ -154,6 +214,10 @@ internal static class MLNetModelFormat
 
         return null;
     }
+
+    private static MemoryStream OpenStream(ReadOnlyMemory<byte> content) => MemoryMarshal.TryGetArray(content, out ArraySegment<byte> segment)
+        ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+        : new MemoryStream(content.ToArray(), writable: false);
 
     private static string? ReadLoaderSignature(ZipArchiveEntry entry)
     {
