@@ -1,5 +1,6 @@
-// Lazy, eager and expiring policies side by side on a real ML.NET model (taxi-fare.zip), in a plain
-// ServiceCollection: no ASP.NET Core, no generic host. Run: dotnet run --project samples/ModelCaching.Samples.Console
+// Lazy, eager and expiring policies side by side on a real ML.NET model (taxi-fare.zip), and an ONNX model
+// (breast-cancer-multiclass.onnx) served by ONNX Runtime in the same host, in a plain ServiceCollection:
+// no ASP.NET Core, no generic host. Run: dotnet run --project samples/ModelCaching.Samples.Console
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using ModelCaching;
+using ModelCaching.Onnx;
 using ModelCaching.Samples.Console;
 
 const int HitCalls = 1_000_000;
@@ -14,6 +16,11 @@ TimeSpan timeToLive = TimeSpan.FromSeconds(2);
 TimeSpan idleTimeout = TimeSpan.FromSeconds(3);
 string modelPath = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "Models", "taxi-fare.zip");
 string[] names = ["lazy", "eager", "ttl", "idle"];
+
+// The ONNX model is served from a copy in a temp folder, so that section 5 can put a bad file in its place.
+string onnxFolder = Directory.CreateTempSubdirectory("modelcaching-sample-").FullName;
+string onnxPath = Path.Combine(onnxFolder, "breast-cancer.onnx");
+File.Copy(Path.Combine(AppContext.BaseDirectory, "Models", "breast-cancer-multiclass.onnx"), onnxPath);
 
 var mlContext = new MLContext(seed: 1);
 ValueTask<ITransformer> LoadTaxiModel(ModelArtifact artifact, CancellationToken cancellationToken)
@@ -36,7 +43,17 @@ services.AddModelCache()
     .AddModel<ITransformer>("eager", model => model.FromFile(modelPath).UseLoader(LoadTaxiModel).Eager(waitForStartup: true))
     // Two expiring models: one with a time-to-live (refreshed ahead of expiry), one with an idle timeout.
     .AddModel<ITransformer>("ttl", model => model.FromFile(modelPath).UseLoader(LoadTaxiModel).Expiring(timeToLive: timeToLive))
-    .AddModel<ITransformer>("idle", model => model.FromFile(modelPath).UseLoader(LoadTaxiModel).Expiring(idleTimeout: idleTimeout));
+    .AddModel<ITransformer>("idle", model => model.FromFile(modelPath).UseLoader(LoadTaxiModel).Expiring(idleTimeout: idleTimeout))
+    // An ONNX model in the same cache: one shared InferenceSession per generation, checked and warmed up before it serves.
+    .AddModel<OnnxModel>("breast-cancer", model => model
+        .FromFile(onnxPath)
+        .UseOnnxRuntime(onnx =>
+        {
+            onnx.IntraOpThreads = 1;
+            onnx.Outputs.Add("PredictedLabel.onnx");
+            onnx.Outputs.Add("Score.onnx");
+        })
+        .Eager(waitForStartup: true));
 
 await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 IModelCacheProvider caches = provider.GetRequiredService<IModelCacheProvider>();
@@ -103,14 +120,50 @@ long reloadStarted = Stopwatch.GetTimestamp();
 await idle.GetModelAsync();
 Console.WriteLine($"idle      next call loaded it again in {Stopwatch.GetElapsedTime(reloadStarted).TotalMilliseconds:F2} ms   {Describe(idle)}");
 
+// 5. The ONNX model: typed runs on pooled, pinned buffers under a lease; a bad file is rejected and the last
+//    good session keeps serving.
+Section("5. ONNX Runtime model in the same host (breast-cancer-multiclass.onnx)");
+IModelCache<OnnxModel> onnxCache = caches.GetCache<OnnxModel>("breast-cancer");
+OnnxModel onnxModel = await onnxCache.GetModelAsync();
+Console.WriteLine($"inputs:  {string.Join(", ", onnxModel.Signature.Inputs)}");
+Console.WriteLine($"outputs: {string.Join(", ", onnxModel.Signature.Outputs)}");
+Console.WriteLine($"estimated size {onnxModel.EstimatedSizeBytes:N0} bytes   {Describe(onnxCache)}");
+float[] features = [5f, 1f, 1f, 1f, 2f, 1f, 3f, 1f];
+PrintOnnxPrediction(onnxCache, features);
+
+File.Copy(modelPath, onnxPath, overwrite: true); // an ML.NET zip where the ONNX file was
+try
+{
+    await onnxCache.ReloadAsync();
+}
+catch (ModelLoadException ex)
+{
+    Console.WriteLine($"reload rejected: {ex.Message[..Math.Min(ex.Message.Length, 160)]}...");
+}
+
+Console.WriteLine($"still serving: {Describe(onnxCache)}");
+PrintOnnxPrediction(onnxCache, features);
+
 Section("Summary");
 PrintStates();
+Console.WriteLine($"{"breast-cancer",-9} {Describe(onnxCache)}");
 foreach (IHostedService hosted in hostedServices)
 {
     await hosted.StopAsync(CancellationToken.None);
 }
 
+Directory.Delete(onnxFolder, recursive: true);
 return;
+
+static void PrintOnnxPrediction(IModelCache<OnnxModel> cache, float[] features)
+{
+    using OnnxInference inference = cache.Rent();
+    inference.SetString("Label", "0");
+    features.CopyTo(inference.Input<float>("Features"));
+    inference.Run();
+    ReadOnlySpan<float> scores = inference.Output<float>("Score.onnx");
+    Console.WriteLine($"predicted label {inference.Output<uint>("PredictedLabel.onnx")[0]}, first scores {scores[0]:F4} {scores[1]:F4} {scores[2]:F4} (generation {inference.Version.Generation})");
+}
 
 // Fully optimized from the first call: under tiered JIT the first model measured would run on unoptimized
 // code for a while and look slower than the others for no reason of its policy.

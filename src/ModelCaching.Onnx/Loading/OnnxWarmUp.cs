@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ModelCaching.Onnx.Diagnostics;
+
+namespace ModelCaching.Onnx.Loading;
+
+/// <summary>
+/// One run of a new session before it serves: ONNX Runtime allocates its arenas and picks kernels on the first run,
+/// which is many times slower than the rest. The run also leaves one ready runner in the generation's pool.
+/// </summary>
+internal sealed class OnnxWarmUp
+{
+    private readonly Action<OnnxRunner>? _inputs;
+    private readonly string _modelName;
+    private readonly ILogger _logger;
+
+    public OnnxWarmUp(string modelName, Action<OnnxRunner>? inputs, ILogger logger)
+    {
+        _modelName = modelName;
+        _inputs = inputs;
+        _logger = logger;
+    }
+
+    public ValueTask RunAsync(OnnxModel model, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        long started = Stopwatch.GetTimestamp();
+        OnnxRunner runner = model.RentRunner();
+        try
+        {
+            _inputs?.Invoke(runner);
+            runner.Run();
+        }
+        finally
+        {
+            model.ReturnRunner(runner);
+        }
+
+        Log.WarmUpCompleted(_logger, _modelName, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return ValueTask.CompletedTask;
+    }
+}

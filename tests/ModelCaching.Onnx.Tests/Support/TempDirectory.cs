@@ -1,0 +1,27 @@
+namespace ModelCaching.Onnx.Tests.Support;
+
+/// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "modelcaching-onnx-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The OS cleans temp folders.
+        }
+    }
+}
