@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Hosting;
 using System.Text.Json;
 using ModelCaching.Samples.WebApi.Tests.Support;
 
@@ -18,6 +19,23 @@ public sealed class PredictEndpointTests
         Assert.Equal("taxi-fare", answer.GetProperty("model").GetString());
         Assert.Equal(SampleServer.V1Sha256, answer.GetProperty("modelVersion").GetString());
         Assert.Equal(1, answer.GetProperty("modelGeneration").GetInt64());
+    }
+
+    [Fact]
+    public async Task Predict_WithABodyOverKestrelsLimit_Returns413ProblemDetails()
+    {
+        await using SampleServer server = await SampleServer.StartAsync(static builder => builder.WebHost.ConfigureKestrel(static kestrel => kestrel.Limits.MaxRequestBodySize = 1024));
+        string padding = new(' ', 4096);
+
+        using HttpResponseMessage response = await server.Client.PostAsync(
+            "/predict",
+            TaxiTrips.Json("{" + padding + "\"vendorId\":\"VTS\",\"rateCode\":\"1\",\"passengerCount\":1,\"tripTime\":1140,\"tripDistance\":3.75,\"paymentType\":\"CRD\"}"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        JsonElement problem = await TaxiTrips.ReadJsonAsync(response);
+        Assert.Equal("The request body is too large.", problem.GetProperty("title").GetString());
+        Assert.Equal(413, problem.GetProperty("status").GetInt32());
     }
 
     [Fact]

@@ -36,6 +36,15 @@ public static class PredictEndpoint
         {
             fare = await JsonSerializer.DeserializeAsync(request.Body, SampleJsonContext.Default.FareRequest, cancellationToken);
         }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel refused the body (over Limits:MaxRequestBodySize: 413, or a client that stopped sending):
+            // the client's problem, answered with its status code rather than a 500 and an error in the log.
+            return TypedResults.Problem(
+                statusCode: ex.StatusCode,
+                title: ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large." : "The request body could not be read.",
+                detail: ex.Message);
+        }
         catch (JsonException ex)
         {
             // The message names the JSON path and the line and byte where reading stopped.

@@ -168,7 +168,8 @@ public sealed class ModelBuilder<TModel>
     /// Loads the model on first use and makes it expire (<see cref="ModelLoadPolicy.Expiring"/>): reloaded in the
     /// background before <paramref name="timeToLive"/> runs out (refresh-ahead), and/or unloaded after
     /// <paramref name="idleTimeout"/> without use. The same as <c>"Policy": "Expiring"</c> with
-    /// <c>TimeToLive</c>/<c>IdleTimeout</c> in configuration.
+    /// <c>TimeToLive</c>/<c>IdleTimeout</c> in configuration. Combined with <see cref="Eager"/> (in either order) the
+    /// model loads at start and still expires.
     /// </summary>
     /// <exception cref="ArgumentException">Neither a time-to-live nor an idle timeout is given.</exception>
     public ModelBuilder<TModel> Expiring(TimeSpan? timeToLive = null, TimeSpan? idleTimeout = null)
@@ -180,7 +181,12 @@ public sealed class ModelBuilder<TModel>
 
         return Configure(options =>
         {
-            options.Policy = ModelLoadPolicy.Expiring;
+            // An eager model stays eager: it loads at start, then expires like any other.
+            if (options.Policy != ModelLoadPolicy.Eager)
+            {
+                options.Policy = ModelLoadPolicy.Expiring;
+            }
+
             options.TimeToLive = timeToLive ?? options.TimeToLive;
             options.IdleTimeout = idleTimeout ?? options.IdleTimeout;
         });

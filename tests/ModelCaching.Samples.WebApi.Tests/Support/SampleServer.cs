@@ -47,7 +47,10 @@ internal sealed class SampleServer : IAsyncDisposable
     /// <summary>Starts the sample.</summary>
     /// <param name="seed">Whether the sample copies its bundled model into the (empty) model directory at start.</param>
     /// <param name="settings">More configuration, as <c>key=value</c>.</param>
-    public static async Task<SampleServer> StartAsync(bool seed = true, params string[] settings)
+    public static Task<SampleServer> StartAsync(bool seed = true, params string[] settings) => StartAsync(configure: null, seed, settings);
+
+    /// <summary>Starts the sample, with <paramref name="configure"/> changing the builder (Kestrel's limits, say) after the sample's own setup.</summary>
+    public static async Task<SampleServer> StartAsync(Action<WebApplicationBuilder>? configure, bool seed = true, params string[] settings)
     {
         string modelDirectory = Path.Combine(Path.GetTempPath(), "modelcaching-webapi-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(modelDirectory);
@@ -64,7 +67,11 @@ internal sealed class SampleServer : IAsyncDisposable
             .. settings.Select(static setting => "--" + setting),
         ];
 
-        WebApplication app = TaxiFareApp.Build(args, static builder => builder.Logging.ClearProviders());
+        WebApplication app = TaxiFareApp.Build(args, builder =>
+        {
+            builder.Logging.ClearProviders();
+            configure?.Invoke(builder);
+        });
         try
         {
             await app.StartAsync();

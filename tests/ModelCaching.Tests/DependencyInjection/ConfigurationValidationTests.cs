@@ -61,6 +61,23 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task Expiring_AfterEager_KeepsTheModelEagerWithItsTimeToLive()
+    {
+        var services = new ServiceCollection();
+        services.AddModelCache().AddModel<FakeModel>("scorer", m => m
+            .FromSource(new MutableSource("v1"))
+            .UseLoader(new FakeLoader())
+            .Eager()
+            .Expiring(timeToLive: TimeSpan.FromMinutes(5)));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        var cache = (ModelCache<FakeModel>)provider.GetRequiredKeyedService<IModelCache<FakeModel>>("scorer");
+
+        Assert.Equal(ModelLoadPolicy.Eager, cache.Options.Policy);
+        Assert.Equal(TimeSpan.FromMinutes(5), cache.Options.TimeToLive);
+    }
+
+    [Fact]
     public void Expiring_InCodeWithoutATimeToLiveOrAnIdleTimeout_ThrowsNamingTheModel()
     {
         var services = new ServiceCollection();
