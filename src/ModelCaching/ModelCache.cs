@@ -23,7 +23,7 @@ namespace ModelCaching;
 /// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IEagerLoadable
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache
     where TModel : class
 {
     // How long DisposeAsync waits for a running load's thread to end after cancelling it.
@@ -153,7 +153,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _current?.Version;
 
-    ModelOptions IEagerLoadable.Settings => _options;
+    /// <summary>When the model is loaded and whether it expires (<see cref="ModelOptions.Policy"/>).</summary>
+    public ModelLoadPolicy Policy => _options.Policy;
+
+    bool IPolicyAwareCache.WaitForStartup => _options.WaitForStartup;
 
     // Whether the cache built its source (from a path or address) and so disposes it.
     private bool OwnsSource { get; }
@@ -268,8 +271,22 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
     }
 
-    Task IEagerLoadable.LoadAtStartupAsync(CancellationToken cancellationToken) =>
-        _current is not null ? Task.CompletedTask : RequestLoad(ModelLoadReason.Startup).WaitAsync(cancellationToken);
+    /// <summary>
+    /// Applies the load policy when the application starts (the host calls it for models registered with
+    /// <c>AddModelCache()</c>): an <see cref="ModelLoadPolicy.Eager"/> model loads now, and the task ends when it is ready;
+    /// <see cref="ModelLoadPolicy.Lazy"/> and <see cref="ModelLoadPolicy.Expiring"/> models load on first use, and the
+    /// task is already complete. The token ends only this wait, not the load.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The eager load failed; the cache retries in the background.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_options.Policy != ModelLoadPolicy.Eager || _current is not null)
+        {
+            return Task.CompletedTask;
+        }
+
+        return RequestLoad(ModelLoadReason.Startup).WaitAsync(cancellationToken);
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_current?.Version.Id ?? "no version"})";

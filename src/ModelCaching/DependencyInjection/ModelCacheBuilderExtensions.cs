@@ -24,7 +24,11 @@ public static class ModelCacheBuilderExtensions
         ModelRegistration? existing = FindRegistration(services, name);
         if (existing is null)
         {
-            services.AddSingleton(new ModelRegistration(name, typeof(TModel), (sp, provider) => ModelCacheProvider.CreateCache<TModel>(name, sp, provider)));
+            services.AddSingleton(new ModelRegistration(
+                name,
+                typeof(TModel),
+                (sp, provider) => ModelCacheProvider.CreateCache<TModel>(name, sp, provider),
+                sp => sp.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name).Policy));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions<TModel>>, ModelOptionsValidator<TModel>>());
             services.AddKeyedSingleton<IModelCache<TModel>>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>((string)key!));
             services.AddKeyedSingleton<IModelCache>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache((string)key!));

@@ -86,6 +86,12 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         return lazy.Value;
     }
 
+    /// <summary>Whether the cache of <paramref name="name"/> has been built (by a first use, or at start for an eager model).</summary>
+    internal bool IsCreated(string name) => _caches.ContainsKey(name);
+
+    /// <summary>The load policy of a registered model, read from its options without building its cache; <see langword="null"/> when unknown until the cache is built.</summary>
+    internal ModelLoadPolicy? PolicyOf(string name) => _registrations.TryGetValue(name, out ModelRegistration? registration) ? registration.PolicyOf(_services) : null;
+
     /// <summary>Every model name the services register, static and discovered, without building a provider.</summary>
     internal static HashSet<string> RegisteredNames(IServiceProvider services)
     {

@@ -6,8 +6,9 @@ using ModelCaching.Diagnostics;
 namespace ModelCaching;
 
 /// <summary>
-/// Loads the eager models when the host starts: waits for those with <see cref="ModelOptions.WaitForStartup"/>,
-/// starts the others in the background.
+/// Applies each model's load policy when the host starts (<see cref="ModelCache{TModel}.StartAsync"/>): loads the eager
+/// models, waiting for those with <see cref="ModelOptions.WaitForStartup"/> and starting the others in the background.
+/// A lazy or expiring model's cache is not even built: it costs nothing until its first use.
 /// </summary>
 internal sealed class ModelCacheStartupService(ModelCacheProvider provider, IOptions<ModelCacheOptions> options, ILoggerFactory loggerFactory) : IHostedService
 {
@@ -18,13 +19,18 @@ internal sealed class ModelCacheStartupService(ModelCacheProvider provider, IOpt
         var waits = new List<(string Name, Task Load)>();
         foreach (string name in provider.Names)
         {
-            if (provider.GetCache(name) is not IEagerLoadable cache || cache.Settings.Policy != ModelLoadPolicy.Eager)
+            if (provider.PolicyOf(name) is { } policy && policy != ModelLoadPolicy.Eager)
             {
                 continue;
             }
 
-            Task load = cache.LoadAtStartupAsync(cancellationToken);
-            if (cache.Settings.WaitForStartup)
+            if (provider.GetCache(name) is not IPolicyAwareCache cache || cache.Policy != ModelLoadPolicy.Eager)
+            {
+                continue;
+            }
+
+            Task load = cache.StartAsync(cancellationToken);
+            if (cache.WaitForStartup)
             {
                 waits.Add((name, load));
             }
@@ -64,12 +70,4 @@ internal sealed class ModelCacheStartupService(ModelCacheProvider provider, IOpt
             Log.StartupLoadFailed(_logger, ex, name);
         }
     }
-}
-
-/// <summary>What the start-up service needs from a cache without knowing its model type.</summary>
-internal interface IEagerLoadable
-{
-    ModelOptions Settings { get; }
-
-    Task LoadAtStartupAsync(CancellationToken cancellationToken);
 }

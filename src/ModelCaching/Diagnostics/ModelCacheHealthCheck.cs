@@ -46,7 +46,7 @@ internal sealed class ModelCacheHealthCheck(IModelCacheProvider provider, string
     internal static (HealthStatus Status, string Description) Assess(IModelCache cache)
     {
         ModelCacheStatistics statistics = cache.GetStatistics();
-        bool eager = cache is IEagerLoadable { Settings.Policy: ModelLoadPolicy.Eager };
+        bool eager = cache is IPolicyAwareCache { Policy: ModelLoadPolicy.Eager };
         return statistics.State switch
         {
             ModelCacheState.Ready => (HealthStatus.Healthy, $"Model '{cache.Name}' is serving version {statistics.Version?.Id}."),
