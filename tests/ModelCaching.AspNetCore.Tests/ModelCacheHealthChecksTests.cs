@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ModelCaching.AspNetCore.Tests.Support;
 
 namespace ModelCaching.AspNetCore.Tests;
@@ -85,11 +86,37 @@ public sealed class ModelCacheHealthChecksTests
     }
 
     [Fact]
-    public async Task MapModelCacheHealthChecks_WithoutAddHealthChecks_Throws()
+    public async Task MapModelCacheHealthChecks_WithoutAddHealthChecks_ThrowsSayingWhatToAdd()
     {
-        await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(
             services => services.AddModelCache(),
             app => app.MapModelCacheHealthChecks()));
+
+        Assert.Contains("services.AddHealthChecks().AddModelCache(tags: [ModelCacheHealthChecks.ReadyTag])", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MapModelCacheHealthChecks_WithNoCheckTaggedReady_ThrowsInsteadOfAnAlwaysHealthyProbe()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(
+            services =>
+            {
+                services.AddModelCache().AddModel<TextModel>("greeting", model => model.FromSource(new TextModelSource("v1")).UseLoader(TextModel.LoadAsync));
+                services.AddHealthChecks().AddModelCache();
+            },
+            app => app.MapModelCacheHealthChecks()));
+
+        Assert.Contains("no health check is tagged 'ready'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddModelCacheHealthCheck_WithoutTheModelCache_FailsTheStartSayingWhatToAdd()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestServer.StartAsync(
+            services => services.AddHealthChecks().AddModelCache(tags: [ModelCacheHealthChecks.ReadyTag]),
+            app => app.MapHealthChecks("/health")));
+
+        Assert.Contains("call services.AddModelCache()", error.Message, StringComparison.Ordinal);
     }
 
     private static Task<TestServer> StartWithModelAsync(TextModelSource source) =>

@@ -1,7 +1,9 @@
 namespace ModelCaching;
 
 /// <summary>
-/// Gives access to every model registered with <c>AddModelCache().AddModel(...)</c>, by name.
+/// Gives access to every registered model by name: those added with <c>AddModelCache().AddModel(...)</c> or
+/// <c>AddModels(...)</c>, and those ModelCaching.ML's <c>AddPredictionEnginePool</c> registers (its default model is
+/// named <c>default</c>).
 /// </summary>
 public interface IModelCacheProvider
 {

@@ -31,7 +31,16 @@ internal sealed class ModelCacheConfiguration(IConfiguration section)
             throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);
         }
 
-        section.Bind(options);
+        try
+        {
+            section.Bind(options);
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is FormatException or OverflowException or ArgumentException)
+        {
+            // A value the binder cannot convert (a TimeSpan as "10 minutes", a number out of range): reported with the
+            // other validation problems at start, naming the model, rather than as a bare InvalidOperationException.
+            throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), [$"Model '{name}': {ex.Message} {ex.InnerException.Message}"]);
+        }
     }
 
     private static void CheckEnum<TEnum>(string name, IConfigurationSection section, string key, ref List<string>? problems)

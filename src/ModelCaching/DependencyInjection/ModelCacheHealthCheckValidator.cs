@@ -4,9 +4,6 @@ using Microsoft.Extensions.Options;
 
 namespace ModelCaching;
 
-/// <summary>The model a <c>AddHealthChecks().AddModelCache(modelName)</c> call checks (<see langword="null"/>: all of them).</summary>
-internal sealed record ModelCacheHealthCheckTarget(string? ModelName);
-
 /// <summary>
 /// Fails host start-up when a model cache health check was added without the services it reads, instead of
 /// answering 500 on every probe.

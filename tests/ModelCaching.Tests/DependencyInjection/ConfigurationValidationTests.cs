@@ -128,6 +128,18 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task TimeToLive_WithAValueThatIsNoTimeSpan_FailsHostStartNamingTheModelAndTheKey()
+    {
+        using IHost host = BuildHost(new() { ["ModelCache:Models:scorer:TimeToLive"] = "10 minutes" });
+
+        OptionsValidationException error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Model 'scorer': Failed to convert configuration value", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ModelCache:Models:scorer:TimeToLive", error.Message, StringComparison.Ordinal);
+        Assert.Contains("10 minutes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Policy_FromConfigurationInAnyCase_IsAccepted()
     {
         using IHost host = BuildHost(new() { ["ModelCache:Models:scorer:Policy"] = "eager" });
