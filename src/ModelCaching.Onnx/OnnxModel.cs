@@ -88,8 +88,9 @@ public sealed class OnnxModel : IDisposable
     /// <summary>Puts a runner back in this core's slot, or any free slot, or releases it when the pool is full.</summary>
     internal void ReturnRunner(OnnxRunner runner)
     {
+        // A lease outlives its runner, so a disposed generation gets no runner back; the check costs one read.
         int start = Thread.GetCurrentProcessorId() & _mask;
-        if (Interlocked.CompareExchange(ref _slots[start].Runner, runner, null) is not null)
+        if (IsDisposed || Interlocked.CompareExchange(ref _slots[start].Runner, runner, null) is not null)
         {
             ReturnSlow(runner, start);
         }
@@ -118,6 +119,12 @@ public sealed class OnnxModel : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnSlow(OnnxRunner runner, int start)
     {
+        if (IsDisposed)
+        {
+            runner.Release();
+            return;
+        }
+
         for (int i = 1; i < _slots.Length; i++)
         {
             if (Interlocked.CompareExchange(ref _slots[(start + i) & _mask].Runner, runner, null) is null)

@@ -128,25 +128,8 @@ public sealed class OnnxRunner
     /// <exception cref="OnnxRuntimeException">ONNX Runtime failed (a shape that does not fit the model, say).</exception>
     public void Run() => _model.Session.RunWithBinding(_runOptions, _binding);
 
-    /// <summary>The pinned buffers' bytes (strings live natively and are not counted).</summary>
-    internal long BufferBytes
-    {
-        get
-        {
-            long total = 0;
-            foreach (OnnxTensorBuffer buffer in _inputs)
-            {
-                total += buffer.ByteSize;
-            }
-
-            foreach (OnnxTensorBuffer buffer in _outputs)
-            {
-                total += buffer.ByteSize;
-            }
-
-            return total;
-        }
-    }
+    /// <summary>Asks ONNX Runtime to stop the run in progress (a warm-up past the load timeout); the runner is not used again.</summary>
+    internal void Terminate() => _runOptions.Terminate = true;
 
     /// <summary>Releases the binding, the run options and the pinned values. Only the model does this, once no one holds the runner.</summary>
     internal void Release()

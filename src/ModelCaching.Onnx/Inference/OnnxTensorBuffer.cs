@@ -33,8 +33,6 @@ internal sealed class OnnxTensorBuffer : IDisposable
 
     public OrtValue Value { get; }
 
-    public long ByteSize => Data is null ? 0 : (long)Data.Length * System.Runtime.InteropServices.Marshal.SizeOf(ClrType!);
-
     public static OnnxTensorBuffer Create(OnnxTensorLayout layout) => layout.ElementType switch
     {
         TensorElementType.Float => Numeric<float>(layout),

@@ -129,7 +129,15 @@ internal sealed class OnnxRuntimeSettings
                 GlobalInterOpNumThreads = InterOpThreads,
             };
             var environment = new EnvironmentCreationOptions { threadOptions = threading, logId = "ModelCaching" };
-            OrtEnv.CreateInstanceWithOptions(ref environment);
+            try
+            {
+                OrtEnv.CreateInstanceWithOptions(ref environment);
+            }
+            catch (Exception) when (OrtEnv.IsCreated)
+            {
+                // A session built elsewhere at the same moment created the environment first (without global pools):
+                // the load then fails with ONNX Runtime's message and the hint the loader adds.
+            }
         }
     }
 }

@@ -29,12 +29,28 @@ internal sealed class OnnxWarmUp
         try
         {
             _inputs?.Invoke(runner);
-            runner.Run();
+
+            // ONNX Runtime cannot take a token, but a run stops when its RunOptions say Terminate: a warm-up past the
+            // load timeout ends instead of holding the load's slot.
+            using (cancellationToken.Register(static state => ((OnnxRunner)state!).Terminate(), runner))
+            {
+                runner.Run();
+            }
         }
         finally
         {
-            model.ReturnRunner(runner);
+            // A terminated runner's options stay terminated: release it rather than pool it.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                runner.Release();
+            }
+            else
+            {
+                model.ReturnRunner(runner);
+            }
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
 
         Log.WarmUpCompleted(_logger, _modelName, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return ValueTask.CompletedTask;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using ModelCaching.Onnx.Tests.Support;
 
@@ -27,6 +28,32 @@ public sealed class OnnxModelBuilderExtensionsTests : IDisposable
 
         Assert.Equal(TestModels.RawScores(TestModels.Version1), OnnxCaches.Score(cache));
         Assert.Equal((await cache.GetModelAsync()).EstimatedSizeBytes, cache.Version!.SizeBytes);
+    }
+
+    [Fact]
+    public async Task EagerModel_IsLoadedAndWarmedUpWhenTheHostStarts_BeforeAnyRequest()
+    {
+        string path = _directory.File("model.onnx");
+        await File.WriteAllBytesAsync(path, TestModels.Version1);
+        int warmUps = 0;
+        var services = new ServiceCollection();
+        services.AddModelCache()
+            .AddModel<OnnxModel>("cancer", model => model
+                .FromFile(path)
+                .UseOnnxRuntime(onnx => onnx.WarmUpInputs = _ => Interlocked.Increment(ref warmUps))
+                .Eager(waitForStartup: true));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IModelCache<OnnxModel> cache = provider.GetRequiredKeyedService<IModelCache<OnnxModel>>("cancer");
+
+        foreach (IHostedService hosted in provider.GetServices<IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(ModelCacheState.Ready, cache.State);
+        Assert.Equal(1, warmUps);
+        using OnnxInference inference = await cache.RentAsync();
+        Assert.Equal(1, inference.Version.Generation);
     }
 
     [Fact]
