@@ -157,7 +157,7 @@ public sealed class CompatibilityTests
         Assert.Equal(2f, pool.Predict("memory", TestModels.Virginica).PredictedLabel);
 
         loader.Update(File.ReadAllBytes(TestModels.IrisPath));
-        await TestModels.EventuallyAsync(() => !ReferenceEquals(first, pool.GetModel("memory")), "the pool to serve the updated model");
+        await Eventually.TrueAsync(() => !ReferenceEquals(first, pool.GetModel("memory")), "the pool to serve the updated model");
 
         Assert.Same(loader.GetModel(), pool.GetModel("memory"));
         Assert.Equal(0f, pool.Predict("memory", TestModels.Setosa).PredictedLabel);
@@ -181,7 +181,7 @@ public sealed class CompatibilityTests
         using var empty = new MemoryStream();
         context.Model.Save(new TransformerChain<ITransformer>(), context.Data.LoadFromEnumerable(Array.Empty<IrisData>()).Schema, empty);
         loader.Update(empty.ToArray());
-        await TestModels.EventuallyAsync(() => Volatile.Read(ref loader.GetModelCalls) > callsBefore, "the reload to ask the loader for the new model");
+        await Eventually.TrueAsync(() => Volatile.Read(ref loader.GetModelCalls) > callsBefore, "the reload to ask the loader for the new model");
 
         Assert.Same(good, pool.GetModel("memory"));
         Assert.Equal(2f, pool.Predict("memory", TestModels.Virginica).PredictedLabel);
@@ -203,7 +203,7 @@ public sealed class CompatibilityTests
         var context = new MLContext();
         context.Model.Save(context.Model.Load(TestModels.IrisPath, out DataViewSchema schema), schema, staging);
         File.Move(staging, model.FilePath, overwrite: true);
-        await TestModels.EventuallyAsync(() => !ReferenceEquals(first, pool.GetModel("iris")), "the renamed file to be loaded");
+        await Eventually.TrueAsync(() => !ReferenceEquals(first, pool.GetModel("iris")), "the renamed file to be loaded");
 
         Assert.Equal(2f, pool.Predict("iris", TestModels.Virginica).PredictedLabel);
     }
@@ -313,7 +313,7 @@ public sealed class CompatibilityTests
                     Interlocked.Increment(ref failures);
                 }
             }
-        }))).WaitAsync(TestModels.Timeout);
+        }))).WaitAsync(Eventually.Timeout);
 
         Assert.Equal(0, failures);
     }

@@ -13,23 +13,6 @@ public static class TestModels
     public static IrisData Setosa => new() { SepalLength = 5.1f, SepalWidth = 3.5f, PetalLength = 1.4f, PetalWidth = 0.2f };
 
     public static IrisData Virginica => new() { SepalLength = 6.7f, SepalWidth = 3.0f, PetalLength = 5.2f, PetalWidth = 2.3f };
-
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
-    /// <summary>Waits, with a bound, until <paramref name="condition"/> holds.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what)
-    {
-        using var cts = new CancellationTokenSource(Timeout);
-        while (!condition())
-        {
-            if (cts.IsCancellationRequested)
-            {
-                Assert.Fail($"Timed out after {Timeout} waiting for: {what}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
 }
 
 /// <summary>A temp folder holding a copy of a model; deleted on dispose.</summary>
@@ -86,7 +69,7 @@ public sealed class LocalModelServer : IDisposable
         _listener.Close();
         try
         {
-            _loop.Wait(TestModels.Timeout);
+            _loop.Wait(Eventually.Timeout);
         }
         catch (AggregateException)
         {

@@ -1,6 +1,8 @@
-namespace ModelCaching.Tests.Reload;
+#nullable enable
 
-/// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
+namespace ModelCaching.Testing;
+
+/// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose (shared by every test project).</summary>
 public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()

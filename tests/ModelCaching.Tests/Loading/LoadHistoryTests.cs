@@ -1,0 +1,87 @@
+using ModelCaching.Loading;
+
+namespace ModelCaching.Tests.Loading;
+
+/// <summary><see cref="LoadHistory"/> on its own: a bounded record of attempts and counts by outcome.</summary>
+public sealed class LoadHistoryTests
+{
+    [Fact]
+    public void Keeps_the_last_records_up_to_its_capacity_oldest_first()
+    {
+        var history = new LoadHistory(capacity: 3);
+        for (int i = 1; i <= 5; i++)
+        {
+            history.Add(Record(ModelLoadOutcome.Success, $"v{i}"));
+        }
+
+        IReadOnlyList<ModelLoadRecord> records = history.Snapshot();
+
+        Assert.Equal(["v3", "v4", "v5"], records.Select(static record => record.VersionId));
+    }
+
+    [Fact]
+    public void Counts_successes_as_loads_and_failures_and_skips_as_failures_but_not_unchanged()
+    {
+        var history = new LoadHistory(capacity: 2);
+
+        history.Add(Record(ModelLoadOutcome.Success));
+        history.Add(Record(ModelLoadOutcome.Success));
+        history.Add(Record(ModelLoadOutcome.Failure));
+        history.Add(Record(ModelLoadOutcome.Skipped));
+        history.Add(Record(ModelLoadOutcome.Skipped));
+        history.Add(Record(ModelLoadOutcome.Unchanged));
+
+        Assert.Equal(2, history.Loads);
+        Assert.Equal(3, history.Failures);
+        Assert.Equal(0, history.Unloads);
+        Assert.Equal(2, history.Snapshot().Count);
+    }
+
+    [Fact]
+    public void Counts_unloads_without_adding_records()
+    {
+        var history = new LoadHistory(capacity: 4);
+
+        history.CountUnload();
+        history.CountUnload();
+
+        Assert.Equal(2, history.Unloads);
+        Assert.Empty(history.Snapshot());
+    }
+
+    [Fact]
+    public void A_snapshot_is_a_copy_that_later_records_do_not_change()
+    {
+        var history = new LoadHistory(capacity: 4);
+        history.Add(Record(ModelLoadOutcome.Success, "v1"));
+
+        IReadOnlyList<ModelLoadRecord> before = history.Snapshot();
+        history.Add(Record(ModelLoadOutcome.Success, "v2"));
+
+        Assert.Single(before);
+        Assert.Equal(2, history.Snapshot().Count);
+    }
+
+    [Fact]
+    public void Counts_stay_exact_when_records_are_added_from_every_core_at_once()
+    {
+        var history = new LoadHistory(capacity: 8);
+        int threads = Math.Max(2, Environment.ProcessorCount);
+        const int PerThread = 10_000;
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
+        {
+            for (int i = 0; i < PerThread; i++)
+            {
+                history.Add(Record(i % 2 == 0 ? ModelLoadOutcome.Success : ModelLoadOutcome.Failure));
+            }
+        });
+
+        Assert.Equal(threads * PerThread / 2, history.Loads);
+        Assert.Equal(threads * PerThread / 2, history.Failures);
+        Assert.Equal(8, history.Snapshot().Count);
+    }
+
+    private static ModelLoadRecord Record(ModelLoadOutcome outcome, string? versionId = null) =>
+        new(DateTimeOffset.UnixEpoch, ModelLoadReason.FirstUse, outcome, versionId, outcome is ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped ? "bad" : null);
+}
