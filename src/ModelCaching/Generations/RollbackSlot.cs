@@ -38,7 +38,10 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
         }
     }
 
-    /// <summary>Takes what a rollback swaps back in (the kept generation) or reloads (the bytes); nothing is kept afterwards.</summary>
+    /// <summary>
+    /// Takes what a rollback swaps back in (the kept generation, which leaves the slot) or reloads (the bytes, which stay
+    /// until the rollback succeeds and <see cref="Clear"/> forgets them, so a failed rollback can be tried again).
+    /// </summary>
     /// <returns><see langword="false"/> when nothing is kept.</returns>
     public bool TryTake(out ModelGeneration<TModel>? generation, out ModelArtifact? artifact)
     {

@@ -88,7 +88,7 @@ internal sealed class LoadAttempt<TModel>
 
     public bool IsAbandoned => Volatile.Read(ref _phase) == Abandoned;
 
-    /// <summary>Completes when the attempt's thread has ended (at once for an attempt abandoned before it started).</summary>
+    /// <summary>Completes when the attempt's thread has ended (at once for an attempt abandoned while it waited for a slot: it never runs).</summary>
     public Task Ended => _ended.Task;
 
     /// <summary>Waits for a load slot, then starts the attempt's thread.</summary>
@@ -110,13 +110,12 @@ internal sealed class LoadAttempt<TModel>
         }
     }
 
-    private void OnSlot()
+    private bool OnSlot()
     {
         if (Volatile.Read(ref _phase) == Abandoned)
         {
-            // Abandoned (the cache was disposed) while it waited for the slot: hand the slot on.
-            End();
-            return;
+            // Abandoned (the cache was disposed) while it waited for the slot: the limiter hands the slot on.
+            return false;
         }
 
         StartedAt = _timeProvider.GetTimestamp();
@@ -127,8 +126,8 @@ internal sealed class LoadAttempt<TModel>
 
         if (Interlocked.CompareExchange(ref _phase, Running, Queued) != Queued)
         {
-            End();
-            return;
+            _timer?.Dispose();
+            return false;
         }
 
         var thread = new Thread(static state => ((LoadAttempt<TModel>)state!).Run())
@@ -137,6 +136,7 @@ internal sealed class LoadAttempt<TModel>
             Name = "ModelCaching load",
         };
         thread.UnsafeStart(this);
+        return true;
     }
 
     private void Run()
@@ -173,6 +173,13 @@ internal sealed class LoadAttempt<TModel>
             {
                 _cancellation.Cancel();
                 _onAbandoned(this, cause ?? (Exception)new OperationCanceledException("The model cache was disposed."));
+                if (phase == Queued)
+                {
+                    // It never started: nothing of it will run; the limiter skips it when the slot comes.
+                    _lifetimeRegistration.Dispose();
+                    _ended.TrySetResult();
+                }
+
                 return;
             }
 

@@ -13,7 +13,7 @@ namespace ModelCaching;
 internal sealed class ModelLoadLimiter : IDisposable
 {
     private readonly int _maxConcurrentLoads;
-    private readonly Queue<Action> _waiting = new();
+    private readonly Queue<Func<bool>> _waiting = new();
     private readonly Lock _gate = new();
     private int _running;
 
@@ -51,8 +51,11 @@ internal sealed class ModelLoadLimiter : IDisposable
     }
 
     /// <summary>Runs <paramref name="start"/> once a slot is free: now, or when an earlier load releases its slot.</summary>
-    /// <remarks><paramref name="start"/> owns the slot from then on and must call <see cref="Release"/> exactly once.</remarks>
-    public void Enter(Action start)
+    /// <remarks>
+    /// <paramref name="start"/> returns <see langword="true"/> when it takes the slot (it must then call <see cref="Release"/>
+    /// exactly once) and <see langword="false"/> when it no longer wants it (abandoned while it waited): the slot goes to the next.
+    /// </remarks>
+    public void Enter(Func<bool> start)
     {
         lock (_gate)
         {
@@ -65,23 +68,33 @@ internal sealed class ModelLoadLimiter : IDisposable
             _running++;
         }
 
-        start();
+        if (!start())
+        {
+            Release();
+        }
     }
 
     /// <summary>Gives the slot to the next waiting load, or frees it.</summary>
     public void Release()
     {
-        Action? next;
-        lock (_gate)
+        // A loop, not recursion: a queue of loads abandoned while they waited passes the slot along one by one.
+        while (true)
         {
-            if (!_waiting.TryDequeue(out next))
+            Func<bool>? next;
+            lock (_gate)
             {
-                _running--;
+                if (!_waiting.TryDequeue(out next))
+                {
+                    _running--;
+                    return;
+                }
+            }
+
+            if (next())
+            {
                 return;
             }
         }
-
-        next();
     }
 
     public void Dispose()

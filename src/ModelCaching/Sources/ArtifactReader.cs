@@ -78,7 +78,11 @@ internal static class ArtifactReader
             if (_used == _current.Length)
             {
                 _full.Add(_current);
-                long next = Math.Min(Math.Max(FirstSegmentBytes, Math.Min((long)_current.Length * 2, MaxSegmentBytes)), maxBytes - _total + 1);
+
+                // After a segment of the known length, a one-byte probe finds the end: no segment is spent on it.
+                long next = knownLength == _total && _full.Count == 1
+                    ? 1
+                    : Math.Min(Math.Max(FirstSegmentBytes, Math.Min((long)_current.Length * 2, MaxSegmentBytes)), maxBytes - _total + 1);
                 _current = new byte[(int)Math.Max(1, next)];
                 _used = 0;
             }

@@ -175,7 +175,7 @@ public sealed class LoadAttemptTests : IDisposable
     public async Task An_attempt_abandoned_while_it_waits_for_a_slot_never_runs_and_hands_the_slot_on()
     {
         var limiter = new ModelLoadLimiter(1);
-        limiter.Enter(static () => { });
+        limiter.Enter(static () => true);
         int runs = 0;
         LoadAttempt<FakeModel> attempt = Create(limiter, work: _ => runs++);
         attempt.Start(_lifetime.Token);
@@ -183,11 +183,14 @@ public sealed class LoadAttemptTests : IDisposable
 
         await _lifetime.CancelAsync();
         Assert.IsType<OperationCanceledException>(await _abandoned.Task.WaitAsync(Bound));
+
+        // It will never run, so it has ended already, before any slot comes (disposal need not wait for one).
+        Assert.True(attempt.Ended.IsCompleted);
         limiter.Release();
 
-        await attempt.Ended.WaitAsync(Bound);
         Assert.Equal(0, runs);
         Assert.Equal(0, limiter.Running);
+        Assert.Equal(0, limiter.Queued);
     }
 
     private void BlockUntilReleased(LoadAttempt<FakeModel> attempt)

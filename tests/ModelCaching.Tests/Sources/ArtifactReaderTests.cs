@@ -39,6 +39,21 @@ public sealed class ArtifactReaderTests
     }
 
     [Fact]
+    public void A_stream_of_known_length_well_under_the_limit_costs_no_extra_segment_to_find_its_end()
+    {
+        const int Size = 1024 * 1024;
+        using var stream = new MemoryStream(Pattern(Size));
+        ArtifactReader.ReadAll(new MemoryStream(new byte[16]), 100, "warm-up", CancellationToken.None);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        byte[] read = ArtifactReader.ReadAll(stream, 2 * Size, "memory:test", CancellationToken.None);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(Size, read.Length);
+        Assert.InRange(allocated, Size, Size + 1024); // the array, a one-byte probe for the end, and bookkeeping
+    }
+
+    [Fact]
     public void The_length_from_the_caller_is_used_for_a_stream_that_cannot_seek()
     {
         const int Size = 1024 * 1024;
