@@ -55,7 +55,7 @@ public static class Program
         Plot plot = HorizontalBars(rows.Select(static r => r.Name).ToArray(), rows.Select(static r => r.Value).ToArray(), rows.Select(static r => r.Name.StartsWith("ModelCaching", StringComparison.Ordinal) ? Ours : Peer).ToArray(), "0.0");
         plot.Title($"Steady hit on taxi-fare.zip (Lazy<T>.Value in the same run: {peers.LazyBaseline:0.0} ns)");
         plot.XLabel("ns per hit (BenchmarkDotNet mean; lower is better)");
-        plot.SaveSvg(path, 900, 480);
+        Save(plot, path, 900, 480);
         return path;
     }
 
@@ -87,7 +87,7 @@ public static class Program
         plot.Axes.Margins(left: 0, right: 0.15);
         plot.Title("Hit during reloads (taxi-fare.zip, real reloads of a changed file)");
         plot.XLabel("ns per hit (BenchmarkDotNet mean; lower is better)");
-        plot.SaveSvg(path, 900, 560);
+        Save(plot, path, 900, 560);
         return path;
     }
 
@@ -117,7 +117,7 @@ public static class Program
         plot.Axes.Margins(left: 0, right: 0.15);
         plot.Title("Managed heap held for taxi-fare.zip");
         plot.XLabel("KB (median of the rounds; lower is better after idle)");
-        plot.SaveSvg(path, 900, 560);
+        Save(plot, path, 900, 560);
         return path;
     }
 
@@ -162,7 +162,7 @@ public static class Program
         plot.Axes.Margins(left: 0, right: 0.15);
         plot.Title($"Predict on iris.zip ({Path.GetFileName(file)})");
         plot.XLabel("ns per prediction per thread (BenchmarkDotNet mean; lower is better)");
-        plot.SaveSvg(path, 1000, 600);
+        Save(plot, path, 1000, 600);
         return path;
     }
 
@@ -190,21 +190,32 @@ public static class Program
             }
         }
 
-        var maxLine = plot.Add.ScatterPoints(time, max);
+        // A log scale: the mean call is a fraction of a microsecond, the slowest call in a bucket (a preempted thread,
+        // a GC) up to milliseconds, and both must stay readable.
+        double[] logMax = [.. max.Select(static v => Math.Log10(Math.Max(v, 0.01)))];
+        double[] logMean = [.. mean.Select(static v => Math.Log10(Math.Max(v, 0.01)))];
+        var maxLine = plot.Add.ScatterPoints(time, logMax);
         maxLine.Color = Peer;
         maxLine.MarkerSize = 2;
         maxLine.LegendText = "slowest call in each 10 ms";
-        var meanLine = plot.Add.ScatterLine(time, mean);
+        var meanLine = plot.Add.ScatterLine(time, logMean);
         meanLine.Color = Ours;
         meanLine.LineWidth = 1.5f;
         meanLine.LegendText = "mean call in each 10 ms";
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "a reload running (load, warm-up, swap)", FillColor = Accent.WithAlpha(0.4) });
         plot.ShowLegend();
-        plot.Axes.SetLimitsY(0, Math.Max(1, Percentile(max, 99.5) * 1.2));
+        plot.Legend.Alignment = Alignment.UpperRight;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+            LabelFormatter = static y => Math.Pow(10, y).ToString("0.##", CultureInfo.InvariantCulture),
+        };
+        plot.Axes.SetLimitsY(Math.Floor(logMean.Min()) - 0.2, Math.Ceiling(logMax.Max()) + 0.8);
         plot.Title("PredictionPool.Predict latency: steady, reloads every 100 ms, steady (iris.zip)");
         plot.XLabel("seconds since the warm-up ended");
-        plot.YLabel("µs per call");
-        plot.SaveSvg(path, 1000, 450);
+        plot.YLabel("µs per call (log scale)");
+        Save(plot, path, 1000, 450);
         return path;
     }
 
@@ -233,6 +244,16 @@ public static class Program
         File.WriteAllText(path, text.ToString());
         Console.Write(text);
         return path;
+    }
+
+    // SVG for the docs; with MC_CHARTS_PNG=1 also a PNG beside it (for a quick look where SVG is not displayed).
+    private static void Save(Plot plot, string path, int width, int height)
+    {
+        plot.SaveSvg(path, width, height);
+        if (Environment.GetEnvironmentVariable("MC_CHARTS_PNG") == "1")
+        {
+            plot.SavePng(Path.ChangeExtension(path, ".png"), width, height);
+        }
     }
 
     private static string Cell(List<(string Name, double Value)> rows, string name, string format) =>

@@ -69,6 +69,8 @@ public class HitPathAnatomyBenchmarks
         HitModel ReadAndMarkUsed();
 
         HitModel ReadAndPerThreadIncrement();
+
+        HitModel ReadAndThreadStaticCell();
     }
 
     /// <summary>
@@ -84,8 +86,8 @@ public class HitPathAnatomyBenchmarks
         private static long[]? t_cells;
 
         private readonly StripedCounterCopy _hits = new();
-        private readonly ModelCaching.Diagnostics.StackRegionCounter _perThread = new();
-        private readonly ModelCaching.Diagnostics.StackRegionCounter _whileListening = new();
+        private ModelCaching.Diagnostics.StackRegionCounter _perThread = new();
+        private ModelCaching.Diagnostics.StackRegionCounter _whileListening = new();
         private volatile Generation? _current = new(new HitModel("generation"));
         private bool _used;
         public bool Listening { get; set; }

@@ -61,6 +61,7 @@ public sealed class HitThroughputHarness : IHarness
             ("GetModel() lazy, TrackHits = false", () => GetModelLoop(_uncounted)),
             ("anatomy: per-core count (before), via interface", AnatomyStripedLoop),
             ("anatomy: stack-region count (now), via interface", AnatomyPerThreadLoop),
+            ("anatomy: [ThreadStatic] cell (tried), via interface", AnatomyThreadStaticLoop),
             ("anatomy: no count, via interface", AnatomyUncountedLoop),
             ("Acquire()+Dispose() (default)", () => LeaseLoop(_counted)),
             ("Acquire()+Dispose(), TrackHits = false", () => LeaseLoop(_uncounted)),
@@ -214,6 +215,18 @@ public sealed class HitThroughputHarness : IHarness
         for (int i = 0; i < CallsPerSlice; i++)
         {
             last = path.ReadAndPerThreadIncrement();
+        }
+
+        _sink = last;
+    }
+
+    private void AnatomyThreadStaticLoop()
+    {
+        HitPathAnatomyBenchmarks.IHitPath path = _anatomy;
+        HitModel? last = null;
+        for (int i = 0; i < CallsPerSlice; i++)
+        {
+            last = path.ReadAndThreadStaticCell();
         }
 
         _sink = last;

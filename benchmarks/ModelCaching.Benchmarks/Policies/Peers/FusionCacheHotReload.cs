@@ -11,15 +11,17 @@ namespace ModelCaching.Benchmarks.Policies.Peers;
 internal sealed class FusionCacheHotReload : IHotReloadingModel
 {
     // user code begins
-    private static readonly MLContext s_ml = new();
+    private readonly MLContext _ml = new();
     private readonly IFusionCache _cache;
     private readonly string _path;
     private readonly FileSystemWatcher _watcher;
+    private readonly Func<FusionCacheFactoryExecutionContext<ModelHolder>, CancellationToken, ModelHolder> _load;
 
     public FusionCacheHotReload(IFusionCache cache, string path, TimeSpan idle)
     {
         _cache = cache;
         _path = path;
+        _load = (_, _) => new ModelHolder(_ml.Model.Load(_path, out _));
         _cache.DefaultEntryOptions.SetDuration(idle).SetFailSafe(true, TimeSpan.FromDays(1));
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path));
         _watcher.Changed += (_, _) => _cache.Expire("taxi-fare");
@@ -28,7 +30,7 @@ internal sealed class FusionCacheHotReload : IHotReloadingModel
         _watcher.EnableRaisingEvents = true;
     }
 
-    public ITransformer Model => _cache.GetOrSet<ModelHolder>("taxi-fare", (_, _) => new ModelHolder(s_ml.Model.Load(_path, out _))).Model;
+    public ITransformer Model => _cache.GetOrSet<ModelHolder>("taxi-fare", _load).Model;
     // user code ends
 
     public string Name => "FusionCache 2.9.0";

@@ -12,7 +12,7 @@ namespace ModelCaching.Benchmarks.Policies.Peers;
 internal sealed class HybridCacheHotReload : IHotReloadingModel
 {
     // user code begins
-    private static readonly MLContext s_ml = new();
+    private readonly MLContext _ml = new();
     private readonly HybridCache _cache;
     private readonly string _path;
     private readonly FileSystemWatcher _watcher;
@@ -33,13 +33,13 @@ internal sealed class HybridCacheHotReload : IHotReloadingModel
     }
 
     public ValueTask<ModelHolder> GetAsync() =>
-        _cache.GetOrCreateAsync("taxi-fare", this, static (self, cancellationToken) => ValueTask.FromResult(new ModelHolder(s_ml.Model.Load(self._path, out _))), _entry);
+        _cache.GetOrCreateAsync("taxi-fare", this, static (self, cancellationToken) => ValueTask.FromResult(new ModelHolder(self._ml.Model.Load(self._path, out _))), _entry);
 
     public void Reload()
     {
         try
         {
-            var next = new ModelHolder(s_ml.Model.Load(_path, out _));
+            var next = new ModelHolder(_ml.Model.Load(_path, out _));
             _cache.SetAsync("taxi-fare", next, _entry).AsTask().GetAwaiter().GetResult();
         }
         catch (Exception)

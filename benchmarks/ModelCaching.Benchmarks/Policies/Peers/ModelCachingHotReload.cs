@@ -5,9 +5,10 @@ namespace ModelCaching.Benchmarks.Policies.Peers;
 
 /// <summary>
 /// Hot reload with fail-safe on ModelCaching: the file is watched (debounced; atomic renames and symlink swaps seen),
-/// a failed load keeps the last good model and is retried. The registration is the user's code (counted by
-/// <c>--harness peer-loc</c>, the lazy line); <see cref="PolicyHost{TModel}"/> adds the policy and starts the host as an
-/// application's host would.
+/// a failed load keeps the last good model and is retried. The user's code is the registration: the
+/// <c>services.AddModelCache().AddModel(...)</c> call (in <see cref="PolicyHost{TModel}"/>, which also adds the policy,
+/// one more call for eager or expiring, and starts the host as an application's host would) and the source line
+/// below; <c>--harness peer-loc</c> counts both.
 /// </summary>
 internal sealed class ModelCachingHotReload : IHotReloadingModel
 {

@@ -12,7 +12,7 @@ namespace ModelCaching.Benchmarks.Policies.Peers;
 internal sealed class ObjectPoolHotReload : IHotReloadingModel
 {
     // user code begins
-    private static readonly MLContext s_ml = new();
+    private readonly MLContext _ml = new();
     private readonly string _path;
     private readonly FileSystemWatcher _watcher;
     private readonly Timer _debounce;
@@ -21,7 +21,7 @@ internal sealed class ObjectPoolHotReload : IHotReloadingModel
     public ObjectPoolHotReload(string path)
     {
         _path = path;
-        _pool = CreatePool(s_ml.Model.Load(path, out _));
+        _pool = CreatePool(_ml.Model.Load(path, out _));
         _debounce = new Timer(_ => Reload());
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path));
         _watcher.Changed += (_, _) => _debounce.Change(500, Timeout.Infinite);
@@ -36,7 +36,7 @@ internal sealed class ObjectPoolHotReload : IHotReloadingModel
     {
         try
         {
-            _pool = CreatePool(s_ml.Model.Load(_path, out _));
+            _pool = CreatePool(_ml.Model.Load(_path, out _));
         }
         catch (Exception)
         {
@@ -44,13 +44,13 @@ internal sealed class ObjectPoolHotReload : IHotReloadingModel
         }
     }
 
-    private static DefaultObjectPool<PredictionEngine<TaxiTrip, TaxiFarePrediction>> CreatePool(ITransformer model) =>
-        new(new EnginePolicy(model), Environment.ProcessorCount * 2);
+    private DefaultObjectPool<PredictionEngine<TaxiTrip, TaxiFarePrediction>> CreatePool(ITransformer model) =>
+        new(new EnginePolicy(_ml, model), Environment.ProcessorCount * 2);
 
-    private sealed class EnginePolicy(ITransformer model) : PooledObjectPolicy<PredictionEngine<TaxiTrip, TaxiFarePrediction>>
+    private sealed class EnginePolicy(MLContext ml, ITransformer model) : PooledObjectPolicy<PredictionEngine<TaxiTrip, TaxiFarePrediction>>
     {
         public override PredictionEngine<TaxiTrip, TaxiFarePrediction> Create() =>
-            s_ml.Model.CreatePredictionEngine<TaxiTrip, TaxiFarePrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
+            ml.Model.CreatePredictionEngine<TaxiTrip, TaxiFarePrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
 
         public override bool Return(PredictionEngine<TaxiTrip, TaxiFarePrediction> obj) => true;
     }

@@ -16,7 +16,7 @@ public class PeerFirstRequestBenchmarks
     private readonly MLContext _ml = new(seed: 0);
     private IHotReloadingModel? _peer;
 
-    public static IEnumerable<string> Peers => PeerSet.Names;
+    public static IEnumerable<string> Peers => PeerSet.Selected;
 
     [ParamsSource(nameof(Peers))]
     public string Peer { get; set; } = "";

@@ -20,7 +20,8 @@ public class PeerHitBenchmarks
     private long _reloads;
     private string _path = "";
 
-    public static IEnumerable<string> Peers => PeerSet.Names;
+    /// <summary>Every peer, or those named in the environment variable <c>MC_PEERS</c> (comma-separated), to re-run a few.</summary>
+    public static IEnumerable<string> Peers => PeerSet.Selected;
 
     [ParamsSource(nameof(Peers))]
     public string Peer { get; set; } = "";

@@ -29,6 +29,10 @@ internal static class PeerSet
 
     private static int s_folders;
 
+    /// <summary>The peers named in the environment variable <c>MC_PEERS</c> (comma-separated), or all of them.</summary>
+    public static IEnumerable<string> Selected =>
+        Environment.GetEnvironmentVariable("MC_PEERS") is { Length: > 0 } selected ? selected.Split(',', StringSplitOptions.TrimEntries) : Names;
+
     /// <summary>Copies the model to a new temp folder and returns its path there.</summary>
     public static string CopyModel()
     {

@@ -11,13 +11,13 @@ internal sealed class StaticFieldHotReload : IHotReloadingModel
 {
     // user code begins
     private static volatile ITransformer? s_model;
-    private static readonly MLContext s_ml = new();
+    private readonly MLContext _ml = new();
     private FileSystemWatcher? _watcher;
     private Timer? _debounce;
 
     public void Start(string path)
     {
-        s_model = s_ml.Model.Load(path, out _);
+        s_model = _ml.Model.Load(path, out _);
         _debounce = new Timer(_ => ReloadFrom(path));
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileName(path));
         _watcher.Changed += (_, _) => _debounce.Change(500, Timeout.Infinite);
@@ -28,11 +28,11 @@ internal sealed class StaticFieldHotReload : IHotReloadingModel
 
     public static ITransformer Model => s_model ?? throw new InvalidOperationException("Not loaded.");
 
-    private static void ReloadFrom(string path)
+    private void ReloadFrom(string path)
     {
         try
         {
-            s_model = s_ml.Model.Load(path, out _);
+            s_model = _ml.Model.Load(path, out _);
         }
         catch (Exception)
         {
