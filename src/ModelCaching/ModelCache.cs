@@ -23,7 +23,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly ILogger _logger;
     private readonly ModelCacheMetrics _metrics;
     private readonly ModelLoadLimiter _loadLimiter;
-    private StackRegionCounter _hits = new(); // mutable struct: see StackRegionCounter
+    private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly bool _ownsSource;
 

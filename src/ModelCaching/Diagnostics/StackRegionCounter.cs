@@ -23,9 +23,7 @@ namespace ModelCaching.Diagnostics;
 /// next cells; when every cell is taken, hits go to one shared interlocked cell (exact, slower, rare).
 /// </para>
 /// </remarks>
-// A struct, held in a mutable field of its owner, so the hit path reaches the cell table in one load from the owner
-// instead of two. Never copy it: a copy would count its overflow on its own.
-internal struct StackRegionCounter
+internal sealed class StackRegionCounter
 {
     // 16 KiB regions: far smaller than any thread stack .NET creates (256 KiB at least, 1.5 MiB by default on Linux).
     private const int RegionShift = 14;
