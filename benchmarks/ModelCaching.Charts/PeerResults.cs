@@ -15,7 +15,7 @@ internal sealed class PeerResults
 
     public List<(string Name, double Value)> FirstRequest { get; } = [];
 
-    public List<(string Name, double First, double Idle)> Memory { get; } = [];
+    public List<(string Name, double First, double Idle, int Reachable)> Memory { get; } = [];
 
     public Dictionary<string, int> Lines { get; } = new(StringComparer.Ordinal);
 
@@ -97,7 +97,7 @@ internal sealed class PeerResults
         {
             foreach (string[] row in memory.Rows)
             {
-                results.Memory.Add((memory.Text(row, "Peer"), memory.Number(row, "HeldAfterFirstRequestKB"), memory.Number(row, "HeldAfterIdleKB")));
+                results.Memory.Add((memory.Text(row, "Peer"), memory.Number(row, "HeldAfterFirstRequestKB"), memory.Number(row, "HeldAfterIdleKB"), (int)memory.Number(row, "ReachableAfterIdle")));
             }
         }
 

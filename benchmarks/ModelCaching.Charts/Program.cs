@@ -82,8 +82,7 @@ public static class Program
         plot.Axes.Left.SetTicks([.. names.Select(static (_, i) => (i * 3) + 0.5)], names);
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "steady", FillColor = Peer });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "while its code reloads back to back", FillColor = Accent });
-        plot.Legend.Alignment = Alignment.LowerRight;
-        plot.ShowLegend();
+        plot.ShowLegend(Edge.Bottom);
         plot.Axes.Margins(left: 0, right: 0.15);
         plot.Title("Hit during reloads (taxi-fare.zip, real reloads of a changed file)");
         plot.XLabel("ns per hit (BenchmarkDotNet mean; lower is better)");
@@ -102,20 +101,19 @@ public static class Program
         var bars = new List<Bar>();
         for (int i = 0; i < peers.Memory.Count; i++)
         {
-            (string name, double first, double idle) = peers.Memory[i];
+            (string name, double first, double idle, _) = peers.Memory[i];
             bars.Add(new Bar { Position = (i * 3) + 0, Value = first, FillColor = Peer, Orientation = Orientation.Horizontal, Label = first.ToString("0", CultureInfo.InvariantCulture) });
             bars.Add(new Bar { Position = (i * 3) + 1, Value = idle, FillColor = name.StartsWith("ModelCaching", StringComparison.Ordinal) ? Ours : Accent, Orientation = Orientation.Horizontal, Label = idle.ToString("0", CultureInfo.InvariantCulture) });
         }
 
         var plottable = plot.Add.Bars(bars);
         plottable.ValueLabelStyle.FontSize = 10;
-        plot.Axes.Left.SetTicks([.. peers.Memory.Select(static (_, i) => (i * 3) + 0.5)], [.. peers.Memory.Select(static m => m.Name)]);
+        plot.Axes.Left.SetTicks([.. peers.Memory.Select(static (_, i) => (i * 3) + 0.5)], [.. peers.Memory.Select(static m => m.Reachable == 0 ? m.Name + " (model freed)" : m.Name)]);
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "after the first request", FillColor = Peer });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "after 2.5 s idle (1 s idle expiry where there is one)", FillColor = Accent });
-        plot.Legend.Alignment = Alignment.LowerRight;
-        plot.ShowLegend();
+        plot.ShowLegend(Edge.Bottom);
         plot.Axes.Margins(left: 0, right: 0.15);
-        plot.Title("Managed heap held for taxi-fare.zip");
+        plot.Title("Managed heap held for taxi-fare.zip (each holder with its own MLContext)");
         plot.XLabel("KB (median of the rounds; lower is better after idle)");
         Save(plot, path, 900, 560);
         return path;
@@ -123,7 +121,9 @@ public static class Program
 
     private static string? PooledPredict(string data, string path)
     {
-        string? file = Directory.Exists(data) ? Directory.GetFiles(data, "PredictionBenchmarks*.csv").OrderBy(static f => f, StringComparer.Ordinal).LastOrDefault() : null;
+        // The Prediction section's own export when present, else the newest other export.
+        string own = Path.Combine(data, "PredictionBenchmarks.csv");
+        string? file = File.Exists(own) ? own : Directory.GetFiles(data, "PredictionBenchmarks*.csv").OrderBy(static f => File.GetLastWriteTimeUtc(f)).LastOrDefault();
         CsvTable? table = file is null ? null : CsvTable.TryRead(file);
         if (table is null || !table.Has("Threads"))
         {
@@ -157,11 +157,10 @@ public static class Program
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{threads[t]} thread(s)", FillColor = colors[t % colors.Length] });
         }
 
-        plot.Legend.Alignment = Alignment.LowerRight;
-        plot.ShowLegend();
+        plot.ShowLegend(Edge.Bottom);
         plot.Axes.Margins(left: 0, right: 0.15);
         plot.Title($"Predict on iris.zip ({Path.GetFileName(file)})");
-        plot.XLabel("ns per prediction per thread (BenchmarkDotNet mean; lower is better)");
+        plot.XLabel("ns per prediction on each thread (mean; lower is better)");
         Save(plot, path, 1000, 600);
         return path;
     }
@@ -236,7 +235,7 @@ public static class Program
             string ratio = peers.Steady.FirstOrDefault(r => r.Name == name) is { Name: not null } s ? (s.Value / peers.LazyBaseline).ToString("0.0", CultureInfo.InvariantCulture) + "×" : "–";
             string reloading = Cell(peers.Reloading, name, "0.0");
             string first = Cell(peers.FirstRequest, name, "0.00");
-            (string Name, double First, double Idle) memory = peers.Memory.FirstOrDefault(m => m.Name == name);
+            (string Name, double First, double Idle, int Reachable) memory = peers.Memory.FirstOrDefault(m => m.Name == name);
             string lines = peers.Lines.TryGetValue(name, out int count) ? count.ToString(CultureInfo.InvariantCulture) : name.StartsWith("ModelCaching", StringComparison.Ordinal) && peers.Lines.TryGetValue("ModelCaching (any policy)", out int ours) ? ours.ToString(CultureInfo.InvariantCulture) : "–";
             text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {steady} | {ratio} | {reloading} | {first} | {(memory.Name is null ? "–" : memory.First.ToString("0", CultureInfo.InvariantCulture))} | {(memory.Name is null ? "–" : memory.Idle.ToString("0", CultureInfo.InvariantCulture))} | {lines} |");
         }

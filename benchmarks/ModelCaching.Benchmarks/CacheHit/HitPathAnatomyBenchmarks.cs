@@ -86,8 +86,8 @@ public class HitPathAnatomyBenchmarks
         private static long[]? t_cells;
 
         private readonly StripedCounterCopy _hits = new();
-        private ModelCaching.Diagnostics.StackRegionCounter _perThread = new();
-        private ModelCaching.Diagnostics.StackRegionCounter _whileListening = new();
+        private readonly ModelCaching.Diagnostics.StackRegionCounter _perThread = new();
+        private readonly ModelCaching.Diagnostics.StackRegionCounter _whileListening = new();
         private volatile Generation? _current = new(new HitModel("generation"));
         private bool _used;
         public bool Listening { get; set; }
