@@ -35,26 +35,42 @@ public class HitPathAnatomyBenchmarks
     [Benchmark(Description = "+ Thread.GetCurrentProcessorId()")]
     public HitModel ReadAndProcessorId() => _path.ReadAndProcessorId();
 
-    [Benchmark(Description = "+ striped per-core increment (today's hit path)")]
+    [Benchmark(Description = "+ striped per-core increment (the hit path before PerThreadCounter)")]
     public HitModel ReadAndStripedIncrement() => _path.ReadAndStripedIncrement();
 
-    [Benchmark(Description = "today's hit path through an interface")]
+    [Benchmark(Description = "per-core hit path through an interface")]
     public HitModel ReadAndStripedIncrementViaInterface() => _viaInterface.ReadAndStripedIncrement();
 
-    [Benchmark(Description = "+ [ThreadStatic] increment instead")]
+    [Benchmark(Description = "+ [ThreadStatic] long increment (one counter only)")]
     public HitModel ReadAndThreadStaticIncrement() => _path.ReadAndThreadStaticIncrement();
 
-    [Benchmark(Description = "+ 'used' flag, set only when clear (proposed)")]
+    [Benchmark(Description = "+ 'used' flag, set only when clear")]
     public HitModel ReadAndMarkUsed() => _path.ReadAndMarkUsed();
 
-    [Benchmark(Description = "proposed hit path through an interface")]
+    [Benchmark(Description = "'used' flag through an interface (TrackHits = false)")]
     public HitModel ReadAndMarkUsedViaInterface() => _viaInterface.ReadAndMarkUsed();
+
+    [Benchmark(Description = "+ 'used' flag + count only while a listener is attached (none)")]
+    public HitModel ReadAndCountWhileListening() => _path.ReadAndCountWhileListening();
+
+    [Benchmark(Description = "+ 'used' flag + per-thread cell found through [ThreadStatic] (tried)")]
+    public HitModel ReadAndThreadStaticCell() => _path.ReadAndThreadStaticCell();
+
+    [Benchmark(Description = "+ 'used' flag + stack-region cell (StackRegionCounter, the hit path now)")]
+    public HitModel ReadAndPerThreadIncrement() => _path.ReadAndPerThreadIncrement();
+
+    [Benchmark(Description = "stack-region hit path through an interface (TrackHits = true)")]
+    public HitModel ReadAndPerThreadIncrementViaInterface() => _viaInterface.ReadAndPerThreadIncrement();
 
     internal interface IHitPath
     {
         HitModel ReadAndStripedIncrement();
 
         HitModel ReadAndMarkUsed();
+
+        HitModel ReadAndPerThreadIncrement();
+
+        HitModel ReadAndThreadStaticCell();
     }
 
     /// <summary>
@@ -66,9 +82,15 @@ public class HitPathAnatomyBenchmarks
         [ThreadStatic]
         private static long t_hits;
 
+        [ThreadStatic]
+        private static long[]? t_cells;
+
         private readonly StripedCounterCopy _hits = new();
+        private readonly ModelCaching.Diagnostics.StackRegionCounter _perThread = new();
+        private readonly ModelCaching.Diagnostics.StackRegionCounter _whileListening = new();
         private volatile Generation? _current = new(new HitModel("generation"));
         private bool _used;
+        public bool Listening { get; set; }
 
         public HitModel ReadOnly()
         {
@@ -130,6 +152,66 @@ public class HitPathAnatomyBenchmarks
             return Miss();
         }
 
+        public HitModel ReadAndCountWhileListening()
+        {
+            Generation? current = _current;
+            if (current is not null)
+            {
+                if (!_used)
+                {
+                    _used = true;
+                }
+
+                // The alternative to an always-on count: count only while a MeterListener or a statistics reader has
+                // switched counting on. Statistics would then miss every hit before that moment.
+                if (Listening)
+                {
+                    _whileListening.Increment();
+                }
+
+                return current.Model;
+            }
+
+            return Miss();
+        }
+
+        public HitModel ReadAndThreadStaticCell()
+        {
+            Generation? current = _current;
+            if (current is not null)
+            {
+                if (!_used)
+                {
+                    _used = true;
+                }
+
+                // What a per-thread counter needs at least: the thread's cell array from thread-local storage (on
+                // Linux x64 a call into the C library's TLS lookup), a bounds check and an increment.
+                long[] cells = t_cells ??= new long[8];
+                cells[3]++;
+                return current.Model;
+            }
+
+            return Miss();
+        }
+
+        public HitModel ReadAndPerThreadIncrement()
+        {
+            Generation? current = _current;
+            if (current is not null)
+            {
+                if (!_used)
+                {
+                    _used = true;
+                }
+
+                _perThread.Increment();
+                return current.Model;
+            }
+
+            return Miss();
+        }
+
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static HitModel Miss() => throw new InvalidOperationException("The benchmark's generation is always set.");
     }
@@ -139,7 +221,7 @@ public class HitPathAnatomyBenchmarks
         public HitModel Model { get; } = model;
     }
 
-    /// <summary>A copy of src/ModelCaching/Diagnostics/StripedCounter.cs (internal there).</summary>
+    /// <summary>A copy of the per-core counter the cache used before <c>PerThreadCounter</c> (StripedCounter.cs, removed).</summary>
     internal sealed class StripedCounterCopy
     {
         private readonly PaddedCell[] _cells;

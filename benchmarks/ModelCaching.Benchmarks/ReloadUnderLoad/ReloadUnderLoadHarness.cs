@@ -29,6 +29,11 @@ public sealed class ReloadUnderLoadHarness : IHarness
     private volatile int _phase; // 0 steady before, 1 reloads, 2 steady after
     private volatile bool _stop;
 
+    // The time series (--csv): calls are put in BucketMs buckets from the end of the warm-up on.
+    private const int BucketMs = 10;
+    private long _seriesStart;
+    private int _buckets;
+
     public async Task<int> RunAsync(string[] args)
     {
         int threads = Option(args, "--threads", Environment.ProcessorCount);
@@ -37,6 +42,10 @@ public sealed class ReloadUnderLoadHarness : IHarness
         double reloadSeconds = Option(args, "--reload-seconds", 10.0);
         int reloadEveryMs = Option(args, "--reload-every-ms", 100);
         int tailMs = Option(args, "--tail-ms", 20);
+        int csvIndex = Array.IndexOf(args, "--csv");
+        string? csv = csvIndex >= 0 && csvIndex + 1 < args.Length ? args[csvIndex + 1] : null;
+        _buckets = (int)(((2 * steadySeconds) + reloadSeconds + 5) * 1000 / BucketMs);
+        var swaps = new List<(double StartMs, double EndMs)>();
 
         string directory = Path.Combine(Path.GetTempPath(), "modelcaching-reload-under-load", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -86,6 +95,8 @@ public sealed class ReloadUnderLoadHarness : IHarness
             worker.ResetRequested = true;
         }
 
+        Volatile.Write(ref _seriesStart, Stopwatch.GetTimestamp());
+
         await Task.Delay(TimeSpan.FromSeconds(steadySeconds));
         _phase = 1;
 
@@ -102,6 +113,7 @@ public sealed class ReloadUnderLoadHarness : IHarness
 
             _swapping = true;
             long started = Stopwatch.GetTimestamp();
+            double swapStartMs = Stopwatch.GetElapsedTime(_seriesStart, started).TotalMilliseconds;
             try
             {
                 await cache.ReloadAsync();
@@ -116,6 +128,7 @@ public sealed class ReloadUnderLoadHarness : IHarness
             reloadTimes.Record((long)Stopwatch.GetElapsedTime(started).TotalNanoseconds);
             await Task.Delay(tailMs);
             _swapping = false;
+            swaps.Add((swapStartMs, Stopwatch.GetElapsedTime(_seriesStart).TotalMilliseconds));
         }
 
         _phase = 2;
@@ -155,6 +168,12 @@ public sealed class ReloadUnderLoadHarness : IHarness
         Console.WriteLine($"Failed calls: {failed} (budget 0). p99 during swaps / steady p99 (the lower of the two steady phases): {ratio:0.00}× (budget ≤ 2×).");
         Console.WriteLine(failed == 0 && ratio <= 2 ? "Within budget." : "OUT OF BUDGET.");
 
+        if (csv is not null)
+        {
+            WriteSeries(csv, workers, swaps);
+            Console.WriteLine($"Wrote {csv}: calls per {BucketMs} ms after the warm-up, mean and max latency, and whether a swap ran.");
+        }
+
         try
         {
             Directory.Delete(directory, recursive: true);
@@ -172,6 +191,32 @@ public sealed class ReloadUnderLoadHarness : IHarness
             $"| {name} | {histogram.Count:N0} | {Micro(histogram.Percentile(50)):0.00} | {Micro(histogram.Percentile(99)):0.00} | {Micro(histogram.Percentile(99.9)):0.00} | {Micro(histogram.MaxNanoseconds):0.0} | {failed} |"));
 
     private static double Micro(double nanoseconds) => nanoseconds / 1000.0;
+
+    private void WriteSeries(string path, Worker[] workers, List<(double StartMs, double EndMs)> swaps)
+    {
+        var text = new System.Text.StringBuilder("TimeMs,Calls,MeanUs,MaxUs,Swapping\n");
+        for (int bucket = 0; bucket < _buckets; bucket++)
+        {
+            long calls = 0, sum = 0, max = 0;
+            foreach (Worker worker in workers)
+            {
+                calls += worker.SeriesCalls[bucket];
+                sum += worker.SeriesSum[bucket];
+                max = Math.Max(max, worker.SeriesMax[bucket]);
+            }
+
+            if (calls == 0)
+            {
+                continue;
+            }
+
+            double start = bucket * BucketMs, end = start + BucketMs;
+            bool swapping = swaps.Any(s => s.StartMs < end && s.EndMs > start);
+            text.Append(CultureInfo.InvariantCulture, $"{start:0},{calls},{Micro(sum / (double)calls):0.000},{Micro(max):0.0},{(swapping ? 1 : 0)}\n");
+        }
+
+        File.WriteAllText(path, text.ToString());
+    }
 
     private static T Option<T>(string[] args, string name, T fallback)
         where T : IParsable<T>
@@ -216,6 +261,13 @@ public sealed class ReloadUnderLoadHarness : IHarness
 
         public volatile bool ResetRequested;
 
+        // Per-bucket figures for the time series: each worker writes only its own arrays.
+        public long[] SeriesCalls { get; } = new long[harness._buckets];
+
+        public long[] SeriesSum { get; } = new long[harness._buckets];
+
+        public long[] SeriesMax { get; } = new long[harness._buckets];
+
         public void Run()
         {
             ReloadIrisData input = ReloadIrisData.Virginica;
@@ -243,7 +295,19 @@ public sealed class ReloadUnderLoadHarness : IHarness
                     ok = false;
                 }
 
-                long elapsed = (long)Stopwatch.GetElapsedTime(started).TotalNanoseconds;
+                long ended = Stopwatch.GetTimestamp();
+                long elapsed = (long)Stopwatch.GetElapsedTime(started, ended).TotalNanoseconds;
+                long seriesStart = Volatile.Read(ref harness._seriesStart);
+                if (seriesStart != 0)
+                {
+                    int bucket = (int)(Stopwatch.GetElapsedTime(seriesStart, ended).TotalMilliseconds / BucketMs);
+                    if ((uint)bucket < (uint)SeriesCalls.Length)
+                    {
+                        SeriesCalls[bucket]++;
+                        SeriesSum[bucket] += elapsed;
+                        SeriesMax[bucket] = Math.Max(SeriesMax[bucket], elapsed);
+                    }
+                }
 
                 // A call counts as "during a swap" if a reload was running when it started or when it ended.
                 swapping |= harness._swapping;

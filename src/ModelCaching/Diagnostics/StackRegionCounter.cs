@@ -45,7 +45,8 @@ internal sealed class StackRegionCounter
     {
         byte marker = 0;
         nint region = Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref marker) >> RegionShift;
-        ref Cell cell = ref _cells[(int)region & _mask];
+        // The mask keeps the index inside the array, so no bounds check is needed.
+        ref Cell cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), (int)region & _mask);
         if (cell.Region == region)
         {
             cell.Value++;

@@ -85,43 +85,53 @@ public sealed class LeaseDoubleDisposeTests
     }
 
     [Fact]
-    public async Task CopiesOfOneLease_DisposedAtOnceOnAllCores_EndItExactlyOnce()
+    public async Task LeasesOnAllCores_EachDisposedTwice_WhileReloadingInALoop_NeverDisposeAModelUnderAnotherLease()
     {
         var factory = new CacheFactory();
         await using ModelCache<FakeModel> cache = factory.Create();
         await cache.GetModelAsync();
-        int threadCount = Math.Max(2, Environment.ProcessorCount) * 2;
+        using var stop = new CancellationTokenSource();
         int failures = 0;
-
-        for (int round = 0; round < 200; round++)
+        long calls = 0;
+        Task[] workers = [.. Enumerable.Range(0, Environment.ProcessorCount * 2).Select(worker => Task.Run(() =>
         {
-            using ModelLease<FakeModel> holder = cache.Acquire();
-            ModelLease<FakeModel> shared = cache.Acquire();
-            factory.Source.Content = $"v{round + 2}";
-            await cache.ReloadAsync();
-            FakeModel model = holder.Model;
-
-            using var start = new Barrier(threadCount);
-            Task[] disposers = [.. Enumerable.Range(0, threadCount).Select(_ => Task.Factory.StartNew(
-                () =>
-                {
-                    start.SignalAndWait();
-                    shared.Dispose();
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default))];
-            await Task.WhenAll(disposers).WaitAsync(Eventually.Timeout);
-
-            if (model.IsDisposed || cache.GetStatistics().ActiveLeases != 1)
+            while (!stop.IsCancellationRequested)
             {
-                failures++;
+                try
+                {
+                    ModelLease<FakeModel> outer = cache.Acquire();
+                    ModelLease<FakeModel> inner = cache.Acquire();
+                    ModelLease<FakeModel> copy = inner;
+                    inner.Dispose();
+                    copy.Dispose();
+                    inner.Dispose();
+                    _ = outer.Model.Predict();
+                    outer.Dispose();
+                    outer.Dispose();
+                    Interlocked.Increment(ref calls);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
             }
+        }))];
+
+        for (int version = 2; version <= 100; version++)
+        {
+            factory.Source.Content = $"v{version}";
+            await cache.ReloadAsync();
         }
 
+        await stop.CancelAsync();
+        await Task.WhenAll(workers).WaitAsync(Eventually.Timeout);
+
         Assert.Equal(0, failures);
+        Assert.True(calls > 0);
         Assert.Equal(0, cache.GetStatistics().ActiveLeases);
-        Assert.All(factory.Loader.Created.Where(m => m != cache.GetModel()), model => Assert.Equal(1, model.DisposeCount));
+        FakeModel serving = cache.GetModel();
+        Assert.All(factory.Loader.Created.Where(m => m != serving), model => Assert.Equal(1, model.DisposeCount));
+        Assert.False(serving.IsDisposed);
     }
 
     [Fact]
