@@ -11,6 +11,12 @@ if (args.Contains("--help") || args.Contains("-h"))
     return 0;
 }
 
+if (args.Contains("--afl"))
+{
+    AflTarget.Run();
+    return 0;
+}
+
 string target = Option(args, "--target", "all");
 var settings = new FuzzSettings(
     Targets: target == "all" ? FuzzTargetCatalog.Names : [target],

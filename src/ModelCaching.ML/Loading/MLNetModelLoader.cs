@@ -68,8 +68,8 @@ public sealed class MLNetModelLoader : IModelLoader<ITransformer>
         if (MLNetModelFormat.DeclaredInflatedBytes(artifact.Content) is { } inflated && inflated > Math.Max(InflatedBytesAlwaysAllowed, artifact.Length * _maxCompressionRatio))
         {
             throw new InvalidDataException(
-                $"{artifact.Location} is not a loadable ML.NET model: its {artifact.Length:N0} zipped bytes inflate to {inflated:N0} bytes, more than {_maxCompressionRatio}× " +
-                $"(and more than {InflatedBytesAlwaysAllowed:N0} bytes), which real models never do: a zip bomb? Raise MLNetModelLoader.MaxCompressionRatio if this model really is that compressible.");
+                $"{artifact.Location} is not a loadable ML.NET model: its zip directory says its {artifact.Length:N0} bytes inflate to {inflated:N0} bytes, more than {_maxCompressionRatio}× " +
+                $"(and more than {InflatedBytesAlwaysAllowed:N0} bytes), which real models never do: a zip bomb, or damaged size fields? Raise MLNetModelLoader.MaxCompressionRatio if this model really is that compressible.");
         }
 
         try

@@ -7,7 +7,7 @@ namespace ModelCaching.Fuzz.Targets;
 /// <para><b>Adding a loader (the ONNX extension point).</b> The ONNX Runtime loader (a ModelCaching.Onnx package that
 /// does not exist yet) plugs in here: write an <c>OnnxFuzzTarget : CacheFuzzTarget&lt;InferenceSession&gt;</c> whose
 /// <c>CreateLoader</c> returns that package's loader, whose <c>IsExplained</c> accepts the loader's documented
-/// exception types, and whose seeds are .onnx files (Seeds/breast-cancer-multiclass.onnx); reference the package
+/// exception types, and whose seeds are .onnx files (copy tests/ModelCaching.ML.Tests/TestModels/breast-cancer-multiclass.onnx into Seeds/); reference the package
 /// from ModelCaching.Fuzz.csproj, and add a line to <see cref="Names"/> and <see cref="Create"/>. The mutator needs
 /// nothing: inputs that are not zips get the byte-level mutations.</para>
 /// </remarks>
