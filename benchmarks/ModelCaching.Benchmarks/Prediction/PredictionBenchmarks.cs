@@ -9,9 +9,12 @@ namespace ModelCaching.Benchmarks.Prediction;
 /// <summary>
 /// One iris.zip prediction, served the ways an application can serve it, on 1 and 2 threads at once. Times are
 /// per prediction on each thread, so with no interference the 2-thread figure equals the 1-thread one and
-/// 2-thread throughput is twice the 1-thread one. Budgets (issue 4): pooled ≤ 1.10× a raw engine on 1 thread
-/// with no allocation of its own; ≥ 0.85× the throughput of one raw engine per thread on 2 threads; ≥ 4× faster
-/// than the ObjectPool + ConditionalWeakTable pool of Microsoft.Extensions.ML on 2 threads.
+/// 2-thread throughput is twice the 1-thread one. Budgets (issue 13): pooled ≤ 1.05× a raw engine on 1 thread
+/// with no allocation of its own, and <c>Predict(input, ref output)</c> faster than the raw allocating
+/// <c>Predict</c>; ≥ 0.90× the throughput of one raw engine per thread on 2 threads; the drop-in
+/// <c>Predict(name, input)</c> within 5 ns of the native pool; ≥ 4× faster than the ObjectPool +
+/// ConditionalWeakTable pool of Microsoft.Extensions.ML on 2 threads. The short runs here are within the noise of a
+/// shared machine: PredictionThroughputHarness measures the same ways over seconds.
 /// </summary>
 /// <remarks>Not sealed: BenchmarkDotNet derives from benchmark classes.</remarks>
 [MemoryDiagnoser]

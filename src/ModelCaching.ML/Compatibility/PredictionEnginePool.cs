@@ -28,6 +28,10 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
 
     // The default (unnamed) model is the common case: one field read instead of a dictionary lookup.
     private volatile ModelEntry? _default;
+
+    // The named model used last: most callers pass the same name (often the same string instance) on every call,
+    // so a reference or short ordinal comparison replaces hashing the name. Written only when the name changes.
+    private volatile ModelEntry? _last;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of <see cref="PredictionEnginePool{TData, TPrediction}"/>.</summary>
@@ -131,6 +135,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
 
         _models.Clear();
         _default = null;
+        _last = null;
     }
 
     /// <summary>The prediction pool of the model <paramref name="modelName"/>, created on first use.</summary>
@@ -142,6 +147,11 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             return defaultEntry.Pool;
         }
 
+        if (_last is { } last && (ReferenceEquals(last.Name, modelName) || string.Equals(last.Name, modelName, StringComparison.Ordinal)))
+        {
+            return last.Pool;
+        }
+
         return GetPoolSlow(modelName);
     }
 
@@ -151,6 +161,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         ArgumentNullException.ThrowIfNull(modelName);
         if (_models.TryGetValue(modelName, out ModelEntry? existing))
         {
+            _last = existing;
             return existing.Pool;
         }
 
@@ -179,7 +190,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         // FromFile/FromUri already made a model cache with the schema check; a loader of the user's own gets one here.
         if (loader is CachedModelLoader cached)
         {
-            return new ModelEntry(cached.Cache, new PredictionPool<TData, TPrediction>(cached.Cache, _context, options: null, _loggerFactory), cached);
+            return new ModelEntry(modelName, cached.Cache, new PredictionPool<TData, TPrediction>(cached.Cache, _context, options: null, _loggerFactory), cached);
         }
 
         string name = CachedModelLoader.CacheName(modelName);
@@ -187,7 +198,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         var cacheOptions = new ModelOptions<ITransformer> { Source = source, Loader = source, ReloadOnChange = true };
         cacheOptions.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(_context, name));
         var cache = new ModelCache<ITransformer>(name, cacheOptions, _serviceProvider.GetService<TimeProvider>(), _loggerFactory);
-        return new ModelEntry(cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), cache);
+        return new ModelEntry(modelName, cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), cache);
     }
 
     // As Microsoft.Extensions.ML: no default model is an ArgumentException; an unknown name, a KeyNotFoundException.
@@ -206,8 +217,10 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     }
 
     /// <summary>One model: its cache, its engine pool, and what to dispose with it.</summary>
-    private sealed class ModelEntry(IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable owned) : IDisposable
+    private sealed class ModelEntry(string name, IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable owned) : IDisposable
     {
+        public string Name { get; } = name;
+
         public IModelCache<ITransformer> Cache { get; } = cache;
 
         public PredictionPool<TData, TPrediction> Pool { get; } = pool;

@@ -174,11 +174,14 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     public PredictionEngineLease<TData, TPrediction> Rent()
     {
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast() ?? RentSlow(ref generation);
+        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
 
         // The engine is ours alone now: the count read here is the one its return must advance.
-        return new PredictionEngineLease<TData, TPrediction>(pooled, pooled.Returns);
+        return new PredictionEngineLease<TData, TPrediction>(pooled, pooled.Returns, slot);
     }
+
+    /// <summary>The generation serving now, if any (for benchmarks of the pool's parts).</summary>
+    internal EngineGeneration<TData, TPrediction>? ServingGeneration => _generation;
 
     /// <summary>Engines alive in the generation serving now (for tests: every other generation's are disposed).</summary>
     internal int CurrentGenerationLiveEngines => _generation?.LiveEngines ?? 0;
