@@ -43,6 +43,7 @@ public class PredictionBenchmarks
 
     private Action<int> _raw = null!;
     private Action<int> _rawInto = null!;
+    private Action<int> _rawWithHit = null!;
     private Action<int> _pooled = null!;
     private Action<int> _pooledInto = null!;
     private Action<int> _compat = null!;
@@ -65,9 +66,11 @@ public class PredictionBenchmarks
         _model = await _cache.GetModelAsync();
         _pool = new PredictionPool<IrisData, IrisPrediction>(_cache, _context);
 
-        _rawEngines = [.. Enumerable.Range(0, Threads).Select(_ => _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model))];
+        // Not owning the model, as the pool builds them: disposing them at cleanup must not dispose the cache's model.
+        var notOwning = new PredictionEngineOptions { OwnsTransformer = false };
+        _rawEngines = [.. Enumerable.Range(0, Threads).Select(_ => _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model, notOwning))];
         _outputs = [.. Enumerable.Range(0, Threads).Select(_ => new IrisPrediction())];
-        _sharedEngine = _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model);
+        _sharedEngine = _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model, notOwning);
 
         var services = new ServiceCollection();
         services.Configure<MLOptions>(o => o.MLContext = _context);
@@ -80,6 +83,7 @@ public class PredictionBenchmarks
 
         _raw = RawLoop;
         _rawInto = RawIntoLoop;
+        _rawWithHit = RawWithHitLoop;
         _pooled = PooledLoop;
         _pooledInto = PooledIntoLoop;
         _compat = CompatLoop;
@@ -114,6 +118,9 @@ public class PredictionBenchmarks
 
     [Benchmark(OperationsPerInvoke = FastCalls, Description = "raw engine per thread, Predict(input, ref output)")]
     public void RawEngineIntoOutput() => _runner.Run(_rawInto);
+
+    [Benchmark(OperationsPerInvoke = FastCalls, Description = "raw engine per thread + the cache hit a pooled call pays")]
+    public void RawEngineWithCacheHit() => _runner.Run(_rawWithHit);
 
     [Benchmark(OperationsPerInvoke = FastCalls, Description = "PredictionPool.Predict(input)")]
     public void PooledPredict() => _runner.Run(_pooled);
@@ -158,6 +165,20 @@ public class PredictionBenchmarks
         }
 
         _sinks[thread * 8] = output;
+    }
+
+    private void RawWithHitLoop(int thread)
+    {
+        PredictionEngine<IrisData, IrisPrediction> engine = _rawEngines[thread];
+        ModelCache<ITransformer> cache = _cache;
+        IrisPrediction? last = null;
+        for (int i = 0; i < FastCalls; i++)
+        {
+            _ = cache.GetModel();
+            last = engine.Predict(_input);
+        }
+
+        _sinks[thread * 8] = last;
     }
 
     private void PooledLoop(int thread)
