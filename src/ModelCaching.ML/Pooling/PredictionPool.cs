@@ -8,8 +8,8 @@ namespace ModelCaching.ML;
 
 /// <summary>
 /// Predicts with an ML.NET model from a <see cref="IModelCache{TModel}"/> through a pool of
-/// <see cref="PredictionEngine{TSrc, TDst}"/>s: thread-safe, within a few tens of nanoseconds of a raw engine, no allocation of its
-/// own per call. Engines belong to the model generation they were created from: after a reload new calls
+/// <see cref="PredictionEngine{TSrc, TDst}"/>s: thread-safe, no allocation of its own per call, and on the fast path
+/// (a thread predicting again with the engine it kept) only the cache hit and a few nanoseconds over a raw engine. Engines belong to the model generation they were created from: after a reload new calls
 /// use new engines, and the old generation's engines are disposed as they come back.
 /// </summary>
 /// <typeparam name="TData">The input type, bound to the model's input columns.</typeparam>
