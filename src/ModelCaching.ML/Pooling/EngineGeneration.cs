@@ -19,8 +19,6 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     where TData : class
     where TPrediction : class, new()
 {
-    private static long s_nextId;
-
     private readonly EngineFactory<TData, TPrediction> _factory;
     private readonly PaddedSlot[] _slots;
     private readonly int _mask;
@@ -46,7 +44,7 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         Model = lease.Model;
         Version = lease.Version;
         Number = number;
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = EngineCell.NextGenerationId();
         _maximum = factory.MaximumEngines;
         _onePerCore = Math.Min(_maximum, Environment.ProcessorCount);
 
