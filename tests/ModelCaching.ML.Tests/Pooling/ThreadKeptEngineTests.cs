@@ -164,6 +164,7 @@ public sealed class ThreadKeptEngineTests
     {
         using var models = new CountingModels(ModelRollbackRetention.None);
         using PredictionPool<IrisData, IrisPrediction> pool = PoolFactory.Pool<IrisData, IrisPrediction>(models.Cache);
+        pool.Predict(TestModels.Virginica);
         int cores = Math.Max(2, Environment.ProcessorCount);
         long failures = 0, predictions = 0;
         string? firstProblem = null;
