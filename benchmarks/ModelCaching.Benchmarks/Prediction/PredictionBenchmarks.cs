@@ -9,9 +9,12 @@ namespace ModelCaching.Benchmarks.Prediction;
 /// <summary>
 /// One iris.zip prediction, served the ways an application can serve it, on 1 and 2 threads at once. Times are
 /// per prediction on each thread, so with no interference the 2-thread figure equals the 1-thread one and
-/// 2-thread throughput is twice the 1-thread one. Budgets (issue 4): pooled ≤ 1.10× a raw engine on 1 thread
-/// with no allocation of its own; ≥ 0.85× the throughput of one raw engine per thread on 2 threads; ≥ 4× faster
-/// than the ObjectPool + ConditionalWeakTable pool of Microsoft.Extensions.ML on 2 threads.
+/// 2-thread throughput is twice the 1-thread one. Budgets (issue 13): pooled ≤ 1.05× a raw engine on 1 thread
+/// with no allocation of its own, and <c>Predict(input, ref output)</c> faster than the raw allocating
+/// <c>Predict</c>; ≥ 0.90× the throughput of one raw engine per thread on 2 threads; the drop-in
+/// <c>Predict(name, input)</c> within 5 ns of the native pool; ≥ 4× faster than the ObjectPool +
+/// ConditionalWeakTable pool of Microsoft.Extensions.ML on 2 threads. The short runs here are within the noise of a
+/// shared machine: PredictionThroughputHarness measures the same ways over seconds.
 /// </summary>
 /// <remarks>Not sealed: BenchmarkDotNet derives from benchmark classes.</remarks>
 [MemoryDiagnoser]
@@ -40,6 +43,7 @@ public class PredictionBenchmarks
 
     private Action<int> _raw = null!;
     private Action<int> _rawInto = null!;
+    private Action<int> _rawWithHit = null!;
     private Action<int> _pooled = null!;
     private Action<int> _pooledInto = null!;
     private Action<int> _compat = null!;
@@ -62,9 +66,11 @@ public class PredictionBenchmarks
         _model = await _cache.GetModelAsync();
         _pool = new PredictionPool<IrisData, IrisPrediction>(_cache, _context);
 
-        _rawEngines = [.. Enumerable.Range(0, Threads).Select(_ => _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model))];
+        // Not owning the model, as the pool builds them: disposing them at cleanup must not dispose the cache's model.
+        var notOwning = new PredictionEngineOptions { OwnsTransformer = false };
+        _rawEngines = [.. Enumerable.Range(0, Threads).Select(_ => _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model, notOwning))];
         _outputs = [.. Enumerable.Range(0, Threads).Select(_ => new IrisPrediction())];
-        _sharedEngine = _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model);
+        _sharedEngine = _context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(_model, notOwning);
 
         var services = new ServiceCollection();
         services.Configure<MLOptions>(o => o.MLContext = _context);
@@ -77,6 +83,7 @@ public class PredictionBenchmarks
 
         _raw = RawLoop;
         _rawInto = RawIntoLoop;
+        _rawWithHit = RawWithHitLoop;
         _pooled = PooledLoop;
         _pooledInto = PooledIntoLoop;
         _compat = CompatLoop;
@@ -111,6 +118,9 @@ public class PredictionBenchmarks
 
     [Benchmark(OperationsPerInvoke = FastCalls, Description = "raw engine per thread, Predict(input, ref output)")]
     public void RawEngineIntoOutput() => _runner.Run(_rawInto);
+
+    [Benchmark(OperationsPerInvoke = FastCalls, Description = "raw engine per thread + the cache hit a pooled call pays")]
+    public void RawEngineWithCacheHit() => _runner.Run(_rawWithHit);
 
     [Benchmark(OperationsPerInvoke = FastCalls, Description = "PredictionPool.Predict(input)")]
     public void PooledPredict() => _runner.Run(_pooled);
@@ -155,6 +165,20 @@ public class PredictionBenchmarks
         }
 
         _sinks[thread * 8] = output;
+    }
+
+    private void RawWithHitLoop(int thread)
+    {
+        PredictionEngine<IrisData, IrisPrediction> engine = _rawEngines[thread];
+        ModelCache<ITransformer> cache = _cache;
+        IrisPrediction? last = null;
+        for (int i = 0; i < FastCalls; i++)
+        {
+            _ = cache.GetModel();
+            last = engine.Predict(_input);
+        }
+
+        _sinks[thread * 8] = last;
     }
 
     private void PooledLoop(int thread)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using ModelCaching.ML;
@@ -12,7 +13,10 @@ namespace ModelCaching.Benchmarks.Prediction;
 /// 1 and 2 threads, each way of serving measured for whole seconds (BenchmarkDotNet's short runs of a 200 ns call
 /// are within the machine's noise). Ways are interleaved round by round, so a burst of load from other processes
 /// hits them alike; the table gives each way's best and median round as a ratio of one raw engine per thread in the
-/// same round, and the drop-in pool's cost over the native pool in nanoseconds per call.
+/// same round, and the drop-in pool's cost over the native pool in nanoseconds per call. The order of the ways
+/// rotates each round and garbage is collected before each measurement. Calls are counted per second of each
+/// thread's own CPU time (CLOCK_THREAD_CPUTIME_ID on Linux), not of wall time: on a shared machine with many
+/// more runnable threads than cores, the time a thread spends waiting for a core would otherwise dominate.
 /// </summary>
 public sealed class PredictionThroughputHarness : IHarness
 {
@@ -41,17 +45,23 @@ public sealed class PredictionThroughputHarness : IHarness
 
         Console.WriteLine($"prediction-throughput: iris.zip, {seconds:0.##} s per measurement, {rounds} rounds, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
         Console.WriteLine();
-        Console.WriteLine("| threads | way | best round (ratio of raw) | median round (ratio of raw) | median ns per call per thread |");
+        Console.WriteLine("| threads | way | best round (ratio of raw) | median round (ratio of raw) | median CPU ns per call per thread |");
         Console.WriteLine("|---:|---|---:|---:|---:|");
         foreach (int threads in new[] { 1, 2 })
         {
-            PredictionEngine<IrisData, IrisPrediction>[] raw = [.. Enumerable.Range(0, threads).Select(_ => context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(model))];
+            // Raw engines as the pool builds them (not owning the model); owning or not makes no difference to speed.
+            PredictionEngine<IrisData, IrisPrediction>[] raw = [.. Enumerable.Range(0, threads).Select(_ => context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(model, new PredictionEngineOptions { OwnsTransformer = false }))];
             extensionsPool.Prime(ModelName, threads);
             (string Name, Func<int, Func<long>> Loop)[] ways =
             [
                 ("raw engine per thread, Predict(input)", t => Loop(() => raw[t].Predict(input))),
                 ("raw engine per thread, Predict(input, ref output)", t => LoopInto((ref IrisPrediction o) => raw[t].Predict(input, ref o))),
                 ("PredictionPool.Predict(input)", _ => Loop(() => pool.Predict(input))),
+                ("raw engine per thread + the cache hit every pooled call pays (GetModel())", t => Loop(() =>
+                {
+                    cache.GetModel();
+                    return raw[t].Predict(input);
+                })),
                 ("PredictionPool.Predict(input, ref output)", _ => LoopInto((ref IrisPrediction o) => pool.Predict(input, ref o))),
                 ("compatibility PredictionEnginePool.Predict(name, input)", _ => Loop(() => compat.Predict(ModelName, input))),
                 ("ObjectPool + ConditionalWeakTable (Microsoft.Extensions.ML's way)", _ => Loop(() => extensionsPool.Predict(ModelName, input))),
@@ -67,8 +77,10 @@ public sealed class PredictionThroughputHarness : IHarness
             double[] rawRounds = new double[rounds];
             for (int round = 0; round < rounds; round++)
             {
-                for (int w = 0; w < ways.Length; w++)
+                // The order rotates each round, so no way always follows the one whose garbage is heaviest.
+                for (int k = 0; k < ways.Length; k++)
                 {
+                    int w = (k + round) % ways.Length;
                     perWay[w][round] = Measure(threads, ways[w].Loop, seconds);
                 }
 
@@ -82,7 +94,7 @@ public sealed class PredictionThroughputHarness : IHarness
                 Console.WriteLine($"| {threads} | {ways[w].Name} | {ratios[^1]:0.00}× | {ratios[rounds / 2]:0.00}× | {1e9 / medianOps:0.0} |");
             }
 
-            double[] dropInNs = [.. Enumerable.Range(0, rounds).Select(r => (1e9 / perWay[4][r]) - (1e9 / perWay[2][r])).Order()];
+            double[] dropInNs = [.. Enumerable.Range(0, rounds).Select(r => (1e9 / perWay[5][r]) - (1e9 / perWay[2][r])).Order()];
             Console.WriteLine($"| {threads} | drop-in minus native pool, ns per call (median of rounds; min..max) | {dropInNs[rounds / 2]:0.0} | {dropInNs[0]:0.0}..{dropInNs[^1]:0.0} | |");
             foreach (PredictionEngine<IrisData, IrisPrediction> engine in raw)
             {
@@ -137,14 +149,21 @@ public sealed class PredictionThroughputHarness : IHarness
     /// <summary>Runs the way on <paramref name="threads"/> threads at once for <paramref name="seconds"/>; returns calls per second per thread.</summary>
     private static double Measure(int threads, Func<int, Func<long>> way, double seconds)
     {
+        // The previous way's garbage (the ObjectPool + ConditionalWeakTable way leaves much) is collected outside the timing.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         s_stop = false;
         long[] calls = new long[threads * 16];
+        long[] cpu = new long[threads * 16];
         using var ready = new Barrier(threads + 1);
         Thread[] workers = [.. Enumerable.Range(0, threads).Select(t => new Thread(() =>
         {
             Func<long> loop = way(t);
             ready.SignalAndWait();
+            long cpuStart = ThreadCpuNanoseconds();
             calls[t * 16] = loop();
+            cpu[t * 16] = ThreadCpuNanoseconds() - cpuStart;
         }) { IsBackground = true })];
         foreach (Thread worker in workers)
         {
@@ -161,12 +180,29 @@ public sealed class PredictionThroughputHarness : IHarness
         }
 
         double elapsed = watch.Elapsed.TotalSeconds;
-        long total = 0;
+        double perThread = 0;
         for (int t = 0; t < threads; t++)
         {
-            total += calls[t * 16];
+            // Calls per CPU second of this thread; wall time where the thread clock is not available.
+            perThread += cpu[t * 16] > 0 ? calls[t * 16] / (cpu[t * 16] / 1e9) : calls[t * 16] / elapsed;
         }
 
-        return total / elapsed / threads;
+        return perThread / threads;
+    }
+
+    private static long ThreadCpuNanoseconds()
+    {
+        const int ClockThreadCpuTimeId = 3;
+        return OperatingSystem.IsLinux() && ClockGetTime(ClockThreadCpuTimeId, out TimeSpec now) == 0 ? (now.Seconds * 1_000_000_000) + now.Nanoseconds : 0;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
     }
 }

@@ -29,6 +29,10 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
 
     // The default (unnamed) model is the common case: one field read instead of a dictionary lookup.
     private volatile ModelEntry? _default;
+
+    // The named model used last: most callers pass the same name (often the same string instance) on every call,
+    // so a reference or short ordinal comparison replaces hashing the name. Written only when the name changes.
+    private volatile ModelEntry? _last;
     private bool _disposed;
 
     /// <summary>Initializes a new instance of <see cref="PredictionEnginePool{TData, TPrediction}"/>.</summary>
@@ -138,6 +142,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
 
         _models.Clear();
         _default = null;
+        _last = null;
     }
 
     /// <summary>The prediction pool of the model <paramref name="modelName"/>, created on first use.</summary>
@@ -149,6 +154,11 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             return defaultEntry.Pool;
         }
 
+        if (_last is { } last && (ReferenceEquals(last.Name, modelName) || string.Equals(last.Name, modelName, StringComparison.Ordinal)))
+        {
+            return last.Pool;
+        }
+
         return GetPoolSlow(modelName);
     }
 
@@ -158,6 +168,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         ArgumentNullException.ThrowIfNull(modelName);
         if (_models.TryGetValue(modelName, out ModelEntry? existing))
         {
+            _last = existing;
             return existing.Pool;
         }
 
@@ -189,7 +200,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         if (_serviceProvider.GetService<IModelCacheProvider>() is { } provider && provider.Names.Contains(name, StringComparer.Ordinal))
         {
             IModelCache<ITransformer> shared = provider.GetCache<ITransformer>(name);
-            return new ModelEntry(shared, new PredictionPool<TData, TPrediction>(shared, _context, options: null, _loggerFactory), owned: null);
+            return new ModelEntry(modelName, shared, new PredictionPool<TData, TPrediction>(shared, _context, options: null, _loggerFactory), owned: null);
         }
 
         // A name configured after the provider was built: a cache of the pool's own, with the same pipeline.
@@ -202,7 +213,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         };
         cacheOptions.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(_context, name));
         var cache = new ModelCache<ITransformer>(name, cacheOptions, _serviceProvider.GetService<TimeProvider>(), _loggerFactory);
-        return new ModelEntry(cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), new OwnedCache(cache, source));
+        return new ModelEntry(modelName, cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), new OwnedCache(cache, source));
     }
 
     // As Microsoft.Extensions.ML: no default model is an ArgumentException; an unknown name, a KeyNotFoundException.
@@ -231,8 +242,10 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     }
 
     /// <summary>One model: its cache, its engine pool, and what to dispose with it.</summary>
-    private sealed class ModelEntry(IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable? owned) : IDisposable
+    private sealed class ModelEntry(string name, IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool, IDisposable? owned) : IDisposable
     {
+        public string Name { get; } = name;
+
         public IModelCache<ITransformer> Cache { get; } = cache;
 
         public PredictionPool<TData, TPrediction> Pool { get; } = pool;

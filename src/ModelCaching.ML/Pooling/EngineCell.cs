@@ -18,6 +18,11 @@ namespace ModelCaching.ML;
 /// </remarks>
 internal sealed class EngineCell(long generationId, object engine, int index)
 {
+    // Generation ids come from here, a non-generic class, so that they are unique across every pool's TData and
+    // TPrediction: a static in the generic EngineGeneration would count per closed type, and a thread's cell of one
+    // pool could then match another pool's generation.
+    private static long s_nextGenerationId;
+
     [ThreadStatic]
     private static EngineCell? t_current;
 
@@ -57,6 +62,9 @@ internal sealed class EngineCell(long generationId, object engine, int index)
         get => t_current;
         set => t_current = value;
     }
+
+    /// <summary>A new generation id, unique in the process.</summary>
+    public static long NextGenerationId() => Interlocked.Increment(ref s_nextGenerationId);
 
     /// <summary>Counts a prediction of this thread that could not keep its engine; true once every 256.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

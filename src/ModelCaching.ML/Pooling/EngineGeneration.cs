@@ -19,8 +19,6 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     where TData : class
     where TPrediction : class, new()
 {
-    private static long s_nextId;
-
     private readonly EngineFactory<TData, TPrediction> _factory;
     private readonly PaddedSlot[] _slots;
     private readonly int _mask;
@@ -46,7 +44,7 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         Model = lease.Model;
         Version = lease.Version;
         Number = number;
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = EngineCell.NextGenerationId();
         _maximum = factory.MaximumEngines;
         _onePerCore = Math.Min(_maximum, Environment.ProcessorCount);
 
@@ -132,18 +130,19 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     }
 
     /// <summary>
-    /// Returns the engine of a lease rented when the engine had been returned <paramref name="returns"/> times.
+    /// Returns the engine of a lease, rented from the slot <paramref name="slotIndex"/> when the engine had been
+    /// returned <paramref name="returns"/> times.
     /// A second dispose of the lease finds a newer count and changes nothing.
     /// </summary>
     /// <returns><see langword="false"/> when the lease had already been disposed.</returns>
-    public bool ReturnLeased(PooledEngine<TData, TPrediction> engine, int returns)
+    public bool ReturnLeased(PooledEngine<TData, TPrediction> engine, int returns, int slotIndex)
     {
         if (Interlocked.CompareExchange(ref engine.Returns, returns + 1, returns) != returns)
         {
             return false;
         }
 
-        Return(engine);
+        Return(engine, slotIndex);
         return true;
     }
 

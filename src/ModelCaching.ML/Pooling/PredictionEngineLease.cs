@@ -17,10 +17,14 @@ public readonly struct PredictionEngineLease<TData, TPrediction> : IDisposable
     // lease finds the same count and returns the engine.
     private readonly int _returns;
 
-    internal PredictionEngineLease(PooledEngine<TData, TPrediction> engine, int returns)
+    // The slot the engine came from: it goes back there without asking for the processor again.
+    private readonly int _slot;
+
+    internal PredictionEngineLease(PooledEngine<TData, TPrediction> engine, int returns, int slot)
     {
         _engine = engine;
         _returns = returns;
+        _slot = slot;
     }
 
     /// <summary>The rented engine. Use it from one thread at a time, and not after the lease ends.</summary>
@@ -28,5 +32,5 @@ public readonly struct PredictionEngineLease<TData, TPrediction> : IDisposable
     public PredictionEngine<TData, TPrediction> Engine => _engine?.Engine ?? throw new InvalidOperationException("This lease is default: it holds no engine. Rent one with PredictionPool.Rent().");
 
     /// <summary>Returns the engine to the pool (or disposes it when its generation was swapped out). Later calls do nothing.</summary>
-    public void Dispose() => _engine?.Generation.ReturnLeased(_engine, _returns);
+    public void Dispose() => _engine?.Generation.ReturnLeased(_engine, _returns, _slot);
 }

@@ -27,6 +27,26 @@ public sealed class ThreadKeptEngineTests
     }
 
     [Fact]
+    public void PoolsOfDifferentTypesOnOneThread_NeverShareAKeptEngine()
+    {
+        using ModelCache<ITransformer> irisCache = PoolFactory.Cache<IrisData, IrisPrediction>(TestModels.IrisPath, "iris");
+        using ModelCache<ITransformer> taxiCache = PoolFactory.Cache<IrisOrTaxiInput, FeaturesPrediction>(TestModels.TaxiFarePath, "taxi");
+        using PredictionPool<IrisData, IrisPrediction> iris = PoolFactory.Pool<IrisData, IrisPrediction>(irisCache);
+        using PredictionPool<IrisOrTaxiInput, FeaturesPrediction> taxi = PoolFactory.Pool<IrisOrTaxiInput, FeaturesPrediction>(taxiCache);
+        int taxiFeatures = taxi.Predict(IrisOrTaxiInput.Sample).Features.Length;
+
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(2f, iris.Predict(TestModels.Virginica).PredictedLabel);
+            Assert.Equal(taxiFeatures, taxi.Predict(IrisOrTaxiInput.Sample).Features.Length);
+        }
+
+        // A thread's cell names its generation by an id that must be unique across pools of any types.
+        Assert.NotEqual(iris.ServingGeneration!.Id, taxi.ServingGeneration!.Id);
+        Assert.NotEqual(4, taxiFeatures);
+    }
+
+    [Fact]
     public async Task Reload_WhileTheKeepingThreadIsQuietForGood_StillReleasesTheOldGeneration()
     {
         using var models = new CountingModels(ModelRollbackRetention.None);
@@ -144,6 +164,7 @@ public sealed class ThreadKeptEngineTests
     {
         using var models = new CountingModels(ModelRollbackRetention.None);
         using PredictionPool<IrisData, IrisPrediction> pool = PoolFactory.Pool<IrisData, IrisPrediction>(models.Cache);
+        pool.Predict(TestModels.Virginica);
         int cores = Math.Max(2, Environment.ProcessorCount);
         long failures = 0, predictions = 0;
         string? firstProblem = null;

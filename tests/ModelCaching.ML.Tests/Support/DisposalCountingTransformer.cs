@@ -79,8 +79,13 @@ public sealed class CountingModels : IDisposable
         }
     }
 
-    /// <summary>Writes new bytes to the model file, so the next reload loads a new version.</summary>
-    public void NextVersion() => File.WriteAllText(FilePath, $"version {++_version}");
+    /// <summary>Writes new bytes to the model file (beside it, then renamed over it), so the next reload loads a new version.</summary>
+    public void NextVersion()
+    {
+        string staging = FilePath + ".tmp";
+        File.WriteAllText(staging, $"version {++_version}");
+        File.Move(staging, FilePath, overwrite: true);
+    }
 
     public void Dispose()
     {
