@@ -151,6 +151,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => CountActiveLeases();
 
+    long ModelCacheMetrics.IMetricsSource.RetiredGenerationCount => _retirement.Count;
+
     ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _current?.Version;
 
     /// <summary>When the model is loaded and whether it expires (<see cref="ModelOptions.Policy"/>).</summary>

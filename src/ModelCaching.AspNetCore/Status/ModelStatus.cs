@@ -14,6 +14,7 @@ namespace ModelCaching.AspNetCore;
 /// <param name="Loads">Loads that produced a new serving generation.</param>
 /// <param name="LoadFailures">Load attempts that failed.</param>
 /// <param name="ActiveLeases">Leases not yet disposed.</param>
+/// <param name="RetiredGenerations">Swapped-out generations not yet disposed (draining, or pinned by leases).</param>
 /// <param name="LastError">The message of the last failure, or <see langword="null"/> when the last attempt succeeded.</param>
 /// <param name="History">The most recent load attempts, newest first.</param>
 public sealed record ModelStatus(
@@ -27,6 +28,7 @@ public sealed record ModelStatus(
     long Loads,
     long LoadFailures,
     long ActiveLeases,
+    int RetiredGenerations,
     string? LastError,
     IReadOnlyList<ModelLoadAttempt> History)
 {
@@ -58,6 +60,7 @@ public sealed record ModelStatus(
             statistics.Loads,
             statistics.LoadFailures,
             statistics.ActiveLeases,
+            statistics.RetiredGenerations,
             statistics.LastError,
             history);
     }

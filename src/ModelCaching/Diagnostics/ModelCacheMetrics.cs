@@ -48,6 +48,7 @@ internal sealed class ModelCacheMetrics : IDisposable
         _meter.CreateObservableCounter("modelcache.requests", ObserveRequests, "{request}", "Model requests, by result (hit, miss).");
         // Up-down counters are named {thing}.count, as OpenTelemetry's guidance asks instead of a plural.
         _meter.CreateObservableUpDownCounter("modelcache.lease.count", ObserveLeases, "{lease}", "Leases not yet disposed (a prediction pool holds one on its current generation).");
+        _meter.CreateObservableUpDownCounter("modelcache.generation.retired.count", ObserveRetiredGenerations, "{generation}", "Swapped-out generations not yet disposed: at most one waiting out the drain delay, plus any that leases still pin.");
         _meter.CreateObservableUpDownCounter("modelcache.model.count", ObserveStates, "{model}", "Models by state (not_loaded, loading, ready, degraded, failed, unloaded): 1 for each model's current state, 0 for the others.");
         _meter.CreateObservableGauge("modelcache.model.size", ObserveSize, "By", "Estimated size of the serving generation.");
         _meter.CreateObservableGauge("modelcache.model.generation", ObserveGeneration, "{generation}", "Generation number of the serving model, with its version id.");
@@ -135,6 +136,14 @@ internal sealed class ModelCacheMetrics : IDisposable
         }
     }
 
+    private IEnumerable<Measurement<long>> ObserveRetiredGenerations()
+    {
+        foreach (IMetricsSource cache in _caches.Keys)
+        {
+            yield return new Measurement<long>(cache.RetiredGenerationCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name));
+        }
+    }
+
     private IEnumerable<Measurement<long>> ObserveStates()
     {
         foreach (IMetricsSource cache in _caches.Keys)
@@ -179,6 +188,8 @@ internal sealed class ModelCacheMetrics : IDisposable
         long MissCount { get; }
 
         long ActiveLeaseCount { get; }
+
+        long RetiredGenerationCount { get; }
 
         ModelVersion? CurrentVersion { get; }
 

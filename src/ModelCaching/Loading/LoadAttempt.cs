@@ -40,6 +40,7 @@ internal sealed class LoadAttempt<TModel>
     private CancellationTokenRegistration _lifetimeRegistration;
     private ITimer? _timer;
     private int _phase;
+    private volatile bool _hasEnded;
     private volatile string _step = "waiting for a load slot";
 
     public LoadAttempt(
@@ -87,6 +88,9 @@ internal sealed class LoadAttempt<TModel>
     }
 
     public bool IsAbandoned => Volatile.Read(ref _phase) == Abandoned;
+
+    /// <summary>Whether the attempt's thread has ended (set before the owner hears of it).</summary>
+    public bool HasEnded => _hasEnded;
 
     /// <summary>Completes when the attempt's thread has ended (at once for an attempt abandoned while it waited for a slot: it never runs).</summary>
     public Task Ended => _ended.Task;
@@ -147,12 +151,15 @@ internal sealed class LoadAttempt<TModel>
         }
         finally
         {
+            // A work that ended without reaching TryBeginFinish (it threw first) can no longer be abandoned either.
+            Interlocked.CompareExchange(ref _phase, Finishing, Running);
             End();
         }
     }
 
     private void End()
     {
+        _hasEnded = true;
         _timer?.Dispose();
         _lifetimeRegistration.Dispose();
         _limiter.Release();

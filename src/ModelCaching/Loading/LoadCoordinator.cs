@@ -280,7 +280,8 @@ internal sealed class LoadCoordinator<TModel>
         }
 
         var failure = new ModelLoadException(_modelName, _sourceDescription, $"the load timed out after {_timeout} while {attempt.Step}", cause);
-        TaskCompletionSource<ModelGeneration<TModel>>? followUp;
+        TaskCompletionSource<ModelGeneration<TModel>>? followUp = null;
+        LoadAttempt<TModel>? next = null;
         lock (_gate)
         {
             if (_inflight == attempt)
@@ -288,17 +289,32 @@ internal sealed class LoadCoordinator<TModel>
                 _inflight = null;
             }
 
-            _abandoned = attempt;
-            followUp = _followUp;
-            _followUp = null;
-            if (followUp is not null)
+            if (!attempt.HasEnded)
             {
-                // Queued behind an attempt that may never end: answer it now, and load once the thread ends.
-                _loadAfterAbandoned = true;
+                // Its thread still runs: it blocks new attempts until it ends (OnEnded, under this lock, clears it).
+                _abandoned = attempt;
+                followUp = _followUp;
+                _followUp = null;
+                if (followUp is not null)
+                {
+                    // Queued behind an attempt that may never end: answer it now, and load once the thread ends.
+                    _loadAfterAbandoned = true;
+                }
+            }
+            else if (_followUp is not null && !_closed)
+            {
+                // The thread ended as the timeout fired: nothing blocks the follow-up any more.
+                next = CreateLocked(_followUpReason, artifact: null, _followUp);
+                _followUp = null;
             }
         }
 
         _onTimedOut(attempt, failure);
+        if (next is not null)
+        {
+            Start(next);
+        }
+
         followUp?.TrySetException(failure);
         attempt.Completion.TrySetException(failure);
     }

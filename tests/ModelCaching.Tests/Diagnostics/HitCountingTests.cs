@@ -124,7 +124,7 @@ public sealed class HitCountingTests
     }
 
     [Fact]
-    public void MoreThreadsThanCells_AreCountedExactly_ThroughTheSharedOverflowCell()
+    public void MoreThreadsThanCells_AreCountedExactly_ThroughThePerCoreOverflowCells()
     {
         var counter = new StackRegionCounter();
         const int Threads = 300;
