@@ -45,7 +45,7 @@ public sealed partial class ModelCache<TModel>
     private ModelGeneration<TModel> RunLoad(LoadAttempt<TModel> attempt)
     {
         using Activity? activity = StartLoadActivity(attempt.Reason);
-        Log.LoadStarted(_logger, Name, _source.Description, attempt.Reason);
+        Log.LoadStarted(_logger, Name, SourceDescription, attempt.Reason);
 
         LoadOutcome outcome = RunPipeline(attempt, _current);
         if (!attempt.TryBeginFinish())
@@ -72,6 +72,13 @@ public sealed partial class ModelCache<TModel>
         bool contentAtFault = false;
         try
         {
+            if (_factory is not null && artifact is null)
+            {
+                // Built, not read: no bytes to fetch or verify (UnloadFirst is refused with a factory at validation).
+                TModel built = _pipeline.Create(attempt, current, out bool unchanged);
+                return unchanged ? new LoadOutcome { Unchanged = current } : new LoadOutcome { Model = built };
+            }
+
             if (artifact is null)
             {
                 FetchOutcome fetched = _pipeline.Fetch(attempt, current);
@@ -121,7 +128,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact!);
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact);
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -139,7 +146,7 @@ public sealed partial class ModelCache<TModel>
             throw own;
         }
 
-        var failure = new ModelLoadException(Name, _source.Description, LoadPipeline<TModel>.Describe(ex), ex);
+        var failure = new ModelLoadException(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex);
         if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
         {
             _failSafe.Reject(badHash, failure.Cause);
@@ -152,18 +159,19 @@ public sealed partial class ModelCache<TModel>
     private void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
         OnLoadFailed(failure, attempt.Reason, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, attempt.StartedAt, activity: null);
 
-    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact artifact)
+    // artifact: null for a model a factory built (its version is its generation number).
+    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact)
     {
         long number = Interlocked.Increment(ref _generationCounter);
-        long size = _options.SizeEstimator?.Invoke(model, artifact) ?? artifact.Length;
+        long size = _options.SizeEstimator?.Invoke(model, artifact) ?? artifact?.Length ?? 0;
         var version = new ModelVersion(
-            artifact.ContentHash ?? artifact.ETag ?? $"g{number}",
+            artifact?.ContentHash ?? artifact?.ETag ?? $"g{number}",
             number,
-            _source.Description,
+            SourceDescription,
             _timeProvider.GetUtcNow(),
             size,
-            artifact.ETag);
-        return new ModelGeneration<TModel>(Name, model, version, artifact.HasContent ? artifact : null, _logger, _retirement.OnGenerationDisposed);
+            artifact?.ETag);
+        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed);
     }
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
@@ -210,7 +218,7 @@ public sealed partial class ModelCache<TModel>
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "success");
-        Log.Loaded(_logger, Name, generation.Version.Id, generation.Version.Generation, _source.Description, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
+        Log.Loaded(_logger, Name, generation.Version.Id, generation.Version.Generation, SourceDescription, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
         if (reason == ModelLoadReason.Rollback && previous is not null)
         {
             Log.RolledBack(_logger, Name, previous.Version.Id, generation.Version.Id);
@@ -239,10 +247,10 @@ public sealed partial class ModelCache<TModel>
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
         _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
-        Log.Unchanged(_logger, Name, _source.Description, current.Version.Id, reason);
+        Log.Unchanged(_logger, Name, SourceDescription, current.Version.Id, reason);
         if (recovered)
         {
-            Log.Recovered(_logger, Name, _source.Description, current.Version.Id);
+            Log.Recovered(_logger, Name, SourceDescription, current.Version.Id);
         }
 
         return current;
@@ -295,11 +303,11 @@ public sealed partial class ModelCache<TModel>
 
         if (serving is not null)
         {
-            Log.ReloadFailedServingLastGood(_logger, failure, Name, _source.Description, reason, serving.Version.Id, serving.Version.Generation);
+            Log.ReloadFailedServingLastGood(_logger, failure, Name, SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
         }
         else
         {
-            Log.LoadFailed(_logger, failure, Name, _source.Description, reason);
+            Log.LoadFailed(_logger, failure, Name, SourceDescription, reason);
         }
 
         if (retryIn is { } retryDelay)

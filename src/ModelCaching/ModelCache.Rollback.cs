@@ -102,7 +102,7 @@ public sealed partial class ModelCache<TModel>
         }
         catch (Exception ex)
         {
-            Log.LoadFailed(_logger, ex, Name, $"{_source.Description} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
+            Log.LoadFailed(_logger, ex, Name, $"{SourceDescription} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
         }
     }
 }

@@ -26,7 +26,7 @@ public sealed partial class ModelCache<TModel>
             }
         }
 
-        Log.ChangeDetected(_logger, Name, _source.Description);
+        Log.ChangeDetected(_logger, Name, SourceDescription);
         StartInBackground(ModelLoadReason.SourceChanged);
     }
 

@@ -30,7 +30,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
     private readonly ModelOptions<TModel> _options;
-    private readonly IModelSource _source;
+    // A source (with a loader) or a factory: where each generation comes from.
+    private readonly IModelSource? _source;
+    private readonly IModelFactory<TModel>? _factory;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ModelCacheMetrics _metrics;
@@ -92,19 +94,23 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
         _metrics = metrics;
         _trackHits = settings.TrackHits;
-        _source = settings.ResolveSource(timeProvider, loggerFactory)!;
-        OwnsSource = settings.Source is null || settings.OwnsSource;
+        _factory = settings.Factory;
+        _source = _factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
+        SourceDescription = _factory?.Description ?? _source!.Description;
+        OwnsSource = _source is not null && (settings.Source is null || settings.OwnsSource);
         _history = new LoadHistory(settings.HistoryLength);
         _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
         _retirement = new GenerationRetirement<TModel>(timeProvider, settings.DrainDelay);
         _rollback = new RollbackSlot<TModel>(settings.RollbackRetention);
-        _pipeline = new LoadPipeline<TModel>(name, _source, settings.Loader!, settings, _failSafe, _logger);
-        _coordinator = new LoadCoordinator<TModel>(name, _source.Description, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
+        _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger);
+        _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
         _timers = new Timers(this);
 
         if (settings.ReloadOnChange)
         {
-            _changeSubscription = ChangeToken.OnChange(_source.GetChangeToken, OnSourceChanged);
+            _changeSubscription = _factory is not null
+                ? ChangeToken.OnChange(_factory.GetChangeToken, OnSourceChanged)
+                : ChangeToken.OnChange(_source!.GetChangeToken, OnSourceChanged);
         }
 
         _metrics.Register(this);
@@ -117,7 +123,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public Type ModelType => typeof(TModel);
 
     /// <inheritdoc />
-    public string SourceDescription => _source.Description;
+    public string SourceDescription { get; }
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
     public ModelOptions<TModel> Options => _options.Snapshot();

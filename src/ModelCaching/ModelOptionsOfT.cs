@@ -24,6 +24,14 @@ public sealed class ModelOptions<TModel> : ModelOptions
     public IModelLoader<TModel>? Loader { get; set; }
 
     /// <summary>
+    /// Builds the model instead of a source and a loader (a model trained or assembled in the process, or handed out by
+    /// an object of yours); set one or the other, not both. A factory-built generation has no bytes, so its version is
+    /// its generation number (<c>g1</c>, <c>g2</c>, …) and a rollback needs <see cref="ModelRollbackRetention.Generation"/>.
+    /// <value>The default is <see langword="null"/>.</value>
+    /// </summary>
+    public IModelFactory<TModel>? Factory { get; set; }
+
+    /// <summary>
     /// Checks run on every new generation before it may serve (a schema check, say). Throw to reject the
     /// generation; the cache keeps serving the last good one.
     /// </summary>
@@ -36,10 +44,11 @@ public sealed class ModelOptions<TModel> : ModelOptions
     public IList<Func<TModel, CancellationToken, ValueTask>> WarmUps { get; private set; } = [];
 
     /// <summary>
-    /// Estimates a loaded model's size in bytes for <see cref="ModelVersion.SizeBytes"/> and the size metric.
-    /// <value>The default is <see langword="null"/>: the artifact's length is used.</value>
+    /// Estimates a loaded model's size in bytes for <see cref="ModelVersion.SizeBytes"/> and the size metric. The artifact
+    /// is <see langword="null"/> for a model a <see cref="Factory"/> built.
+    /// <value>The default is <see langword="null"/>: the artifact's length is used (0 for a factory-built model).</value>
     /// </summary>
-    public Func<TModel, ModelArtifact, long>? SizeEstimator { get; set; }
+    public Func<TModel, ModelArtifact?, long>? SizeEstimator { get; set; }
 
     /// <summary>
     /// A copy that nothing else references: a cache reads its settings from such a snapshot, taken once when it is
@@ -95,9 +104,29 @@ public sealed class ModelOptions<TModel> : ModelOptions
             yield return problem;
         }
 
+        if (Factory is not null)
+        {
+            if (Source is not null || !string.IsNullOrWhiteSpace(FilePath) || Uri is not null)
+            {
+                yield return Problem(modelName, nameof(Factory), "is set together with a source (Source, FilePath or Uri): a factory builds the model itself; keep one of them");
+            }
+
+            if (Loader is not null)
+            {
+                yield return Problem(modelName, nameof(Factory), "is set together with a Loader: a factory builds the model itself; remove UseLoader");
+            }
+
+            if (SwapMode == ModelSwapMode.UnloadFirst)
+            {
+                yield return Problem(modelName, nameof(SwapMode), "UnloadFirst needs the previous version's bytes to restore it after a failed load, and a factory-built model has none; use LoadBeside");
+            }
+
+            yield break;
+        }
+
         if (Source is null && string.IsNullOrWhiteSpace(FilePath) && Uri is null)
         {
-            yield return Problem(modelName, nameof(Source), "is not set: give the model a source (FromFile, FromHttp, FromStream, FromFactory) or a FilePath or Uri in configuration");
+            yield return Problem(modelName, nameof(Source), "is not set: give the model a source (FromFile, FromHttp, FromStream) or a factory (FromFactory), or a FilePath or Uri in configuration");
         }
 
         if (Loader is null)

@@ -50,6 +50,13 @@ internal sealed class CachedModelLoader : ModelLoader, IDisposable
     /// <summary>Creates the model's source (the cache that receives it owns it).</summary>
     public IModelSource CreateSource() => _createSource(_services);
 
+    // The cache reads the file or address itself, through the ML.NET loader, rather than asking this loader for models.
+    internal override void ConfigureCache(ModelOptions<ITransformer> options, MLContext context)
+    {
+        options.Source = CreateSource();
+        options.Loader = new MLNetModelLoader(context);
+    }
+
     public override ITransformer GetModel() => Cache.GetModel();
 
     public override IChangeToken GetReloadToken()

@@ -16,4 +16,12 @@ public abstract class ModelLoader
 
     /// <summary>Gets the ML.NET model.</summary>
     public abstract ITransformer GetModel();
+
+    /// <summary>
+    /// Where a model cache gets this loader's models: by default the loader is the cache's factory (each load calls
+    /// <see cref="GetModel"/>, its reload token triggers reloads, the same instance again is "unchanged"). The loaders
+    /// <c>FromFile</c> and <c>FromUri</c> register give the cache their file or address instead, with the ML.NET loader.
+    /// </summary>
+    internal virtual void ConfigureCache(ModelOptions<ITransformer> options, MLContext context) =>
+        options.Factory = new ModelLoaderFactory(this);
 }

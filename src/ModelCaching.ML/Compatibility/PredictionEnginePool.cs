@@ -204,13 +204,9 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         }
 
         // A name configured after the provider was built: a cache of the pool's own, with the same pipeline.
-        IModelSource source = loader is CachedModelLoader cached ? cached.CreateSource() : new ModelLoaderSource(loader);
-        var cacheOptions = new ModelOptions<ITransformer>
-        {
-            Source = source,
-            Loader = source as IModelLoader<ITransformer> ?? new MLNetModelLoader(_context),
-            ReloadOnChange = true,
-        };
+        var cacheOptions = new ModelOptions<ITransformer> { ReloadOnChange = true };
+        loader.ConfigureCache(cacheOptions, _context);
+        IModelSource? source = cacheOptions.Source;
         cacheOptions.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(_context, name));
         var cache = new ModelCache<ITransformer>(name, cacheOptions, _serviceProvider.GetService<TimeProvider>(), _loggerFactory);
         return new ModelEntry(modelName, cache, new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), new OwnedCache(cache, source));
@@ -232,7 +228,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     }
 
     /// <summary>A cache the pool created itself, disposed with its source.</summary>
-    private sealed class OwnedCache(ModelCache<ITransformer> cache, IModelSource source) : IDisposable
+    private sealed class OwnedCache(ModelCache<ITransformer> cache, IModelSource? source) : IDisposable
     {
         public void Dispose()
         {

@@ -75,18 +75,7 @@ internal static class PredictionEnginePoolModels<TData, TPrediction>
             ?? monitor.Get(cacheName).ModelLoader
             ?? throw new InvalidOperationException($"Model '{cacheName}' of PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> has no ModelLoader.");
         MLContext context = services.GetRequiredService<IOptions<MLOptions>>().Value.MLContext;
-        if (loader is CachedModelLoader cached)
-        {
-            options.Source = cached.CreateSource();
-            options.Loader = new MLNetModelLoader(context);
-        }
-        else
-        {
-            var source = new ModelLoaderSource(loader);
-            options.Source = source;
-            options.Loader = source;
-        }
-
+        loader.ConfigureCache(options, context);
         options.ReloadOnChange = true;
         options.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(context, cacheName));
     }

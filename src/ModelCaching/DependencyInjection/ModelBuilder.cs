@@ -125,11 +125,17 @@ public sealed class ModelBuilder<TModel>
     public ModelBuilder<TModel> FromFactory(Func<CancellationToken, ValueTask<TModel>> factory, string description = "factory")
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Configure(options =>
-        {
-            options.Source = new DelegateModelSource(static (_, _) => ValueTask.FromResult<ModelArtifact?>(ModelArtifact.WithoutContent("factory")), description);
-            options.Loader = new DelegateModelLoader<TModel>((_, cancellationToken) => factory(cancellationToken));
-        });
+        return FromFactory(new DelegateModelFactory<TModel>(factory, description));
+    }
+
+    /// <summary>
+    /// Builds the model with <paramref name="factory"/> instead of a source and a loader; each load calls it, its change
+    /// token triggers reloads, and handing back the serving instance is "unchanged". The version is the generation number.
+    /// </summary>
+    public ModelBuilder<TModel> FromFactory(IModelFactory<TModel> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Configure(options => options.Factory = factory);
     }
 
     /// <summary>Turns the source's bytes into a model with <paramref name="loader"/>.</summary>

@@ -10,14 +10,15 @@ namespace ModelCaching.Loading;
 /// synchronously on the attempt's thread (<see cref="LoadAttempt{TModel}"/>), under its token; the attempt's timeout
 /// bounds them whatever they do with it.
 /// </summary>
-internal sealed class LoadPipeline<TModel>(string modelName, IModelSource source, IModelLoader<TModel> loader, ModelOptions<TModel> settings, FailSafePolicy failSafe, ILogger logger)
+/// <remarks>A model comes from a source and a loader, or from a factory that builds it (<see cref="Create"/>).</remarks>
+internal sealed class LoadPipeline<TModel>(string modelName, string description, IModelSource? source, IModelLoader<TModel>? loader, IModelFactory<TModel>? factory, ModelOptions<TModel> settings, FailSafePolicy failSafe, ILogger logger)
     where TModel : class
 {
     /// <summary>Fetches the content and says whether it needs loading: unchanged, known to be bad, or new.</summary>
     public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     {
         attempt.Step = "fetching from the source";
-        ModelArtifact? artifact = Block(source.FetchAsync(new ModelFetchContext(modelName, current?.Version, settings.MaxArtifactBytes), attempt.CancellationToken));
+        ModelArtifact? artifact = Block(source!.FetchAsync(new ModelFetchContext(modelName, current?.Version, settings.MaxArtifactBytes), attempt.CancellationToken));
         if (artifact is null)
         {
             return current is not null
@@ -32,8 +33,8 @@ internal sealed class LoadPipeline<TModel>(string modelName, IModelSource source
 
         if (artifact.ContentHash is { } hash && attempt.Reason != ModelLoadReason.Explicit && failSafe.IsRejected(hash, out string? rejectedFor))
         {
-            Log.KnownBadContentSkipped(logger, modelName, source.Description, hash);
-            return FetchOutcome.KnownBad(artifact, new ModelLoadException(modelName, source.Description, $"its content (SHA-256 {hash}) has not changed since it was rejected: {rejectedFor}"));
+            Log.KnownBadContentSkipped(logger, modelName, description, hash);
+            return FetchOutcome.KnownBad(artifact, new ModelLoadException(modelName, description, $"its content (SHA-256 {hash}) has not changed since it was rejected: {rejectedFor}"));
         }
 
         return FetchOutcome.New(artifact);
@@ -65,9 +66,32 @@ internal sealed class LoadPipeline<TModel>(string modelName, IModelSource source
     /// <summary>Loads, validates and warms up a model; a model that fails validation or warm-up is disposed.</summary>
     public TModel Build(LoadAttempt<TModel> attempt, ModelArtifact artifact)
     {
-        CancellationToken cancellationToken = attempt.CancellationToken;
         attempt.Step = "loading";
-        TModel model = Load(artifact, cancellationToken);
+        TModel model = Load(artifact, attempt.CancellationToken);
+        Prepare(attempt, model);
+        return model;
+    }
+
+    /// <summary>
+    /// Builds the model with the factory, then validates and warms it up. The serving instance handed back again is
+    /// "unchanged": it is neither validated again nor disposed.
+    /// </summary>
+    public TModel Create(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, out bool unchanged)
+    {
+        attempt.Step = "building";
+        TModel model = Block(factory!.CreateAsync(attempt.CancellationToken)) ?? throw new InvalidOperationException($"the factory {factory.GetType().Name} returned null");
+        unchanged = current is not null && ReferenceEquals(model, current.Model);
+        if (!unchanged)
+        {
+            Prepare(attempt, model);
+        }
+
+        return model;
+    }
+
+    private void Prepare(LoadAttempt<TModel> attempt, TModel model)
+    {
+        CancellationToken cancellationToken = attempt.CancellationToken;
         try
         {
             foreach (Func<TModel, CancellationToken, ValueTask> validate in settings.Validators)
@@ -87,13 +111,11 @@ internal sealed class LoadPipeline<TModel>(string modelName, IModelSource source
             DisposeUnserved(model);
             throw;
         }
-
-        return model;
     }
 
     /// <summary>Only loads (no validation): for restoring content that served before.</summary>
     public TModel Load(ModelArtifact artifact, CancellationToken cancellationToken) =>
-        Block(loader.LoadAsync(artifact, cancellationToken)) ?? throw new InvalidOperationException($"the loader {loader.GetType().Name} returned null");
+        Block(loader!.LoadAsync(artifact, cancellationToken)) ?? throw new InvalidOperationException($"the loader {loader.GetType().Name} returned null");
 
     /// <summary>Disposes a model that never became a generation (failed validation, abandoned load): generation 0 in the logs.</summary>
     public void DisposeUnserved(TModel model) => ModelDisposal.TryDispose(model, logger, modelName, generation: 0);

@@ -263,7 +263,7 @@ public sealed class LoadPipelineTests
     [Fact]
     public void Load_of_a_loader_returning_null_is_an_error_naming_the_loader()
     {
-        var pipeline = new LoadPipeline<FakeModel>("m", Source(), new NullLoader(), _settings, _failSafe, NullLogger.Instance);
+        var pipeline = new LoadPipeline<FakeModel>("m", "memory:test", Source(), new NullLoader(), factory: null, _settings, _failSafe, NullLogger.Instance);
 
         var error = Assert.Throws<InvalidOperationException>(() => pipeline.Load(Artifact("v1"), CancellationToken.None));
 
@@ -313,7 +313,7 @@ public sealed class LoadPipelineTests
         },
         "memory:test");
 
-    private LoadPipeline<FakeModel> Pipeline() => new("m", Source(), _loader, _settings, _failSafe, NullLogger.Instance);
+    private LoadPipeline<FakeModel> Pipeline() => new("m", "memory:test", Source(), _loader, factory: null, _settings, _failSafe, NullLogger.Instance);
 
     private sealed class NullLoader : IModelLoader<FakeModel>
     {
