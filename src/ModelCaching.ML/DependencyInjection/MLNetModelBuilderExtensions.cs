@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.ML;
 using ModelCaching;
 using ModelCaching.ML;
+using ModelCaching.ML.Compatibility;
 using ModelCaching.ML.Diagnostics;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -13,13 +14,13 @@ public static class MLNetModelBuilderExtensions
 {
     /// <summary>
     /// Loads the model with ML.NET (<c>MLContext.Model.Load</c>), with the application's shared
-    /// <see cref="MLContext"/> from <see cref="MLNetOptions"/>.
+    /// <see cref="MLContext"/> from <see cref="MLOptions"/>.
     /// </summary>
     public static ModelBuilder<ITransformer> UseMLNet(this ModelBuilder<ITransformer> builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<MLNetOptions>();
-        return builder.UseLoader(static services => new MLNetModelLoader(services.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext));
+        builder.Services.AddOptions<MLOptions>();
+        return builder.UseLoader(static services => new MLNetModelLoader(services.GetRequiredService<IOptions<MLOptions>>().Value.MLContext));
     }
 
     /// <summary>
@@ -36,10 +37,10 @@ public static class MLNetModelBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         string name = builder.Name;
-        builder.Services.AddOptions<MLNetOptions>();
+        builder.Services.AddOptions<MLOptions>();
         return builder.Configure((options, services) =>
         {
-            MLContext context = services.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext;
+            MLContext context = services.GetRequiredService<IOptions<MLOptions>>().Value.MLContext;
             options.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(context, name, engineOptions));
         });
     }
@@ -68,7 +69,7 @@ public static class MLNetModelBuilderExtensions
             _ = sp.GetService<PredictionPoolMetrics>();
             return new PredictionPool<TData, TPrediction>(
                 sp.GetRequiredKeyedService<IModelCache<ITransformer>>(key),
-                sp.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext,
+                sp.GetRequiredService<IOptions<MLOptions>>().Value.MLContext,
                 poolOptions,
                 sp.GetService<ILoggerFactory>());
         });

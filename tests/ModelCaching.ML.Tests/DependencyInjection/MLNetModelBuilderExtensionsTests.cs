@@ -1,3 +1,4 @@
+using ModelCaching.ML.Compatibility;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.ML;
@@ -76,21 +77,21 @@ public sealed class MLNetModelBuilderExtensionsTests
     {
         var context = new MLContext(seed: 42);
         await using ServiceProvider services = new ServiceCollection()
-            .Configure<MLNetOptions>(o => o.MLContext = context)
+            .Configure<MLOptions>(o => o.MLContext = context)
             .AddModelCache()
             .AddModel<ITransformer>("iris", m => m.FromFile(TestModels.IrisPath).UseMLNet())
             .Services.BuildServiceProvider();
 
         ITransformer model = services.GetRequiredKeyedService<IModelCache<ITransformer>>("iris").GetModel();
 
-        Assert.Same(context, services.GetRequiredService<IOptions<MLNetOptions>>().Value.MLContext);
+        Assert.Same(context, services.GetRequiredService<IOptions<MLOptions>>().Value.MLContext);
         Assert.NotNull(model.GetOutputSchema(context.Data.LoadFromEnumerable(Array.Empty<IrisData>()).Schema).GetColumnOrNull("PredictedLabel"));
     }
 
     [Fact]
-    public void MLNetOptions_SeedAfterTheContextExists_Throws()
+    public void MLOptions_SeedAfterTheContextExists_Throws()
     {
-        var options = new MLNetOptions { Seed = 7 };
+        var options = new MLOptions { Seed = 7 };
         _ = options.MLContext;
 
         Assert.Throws<InvalidOperationException>(() => options.Seed = 8);

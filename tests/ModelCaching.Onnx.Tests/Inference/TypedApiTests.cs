@@ -44,7 +44,9 @@ public sealed class TypedApiTests : IDisposable
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+
+        // Nothing per call (under a parallel test run the lease's spare ticket may be allocated once, 24 B, not per call).
+        Assert.True(allocated < 1_000, $"1,000 calls allocated {allocated} B");
         Assert.NotEqual(0, sum);
     }
 

@@ -164,6 +164,9 @@ public sealed class LeaseDoubleDisposeTests
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+
+        // Nothing per lease: under a parallel test run another thread's stack region can take this thread's spare-ticket
+        // slot, and one ticket (24 B) is then allocated once, not per call.
+        Assert.True(allocated < 10_000, $"10,000 leases allocated {allocated} B");
     }
 }
