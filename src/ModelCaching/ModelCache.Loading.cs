@@ -76,7 +76,7 @@ public sealed partial class ModelCache<TModel>
             {
                 // Built, not read: no bytes to fetch or verify (UnloadFirst is refused with a factory at validation).
                 TModel built = _pipeline.Create(attempt, current, out bool unchanged);
-                return unchanged ? new LoadOutcome { Unchanged = current } : new LoadOutcome { Model = built };
+                return unchanged ? new LoadOutcome { Unchanged = current } : new LoadOutcome { Model = built, Size = _pipeline.EstimateSize(attempt, built, artifact: null) };
             }
 
             if (artifact is null)
@@ -104,7 +104,8 @@ public sealed partial class ModelCache<TModel>
                 unloadedFirst = UnloadForSwap(current);
             }
 
-            return new LoadOutcome { Model = _pipeline.Build(attempt, artifact), Artifact = artifact };
+            TModel model = _pipeline.Build(attempt, artifact);
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = _pipeline.EstimateSize(attempt, model, artifact) };
         }
         catch (Exception ex)
         {
@@ -128,7 +129,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact);
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size);
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -160,10 +161,10 @@ public sealed partial class ModelCache<TModel>
         OnLoadFailed(failure, attempt.Reason, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, attempt.StartedAt, activity: null);
 
     // artifact: null for a model a factory built (its version is its generation number).
-    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact)
+    // size: estimated in the pipeline, under the load timeout (SizeEstimator is a user callback).
+    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size)
     {
         long number = Interlocked.Increment(ref _generationCounter);
-        long size = _options.SizeEstimator?.Invoke(model, artifact) ?? artifact?.Length ?? 0;
         var version = new ModelVersion(
             artifact?.ContentHash ?? artifact?.ETag ?? $"g{number}",
             number,
@@ -330,5 +331,7 @@ public sealed partial class ModelCache<TModel>
         public bool Skipped { get; init; }
 
         public bool ContentAtFault { get; init; }
+
+        public long Size { get; init; }
     }
 }

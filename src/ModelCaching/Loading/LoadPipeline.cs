@@ -113,6 +113,30 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
         }
     }
 
+    /// <summary>
+    /// The model's size for its version and the memory metrics: <see cref="ModelOptions{TModel}.SizeEstimator"/> (a user
+    /// callback, so it runs here under the load timeout), else the artifact's length. A model whose estimate throws is
+    /// disposed and the load fails.
+    /// </summary>
+    public long EstimateSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact)
+    {
+        if (settings.SizeEstimator is not { } estimate)
+        {
+            return artifact?.Length ?? 0;
+        }
+
+        attempt.Step = "estimating its size";
+        try
+        {
+            return estimate(model, artifact);
+        }
+        catch
+        {
+            DisposeUnserved(model);
+            throw;
+        }
+    }
+
     /// <summary>Only loads (no validation): for restoring content that served before.</summary>
     public TModel Load(ModelArtifact artifact, CancellationToken cancellationToken) =>
         Block(loader!.LoadAsync(artifact, cancellationToken)) ?? throw new InvalidOperationException($"the loader {loader.GetType().Name} returned null");

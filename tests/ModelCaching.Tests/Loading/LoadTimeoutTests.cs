@@ -259,4 +259,34 @@ public sealed class LoadTimeoutTests
         Assert.Equal("other", (await otherCall.WaitAsync(Eventually.Timeout)).Content);
         Assert.Equal(1, otherLoads);
     }
+
+    [Fact]
+    public async Task SizeEstimator_ThatBlocks_IsBoundedByTheLoadTimeout_AndItsModelIsNeverServed()
+    {
+        var factory = new CacheFactory();
+        using var release = new ManualResetEventSlim();
+        int calls = 0;
+        await using ModelCache<FakeModel> cache = factory.Create(o =>
+        {
+            o.LoadTimeout = Timeout;
+            o.SizeEstimator = (_, artifact) =>
+            {
+                Interlocked.Increment(ref calls);
+                release.Wait(); // a user callback that ignores any timeout
+                return artifact?.Length ?? 0;
+            };
+        }, name: "hung-estimate");
+
+        ValueTask<FakeModel> call = cache.GetModelAsync();
+        await Eventually.TrueAsync(() => Volatile.Read(ref calls) == 1, "the estimator to start");
+        factory.Time.Advance(Timeout + TimeSpan.FromSeconds(1));
+
+        ModelLoadException error = await Assert.ThrowsAsync<ModelLoadException>(async () => await call);
+        Assert.IsType<TimeoutException>(error.InnerException);
+        Assert.Contains("estimating its size", error.Message);
+        Assert.Equal(ModelCacheState.Failed, cache.State);
+
+        release.Set();
+        await Eventually.TrueAsync(() => factory.Loader.Created.Count == 1 && factory.Loader.Created[0].IsDisposed, "the late model to be disposed, never served");
+    }
 }
