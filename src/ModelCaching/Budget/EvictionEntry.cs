@@ -1,0 +1,35 @@
+namespace ModelCaching.Budget;
+
+/// <summary>
+/// What the eviction policy knows about one model name: kept for as long as the name is known, also after the model was
+/// evicted (a "ghost"), so a hot model that comes back is valued by its past and a one-hit wonder by its one hit.
+/// </summary>
+/// <remarks>Read and written only under the lock of the budget that owns it (the policy is single-threaded by contract).</remarks>
+internal sealed class EvictionEntry(string name)
+{
+    public string Name { get; } = name;
+
+    /// <summary>Bytes the model holds while resident (its last known size; an estimate before its first load).</summary>
+    public long Size { get; set; }
+
+    /// <summary>Seconds its last load took: what evicting it would cost when it is needed again.</summary>
+    public double Cost { get; set; }
+
+    /// <summary>Uses, halved at every aging period that passed since <see cref="Epoch"/> (see <see cref="CostAwareEviction"/>).</summary>
+    public double Frequency { get; set; }
+
+    /// <summary>The aging period <see cref="Frequency"/> was last brought up to date in.</summary>
+    public int Epoch { get; set; }
+
+    /// <summary>GreedyDual's H: the clock when last valued plus frequency × cost / size. The lowest goes first.</summary>
+    public double Priority { get; set; }
+
+    /// <summary>Whether the model is in memory and charged to the budget.</summary>
+    public bool Resident { get; set; }
+
+    /// <summary>
+    /// Resident over the budget: a model the policy did not admit, loaded anyway because a caller needs it. At most one
+    /// per budget; it is the first to go when anything needs memory.
+    /// </summary>
+    public bool Overdraft { get; set; }
+}
