@@ -44,6 +44,7 @@ public sealed partial class ModelCache<TModel>
     /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
     private ModelGeneration<TModel> RunLoad(LoadAttempt<TModel> attempt)
     {
+        _metrics.RecordLoadWait(Name, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
         using Activity? activity = StartLoadActivity(attempt.Reason);
         Log.LoadStarted(_logger, Name, SourceDescription, attempt.Reason);
 
@@ -53,6 +54,7 @@ public sealed partial class ModelCache<TModel>
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
+            CancelReservation(outcome.Reservation);
             if (outcome.Model is { } late)
             {
                 _pipeline.DisposeUnserved(late);
@@ -70,13 +72,24 @@ public sealed partial class ModelCache<TModel>
         ModelGeneration<TModel>? unloadedFirst = null;
         ModelArtifact? artifact = attempt.Artifact;
         bool contentAtFault = false;
+        Budget.MemoryBudget.Reservation? reservation = null;
         try
         {
+            long started;
+            long allocated;
             if (_factory is not null && artifact is null)
             {
                 // Built, not read: no bytes to fetch or verify (UnloadFirst is refused with a factory at validation).
-                TModel built = _pipeline.Create(attempt, current, out bool unchanged);
-                return unchanged ? new LoadOutcome { Unchanged = current } : new LoadOutcome { Model = built, Size = _pipeline.EstimateSize(attempt, built, artifact: null) };
+                reservation = ReserveMemory(attempt, artifact: null);
+                started = _timeProvider.GetTimestamp();
+                TModel built = _pipeline.Create(attempt, current, out bool unchanged, out allocated);
+                if (unchanged)
+                {
+                    CancelReservation(reservation);
+                    return new LoadOutcome { Unchanged = current };
+                }
+
+                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
             }
 
             if (artifact is null)
@@ -104,11 +117,16 @@ public sealed partial class ModelCache<TModel>
                 unloadedFirst = UnloadForSwap(current);
             }
 
-            TModel model = _pipeline.Build(attempt, artifact);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = _pipeline.EstimateSize(attempt, model, artifact) };
+            contentAtFault = false;
+            reservation = ReserveMemory(attempt, artifact);
+            contentAtFault = true;
+            started = _timeProvider.GetTimestamp();
+            TModel model = _pipeline.Build(attempt, artifact, out allocated);
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
         }
         catch (Exception ex)
         {
+            CancelReservation(reservation);
             if (unloadedFirst is not null && !attempt.IsAbandoned)
             {
                 RestoreAfterFailedUnloadFirst(unloadedFirst, attempt.CancellationToken);
@@ -129,7 +147,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size);
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(outcome.Reservation, outcome.Size, outcome.LoadTime));
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -138,7 +156,7 @@ public sealed partial class ModelCache<TModel>
         if (outcome.Skipped)
         {
             var skipped = (ModelLoadException)ex;
-            OnLoadFailed(skipped, attempt.Reason, ModelLoadOutcome.Skipped, outcome.Artifact?.ContentHash, started, activity);
+            OnLoadFailed(skipped, attempt, ModelLoadOutcome.Skipped, outcome.Artifact?.ContentHash, activity);
             throw skipped;
         }
 
@@ -153,16 +171,17 @@ public sealed partial class ModelCache<TModel>
             _failSafe.Reject(badHash, failure.Cause);
         }
 
-        OnLoadFailed(failure, attempt.Reason, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, started, activity);
+        OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
         throw failure;
     }
 
     private void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
-        OnLoadFailed(failure, attempt.Reason, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, attempt.StartedAt, activity: null);
+        OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, activity: null);
 
     // artifact: null for a model a factory built (its version is its generation number).
     // size: estimated in the pipeline, under the load timeout (SizeEstimator is a user callback).
-    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size)
+    // charge: the bytes it holds against the memory budget, if any (released when the generation is disposed).
+    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge)
     {
         long number = Interlocked.Increment(ref _generationCounter);
         var version = new ModelVersion(
@@ -172,7 +191,7 @@ public sealed partial class ModelCache<TModel>
             _timeProvider.GetUtcNow(),
             size,
             artifact?.ETag);
-        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed);
+        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed, charge);
     }
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
@@ -257,8 +276,10 @@ public sealed partial class ModelCache<TModel>
         return current;
     }
 
-    private void OnLoadFailed(ModelLoadException failure, ModelLoadReason reason, ModelLoadOutcome outcome, string? versionId, long started, Activity? activity)
+    private void OnLoadFailed(ModelLoadException failure, LoadAttempt<TModel> attempt, ModelLoadOutcome outcome, string? versionId, Activity? activity)
     {
+        ModelLoadReason reason = attempt.Reason;
+        long started = attempt.StartedAt;
         ModelGeneration<TModel>? serving;
         TimeSpan? retryIn = null;
         lock (_gate)
@@ -309,6 +330,15 @@ public sealed partial class ModelCache<TModel>
         else
         {
             Log.LoadFailed(_logger, failure, Name, SourceDescription, reason);
+            if (_onNeverServedFailure is not null && Interlocked.Read(ref _generationCounter) == 0)
+            {
+                // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets
+                // it now, and it is disposed once its callers have their failure (disposing first would turn it into
+                // an ObjectDisposedException).
+                _onNeverServedFailure(this);
+                attempt.Completion.Task.ContinueWith(static (_, state) => ((ModelCache<TModel>)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                return;
+            }
         }
 
         if (retryIn is { } retryDelay)
@@ -333,5 +363,11 @@ public sealed partial class ModelCache<TModel>
         public bool ContentAtFault { get; init; }
 
         public long Size { get; init; }
+
+        /// <summary>The memory the load reserved in its budget: charged to the new generation, or cancelled.</summary>
+        public Budget.MemoryBudget.Reservation? Reservation { get; init; }
+
+        /// <summary>How long building the model took (what the budget's eviction learns a load of it costs).</summary>
+        public TimeSpan LoadTime { get; init; }
     }
 }

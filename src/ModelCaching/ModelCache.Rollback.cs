@@ -88,7 +88,7 @@ public sealed partial class ModelCache<TModel>
         {
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
             TModel model = _pipeline.Load(unloaded.Artifact, cancellationToken);
-            ModelGeneration<TModel> restored = CreateGeneration(model, unloaded.Artifact, unloaded.Version.SizeBytes);
+            ModelGeneration<TModel> restored = CreateGeneration(model, unloaded.Artifact, unloaded.Version.SizeBytes, ChargeMemory(reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero));
             lock (_gate)
             {
                 if (_disposed || _current is not null)

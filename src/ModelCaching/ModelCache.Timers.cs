@@ -73,7 +73,8 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    private void Unload(string reason)
+    /// <returns>Whether a generation was unloaded.</returns>
+    private bool Unload(string reason, ModelCacheState state = ModelCacheState.Unloaded)
     {
         ModelGeneration<TModel>? unloaded;
         lock (_gate)
@@ -81,11 +82,11 @@ public sealed partial class ModelCache<TModel>
             unloaded = _current;
             if (_disposed || unloaded is null)
             {
-                return;
+                return false;
             }
 
             _current = null;
-            _state = ModelCacheState.Unloaded;
+            _state = state;
             _timers.OnUnloaded();
             _failSafe.ResetStreak();
         }
@@ -93,9 +94,11 @@ public sealed partial class ModelCache<TModel>
         _history.CountUnload();
         _retirement.Retire(unloaded);
         _retirement.Retire(_rollback.ReleaseGeneration());
+        _budget?.OnUnloaded(this);
         _metrics.RecordUnload(Name, reason);
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
         RaiseUnloaded(unloaded.Version, reason);
+        return true;
     }
 
     /// <summary>The cache's timers: refresh-ahead (time-to-live), retries, idle unloads; each made only when its option is set.</summary>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
+using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
 using ModelCaching.Expiration;
 using ModelCaching.FailSafe;
@@ -23,7 +24,7 @@ namespace ModelCaching;
 /// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache
     where TModel : class
 {
     // How long DisposeAsync waits for a running load's thread to end after cancelling it.
@@ -47,6 +48,12 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly GenerationRetirement<TModel> _retirement;
     private readonly RollbackSlot<TModel> _rollback;
     private readonly Timers _timers;
+
+    // The memory budget the model counts against (a provider's or a template's), if any.
+    private readonly MemoryBudget? _budget;
+
+    // Told when a load fails and the cache never served: a template's model whose source does not exist is not kept.
+    private readonly Action<ModelCache<TModel>>? _onNeverServedFailure;
 
     // Guards the fields below. The hit path reads only _current (and _used).
     private readonly Lock _gate = new();
@@ -73,7 +80,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     {
     }
 
-    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter)
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, Action<ModelCache<TModel>>? onNeverServedFailure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -113,6 +120,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
                 : ChangeToken.OnChange(_source!.GetChangeToken, OnSourceChanged);
         }
 
+        _budget = budget;
+        _onNeverServedFailure = onNeverServedFailure;
+        _budget?.Join(this);
         _metrics.Register(this);
     }
 
@@ -370,6 +380,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         Interlocked.Exchange(ref _current, null)?.Retire();
         _rollback.ReleaseGeneration()?.Retire();
         _retirement.RetireAllNow();
+        _budget?.Leave(this);
         _metrics.Unregister(this);
     }
 }

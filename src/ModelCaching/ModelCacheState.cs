@@ -25,4 +25,10 @@ public enum ModelCacheState
 
     /// <summary>The model was unloaded (idle timeout, <see cref="IModelCache.Invalidate"/> or disposal); the next use loads it again.</summary>
     Unloaded,
+
+    /// <summary>
+    /// The model was evicted to keep its memory budget (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>,
+    /// <see cref="ModelTemplateOptions.MemoryBudgetBytes"/>); the next use loads it again.
+    /// </summary>
+    Evicted,
 }

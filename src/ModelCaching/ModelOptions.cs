@@ -167,6 +167,20 @@ public class ModelOptions
     public bool ReloadOnChange { get; set; } = true;
 
     /// <summary>
+    /// Whether a memory budget may evict the model. A pinned model (and every <see cref="ModelLoadPolicy.Eager"/> one)
+    /// is never evicted; its bytes still count against the budget.
+    /// <value>The default is <see langword="false"/>.</value>
+    /// </summary>
+    public bool Pinned { get; set; }
+
+    /// <summary>
+    /// How the model's size is measured for its version, the <c>modelcache.model.size</c> metric and a memory budget,
+    /// when no <see cref="ModelOptions{TModel}.SizeEstimator"/> is set.
+    /// <value>The default is <see cref="ModelSizeMeasure.ArtifactBytes"/>.</value>
+    /// </summary>
+    public ModelSizeMeasure SizeMeasure { get; set; } = ModelSizeMeasure.ArtifactBytes;
+
+    /// <summary>
     /// How many load attempts <see cref="IModelCache.GetHistory"/> keeps.
     /// <value>The default is 20.</value>
     /// </summary>
@@ -247,6 +261,11 @@ public class ModelOptions
         else if (Policy == ModelLoadPolicy.Expiring && TimeToLive is null && IdleTimeout is null)
         {
             yield return Problem(modelName, nameof(Policy), "Expiring needs a TimeToLive, an IdleTimeout or both (set them in code with .Expiring(timeToLive, idleTimeout) or in configuration)");
+        }
+
+        if (!Enum.IsDefined(SizeMeasure))
+        {
+            yield return Problem(modelName, nameof(SizeMeasure), $"must be one of {ValidValues<ModelSizeMeasure>()} (was {SizeMeasure})");
         }
 
         if (!Enum.IsDefined(SwapMode))

@@ -1,22 +1,33 @@
 namespace ModelCaching;
 
 /// <summary>
-/// Gives access to every registered model by name: those added with <c>AddModelCache().AddModel(...)</c> or
-/// <c>AddModels(...)</c>, and those ModelCaching.ML's <c>AddPredictionEnginePool</c> registers (its default model is
-/// named <c>default</c>).
+/// Gives access to every model by name: those added with <c>AddModelCache().AddModel(...)</c> or
+/// <c>AddModels(...)</c>, those ModelCaching.ML's <c>AddPredictionEnginePool</c> registers (its default model is
+/// named <c>default</c>), and those made at run time from a template (<c>AddModelTemplate</c>).
 /// </summary>
 public interface IModelCacheProvider
 {
-    /// <summary>The names of the registered models, in registration order.</summary>
+    /// <summary>
+    /// The names of the registered models, in registration order, then those of the models made from templates so far
+    /// (in ordinal order; evicted ones included, ones whose first load failed not).
+    /// </summary>
     IReadOnlyList<string> Names { get; }
 
-    /// <summary>Returns the cache of the model <paramref name="name"/>.</summary>
-    /// <exception cref="KeyNotFoundException">No model has that name; the message lists the known names.</exception>
+    /// <summary>
+    /// Returns the cache of the model <paramref name="name"/>: a registered model, or one made from the template that
+    /// serves the name (made on first use, found afterwards).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No model has that name and no template serves it; the message lists the known names and templates.</exception>
+    /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>).</exception>
     /// <exception cref="InvalidOperationException">The model was registered with another model type.</exception>
     IModelCache<TModel> GetCache<TModel>(string name)
         where TModel : class;
 
     /// <summary>Returns the cache of the model <paramref name="name"/> without knowing its type (for status and admin endpoints).</summary>
-    /// <exception cref="KeyNotFoundException">No model has that name; the message lists the known names.</exception>
+    /// <exception cref="KeyNotFoundException">No model has that name and no template serves it; the message lists the known names and templates.</exception>
+    /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>).</exception>
     IModelCache GetCache(string name);
+
+    /// <summary>The memory budgets (the provider's and each template's that has one), with what counts against them now.</summary>
+    IReadOnlyList<ModelMemoryBudgetStatus> GetMemoryBudgets();
 }

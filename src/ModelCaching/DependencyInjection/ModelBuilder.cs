@@ -4,21 +4,32 @@ using Microsoft.Extensions.Logging;
 namespace ModelCaching;
 
 /// <summary>
-/// Configures one named model: where it comes from, how it loads, and its policy. Returned to the
-/// <c>configure</c> callback of <c>AddModel</c>; every method returns the builder for chaining.
+/// Configures one named model, or a template for many (<see cref="IsTemplate"/>): where it comes from, how it loads,
+/// and its policy. Returned to the <c>configure</c> callback of <c>AddModel</c> and <c>AddModelTemplate</c>; every
+/// method returns the builder for chaining.
 /// </summary>
 /// <typeparam name="TModel">The model type.</typeparam>
 public sealed class ModelBuilder<TModel>
     where TModel : class
 {
-    internal ModelBuilder(string name, IServiceCollection services)
+    // Set when the builder configures a template: each step is recorded and replayed for every name it serves.
+    private readonly ModelTemplate<TModel>? _template;
+
+    internal ModelBuilder(string name, IServiceCollection services, ModelTemplate<TModel>? template = null)
     {
         Name = name;
         Services = services;
+        _template = template;
     }
 
-    /// <summary>The model's name.</summary>
+    /// <summary>The model's name, or the template's name when <see cref="IsTemplate"/>.</summary>
     public string Name { get; }
+
+    /// <summary>
+    /// Whether this builder configures a template (<c>AddModelTemplate</c>): its settings are applied to each model made
+    /// from it, and <c>{name}</c> in a path or an address stands for that model's name.
+    /// </summary>
+    public bool IsTemplate => _template is not null;
 
     /// <summary>The service collection, for extensions that register services of their own.</summary>
     public IServiceCollection Services { get; }
@@ -27,6 +38,12 @@ public sealed class ModelBuilder<TModel>
     public ModelBuilder<TModel> Configure(Action<ModelOptions<TModel>> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
+        if (_template is not null)
+        {
+            _template.Add((options, _, _) => configure(options));
+            return this;
+        }
+
         Services.AddOptions<ModelOptions<TModel>>(Name).Configure(configure);
         return this;
     }
@@ -35,7 +52,24 @@ public sealed class ModelBuilder<TModel>
     public ModelBuilder<TModel> Configure(Action<ModelOptions<TModel>, IServiceProvider> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        Services.AddOptions<ModelOptions<TModel>>(Name).Configure<IServiceProvider>(configure);
+        return Configure((options, services, _) => configure(options, services));
+    }
+
+    /// <summary>
+    /// Changes the model's options with access to the application's services and the model's name: for a template,
+    /// the name of each model made from it.
+    /// </summary>
+    public ModelBuilder<TModel> Configure(Action<ModelOptions<TModel>, IServiceProvider, string> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        if (_template is not null)
+        {
+            _template.Add(configure);
+            return this;
+        }
+
+        string name = Name;
+        Services.AddOptions<ModelOptions<TModel>>(name).Configure<IServiceProvider>((options, services) => configure(options, services, name));
         return this;
     }
 
@@ -49,17 +83,20 @@ public sealed class ModelBuilder<TModel>
         FromFile(path, options => options.WatchForChanges = watchForChanges);
 
     /// <summary>Loads the model from the file at <paramref name="path"/>, with watching settings (polling, debounce, stability wait).</summary>
-    /// <param name="path">The model file; relative paths are resolved against the current directory.</param>
+    /// <param name="path">The model file; relative paths are resolved against the current directory. In a template, <c>{name}</c> stands for each model's name (<c>models/{name}.zip</c>).</param>
     /// <param name="configure">Sets how changes are detected; turn on <see cref="FileModelSourceOptions.WatchForChanges"/> to reload on change.</param>
+    /// <exception cref="ArgumentException">A template's path has no <c>{name}</c> (every model would load the same file).</exception>
     public ModelBuilder<TModel> FromFile(string path, Action<FileModelSourceOptions> configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(configure);
+        RequireNamePlaceholder(path, nameof(path));
         var fileOptions = new FileModelSourceOptions();
         configure(fileOptions);
-        return Configure((options, services) =>
+        return Configure((options, services, name) =>
         {
-            options.Source = new FileModelSource(path, fileOptions, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
+            // A template's name was validated (ModelNames) before it reaches the path: no separators, no "..".
+            options.Source = new FileModelSource(IsTemplate ? path.Replace(NamePlaceholder, name, StringComparison.Ordinal) : path, fileOptions, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
             options.OwnsSource = true; // the cache disposes it (its watcher and timers) with itself
         });
     }
@@ -74,41 +111,59 @@ public sealed class ModelBuilder<TModel>
     public ModelBuilder<TModel> FromHttp(Uri uri, Action<HttpModelSourceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(uri);
-        var httpOptions = new HttpModelSourceOptions { Uri = uri };
-        configure?.Invoke(httpOptions);
-        httpOptions.Validate(Name);
-        Services.AddHttpClient(httpOptions.HttpClientName);
-        return Configure((options, services) =>
+        return FromHttp(uri.OriginalString, configure);
+    }
+
+    /// <inheritdoc cref="FromHttp(Uri, Action{HttpModelSourceOptions}?)"/>
+    /// <param name="uri">The model's address: https, or http with <see cref="HttpModelSourceOptions.AllowHttp"/>. In a template, <c>{name}</c> stands for each model's name (escaped), as in <c>https://models.example.com/{name}.zip</c>.</param>
+    /// <param name="configure">Changes the polling interval, jitter, timeout and what is accepted.</param>
+    public ModelBuilder<TModel> FromHttp(string uri, Action<HttpModelSourceOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
+        RequireNamePlaceholder(uri, nameof(uri));
+
+        // Checked now, with a sample name for a template, so that a bad address fails at registration.
+        HttpModelSourceOptions checkedOptions = HttpOptionsFor(uri, IsTemplate ? "name" : Name, configure);
+        Services.AddHttpClient(checkedOptions.HttpClientName);
+        return Configure((options, services, name) =>
         {
+            HttpModelSourceOptions httpOptions = IsTemplate ? HttpOptionsFor(uri, name, configure) : checkedOptions;
             options.Source = new HttpModelSource(httpOptions, services.GetRequiredService<IHttpClientFactory>(), services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
             options.OwnsSource = true; // the cache disposes it (its polling timer) with itself
         });
     }
 
-    /// <inheritdoc cref="FromHttp(Uri, Action{HttpModelSourceOptions}?)"/>
-    public ModelBuilder<TModel> FromHttp(string uri, Action<HttpModelSourceOptions>? configure = null)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out Uri? parsed))
-        {
-            throw new ArgumentException($"Model '{Name}': '{AddressRedaction.Redact(uri)}' is not an absolute address.", nameof(uri));
-        }
-
-        return FromHttp(parsed, configure);
-    }
-
     /// <summary>Loads the model from a stream that <paramref name="open"/> returns (blob storage, a database, a resource).</summary>
+    /// <exception cref="InvalidOperationException">The builder configures a template: use <see cref="FromSource(Func{string, IServiceProvider, IModelSource})"/>, which knows each model's name.</exception>
     public ModelBuilder<TModel> FromStream(Func<CancellationToken, ValueTask<Stream>> open, string description = "stream")
     {
         ArgumentNullException.ThrowIfNull(open);
+        ThrowIfTemplate(nameof(FromStream));
         return Configure(options => options.Source = new StreamModelSource(open, description));
     }
 
     /// <summary>Loads the model from a source of your own.</summary>
+    /// <exception cref="InvalidOperationException">The builder configures a template: use <see cref="FromSource(Func{string, IServiceProvider, IModelSource})"/>, which makes a source per model.</exception>
     public ModelBuilder<TModel> FromSource(IModelSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ThrowIfTemplate(nameof(FromSource));
         return Configure(options => options.Source = source);
+    }
+
+    /// <summary>
+    /// Loads the model from a source that <paramref name="sourceFactory"/> makes for the model's name: in a template, one
+    /// source per model made from it (blob storage, a database, a registry of your own). The cache owns the source and
+    /// disposes it.
+    /// </summary>
+    public ModelBuilder<TModel> FromSource(Func<string, IServiceProvider, IModelSource> sourceFactory)
+    {
+        ArgumentNullException.ThrowIfNull(sourceFactory);
+        return Configure((options, services, name) =>
+        {
+            options.Source = sourceFactory(name, services) ?? throw new InvalidOperationException($"Model '{name}': the source factory returned null.");
+            options.OwnsSource = true;
+        });
     }
 
     /// <summary>Loads the model from a source built from the application's services.</summary>
@@ -129,12 +184,23 @@ public sealed class ModelBuilder<TModel>
     }
 
     /// <summary>
+    /// Builds the model with a factory given the model's name: in a template, each model made from it calls
+    /// <paramref name="factory"/> with its own name. The version is the generation number.
+    /// </summary>
+    public ModelBuilder<TModel> FromFactory(Func<string, CancellationToken, ValueTask<TModel>> factory, string description = "factory")
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Configure((options, _, name) => options.Factory = new DelegateModelFactory<TModel>(cancellationToken => factory(name, cancellationToken), $"{description} ({name})"));
+    }
+
+    /// <summary>
     /// Builds the model with <paramref name="factory"/> instead of a source and a loader; each load calls it, its change
     /// token triggers reloads, and handing back the serving instance is "unchanged". The version is the generation number.
     /// </summary>
     public ModelBuilder<TModel> FromFactory(IModelFactory<TModel> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
+        ThrowIfTemplate(nameof(FromFactory));
         return Configure(options => options.Factory = factory);
     }
 
@@ -164,11 +230,19 @@ public sealed class ModelBuilder<TModel>
 
     /// <summary>Loads the model when the host starts.</summary>
     /// <param name="waitForStartup">Whether host start-up waits until the model is loaded.</param>
-    public ModelBuilder<TModel> Eager(bool waitForStartup = false) => Configure(options =>
+    /// <exception cref="InvalidOperationException">The builder configures a template, whose models are made on first use (use <see cref="Pin"/> to keep them in memory).</exception>
+    public ModelBuilder<TModel> Eager(bool waitForStartup = false)
     {
-        options.Policy = ModelLoadPolicy.Eager;
-        options.WaitForStartup = waitForStartup;
-    });
+        ThrowIfTemplate(nameof(Eager));
+        return Configure(options =>
+        {
+            options.Policy = ModelLoadPolicy.Eager;
+            options.WaitForStartup = waitForStartup;
+        });
+    }
+
+    /// <summary>Keeps the model in memory under a memory budget: a pinned model is never evicted (<see cref="ModelOptions.Pinned"/>).</summary>
+    public ModelBuilder<TModel> Pin() => Configure(static options => options.Pinned = true);
 
     /// <summary>
     /// Loads the model on first use and makes it expire (<see cref="ModelLoadPolicy.Expiring"/>): reloaded in the
@@ -221,5 +295,37 @@ public sealed class ModelBuilder<TModel>
             warmUp(model);
             return ValueTask.CompletedTask;
         });
+    }
+
+    private const string NamePlaceholder = "{name}";
+
+    private void RequireNamePlaceholder(string value, string parameterName)
+    {
+        if (IsTemplate && !value.Contains(NamePlaceholder, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Template '{Name}': '{AddressRedaction.Redact(value)}' has no {NamePlaceholder}, so every model made from the template would load the same content; put {NamePlaceholder} where each model's name goes.", parameterName);
+        }
+    }
+
+    private void ThrowIfTemplate(string method)
+    {
+        if (IsTemplate)
+        {
+            throw new InvalidOperationException($"Template '{Name}': {method} does not apply to a template, whose models are made by name on first use. Use FromFile or FromHttp with {NamePlaceholder}, FromSource((name, services) => ...) or FromFactory((name, cancellationToken) => ...), and Pin() to keep models in memory.");
+        }
+    }
+
+    private HttpModelSourceOptions HttpOptionsFor(string uri, string name, Action<HttpModelSourceOptions>? configure)
+    {
+        string address = IsTemplate ? uri.Replace(NamePlaceholder, Uri.EscapeDataString(name), StringComparison.Ordinal) : uri;
+        if (!Uri.TryCreate(address, UriKind.Absolute, out Uri? parsed))
+        {
+            throw new ArgumentException($"Model '{Name}': '{AddressRedaction.Redact(uri)}' is not an absolute address.", nameof(uri));
+        }
+
+        var httpOptions = new HttpModelSourceOptions { Uri = parsed };
+        configure?.Invoke(httpOptions);
+        httpOptions.Validate(IsTemplate ? name : Name);
+        return httpOptions;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ModelCaching;
@@ -87,10 +88,62 @@ public static class ModelCacheBuilderExtensions
                 throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);
             }
 
-            return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter);
+            return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, provider.Budget);
         }));
         AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
         AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a template for models that are made by name at run time, one per tenant, region or product: the
+    /// first use of a name no model is registered under (<c>provider.GetCache&lt;TModel&gt;("tenant-42")</c>, a
+    /// prediction pool's <c>Predict("tenant-42", input)</c>) makes its cache from the template, and later uses find it.
+    /// <c>{name}</c> in the template's path or address stands for the name, which is checked first (<see cref="ModelNames"/>):
+    /// <c>../../etc/passwd</c> never reaches a path. A name whose first load fails (its file does not exist) is not kept.
+    /// </summary>
+    /// <param name="builder">The model cache builder.</param>
+    /// <param name="templateName">The template's name, for configuration (<c>ModelCache:Templates:{templateName}</c>), budgets and messages.</param>
+    /// <param name="configure">Configures the models made from it, as for <c>AddModel</c>: <c>t =&gt; t.FromFile("models/{name}.zip").UseMLNet()</c>.</param>
+    /// <param name="configureTemplate">Sets which names it serves and its memory budget; configuration can set them too.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="InvalidOperationException">A template of that name is already registered.</exception>
+    public static IModelCacheBuilder AddModelTemplate<TModel>(this IModelCacheBuilder builder, string templateName, Action<ModelBuilder<TModel>> configure, Action<ModelTemplateOptions>? configureTemplate = null)
+        where TModel : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(templateName);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        IServiceCollection services = builder.Services;
+        foreach (ServiceDescriptor descriptor in services)
+        {
+            if (descriptor.ServiceType == typeof(ModelTemplate) && descriptor.ImplementationInstance is ModelTemplate existing && existing.Name == templateName)
+            {
+                throw new InvalidOperationException($"A template named '{templateName}' is already registered.");
+            }
+        }
+
+        var template = new ModelTemplate<TModel>(templateName);
+        services.AddSingleton<ModelTemplate>(template);
+        OptionsBuilder<ModelTemplateOptions> templateOptions = services.AddOptions<ModelTemplateOptions>(templateName);
+        if (configureTemplate is not null)
+        {
+            templateOptions.Configure(configureTemplate);
+        }
+
+        templateOptions.PostConfigure<IServiceProvider>((options, sp) =>
+        {
+            if (sp.GetService<ModelCacheConfiguration>() is { } configuration)
+            {
+                configuration.ForTemplate(templateName).Bind(options);
+            }
+        });
+
+        // Names made from the template resolve like registered ones: through the provider, and as keyed services.
+        AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
+        AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
+        configure(new ModelBuilder<TModel>(templateName, services, template));
         return builder;
     }
 

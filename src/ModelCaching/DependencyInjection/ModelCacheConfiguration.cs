@@ -19,13 +19,22 @@ internal sealed class ModelCacheConfiguration(IConfiguration section)
     /// </summary>
     /// <exception cref="OptionsValidationException">A value is not one of its enum's names.</exception>
     public void Bind<TModel>(string name, ModelOptions<TModel> options)
+        where TModel : class => Bind(name, ForModel(name), options);
+
+    /// <summary>The template's section (<c>Templates:{template}</c>), bound onto the options of one model made from it.</summary>
+    public IConfigurationSection ForTemplate(string template) => Section.GetSection("Templates").GetSection(template);
+
+    public void BindTemplate<TModel>(string template, string modelName, ModelOptions<TModel> options)
+        where TModel : class => Bind(modelName, ForTemplate(template), options);
+
+    private static void Bind<TModel>(string name, IConfigurationSection section, ModelOptions<TModel> options)
         where TModel : class
     {
-        IConfigurationSection section = ForModel(name);
         List<string>? problems = null;
         CheckEnum<ModelLoadPolicy>(name, section, nameof(ModelOptions.Policy), ref problems);
         CheckEnum<ModelSwapMode>(name, section, nameof(ModelOptions.SwapMode), ref problems);
         CheckEnum<ModelRollbackRetention>(name, section, nameof(ModelOptions.RollbackRetention), ref problems);
+        CheckEnum<ModelSizeMeasure>(name, section, nameof(ModelOptions.SizeMeasure), ref problems);
         if (problems is not null)
         {
             throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);

@@ -2,22 +2,28 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
 
 namespace ModelCaching;
 
 /// <summary>
 /// Creates each registered model's cache on first request and owns it: disposing the provider (at host
-/// shutdown) disposes every cache, newest first.
+/// shutdown) disposes every cache, newest first. A name no model is registered under is made from the template
+/// that serves it (<c>AddModelTemplate</c>), after its name is checked.
 /// </summary>
 internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable, IDisposable
 {
     private readonly IServiceProvider _services;
     private readonly Dictionary<string, ModelRegistration> _registrations;
     private readonly ConcurrentDictionary<string, Lazy<IModelCache>> _caches = new(StringComparer.Ordinal);
-    private readonly ConcurrentStack<IModelCache> _created = new();
+    // Every cache made, with the order it was made in (disposed newest first); forgotten ones leave it.
+    private readonly ConcurrentDictionary<IModelCache, long> _created = new(ReferenceEqualityComparer.Instance);
+    private long _createdCount;
+    private readonly ModelTemplate[] _templates;
+    private readonly Dictionary<ModelTemplate, MemoryBudget?> _templateBudgets = [];
 
-    public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IEnumerable<DeferredModelRegistration> deferred, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
+    public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IEnumerable<DeferredModelRegistration> deferred, IEnumerable<ModelTemplate> templates, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
     {
         _services = services;
         _registrations = new Dictionary<string, ModelRegistration>(StringComparer.Ordinal);
@@ -43,14 +49,84 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             }
         }
 
-        Names = names;
+        _registeredNames = names;
         TimeProvider = timeProvider;
         LoggerFactory = loggerFactory;
         Metrics = metrics;
-        LoadLimiter = new ModelLoadLimiter(options.Value.MaxConcurrentLoads);
+        LoadLimiter = new ModelLoadLimiter(options.Value.MaxConcurrentLoads, options.Value.LoadQueueTimeout);
+        metrics.Register(LoadLimiter);
+        if (options.Value.MemoryBudgetBytes is { } limit)
+        {
+            Budget = new MemoryBudget("provider", limit);
+            metrics.Register(Budget);
+        }
+
+        _templates = [.. templates];
+        foreach (ModelTemplate template in _templates)
+        {
+            if (_registrations.ContainsKey(template.Name))
+            {
+                throw new InvalidOperationException($"'{template.Name}' is both a model (AddModel) and a template (AddModelTemplate): give the template another name.");
+            }
+
+            ModelTemplateOptions templateOptions = template.Options(services);
+            string[] problems = [.. templateOptions.Validate(template.Name)];
+            if (problems.Length > 0)
+            {
+                throw new OptionsValidationException(template.Name, typeof(ModelTemplateOptions), problems);
+            }
+
+            MemoryBudget? budget = Budget;
+            if (templateOptions.MemoryBudgetBytes is { } templateLimit)
+            {
+                budget = new MemoryBudget(template.Name, templateLimit);
+                metrics.Register(budget);
+            }
+
+            _templateBudgets[template] = budget;
+        }
     }
 
-    public IReadOnlyList<string> Names { get; }
+    /// <summary>The provider's memory budget (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>), if any.</summary>
+    internal MemoryBudget? Budget { get; }
+
+    public IReadOnlyList<ModelMemoryBudgetStatus> GetMemoryBudgets()
+    {
+        var budgets = new List<ModelMemoryBudgetStatus>();
+        foreach (MemoryBudget budget in _templateBudgets.Values.Prepend(Budget).OfType<MemoryBudget>().Distinct())
+        {
+            MemorySnapshot snapshot = budget.Snapshot();
+            budgets.Add(new ModelMemoryBudgetStatus
+            {
+                Scope = budget.Scope,
+                LimitBytes = snapshot.Limit,
+                ResidentBytes = snapshot.Resident,
+                DrainingBytes = snapshot.Draining,
+                ReservedBytes = snapshot.Reserved,
+                WaitingLoads = snapshot.Waiting,
+                Evictions = snapshot.Evictions,
+            });
+        }
+
+        return budgets;
+    }
+
+    /// <summary>The names of the models made from templates so far and still kept (evicted ones included).</summary>
+    internal IEnumerable<string> TemplateModelNames()
+    {
+        foreach (KeyValuePair<string, Lazy<IModelCache>> entry in _caches)
+        {
+            if (!_registrations.ContainsKey(entry.Key))
+            {
+                yield return entry.Key;
+            }
+        }
+    }
+
+    /// <summary>The registered models' names, in registration order, then the names of the models made from templates so far.</summary>
+    public IReadOnlyList<string> Names => _templates.Length == 0 ? _registeredNames : [.. _registeredNames, .. TemplateModelNames().Order(StringComparer.Ordinal)];
+
+    private IReadOnlyList<string> _registeredNames = [];
 
     internal TimeProvider TimeProvider { get; }
 
@@ -63,12 +139,20 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     public IModelCache<TModel> GetCache<TModel>(string name)
         where TModel : class
     {
-        IModelCache cache = GetCache(name);
+        // The hit: one dictionary lookup and a type check (the Lazy is created once per name).
+        if (name is not null && _caches.TryGetValue(name, out Lazy<IModelCache>? existing) && existing.IsValueCreated && existing.Value is IModelCache<TModel> typed)
+        {
+            return typed;
+        }
+
+        IModelCache cache = GetCache(name!, typeof(TModel));
         return cache as IModelCache<TModel>
             ?? throw new InvalidOperationException($"Model '{name}' is registered as {cache.ModelType.FullName}, not {typeof(TModel).FullName}.");
     }
 
-    public IModelCache GetCache(string name)
+    public IModelCache GetCache(string name) => GetCache(name, modelType: null);
+
+    private IModelCache GetCache(string name, Type? modelType)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (_caches.TryGetValue(name, out Lazy<IModelCache>? existing))
@@ -76,14 +160,56 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             return existing.Value;
         }
 
-        if (!_registrations.TryGetValue(name, out ModelRegistration? registration))
+        if (_registrations.TryGetValue(name, out ModelRegistration? registration))
         {
-            string known = Names.Count == 0 ? "none are registered" : "known models: " + string.Join(", ", Names.Select(static n => $"'{n}'"));
-            throw new KeyNotFoundException($"No model named '{name}' is registered with AddModelCache().AddModel(...); {known}.");
+            Lazy<IModelCache> lazy = _caches.GetOrAdd(name, static (_, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Registration)), (Provider: this, Registration: registration));
+            return lazy.Value;
         }
 
-        Lazy<IModelCache> lazy = _caches.GetOrAdd(name, static (_, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Registration)), (Provider: this, Registration: registration));
-        return lazy.Value;
+        ModelTemplate template = FindTemplate(name, modelType) ?? throw Unknown(name, modelType);
+        ModelNames.Validate(name, template.Name);
+        Lazy<IModelCache> made = _caches.GetOrAdd(name, static (modelName, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Template, modelName)), (Provider: this, Template: template));
+        try
+        {
+            return made.Value;
+        }
+        catch
+        {
+            // Options that do not validate: the name is not kept (the next use tries again, and fails the same way).
+            _caches.TryRemove(KeyValuePair.Create(name, made));
+            throw;
+        }
+    }
+
+    /// <summary>The template serving <paramref name="name"/>: the longest matching prefix, then one without a prefix.</summary>
+    private ModelTemplate? FindTemplate(string name, Type? modelType)
+    {
+        ModelTemplate? best = null;
+        int bestLength = -1;
+        foreach (ModelTemplate template in _templates)
+        {
+            if (modelType is not null && template.ModelType != modelType)
+            {
+                continue;
+            }
+
+            string prefix = template.Options(_services).NamePrefix ?? string.Empty;
+            if (prefix.Length > bestLength && name.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                best = template;
+                bestLength = prefix.Length;
+            }
+        }
+
+        return best;
+    }
+
+    private KeyNotFoundException Unknown(string name, Type? modelType)
+    {
+        string known = _registeredNames.Count == 0 ? "none are registered" : "known models: " + string.Join(", ", _registeredNames.Select(static n => $"'{n}'"));
+        string templates = _templates.Length == 0 ? string.Empty : "; templates: " + string.Join(", ", _templates.Select(t => $"'{t.Name}' ({t.ModelType.Name}{(t.Options(_services).NamePrefix is { } prefix ? $", names starting with '{prefix}'" : string.Empty)})"));
+        string what = modelType is null ? string.Empty : $" of type {modelType.Name}";
+        return new KeyNotFoundException($"No model{what} named '{ModelNames.Shorten(name)}' is registered with AddModelCache().AddModel(...), and no template serves that name; {known}{templates}.");
     }
 
     /// <summary>Whether the cache of <paramref name="name"/> has been built (by a first use, or at start for an eager model).</summary>
@@ -113,12 +239,12 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         where TModel : class
     {
         ModelOptions<TModel> options = services.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name);
-        return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter);
+        return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, provider.Budget);
     }
 
     public void Dispose()
     {
-        while (_created.TryPop(out IModelCache? cache))
+        foreach (IModelCache cache in TakeCreated())
         {
             (cache as IDisposable)?.Dispose();
         }
@@ -128,7 +254,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        while (_created.TryPop(out IModelCache? cache))
+        foreach (IModelCache cache in TakeCreated())
         {
             if (cache is IAsyncDisposable asyncDisposable)
             {
@@ -139,10 +265,44 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         LoadLimiter.Dispose();
     }
 
+    // The caches made so far, newest first, taken out of the list (so disposing twice disposes each once).
+    private List<IModelCache> TakeCreated()
+    {
+        var taken = new List<KeyValuePair<IModelCache, long>>();
+        foreach (KeyValuePair<IModelCache, long> entry in _created)
+        {
+            if (_created.TryRemove(entry))
+            {
+                taken.Add(entry);
+            }
+        }
+
+        taken.Sort(static (a, b) => b.Value.CompareTo(a.Value));
+        return taken.ConvertAll(static entry => entry.Key);
+    }
+
     private IModelCache Create(ModelRegistration registration)
     {
         IModelCache cache = registration.Create(_services, this);
-        _created.Push(cache);
+        _created[cache] = Interlocked.Increment(ref _createdCount);
         return cache;
+    }
+
+    private IModelCache Create(ModelTemplate template, string name)
+    {
+        IModelCache cache = template.Create(name, _services, this, _templateBudgets[template], Forget);
+        _created[cache] = Interlocked.Increment(ref _createdCount);
+        return cache;
+    }
+
+    /// <summary>A model made from a template failed its first load: the name is not kept (the cache disposes itself).</summary>
+    private void Forget(IModelCache cache)
+    {
+        if (_caches.TryGetValue(cache.Name, out Lazy<IModelCache>? entry) && entry.IsValueCreated && ReferenceEquals(entry.Value, cache))
+        {
+            _caches.TryRemove(KeyValuePair.Create(cache.Name, entry));
+        }
+
+        _created.TryRemove(cache, out _);
     }
 }

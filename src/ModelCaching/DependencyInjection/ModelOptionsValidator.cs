@@ -35,6 +35,16 @@ internal sealed class ModelCacheOptionsValidator(IServiceProvider services) : IV
             problems.Add($"ModelCache: MaxConcurrentLoads must be at least 1 (was {options.MaxConcurrentLoads}).");
         }
 
+        if (options.LoadQueueTimeout <= TimeSpan.Zero && options.LoadQueueTimeout != Timeout.InfiniteTimeSpan)
+        {
+            problems.Add($"ModelCache: LoadQueueTimeout must be positive or Timeout.InfiniteTimeSpan (was {options.LoadQueueTimeout}).");
+        }
+
+        if (options.MemoryBudgetBytes is < 1)
+        {
+            problems.Add($"ModelCache: MemoryBudgetBytes must be at least 1 byte, or null for no budget (was {options.MemoryBudgetBytes:N0}).");
+        }
+
         if (services.GetService<ModelCacheConfiguration>() is { } configuration)
         {
             HashSet<string>? registered = null;

@@ -54,6 +54,7 @@ internal sealed class ModelCacheHealthCheck(IModelCacheProvider provider, string
             ModelCacheState.Failed => (HealthStatus.Unhealthy, $"Model '{cache.Name}' has no model serving: {statistics.LastError}"),
             ModelCacheState.NotLoaded or ModelCacheState.Loading when eager => (HealthStatus.Unhealthy, $"Model '{cache.Name}' is not loaded yet."),
             ModelCacheState.NotLoaded or ModelCacheState.Loading => (HealthStatus.Healthy, $"Model '{cache.Name}' loads on first use."),
+            ModelCacheState.Evicted => (HealthStatus.Healthy, $"Model '{cache.Name}' was evicted to keep its memory budget and loads on next use."),
             _ => (HealthStatus.Healthy, $"Model '{cache.Name}' is unloaded and loads on next use."),
         };
     }

@@ -20,6 +20,13 @@ internal sealed class ModelCacheMetrics : IDisposable
     internal const string UnloadReasonTag = "modelcache.unload.reason";
     internal const string RequestResultTag = "modelcache.request.result";
     internal const string ErrorTypeTag = "error.type";
+    internal const string BudgetScopeTag = "modelcache.budget.scope";
+    internal const string MemoryStateTag = "modelcache.memory.state";
+    internal const string WaitedForTag = "modelcache.load.waited_for";
+
+    // What a load waited for before it could run: one of the MaxConcurrentLoads slots, or memory in its budget.
+    internal const string WaitedForSlot = "slot";
+    internal const string WaitedForMemory = "memory";
 
     private static readonly ModelCacheState[] s_states = Enum.GetValues<ModelCacheState>();
 
@@ -31,6 +38,9 @@ internal sealed class ModelCacheMetrics : IDisposable
     private readonly Counter<long> _loadFailures;
     private readonly Histogram<double> _loadDuration;
     private readonly Counter<long> _unloads;
+    private readonly Histogram<double> _loadWait;
+    private readonly ConcurrentDictionary<Budget.MemoryBudget, byte> _budgets = new();
+    private readonly ConcurrentDictionary<ModelLoadLimiter, byte> _limiters = new();
 
     public ModelCacheMetrics(IMeterFactory? meterFactory)
     {
@@ -43,7 +53,15 @@ internal sealed class ModelCacheMetrics : IDisposable
             "s",
             "Time to fetch, load, validate and warm up a model.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
-        _unloads = _meter.CreateCounter<long>("modelcache.unloads", "{unload}", "Models unloaded, by reason (idle, invalidated).");
+        _unloads = _meter.CreateCounter<long>("modelcache.unloads", "{unload}", "Models unloaded, by reason: idle, invalidated, or memory_budget (evicted to keep a memory budget).");
+        _loadWait = _meter.CreateHistogram<double>(
+            "modelcache.load.wait.duration",
+            "s",
+            "Time a load waited before it ran, by what it waited for: a load slot (MaxConcurrentLoads) or memory in its budget.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        _meter.CreateObservableUpDownCounter("modelcache.load.queue.length", ObserveQueues, "{load}", "Loads waiting, by what they wait for: a load slot or memory in their budget.");
+        _meter.CreateObservableGauge("modelcache.memory.limit", ObserveBudgetLimits, "By", "Memory budgets, by scope (provider, or a template's name).");
+        _meter.CreateObservableGauge("modelcache.memory.usage", ObserveBudgetUsage, "By", "Bytes counted against each memory budget, by state: resident (serving), draining (evicted or swapped out, still held by leases or the drain delay) and reserved (loads in progress).");
 
         _meter.CreateObservableCounter("modelcache.requests", ObserveRequests, "{request}", "Model requests, by result (hit, miss).");
         // Up-down counters are named {thing}.count, as OpenTelemetry's guidance asks instead of a plural.
@@ -88,7 +106,54 @@ internal sealed class ModelCacheMetrics : IDisposable
         }
     }
 
+    public void RecordLoadWait(string modelName, string waitedFor, TimeSpan waited)
+    {
+        if (_loadWait.Enabled)
+        {
+            _loadWait.Record(waited.TotalSeconds, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(WaitedForTag, waitedFor));
+        }
+    }
+
+    public void Register(Budget.MemoryBudget budget) => _budgets.TryAdd(budget, 0);
+
+    public void Register(ModelLoadLimiter limiter) => _limiters.TryAdd(limiter, 0);
+
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> ObserveQueues()
+    {
+        foreach (ModelLoadLimiter limiter in _limiters.Keys)
+        {
+            yield return new Measurement<long>(limiter.Queued, new KeyValuePair<string, object?>(WaitedForTag, WaitedForSlot));
+        }
+
+        long waitingForMemory = 0;
+        foreach (Budget.MemoryBudget budget in _budgets.Keys)
+        {
+            waitingForMemory += budget.Snapshot().Waiting;
+        }
+
+        yield return new Measurement<long>(waitingForMemory, new KeyValuePair<string, object?>(WaitedForTag, WaitedForMemory));
+    }
+
+    private IEnumerable<Measurement<long>> ObserveBudgetLimits()
+    {
+        foreach (Budget.MemoryBudget budget in _budgets.Keys)
+        {
+            yield return new Measurement<long>(budget.Limit, new KeyValuePair<string, object?>(BudgetScopeTag, budget.Scope));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveBudgetUsage()
+    {
+        foreach (Budget.MemoryBudget budget in _budgets.Keys)
+        {
+            Budget.MemorySnapshot snapshot = budget.Snapshot();
+            yield return new Measurement<long>(snapshot.Resident, new KeyValuePair<string, object?>(BudgetScopeTag, budget.Scope), new KeyValuePair<string, object?>(MemoryStateTag, "resident"));
+            yield return new Measurement<long>(snapshot.Draining, new KeyValuePair<string, object?>(BudgetScopeTag, budget.Scope), new KeyValuePair<string, object?>(MemoryStateTag, "draining"));
+            yield return new Measurement<long>(snapshot.Reserved, new KeyValuePair<string, object?>(BudgetScopeTag, budget.Scope), new KeyValuePair<string, object?>(MemoryStateTag, "reserved"));
+        }
+    }
 
     internal static string OutcomeTag(ModelLoadOutcome outcome) => outcome switch
     {
@@ -105,6 +170,7 @@ internal sealed class ModelCacheMetrics : IDisposable
         ModelCacheState.Ready => "ready",
         ModelCacheState.Degraded => "degraded",
         ModelCacheState.Failed => "failed",
+        ModelCacheState.Evicted => "evicted",
         _ => "unloaded",
     };
 

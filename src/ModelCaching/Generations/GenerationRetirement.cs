@@ -66,6 +66,7 @@ internal sealed class GenerationRetirement<TModel>
             return;
         }
 
+        generation.StopServing();
         bool disposable = generation.Model is IDisposable or IAsyncDisposable;
         Drain[] cutShort = [];
         lock (_gate)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
 
 namespace ModelCaching.Generations;
@@ -14,15 +15,18 @@ internal sealed class ModelGeneration<TModel>
     private readonly ILogger _logger;
     private readonly string _modelName;
     private readonly Action<ModelGeneration<TModel>>? _onDisposed;
+    private readonly GenerationCharge? _charge;
 
     // Starts at 1: the cache's own reference, released when the generation is retired.
     private int _references = 1;
     private int _retired;
 
     // onDisposed is called once the model is disposed, so the owner can drop its reference and let the model be collected.
-    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger, Action<ModelGeneration<TModel>>? onDisposed = null)
+    // charge: the bytes it holds against a memory budget, if the cache has one.
+    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger, Action<ModelGeneration<TModel>>? onDisposed = null, GenerationCharge? charge = null)
     {
         _onDisposed = onDisposed;
+        _charge = charge;
         _modelName = modelName;
         Model = model;
         Version = version;
@@ -82,6 +86,7 @@ internal sealed class ModelGeneration<TModel>
         if (references == 0)
         {
             DisposeModel();
+            _charge?.OnDisposed();
             _onDisposed?.Invoke(this);
         }
         else if (references < 0)
@@ -95,11 +100,15 @@ internal sealed class ModelGeneration<TModel>
     /// <summary>Drops the cache's own reference, once. Leases still alive keep the model until they end.</summary>
     public void Retire()
     {
+        StopServing();
         if (Interlocked.Exchange(ref _retired, 1) == 0)
         {
             Release();
         }
     }
+
+    /// <summary>The generation no longer serves (swapped out or unloaded), though leases or the drain delay may keep it: its bytes count as draining.</summary>
+    public void StopServing() => _charge?.OnRetired();
 
     private void DisposeModel()
     {

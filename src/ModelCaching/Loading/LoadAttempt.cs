@@ -39,6 +39,7 @@ internal sealed class LoadAttempt<TModel>
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenRegistration _lifetimeRegistration;
     private ITimer? _timer;
+    private ITimer? _queueTimer;
     private int _phase;
     private volatile bool _hasEnded;
     private volatile string _step = "waiting for a load slot";
@@ -64,6 +65,7 @@ internal sealed class LoadAttempt<TModel>
         _onAbandoned = onAbandoned;
         _onEnded = onEnded;
         StartedAt = timeProvider.GetTimestamp();
+        QueuedAt = StartedAt;
     }
 
     public ModelLoadReason Reason { get; }
@@ -79,6 +81,12 @@ internal sealed class LoadAttempt<TModel>
 
     /// <summary>When the attempt got its load slot (a <see cref="TimeProvider"/> timestamp).</summary>
     public long StartedAt { get; private set; }
+
+    /// <summary>When the attempt was asked for; the time until <see cref="StartedAt"/> is its wait for a load slot.</summary>
+    public long QueuedAt { get; }
+
+    /// <summary>Whether it was abandoned before it got a load slot (its wait for one timed out, or the cache was disposed).</summary>
+    public bool NeverStarted { get; private set; }
 
     /// <summary>The step running now, for messages: "loading", "warming up", …</summary>
     public string Step
@@ -100,6 +108,15 @@ internal sealed class LoadAttempt<TModel>
     {
         _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((LoadAttempt<TModel>)state!).Abandon(null), this);
         _limiter.Enter(OnSlot);
+        if (Volatile.Read(ref _phase) == Queued && _limiter.QueueTimeout != Timeout.InfiniteTimeSpan)
+        {
+            // Queued behind MaxConcurrentLoads others: the wait has a time-out of its own (its load timeout starts with the slot).
+            _queueTimer = _timeProvider.CreateTimer(static state => ((LoadAttempt<TModel>)state!).QueueTimeOut(), this, _limiter.QueueTimeout, Timeout.InfiniteTimeSpan);
+            if (Volatile.Read(ref _phase) != Queued)
+            {
+                _queueTimer.Dispose();
+            }
+        }
     }
 
     /// <summary>Called by the work once its result is ready: <see langword="false"/> when the attempt was abandoned meanwhile.</summary>
@@ -108,9 +125,14 @@ internal sealed class LoadAttempt<TModel>
     /// <summary>Abandons the attempt if its timeout has passed; synchronous waiters call it, so that a timeout never needs a free pool thread.</summary>
     public void AbandonIfOverdue()
     {
-        if (_timeout != Timeout.InfiniteTimeSpan && Volatile.Read(ref _phase) == Running && _timeProvider.GetElapsedTime(StartedAt) >= _timeout)
+        int phase = Volatile.Read(ref _phase);
+        if (_timeout != Timeout.InfiniteTimeSpan && phase == Running && _timeProvider.GetElapsedTime(StartedAt) >= _timeout)
         {
             TimeOut();
+        }
+        else if (phase == Queued && _limiter.QueueTimeout != Timeout.InfiniteTimeSpan && _timeProvider.GetElapsedTime(QueuedAt) >= _limiter.QueueTimeout)
+        {
+            QueueTimeOut();
         }
     }
 
@@ -122,6 +144,7 @@ internal sealed class LoadAttempt<TModel>
             return false;
         }
 
+        _queueTimer?.Dispose();
         StartedAt = _timeProvider.GetTimestamp();
         if (_timeout != Timeout.InfiniteTimeSpan)
         {
@@ -167,6 +190,8 @@ internal sealed class LoadAttempt<TModel>
         _ended.TrySetResult();
     }
 
+    private void QueueTimeOut() => Abandon(new TimeoutException($"The load waited {_limiter.QueueTimeout} for one of the load slots (ModelCacheOptions.MaxConcurrentLoads) and timed out; {_limiter.Running} loads were running and {_limiter.Queued} waiting."));
+
     private void TimeOut() => Abandon(new TimeoutException($"The load did not finish within its timeout of {_timeout} (step: {_step})."));
 
     /// <param name="cause">The timeout, or <see langword="null"/> when the cache is being disposed.</param>
@@ -179,10 +204,17 @@ internal sealed class LoadAttempt<TModel>
             if (seen == phase)
             {
                 _cancellation.Cancel();
+                if (phase == Queued)
+                {
+                    // It never started: nothing of it will run (so it has ended); the limiter skips it when the slot comes.
+                    NeverStarted = true;
+                    _hasEnded = true;
+                    _queueTimer?.Dispose();
+                }
+
                 _onAbandoned(this, cause ?? (Exception)new OperationCanceledException("The model cache was disposed."));
                 if (phase == Queued)
                 {
-                    // It never started: nothing of it will run; the limiter skips it when the slot comes.
                     _lifetimeRegistration.Dispose();
                     _ended.TrySetResult();
                 }

@@ -279,7 +279,8 @@ internal sealed class LoadCoordinator<TModel>
             return;
         }
 
-        var failure = new ModelLoadException(_modelName, _sourceDescription, $"the load timed out after {_timeout} while {attempt.Step}", cause);
+        string reason = attempt.NeverStarted ? $"the load never started: {cause.Message}" : $"the load timed out after {_timeout} while {attempt.Step}";
+        var failure = new ModelLoadException(_modelName, _sourceDescription, reason, cause);
         TaskCompletionSource<ModelGeneration<TModel>>? followUp = null;
         LoadAttempt<TModel>? next = null;
         lock (_gate)

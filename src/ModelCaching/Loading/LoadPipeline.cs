@@ -64,10 +64,15 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     }
 
     /// <summary>Loads, validates and warms up a model; a model that fails validation or warm-up is disposed.</summary>
-    public TModel Build(LoadAttempt<TModel> attempt, ModelArtifact artifact)
+    /// <param name="attempt">The load attempt.</param>
+    /// <param name="artifact">The content to load.</param>
+    /// <param name="allocated">The managed bytes the loader allocated on this thread (<see cref="ModelSizeMeasure.AllocatedBytes"/>).</param>
+    public TModel Build(LoadAttempt<TModel> attempt, ModelArtifact artifact, out long allocated)
     {
         attempt.Step = "loading";
+        long before = GC.GetAllocatedBytesForCurrentThread();
         TModel model = Load(artifact, attempt.CancellationToken);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Prepare(attempt, model);
         return model;
     }
@@ -76,10 +81,12 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     /// Builds the model with the factory, then validates and warms it up. The serving instance handed back again is
     /// "unchanged": it is neither validated again nor disposed.
     /// </summary>
-    public TModel Create(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, out bool unchanged)
+    public TModel Create(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, out bool unchanged, out long allocated)
     {
         attempt.Step = "building";
+        long before = GC.GetAllocatedBytesForCurrentThread();
         TModel model = Block(factory!.CreateAsync(attempt.CancellationToken)) ?? throw new InvalidOperationException($"the factory {factory.GetType().Name} returned null");
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         unchanged = current is not null && ReferenceEquals(model, current.Model);
         if (!unchanged)
         {

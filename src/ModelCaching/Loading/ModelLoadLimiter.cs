@@ -17,11 +17,15 @@ internal sealed class ModelLoadLimiter : IDisposable
     private readonly Lock _gate = new();
     private int _running;
 
-    public ModelLoadLimiter(int maxConcurrentLoads)
+    public ModelLoadLimiter(int maxConcurrentLoads, TimeSpan? queueTimeout = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrentLoads, 1);
         _maxConcurrentLoads = maxConcurrentLoads;
+        QueueTimeout = queueTimeout ?? Timeout.InfiniteTimeSpan;
     }
+
+    /// <summary>How long a load may wait for a slot (<see cref="ModelCacheOptions.LoadQueueTimeout"/>).</summary>
+    public TimeSpan QueueTimeout { get; }
 
     /// <summary>A limiter that never queues, for caches created on their own.</summary>
     public static ModelLoadLimiter Unlimited { get; } = new(int.MaxValue);

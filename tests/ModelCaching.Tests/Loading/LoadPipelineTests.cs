@@ -209,7 +209,7 @@ public sealed class LoadPipelineTests
         });
         LoadAttempt<FakeModel> attempt = Attempt();
 
-        FakeModel model = Pipeline().Build(attempt, Artifact("v1"));
+        FakeModel model = Pipeline().Build(attempt, Artifact("v1"), out _);
 
         Assert.Equal("v1", model.Content);
         Assert.False(model.IsDisposed);
@@ -229,7 +229,7 @@ public sealed class LoadPipelineTests
         });
         LoadAttempt<FakeModel> attempt = Attempt();
 
-        var error = Assert.Throws<InvalidOperationException>(() => Pipeline().Build(attempt, Artifact("v1")));
+        var error = Assert.Throws<InvalidOperationException>(() => Pipeline().Build(attempt, Artifact("v1"), out _));
 
         Assert.Equal("accuracy too low", error.Message);
         Assert.Equal(1, Assert.Single(_loader.Created).DisposeCount);
@@ -246,7 +246,7 @@ public sealed class LoadPipelineTests
             throw new TimeoutException("warm-up prediction hung");
         });
 
-        var error = await Task.Run(() => Assert.Throws<TimeoutException>(() => Pipeline().Build(Attempt(), Artifact("v1"))));
+        var error = await Task.Run(() => Assert.Throws<TimeoutException>(() => Pipeline().Build(Attempt(), Artifact("v1"), out _)));
 
         Assert.Equal("warm-up prediction hung", error.Message);
         Assert.Equal(1, Assert.Single(_loader.Created).DisposeCount);
@@ -255,7 +255,7 @@ public sealed class LoadPipelineTests
     [Fact]
     public void Build_passes_on_a_loader_failure()
     {
-        var error = Assert.Throws<InvalidDataException>(() => Pipeline().Build(Attempt(), Artifact("bad-v1")));
+        var error = Assert.Throws<InvalidDataException>(() => Pipeline().Build(Attempt(), Artifact("bad-v1"), out _));
 
         Assert.Equal("corrupt model 'bad-v1'", error.Message);
     }

@@ -1,0 +1,16 @@
+namespace ModelCaching.Budget;
+
+/// <summary>What a <see cref="MemoryBudget"/> asks of a cache it holds memory for.</summary>
+internal interface IBudgetedCache
+{
+    string Name { get; }
+
+    /// <summary>Whether the budget may evict the model now: it serves, is not pinned, is not loading and not degraded.</summary>
+    bool CanEvict { get; }
+
+    /// <summary>Unloads the serving generation for the budget; <see langword="false"/> when nothing was unloaded (its state changed meanwhile).</summary>
+    bool Evict();
+
+    /// <summary>Uses (hits and misses) since the last call. Called under the budget's lock only.</summary>
+    long TakeUses();
+}

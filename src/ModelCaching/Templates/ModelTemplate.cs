@@ -1,0 +1,63 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ModelCaching.Budget;
+
+namespace ModelCaching;
+
+/// <summary>
+/// A template registered with <c>AddModelTemplate</c>: what its builder configured, replayed for each name it serves,
+/// so every model made from it gets options (and a source) of its own.
+/// </summary>
+internal abstract class ModelTemplate(string name, Type modelType)
+{
+    public string Name { get; } = name;
+
+    public Type ModelType { get; } = modelType;
+
+    /// <summary>Creates the cache of the model <paramref name="modelName"/> (already validated).</summary>
+    public abstract IModelCache Create(string modelName, IServiceProvider services, ModelCacheProvider provider, MemoryBudget? budget, Action<IModelCache> onNeverServedFailure);
+
+    public ModelTemplateOptions Options(IServiceProvider services) => services.GetRequiredService<IOptionsMonitor<ModelTemplateOptions>>().Get(Name);
+}
+
+/// <summary>The typed template: the configure steps its <see cref="ModelBuilder{TModel}"/> recorded.</summary>
+internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, typeof(TModel))
+    where TModel : class
+{
+    private readonly List<Action<ModelOptions<TModel>, IServiceProvider, string>> _steps = [];
+
+    /// <summary>Records a step of the builder: it runs for each model made, with the model's name.</summary>
+    public void Add(Action<ModelOptions<TModel>, IServiceProvider, string> step) => _steps.Add(step);
+
+    /// <summary>The options of the model <paramref name="modelName"/>: the builder's steps, then configuration (<c>ModelCache:Templates:{template}</c>).</summary>
+    public ModelOptions<TModel> OptionsFor(string modelName, IServiceProvider services)
+    {
+        var options = new ModelOptions<TModel>();
+        foreach (Action<ModelOptions<TModel>, IServiceProvider, string> step in _steps)
+        {
+            step(options, services, modelName);
+        }
+
+        services.GetService<ModelCacheConfiguration>()?.BindTemplate(Name, modelName, options);
+        return options;
+    }
+
+    public override IModelCache Create(string modelName, IServiceProvider services, ModelCacheProvider provider, MemoryBudget? budget, Action<IModelCache> onNeverServedFailure)
+    {
+        ModelOptions<TModel> options = OptionsFor(modelName, services);
+        try
+        {
+            return new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, onNeverServedFailure);
+        }
+        catch
+        {
+            // The cache was not made, so nothing owns the source the template made for it.
+            if (options.OwnsSource)
+            {
+                (options.Source as IDisposable)?.Dispose();
+            }
+
+            throw;
+        }
+    }
+}
