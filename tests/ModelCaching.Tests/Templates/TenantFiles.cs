@@ -1,0 +1,48 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using ModelCaching.Tests.Support;
+
+namespace ModelCaching.Tests.Templates;
+
+/// <summary>Model files named after tenants in a temporary directory, and a provider with a template over them.</summary>
+public sealed class TenantFiles : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public FakeLoader Loader { get; } = new();
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    public string Directory => _directory.Path;
+
+    public string PathTemplate => Path.Combine(_directory.Path, "{name}.bin");
+
+    /// <summary>Writes the model of <paramref name="name"/>: its content starts with the name and is <paramref name="bytes"/> long.</summary>
+    public void Write(string name, int bytes = 100)
+    {
+        string content = name.PadRight(bytes, '.');
+        File.WriteAllText(Path.Combine(_directory.Path, name + ".bin"), content[..bytes]);
+    }
+
+    /// <summary>A service collection with the cache and a "tenants" template of <see cref="FakeModel"/>s over the files.</summary>
+    public ServiceCollection Services(Action<ModelCacheOptions>? cache = null, Action<ModelBuilder<FakeModel>>? template = null, Action<ModelTemplateOptions>? templateOptions = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(Time);
+        services.AddModelCache(options =>
+        {
+            options.MaxConcurrentLoads = 4;
+            cache?.Invoke(options);
+        }).AddModelTemplate<FakeModel>(
+            "tenants",
+            t =>
+            {
+                t.FromFile(PathTemplate).UseLoader(Loader).Configure(static o => o.DrainDelay = TimeSpan.Zero);
+                template?.Invoke(t);
+            },
+            templateOptions);
+        return services;
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
