@@ -25,7 +25,11 @@ public sealed class TenantFiles : IDisposable
     }
 
     /// <summary>A service collection with the cache and a "tenants" template of <see cref="FakeModel"/>s over the files.</summary>
-    public ServiceCollection Services(Action<ModelCacheOptions>? cache = null, Action<ModelBuilder<FakeModel>>? template = null, Action<ModelTemplateOptions>? templateOptions = null)
+    /// <param name="cache">Changes the cache's shared options.</param>
+    /// <param name="template">Changes the template after its file source and loader are set (or instead of them, without <paramref name="fromFiles"/>).</param>
+    /// <param name="templateOptions">Sets the template's own options (budget, prefix).</param>
+    /// <param name="fromFiles">Whether the template reads the files (off for a template with a factory).</param>
+    public ServiceCollection Services(Action<ModelCacheOptions>? cache = null, Action<ModelBuilder<FakeModel>>? template = null, Action<ModelTemplateOptions>? templateOptions = null, bool fromFiles = true)
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(Time);
@@ -37,7 +41,12 @@ public sealed class TenantFiles : IDisposable
             "tenants",
             t =>
             {
-                t.FromFile(PathTemplate).UseLoader(Loader).Configure(static o => o.DrainDelay = TimeSpan.Zero);
+                if (fromFiles)
+                {
+                    t.FromFile(PathTemplate).UseLoader(Loader);
+                }
+
+                t.Configure(static o => o.DrainDelay = TimeSpan.Zero);
                 template?.Invoke(t);
             },
             templateOptions);
