@@ -22,11 +22,10 @@ public sealed partial class ModelCache<TModel>
                 return false;
             }
 
-            lock (_gate)
-            {
-                // Degraded: the last good model is what fail-safe keeps, so it is not given up for another model.
-                return !_disposed && _current is not null && _state == ModelCacheState.Ready;
-            }
+            // Read without the cache's lock: the budget asks under its own lock, and a swap or a disposal (under the
+            // cache's lock) may charge the budget, so taking both would invert their order. A stale answer is harmless:
+            // Evict re-checks under the cache's lock. Degraded: the last good model is what fail-safe keeps.
+            return !Volatile.Read(ref _disposed) && _current is not null && _state == ModelCacheState.Ready;
         }
     }
 

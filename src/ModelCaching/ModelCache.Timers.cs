@@ -80,7 +80,9 @@ public sealed partial class ModelCache<TModel>
         lock (_gate)
         {
             unloaded = _current;
-            if (_disposed || unloaded is null)
+
+            // An eviction re-checks what the budget saw without this lock: a model that went Degraded meanwhile stays.
+            if (_disposed || unloaded is null || (state == ModelCacheState.Evicted && _state != ModelCacheState.Ready))
             {
                 return false;
             }

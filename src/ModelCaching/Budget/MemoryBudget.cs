@@ -116,7 +116,11 @@ internal sealed class MemoryBudget
                 List<Member>? evict = null;
                 lock (_gate)
                 {
-                    Member member = _members[cache.Name];
+                    if (!_members.TryGetValue(cache.Name, out Member? member) || !ReferenceEquals(member.Cache, cache))
+                    {
+                        throw new OperationCanceledException($"The model cache '{cache.Name}' left its memory budget (it was disposed).");
+                    }
+
                     EvictionEntry entry = member.Entry;
                     if (!counted)
                     {
