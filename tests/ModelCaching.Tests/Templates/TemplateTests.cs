@@ -247,4 +247,16 @@ public sealed class TemplateTests : IDisposable
         Assert.Equal(1, a.DisposeCount);
         Assert.Equal(1, b.DisposeCount);
     }
+
+    [Fact]
+    public async Task AnAddressTemplate_GivesEachModelItsOwnAddress()
+    {
+        var services = new ServiceCollection();
+        services.AddModelCache().AddModelTemplate<FakeModel>("remote", t => t.FromHttp("https://models.example.com/tenants/{name}/model.zip").UseLoader(_files.Loader));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IModelCacheProvider models = provider.GetRequiredService<IModelCacheProvider>();
+
+        Assert.Contains("https://models.example.com/tenants/tenant-1/model.zip", models.GetCache("tenant-1").SourceDescription, StringComparison.Ordinal);
+        Assert.Contains("https://models.example.com/tenants/tenant-2/model.zip", models.GetCache("tenant-2").SourceDescription, StringComparison.Ordinal);
+    }
 }
