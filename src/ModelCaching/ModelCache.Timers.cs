@@ -94,7 +94,9 @@ public sealed partial class ModelCache<TModel>
         }
 
         _history.CountUnload();
-        _retirement.Retire(unloaded);
+
+        // An evicted generation's memory is what a waiting load needs: it drains for EvictionDrainDelay at most.
+        _retirement.Retire(unloaded, state == ModelCacheState.Evicted ? _options.EvictionDrainDelay : null);
         _retirement.Retire(_rollback.ReleaseGeneration());
         _budget?.OnUnloaded(this);
         _metrics.RecordUnload(Name, reason);

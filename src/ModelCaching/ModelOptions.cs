@@ -123,6 +123,14 @@ public class ModelOptions
     public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Like <see cref="DrainDelay"/>, for a generation evicted to keep a memory budget (the shorter of the two applies):
+    /// its memory is what the load that evicted it waits for. Callers that hold the model longer than this after an
+    /// eviction must hold a lease (<c>Acquire()</c>; a prediction pool does), which keeps it for as long as they need.
+    /// <value>The default is 1 second.</value>
+    /// </summary>
+    public TimeSpan EvictionDrainDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Whether hits are counted (<see cref="ModelCacheStatistics.Hits"/>, the <c>modelcache.requests</c> hit
     /// measurement). Counting writes only to a cell of the calling thread's own (found from its stack address, with
     /// no thread-local lookup), never to a shared line, and costs about 2 ns per hit; turn it off on the hottest
@@ -227,6 +235,11 @@ public class ModelOptions
         if (DrainDelay < TimeSpan.Zero)
         {
             yield return Problem(modelName, nameof(DrainDelay), $"must not be negative (was {DrainDelay})");
+        }
+
+        if (EvictionDrainDelay < TimeSpan.Zero)
+        {
+            yield return Problem(modelName, nameof(EvictionDrainDelay), $"must not be negative (was {EvictionDrainDelay})");
         }
 
         if (MaxArtifactBytes <= 0 || MaxArtifactBytes > Array.MaxLength)

@@ -59,7 +59,9 @@ internal sealed class GenerationRetirement<TModel>
     }
 
     /// <summary>Drops the cache's reference on a swapped-out generation, after the drain delay for disposable models.</summary>
-    public void Retire(ModelGeneration<TModel>? generation)
+    /// <param name="generation">The generation that stopped serving.</param>
+    /// <param name="drainDelay">A shorter drain delay than the cache's (an eviction's), or <see langword="null"/> for the cache's.</param>
+    public void Retire(ModelGeneration<TModel>? generation, TimeSpan? drainDelay = null)
     {
         if (generation is null)
         {
@@ -68,16 +70,17 @@ internal sealed class GenerationRetirement<TModel>
 
         generation.StopServing();
         bool disposable = generation.Model is IDisposable or IAsyncDisposable;
+        TimeSpan delay = drainDelay is { } shorter && shorter < _drainDelay ? shorter : _drainDelay;
         Drain[] cutShort = [];
         lock (_gate)
         {
             _retired.Add(generation);
-            if (disposable && _drainDelay > TimeSpan.Zero && !_closed)
+            if (disposable && delay > TimeSpan.Zero && !_closed)
             {
                 cutShort = [.. _draining];
                 _draining.Clear();
                 var drain = new Drain(this, generation);
-                drain.Timer = _timeProvider.CreateTimer(static state => ((Drain)state!).Fire(), drain, _drainDelay, Timeout.InfiniteTimeSpan);
+                drain.Timer = _timeProvider.CreateTimer(static state => ((Drain)state!).Fire(), drain, delay, Timeout.InfiniteTimeSpan);
                 _draining.Add(drain);
                 generation = null;
             }

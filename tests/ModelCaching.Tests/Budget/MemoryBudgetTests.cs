@@ -202,4 +202,30 @@ public sealed class MemoryBudgetTests : IDisposable
         Assert.Equal("provider", budget.Scope);
         Assert.Equal(400, budget.ResidentBytes);
     }
+
+    [Fact]
+    public async Task AnEvictedModelWithoutLeases_DrainsForTheEvictionDrainDelay_NotTheWholeDrainDelay()
+    {
+        _files.Write("a", bytes: 100);
+        _files.Write("b", bytes: 100);
+        await using ServiceProvider services = _files.Services(
+            template: t => t.Configure(o =>
+            {
+                o.TrackHits = false;
+                o.DrainDelay = TimeSpan.FromSeconds(10);
+                o.EvictionDrainDelay = TimeSpan.FromSeconds(1);
+            }),
+            templateOptions: o => o.MemoryBudgetBytes = 150).BuildServiceProvider();
+        IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
+        FakeModel a = provider.GetCache<FakeModel>("a").GetModel();
+
+        Task<FakeModel> b = provider.GetCache<FakeModel>("b").GetModelAsync().AsTask();
+        await Eventually.TrueAsync(() => Budget(provider).WaitingLoads == 1, "the load of b waits for a to drain");
+        Assert.False(a.IsDisposed);
+
+        _files.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.StartsWith("b", (await b.WaitAsync(TimeSpan.FromSeconds(30))).Content, StringComparison.Ordinal);
+        Assert.Equal(1, a.DisposeCount);
+    }
 }
