@@ -223,6 +223,48 @@ public sealed class TenantPredictTests
         Assert.Equal(2, answer.GetProperty("modelGeneration").GetInt64());
     }
 
+    [Fact]
+    public async Task TenantPredict_ConcurrentRequestsOnAllCoresUnderABudgetSqueeze_AllSucceedWithTheirTenantsModel()
+    {
+        await using SampleServer server = await SampleServer.StartAsync(seed: true, SqueezedBudget);
+        (string Tenant, float Fare)[] tenants = [("acme", TaxiTrips.KnownTripFareV1), ("globex", TaxiTrips.KnownTripFareV2), ("initech", TaxiTrips.KnownTripFareV1)];
+        int workers = Math.Max(4, Environment.ProcessorCount * 2);
+        const int RequestsPerWorker = 30;
+        int failures = 0;
+        int wrongModel = 0;
+        var firstFailure = new string?[1];
+
+        // Each worker walks the tenants in its own order, so models are evicted and loaded again while others predict.
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
+        {
+            for (int i = 0; i < RequestsPerWorker; i++)
+            {
+                (string tenant, float fare) = tenants[(worker + i) % tenants.Length];
+                using HttpResponseMessage response = await server.Client.PostAsync($"/tenants/{tenant}/predict", TaxiTrips.Json(TaxiTrips.KnownTrip));
+                string text = await response.Content.ReadAsStringAsync();
+                if (!response.IsSuccessStatusCode)
+                {
+                    Interlocked.Increment(ref failures);
+                    Interlocked.CompareExchange(ref firstFailure[0], $"{tenant}: {(int)response.StatusCode} {text}", null);
+                    continue;
+                }
+
+                JsonElement answer = JsonDocument.Parse(text).RootElement;
+                if (Math.Abs(answer.GetProperty("fareAmount").GetSingle() - fare) > TaxiTrips.Tolerance || answer.GetProperty("model").GetString() != "tenant-" + tenant)
+                {
+                    Interlocked.Increment(ref wrongModel);
+                }
+            }
+        })));
+
+        Assert.True(failures == 0, $"{failures} of {workers * RequestsPerWorker} requests failed; the first: {firstFailure[0]}");
+        Assert.Equal(0, wrongModel);
+        ModelMemoryBudgetStatus budget = Assert.Single(Provider(server).GetMemoryBudgets());
+        Assert.True(budget.Evictions >= 1, "The budget squeeze evicted nothing.");
+        Assert.InRange(budget.UsedBytes, 0, budget.LimitBytes + V2Bytes);
+        Assert.Equal(["taxi-fare", "tenant-acme", "tenant-globex", "tenant-initech"], Provider(server).Names);
+    }
+
     private static IModelCacheProvider Provider(SampleServer server) => server.App.Services.GetRequiredService<IModelCacheProvider>();
 
     private static async Task<JsonElement> PredictForTenantAsync(SampleServer server, string tenant)
