@@ -123,15 +123,15 @@ internal sealed class ModelCacheEndpointHandlers(IModelCacheProvider provider, I
 
     private bool TryGetCache(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IModelCache? cache, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ProblemHttpResult? notFound)
     {
-        // Only models the provider has: a name a template would serve is not made (nor loaded) by an admin request.
-        IReadOnlyList<string> names = provider.Names;
-        cache = Contains(names, name) ? TryGetExisting(name) : null;
-        if (cache is not null)
+        // Only models the provider has: a name a template would serve is not made (nor loaded) by a status read or
+        // an admin request.
+        if (provider.TryGetCache(name, out cache))
         {
             notFound = null;
             return true;
         }
 
+        IReadOnlyList<string> names = provider.Names;
         string shown = ModelStatusQuery.Shorten(name);
         string[] known = names.Count <= MaxKnownModelsShown ? [.. names] : [.. names.Take(MaxKnownModelsShown)];
         notFound = TypedResults.Problem(
@@ -142,32 +142,9 @@ internal sealed class ModelCacheEndpointHandlers(IModelCacheProvider provider, I
         return false;
     }
 
-    // The cache of a name the provider listed. A template model whose first load failed leaves the provider between
-    // the listing and this lookup; it is skipped rather than looked up again.
-    private IModelCache? TryGetExisting(string name)
-    {
-        try
-        {
-            return provider.GetCache(name);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or ArgumentException)
-        {
-            return null;
-        }
-    }
-
-    private static bool Contains(IReadOnlyList<string> names, string name)
-    {
-        foreach (string known in names)
-        {
-            if (string.Equals(known, name, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    // The cache of a name the provider listed, unless it left the provider since (a template model whose first load
+    // failed): TryGetCache never makes a template model, so a status read cannot bring a dropped name back.
+    private IModelCache? TryGetExisting(string name) => provider.TryGetCache(name, out IModelCache? cache) ? cache : null;
 
     private static void WritePagingHeaders(HttpContext context, ModelStatusQuery query, int total)
     {

@@ -279,6 +279,20 @@ public sealed class ModelCacheStatusPagingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetOne_UnknownNameAmongManyModels_Lists100KnownNamesAndCountsThemAll()
+    {
+        MakeTemplateModels(250);
+
+        using HttpResponseMessage response = await GetAsync("/models/nope");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        using JsonDocument body = await ReadJsonAsync(response);
+        Assert.Equal(100, body.RootElement.GetProperty("knownModels").GetArrayLength());
+        Assert.Equal("greeting", body.RootElement.GetProperty("knownModels")[0].GetString());
+        Assert.Equal(252, body.RootElement.GetProperty("modelCount").GetInt32());
+    }
+
+    [Fact]
     public async Task Reload_TemplateNameNeverUsed_Returns404AndDoesNotMakeOrLoadTheModel()
     {
         using HttpResponseMessage response = await _server.Client.SendAsync(TestServer.Request(HttpMethod.Post, "/models/t-never-reloaded/reload", "ada", "ml-admin"));
@@ -323,6 +337,57 @@ public sealed class ModelCacheStatusPagingTests : IAsyncLifetime
 
         using JsonDocument body = await ReadJsonAsync(response);
         Assert.Equal(["greeting", "farewell"], body.RootElement.EnumerateArray().Select(static m => m.GetProperty("name").GetString()));
+    }
+
+    [Fact]
+    public async Task GetStatus_WhileModelsAreMadeLoadedEvictedAndDroppedOnAllCores_AlwaysAnswers200AndBringsNoDroppedNameBack()
+    {
+        int cores = Math.Max(2, Environment.ProcessorCount);
+        using var done = new CancellationTokenSource();
+        int readFailures = 0;
+        int reads = 0;
+        string? firstFailure = null;
+
+        // Writers load models (evicting others under the 10-byte budget) and fail first loads (names the provider drops).
+        Task[] writers = [.. Enumerable.Range(0, cores).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 60; i++)
+            {
+                try
+                {
+                    await Provider.GetCache<TextModel>($"t-{w}{i % 7}").GetModelAsync();
+                    await Provider.GetCache<TextModel>($"t-missing-{w}-{i}").GetModelAsync();
+                }
+                catch (ModelLoadException)
+                {
+                    // The missing names: expected.
+                }
+            }
+        }))];
+        Task[] readers = [.. Enumerable.Range(0, cores).Select(r => Task.Run(async () =>
+        {
+            string[] paths = ["/models?limit=1000", "/models?state=evicted", "/models?state=draining&limit=5", "/models/budgets"];
+            for (int i = 0; !done.IsCancellationRequested || i < 5; i++)
+            {
+                using HttpResponseMessage response = await GetAsync(paths[(r + i) % paths.Length]);
+                Interlocked.Increment(ref reads);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    Interlocked.Increment(ref readFailures);
+                    Interlocked.CompareExchange(ref firstFailure, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}", null);
+                }
+            }
+        }))];
+
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(60));
+        await done.CancelAsync();
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(readFailures == 0, $"{readFailures} of {reads} status reads failed; the first: {firstFailure}");
+        Assert.True(Assert.Single(Provider.GetMemoryBudgets()).Evictions > 0, "The writers evicted nothing.");
+        // A name listed by one read and dropped before the next lookup must stay dropped: reads never make a model.
+        string[] kept = [.. Provider.Names.Where(static n => n.Contains("missing", StringComparison.Ordinal))];
+        Assert.True(kept.Length == 0, $"{kept.Length} names whose first load failed are kept: {string.Join(", ", kept.Take(5))}");
     }
 
     private void MakeTemplateModels(int count)
