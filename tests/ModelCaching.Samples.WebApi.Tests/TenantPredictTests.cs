@@ -141,6 +141,33 @@ public sealed class TenantPredictTests
     }
 
     [Fact]
+    public async Task TenantPredict_ConcurrentRequestsForAnUnknownTenant_AllAnswer404AndTheNameIsNotKept()
+    {
+        await using SampleServer server = await SampleServer.StartAsync();
+        int workers = Math.Max(4, Environment.ProcessorCount * 2);
+        const int RequestsPerWorker = 20;
+        int other = 0;
+        var firstOther = new string?[1];
+
+        // Requests that share a failing first load, and requests that arrive as its cache is being dropped.
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < RequestsPerWorker; i++)
+            {
+                using HttpResponseMessage response = await server.Client.PostAsync("/tenants/hooli/predict", TaxiTrips.Json(TaxiTrips.KnownTrip));
+                if (response.StatusCode != HttpStatusCode.NotFound)
+                {
+                    Interlocked.Increment(ref other);
+                    Interlocked.CompareExchange(ref firstOther[0], $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}", null);
+                }
+            }
+        })));
+
+        Assert.True(other == 0, $"{other} of {workers * RequestsPerWorker} requests did not answer 404; the first: {firstOther[0]}");
+        Assert.Equal(["taxi-fare"], Provider(server).Names);
+    }
+
+    [Fact]
     public async Task TenantPredict_CorruptTenantModel_Returns503NamingTheModel()
     {
         string tenants = Path.Combine(Path.GetTempPath(), "modelcaching-webapi-tests", "tenants-" + Guid.NewGuid().ToString("N"));

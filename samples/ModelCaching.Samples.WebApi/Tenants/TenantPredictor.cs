@@ -44,8 +44,18 @@ public sealed class TenantPredictor : IDisposable
         IModelCache<ITransformer> cache = _provider.GetCache<ITransformer>(modelName);
         if (cache.Version is null)
         {
-            // Not loaded (first use, or evicted): load without holding a request thread; the pool's Predict would block on it.
-            await cache.GetModelAsync(cancellationToken);
+            try
+            {
+                // Not loaded (first use, or evicted): load without holding a request thread; the pool's Predict would block on it.
+                await cache.GetModelAsync(cancellationToken);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The cache was dropped between the lookup and the load (another request's first load of this name had
+                // just failed): ask the provider again, which makes a fresh cache and loads it (or fails the same way).
+                cache = _provider.GetCache<ITransformer>(modelName);
+                await cache.GetModelAsync(cancellationToken);
+            }
         }
 
         PredictionPool<TaxiTrip, TaxiFarePrediction> pool = _pools.TryGetValue(cache, out PredictionPool<TaxiTrip, TaxiFarePrediction>? existing) ? existing : CreatePool(cache);
