@@ -56,7 +56,7 @@ internal sealed class ModelStatusQuery
         errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         int parsedOffset = 0;
         int parsedLimit = DefaultLimit;
-        if (offset is not null && (!int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out parsedOffset)))
+        if (offset is not null && !int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out parsedOffset))
         {
             errors["offset"] = [$"offset must be a whole number from 0 to {int.MaxValue} (was '{Shorten(offset)}')."];
         }
