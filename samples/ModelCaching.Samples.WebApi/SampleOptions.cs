@@ -25,6 +25,16 @@ public sealed class SampleOptions
     /// </summary>
     public string? SeedModel { get; set; } = "Models/taxi-fare.zip";
 
+    /// <summary>
+    /// The directory of the tenants' models (<c>tenant-{id}.zip</c>), served by <c>POST /tenants/{id}/predict</c>.
+    /// Relative paths are resolved against the application's binaries.
+    /// <value>The default is <c>Models/tenants</c>, where the three bundled tenants (acme, globex, initech) are copied.</value>
+    /// </summary>
+    public string TenantModelDirectory { get; set; } = "Models/tenants";
+
+    /// <summary>The full path of <see cref="TenantModelDirectory"/>.</summary>
+    public string ResolveTenantModelDirectory() => Path.GetFullPath(TenantModelDirectory, AppContext.BaseDirectory);
+
     /// <summary>The full path of <see cref="ModelDirectory"/>.</summary>
     public string ResolveModelDirectory() => string.IsNullOrWhiteSpace(ModelDirectory)
         ? Path.Combine(AppContext.BaseDirectory, "model-store")

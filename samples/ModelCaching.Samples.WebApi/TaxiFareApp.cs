@@ -5,6 +5,7 @@ using ModelCaching.AspNetCore;
 using ModelCaching.Samples.WebApi.Prediction;
 using ModelCaching.Samples.WebApi.Publishing;
 using ModelCaching.Samples.WebApi.Security;
+using ModelCaching.Samples.WebApi.Tenants;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -20,7 +21,9 @@ public static class TaxiFareApp
     private static readonly string[] Endpoints =
     [
         "POST /predict                    {vendorId, rateCode, passengerCount, tripTime, tripDistance, paymentType} -> {fareAmount, model, modelVersion, modelGeneration}",
-        "GET  /models                     every model's state, version, loaded-at, hits and misses (reader key, or anonymous in Development)",
+        "POST /tenants/{id}/predict       the same trip, predicted by tenant {id}'s own model (bundled: acme, globex, initech), loaded on first use under a memory budget",
+        "GET  /models                     every model's state, version, size, hits and misses, 100 a page (?offset=&limit=&state=evicted) (reader key, or anonymous in Development)",
+        "GET  /models/budgets             the memory budgets: limit, resident, draining and reserved bytes, evictions",
         "GET  /models/taxi-fare           one model's status with its recent load attempts",
         "POST /models/taxi-fare/reload    load the file again now (admin key)",
         "POST /models/taxi-fare/rollback  go back to the previous version (admin key)",
@@ -51,6 +54,20 @@ public static class TaxiFareApp
                 .WithPredictionPool<TaxiTrip, TaxiFarePrediction>()
                 .Eager());
         builder.Services.AddSingleton<ModelPublisher>();
+
+        // One model per tenant, made from a template on first use: tenant "acme" is the model "tenant-acme", loaded
+        // from tenant-acme.zip. The template's memory budget, idle timeout and load timeout come from
+        // "ModelCache:Templates:tenants"; the least valuable tenants are evicted when a load would go over the budget.
+        string tenantFiles = Path.Combine(sample.ResolveTenantModelDirectory(), "{name}.zip");
+        builder.Services.AddModelCache()
+            .AddModelTemplate<ITransformer>(
+                TenantIds.TemplateName,
+                tenant => tenant
+                    .FromFile(tenantFiles)
+                    .UseMLNet()
+                    .ValidateSchema<TaxiTrip, TaxiFarePrediction>(),
+                template => template.NamePrefix = TenantIds.NamePrefix);
+        builder.Services.AddSingleton<TenantPredictor>();
 
         // Readiness: the model is serving. Liveness: the process answers (a model problem must not restart it).
         builder.Services.AddHealthChecks()
@@ -88,6 +105,7 @@ public static class TaxiFareApp
         app.MapGet("/", () => TypedResults.Ok(new ApiIndex(SampleOptions.ModelName, modelPath, Endpoints)))
             .WithName("Index");
         app.MapPredict();
+        app.MapTenantPredict();
         ApiKeyAuthenticationOptions keys = app.Services.GetRequiredService<IOptionsMonitor<ApiKeyAuthenticationOptions>>().Get(ApiKeyDefaults.Scheme);
         app.MapModelCacheEndpoints(options =>
         {

@@ -15,7 +15,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class ModelCacheEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>GET {pattern}</c> (every model's status), <c>GET {pattern}/{name}</c>, <c>POST {pattern}/{name}/reload</c>
+    /// Maps <c>GET {pattern}</c> (every model's status, paged), <c>GET {pattern}/budgets</c> (the memory budgets),
+    /// <c>GET {pattern}/{name}</c>, <c>POST {pattern}/{name}/reload</c>
     /// and <c>POST {pattern}/{name}/rollback</c>, all of them requiring the authorization policy
     /// <paramref name="authorizationPolicy"/>.
     /// </summary>
@@ -37,12 +38,16 @@ public static class ModelCacheEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps the model cache's endpoints as <paramref name="configure"/> sets them up:
-    /// <c>GET {Pattern}</c> and <c>GET {Pattern}/{name}</c> (status), <c>POST {Pattern}/{name}/reload</c> and
+    /// <c>GET {Pattern}</c> (paged: <c>?offset=0&amp;limit=100&amp;state=</c>), <c>GET {Pattern}/budgets</c> and
+    /// <c>GET {Pattern}/{name}</c> (status), <c>POST {Pattern}/{name}/reload</c> and
     /// <c>POST {Pattern}/{name}/rollback</c>. Reload and rollback always require
     /// <see cref="ModelCacheEndpointOptions.AuthorizationPolicy"/>; there is no way to open them to anonymous callers.
     /// </summary>
     /// <remarks>
-    /// Responses: <c>200</c> with the model's status; <c>404</c> naming the known models for an unknown name;
+    /// Responses: <c>200</c> with the model's status; <c>GET {Pattern}</c> answers one page as a JSON array, the
+    /// number of matching models in <c>X-Total-Count</c> and RFC 8288 <c>Link</c> relations <c>next</c> / <c>prev</c>,
+    /// or <c>400</c> validation problem details naming each bad query parameter; <c>404</c> naming the known models
+    /// for a name the provider does not have (a name a template would serve is not made by a status read or an admin request);
     /// <c>502</c> problem details naming the cause when a reload or rollback fails (the last good version keeps
     /// serving); <c>409</c> when there is no previous version to roll back to.
     /// </remarks>
@@ -67,12 +72,15 @@ public static class ModelCacheEndpointRouteBuilderExtensions
 
         RouteGroupBuilder group = endpoints.MapGroup(options.Pattern).WithTags("Model cache");
 
-        RouteHandlerBuilder all = group.MapGet("/", handlers.GetAll).WithName("ModelCache_GetAll").WithSummary("The status of every cached model.");
-        RouteHandlerBuilder one = group.MapGet("/{name}", handlers.GetOne).WithName("ModelCache_Get").WithSummary("The status of one cached model.");
+        RouteHandlerBuilder all = group.MapGet("/", handlers.GetAll).WithName("ModelCache_GetAll").WithSummary("The status of every model, registered or made from a template, a page at a time (offset, limit), optionally of one state.");
+        // A literal segment outranks the {name} parameter in routing, so /budgets is never read as a model's name.
+        RouteHandlerBuilder budgets = group.MapGet("/budgets", handlers.GetBudgets).WithName("ModelCache_GetBudgets").WithSummary("The memory budgets: limit, resident, draining and reserved bytes, waiting loads, evictions.");
+        RouteHandlerBuilder one = group.MapGet("/{name}", handlers.GetOne).WithName("ModelCache_Get").WithSummary("The status of one model the provider has; a name never used is not made by reading it.");
         string statusAccess;
         if (options.AllowAnonymousStatus)
         {
             all.AllowAnonymous();
+            budgets.AllowAnonymous();
             one.AllowAnonymous();
             statusAccess = "anonymous";
         }
@@ -80,6 +88,7 @@ public static class ModelCacheEndpointRouteBuilderExtensions
         {
             string statusPolicy = options.StatusAuthorizationPolicy ?? adminPolicy;
             all.RequireAuthorization(statusPolicy);
+            budgets.RequireAuthorization(statusPolicy);
             one.RequireAuthorization(statusPolicy);
             statusAccess = $"policy '{statusPolicy}'";
         }

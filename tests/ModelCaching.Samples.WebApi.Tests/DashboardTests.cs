@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using ModelCaching.Samples.WebApi.Tests.Support;
 
 namespace ModelCaching.Samples.WebApi.Tests;
@@ -17,7 +18,7 @@ public sealed partial class DashboardTests
     [Fact]
     public async Task Dashboard_EveryMetricAndLabelItQueries_IsInTheSamplesMetrics()
     {
-        string scrape = await ScrapeAfterTrafficAndAFailedReloadAsync();
+        string scrape = await ScrapeAfterTrafficAFailedReloadAndABudgetSqueezeAsync();
         string[] queries = DashboardQueries();
 
         // Every modelcache_* token of a query is a metric the scrape has a sample of, or a label it carries.
@@ -56,6 +57,16 @@ public sealed partial class DashboardTests
         Assert.Contains("modelcache_pool_waits_total", all, StringComparison.Ordinal);
         Assert.Contains("modelcache_load_duration_seconds_bucket", all, StringComparison.Ordinal);
         Assert.Contains("modelcache_request_result=\"hit\"", all, StringComparison.Ordinal);
+        Assert.Contains("Memory usage vs limit", titles);
+        Assert.Contains("Evictions and unloads by reason", titles);
+        Assert.Contains("Load queue length", titles);
+        Assert.Contains("Load wait time (p50, p95)", titles);
+        Assert.Contains("modelcache_memory_usage_bytes", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_memory_limit_bytes", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_unload_reason", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_load_queue_length", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_load_wait_duration_seconds_bucket", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_model_state=\"evicted\"", all, StringComparison.Ordinal);
         Assert.Equal("DS_PROMETHEUS", dashboard.RootElement.GetProperty("__inputs")[0].GetProperty("name").GetString());
     }
 
@@ -79,13 +90,23 @@ public sealed partial class DashboardTests
         return [.. queries];
     }
 
-    /// <summary>Predictions (hits, pool engines), then a reload of a corrupt file (a failure, Degraded), then a scrape.</summary>
-    private static async Task<string> ScrapeAfterTrafficAndAFailedReloadAsync()
+    /// <summary>
+    /// Predictions (hits, pool engines), tenant predictions under a budget that holds one tenant model (a memory budget,
+    /// evictions, load waits), then a reload of a corrupt file (a failure, Degraded), then a scrape.
+    /// </summary>
+    private static async Task<string> ScrapeAfterTrafficAFailedReloadAndABudgetSqueezeAsync()
     {
-        await using SampleServer server = await SampleServer.StartAsync();
+        await using SampleServer server = await SampleServer.StartAsync(seed: true, TenantPredictTests.SqueezedBudget);
         await server.WhenServingAsync(SampleServer.V1Sha256);
         await TaxiTrips.PredictAsync(server.Client);
         await TaxiTrips.PredictAsync(server.Client);
+        foreach (string tenant in new[] { "acme", "globex", "initech" })
+        {
+            using HttpResponseMessage predicted = await server.Client.PostAsync($"/tenants/{tenant}/predict", TaxiTrips.Json(TaxiTrips.KnownTrip));
+            Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
+        }
+
+        Assert.True(server.App.Services.GetRequiredService<IModelCacheProvider>().GetMemoryBudgets()[0].Evictions >= 1, "The budget squeeze evicted nothing.");
 
         string corrupt = Path.Combine(server.ModelDirectory, "corrupt.tmp");
         await File.WriteAllBytesAsync(corrupt, [0x50, 0x4B, 0x03, 0x04, 0x00, 0x01, 0x02]);

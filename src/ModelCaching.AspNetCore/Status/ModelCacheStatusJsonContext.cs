@@ -10,4 +10,5 @@ namespace ModelCaching.AspNetCore;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(ModelStatus))]
 [JsonSerializable(typeof(IReadOnlyList<ModelStatus>))]
+[JsonSerializable(typeof(IReadOnlyList<ModelMemoryBudgetStatus>))]
 internal sealed partial class ModelCacheStatusJsonContext : JsonSerializerContext;

@@ -6,7 +6,7 @@ namespace ModelCaching.AspNetCore;
 /// </summary>
 /// <param name="Name">The model's name.</param>
 /// <param name="ModelType">The CLR type of the model.</param>
-/// <param name="State">The lifecycle state (<see cref="ModelCacheState"/>), as text.</param>
+/// <param name="State">The lifecycle state (<see cref="ModelCacheState"/>, <c>Evicted</c> included), as text.</param>
 /// <param name="Source">Where the model is loaded from.</param>
 /// <param name="Version">The serving version, or <see langword="null"/> when nothing is serving.</param>
 /// <param name="Hits">Calls served from memory.</param>
@@ -32,6 +32,15 @@ public sealed record ModelStatus(
     string? LastError,
     IReadOnlyList<ModelLoadAttempt> History)
 {
+    /// <summary>The estimated size of the serving generation in bytes (its <see cref="ModelVersion.SizeBytes"/>), or 0 when nothing is serving.</summary>
+    public long SizeBytes { get; init; }
+
+    /// <summary>
+    /// Whether retired generations (swapped out, or evicted) are still held by leases, pooled engines or the drain
+    /// delay: their memory is not free yet, and counts as draining in the model's memory budget.
+    /// </summary>
+    public bool Draining { get; init; }
+
     /// <summary>Takes a snapshot of <paramref name="cache"/>.</summary>
     /// <param name="cache">The model cache to describe.</param>
     /// <param name="historyLength">How many load attempts to include, newest first.</param>
@@ -62,6 +71,10 @@ public sealed record ModelStatus(
             statistics.ActiveLeases,
             statistics.RetiredGenerations,
             statistics.LastError,
-            history);
+            history)
+        {
+            SizeBytes = statistics.Version?.SizeBytes ?? 0,
+            Draining = statistics.RetiredGenerations > 0,
+        };
     }
 }

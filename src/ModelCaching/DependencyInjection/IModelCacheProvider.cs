@@ -28,6 +28,13 @@ public interface IModelCacheProvider
     /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>).</exception>
     IModelCache GetCache(string name);
 
+    /// <summary>
+    /// Finds the cache of the model <paramref name="name"/> if the provider has it now: a registered model, or one made
+    /// from a template and still kept. Never makes a model from a template (nor loads one): for status reads.
+    /// </summary>
+    /// <returns><see langword="false"/> for a name no model is registered under and no template model has now.</returns>
+    bool TryGetCache(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IModelCache? cache);
+
     /// <summary>The memory budgets (the provider's and each template's that has one), with what counts against them now.</summary>
     IReadOnlyList<ModelMemoryBudgetStatus> GetMemoryBudgets();
 }

@@ -181,6 +181,34 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         }
     }
 
+    public bool TryGetCache(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IModelCache? cache)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_caches.TryGetValue(name, out Lazy<IModelCache>? existing))
+        {
+            try
+            {
+                cache = existing.Value;
+                return true;
+            }
+            catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or ArgumentException)
+            {
+                // A template model whose options do not validate: GetCache drops the name and reports it.
+                cache = null;
+                return false;
+            }
+        }
+
+        if (_registrations.ContainsKey(name))
+        {
+            cache = GetCache(name, modelType: null);
+            return true;
+        }
+
+        cache = null;
+        return false;
+    }
+
     /// <summary>The template serving <paramref name="name"/>: the longest matching prefix, then one without a prefix.</summary>
     private ModelTemplate? FindTemplate(string name, Type? modelType)
     {
