@@ -335,6 +335,7 @@ public sealed partial class ModelCache<TModel>
                 // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets
                 // it now, and it is disposed once its callers have their failure (disposing first would turn it into
                 // an ObjectDisposedException).
+                Volatile.Write(ref _droppedFailure, failure);
                 _onNeverServedFailure(this);
                 attempt.Completion.Task.ContinueWith(static (_, state) => ((ModelCache<TModel>)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 return;

@@ -69,6 +69,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private string? _lastError;
     private bool _disposed;
 
+    // Set when a template's model is dropped after its first load failed, before it disposes itself.
+    private ModelLoadException? _droppedFailure;
+
     /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
     /// <param name="name">The model's name, used in logs, metrics and errors.</param>
     /// <param name="options">The model's settings; they are validated now, and a copy is taken (later changes to <paramref name="options"/> change nothing).</param>
@@ -353,7 +356,17 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowDisposed() => throw new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed.");
+    private void ThrowDisposed()
+    {
+        // A template's model dropped after its first load failed: a caller that looked it up just before gets the
+        // failure everyone got, not an ObjectDisposedException about an object it never owned.
+        if (Volatile.Read(ref _droppedFailure) is { } failure)
+        {
+            throw new ModelLoadException(Name, SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure);
+        }
+
+        throw new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed.");
+    }
 
     private void DisposeCore()
     {

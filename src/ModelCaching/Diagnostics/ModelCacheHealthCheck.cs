@@ -16,7 +16,22 @@ internal sealed class ModelCacheHealthCheck(IModelCacheProvider provider, string
         var descriptions = new List<string>(names.Count);
         foreach (string name in names)
         {
-            IModelCache cache = provider.GetCache(name);
+            IModelCache cache;
+            if (modelName is not null)
+            {
+                cache = provider.GetCache(name);
+            }
+            else if (!provider.TryGetCache(name, out IModelCache? found))
+            {
+                // A template's model dropped since Names was read (its first load failed): nothing to report, and
+                // GetCache would make it again.
+                continue;
+            }
+            else
+            {
+                cache = found;
+            }
+
             (HealthStatus status, string description) = Assess(cache);
             if (status < worst)
             {

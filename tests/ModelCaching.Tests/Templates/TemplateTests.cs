@@ -91,6 +91,11 @@ public sealed class TemplateTests : IDisposable
 
         // The failed cache disposes itself once its callers have their answer; a new use makes a new one.
         await Eventually.TrueAsync(() => cache.State == ModelCacheState.Unloaded, "the failed cache disposes itself");
+
+        // A caller that looked it up just before it was dropped gets the same failure, not an ObjectDisposedException.
+        var late = Assert.Throws<ModelLoadException>(() => cache.GetModel());
+        Assert.Contains("tenant-missing.bin", late.Message, StringComparison.Ordinal);
+        Assert.Contains("the model was not kept", late.Message, StringComparison.Ordinal);
         Assert.NotSame(cache, provider.GetCache<FakeModel>("tenant-missing"));
     }
 
