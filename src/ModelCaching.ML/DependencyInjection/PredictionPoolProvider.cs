@@ -70,7 +70,9 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     public PredictionPool<TData, TPrediction> GetPool(string modelName)
     {
         ArgumentNullException.ThrowIfNull(modelName);
-        return _pools.TryGetValue(modelName, out PredictionPool<TData, TPrediction>? pool) ? pool : GetTemplatePool(modelName);
+
+        // With templates only (the many-tenants case), a template name skips the lookup among registered pools.
+        return _names.Length != 0 && _pools.TryGetValue(modelName, out PredictionPool<TData, TPrediction>? pool) ? pool : GetTemplatePool(modelName);
     }
 
     /// <summary>Predicts one example with the model <paramref name="modelName"/>.</summary>
