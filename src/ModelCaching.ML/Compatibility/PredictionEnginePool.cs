@@ -30,7 +30,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     // Models the application's IModelCacheProvider serves with no ModelLoader of the pool's (a template's models,
     // AddModel<ITransformer> ones): their engines' pool is kept with the provider's cache, keyed by the cache, not by
     // name. A name the provider forgets (its first load failed) takes its pool with it; the next call gets a new one.
-    private readonly ConditionalWeakTable<IModelCache<ITransformer>, PredictionPool<TData, TPrediction>> _providerPools = [];
+    private readonly ConditionalWeakTable<IModelCache<ITransformer>, ProviderPool> _providerPools = [];
     private readonly IModelCacheProvider? _provider;
     private volatile bool _servesProviderModels;
 
@@ -148,9 +148,12 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             entry.Dispose();
         }
 
-        foreach (KeyValuePair<IModelCache<ITransformer>, PredictionPool<TData, TPrediction>> entry in _providerPools)
+        foreach (KeyValuePair<IModelCache<ITransformer>, ProviderPool> entry in _providerPools)
         {
-            entry.Value.Dispose(); // the pool's engines; the cache is the provider's
+            if (entry.Value.Owned)
+            {
+                entry.Value.Pool.Dispose(); // the pool's engines; the cache is the provider's
+            }
         }
 
         _providerPools.Clear();
@@ -233,7 +236,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             return null; // the locked path reports it, with the names this pool knows
         }
 
-        return _providerPools.TryGetValue(cache, out PredictionPool<TData, TPrediction>? pool) ? pool : null;
+        return _providerPools.TryGetValue(cache, out ProviderPool? entry) ? entry.Pool : null;
     }
 
     /// <summary>
@@ -260,14 +263,18 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             throw UnknownModel(modelName, ex);
         }
 
-        if (!_providerPools.TryGetValue(cache, out PredictionPool<TData, TPrediction>? pool))
+        if (!_providerPools.TryGetValue(cache, out ProviderPool? entry))
         {
-            pool = new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory);
-            _providerPools.Add(cache, pool);
+            // A template with WithPredictionPool<TData, TPrediction>() already gives the model a pool (with its options):
+            // share it, so an app using both APIs keeps one set of engines per model. Otherwise the pool makes its own.
+            entry = TemplatePoolSettings<TData, TPrediction>.Of(cache) is not null && _serviceProvider.GetService<PredictionPoolProvider<TData, TPrediction>>() is { } pools
+                ? new ProviderPool(pools.GetPool(modelName), Owned: false)
+                : new ProviderPool(new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), Owned: true);
+            _providerPools.Add(cache, entry);
             _servesProviderModels = true;
         }
 
-        return pool;
+        return entry.Pool;
     }
 
     private ModelEntry CreateEntry(string modelName, ModelLoader loader)
@@ -305,6 +312,9 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), set PredictionEnginePoolOptions.ModelLoader, or serve it from a template with AddModelCache().AddModelTemplate<ITransformer>(...)); {list}.{provider}";
         return modelName.Length == 0 ? new ArgumentException(message, nameof(modelName)) : new KeyNotFoundException(message, providerError);
     }
+
+    /// <summary>The engines' pool of a provider's model, and whether this pool made it (and so disposes it).</summary>
+    private sealed record ProviderPool(PredictionPool<TData, TPrediction> Pool, bool Owned);
 
     /// <summary>A cache the pool created itself, disposed with its source.</summary>
     private sealed class OwnedCache(ModelCache<ITransformer> cache, IModelSource? source) : IDisposable

@@ -58,6 +58,20 @@ public sealed class TemplatePoolLookupTests : IDisposable
     }
 
     [Fact]
+    public async Task CompatibilityPool_ForATemplateWithAPredictionPool_SharesThePoolOfPredictionPoolProvider()
+    {
+        await using ServiceProvider services = Build();
+        var pool = services.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
+        var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
+
+        Assert.Equal(2f, pool.Predict("tenant-2", TestModels.Virginica).PredictedLabel);
+
+        Assert.Same(provider.GetPool("tenant-2"), pool.GetPool("tenant-2"));
+        pool.Dispose();
+        Assert.Equal(0f, provider.Predict("tenant-2", TestModels.Setosa).PredictedLabel); // not disposed by the pool that shared it
+    }
+
+    [Fact]
     public async Task GetPool_FirstCalledOnEveryCoreAtOnce_MakesOnePoolAndOneLoad()
     {
         await using ServiceProvider services = Build();
