@@ -195,6 +195,20 @@ public sealed class TemplateNameTests : IDisposable
     }
 
     [Fact]
+    public async Task Predict_WhenTheTemplateHasNoSchemaCheck_FailsAtTheFirstPredictionWithMLNetsError()
+    {
+        await using ServiceProvider services = Build();
+        var pool = services.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
+
+        Exception error = Record.Exception(() => pool.Predict("tenant-taxi", TestModels.Setosa));
+
+        // The model loaded (nothing checked it), so the engine fails: ML.NET names the column the model lacks.
+        ArgumentOutOfRangeException mismatch = Assert.IsType<ArgumentOutOfRangeException>(error);
+        Assert.Contains("Could not find input column", mismatch.Message);
+        Assert.Equal(ModelCacheState.Ready, services.GetRequiredService<IModelCacheProvider>().GetCache("tenant-taxi").State);
+    }
+
+    [Fact]
     public async Task GetPredictionEngine_NotReturned_KeepsAnEvictedTenantDrainingUntilItIsReturned()
     {
         long irisBytes = new FileInfo(TestModels.IrisPath).Length;
