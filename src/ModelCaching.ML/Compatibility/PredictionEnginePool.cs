@@ -265,9 +265,10 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
 
         if (!_providerPools.TryGetValue(cache, out ProviderPool? entry))
         {
-            // A template with WithPredictionPool<TData, TPrediction>() already gives the model a pool (with its options):
+            // A model (or template) with WithPredictionPool<TData, TPrediction>() already has a pool, with its options:
             // share it, so an app using both APIs keeps one set of engines per model. Otherwise the pool makes its own.
-            entry = TemplatePoolSettings<TData, TPrediction>.Of(cache) is not null && _serviceProvider.GetService<PredictionPoolProvider<TData, TPrediction>>() is { } pools
+            entry = _serviceProvider.GetService<PredictionPoolProvider<TData, TPrediction>>() is { } pools
+                && (pools.Names.Contains(modelName, StringComparer.Ordinal) || TemplatePoolSettings<TData, TPrediction>.Of(cache) is not null)
                 ? new ProviderPool(pools.GetPool(modelName), Owned: false)
                 : new ProviderPool(new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), Owned: true);
             _providerPools.Add(cache, entry);

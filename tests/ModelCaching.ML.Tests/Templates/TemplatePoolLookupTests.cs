@@ -72,6 +72,21 @@ public sealed class TemplatePoolLookupTests : IDisposable
     }
 
     [Fact]
+    public async Task CompatibilityPool_ForARegisteredModelWithAPredictionPool_SharesItsKeyedPool()
+    {
+        var services = new ServiceCollection();
+        services.Configure<MLOptions>(o => o.MLContext = PoolFactory.Context);
+        services.AddPredictionEnginePool<IrisData, IrisPrediction>();
+        services.AddModelCache().AddModel<ITransformer>("iris", m => m.FromFile(TestModels.IrisPath).UseMLNet().WithPredictionPool<IrisData, IrisPrediction>());
+        await using ServiceProvider built = services.BuildServiceProvider();
+        var pool = built.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
+
+        Assert.Equal(2f, pool.Predict("iris", TestModels.Virginica).PredictedLabel);
+
+        Assert.Same(built.GetRequiredKeyedService<PredictionPool<IrisData, IrisPrediction>>("iris"), pool.GetPool("iris"));
+    }
+
+    [Fact]
     public async Task GetPool_FirstCalledOnEveryCoreAtOnce_MakesOnePoolAndOneLoad()
     {
         await using ServiceProvider services = Build();
