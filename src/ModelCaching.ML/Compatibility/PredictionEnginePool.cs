@@ -27,6 +27,13 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
     private readonly Lock _createLock = new();
 
+    // Models the application's IModelCacheProvider serves with no ModelLoader of the pool's (a template's models,
+    // AddModel<ITransformer> ones): their engines' pool is kept with the provider's cache, keyed by the cache, not by
+    // name. A name the provider forgets (its first load failed) takes its pool with it; the next call gets a new one.
+    private readonly ConditionalWeakTable<IModelCache<ITransformer>, ProviderPool> _providerPools = [];
+    private readonly IModelCacheProvider? _provider;
+    private volatile bool _servesProviderModels;
+
     // The default (unnamed) model is the common case: one field read instead of a dictionary lookup.
     private volatile ModelEntry? _default;
 
@@ -51,6 +58,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         _context = mlContextOptions.Value.MLContext;
         _optionsFactory = predictionEngineOptions;
         _loggerFactory = serviceProvider.GetService<ILoggerFactory>();
+        _provider = serviceProvider.GetService<IModelCacheProvider>();
 
         // The pools' instruments on the application's IMeterFactory, created with the first pool.
         _ = serviceProvider.GetService<PredictionPoolMetrics>();
@@ -66,9 +74,9 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     /// The name of the model, which tells apart models with the same <typeparamref name="TData"/> and
     /// <typeparamref name="TPrediction"/> types; <see cref="string.Empty"/> is the default model.
     /// </param>
-    /// <exception cref="KeyNotFoundException">No model of that name is configured; the message lists the known names.</exception>
-    /// <exception cref="ArgumentException"><paramref name="modelName"/> is <see cref="string.Empty"/> and no default model is configured.</exception>
-    /// <exception cref="ModelLoadException">The model could not be loaded.</exception>
+    /// <exception cref="KeyNotFoundException">No model of that name is configured, and no template serves it; the message lists the known names.</exception>
+    /// <exception cref="ArgumentException"><paramref name="modelName"/> is <see cref="string.Empty"/> and no default model is configured, or a template serves the name and it is not valid (<see cref="ModelNames"/>).</exception>
+    /// <exception cref="ModelLoadException">The model could not be loaded (a template's file does not exist, say); the message names the model.</exception>
     public ITransformer GetModel(string modelName) => GetPool(modelName).Cache.GetModel();
 
     /// <summary>
@@ -140,6 +148,16 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             entry.Dispose();
         }
 
+        foreach (KeyValuePair<IModelCache<ITransformer>, ProviderPool> entry in _providerPools)
+        {
+            if (entry.Value.Owned)
+            {
+                entry.Value.Pool.Dispose(); // the pool's engines; the cache is the provider's
+            }
+        }
+
+        _providerPools.Clear();
+
         _models.Clear();
         _default = null;
         _last = null;
@@ -172,28 +190,96 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             return existing.Pool;
         }
 
+        // A model of the provider's (a template's, say): its cache, found again on every call, then the pool kept
+        // with it. Never remembered in _last or _models, so a name the provider forgot cannot be served from here.
+        if (_servesProviderModels && modelName.Length > 0 && TryGetProviderPool(modelName) is { } providerPool)
+        {
+            return providerPool;
+        }
+
         lock (_createLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_models.TryGetValue(modelName, out existing))
+            if (_models.TryGetValue(modelName, out existing))
             {
-                existing = CreateEntry(modelName);
-                _models[modelName] = existing;
-                if (modelName.Length == 0)
-                {
-                    _default = existing;
-                }
+                return existing.Pool;
+            }
+
+            PredictionEnginePoolOptions<TData, TPrediction> options = _optionsFactory.Create(modelName);
+            if (options.ModelLoader is null)
+            {
+                return CreateProviderPool(modelName);
+            }
+
+            existing = CreateEntry(modelName, options.ModelLoader);
+            _models[modelName] = existing;
+            if (modelName.Length == 0)
+            {
+                _default = existing;
             }
 
             return existing.Pool;
         }
     }
 
-    private ModelEntry CreateEntry(string modelName)
+    // The provider's cache of the name (lock-free, no allocation on a hit) and the pool kept with it, if one was made.
+    // A name the provider serves with a loader of ours is in _models instead; its lookup here misses and goes on.
+    private PredictionPool<TData, TPrediction>? TryGetProviderPool(string modelName)
     {
-        PredictionEnginePoolOptions<TData, TPrediction> options = _optionsFactory.Create(modelName);
-        ModelLoader loader = options.ModelLoader ?? throw UnknownModel(modelName);
+        IModelCache<ITransformer> cache;
+        try
+        {
+            cache = _provider!.GetCache<ITransformer>(modelName);
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException)
+        {
+            return null; // the locked path reports it, with the names this pool knows
+        }
 
+        return _providerPools.TryGetValue(cache, out ProviderPool? entry) ? entry.Pool : null;
+    }
+
+    /// <summary>
+    /// A name with no <see cref="ModelLoader"/> of the pool's: a model of the application's <see cref="IModelCacheProvider"/>,
+    /// made from a template (<c>AddModelTemplate&lt;ITransformer&gt;</c>) or registered with <c>AddModel&lt;ITransformer&gt;</c>.
+    /// Its schema check is its own (the template's <c>ValidateSchema</c> or <c>WithPredictionPool</c>), run before each
+    /// generation serves. Called under the creation lock.
+    /// </summary>
+    private PredictionPool<TData, TPrediction> CreateProviderPool(string modelName)
+    {
+        // As Microsoft.Extensions.ML: no default model is an ArgumentException (a template is not asked for "default").
+        if (modelName.Length == 0 || _provider is null)
+        {
+            throw UnknownModel(modelName);
+        }
+
+        IModelCache<ITransformer> cache;
+        try
+        {
+            cache = _provider.GetCache<ITransformer>(modelName);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            throw UnknownModel(modelName, ex);
+        }
+
+        if (!_providerPools.TryGetValue(cache, out ProviderPool? entry))
+        {
+            // A model (or template) with WithPredictionPool<TData, TPrediction>() already has a pool, with its options:
+            // share it, so an app using both APIs keeps one set of engines per model. Otherwise the pool makes its own.
+            entry = _serviceProvider.GetService<PredictionPoolProvider<TData, TPrediction>>() is { } pools
+                && (pools.Names.Contains(modelName, StringComparer.Ordinal) || TemplatePoolSettings<TData, TPrediction>.Of(cache) is not null)
+                ? new ProviderPool(pools.GetPool(modelName), Owned: false)
+                : new ProviderPool(new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), Owned: true);
+            _providerPools.Add(cache, entry);
+            _servesProviderModels = true;
+        }
+
+        return entry.Pool;
+    }
+
+    private ModelEntry CreateEntry(string modelName, ModelLoader loader)
+    {
         // Every model the builder or the options name is a model of the cache (PredictionEnginePoolModels), which
         // owns it: the pool only adds engines.
         string name = PredictionEnginePoolDefaults.CacheName(modelName);
@@ -213,19 +299,23 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     }
 
     // As Microsoft.Extensions.ML: no default model is an ArgumentException; an unknown name, a KeyNotFoundException.
-    private Exception UnknownModel(string modelName)
+    private Exception UnknownModel(string modelName, Exception? providerError = null)
     {
         string[] known = [.. _serviceProvider.GetServices<PoolModelRegistration>()
             .Where(static r => r.DataType == typeof(TData) && r.PredictionType == typeof(TPrediction))
             .Select(static r => r.ModelName)
             .Distinct(StringComparer.Ordinal)
             .Select(static n => n.Length == 0 ? "the default model" : $"'{n}'")];
-        string what = modelName.Length == 0 ? "No default (unnamed) model is" : $"No model named '{modelName}' is";
+        string what = modelName.Length == 0 ? "No default (unnamed) model is" : $"No model named '{PredictionPoolNames.Shorten(modelName)}' is";
         string list = known.Length == 0 ? "none are configured" : "configured: " + string.Join(", ", known);
+        string provider = providerError is null ? string.Empty : $" The model cache: {providerError.Message}";
         string message =
-            $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), or set PredictionEnginePoolOptions.ModelLoader); {list}.";
-        return modelName.Length == 0 ? new ArgumentException(message, nameof(modelName)) : new KeyNotFoundException(message);
+            $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), set PredictionEnginePoolOptions.ModelLoader, or serve it from a template with AddModelCache().AddModelTemplate<ITransformer>(...)); {list}.{provider}";
+        return modelName.Length == 0 ? new ArgumentException(message, nameof(modelName)) : new KeyNotFoundException(message, providerError);
     }
+
+    /// <summary>The engines' pool of a provider's model, and whether this pool made it (and so disposes it).</summary>
+    private sealed record ProviderPool(PredictionPool<TData, TPrediction> Pool, bool Owned);
 
     /// <summary>A cache the pool created itself, disposed with its source.</summary>
     private sealed class OwnedCache(ModelCache<ITransformer> cache, IModelSource? source) : IDisposable

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,8 +14,9 @@ namespace ModelCaching.ML.Diagnostics;
 /// </summary>
 internal sealed class PredictionPoolMetrics : IDisposable
 {
-    // Every live pool in the process; each application's instance reports its own (see Owns).
-    private static readonly ConcurrentDictionary<IPoolMetricsSource, byte> s_pools = new();
+    // Every live pool in the process; each application's instance reports its own (see Owns). Held weakly: a pool
+    // nobody disposes (a template model's, whose name the provider forgot) must not be kept alive by its metrics.
+    private static readonly ConditionalWeakTable<IPoolMetricsSource, object?> s_pools = [];
 
     private readonly IModelCacheProvider _provider;
     private readonly Meter _meter;
@@ -35,9 +36,12 @@ internal sealed class PredictionPoolMetrics : IDisposable
     /// <summary>The attribute that tells pooled engines from extra ones.</summary>
     internal const string EngineKindTag = "modelcache.pool.engine.kind";
 
-    public static void Register(IPoolMetricsSource pool) => s_pools.TryAdd(pool, 0);
+    public static void Register(IPoolMetricsSource pool) => s_pools.TryAdd(pool, null);
 
-    public static void Unregister(IPoolMetricsSource pool) => s_pools.TryRemove(pool, out _);
+    public static void Unregister(IPoolMetricsSource pool) => s_pools.Remove(pool);
+
+    /// <summary>Whether a pool is registered (for tests).</summary>
+    internal static bool IsRegistered(IPoolMetricsSource pool) => s_pools.TryGetValue(pool, out _);
 
     /// <summary>Registers the instruments' service (created with the first pool of the application).</summary>
     public static void Register(IServiceCollection services) =>
@@ -56,9 +60,11 @@ internal sealed class PredictionPoolMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveCreated()
     {
-        foreach (IPoolMetricsSource pool in s_pools.Keys)
+        HashSet<string> names = ProviderNames();
+        foreach (KeyValuePair<IPoolMetricsSource, object?> entry in s_pools)
         {
-            if (Owns(pool))
+            IPoolMetricsSource pool = entry.Key;
+            if (Owns(pool, names))
             {
                 PredictionPoolStatistics statistics = pool.GetStatistics();
                 yield return new Measurement<long>(statistics.EnginesCreated - statistics.ExtraEnginesCreated, Tag(pool), new KeyValuePair<string, object?>(EngineKindTag, "pooled"));
@@ -69,21 +75,28 @@ internal sealed class PredictionPoolMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> Observe(Func<PredictionPoolStatistics, long> value)
     {
-        foreach (IPoolMetricsSource pool in s_pools.Keys)
+        HashSet<string> names = ProviderNames();
+        foreach (KeyValuePair<IPoolMetricsSource, object?> entry in s_pools)
         {
-            if (Owns(pool))
+            IPoolMetricsSource pool = entry.Key;
+            if (Owns(pool, names))
             {
                 yield return new Measurement<long>(value(pool.GetStatistics()), Tag(pool));
             }
         }
     }
 
+    // The provider's names, read once per collection: with a template there are as many as there are tenants, and
+    // listing them builds a sorted list each time.
+    private HashSet<string> ProviderNames() => new(_provider.Names, StringComparer.Ordinal);
+
     // A pool belongs to this application when its cache is the provider's cache of that name (another host in the
-    // same process, a test say, has its own provider and its own caches).
-    private bool Owns(IPoolMetricsSource pool)
+    // same process, a test say, has its own provider and its own caches). Only names the provider keeps are looked
+    // up: asking for another would make a template's model.
+    private bool Owns(IPoolMetricsSource pool, HashSet<string> names)
     {
         string name = pool.Cache.Name;
-        if (!_provider.Names.Contains(name, StringComparer.Ordinal))
+        if (!names.Contains(name))
         {
             return false;
         }
@@ -92,7 +105,7 @@ internal sealed class PredictionPoolMetrics : IDisposable
         {
             return ReferenceEquals(_provider.GetCache(name), pool.Cache);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException or KeyNotFoundException)
         {
             return false;
         }
