@@ -362,7 +362,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         // failure everyone got, not an ObjectDisposedException about an object it never owned.
         if (Volatile.Read(ref _droppedFailure) is { } failure)
         {
-            throw new ModelLoadException(Name, SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure);
+            throw new ModelLoadException(Name, SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure.InnerException);
         }
 
         throw new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed.");

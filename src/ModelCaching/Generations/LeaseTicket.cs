@@ -48,8 +48,11 @@ internal sealed class LeaseTicket
     public static LeaseTicket Rent()
     {
         ref Spare spare = ref SpareOfThisStackRegion(out nint region);
-        LeaseTicket? ticket = spare.Ticket;
-        if (ticket is not null && spare.Region == region)
+
+        // The ticket is read before the owner (acquire reads, free on x64): a slot taken over by another region has
+        // its owner written before its ticket, so a ticket read here that is not this region's is never taken.
+        LeaseTicket? ticket = Volatile.Read(ref spare.Ticket);
+        if (ticket is not null && Volatile.Read(ref spare.Region) == region)
         {
             spare.Ticket = null;
             return ticket;
@@ -115,7 +118,9 @@ internal sealed class LeaseTicket
     }
 
     // Keep the ticket in this region's slot among the next few, claiming a free one (once per region) if it has none.
-    // A slot taken by another region stays theirs; when all are taken the ticket is left to the GC.
+    // When every nearby slot belongs to another region, this region takes over its home slot: threads at the same depth
+    // of their stacks share home slots (stacks are megabytes apart), and regions of threads that ended never give theirs
+    // back, so without taking over, a new thread would allocate a ticket per lease for good.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void KeepInNearbySlot(nint region, LeaseTicket ticket)
     {
@@ -137,6 +142,15 @@ internal sealed class LeaseTicket
                 spare.Ticket = ticket;
                 return;
             }
+        }
+
+        // Take over the home slot. The ticket it held is dropped, never used: its owner may be reading it right now
+        // (the owner's path is plain reads and writes), and it either takes it first or finds the slot no longer its own.
+        ref Spare home = ref s_spares[(int)region & (SpareCount - 1)];
+        nint previous = Volatile.Read(ref home.Region);
+        if (Interlocked.CompareExchange(ref home.Region, region, previous) == previous)
+        {
+            Interlocked.Exchange(ref home.Ticket, ticket);
         }
     }
 

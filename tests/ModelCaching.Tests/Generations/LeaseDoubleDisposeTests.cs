@@ -169,4 +169,62 @@ public sealed class LeaseDoubleDisposeTests
         // slot, and one ticket (24 B) is then allocated once, not per call.
         Assert.True(allocated < 10_000, $"10,000 leases allocated {allocated} B");
     }
+
+    [Fact]
+    public async Task AcquireAndDispose_OnANewThreadWhoseSparesAreAllTaken_AllocatesNothing()
+    {
+        var factory = new CacheFactory();
+        await using ModelCache<FakeModel> cache = factory.Create();
+        await cache.GetModelAsync();
+
+        // Stacks a multiple of 8 MiB apart put every thread's region on the same home slot (the table has 512 slots of 16 KiB).
+        const int StackSize = 16 * 1024 * 1024;
+
+        // Threads at the same depth of their stacks share spare-ticket slots (stacks are megabytes apart): these 64 claim
+        // every slot near the home slot of the next thread's stack region, and stay alive (as ended threads' regions would).
+        using var hold = new ManualResetEventSlim();
+        using var claimed = new CountdownEvent(64);
+        var holders = new Thread[64];
+        for (int t = 0; t < holders.Length; t++)
+        {
+            holders[t] = new Thread(
+                () =>
+                {
+                    cache.Acquire().Dispose();
+                    claimed.Signal();
+                    hold.Wait();
+                },
+                StackSize);
+            holders[t].Start();
+        }
+
+        Assert.True(claimed.Wait(TimeSpan.FromSeconds(30)));
+
+        long allocated = 0;
+        var measured = new Thread(() =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                cache.Acquire().Dispose();
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++)
+            {
+                using ModelLease<FakeModel> lease = cache.Acquire();
+                _ = lease.Model;
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }, StackSize);
+        measured.Start();
+        measured.Join();
+        hold.Set();
+        foreach (Thread holder in holders)
+        {
+            holder.Join();
+        }
+
+        Assert.True(allocated < 10_000, $"10,000 leases on a new thread allocated {allocated} B");
+    }
 }
