@@ -65,7 +65,7 @@ public static class TaxiFareApp
                 tenant => tenant
                     .FromFile(tenantFiles)
                     .UseMLNet()
-                    .ValidateSchema<TaxiTrip, TaxiFarePrediction>(),
+                    .WithPredictionPool<TaxiTrip, TaxiFarePrediction>(),
                 template => template.NamePrefix = TenantIds.NamePrefix);
         builder.Services.AddSingleton<TenantPredictor>();
 
