@@ -9,7 +9,7 @@ namespace ModelCaching.Benchmarks.Eviction;
 /// SizeLimit, textbook LRU and Belady with hindsight. Prints hit ratio, byte hit ratio and the total time spent loading,
 /// per seed, then the ratios over all seeds.
 /// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness eviction-sim [seed ...]
-/// [--requests 1000000] [--warm-up 200000]</c>
+/// [--requests 1000000] [--warm-up 200000] [--shift-every 0]</c>
 /// </summary>
 public sealed class EvictionSimulationHarness : IHarness
 {
@@ -25,6 +25,7 @@ public sealed class EvictionSimulationHarness : IHarness
         var seeds = new List<int>();
         int requests = 1_000_000;
         int warmUp = 200_000;
+        int shiftEvery = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -34,6 +35,9 @@ public sealed class EvictionSimulationHarness : IHarness
                     break;
                 case "--warm-up":
                     warmUp = int.Parse(args[++i], Invariant);
+                    break;
+                case "--shift-every":
+                    shiftEvery = int.Parse(args[++i], Invariant);
                     break;
                 default:
                     seeds.Add(int.Parse(args[i], Invariant));
@@ -50,22 +54,25 @@ public sealed class EvictionSimulationHarness : IHarness
         var summary = new List<(int Seed, double S, double Budget, SimulationResult[] Results)>();
         foreach (int seed in seeds)
         {
-            Console.WriteLine($"### Seed {seed}: {Models:N0} models, {warmUp:N0} warm-up + {requests:N0} measured requests");
+            var notes = new List<string>();
+            string shifts = shiftEvery > 0 ? $", the 100 hottest ranks move every {shiftEvery:N0} requests" : ", stationary popularity";
+            Console.WriteLine($"### Seed {seed}: {Models:N0} models, {warmUp:N0} warm-up + {requests:N0} measured requests{shifts}");
             Console.WriteLine();
             Console.WriteLine("| s | budget | policy | hit ratio | byte hit ratio | load time (s) | × MemoryCache | × Belady | peak memory / budget | run (s) |");
             Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
             foreach (double s in ZipfExponents)
             {
-                EvictionWorkload workload = EvictionWorkload.Create(seed, s, Models, warmUp, requests);
+                EvictionWorkload workload = EvictionWorkload.Create(seed, s, Models, warmUp, requests, shiftEvery);
                 foreach (double fraction in BudgetFractions)
                 {
                     long budget = (long)(workload.TotalBytes * fraction);
                     SimulationResult[] results =
                     [
                         Run("CostAwareEviction", new CostAwareSimulation(workload, budget), workload, budget),
-                        RunMemoryCache(workload, budget),
+                        RunMemoryCache(workload, budget, notes),
                         Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget),
                         Run("Belady (hindsight)", new BeladySimulation(workload, budget), workload, budget),
+                        Run("Static by F×C/S (hindsight)", new StaticOracleSimulation(workload, budget), workload, budget),
                     ];
                     summary.Add((seed, s, fraction, results));
                     foreach (SimulationResult r in results)
@@ -74,6 +81,12 @@ public sealed class EvictionSimulationHarness : IHarness
                             $"| {s:F1} | {fraction:P0} | {r.Policy} | {r.HitRatio:P1} | {r.ByteHitRatio:P1} | {r.LoadSeconds:N0} | {r.LoadSeconds / results[1].LoadSeconds:F2} | {r.LoadSeconds / results[3].LoadSeconds:F2} | {(double)r.PeakResidentBytes / budget:F2} | {r.Elapsed.TotalSeconds:F1} |"));
                     }
                 }
+            }
+
+            Console.WriteLine();
+            foreach (string note in notes)
+            {
+                Console.WriteLine("- MemoryCache, " + note);
             }
 
             Console.WriteLine();
@@ -101,10 +114,13 @@ public sealed class EvictionSimulationHarness : IHarness
         return Task.FromResult(0);
     }
 
-    private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget)
+    private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)
     {
         using var cache = new MemoryCacheSimulation(workload, budget);
-        return Run("MemoryCache (SizeLimit)", cache, workload, budget);
+        SimulationResult result = Run("MemoryCache (SizeLimit)", cache, workload, budget);
+        notes.Add(string.Create(Invariant,
+            $"s = {workload.ZipfS:F1}, budget {(double)budget / workload.TotalBytes:P0}: {cache.Compactions:N0} overcapacity compactions, {cache.CompactionsAboveLowWatermark} ended above the low watermark."));
+        return result;
     }
 
     private static SimulationResult Run(string policy, SimulatedCache cache, EvictionWorkload workload, long budget)

@@ -52,9 +52,11 @@ internal sealed class EvictionWorkload
 
     /// <summary>
     /// Builds the population from <paramref name="seed"/> alone (the same models for every s) and the trace from
-    /// <paramref name="seed"/> and <paramref name="zipfS"/>.
+    /// <paramref name="seed"/> and <paramref name="zipfS"/>. With <paramref name="shiftEvery"/> &gt; 0, popularity moves
+    /// every that many requests: each of the 100 hottest ranks changes places with a random colder one (new hot tenants,
+    /// old ones cooling down).
     /// </summary>
-    public static EvictionWorkload Create(int seed, double zipfS, int models, int warmUp, int measured)
+    public static EvictionWorkload Create(int seed, double zipfS, int models, int warmUp, int measured, int shiftEvery = 0)
     {
         var population = new Random(seed);
         long[] sizes = new long[models];
@@ -87,6 +89,15 @@ internal sealed class EvictionWorkload
         int[] trace = new int[warmUp + measured];
         for (int i = 0; i < trace.Length; i++)
         {
+            if (shiftEvery > 0 && i > 0 && i % shiftEvery == 0)
+            {
+                for (int r = 0; r < Math.Min(100, models / 2); r++)
+                {
+                    int colder = requests.Next(Math.Min(100, models / 2), models);
+                    (rankToModel[r], rankToModel[colder]) = (rankToModel[colder], rankToModel[r]);
+                }
+            }
+
             int rank = Array.BinarySearch(cumulative, requests.NextDouble() * sum);
             rank = rank < 0 ? ~rank : rank;
             trace[i] = rankToModel[Math.Min(rank, models - 1)];

@@ -53,6 +53,12 @@ internal sealed class MemoryCacheSimulation : SimulatedCache, IDisposable
     /// <summary>Overcapacity compactions waited for (each one followed a refused <c>Set</c>).</summary>
     public int Compactions { get; private set; }
 
+    /// <summary>
+    /// Compactions that ended with the cache still above its low watermark. MemoryCache does this now and then (the
+    /// same requests each run, so it is part of its behaviour, not of the timing); the harness reports how often.
+    /// </summary>
+    public int CompactionsAboveLowWatermark { get; private set; }
+
     public override bool Access(int index)
     {
         int model = Workload.Trace[index];
@@ -74,7 +80,7 @@ internal sealed class MemoryCacheSimulation : SimulatedCache, IDisposable
 
             if (ResidentBytes > _lowWatermark)
             {
-                throw new InvalidOperationException($"MemoryCache compacted to {ResidentBytes} bytes, above its low watermark {_lowWatermark}.");
+                CompactionsAboveLowWatermark++;
             }
         }
 

@@ -54,10 +54,13 @@ internal sealed class CostAwareEviction
         Age(entry);
         entry.Frequency += uses;
         _usesThisEpoch += uses;
-        if (_usesThisEpoch >= (double)AgingSamplesPerEntry * Math.Max(knownEntries, 1))
+        double period = (double)AgingSamplesPerEntry * Math.Max(knownEntries, 1);
+        if (_usesThisEpoch >= period)
         {
-            _epoch++;
-            _usesThisEpoch = 0;
+            // Uses counted in a batch may span several periods.
+            double periods = Math.Floor(_usesThisEpoch / period);
+            _epoch += (int)Math.Min(periods, int.MaxValue - _epoch);
+            _usesThisEpoch -= periods * period;
         }
 
         Revalue(entry);
@@ -104,6 +107,7 @@ internal sealed class CostAwareEviction
         // Values are what they were at each model's last use: a model not used since is overtaken by the clock.
         foreach (EvictionEntry entry in evictable)
         {
+            Age(entry);
             if (entry.Overdraft)
             {
                 overdraft = entry;
@@ -124,7 +128,7 @@ internal sealed class CostAwareEviction
             freed += overdraft.Size;
         }
 
-        double highestDisplaced = double.NegativeInfinity;
+        double displaced = 0;
         foreach (EvictionEntry entry in _candidates)
         {
             if (freed >= bytesNeeded)
@@ -134,11 +138,12 @@ internal sealed class CostAwareEviction
 
             victims.Add(entry);
             freed += entry.Size;
-            highestDisplaced = Math.Max(highestDisplaced, entry.Priority);
+            displaced += entry.Frequency * entry.Cost;
         }
 
         _candidates.Clear();
-        if (freed < bytesNeeded || candidate.Priority >= highestDisplaced)
+        Age(candidate);
+        if (freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced)
         {
             return true;
         }
@@ -159,7 +164,10 @@ internal sealed class CostAwareEviction
         int periods = _epoch - entry.Epoch;
         if (periods > 0)
         {
-            entry.Frequency = periods >= 64 ? 0 : entry.Frequency / Math.Pow(2, periods);
+            double aged = periods >= 64 ? 0 : entry.Frequency / Math.Pow(2, periods);
+            // The value keeps the clock it was given at the last use and loses what the frequency lost.
+            entry.Priority -= (entry.Frequency - aged) * Math.Max(entry.Cost, MinimumCost) / Math.Max(entry.Size, 1);
+            entry.Frequency = aged;
             entry.Epoch = _epoch;
         }
     }
