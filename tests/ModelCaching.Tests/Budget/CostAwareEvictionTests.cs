@@ -210,15 +210,71 @@ public sealed class CostAwareEvictionTests
     [Fact]
     public void Frequency_OfAModelNotUsedForSeveralPeriods_IsHalvedOncePerPeriod()
     {
+        const int known = 100;
+        const int period = known * CostAwareEviction.AgingSamplesPerEntry;
         var idle = new EvictionEntry("idle");
-        _policy.RecordUses(idle, 16, knownEntries: 2);
+        _policy.RecordUses(idle, 16, known);
         var busy = new EvictionEntry("busy");
-        // Three periods of 2 × AgingSamplesPerEntry uses each pass while "idle" is not used.
-        _policy.RecordUses(busy, (3 * 2 * CostAwareEviction.AgingSamplesPerEntry) - 16, knownEntries: 2);
+        // Three periods pass in one batch of uses of another model while "idle" is not used.
+        _policy.RecordUses(busy, (3 * period) - 16, known);
 
-        _policy.RecordUses(idle, 1, knownEntries: 2);
+        _policy.RecordUses(idle, 1, known);
 
         Assert.Equal((16 / 8.0) + 1, idle.Frequency);
+    }
+
+    [Fact]
+    public void Aging_LowersTheValueByWhatTheFrequencyLost_AndKeepsTheClockOfTheLastUse()
+    {
+        const int known = 100;
+        EvictionEntry idle = Resident("idle", uses: 8, costSeconds: 1, sizeBytes: 4, knownEntries: known);
+        Assert.Equal(2, idle.Priority, 12);
+        _policy.RecordUses(new EvictionEntry("busy"), known * CostAwareEviction.AgingSamplesPerEntry, known);
+        EvictionEntry newcomer = Newcomer("newcomer", costSeconds: 1, sizeBytes: 4, knownEntries: known);
+
+        _policy.SelectVictims(newcomer, 4, [idle], _victims);
+
+        Assert.Equal(4, idle.Frequency);
+        Assert.Equal(1, idle.Priority, 12);
+    }
+
+    [Fact]
+    public void Frequency_IsCappedAtTheMaximum()
+    {
+        var entry = new EvictionEntry("very-hot");
+
+        _policy.RecordUses(entry, CostAwareEviction.MaximumFrequency * 10, knownEntries: 1_000_000);
+
+        Assert.Equal(CostAwareEviction.MaximumFrequency, entry.Frequency);
+    }
+
+    [Fact]
+    public void ANewcomerThatSparesMoreLoadTime_IsAdmitted_EvenWhenUsedLessThanTheModelItDisplaces()
+    {
+        // Used 5 times, 1 s a load: keeping it spares 5 s. The newcomer, used twice at 10 s a load, spares 20 s.
+        EvictionEntry frequentCheap = Resident("frequent-cheap", uses: 5, costSeconds: 1, sizeBytes: MiB);
+        EvictionEntry rareExpensive = Newcomer("rare-expensive", costSeconds: 10, sizeBytes: 200 * MiB);
+        _policy.RecordUses(rareExpensive, 1, 1_000);
+
+        bool admitted = _policy.SelectVictims(rareExpensive, MiB, [frequentCheap], _victims);
+
+        Assert.True(admitted);
+        Assert.Equal([frequentCheap], _victims);
+    }
+
+    [Fact]
+    public void ANewcomerThatSparesLessLoadTimeThanTheVictimsTogether_IsNotAdmitted()
+    {
+        // Each victim alone spares less than the newcomer (3 s against 4 s), both together more (6 s).
+        EvictionEntry a = Resident("a", uses: 3, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry b = Resident("b", uses: 3, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry newcomer = Newcomer("newcomer", costSeconds: 1, sizeBytes: 20 * MiB);
+        _policy.RecordUses(newcomer, 3, 1_000);
+
+        bool admitted = _policy.SelectVictims(newcomer, 20 * MiB, [a, b], _victims);
+
+        Assert.False(admitted);
+        Assert.Empty(_victims);
     }
 
     [Fact]
