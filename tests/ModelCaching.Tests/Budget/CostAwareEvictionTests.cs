@@ -344,4 +344,28 @@ public sealed class CostAwareEvictionTests
         Assert.Equal(3, entry.Frequency);
         Assert.Equal(priority, entry.Priority);
     }
+
+    [Fact]
+    public void SelectVictims_OverAListOfResidentModels_AllocatesNothingOnceWarm()
+    {
+        var resident = new List<EvictionEntry>();
+        for (int i = 0; i < 200; i++)
+        {
+            resident.Add(Resident("model-" + i, uses: 1 + (i % 17), costSeconds: 0.1 + (i % 5), sizeBytes: (1 + (i % 9)) * MiB));
+        }
+
+        EvictionEntry newcomer = Newcomer("newcomer", costSeconds: 1, sizeBytes: 10 * MiB);
+        _policy.RecordUses(newcomer, 50, 1_000);
+        _policy.SelectVictims(newcomer, 20 * MiB, resident, _victims);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            _policy.SelectVictims(newcomer, 20 * MiB, resident, _victims);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.NotEmpty(_victims);
+    }
 }
