@@ -10,24 +10,34 @@ namespace ModelCaching.Budget;
 /// and L a clock that rises to the H of every model evicted, so a model that stops being used is overtaken by the
 /// clock and goes, however hot it once was (no LRU list, no timestamps on the hit path). Models differ in size and load
 /// time by orders of magnitude: evicting one large cheap model can spare many loads of small expensive ones, which LRU
-/// cannot see.
+/// cannot see. The lowest H goes first.
 /// </para>
 /// <para>
-/// Admission: a newcomer that would push out a model worth more than itself is still loaded (a caller is waiting for
-/// it), but as the budget's one <see cref="EvictionEntry.Overdraft"/> model rather than in place of the hot ones: it
-/// goes first at the next need for memory. So a one-hit wonder never pushes out a hot model, and the budget is
-/// exceeded by one model at most.
+/// Admission: the newcomer is compared with what it would push out by the load time each would spare, <c>F × C</c>
+/// (its own against the sum over the victims, all aged to now). A newcomer that spares less is still loaded (a caller
+/// is waiting for it), but as the budget's one <see cref="EvictionEntry.Overdraft"/> model rather than in place of the
+/// hot ones: it goes first at the next need for memory. So a one-hit wonder never pushes out a hot model, and the
+/// budget is exceeded by one model at most. Comparing H instead would let every newcomer in: it is valued at today's
+/// clock, the residents at the clock of their last use.
 /// </para>
 /// <para>
 /// Aging: uses are halved once per period of <see cref="AgingSamplesPerEntry"/> uses per known model (TinyLFU's reset),
-/// lazily: an entry is brought up to date when it is next read, so aging never walks every entry.
+/// lazily: an entry is brought up to date (its F, and its H by what its F lost) when it is next read, so aging never
+/// walks every entry. F is capped at <see cref="MaximumFrequency"/> (TinyLFU's small counters), so a model that was
+/// very hot falls back to ordinary within a few periods when its tenants move on. The period and the cap are what the
+/// eviction simulation (docs/eviction.md) chose between a stationary workload, which wants long memory, and shifting
+/// popularity, which wants short memory.
 /// </para>
-/// Single-threaded by contract: the budget calls it under its lock.
+/// Single-threaded by contract: the budget calls it under its lock. <see cref="SelectVictims"/> costs
+/// O(R log R) for R evictable models and allocates nothing when they come in a <see cref="List{T}"/> or an array.
 /// </remarks>
 internal sealed class CostAwareEviction
 {
     /// <summary>Uses per known model after which every frequency is halved.</summary>
-    public const int AgingSamplesPerEntry = 10;
+    public const int AgingSamplesPerEntry = 5;
+
+    /// <summary>The most uses a frequency counts: 16 times the mean uses of a model per aging period.</summary>
+    public const double MaximumFrequency = 16.0 * AgingSamplesPerEntry;
 
     // A load never costs less than this in the model's value (a zero-time load would make every model worthless).
     private const double MinimumCost = 1e-6;
@@ -52,12 +62,15 @@ internal sealed class CostAwareEviction
         }
 
         Age(entry);
-        entry.Frequency += uses;
+        entry.Frequency = Math.Min(entry.Frequency + uses, MaximumFrequency);
         _usesThisEpoch += uses;
-        if (_usesThisEpoch >= (double)AgingSamplesPerEntry * Math.Max(knownEntries, 1))
+        double period = (double)AgingSamplesPerEntry * Math.Max(knownEntries, 1);
+        if (_usesThisEpoch >= period)
         {
-            _epoch++;
-            _usesThisEpoch = 0;
+            // Uses counted in a batch may span several periods.
+            double periods = Math.Floor(_usesThisEpoch / period);
+            _epoch += (int)Math.Min(periods, int.MaxValue - _epoch);
+            _usesThisEpoch -= periods * period;
         }
 
         Revalue(entry);
@@ -101,16 +114,26 @@ internal sealed class CostAwareEviction
         victims.Clear();
         _candidates.Clear();
         EvictionEntry? overdraft = null;
-        // Values are what they were at each model's last use: a model not used since is overtaken by the clock.
-        foreach (EvictionEntry entry in evictable)
+        // Typed loops for the usual collections: foreach over the interface would allocate an enumerator per call.
+        if (evictable is List<EvictionEntry> list)
         {
-            if (entry.Overdraft)
+            foreach (EvictionEntry entry in list)
             {
-                overdraft = entry;
+                Collect(entry, ref overdraft);
             }
-            else
+        }
+        else if (evictable is EvictionEntry[] array)
+        {
+            foreach (EvictionEntry entry in array)
             {
-                _candidates.Add(entry);
+                Collect(entry, ref overdraft);
+            }
+        }
+        else
+        {
+            foreach (EvictionEntry entry in evictable)
+            {
+                Collect(entry, ref overdraft);
             }
         }
 
@@ -124,7 +147,8 @@ internal sealed class CostAwareEviction
             freed += overdraft.Size;
         }
 
-        double highestDisplaced = double.NegativeInfinity;
+        // Load time the victims would spare if kept, against the newcomer's.
+        double displaced = 0;
         foreach (EvictionEntry entry in _candidates)
         {
             if (freed >= bytesNeeded)
@@ -134,11 +158,12 @@ internal sealed class CostAwareEviction
 
             victims.Add(entry);
             freed += entry.Size;
-            highestDisplaced = Math.Max(highestDisplaced, entry.Priority);
+            displaced += entry.Frequency * entry.Cost;
         }
 
         _candidates.Clear();
-        if (freed < bytesNeeded || candidate.Priority >= highestDisplaced)
+        Age(candidate);
+        if (freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced)
         {
             return true;
         }
@@ -153,13 +178,33 @@ internal sealed class CostAwareEviction
         return false;
     }
 
-    /// <summary>Brings an entry's frequency up to the current aging period.</summary>
+    /// <summary>
+    /// Ages an evictable model to now and sorts it: the overdraft model apart, the others into the candidates. Values
+    /// keep the clock of each model's last use, so a model not used since is overtaken by the clock.
+    /// </summary>
+    private void Collect(EvictionEntry entry, ref EvictionEntry? overdraft)
+    {
+        Age(entry);
+        if (entry.Overdraft)
+        {
+            overdraft = entry;
+        }
+        else
+        {
+            _candidates.Add(entry);
+        }
+    }
+
+    /// <summary>Brings an entry's frequency (and its value) up to the current aging period.</summary>
     private void Age(EvictionEntry entry)
     {
         int periods = _epoch - entry.Epoch;
         if (periods > 0)
         {
-            entry.Frequency = periods >= 64 ? 0 : entry.Frequency / Math.Pow(2, periods);
+            double aged = periods >= 64 ? 0 : entry.Frequency / Math.Pow(2, periods);
+            // The value keeps the clock it was given at the last use and loses what the frequency lost.
+            entry.Priority -= (entry.Frequency - aged) * Math.Max(entry.Cost, MinimumCost) / Math.Max(entry.Size, 1);
+            entry.Frequency = aged;
             entry.Epoch = _epoch;
         }
     }

@@ -15,13 +15,19 @@ internal sealed class EvictionEntry(string name)
     /// <summary>Seconds its last load took: what evicting it would cost when it is needed again.</summary>
     public double Cost { get; set; }
 
-    /// <summary>Uses, halved at every aging period that passed since <see cref="Epoch"/> (see <see cref="CostAwareEviction"/>).</summary>
+    /// <summary>
+    /// Uses, at most <see cref="CostAwareEviction.MaximumFrequency"/>, halved at every aging period that passed since
+    /// <see cref="Epoch"/> (see <see cref="CostAwareEviction"/>).
+    /// </summary>
     public double Frequency { get; set; }
 
     /// <summary>The aging period <see cref="Frequency"/> was last brought up to date in.</summary>
     public int Epoch { get; set; }
 
-    /// <summary>GreedyDual's H: the clock when last valued plus frequency × cost / size. The lowest goes first.</summary>
+    /// <summary>
+    /// GreedyDual's H: the clock at the last use plus frequency × cost / size (less what aging took from the frequency
+    /// since). The lowest goes first.
+    /// </summary>
     public double Priority { get; set; }
 
     /// <summary>Whether the model is in memory and charged to the budget.</summary>

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ModelCaching.Benchmarks.Eviction;
+
+/// <summary>
+/// Eviction quality under a memory budget: 1,000 models of 1–100 MiB, Zipf requests (s = 0.8, 0.9, 1.0) and budgets of
+/// 5%, 10% and 25% of the total size, for <see cref="ModelCaching.Budget.CostAwareEviction"/>, MemoryCache with a
+/// SizeLimit, textbook LRU and Belady with hindsight. Prints hit ratio, byte hit ratio and the total time spent loading,
+/// per seed, then the ratios over all seeds.
+/// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness eviction-sim [seed ...]
+/// [--requests 1000000] [--warm-up 200000] [--shift-every 0]</c>
+/// </summary>
+public sealed class EvictionSimulationHarness : IHarness
+{
+    private const int Models = 1_000;
+    private static readonly double[] ZipfExponents = [0.8, 0.9, 1.0];
+    private static readonly double[] BudgetFractions = [0.05, 0.10, 0.25];
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public string Name => "eviction-sim";
+
+    public Task<int> RunAsync(string[] args)
+    {
+        var seeds = new List<int>();
+        int requests = 1_000_000;
+        int warmUp = 200_000;
+        int shiftEvery = 0;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--requests":
+                    requests = int.Parse(args[++i], Invariant);
+                    break;
+                case "--warm-up":
+                    warmUp = int.Parse(args[++i], Invariant);
+                    break;
+                case "--shift-every":
+                    shiftEvery = int.Parse(args[++i], Invariant);
+                    break;
+                default:
+                    seeds.Add(int.Parse(args[i], Invariant));
+                    break;
+            }
+        }
+
+        if (seeds.Count == 0)
+        {
+            seeds.Add(1);
+        }
+
+        var total = Stopwatch.StartNew();
+        var summary = new List<(int Seed, double S, double Budget, SimulationResult[] Results)>();
+        foreach (int seed in seeds)
+        {
+            var notes = new List<string>();
+            string shifts = shiftEvery > 0 ? $", the 100 hottest ranks move every {shiftEvery:N0} requests" : ", stationary popularity";
+            Console.WriteLine($"### Seed {seed}: {Models:N0} models, {warmUp:N0} warm-up + {requests:N0} measured requests{shifts}");
+            Console.WriteLine();
+            Console.WriteLine("| s | budget | policy | hit ratio | byte hit ratio | load time (s) | × MemoryCache | × Belady | peak memory / budget | run (s) |");
+            Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (double s in ZipfExponents)
+            {
+                EvictionWorkload workload = EvictionWorkload.Create(seed, s, Models, warmUp, requests, shiftEvery);
+                foreach (double fraction in BudgetFractions)
+                {
+                    long budget = (long)(workload.TotalBytes * fraction);
+                    long largest = workload.Sizes.Max();
+                    SimulationResult[] results =
+                    [
+                        Run("CostAwareEviction", new CostAwareSimulation(workload, budget), workload, budget),
+                        RunMemoryCache(workload, budget, notes),
+                        Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget),
+                        Run("Belady (hindsight)", new BeladySimulation(workload, budget), workload, budget),
+                        Run("Static by F×C/S (hindsight)", new StaticOracleSimulation(workload, budget), workload, budget),
+                        // Ours with room left for the overdraft model, so that its peak stays within the budget too.
+                        Run("CostAwareEviction, budget − largest model", new CostAwareSimulation(workload, budget - largest), workload, budget),
+                    ];
+                    summary.Add((seed, s, fraction, results));
+                    foreach (SimulationResult r in results)
+                    {
+                        Console.WriteLine(string.Create(Invariant,
+                            $"| {s:F1} | {fraction:P0} | {r.Policy} | {r.HitRatio:P1} | {r.ByteHitRatio:P1} | {r.LoadSeconds:N0} | {r.LoadSeconds / results[1].LoadSeconds:F2} | {r.LoadSeconds / results[3].LoadSeconds:F2} | {(double)r.PeakResidentBytes / budget:F2} | {r.Elapsed.TotalSeconds:F1} |"));
+                    }
+                }
+            }
+
+            Console.WriteLine();
+            foreach (string note in notes)
+            {
+                Console.WriteLine("- MemoryCache, " + note);
+            }
+
+            Console.WriteLine();
+        }
+
+        Console.WriteLine($"### CostAwareEviction's total load time over {seeds.Count} seed(s) ({string.Join(", ", seeds)})");
+        Console.WriteLine();
+        Console.WriteLine("| s | budget | × MemoryCache (worst, mean) | × textbook LRU (worst) | × Belady (worst, mean) | budget − largest model: × MemoryCache (worst, mean) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (double s in ZipfExponents)
+        {
+            foreach (double fraction in BudgetFractions)
+            {
+                var cells = summary.Where(c => c.S == s && c.Budget == fraction).ToArray();
+                double[] toMemoryCache = [.. cells.Select(static c => c.Results[0].LoadSeconds / c.Results[1].LoadSeconds)];
+                double[] toLru = [.. cells.Select(static c => c.Results[0].LoadSeconds / c.Results[2].LoadSeconds)];
+                double[] toBelady = [.. cells.Select(static c => c.Results[0].LoadSeconds / c.Results[3].LoadSeconds)];
+                double[] withinBudget = [.. cells.Select(static c => c.Results[5].LoadSeconds / c.Results[1].LoadSeconds)];
+                Console.WriteLine(string.Create(Invariant,
+                    $"| {s:F1} | {fraction:P0} | {toMemoryCache.Max():F2}, {toMemoryCache.Average():F2} | {toLru.Max():F2} | {toBelady.Max():F2}, {toBelady.Average():F2} | {withinBudget.Max():F2}, {withinBudget.Average():F2} |"));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
+        return Task.FromResult(0);
+    }
+
+    private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)
+    {
+        using var cache = new MemoryCacheSimulation(workload, budget);
+        SimulationResult result = Run("MemoryCache (SizeLimit)", cache, workload, budget);
+        notes.Add(string.Create(Invariant,
+            $"s = {workload.ZipfS:F1}, budget {(double)budget / workload.TotalBytes:P0}: {cache.Compactions:N0} overcapacity compactions, {cache.CompactionsAboveLowWatermark} ended above the low watermark."));
+        return result;
+    }
+
+    private static SimulationResult Run(string policy, SimulatedCache cache, EvictionWorkload workload, long budget)
+    {
+        var elapsed = Stopwatch.StartNew();
+        for (int i = 0; i < workload.WarmUp; i++)
+        {
+            cache.Access(i);
+        }
+
+        long hits = 0;
+        double hitBytes = 0;
+        double requestedBytes = 0;
+        double loadSeconds = 0;
+        long peak = 0;
+        bool trackPeak = cache is not MemoryCacheSimulation;
+        for (int i = workload.WarmUp; i < workload.Trace.Length; i++)
+        {
+            int model = workload.Trace[i];
+            long size = workload.Sizes[model];
+            requestedBytes += size;
+            if (cache.Access(i))
+            {
+                hits++;
+                hitBytes += size;
+            }
+            else
+            {
+                loadSeconds += workload.Costs[model];
+            }
+
+            if (trackPeak)
+            {
+                peak = Math.Max(peak, cache.ResidentBytes);
+            }
+        }
+
+        // MemoryCache never holds more than its SizeLimit; reading its statistics per request would dominate the run.
+        return new SimulationResult(policy, workload.Trace.Length - workload.WarmUp, hits, hitBytes, requestedBytes, loadSeconds,
+            trackPeak ? peak : budget, elapsed.Elapsed);
+    }
+}
