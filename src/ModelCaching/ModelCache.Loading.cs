@@ -232,6 +232,7 @@ public sealed partial class ModelCache<TModel>
         }
 
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
+        _budget?.OnServing(this);
         _retirement.Retire(retire);
         _retirement.Retire(released);
         long ended = _timeProvider.GetTimestamp();

@@ -36,6 +36,12 @@ internal sealed class CostAwareEviction
     /// <summary>Uses per known model after which every frequency is halved.</summary>
     public const int AgingSamplesPerEntry = 5;
 
+    /// <summary>
+    /// The fewest uses an aging period has, whatever the number of models: with a handful of models, a period of a few
+    /// uses per model would age a hot model's burst away before it is ever compared with a newcomer.
+    /// </summary>
+    public const int MinimumAgingPeriod = 1_000;
+
     /// <summary>The most uses a frequency counts: 16 times the mean uses of a model per aging period.</summary>
     public const double MaximumFrequency = 16.0 * AgingSamplesPerEntry;
 
@@ -64,7 +70,7 @@ internal sealed class CostAwareEviction
         Age(entry);
         entry.Frequency = Math.Min(entry.Frequency + uses, MaximumFrequency);
         _usesThisEpoch += uses;
-        double period = (double)AgingSamplesPerEntry * Math.Max(knownEntries, 1);
+        double period = Math.Max((double)AgingSamplesPerEntry * Math.Max(knownEntries, 1), MinimumAgingPeriod);
         if (_usesThisEpoch >= period)
         {
             // Uses counted in a batch may span several periods.

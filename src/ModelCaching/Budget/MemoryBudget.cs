@@ -22,6 +22,9 @@ namespace ModelCaching.Budget;
 /// </remarks>
 internal sealed class MemoryBudget
 {
+    // How often a load waiting for memory looks again even without a signal.
+    private static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly Lock _gate = new();
     private readonly CostAwareEviction _policy = new();
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
@@ -175,7 +178,9 @@ internal sealed class MemoryBudget
                     continue;
                 }
 
-                signal!.Wait(cancellationToken);
+                // Signalled when memory is released or a model starts serving (and so may be evicted); the periodic
+                // re-check also covers what no signal reports (a model that stopped loading, or is no longer degraded).
+                signal!.Wait(RecheckInterval, cancellationToken);
             }
         }
         finally
@@ -228,6 +233,15 @@ internal sealed class MemoryBudget
         }
 
         return new GenerationCharge(this, bytes);
+    }
+
+    /// <summary>A new generation of <paramref name="cache"/> serves: it may now be evicted, so a waiting load looks again.</summary>
+    public void OnServing(IBudgetedCache cache)
+    {
+        lock (_gate)
+        {
+            SignalFirst();
+        }
     }
 
     /// <summary>The cache's serving generation left (unloaded, evicted, disposed): it is no longer resident.</summary>

@@ -197,20 +197,35 @@ public sealed class CostAwareEvictionTests
     [Fact]
     public void Frequency_IsHalvedOncePerAgingPeriod()
     {
-        // One known model: a period is AgingSamplesPerEntry uses.
+        // A thousand known models: a period is AgingSamplesPerEntry uses per model (above the minimum period).
+        const int known = 1_000;
+        const int period = known * CostAwareEviction.AgingSamplesPerEntry;
         var entry = new EvictionEntry("model");
-        _policy.RecordUses(entry, CostAwareEviction.AgingSamplesPerEntry, knownEntries: 1);
-        Assert.Equal(CostAwareEviction.AgingSamplesPerEntry, entry.Frequency);
+        _policy.RecordUses(entry, 16, known);
+        _policy.RecordUses(new EvictionEntry("others"), period - 16, known);
 
-        _policy.RecordUses(entry, 1, knownEntries: 1);
+        _policy.RecordUses(entry, 1, known);
 
-        Assert.Equal((CostAwareEviction.AgingSamplesPerEntry / 2.0) + 1, entry.Frequency);
+        Assert.Equal((16 / 2.0) + 1, entry.Frequency);
+    }
+
+    [Fact]
+    public void WithAFewModels_AnAgingPeriodLastsAtLeastTheMinimum_SoAHotModelsBurstIsNotAgedAway()
+    {
+        var hot = new EvictionEntry("hot");
+        _policy.RecordUses(hot, 50, knownEntries: 3);
+        _policy.RecordUses(new EvictionEntry("warm"), 50, knownEntries: 3);
+
+        _policy.RecordUses(hot, 1, knownEntries: 3);
+
+        Assert.Equal(51, hot.Frequency);
+        Assert.True(CostAwareEviction.MinimumAgingPeriod > 100);
     }
 
     [Fact]
     public void Frequency_OfAModelNotUsedForSeveralPeriods_IsHalvedOncePerPeriod()
     {
-        const int known = 100;
+        const int known = 1_000;
         const int period = known * CostAwareEviction.AgingSamplesPerEntry;
         var idle = new EvictionEntry("idle");
         _policy.RecordUses(idle, 16, known);
@@ -226,7 +241,7 @@ public sealed class CostAwareEvictionTests
     [Fact]
     public void Aging_LowersTheValueByWhatTheFrequencyLost_AndKeepsTheClockOfTheLastUse()
     {
-        const int known = 100;
+        const int known = 1_000;
         EvictionEntry idle = Resident("idle", uses: 8, costSeconds: 1, sizeBytes: 4, knownEntries: known);
         Assert.Equal(2, idle.Priority, 12);
         _policy.RecordUses(new EvictionEntry("busy"), known * CostAwareEviction.AgingSamplesPerEntry, known);
