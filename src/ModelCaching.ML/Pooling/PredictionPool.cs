@@ -294,6 +294,11 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
             previous.Retire();
         }
 
+        // The model pinned above may have been unloaded or replaced (an eviction, say) before its engines were installed:
+        // its Unloaded or Reloaded event then found nothing to retire, and the pool's lease would keep it, and its memory,
+        // until the pool is next used, while a load of this very model may be waiting for that memory. Installed first,
+        // checked second: an event after the check finds the new engines and retires them itself.
+        RetireUnless(_cache.Version?.Generation);
         return next;
     }
 

@@ -116,7 +116,7 @@ public sealed class TemplateStressTests(ITestOutputHelper output) : IDisposable
 
         foreach (Thread worker in workers)
         {
-            Assert.True(worker.Join(TimeSpan.FromMinutes(2)), $"a worker did not finish within 2 minutes: {Volatile.Read(ref completed):N0} predictions done, {_loader.LoadCount:N0} loads, {failures.Count} failures, budget {Assert.Single(caches.GetMemoryBudgets())}");
+            Assert.True(worker.Join(TimeSpan.FromMinutes(2)), $"a worker did not finish within 2 minutes: {Volatile.Read(ref completed):N0} predictions done, {_loader.LoadCount:N0} loads, {failures.Count} failures (first: {(failures.TryPeek(out Exception? first) ? first.Message : "none")}), budget {Assert.Single(caches.GetMemoryBudgets())}, states: {string.Join(", ", caches.Names.Select(n => caches.TryGetCache(n, out IModelCache? c) ? c : null).Where(c => c is not null && c.State is not ModelCacheState.Evicted).Select(c => $"{c!.Name}={c.State}"))}");
         }
 
         done.Cancel();
