@@ -17,13 +17,15 @@ namespace ModelCaching.Benchmarks.ManyModels;
 /// through the pool's shared slots (the thread's kept engine belongs to another model), and raw engines (one per
 /// thread and model, no pool). Ways are interleaved round by round and their order rotates, so bursts of load from
 /// other processes hit them alike; the table gives each way's best and median round as a ratio of the baseline in
-/// the same round.
+/// the same round. The same 100 models made from a template (<c>tenant-000</c> …) are measured too when
+/// <see cref="PredictionPoolProvider{TData, TPrediction}"/> serves template names.
 /// </summary>
 public sealed class ManyModelsThroughputHarness : IHarness
 {
     private const int ModelCount = 100;
 
     private string[] _names = [];
+    private string[] _templateNames = [];
     private PredictionPoolProvider<IrisData, IrisPrediction> _provider = null!;
     private PredictionPool<IrisData, IrisPrediction>[] _pools = [];
     private PredictionEngine<IrisData, IrisPrediction>[][] _raw = [];
@@ -57,6 +59,18 @@ public sealed class ManyModelsThroughputHarness : IHarness
                 builder.AddModel<ITransformer>(name, m => m.FromFile(path).UseMLNet().WithPredictionPool<IrisData, IrisPrediction>());
             }
 
+            // The same 100 models again, made from a template on first use (tenant-000 … tenant-099).
+            _templateNames = [.. Enumerable.Range(0, ModelCount).Select(static i => $"tenant-{i:000}")];
+            foreach (string name in _templateNames)
+            {
+                File.Copy(IrisData.ModelPath, Path.Combine(folder, name + ".zip"));
+            }
+
+            builder.AddModelTemplate<ITransformer>(
+                "tenants",
+                t => t.FromFile(Path.Combine(folder, "{name}.zip")).UseMLNet().WithPredictionPool<IrisData, IrisPrediction>(),
+                static o => o.NamePrefix = "tenant-");
+
             await using ServiceProvider provider = services.BuildServiceProvider();
             _provider = provider.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
             IModelCacheProvider caches = provider.GetRequiredService<IModelCacheProvider>();
@@ -69,6 +83,17 @@ public sealed class ManyModelsThroughputHarness : IHarness
                 _pools[m] = _provider.GetPool(_names[m]);
             }
 
+            // PredictionPoolProvider serves template names once ModelCaching.ML supports pools for templates; until then
+            // the template ways are left out.
+            bool templates = ServesTemplates();
+            if (templates)
+            {
+                foreach (string name in _templateNames)
+                {
+                    Require(_provider.Predict(name, _input).PredictedLabel == 2f, name);
+                }
+            }
+
             // Raw engines as the pool builds them (not owning the model), one per thread and model.
             var notOwning = new PredictionEngineOptions { OwnsTransformer = false };
             _raw = [.. Enumerable.Range(0, threads).Select(_ => _names.Select(n => context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(caches.GetCache<ITransformer>(n).GetModel(), notOwning)).ToArray())];
@@ -78,18 +103,26 @@ public sealed class ManyModelsThroughputHarness : IHarness
             byte[][] zipf = [.. Enumerable.Range(0, threads).Select(t => ModelPicks.Zipf(ModelCount, exponent, seed: 200 + t))];
             (string Name, Func<int, long> Loop)[] ways =
             [
-                ("1 model, `Predict(name, input)` (baseline)", t => ByName(one[t])),
-                ("100 models uniform, `Predict(name, input)`", t => ByName(uniform[t])),
-                ($"100 models Zipf({exponent:0.0#}), `Predict(name, input)`", t => ByName(zipf[t])),
+                ("1 model, `Predict(name, input)` (baseline)", t => ByName(_names, one[t])),
+                ("100 models uniform, `Predict(name, input)`", t => ByName(_names, uniform[t])),
+                ($"100 models Zipf({exponent:0.0#}), `Predict(name, input)`", t => ByName(_names, zipf[t])),
                 ("1 model, pool from an array (no name lookup)", t => ByPool(one[t])),
                 ("100 models uniform, pool from an array (no name lookup)", t => ByPool(uniform[t])),
                 ("1 model, through the shared slots (the thread's kept engine is another model's)", t => BySlots(one[t])),
                 ("raw engine per thread, 1 model", t => Raw(_raw[t], one[t])),
                 ("raw engines per thread, 100 models uniform", t => Raw(_raw[t], uniform[t])),
+                .. templates
+                    ? (IEnumerable<(string, Func<int, long>)>)
+                    [
+                        ("template: 1 model, `Predict(name, input)`", t => ByName(_templateNames, one[t])),
+                        ("template: 100 models uniform, `Predict(name, input)`", t => ByName(_templateNames, uniform[t])),
+                    ]
+                    : [],
             ];
 
             Console.WriteLine($"many-models-throughput: {ModelCount} iris.zip models, {threads} threads, {seconds:0.##} s per measurement, {rounds} rounds, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
             Console.WriteLine($"Zipf({exponent:0.0#}): the most used model takes {ModelPicks.TopShare(zipf[0]):P1} of the calls, {ModelPicks.Distinct(zipf[0])} of {ModelCount} models used; uniform: {ModelPicks.TopShare(uniform[0]):P1}, {ModelPicks.Distinct(uniform[0])} used.");
+            Console.WriteLine(templates ? "Template models: measured." : "Template models: not measured (PredictionPoolProvider does not serve template names in this build).");
             Console.WriteLine();
 
             // Warm-up round (JIT, tiering, engines created in every pool for these threads), not reported.
@@ -129,6 +162,12 @@ public sealed class ManyModelsThroughputHarness : IHarness
             Difference("the kept engine serves one model per thread (shared slots − kept engine, 1 model)", perWay, 5, 3);
             Difference("100 models' working sets, pooled (100 models from an array − 1 model through the slots)", perWay, 4, 5);
             Difference("100 models' working sets, raw engines (100 − 1)", perWay, 7, 6);
+            if (templates)
+            {
+                Difference("template − registered, 1 model by name", perWay, 8, 0);
+                Difference("template − registered, 100 models uniform by name", perWay, 9, 1);
+            }
+
             foreach (PredictionEngine<IrisData, IrisPrediction> engine in _raw.SelectMany(static e => e))
             {
                 engine.Dispose();
@@ -164,10 +203,22 @@ public sealed class ManyModelsThroughputHarness : IHarness
 
     private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
-    private long ByName(byte[] picks)
+    private bool ServesTemplates()
+    {
+        try
+        {
+            _provider.Predict(_templateNames[0], _input);
+            return true;
+        }
+        catch (KeyNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private long ByName(string[] names, byte[] picks)
     {
         PredictionPoolProvider<IrisData, IrisPrediction> provider = _provider;
-        string[] names = _names;
         IrisData input = _input;
         IrisPrediction? last = null;
         long calls = 0;
