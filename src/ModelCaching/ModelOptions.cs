@@ -136,7 +136,8 @@ public class ModelOptions
     /// no thread-local lookup), never to a shared line, and costs about 2 ns per hit; turn it off on the hottest
     /// paths (a hit is then one read, as cheap as <see cref="Lazy{T}.Value"/>) and
     /// <see cref="ModelCacheStatistics.Hits"/> stays 0.
-    /// Misses, loads and everything else are always counted, and idle timeouts work either way.
+    /// Misses, loads and everything else are always counted, and idle timeouts work either way. Under a memory budget the
+    /// eviction values a model by its uses: with hit counting off it sees only its misses (loads), not its hits.
     /// <value>The default is <see langword="true"/>.</value>
     /// </summary>
     public bool TrackHits { get; set; } = true;
