@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using ModelCaching.ML;
@@ -70,7 +68,7 @@ public sealed class PredictionThroughputHarness : IHarness
             // Warm-up round (JIT, tiering, engines created), not reported.
             foreach ((string _, Func<int, Func<long>> loop) in ways)
             {
-                Measure(threads, loop, Math.Min(seconds, 0.5));
+                ThreadThroughput.Measure(threads, loop, Math.Min(seconds, 0.5));
             }
 
             double[][] perWay = [.. ways.Select(_ => new double[rounds])];
@@ -81,7 +79,7 @@ public sealed class PredictionThroughputHarness : IHarness
                 for (int k = 0; k < ways.Length; k++)
                 {
                     int w = (k + round) % ways.Length;
-                    perWay[w][round] = Measure(threads, ways[w].Loop, seconds);
+                    perWay[w][round] = ThreadThroughput.Measure(threads, ways[w].Loop, seconds);
                 }
 
                 rawRounds[round] = perWay[0][round];
@@ -108,13 +106,12 @@ public sealed class PredictionThroughputHarness : IHarness
     private delegate void PredictInto(ref IrisPrediction output);
 
     // A loop per thread that counts calls until told to stop; the stop flag is read every 64 calls.
-    private static volatile bool s_stop;
 
     private static Func<long> Loop(Func<IrisPrediction> predict) => () =>
     {
         long calls = 0;
         IrisPrediction? last = null;
-        while (!s_stop)
+        while (!ThreadThroughput.Stopping)
         {
             for (int i = 0; i < 64; i++)
             {
@@ -132,7 +129,7 @@ public sealed class PredictionThroughputHarness : IHarness
     {
         long calls = 0;
         var output = new IrisPrediction();
-        while (!s_stop)
+        while (!ThreadThroughput.Stopping)
         {
             for (int i = 0; i < 64; i++)
             {
@@ -145,64 +142,4 @@ public sealed class PredictionThroughputHarness : IHarness
         GC.KeepAlive(output);
         return calls;
     };
-
-    /// <summary>Runs the way on <paramref name="threads"/> threads at once for <paramref name="seconds"/>; returns calls per second per thread.</summary>
-    private static double Measure(int threads, Func<int, Func<long>> way, double seconds)
-    {
-        // The previous way's garbage (the ObjectPool + ConditionalWeakTable way leaves much) is collected outside the timing.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        s_stop = false;
-        long[] calls = new long[threads * 16];
-        long[] cpu = new long[threads * 16];
-        using var ready = new Barrier(threads + 1);
-        Thread[] workers = [.. Enumerable.Range(0, threads).Select(t => new Thread(() =>
-        {
-            Func<long> loop = way(t);
-            ready.SignalAndWait();
-            long cpuStart = ThreadCpuNanoseconds();
-            calls[t * 16] = loop();
-            cpu[t * 16] = ThreadCpuNanoseconds() - cpuStart;
-        }) { IsBackground = true })];
-        foreach (Thread worker in workers)
-        {
-            worker.Start();
-        }
-
-        ready.SignalAndWait();
-        var watch = Stopwatch.StartNew();
-        Thread.Sleep(TimeSpan.FromSeconds(seconds));
-        s_stop = true;
-        foreach (Thread worker in workers)
-        {
-            worker.Join();
-        }
-
-        double elapsed = watch.Elapsed.TotalSeconds;
-        double perThread = 0;
-        for (int t = 0; t < threads; t++)
-        {
-            // Calls per CPU second of this thread; wall time where the thread clock is not available.
-            perThread += cpu[t * 16] > 0 ? calls[t * 16] / (cpu[t * 16] / 1e9) : calls[t * 16] / elapsed;
-        }
-
-        return perThread / threads;
-    }
-
-    private static long ThreadCpuNanoseconds()
-    {
-        const int ClockThreadCpuTimeId = 3;
-        return OperatingSystem.IsLinux() && ClockGetTime(ClockThreadCpuTimeId, out TimeSpec now) == 0 ? (now.Seconds * 1_000_000_000) + now.Nanoseconds : 0;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace ModelCaching.Benchmarks.ManyModels;
+namespace ModelCaching.Benchmarks;
 
 /// <summary>
 /// Runs a loop on N new threads at once for a number of seconds and returns calls per CPU second per thread. Calls
@@ -17,7 +17,14 @@ internal static class ThreadThroughput
     public static bool Stopping => s_stop;
 
     /// <summary>Runs <paramref name="loop"/>(thread index), which returns its call count, on <paramref name="threads"/> threads.</summary>
-    public static double Measure(int threads, Func<int, long> loop, double seconds)
+    public static double Measure(int threads, Func<int, long> loop, double seconds) =>
+        Measure(threads, index => () => loop(index), seconds);
+
+    /// <summary>
+    /// Prepares a loop on each of <paramref name="threads"/> new threads (<paramref name="prepare"/>(thread index), outside
+    /// the timing: per-thread engines, say), then runs them all at once; returns calls per CPU second per thread.
+    /// </summary>
+    public static double Measure(int threads, Func<int, Func<long>> prepare, double seconds)
     {
         // The previous way's garbage (every Predict(name, input) allocates its output) is collected outside the timing.
         GC.Collect();
@@ -35,12 +42,13 @@ internal static class ThreadThroughput
             int index = t;
             workers[t] = new Thread(() =>
             {
+                Func<long> loop = prepare(index);
                 ready.SignalAndWait();
                 long cpuStart = ThreadCpuNanoseconds();
-                calls[index * 16] = loop(index);
+                calls[index * 16] = loop();
                 cpu[index * 16] = ThreadCpuNanoseconds() - cpuStart;
             })
-            { IsBackground = true, Name = $"many-models-{index}" };
+            { IsBackground = true, Name = $"throughput-{index}" };
             workers[t].Start();
         }
 
