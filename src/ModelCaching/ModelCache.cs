@@ -83,7 +83,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     {
     }
 
-    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, Action<ModelCache<TModel>>? onNeverServedFailure = null)
+    // templateName: the template that made the model (AddModelTemplate), if any.
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, Action<ModelCache<TModel>>? onNeverServedFailure = null, string? templateName = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -125,6 +126,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
         _budget = budget;
         _onNeverServedFailure = onNeverServedFailure;
+        TemplateName = templateName;
         _budget?.Join(this);
         _metrics.Register(this);
     }
@@ -137,6 +139,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     /// <inheritdoc />
     public string SourceDescription { get; }
+
+    /// <summary>The template this model was made from (<c>AddModelTemplate</c>), or <see langword="null"/> for a model registered by name or made on its own.</summary>
+    public string? TemplateName { get; }
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
     public ModelOptions<TModel> Options => _options.Snapshot();

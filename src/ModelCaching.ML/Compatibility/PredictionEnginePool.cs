@@ -268,7 +268,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             // A model (or template) with WithPredictionPool<TData, TPrediction>() already has a pool, with its options:
             // share it, so an app using both APIs keeps one set of engines per model. Otherwise the pool makes its own.
             entry = _serviceProvider.GetService<PredictionPoolProvider<TData, TPrediction>>() is { } pools
-                && (pools.Names.Contains(modelName, StringComparer.Ordinal) || TemplatePoolSettings<TData, TPrediction>.Of(cache) is not null)
+                && pools.HasPoolFor(modelName, cache)
                 ? new ProviderPool(pools.GetPool(modelName), Owned: false)
                 : new ProviderPool(new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), Owned: true);
             _providerPools.Add(cache, entry);

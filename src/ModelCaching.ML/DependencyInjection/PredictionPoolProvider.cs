@@ -154,7 +154,7 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
 
         // ArgumentException (an invalid name) and InvalidOperationException (a model of another type) say it best as they are.
         IModelCache<ITransformer> cache = _provider!.GetCache<ITransformer>(modelName);
-        TemplatePoolSettings<TData, TPrediction> settings = TemplatePoolSettings<TData, TPrediction>.Of(cache)
+        TemplatePoolSettings<TData, TPrediction> settings = TemplatePoolSettings<TData, TPrediction>.Of(cache, _templates)
             ?? throw Unknown(modelName, servedBy: cache);
         lock (_createLock)
         {
@@ -188,4 +188,8 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
             : $"Model '{shown}' exists but has no prediction pool for {types} (it is registered, or made from a template, without .WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>())";
         return new KeyNotFoundException($"{why} (register it with AddModel<ITransformer>(name, m => m.UseMLNet().WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>()), or AddModelTemplate with the same); {known}{templates}.");
     }
+
+    /// <summary>Whether this provider has a pool for <paramref name="cache"/>: a registered model's, or its template's.</summary>
+    internal bool HasPoolFor(string modelName, IModelCache<ITransformer> cache) =>
+        Array.IndexOf(_names, modelName) >= 0 || TemplatePoolSettings<TData, TPrediction>.Of(cache, _templates) is not null;
 }

@@ -16,43 +16,31 @@ internal sealed class TemplatePoolSettings<TData, TPrediction>(string templateNa
     /// <summary>The pool settings, a copy taken at registration (each pool copies them again).</summary>
     public PredictionPoolOptions PoolOptions { get; } = poolOptions;
 
-    /// <summary>
-    /// The schema check of one model made from the template. Its validator's target is the check itself, so the
-    /// provider can tell from a cache's options that this template configured it (the core keeps no template
-    /// identity on a cache).
-    /// </summary>
+    /// <summary>The schema check of one model made from the template, under the model's own name.</summary>
     public Func<ITransformer, CancellationToken, ValueTask> CreateValidator(MLContext context, string modelName) =>
-        new SchemaCheck(this, context, modelName).Validate;
+        (model, cancellationToken) =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            PredictionSchema.Check<TData, TPrediction>(context, model, modelName, PoolOptions.EngineOptions);
+            return ValueTask.CompletedTask;
+        };
 
-    /// <summary>The settings of the template that configured <paramref name="cache"/>, if it is one of this template's models.</summary>
-    public static TemplatePoolSettings<TData, TPrediction>? Of(IModelCache<ITransformer> cache)
+    /// <summary>The settings, among <paramref name="templates"/>, of the template that made <paramref name="cache"/>, if one of them did.</summary>
+    public static TemplatePoolSettings<TData, TPrediction>? Of(IModelCache<ITransformer> cache, TemplatePoolSettings<TData, TPrediction>[] templates)
     {
-        if (cache is not ModelCache<ITransformer> modelCache)
+        if (cache is not ModelCache<ITransformer> { TemplateName: { } templateName })
         {
             return null;
         }
 
-        // Options is a snapshot (a copy): read once per cache, when its pool is made.
-        foreach (Func<ITransformer, CancellationToken, ValueTask> validator in modelCache.Options.Validators)
+        foreach (TemplatePoolSettings<TData, TPrediction> settings in templates)
         {
-            if (validator.Target is SchemaCheck check)
+            if (settings.TemplateName == templateName)
             {
-                return check.Settings;
+                return settings;
             }
         }
 
         return null;
-    }
-
-    private sealed class SchemaCheck(TemplatePoolSettings<TData, TPrediction> settings, MLContext context, string modelName)
-    {
-        public TemplatePoolSettings<TData, TPrediction> Settings { get; } = settings;
-
-        public ValueTask Validate(ITransformer model, CancellationToken cancellationToken)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            PredictionSchema.Check<TData, TPrediction>(context, model, modelName, Settings.PoolOptions.EngineOptions);
-            return ValueTask.CompletedTask;
-        }
     }
 }

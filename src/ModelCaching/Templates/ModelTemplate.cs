@@ -47,7 +47,7 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
         ModelOptions<TModel> options = OptionsFor(modelName, services);
         try
         {
-            return new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, onNeverServedFailure);
+            return new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, onNeverServedFailure, Name);
         }
         catch
         {

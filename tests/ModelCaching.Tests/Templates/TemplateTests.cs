@@ -24,6 +24,7 @@ public sealed class TemplateTests : IDisposable
 
         Assert.Same(first, again);
         Assert.Same(first, provider.GetCache("tenant-42"));
+        Assert.Equal("tenants", ((ModelCache<FakeModel>)first).TemplateName);
         Assert.StartsWith("tenant-42", first.GetModel().Content, StringComparison.Ordinal);
         Assert.Contains("tenant-42", provider.Names);
     }
@@ -123,6 +124,7 @@ public sealed class TemplateTests : IDisposable
         var error = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredService<IModelCacheProvider>().GetCache("region-eu"));
 
         Assert.Contains("'scorer'", error.Message, StringComparison.Ordinal);
+        Assert.Null(((ModelCache<FakeModel>)provider.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("scorer")).TemplateName);
         Assert.Contains("'tenants' (FakeModel, names starting with 'tenant-')", error.Message, StringComparison.Ordinal);
     }
 
