@@ -71,8 +71,8 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     {
         ArgumentNullException.ThrowIfNull(modelName);
 
-        // With templates only (the many-tenants case), a template name skips the lookup among registered pools.
-        return _names.Length != 0 && _pools.TryGetValue(modelName, out PredictionPool<TData, TPrediction>? pool) ? pool : GetTemplatePool(modelName);
+        // One lookup for a registered model, and for a template model that has served (the provider keeps those for good).
+        return _pools.TryGetValue(modelName, out PredictionPool<TData, TPrediction>? pool) ? pool : GetTemplatePool(modelName);
     }
 
     /// <summary>Predicts one example with the model <paramref name="modelName"/>.</summary>
@@ -110,17 +110,29 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     }
 
     /// <summary>
-    /// The hit for a template model: the provider's lookup of the cache, then the pool kept with it. Both are
-    /// lock-free reads that allocate nothing; anything else (first use, a forgotten name, an unknown one) goes out of line.
+    /// A template model not yet remembered by name: the provider's lookup of the cache, then the pool kept with it (both
+    /// lock-free reads that allocate nothing); anything else (first use, a forgotten name, an unknown one) goes out of line.
     /// </summary>
     private PredictionPool<TData, TPrediction> GetTemplatePool(string modelName)
     {
-        if (ServedByTemplate(modelName) && _templatePools.TryGetValue(_provider!.GetCache<ITransformer>(modelName), out PredictionPool<TData, TPrediction>? pool))
+        if (ServedByTemplate(modelName) && _provider!.GetCache<ITransformer>(modelName) is { } cache && _templatePools.TryGetValue(cache, out PredictionPool<TData, TPrediction>? pool))
         {
+            RememberIfServed(modelName, cache, pool);
             return pool;
         }
 
         return Resolve(modelName);
+    }
+
+    // A template model that has served is never dropped by the provider (only names whose first load fails are, and
+    // evicted models keep their cache), so from then on its pool is found by name, in one lookup. Before that, the name
+    // goes through the provider on every call, so a dropped name is never served from here.
+    private void RememberIfServed(string modelName, IModelCache<ITransformer> cache, PredictionPool<TData, TPrediction> pool)
+    {
+        if (cache.Version is not null)
+        {
+            _pools.TryAdd(modelName, pool);
+        }
     }
 
     // Whether a template of these types may serve the name: checked before the provider is asked, so a name meant
@@ -171,6 +183,7 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
                 _templatePools.Add(cache, pool);
             }
 
+            RememberIfServed(modelName, cache, pool);
             return pool;
         }
     }
