@@ -1,4 +1,5 @@
 using ModelCaching.Budget;
+using ModelCaching.Generations;
 using ModelCaching.Loading;
 
 namespace ModelCaching;
@@ -59,6 +60,29 @@ public sealed partial class ModelCache<TModel>
         MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
         _metrics.RecordLoadWait(Name, Diagnostics.ModelCacheMetrics.WaitedForMemory, _timeProvider.GetElapsedTime(waitStarted));
         return reservation;
+    }
+
+    /// <summary>
+    /// Fetches the content. When its bytes are the model's size, content larger than the whole budget could never load,
+    /// so the source is told to stop reading there (a file's or a download's declared length is refused before any byte
+    /// is read), not at <see cref="ModelOptions.MaxArtifactBytes"/>.
+    /// </summary>
+    private FetchOutcome FetchWithinBudget(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
+    {
+        long maxBytes = _options.MaxArtifactBytes;
+        if (_budget is { } budget && _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null && budget.Limit < maxBytes)
+        {
+            try
+            {
+                return _pipeline.Fetch(attempt, current, budget.Limit);
+            }
+            catch (InvalidDataException tooLarge) when (ArtifactReader.TooLargeSize(tooLarge) is { } size)
+            {
+                throw budget.TooLarge(Name, size);
+            }
+        }
+
+        return _pipeline.Fetch(attempt, current, maxBytes);
     }
 
     private void CancelReservation(MemoryBudget.Reservation? reservation)

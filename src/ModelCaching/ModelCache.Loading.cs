@@ -94,7 +94,7 @@ public sealed partial class ModelCache<TModel>
 
             if (artifact is null)
             {
-                FetchOutcome fetched = _pipeline.Fetch(attempt, current);
+                FetchOutcome fetched = FetchWithinBudget(attempt, current);
 
                 // The same content as the serving one is no reload (unless an unload took it away meanwhile).
                 if (fetched.IsSameAsCurrent && (fetched.Artifact is null || ReferenceEquals(_current, current)))

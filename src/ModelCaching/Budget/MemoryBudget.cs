@@ -106,7 +106,7 @@ internal sealed class MemoryBudget
         estimate = Math.Max(estimate, 0);
         if (estimate > Limit)
         {
-            throw new ModelBudgetException(cache.Name, $"it needs {estimate:N0} bytes, more than the whole memory budget of {Limit:N0} bytes ({Scope})");
+            throw TooLarge(cache.Name, estimate);
         }
 
         SemaphoreSlim? signal = null;
@@ -197,6 +197,10 @@ internal sealed class MemoryBudget
             signal?.Dispose();
         }
     }
+
+    /// <summary>The failure of a model that alone needs more than the whole budget.</summary>
+    public ModelBudgetException TooLarge(string modelName, long bytes) =>
+        new(modelName, $"it needs {bytes:N0} bytes, more than the whole memory budget of {Limit:N0} bytes ({Scope})");
 
     /// <summary>A load that reserved memory ended without a model to charge (failed, unchanged, abandoned).</summary>
     public void Cancel(Reservation reservation)

@@ -15,10 +15,13 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     where TModel : class
 {
     /// <summary>Fetches the content and says whether it needs loading: unchanged, known to be bad, or new.</summary>
-    public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
+    /// <param name="attempt">The load attempt.</param>
+    /// <param name="current">The serving generation, if any.</param>
+    /// <param name="maxBytes">The most the source may read: <see cref="ModelOptions.MaxArtifactBytes"/>, or less under a memory budget.</param>
+    public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, long maxBytes)
     {
         attempt.Step = "fetching from the source";
-        ModelArtifact? artifact = Block(source!.FetchAsync(new ModelFetchContext(modelName, current?.Version, settings.MaxArtifactBytes), attempt.CancellationToken));
+        ModelArtifact? artifact = Block(source!.FetchAsync(new ModelFetchContext(modelName, current?.Version, maxBytes), attempt.CancellationToken));
         if (artifact is null)
         {
             return current is not null

@@ -43,8 +43,19 @@ internal static class ArtifactReader
         }
     }
 
-    public static InvalidDataException TooLarge(string description, long size, long maxBytes) =>
-        new($"{description} is larger than the limit of {maxBytes:N0} bytes (at least {size:N0} bytes). Raise ModelOptions.MaxArtifactBytes if the model really is this large.");
+    public static InvalidDataException TooLarge(string description, long size, long maxBytes)
+    {
+        var tooLarge = new InvalidDataException($"{description} is larger than the limit of {maxBytes:N0} bytes (at least {size:N0} bytes). Raise ModelOptions.MaxArtifactBytes if the model really is this large.");
+
+        // InvalidDataException is sealed: the size travels in Data, for a caller that gave a tighter limit (a memory budget).
+        tooLarge.Data[TooLargeSizeKey] = size;
+        return tooLarge;
+    }
+
+    /// <summary>The size a <see cref="TooLarge"/> failure reported (the content's, or the bytes read when the limit was passed), if it is one.</summary>
+    public static long? TooLargeSize(Exception exception) => exception.Data[TooLargeSizeKey] as long?;
+
+    private const string TooLargeSizeKey = "ModelCaching.ArtifactSize";
 
     private static long? KnownLength(Stream stream, long maxBytes, string description, long? expectedLength)
     {

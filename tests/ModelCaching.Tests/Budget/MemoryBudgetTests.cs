@@ -228,4 +228,57 @@ public sealed class MemoryBudgetTests : IDisposable
         Assert.StartsWith("b", (await b.WaitAsync(TimeSpan.FromSeconds(30))).Content, StringComparison.Ordinal);
         Assert.Equal(1, a.DisposeCount);
     }
+
+    [Fact]
+    public async Task ContentLargerThanTheBudget_IsNotReadPastTheBudget()
+    {
+        var endless = new EndlessStream();
+        var services = new ServiceCollection();
+        services.AddModelCache().AddModelTemplate<FakeModel>(
+            "streams",
+            t => t.FromSource((_, _) => new StreamModelSource(_ => ValueTask.FromResult<Stream>(endless), "endless")).UseLoader(_files.Loader),
+            o => o.MemoryBudgetBytes = 1024 * 1024);
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<ModelLoadException>(() => provider.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("big").GetModel());
+
+        Assert.Contains("more than the whole memory budget of 1,048,576 bytes (streams)", error.Message, StringComparison.Ordinal);
+        Assert.IsType<ModelBudgetException>(error.InnerException);
+
+        // The budget (1 MiB), plus at most one read segment (4 MiB): not MaxArtifactBytes (1 GiB).
+        Assert.InRange(endless.BytesRead, 1024 * 1024, 6 * 1024 * 1024);
+    }
+
+    /// <summary>A stream of zeros that never ends, counting what was read from it.</summary>
+    private sealed class EndlessStream : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Clear(buffer, offset, count);
+            BytesRead += count;
+            return count;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

@@ -117,6 +117,8 @@ public sealed class LeaseDoubleDisposeTests
             }
         }))];
 
+        // The reloads start once the workers run (on a busy pool they could all finish before any worker started).
+        await Eventually.TrueAsync(() => Interlocked.Read(ref calls) > 0, "the workers are taking leases");
         for (int version = 2; version <= 100; version++)
         {
             factory.Source.Content = $"v{version}";

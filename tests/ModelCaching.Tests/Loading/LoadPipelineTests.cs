@@ -28,7 +28,7 @@ public sealed class LoadPipelineTests
         _settings.MaxArtifactBytes = 1234;
         _next = Artifact("v2");
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), current);
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), current, _settings.MaxArtifactBytes);
 
         Assert.Same(_next, outcome.Artifact);
         Assert.False(outcome.IsSameAsCurrent);
@@ -41,7 +41,7 @@ public sealed class LoadPipelineTests
     {
         _next = Artifact("v1");
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.FirstUse), current: null);
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.FirstUse), current: null, _settings.MaxArtifactBytes);
 
         Assert.Same(_next, outcome.Artifact);
         Assert.False(outcome.IsSameAsCurrent);
@@ -53,7 +53,7 @@ public sealed class LoadPipelineTests
     {
         _next = null;
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), Current("v1"));
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), Current("v1"), _settings.MaxArtifactBytes);
 
         Assert.True(outcome.IsSameAsCurrent);
         Assert.Null(outcome.Artifact);
@@ -64,7 +64,7 @@ public sealed class LoadPipelineTests
     {
         _next = null;
 
-        var error = Assert.Throws<InvalidOperationException>(() => Pipeline().Fetch(Attempt(ModelLoadReason.FirstUse), current: null));
+        var error = Assert.Throws<InvalidOperationException>(() => Pipeline().Fetch(Attempt(ModelLoadReason.FirstUse), current: null, _settings.MaxArtifactBytes));
 
         Assert.Equal("the source reported its content unchanged, but no model is loaded", error.Message);
     }
@@ -74,7 +74,7 @@ public sealed class LoadPipelineTests
     {
         _next = Artifact("v1");
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), Current("v1"));
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), Current("v1"), _settings.MaxArtifactBytes);
 
         Assert.True(outcome.IsSameAsCurrent);
         Assert.Same(_next, outcome.Artifact);
@@ -87,7 +87,7 @@ public sealed class LoadPipelineTests
         var version = new ModelVersion("etag-1", 1, "memory:test", DateTimeOffset.UnixEpoch, 0, ETag: "etag-1");
         var current = new ModelGeneration<FakeModel>("m", new FakeModel("v1"), version, null, NullLogger.Instance);
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.RefreshAhead), current);
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.RefreshAhead), current, _settings.MaxArtifactBytes);
 
         Assert.True(outcome.IsSameAsCurrent);
     }
@@ -97,7 +97,7 @@ public sealed class LoadPipelineTests
     {
         _next = ModelArtifact.WithoutContent("memory:test");
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.RefreshAhead), Current("v1"));
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.RefreshAhead), Current("v1"), _settings.MaxArtifactBytes);
 
         Assert.False(outcome.IsSameAsCurrent);
         Assert.Same(_next, outcome.Artifact);
@@ -113,7 +113,7 @@ public sealed class LoadPipelineTests
         _next = Artifact("bad-v2");
         _failSafe.Reject(_next.ContentHash!, "the validator said no");
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(reason), Current("v1"));
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(reason), Current("v1"), _settings.MaxArtifactBytes);
 
         Assert.False(outcome.IsSameAsCurrent);
         Assert.Same(_next, outcome.Artifact);
@@ -129,7 +129,7 @@ public sealed class LoadPipelineTests
         _next = Artifact("bad-v2");
         _failSafe.Reject(_next.ContentHash!, "the validator said no");
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.Explicit), Current("v1"));
+        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.Explicit), Current("v1"), _settings.MaxArtifactBytes);
 
         Assert.Null(outcome.KnownBadFailure);
         Assert.False(outcome.IsSameAsCurrent);
