@@ -169,19 +169,49 @@ internal sealed class CostAwareEviction
 
         _candidates.Clear();
         Age(candidate);
-        if (freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced)
+
+        // A newcomer worth less than what it displaces still loads (a caller is waiting for it), in the same room: the
+        // budget is a cap. It is marked the overdraft model, the first to go when anything next needs memory.
+        return freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced;
+    }
+
+    /// <summary>
+    /// Picks the lowest-valued models (the overdraft model first) until <paramref name="bytesNeeded"/> bytes are freed,
+    /// with no newcomer to admit: for making room ahead of need, and for models evicted only as a last resort.
+    /// </summary>
+    /// <param name="bytesNeeded">The bytes to free.</param>
+    /// <param name="evictable">The resident models that may be evicted now.</param>
+    /// <param name="victims">Receives the models to evict, lowest value first (all of them when they cannot free enough).</param>
+    public void SelectLowest(long bytesNeeded, List<EvictionEntry> evictable, List<EvictionEntry> victims)
+    {
+        victims.Clear();
+        _candidates.Clear();
+        EvictionEntry? overdraft = null;
+        foreach (EvictionEntry entry in evictable)
         {
-            return true;
+            Collect(entry, ref overdraft);
         }
 
-        // Not worth what it would displace: keep the hot models, and let the newcomer serve as the overdraft model.
-        victims.Clear();
+        _candidates.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
+        long freed = 0;
         if (overdraft is not null)
         {
             victims.Add(overdraft);
+            freed += overdraft.Size;
         }
 
-        return false;
+        foreach (EvictionEntry entry in _candidates)
+        {
+            if (freed >= bytesNeeded)
+            {
+                break;
+            }
+
+            victims.Add(entry);
+            freed += entry.Size;
+        }
+
+        _candidates.Clear();
     }
 
     /// <summary>
