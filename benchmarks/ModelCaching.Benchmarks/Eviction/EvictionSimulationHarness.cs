@@ -9,7 +9,8 @@ namespace ModelCaching.Benchmarks.Eviction;
 /// SizeLimit, textbook LRU and Belady with hindsight. Prints hit ratio, byte hit ratio and the total time spent loading,
 /// per seed, then the ratios over all seeds.
 /// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness eviction-sim [seed ...]
-/// [--requests 1000000] [--warm-up 200000] [--shift-every 0]</c>
+/// [--requests 1000000] [--warm-up 200000] [--shift-every 0] [--drain-seconds 1]</c>; with <c>--drain-seconds</c>, it
+/// prints instead what a miss waits for when evicted models drain (on demand against headroom kept ahead of need).
 /// </summary>
 public sealed class EvictionSimulationHarness : IHarness
 {
@@ -26,6 +27,7 @@ public sealed class EvictionSimulationHarness : IHarness
         int requests = 1_000_000;
         int warmUp = 200_000;
         int shiftEvery = 0;
+        double drainSeconds = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -35,6 +37,9 @@ public sealed class EvictionSimulationHarness : IHarness
                     break;
                 case "--warm-up":
                     warmUp = int.Parse(args[++i], Invariant);
+                    break;
+                case "--drain-seconds":
+                    drainSeconds = double.Parse(args[++i], Invariant);
                     break;
                 case "--shift-every":
                     shiftEvery = int.Parse(args[++i], Invariant);
@@ -51,6 +56,13 @@ public sealed class EvictionSimulationHarness : IHarness
         }
 
         var total = Stopwatch.StartNew();
+        if (drainSeconds > 0)
+        {
+            RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds);
+            Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
+            return Task.FromResult(0);
+        }
+
         var summary = new List<(int Seed, double S, double Budget, long BudgetBytes, SimulationResult[] Results)>();
         foreach (int seed in seeds)
         {
@@ -119,6 +131,39 @@ public sealed class EvictionSimulationHarness : IHarness
         return Task.FromResult(0);
     }
 
+    // What a miss waits for when evicted models drain for `drainSeconds` (EvictionDrainDelay), loads running back to back
+    // on two slots: evicting on demand (each miss waits for the memory it evicted) against keeping headroom free ahead of
+    // need (the background trim).
+    private static void RunDrainWaits(List<int> seeds, int warmUp, int requests, int shiftEvery, double drainSeconds)
+    {
+        Console.WriteLine(string.Create(Invariant, $"### What a miss waits for: evicted models drain for {drainSeconds:F1} s, loads back to back on 2 slots"));
+        Console.WriteLine();
+        Console.WriteLine("| seed | s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget |");
+        Console.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+        foreach (int seed in seeds)
+        {
+            foreach (double s in ZipfExponents)
+            {
+                EvictionWorkload workload = EvictionWorkload.Create(seed, s, Models, warmUp, requests, shiftEvery);
+                foreach (double fraction in BudgetFractions)
+                {
+                    long budget = (long)(workload.TotalBytes * fraction);
+                    SimulationResult lru = Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget);
+                    foreach (bool trim in (bool[])[false, true])
+                    {
+                        var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2);
+                        SimulationResult r = Run(trim ? "headroom (background)" : "on demand", cache, workload, budget);
+                        long misses = r.Requests - r.Hits;
+                        Console.WriteLine(string.Create(Invariant,
+                            $"| {seed} | {s:F1} | {fraction:P0} | {r.Policy} | {(double)cache.WaitedMisses / misses:P1} | {cache.WaitSeconds / misses * 1000:F0} | {r.LoadSeconds / misses * 1000:F0} | {r.LoadSeconds / lru.LoadSeconds:F2} | {(double)cache.PeakDrainingBytes / budget:F2} | {(double)r.PeakResidentBytes / budget:F2} |"));
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine();
+    }
+
     private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)
     {
         using var cache = new MemoryCacheSimulation(workload, budget);
@@ -136,6 +181,7 @@ public sealed class EvictionSimulationHarness : IHarness
             cache.Access(i);
         }
 
+        (cache as CostAwareSimulation)?.StartMeasuring();
         long hits = 0;
         double hitBytes = 0;
         double requestedBytes = 0;
