@@ -14,19 +14,31 @@ public sealed partial class ModelCache<TModel>
     // The size of the last generation, the estimate for the next load of a model measured after it is built.
     private long _lastSize;
 
-    bool IBudgetedCache.CanEvict
+    EvictionStanding IBudgetedCache.Standing
     {
         get
         {
-            if (_options.Pinned || _options.Policy == ModelLoadPolicy.Eager || _coordinator.IsLoading)
+            if (_options.Pinned || _options.Policy == ModelLoadPolicy.Eager)
             {
-                return false;
+                return EvictionStanding.Kept;
             }
 
             // Read without the cache's lock: the budget asks under its own lock, and a swap or a disposal (under the
             // cache's lock) may charge the budget, so taking both would invert their order. A stale answer is harmless:
-            // Evict re-checks under the cache's lock. Degraded: the last good model is what fail-safe keeps.
-            return !Volatile.Read(ref _disposed) && _current is not null && _state == ModelCacheState.Ready;
+            // Evict re-checks under the cache's lock. A model reloading may go (its new generation serves when the
+            // reload ends), so no load keeps the budget waiting on a state change nobody signals. Degraded: the last
+            // good model is what fail-safe keeps, so it goes only when nothing else can make room.
+            if (Volatile.Read(ref _disposed) || _current is null)
+            {
+                return EvictionStanding.Kept;
+            }
+
+            return _state switch
+            {
+                ModelCacheState.Ready => EvictionStanding.Evictable,
+                ModelCacheState.Degraded => EvictionStanding.LastResort,
+                _ => EvictionStanding.Kept,
+            };
         }
     }
 
@@ -52,9 +64,14 @@ public sealed partial class ModelCache<TModel>
         }
 
         long contentBytes = artifact?.Length ?? 0;
+        long lastSize = Volatile.Read(ref _lastSize);
+
+        // Measured after the build: the last generation's size, or before the first, what models of this budget
+        // measured on average (a built model's or an ML.NET model's memory is far from its file's length). The
+        // reservation grows to the measured size before the model serves (FitMeasuredSize).
         long estimate = _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null
             ? contentBytes
-            : Math.Max(Volatile.Read(ref _lastSize), contentBytes);
+            : Math.Max(lastSize > 0 ? lastSize : _budget.TypicalSize, contentBytes);
         attempt.Step = "reserving memory";
         long waitStarted = _timeProvider.GetTimestamp();
         MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
@@ -99,11 +116,32 @@ public sealed partial class ModelCache<TModel>
         return _budget?.Charge(this, reservation, size, loadTime.TotalSeconds);
     }
 
-    // The model's size as its options say to measure it; allocated: managed bytes the load step allocated on this thread.
-    private long MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated) =>
-        _options.SizeEstimator is null && _options.SizeMeasure == ModelSizeMeasure.AllocatedBytes
+    /// <summary>
+    /// The model's size as its options say to measure it (allocated: managed bytes the load step allocated on this
+    /// thread), with its reservation grown to that size: a size the estimate fell short of evicts to make room, within the
+    /// load's timeout, before the model serves; a model larger than the whole budget fails. A model that does not fit is
+    /// disposed.
+    /// </summary>
+    private long MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated, MemoryBudget.Reservation? reservation)
+    {
+        long size = _options.SizeEstimator is null && _options.SizeMeasure == ModelSizeMeasure.AllocatedBytes
             ? allocated
             : _pipeline.EstimateSize(attempt, model, artifact);
+        if (reservation is not null)
+        {
+            try
+            {
+                _budget!.Fit(this, reservation, Math.Max(size, 0), attempt.CancellationToken, step => attempt.Step = step);
+            }
+            catch
+            {
+                _pipeline.DisposeUnserved(model);
+                throw;
+            }
+        }
+
+        return size;
+    }
 
     private const string MemoryBudgetReason = "memory_budget";
 }

@@ -89,7 +89,7 @@ public sealed partial class ModelCache<TModel>
                     return new LoadOutcome { Unchanged = current };
                 }
 
-                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated, reservation), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
             }
 
             if (artifact is null)
@@ -122,7 +122,7 @@ public sealed partial class ModelCache<TModel>
             contentAtFault = true;
             started = _timeProvider.GetTimestamp();
             TModel model = _pipeline.Build(attempt, artifact, out allocated);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated, reservation), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
         }
         catch (Exception ex)
         {

@@ -81,8 +81,9 @@ public sealed partial class ModelCache<TModel>
         {
             unloaded = _current;
 
-            // An eviction re-checks what the budget saw without this lock: a model that went Degraded meanwhile stays.
-            if (_disposed || unloaded is null || (state == ModelCacheState.Evicted && _state != ModelCacheState.Ready))
+            // An eviction re-checks what the budget saw without this lock: Ready, or Degraded (which the budget evicts only
+            // as a last resort); a model unloading first for a swap stays.
+            if (_disposed || unloaded is null || (state == ModelCacheState.Evicted && _state is not (ModelCacheState.Ready or ModelCacheState.Degraded)))
             {
                 return false;
             }

@@ -3,23 +3,41 @@ using ModelCaching.Budget;
 namespace ModelCaching.Benchmarks.Eviction;
 
 /// <summary>
-/// <see cref="CostAwareEviction"/> driven as the memory budget drives it: every access counts one use; a hit does nothing
-/// else; a miss records the load (size and cost), and when the model does not fit, evicts the victims the policy selects
-/// among the resident models and makes the newcomer resident, as the overdraft model when it was not admitted.
+/// <see cref="CostAwareEviction"/> driven as <c>MemoryBudget</c> drives it, inside the budget: every access counts one
+/// use; a hit does nothing else; a miss records the load (size and cost) and, when the model does not fit, evicts the
+/// victims the policy selects (the previous overdraft model first, then the lowest values) until it does, marking the
+/// newcomer as the overdraft model when it was not admitted. After each load the background trim evicts, lowest value
+/// first, until the headroom (<see cref="MemoryBudget.Headroom"/>) is free again, so that the next miss finds room.
 /// </summary>
+/// <remarks>
+/// With <c>drainSeconds</c> &gt; 0 the simulation also keeps time, to measure what a miss waits for: loads run back to
+/// back on <c>loadSlots</c> slots (the worst case for draining memory: the most misses per second), hits take no time, and
+/// an evicted model's bytes stay counted (draining) for <c>drainSeconds</c>, as <see cref="ModelOptions.EvictionDrainDelay"/>
+/// keeps a disposable model. A miss that finds too little room after evicting waits until enough has drained.
+/// </remarks>
 internal sealed class CostAwareSimulation : SimulatedCache
 {
     private readonly CostAwareEviction _policy = new();
     private readonly EvictionEntry?[] _entries;
     private readonly List<EvictionEntry> _resident = [];
     private readonly List<EvictionEntry> _victims = [];
+    private readonly Queue<(double At, long Bytes)> _draining = new();
     private readonly string[] _names;
+    private readonly bool _trim;
+    private readonly double _drainSeconds;
+    private readonly int _loadSlots;
     private long _residentBytes;
+    private long _drainingBytes;
+    private long _largest;
     private int _known;
+    private double _now;
 
-    public CostAwareSimulation(EvictionWorkload workload, long budgetBytes)
+    public CostAwareSimulation(EvictionWorkload workload, long budgetBytes, bool trim = true, double drainSeconds = 0, int loadSlots = 2)
         : base(workload, budgetBytes)
     {
+        _trim = trim;
+        _drainSeconds = drainSeconds;
+        _loadSlots = loadSlots;
         _entries = new EvictionEntry?[workload.ModelCount];
         _names = new string[workload.ModelCount];
         for (int i = 0; i < _names.Length; i++)
@@ -28,7 +46,20 @@ internal sealed class CostAwareSimulation : SimulatedCache
         }
     }
 
-    public override long ResidentBytes => _residentBytes;
+    public override long ResidentBytes => _residentBytes + _drainingBytes;
+
+    /// <summary>Misses that had to wait for draining memory (counted only after <see cref="StartMeasuring"/>).</summary>
+    public long WaitedMisses { get; private set; }
+
+    /// <summary>Seconds misses waited for draining memory in all (after <see cref="StartMeasuring"/>).</summary>
+    public double WaitSeconds { get; private set; }
+
+    /// <summary>The most bytes draining at once (after <see cref="StartMeasuring"/>).</summary>
+    public long PeakDrainingBytes { get; private set; }
+
+    private bool Measuring { get; set; }
+
+    public void StartMeasuring() => Measuring = true;
 
     public override bool Access(int index)
     {
@@ -47,24 +78,79 @@ internal sealed class CostAwareSimulation : SimulatedCache
             return true;
         }
 
+        ReleaseDrained(_now);
         _policy.RecordLoad(entry, Workload.Costs[model], Workload.Sizes[model]);
         bool admitted = true;
-        long needed = _residentBytes + entry.Size - BudgetBytes;
+        long needed = _residentBytes + _drainingBytes + entry.Size - BudgetBytes;
         if (needed > 0)
         {
             admitted = _policy.SelectVictims(entry, needed, _resident, _victims);
-            foreach (EvictionEntry victim in _victims)
-            {
-                _policy.RecordEviction(victim);
-                _resident.Remove(victim);
-                _residentBytes -= victim.Size;
-            }
+            Evict(_victims);
         }
 
+        double wait = WaitForRoom(entry.Size);
         entry.Resident = true;
         entry.Overdraft = !admitted;
         _resident.Add(entry);
         _residentBytes += entry.Size;
+        _largest = Math.Max(_largest, entry.Size);
+        if (Measuring && wait > 0)
+        {
+            WaitedMisses++;
+            WaitSeconds += wait;
+        }
+
+        // Background trim: the next miss finds the headroom free.
+        long headroom = _trim ? MemoryBudget.Headroom(BudgetBytes, _largest) : 0;
+        long over = _residentBytes + _drainingBytes - (BudgetBytes - headroom);
+        if (over > 0)
+        {
+            _policy.SelectLowest(over, _resident, _victims);
+            Evict(_victims);
+        }
+
+        _now += (wait + Workload.Costs[model]) / _loadSlots;
         return false;
+    }
+
+    private void Evict(List<EvictionEntry> victims)
+    {
+        foreach (EvictionEntry victim in victims)
+        {
+            _policy.RecordEviction(victim);
+            _resident.Remove(victim);
+            _residentBytes -= victim.Size;
+            if (_drainSeconds > 0)
+            {
+                _draining.Enqueue((_now + _drainSeconds, victim.Size));
+                _drainingBytes += victim.Size;
+                if (Measuring)
+                {
+                    PeakDrainingBytes = Math.Max(PeakDrainingBytes, _drainingBytes);
+                }
+            }
+        }
+    }
+
+    // Seconds until `size` bytes fit, draining memory released meanwhile (nothing resident is left to evict).
+    private double WaitForRoom(long size)
+    {
+        double until = _now;
+        while (_residentBytes + _drainingBytes + size > BudgetBytes && _draining.TryDequeue(out var drain))
+        {
+            until = Math.Max(until, drain.At);
+            _drainingBytes -= drain.Bytes;
+        }
+
+        return until - _now;
+    }
+
+    private void ReleaseDrained(double now)
+    {
+        while (_draining.TryPeek(out var drain) && drain.At <= now)
+        {
+            _draining.Dequeue();
+            _drainingBytes -= drain.Bytes;
+        }
     }
 }

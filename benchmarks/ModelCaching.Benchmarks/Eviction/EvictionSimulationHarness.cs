@@ -9,7 +9,8 @@ namespace ModelCaching.Benchmarks.Eviction;
 /// SizeLimit, textbook LRU and Belady with hindsight. Prints hit ratio, byte hit ratio and the total time spent loading,
 /// per seed, then the ratios over all seeds.
 /// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness eviction-sim [seed ...]
-/// [--requests 1000000] [--warm-up 200000] [--shift-every 0]</c>
+/// [--requests 1000000] [--warm-up 200000] [--shift-every 0] [--drain-seconds 1]</c>; with <c>--drain-seconds</c>, it
+/// prints instead what a miss waits for when evicted models drain (on demand against headroom kept ahead of need).
 /// </summary>
 public sealed class EvictionSimulationHarness : IHarness
 {
@@ -26,6 +27,7 @@ public sealed class EvictionSimulationHarness : IHarness
         int requests = 1_000_000;
         int warmUp = 200_000;
         int shiftEvery = 0;
+        double drainSeconds = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -35,6 +37,9 @@ public sealed class EvictionSimulationHarness : IHarness
                     break;
                 case "--warm-up":
                     warmUp = int.Parse(args[++i], Invariant);
+                    break;
+                case "--drain-seconds":
+                    drainSeconds = double.Parse(args[++i], Invariant);
                     break;
                 case "--shift-every":
                     shiftEvery = int.Parse(args[++i], Invariant);
@@ -51,7 +56,14 @@ public sealed class EvictionSimulationHarness : IHarness
         }
 
         var total = Stopwatch.StartNew();
-        var summary = new List<(int Seed, double S, double Budget, SimulationResult[] Results)>();
+        if (drainSeconds > 0)
+        {
+            RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds);
+            Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
+            return Task.FromResult(0);
+        }
+
+        var summary = new List<(int Seed, double S, double Budget, long BudgetBytes, SimulationResult[] Results)>();
         foreach (int seed in seeds)
         {
             var notes = new List<string>();
@@ -66,18 +78,17 @@ public sealed class EvictionSimulationHarness : IHarness
                 foreach (double fraction in BudgetFractions)
                 {
                     long budget = (long)(workload.TotalBytes * fraction);
-                    long largest = workload.Sizes.Max();
                     SimulationResult[] results =
                     [
-                        Run("CostAwareEviction", new CostAwareSimulation(workload, budget), workload, budget),
+                        Run("CostAwareEviction", new CostAwareSimulation(workload, budget, trim: false), workload, budget),
                         RunMemoryCache(workload, budget, notes),
                         Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget),
                         Run("Belady (hindsight)", new BeladySimulation(workload, budget), workload, budget),
                         Run("Static by F×C/S (hindsight)", new StaticOracleSimulation(workload, budget), workload, budget),
-                        // Ours with room left for the overdraft model, so that its peak stays within the budget too.
-                        Run("CostAwareEviction, budget − largest model", new CostAwareSimulation(workload, budget - largest), workload, budget),
+                        // Ours keeping room ahead of need (the background trim the budget runs once evictions drain).
+                        Run("CostAwareEviction, with headroom", new CostAwareSimulation(workload, budget, trim: true), workload, budget),
                     ];
-                    summary.Add((seed, s, fraction, results));
+                    summary.Add((seed, s, fraction, budget, results));
                     foreach (SimulationResult r in results)
                     {
                         Console.WriteLine(string.Create(Invariant,
@@ -97,8 +108,8 @@ public sealed class EvictionSimulationHarness : IHarness
 
         Console.WriteLine($"### CostAwareEviction's total load time over {seeds.Count} seed(s) ({string.Join(", ", seeds)})");
         Console.WriteLine();
-        Console.WriteLine("| s | budget | × MemoryCache (worst, mean) | × textbook LRU (worst) | × Belady (worst, mean) | budget − largest model: × MemoryCache (worst, mean) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| s | budget | × textbook LRU (worst, mean) | × MemoryCache (worst, mean) | × Belady (worst, mean) | peak / budget (max) | with headroom: × textbook LRU (worst, mean) | with headroom: peak / budget (max) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (double s in ZipfExponents)
         {
             foreach (double fraction in BudgetFractions)
@@ -107,15 +118,50 @@ public sealed class EvictionSimulationHarness : IHarness
                 double[] toMemoryCache = [.. cells.Select(static c => c.Results[0].LoadSeconds / c.Results[1].LoadSeconds)];
                 double[] toLru = [.. cells.Select(static c => c.Results[0].LoadSeconds / c.Results[2].LoadSeconds)];
                 double[] toBelady = [.. cells.Select(static c => c.Results[0].LoadSeconds / c.Results[3].LoadSeconds)];
-                double[] withinBudget = [.. cells.Select(static c => c.Results[5].LoadSeconds / c.Results[1].LoadSeconds)];
+                double[] headroomToLru = [.. cells.Select(static c => c.Results[5].LoadSeconds / c.Results[2].LoadSeconds)];
+                double peak = cells.Max(c => (double)c.Results[0].PeakResidentBytes / c.BudgetBytes);
+                double headroomPeak = cells.Max(c => (double)c.Results[5].PeakResidentBytes / c.BudgetBytes);
                 Console.WriteLine(string.Create(Invariant,
-                    $"| {s:F1} | {fraction:P0} | {toMemoryCache.Max():F2}, {toMemoryCache.Average():F2} | {toLru.Max():F2} | {toBelady.Max():F2}, {toBelady.Average():F2} | {withinBudget.Max():F2}, {withinBudget.Average():F2} |"));
+                    $"| {s:F1} | {fraction:P0} | {toLru.Max():F2}, {toLru.Average():F2} | {toMemoryCache.Max():F2}, {toMemoryCache.Average():F2} | {toBelady.Max():F2}, {toBelady.Average():F2} | {peak:F2} | {headroomToLru.Max():F2}, {headroomToLru.Average():F2} | {headroomPeak:F2} |"));
             }
         }
 
         Console.WriteLine();
         Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
         return Task.FromResult(0);
+    }
+
+    // What a miss waits for when evicted models drain for `drainSeconds` (EvictionDrainDelay), loads running back to back
+    // on two slots: evicting on demand (each miss waits for the memory it evicted) against keeping headroom free ahead of
+    // need (the background trim).
+    private static void RunDrainWaits(List<int> seeds, int warmUp, int requests, int shiftEvery, double drainSeconds)
+    {
+        Console.WriteLine(string.Create(Invariant, $"### What a miss waits for: evicted models drain for {drainSeconds:F1} s, loads back to back on 2 slots"));
+        Console.WriteLine();
+        Console.WriteLine("| seed | s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget |");
+        Console.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+        foreach (int seed in seeds)
+        {
+            foreach (double s in ZipfExponents)
+            {
+                EvictionWorkload workload = EvictionWorkload.Create(seed, s, Models, warmUp, requests, shiftEvery);
+                foreach (double fraction in BudgetFractions)
+                {
+                    long budget = (long)(workload.TotalBytes * fraction);
+                    SimulationResult lru = Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget);
+                    foreach (bool trim in (bool[])[false, true])
+                    {
+                        var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2);
+                        SimulationResult r = Run(trim ? "headroom (background)" : "on demand", cache, workload, budget);
+                        long misses = r.Requests - r.Hits;
+                        Console.WriteLine(string.Create(Invariant,
+                            $"| {seed} | {s:F1} | {fraction:P0} | {r.Policy} | {(double)cache.WaitedMisses / misses:P1} | {cache.WaitSeconds / misses * 1000:F0} | {r.LoadSeconds / misses * 1000:F0} | {r.LoadSeconds / lru.LoadSeconds:F2} | {(double)cache.PeakDrainingBytes / budget:F2} | {(double)r.PeakResidentBytes / budget:F2} |"));
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine();
     }
 
     private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)
@@ -135,6 +181,7 @@ public sealed class EvictionSimulationHarness : IHarness
             cache.Access(i);
         }
 
+        (cache as CostAwareSimulation)?.StartMeasuring();
         long hits = 0;
         double hitBytes = 0;
         double requestedBytes = 0;

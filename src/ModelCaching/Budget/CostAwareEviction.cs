@@ -15,9 +15,8 @@ namespace ModelCaching.Budget;
 /// <para>
 /// Admission: the newcomer is compared with what it would push out by the load time each would spare, <c>F × C</c>
 /// (its own against the sum over the victims, all aged to now). A newcomer that spares less is still loaded (a caller
-/// is waiting for it), but as the budget's one <see cref="EvictionEntry.Overdraft"/> model rather than in place of the
-/// hot ones: it goes first at the next need for memory. So a one-hit wonder never pushes out a hot model, and the
-/// budget is exceeded by one model at most. Comparing H instead would let every newcomer in: it is valued at today's
+/// is waiting for it), in room taken from the budget, as the budget's one <see cref="EvictionEntry.Overdraft"/> model:
+/// it goes first at the next need for memory, so a stream of one-hit wonders mostly replaces itself. Comparing H instead would let every newcomer in: it is valued at today's
 /// clock, the residents at the clock of their last use.
 /// </para>
 /// <para>
@@ -106,14 +105,14 @@ internal sealed class CostAwareEviction
     /// <param name="candidate">The model about to load (with its estimated size and cost already recorded).</param>
     /// <param name="bytesNeeded">The bytes missing for the candidate to fit (positive).</param>
     /// <param name="evictable">The resident models that may be evicted now (not pinned, not loading, not the candidate).</param>
-    /// <param name="victims">Receives the models to evict, lowest value first: enough to make room when the candidate
-    /// is admitted, or only the current overdraft model when it is not.</param>
+    /// <param name="victims">Receives the models to evict, the overdraft model first, then the lowest values: enough to
+    /// make room whether or not the candidate is admitted (the budget is a cap).</param>
     /// <returns>
     /// <see langword="true"/> when the candidate is admitted in place of <paramref name="victims"/>;
-    /// <see langword="false"/> when it is worth less than what it would push out, and should be loaded as the overdraft
-    /// model instead (after the victims, at most the previous overdraft model, are evicted). When the evictable models
-    /// cannot free enough, the result is <see langword="true"/> with every evictable model in <paramref name="victims"/>:
-    /// the caller sees the shortfall and waits for memory.
+    /// <see langword="false"/> when it is worth less than what it would push out: it still loads in their room, but as
+    /// the overdraft model, the first to go. When the evictable models cannot free enough, the result is
+    /// <see langword="true"/> with every evictable model in <paramref name="victims"/>: the caller sees the shortfall and
+    /// waits for memory.
     /// </returns>
     public bool SelectVictims(EvictionEntry candidate, long bytesNeeded, IEnumerable<EvictionEntry> evictable, List<EvictionEntry> victims)
     {
@@ -169,19 +168,49 @@ internal sealed class CostAwareEviction
 
         _candidates.Clear();
         Age(candidate);
-        if (freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced)
+
+        // A newcomer worth less than what it displaces still loads (a caller is waiting for it), in the same room: the
+        // budget is a cap. It is marked the overdraft model, the first to go when anything next needs memory.
+        return freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced;
+    }
+
+    /// <summary>
+    /// Picks the lowest-valued models (the overdraft model first) until <paramref name="bytesNeeded"/> bytes are freed,
+    /// with no newcomer to admit: for making room ahead of need, and for models evicted only as a last resort.
+    /// </summary>
+    /// <param name="bytesNeeded">The bytes to free.</param>
+    /// <param name="evictable">The resident models that may be evicted now.</param>
+    /// <param name="victims">Receives the models to evict, lowest value first (all of them when they cannot free enough).</param>
+    public void SelectLowest(long bytesNeeded, List<EvictionEntry> evictable, List<EvictionEntry> victims)
+    {
+        victims.Clear();
+        _candidates.Clear();
+        EvictionEntry? overdraft = null;
+        foreach (EvictionEntry entry in evictable)
         {
-            return true;
+            Collect(entry, ref overdraft);
         }
 
-        // Not worth what it would displace: keep the hot models, and let the newcomer serve as the overdraft model.
-        victims.Clear();
+        _candidates.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
+        long freed = 0;
         if (overdraft is not null)
         {
             victims.Add(overdraft);
+            freed += overdraft.Size;
         }
 
-        return false;
+        foreach (EvictionEntry entry in _candidates)
+        {
+            if (freed >= bytesNeeded)
+            {
+                break;
+            }
+
+            victims.Add(entry);
+            freed += entry.Size;
+        }
+
+        _candidates.Clear();
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ internal sealed class EvictionEntry(string name)
     public bool Resident { get; set; }
 
     /// <summary>
-    /// Resident over the budget: a model the policy did not admit, loaded anyway because a caller needs it. At most one
+    /// A model the policy did not admit, loaded anyway (in room evicted for it) because a caller needs it. At most one
     /// per budget; it is the first to go when anything needs memory.
     /// </summary>
     public bool Overdraft { get; set; }

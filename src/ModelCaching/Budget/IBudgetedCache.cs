@@ -5,8 +5,8 @@ internal interface IBudgetedCache
 {
     string Name { get; }
 
-    /// <summary>Whether the budget may evict the model now: it serves, is not pinned, is not loading and not degraded.</summary>
-    bool CanEvict { get; }
+    /// <summary>Whether the budget may evict the model now, and how readily (read under the budget's lock, without the cache's).</summary>
+    EvictionStanding Standing { get; }
 
     /// <summary>Unloads the serving generation for the budget; <see langword="false"/> when nothing was unloaded (its state changed meanwhile).</summary>
     bool Evict();

@@ -3,40 +3,53 @@ using ModelCaching.Loading;
 namespace ModelCaching.Budget;
 
 /// <summary>
-/// A limit in bytes on the models of a provider (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>) or of one template
+/// A cap in bytes on the models of a provider (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>) or of one template
 /// (<see cref="ModelTemplateOptions.MemoryBudgetBytes"/>). A load reserves its model's estimated size before it builds
-/// the model; when that would go over the limit, the budget evicts models chosen by <see cref="CostAwareEviction"/> and,
-/// if their memory is still held (leases, the drain delay), waits for it in first-come order, within the load's timeout.
+/// the model, and grows the reservation to the measured size before the model serves; when either would go over the
+/// limit, the budget evicts models chosen by <see cref="CostAwareEviction"/> and, if their memory is still held (leases,
+/// the drain delay), waits for it in first-come order, within the load's timeout. A model measured larger than the
+/// whole budget fails.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Bytes in use are resident (serving generations), draining (swapped out or evicted, not yet disposed: a lease or a
-/// pooled engine still holds them) and reserved (loads in progress). Their sum stays within the limit, except for one
-/// model: the overdraft model the policy did not admit (loaded because a caller needs it, and the first to go), or a
-/// model that turned out larger than its estimate.
+/// pooled engine still holds them) and reserved (loads in progress). Their sum never exceeds the limit while an
+/// evictable model is resident: a newcomer the policy did not admit still loads (a caller needs it), but in room evicted
+/// for it, as the overdraft model that goes first. Degraded models are evicted as a last resort, so a budget full of
+/// models whose reloads failed never stops other loads.
+/// </para>
+/// <para>
+/// Room ahead of need: once an eviction leaves bytes draining (disposable models with a drain delay, or leases), a miss
+/// would wait for them. From then on, after each load the budget evicts in the background (on the thread pool, lowest
+/// value first) until <see cref="Headroom"/> bytes are free, so the next miss reserves at once and the evicted bytes
+/// drain while nobody waits for them.
 /// </para>
 /// <para>
 /// One lock guards the accounting and the policy; it is taken by loads, unloads and disposals, never by hits. Evictions
-/// run outside it, on the loading thread.
+/// run outside it, on the loading thread or the background trim. A wait for memory is woken by a signal (memory
+/// released, a model serving or leaving, an eviction ending), never by polling.
 /// </para>
 /// </remarks>
 internal sealed class MemoryBudget
 {
-    // How often a load waiting for memory looks again even without a signal.
-    private static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(100);
-
     private readonly Lock _gate = new();
     private readonly CostAwareEviction _policy = new();
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
     private readonly LinkedList<SemaphoreSlim> _waiters = new();
     private readonly List<EvictionEntry> _evictable = [];
+    private readonly List<EvictionEntry> _lastResort = [];
     private readonly List<EvictionEntry> _victims = [];
+    private readonly List<EvictionEntry> _moreVictims = [];
     private long _resident;
     private long _draining;
     private long _reserved;
     private long _evictions;
     private double _loadSeconds;
     private long _loadedBytes;
+    private long _loads;
+    private long _largest;
+    private bool _evictionsDrain;
+    private bool _trimScheduled;
 
     public MemoryBudget(string scope, long limit)
     {
@@ -49,6 +62,24 @@ internal sealed class MemoryBudget
     public string Scope { get; }
 
     public long Limit { get; }
+
+    /// <summary>
+    /// The room kept free ahead of need once evictions drain: the largest model charged so far, at most a quarter of the
+    /// limit (what the eviction simulation chose; see docs/eviction.md).
+    /// </summary>
+    public static long Headroom(long limit, long largestModel) => Math.Min(largestModel, limit / 4);
+
+    /// <summary>The mean size charged per load so far (0 before any): the estimate for a model whose size is measured only after it is built.</summary>
+    public long TypicalSize
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _loads > 0 ? _loadedBytes / _loads : 0;
+            }
+        }
+    }
 
     public MemorySnapshot Snapshot()
     {
@@ -92,6 +123,9 @@ internal sealed class MemoryBudget
                     _members.Remove(cache.Name);
                 }
             }
+
+            // A waiting load may have waited for this cache's load to end.
+            SignalFirst();
         }
     }
 
@@ -101,100 +135,32 @@ internal sealed class MemoryBudget
     /// </summary>
     /// <exception cref="ModelBudgetException">The model alone is larger than the budget.</exception>
     /// <exception cref="OperationCanceledException">The load timed out or was cancelled while it waited.</exception>
-    public Reservation Reserve(IBudgetedCache cache, long estimate, CancellationToken cancellationToken, Action<string> reportWait)
+    public Reservation Reserve(IBudgetedCache cache, long estimate, CancellationToken cancellationToken, Action<string> reportWait) =>
+        Acquire(cache, Math.Max(estimate, 0), growing: null, cancellationToken, reportWait);
+
+    /// <summary>
+    /// On the load's thread, once the model is built and measured, before it serves: grows <paramref name="reservation"/>
+    /// to <paramref name="measured"/> bytes when the estimate was short, evicting (and waiting) as a reservation does. The
+    /// charge then never exceeds the limit.
+    /// </summary>
+    /// <exception cref="ModelBudgetException">The model measured larger than the whole budget.</exception>
+    /// <exception cref="OperationCanceledException">The load timed out or was cancelled while it waited.</exception>
+    public void Fit(IBudgetedCache cache, Reservation reservation, long measured, CancellationToken cancellationToken, Action<string> reportWait)
     {
-        estimate = Math.Max(estimate, 0);
-        if (estimate > Limit)
+        if (measured > Limit)
         {
-            throw TooLarge(cache.Name, estimate);
+            throw TooLarge(cache.Name, measured);
         }
 
-        SemaphoreSlim? signal = null;
-        LinkedListNode<SemaphoreSlim>? queued = null;
-        bool counted = false;
-        try
+        long missing;
+        lock (_gate)
         {
-            while (true)
-            {
-                List<Member>? evict = null;
-                lock (_gate)
-                {
-                    if (!_members.TryGetValue(cache.Name, out Member? member) || !ReferenceEquals(member.Cache, cache))
-                    {
-                        throw new OperationCanceledException($"The model cache '{cache.Name}' left its memory budget (it was disposed).");
-                    }
-
-                    EvictionEntry entry = member.Entry;
-                    if (!counted)
-                    {
-                        counted = true;
-                        _policy.RecordUses(entry, Math.Max(cache.TakeUses(), 1), _members.Count);
-                        _policy.RecordLoad(entry, entry.Cost > 0 ? entry.Cost : EstimatedCost(estimate), estimate);
-                    }
-
-                    if (queued is null ? _waiters.Count == 0 : ReferenceEquals(_waiters.First, queued))
-                    {
-                        long used = _resident + _draining + _reserved;
-                        if (used + estimate <= Limit)
-                        {
-                            return Grant(estimate, overdraft: false, ref queued);
-                        }
-
-                        evict = Plan(member, used + estimate - Limit, out bool admitted);
-                        if (evict is null && !admitted && used <= Limit && !HasOverdraft())
-                        {
-                            return Grant(estimate, overdraft: true, ref queued);
-                        }
-                    }
-
-                    if (evict is null && queued is null)
-                    {
-                        signal = new SemaphoreSlim(0);
-                        queued = _waiters.AddLast(signal);
-                    }
-
-                    if (evict is null)
-                    {
-                        reportWait($"waiting for memory: {estimate:N0} bytes wanted, {_resident + _draining + _reserved:N0} of {Limit:N0} in use ({Scope}: {_draining:N0} draining, {_waiters.Count - 1} loads ahead)");
-                    }
-                }
-
-                if (evict is not null)
-                {
-                    foreach (Member victim in evict)
-                    {
-                        bool evicted = victim.Cache?.Evict() ?? false;
-                        lock (_gate)
-                        {
-                            victim.Evicting = false;
-                            if (evicted)
-                            {
-                                _evictions++;
-                                _policy.RecordEviction(victim.Entry);
-                            }
-                        }
-                    }
-
-                    continue;
-                }
-
-                // Signalled when memory is released or a model starts serving (and so may be evicted); the periodic
-                // re-check also covers what no signal reports (a model that stopped loading, or is no longer degraded).
-                signal!.Wait(RecheckInterval, cancellationToken);
-            }
+            missing = measured - reservation.Bytes;
         }
-        finally
-        {
-            if (queued is not null)
-            {
-                lock (_gate)
-                {
-                    _waiters.Remove(queued);
-                    SignalFirst();
-                }
-            }
 
-            signal?.Dispose();
+        if (missing > 0)
+        {
+            Acquire(cache, missing, reservation, cancellationToken, reportWait);
         }
     }
 
@@ -208,6 +174,7 @@ internal sealed class MemoryBudget
         lock (_gate)
         {
             _reserved -= reservation.Bytes;
+            reservation.Bytes = 0;
             SignalFirst();
         }
     }
@@ -222,6 +189,11 @@ internal sealed class MemoryBudget
         lock (_gate)
         {
             _reserved -= reservation?.Bytes ?? 0;
+            if (reservation is not null)
+            {
+                reservation.Bytes = 0;
+            }
+
             _resident += bytes;
             if (_members.TryGetValue(cache.Name, out Member? member))
             {
@@ -233,18 +205,24 @@ internal sealed class MemoryBudget
 
             _loadSeconds += loadSeconds;
             _loadedBytes += bytes;
+            _loads++;
+            _largest = Math.Max(_largest, bytes);
             SignalFirst();
         }
 
         return new GenerationCharge(this, bytes);
     }
 
-    /// <summary>A new generation of <paramref name="cache"/> serves: it may now be evicted, so a waiting load looks again.</summary>
+    /// <summary>
+    /// A new generation of <paramref name="cache"/> serves: it may now be evicted, so a waiting load looks again; and
+    /// room for the next miss is made in the background when evictions drain.
+    /// </summary>
     public void OnServing(IBudgetedCache cache)
     {
         lock (_gate)
         {
             SignalFirst();
+            ScheduleTrimLocked();
         }
     }
 
@@ -287,9 +265,91 @@ internal sealed class MemoryBudget
         }
     }
 
-    private Reservation Grant(long estimate, bool overdraft, ref LinkedListNode<SemaphoreSlim>? queued)
+    // Reserves `bytes` more (a new reservation, or more for `growing`): evicts, then waits for a signal, until they fit.
+    private Reservation Acquire(IBudgetedCache cache, long bytes, Reservation? growing, CancellationToken cancellationToken, Action<string> reportWait)
     {
-        _reserved += estimate;
+        if (bytes > Limit)
+        {
+            throw TooLarge(cache.Name, bytes);
+        }
+
+        SemaphoreSlim? signal = null;
+        LinkedListNode<SemaphoreSlim>? queued = null;
+        bool counted = growing is not null;
+        bool admitted = true;
+        try
+        {
+            while (true)
+            {
+                List<Member>? evict = null;
+                lock (_gate)
+                {
+                    if (!_members.TryGetValue(cache.Name, out Member? member) || !ReferenceEquals(member.Cache, cache))
+                    {
+                        throw new OperationCanceledException($"The model cache '{cache.Name}' left its memory budget (it was disposed).");
+                    }
+
+                    EvictionEntry entry = member.Entry;
+                    if (!counted)
+                    {
+                        counted = true;
+                        _policy.RecordUses(entry, Math.Max(cache.TakeUses(), 1), _members.Count);
+                        _policy.RecordLoad(entry, entry.Cost > 0 ? entry.Cost : EstimatedCost(bytes), bytes);
+                    }
+
+                    if (queued is null ? _waiters.Count == 0 : ReferenceEquals(_waiters.First, queued))
+                    {
+                        long used = _resident + _draining + _reserved;
+                        if (used + bytes <= Limit)
+                        {
+                            return Grant(bytes, growing, overdraft: !admitted, ref queued);
+                        }
+
+                        // Growing a reservation is no admission: the model is built, and only its room is missing.
+                        evict = Plan(member, used + bytes - Limit, decideAdmission: growing is null, ref admitted);
+                    }
+
+                    if (evict is null && queued is null)
+                    {
+                        signal = new SemaphoreSlim(0);
+                        queued = _waiters.AddLast(signal);
+                    }
+
+                    if (evict is null)
+                    {
+                        reportWait($"waiting for memory: {bytes:N0} bytes wanted, {_resident + _draining + _reserved:N0} of {Limit:N0} in use ({Scope}: {_draining:N0} draining, {_waiters.Count - 1} loads ahead)");
+                    }
+                }
+
+                if (evict is not null)
+                {
+                    EvictAll(evict);
+                    continue;
+                }
+
+                // Signalled when memory is released or reserved memory returned, a model starts serving (and so may be
+                // evicted) or leaves, an eviction ends, or the load ahead is granted or gives up.
+                signal!.Wait(cancellationToken);
+            }
+        }
+        finally
+        {
+            if (queued is not null)
+            {
+                lock (_gate)
+                {
+                    _waiters.Remove(queued);
+                    SignalFirst();
+                }
+            }
+
+            signal?.Dispose();
+        }
+    }
+
+    private Reservation Grant(long bytes, Reservation? growing, bool overdraft, ref LinkedListNode<SemaphoreSlim>? queued)
+    {
+        _reserved += bytes;
         if (queued is not null)
         {
             _waiters.Remove(queued);
@@ -297,25 +357,69 @@ internal sealed class MemoryBudget
             SignalFirst();
         }
 
-        return new Reservation(estimate, overdraft);
+        if (growing is not null)
+        {
+            growing.Bytes += bytes;
+            return growing;
+        }
+
+        return new Reservation(bytes, overdraft);
     }
 
     // Under the lock: the models to evict for `needed` more bytes (marked Evicting), or null when there is nothing to
-    // evict (the caller grants an overdraft or waits).
-    private List<Member>? Plan(Member candidate, long needed, out bool admitted)
+    // evict (the caller waits). Degraded models go only when the others cannot free enough.
+    private List<Member>? Plan(Member candidate, long needed, bool decideAdmission, ref bool admitted)
     {
-        _evictable.Clear();
-        foreach (Member member in _members.Values)
+        CollectEvictable(candidate, includeLastResort: true);
+        if (decideAdmission)
         {
-            if (member.Entry.Resident && !member.Evicting && !ReferenceEquals(member, candidate) && member.Cache is { CanEvict: true } cache)
-            {
-                _policy.RecordUses(member.Entry, cache.TakeUses(), _members.Count);
-                _evictable.Add(member.Entry);
-            }
+            admitted = _policy.SelectVictims(candidate.Entry, needed, _evictable, _victims);
+        }
+        else
+        {
+            _policy.SelectLowest(needed, _evictable, _victims);
         }
 
-        admitted = _policy.SelectVictims(candidate.Entry, needed, _evictable, _victims);
+        long freed = 0;
+        foreach (EvictionEntry victim in _victims)
+        {
+            freed += victim.Size;
+        }
+
+        if (freed < needed && _lastResort.Count > 0)
+        {
+            _policy.SelectLowest(needed - freed, _lastResort, _moreVictims);
+            _victims.AddRange(_moreVictims);
+            _moreVictims.Clear();
+        }
+
         _evictable.Clear();
+        _lastResort.Clear();
+        return TakeVictims();
+    }
+
+    private void CollectEvictable(Member? candidate, bool includeLastResort)
+    {
+        _evictable.Clear();
+        _lastResort.Clear();
+        foreach (Member member in _members.Values)
+        {
+            if (!member.Entry.Resident || member.Evicting || ReferenceEquals(member, candidate) || member.Cache is not { } cache)
+            {
+                continue;
+            }
+
+            EvictionStanding standing = cache.Standing;
+            if (standing == EvictionStanding.Evictable || (includeLastResort && standing == EvictionStanding.LastResort))
+            {
+                _policy.RecordUses(member.Entry, cache.TakeUses(), _members.Count);
+                (standing == EvictionStanding.Evictable ? _evictable : _lastResort).Add(member.Entry);
+            }
+        }
+    }
+
+    private List<Member>? TakeVictims()
+    {
         if (_victims.Count == 0)
         {
             return null;
@@ -333,17 +437,87 @@ internal sealed class MemoryBudget
         return evict;
     }
 
-    private bool HasOverdraft()
+    // Outside the lock: unloads each victim (its bytes then drain or are released), and counts what was evicted.
+    private int EvictAll(List<Member> victims)
     {
-        foreach (Member member in _members.Values)
+        int evicted = 0;
+        foreach (Member victim in victims)
         {
-            if (member.Entry.Overdraft)
+            bool done = victim.Cache?.Evict() ?? false;
+            lock (_gate)
             {
-                return true;
+                victim.Evicting = false;
+                if (done)
+                {
+                    evicted++;
+                    _evictions++;
+                    _policy.RecordEviction(victim.Entry);
+                }
             }
         }
 
-        return false;
+        lock (_gate)
+        {
+            // Bytes still held right after an eviction drain (a drain delay, leases): misses would wait for them, so
+            // room is made ahead of need from now on.
+            if (evicted > 0 && _draining > 0)
+            {
+                _evictionsDrain = true;
+            }
+
+            SignalFirst();
+        }
+
+        return evicted;
+    }
+
+    private void ScheduleTrimLocked()
+    {
+        if (!_evictionsDrain || _trimScheduled || _resident + _draining + _reserved <= Limit - Headroom(Limit, _largest))
+        {
+            return;
+        }
+
+        _trimScheduled = true;
+        ThreadPool.UnsafeQueueUserWorkItem(static budget => budget.Trim(), this, preferLocal: false);
+    }
+
+    // In the background: evicts the lowest-valued models until the headroom is free, so the next miss need not wait for
+    // an eviction to drain. Degraded models are never evicted ahead of need.
+    private void Trim()
+    {
+        try
+        {
+            while (true)
+            {
+                List<Member>? evict;
+                lock (_gate)
+                {
+                    long over = _resident + _draining + _reserved - (Limit - Headroom(Limit, _largest));
+                    if (over <= 0)
+                    {
+                        return;
+                    }
+
+                    CollectEvictable(candidate: null, includeLastResort: false);
+                    _policy.SelectLowest(over, _evictable, _victims);
+                    _evictable.Clear();
+                    evict = TakeVictims();
+                }
+
+                if (evict is null || EvictAll(evict) == 0)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _trimScheduled = false;
+            }
+        }
     }
 
     // A model never loaded costs what loads in this budget have cost per byte so far (a millisecond per MiB before any).
@@ -358,8 +532,17 @@ internal sealed class MemoryBudget
         }
     }
 
-    /// <summary>A reservation made by a load: its bytes, and whether it is the budget's overdraft model.</summary>
-    internal sealed record Reservation(long Bytes, bool Overdraft);
+    /// <summary>
+    /// A reservation made by a load: the bytes it holds (grown to the measured size before the model serves, zero once
+    /// charged or cancelled), and whether the model is the overdraft model (not admitted, the first to go).
+    /// </summary>
+    internal sealed class Reservation(long bytes, bool overdraft)
+    {
+        /// <summary>Read and written under the budget's lock.</summary>
+        public long Bytes { get; set; } = bytes;
+
+        public bool Overdraft { get; } = overdraft;
+    }
 
     private sealed class Member(IBudgetedCache cache, EvictionEntry entry)
     {

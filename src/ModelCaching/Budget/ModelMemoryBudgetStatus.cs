@@ -18,7 +18,7 @@ public sealed record ModelMemoryBudgetStatus
     /// <summary>Bytes reserved by loads in progress.</summary>
     public long ReservedBytes { get; init; }
 
-    /// <summary>Everything counted against the limit: resident, draining and reserved. It exceeds the limit by one model at most.</summary>
+    /// <summary>Everything counted against the limit: resident, draining and reserved. It never exceeds the limit while an evictable model is resident.</summary>
     public long UsedBytes => ResidentBytes + DrainingBytes + ReservedBytes;
 
     /// <summary>Loads waiting for memory now.</summary>

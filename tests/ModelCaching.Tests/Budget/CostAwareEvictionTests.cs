@@ -109,7 +109,7 @@ public sealed class CostAwareEvictionTests
     }
 
     [Fact]
-    public void AOneHitWonder_IsNotAdmittedOverAHotModel_AndAsTheOverdraftModelGoesFirst()
+    public void AOneHitWonder_IsNotAdmittedOverAHotModel_ItTakesTheLowestValuedRoom_AndAsTheOverdraftModelGoesFirst()
     {
         EvictionEntry hot = Resident("hot", uses: 100, costSeconds: 1, sizeBytes: 10 * MiB);
         EvictionEntry warm = Resident("warm", uses: 50, costSeconds: 1, sizeBytes: 10 * MiB);
@@ -117,39 +117,57 @@ public sealed class CostAwareEvictionTests
 
         bool admitted = _policy.SelectVictims(wonder, 10 * MiB, [hot, warm], _victims);
 
+        // The budget loads it anyway, within the budget: the lowest-valued model makes room, and the wonder is the
+        // overdraft model.
         Assert.False(admitted);
-        Assert.Empty(_victims);
-        // The budget loads it anyway, over the budget, as the overdraft model.
+        Assert.Equal([warm], _victims);
+        _policy.RecordEviction(warm);
         wonder.Resident = true;
         wonder.Overdraft = true;
         EvictionEntry next = Newcomer("next", costSeconds: 1, sizeBytes: 10 * MiB);
         _policy.RecordUses(next, 200, 1_000);
 
-        admitted = _policy.SelectVictims(next, 20 * MiB, [hot, wonder, warm], _victims);
+        admitted = _policy.SelectVictims(next, 10 * MiB, [hot, wonder], _victims);
 
         Assert.True(admitted);
-        Assert.Equal([wonder, warm], _victims);
+        Assert.Equal([wonder], _victims);
     }
 
     [Fact]
-    public void WhenNotAdmitted_OnlyThePreviousOverdraftModelIsEvicted()
+    public void WhenNotAdmitted_ThePreviousOverdraftModelGoesFirst_ThenTheLowestValues()
     {
         EvictionEntry hot = Resident("hot", uses: 100, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry warm = Resident("warm", uses: 20, costSeconds: 1, sizeBytes: 10 * MiB);
         EvictionEntry overdraft = Resident("overdraft", uses: 1, costSeconds: 1, sizeBytes: 10 * MiB);
         overdraft.Overdraft = true;
-        EvictionEntry wonder = Newcomer("one-hit", costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry wonder = Newcomer("one-hit", costSeconds: 1, sizeBytes: 20 * MiB);
 
-        bool admitted = _policy.SelectVictims(wonder, 20 * MiB, [hot, overdraft], _victims);
+        bool admitted = _policy.SelectVictims(wonder, 20 * MiB, [hot, overdraft, warm], _victims);
 
         Assert.False(admitted);
-        Assert.Equal([overdraft], _victims);
+        Assert.Equal([overdraft, warm], _victims);
     }
 
     [Fact]
-    public void AStreamOfOneHitWonders_NeverPushesOutTheHotModels()
+    public void SelectLowest_TakesTheOverdraftModelThenTheLowestValues_UntilTheBytesAreFreed()
+    {
+        EvictionEntry hot = Resident("hot", uses: 100, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry warm = Resident("warm", uses: 20, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry cold = Resident("cold", uses: 2, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry overdraft = Resident("overdraft", uses: 50, costSeconds: 1, sizeBytes: 5 * MiB);
+        overdraft.Overdraft = true;
+
+        _policy.SelectLowest(12 * MiB, [hot, warm, cold, overdraft], _victims);
+
+        Assert.Equal([overdraft, cold], _victims);
+    }
+
+    [Fact]
+    public void AStreamOfOneHitWonders_StaysWithinTheBudget_AndRarelyPushesOutAHotModel()
     {
         // A full budget of 10 hot models of 10 MiB, then 10,000 distinct names requested once each, with the hot models
-        // still used now and then: driven as the budget drives the policy.
+        // still used now and then: driven as the budget drives the policy. Under a cap, a wonder larger than the room the
+        // previous one frees must push out something; the hot models are the last to go.
         const long budget = 100 * MiB;
         var resident = new List<EvictionEntry>();
         EvictionEntry[] hot = new EvictionEntry[10];
@@ -172,6 +190,7 @@ public sealed class CostAwareEvictionTests
             long size = (1 + (i % 20)) * MiB;
             EvictionEntry wonder = Newcomer("wonder-" + i, costSeconds: 0.05 + (i % 7), sizeBytes: size, knownEntries: known);
             long used = resident.Sum(static e => e.Size);
+            Assert.True(used <= budget, $"{used} of {budget} bytes before wonder {i}");
             bool admitted = true;
             if (used + size > budget)
             {
@@ -189,8 +208,8 @@ public sealed class CostAwareEvictionTests
             resident.Add(wonder);
         }
 
-        Assert.Equal(0, hotEvictions);
-        Assert.All(hot, static h => Assert.True(h.Resident));
+        Assert.True(resident.Sum(static e => e.Size) <= budget);
+        Assert.InRange(hotEvictions, 0, 100); // at most 1% of the wonders
         Assert.True(resident.Count(static e => e.Overdraft) <= 1);
     }
 
@@ -288,8 +307,9 @@ public sealed class CostAwareEvictionTests
 
         bool admitted = _policy.SelectVictims(newcomer, 20 * MiB, [a, b], _victims);
 
+        // Still loaded, in room evicted for it (the budget is a cap), as the overdraft model.
         Assert.False(admitted);
-        Assert.Empty(_victims);
+        Assert.Equal([a, b], _victims);
     }
 
     [Fact]
