@@ -27,13 +27,16 @@ public static class MbtInvariants
 
     private static readonly bool s_all = Environment.GetEnvironmentVariable("MODELCACHING_MBT_ALL_INVARIANTS") == "1";
 
-    public static bool CheckBudgetCap => BudgetCap || s_all;
+    // MODELCACHING_MBT_INVARIANTS=budget,disposal,eventually,content: exactly these (to look for one kind of failure at a time).
+    private static readonly string[]? s_only = Environment.GetEnvironmentVariable("MODELCACHING_MBT_INVARIANTS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    public static bool CheckDisposal => Disposal || s_all;
+    public static bool CheckBudgetCap => s_only is null ? BudgetCap || s_all : s_only.Contains("budget");
 
-    public static bool CheckEventuallyLoads => EventuallyLoads || s_all;
+    public static bool CheckDisposal => s_only is null ? Disposal || s_all : s_only.Contains("disposal");
 
-    public static bool CheckOnlyContentIsBadContent => OnlyContentIsBadContent || s_all;
+    public static bool CheckEventuallyLoads => s_only is null ? EventuallyLoads || s_all : s_only.Contains("eventually");
+
+    public static bool CheckOnlyContentIsBadContent => s_only is null ? OnlyContentIsBadContent || s_all : s_only.Contains("content");
 
     /// <summary>The slack in models: <see cref="OverdraftModelsAllowed"/>, or the value of <c>MODELCACHING_MBT_OVERDRAFT_MODELS</c>.</summary>
     public static int Overdraft =>

@@ -109,13 +109,27 @@ public sealed class MbtSequence(IReadOnlyList<MbtOp> ops)
     {
         var random = new Random(seed);
         var ops = new List<MbtOp>(length);
-        for (int i = 0; i < length; i++)
+        while (ops.Count < length)
         {
-            ops.Add(RandomOp(random));
+            MbtOp op = RandomOp(random);
+            if (!s_excluded.Contains(op.Kind))
+            {
+                ops.Add(op);
+            }
         }
 
         return new MbtSequence(ops);
     }
+
+    // MODELCACHING_MBT_EXCLUDE=Lie,Fault: op kinds left out (to look past a failure already found).
+    private static readonly HashSet<MbtOpKind> s_excluded = [.. (Environment.GetEnvironmentVariable("MODELCACHING_MBT_EXCLUDE") ?? string.Empty)
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(static kind => Enum.Parse<MbtOpKind>(kind))];
+
+    // MODELCACHING_MBT_FAULTS=None,Hang: the loader faults a Fault step picks from (all by default).
+    private static readonly MbtFault[] s_faults = Environment.GetEnvironmentVariable("MODELCACHING_MBT_FAULTS") is { Length: > 0 } faults
+        ? [.. faults.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(static fault => Enum.Parse<MbtFault>(fault))]
+        : MbtOp.Faults;
 
     private static MbtOp RandomOp(Random random)
     {
@@ -132,7 +146,7 @@ public sealed class MbtSequence(IReadOnlyList<MbtOp> ops)
             < 54 => (MbtOpKind.Change, random.Next(10) < 8 ? random.Next(3) : random.Next(8)),
             < 59 => (MbtOpKind.Reload, 0),
             < 65 => (MbtOpKind.Invalidate, 0),
-            < 73 => (MbtOpKind.Fault, random.Next(MbtOp.Faults.Length)),
+            < 73 => (MbtOpKind.Fault, Array.IndexOf(MbtOp.Faults, s_faults[random.Next(s_faults.Length)])),
             < 78 => (MbtOpKind.ReleaseHung, 0),
             < 84 => (MbtOpKind.Lie, random.Next(MbtOp.LieFactors.Length)),
             _ => (MbtOpKind.Advance, random.Next(MbtOp.AdvanceSeconds.Length)),

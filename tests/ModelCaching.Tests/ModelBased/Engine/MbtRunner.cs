@@ -232,6 +232,12 @@ public sealed partial class MbtRunner : IDisposable
                 continue;
             }
 
+            if (InTransit())
+            {
+                stableSince = clock.Elapsed;
+                continue;
+            }
+
             TimeSpan quiet = _pending.TrueForAll(static p => p.Task.IsCompleted)
                 ? TimeSpan.FromMilliseconds(3)
                 : Explained() ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromMilliseconds(300);
@@ -240,6 +246,26 @@ public sealed partial class MbtRunner : IDisposable
                 return;
             }
         }
+    }
+
+    // Work we know is under way: a loader that is not hung runs (or a released one has not returned yet), or an
+    // abandoned attempt runs although its loader no longer hangs (it is finishing).
+    private bool InTransit()
+    {
+        if (_world.RunningLoaders > 0 || _world.WakingLoaders > 0)
+        {
+            return true;
+        }
+
+        foreach (string name in MbtOp.Names)
+        {
+            if (Existing(name)?.GetStatistics() is { AbandonedLoadRunning: true } && _world.Entries[name].HungNow == 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // A pending call is explained when something we can see holds it: a hung loader, a load waiting for memory, or an

@@ -76,6 +76,12 @@ public sealed class MbtWorld : IDisposable
 
     public int HungLoaders => Entries.Values.Sum(static e => e.HungNow);
 
+    /// <summary>Loader calls running now that are not hung (working, or released and not yet returned).</summary>
+    public int RunningLoaders => LoaderCalls - LoaderReturns - HungLoaders;
+
+    /// <summary>Hung loader calls released that have not woken yet.</summary>
+    public int WakingLoaders => Entries.Values.Sum(static e => e.Waking);
+
     public bool HasViolations => !_violations.IsEmpty;
 
     public void Violation(string invariant, string detail) => _violations.Enqueue($"[{invariant}] {detail}");
@@ -153,8 +159,8 @@ public sealed class MbtWorld : IDisposable
         private readonly Lock _gate = new();
         private volatile MbtFault _fault;
         private CancellationTokenSource _changed = new();
-        private ManualResetEventSlim _hangGate = new(false);
-        private int _hungNow;
+        private readonly List<HangGate> _released = [];
+        private HangGate _hangGate = new();
 
         public string Name { get; } = name;
 
@@ -172,7 +178,20 @@ public sealed class MbtWorld : IDisposable
 
         public double LieFactor { get; set; } = 1;
 
-        public int HungNow => Volatile.Read(ref _hungNow);
+        /// <summary>Loader calls of this name blocked now (their gate not released).</summary>
+        public int HungNow => Volatile.Read(ref _hangGate.Waiters);
+
+        /// <summary>Loader calls whose gate was released but that have not woken yet.</summary>
+        public int Waking
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _released.Sum(static g => Volatile.Read(ref g.Waiters));
+                }
+            }
+        }
 
         /// <summary>Content versions a caller was served.</summary>
         public HashSet<int> Served { get; } = [];
@@ -220,28 +239,28 @@ public sealed class MbtWorld : IDisposable
 
         public void Hang()
         {
-            ManualResetEventSlim gate;
+            HangGate gate;
             lock (_gate)
             {
                 gate = _hangGate;
+                Interlocked.Increment(ref gate.Waiters);
             }
 
-            Interlocked.Increment(ref _hungNow);
             try
             {
                 // Ignores its cancellation token on purpose: the hung callback the issue describes. Bounded so a
                 // broken run still ends (the run releases every gate before it disposes the provider).
-                gate.Wait(TimeSpan.FromMinutes(2));
+                gate.Event.Wait(TimeSpan.FromMinutes(2));
             }
             finally
             {
-                Interlocked.Decrement(ref _hungNow);
+                Interlocked.Decrement(ref gate.Waiters);
             }
         }
 
         public void ReleaseHung()
         {
-            ManualResetEventSlim old;
+            HangGate old;
             lock (_gate)
             {
                 if (_fault == MbtFault.Hang)
@@ -250,10 +269,18 @@ public sealed class MbtWorld : IDisposable
                 }
 
                 old = _hangGate;
-                _hangGate = new ManualResetEventSlim(false);
+                _hangGate = new HangGate();
+                _released.RemoveAll(static g => Volatile.Read(ref g.Waiters) == 0);
+                _released.Add(old);
             }
 
-            old.Set();
+            old.Event.Set();
+        }
+
+        private sealed class HangGate
+        {
+            public readonly ManualResetEventSlim Event = new(false);
+            public int Waiters;
         }
     }
 
