@@ -30,15 +30,32 @@ public static class MbtInvariants
     // MODELCACHING_MBT_INVARIANTS=budget,disposal,eventually,content: exactly these (to look for one kind of failure at a time).
     private static readonly string[]? s_only = Environment.GetEnvironmentVariable("MODELCACHING_MBT_INVARIANTS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    public static bool CheckBudgetCap => s_only is null ? BudgetCap || s_all : s_only.Contains("budget");
+    // Set by a regression test for the invariants it is about (flows with the test's thread).
+    private static readonly AsyncLocal<string[]?> s_override = new();
 
-    public static bool CheckDisposal => s_only is null ? Disposal || s_all : s_only.Contains("disposal");
+    private static string[]? Only => s_override.Value ?? s_only;
 
-    public static bool CheckEventuallyLoads => s_only is null ? EventuallyLoads || s_all : s_only.Contains("eventually");
+    /// <summary>Checks exactly <paramref name="invariants"/> (budget, disposal, eventually, content) until the result is disposed.</summary>
+    public static IDisposable Checking(params string[] invariants)
+    {
+        s_override.Value = invariants;
+        return new Reset();
+    }
 
-    public static bool CheckOnlyContentIsBadContent => s_only is null ? OnlyContentIsBadContent || s_all : s_only.Contains("content");
+    public static bool CheckBudgetCap => Only is { } only ? only.Contains("budget") : BudgetCap || s_all;
+
+    public static bool CheckDisposal => Only is { } only ? only.Contains("disposal") : Disposal || s_all;
+
+    public static bool CheckEventuallyLoads => Only is { } only ? only.Contains("eventually") : EventuallyLoads || s_all;
+
+    public static bool CheckOnlyContentIsBadContent => Only is { } only ? only.Contains("content") : OnlyContentIsBadContent || s_all;
 
     /// <summary>The slack in models: <see cref="OverdraftModelsAllowed"/>, or the value of <c>MODELCACHING_MBT_OVERDRAFT_MODELS</c>.</summary>
     public static int Overdraft =>
         int.TryParse(Environment.GetEnvironmentVariable("MODELCACHING_MBT_OVERDRAFT_MODELS"), out int models) ? models : OverdraftModelsAllowed;
+
+    private sealed class Reset : IDisposable
+    {
+        public void Dispose() => s_override.Value = null;
+    }
 }

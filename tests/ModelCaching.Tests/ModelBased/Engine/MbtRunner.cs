@@ -89,7 +89,7 @@ public sealed partial class MbtRunner : IDisposable
         }
 
         _step = sequence.Ops.Count + 1;
-        _trace.AppendLine("--- end: blockers end (hung loaders released, faults and lies stop, our leases released), time passes cool-downs ---");
+        _trace.AppendLine("--- end: blockers end (faults and lies stop, our leases released, time passes the load timeout) ---");
         Finish();
         return _violations.Count > 0 ? Report(sequence, "at the end") : null;
     }
@@ -421,6 +421,38 @@ public sealed partial class MbtRunner : IDisposable
     /// <summary>The end of a run: every blocker ends, time passes the cool-downs; every call ends and every model that fits loads.</summary>
     private void Finish()
     {
+        // First, with the hung loaders still hung: a hung callback costs its own model a thread and nothing else, so
+        // once the other blockers end and time passes the load timeout, every other model that fits loads.
+        foreach (MbtWorld.Entry entry in _world.Entries.Values)
+        {
+            if (entry.Fault != MbtFault.Hang)
+            {
+                entry.Fault = MbtFault.None;
+            }
+
+            entry.LieFactor = 1;
+        }
+
+        for (int i = 0; i < 3; i++)
+        {
+            Settle();
+            Complete();
+            ReleaseHeld();
+            _time.Advance(LoadTimeout + TimeSpan.FromSeconds(1));
+        }
+
+        Settle();
+        if (_world.HungLoaders > 0 && (MbtInvariants.CheckEventuallyLoads || MbtInvariants.CheckOnlyContentIsBadContent))
+        {
+            _trace.AppendLine(CultureInfoText($"--- end, part 1: {_world.HungLoaders} loader(s) still hung; the other models that fit must load ---"));
+            LoadEveryModelThatFits(skipHung: true);
+            if (_violations.Count > 0)
+            {
+                return;
+            }
+        }
+
+        _trace.AppendLine("--- end, part 2: hung loaders released, time passes cool-downs ---");
         foreach (MbtWorld.Entry entry in _world.Entries.Values)
         {
             entry.ReleaseHung();
@@ -428,21 +460,18 @@ public sealed partial class MbtRunner : IDisposable
             entry.LieFactor = 1;
         }
 
-        foreach (Held held in _held)
-        {
-            held.Model.RemoveLease();
-            held.Lease.Dispose();
-        }
-
-        _held.Clear();
+        // Leases that pending acquires take meanwhile are released too: our leases are blockers.
         for (int i = 0; i < 12; i++)
         {
             Settle();
+            Complete();
+            ReleaseHeld();
             _time.Advance(TimeSpan.FromSeconds(31));
         }
 
         Settle();
         Check();
+        ReleaseHeld();
         if (!MbtInvariants.CheckEventuallyLoads && !MbtInvariants.CheckOnlyContentIsBadContent)
         {
             return;
@@ -456,14 +485,21 @@ public sealed partial class MbtRunner : IDisposable
             }
         }
 
+        LoadEveryModelThatFits(skipHung: false);
+    }
+
+    private void LoadEveryModelThatFits(bool skipHung)
+    {
         foreach (string name in MbtOp.Names)
         {
             MbtWorld.Entry entry = _world.Entries[name];
-            if (entry.Bad || entry.Size > BudgetBytes)
+            if (entry.Bad || entry.Size > BudgetBytes || (skipHung && (entry.Fault == MbtFault.Hang || entry.HungNow > 0)))
             {
                 continue;
             }
 
+            Complete();
+            ReleaseHeld();
             Task<MbtModel> load = _provider.GetCache<MbtModel>(name).GetModelAsync().AsTask();
             for (int attempt = 0; attempt < 5 && !load.IsCompleted; attempt++)
             {
@@ -489,9 +525,20 @@ public sealed partial class MbtRunner : IDisposable
 
             if (MbtInvariants.CheckEventuallyLoads)
             {
-                _violations.Add($"[eventually] {name} ({entry.Size} B of {BudgetBytes}, good content) did not load once its blockers ended: {outcome} ({BudgetText()})");
+                _violations.Add($"[eventually] {name} ({entry.Size} B of {BudgetBytes}, good content) did not load once its blockers ended{(skipHung ? $" ({_world.HungLoaders} other loader(s) still hung)" : string.Empty)}: {outcome} ({BudgetText()})");
             }
         }
+    }
+
+    private void ReleaseHeld()
+    {
+        foreach (Held held in _held)
+        {
+            held.Model.RemoveLease();
+            held.Lease.Dispose();
+        }
+
+        _held.Clear();
     }
 
     public void Dispose()
