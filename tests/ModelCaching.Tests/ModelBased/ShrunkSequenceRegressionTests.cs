@@ -1,0 +1,61 @@
+using ModelCaching.Tests.ModelBased.Engine;
+
+namespace ModelCaching.Tests.ModelBased;
+
+/// <summary>
+/// The minimal sequences the model-based test shrank its failures to (on branch mbt, before issue 17's fixes), replayed
+/// as regular tests with the one invariant each broke. Each names the issue 17 item whose fix it waits for.
+/// </summary>
+public sealed class ShrunkSequenceRegressionTests
+{
+    private static MbtOp Get(int name) => new(MbtOpKind.Get, name, 0);
+
+    private static MbtOp Acquire(int name) => new(MbtOpKind.Acquire, name, 0);
+
+    private static void AssertHolds(string invariant, params MbtOp[] ops)
+    {
+        using IDisposable checking = MbtInvariants.Checking(invariant);
+        string? failure = MbtRunner.Run(new MbtSequence(ops));
+        Assert.True(failure is null, failure);
+    }
+
+    /// <summary>Found: 400 B in use of 250 while n0 and n2 could be evicted (n2 reserved 80 B, charged 320 B).</summary>
+    [Fact(Skip = "issue 17 item 2: a charge larger than its reservation; un-skip when its fix is merged")]
+    public void AChargeFourTimesItsReservation_EvictsOrFails_AndNeverLeavesTheBudgetOverWithEvictableModels() =>
+        AssertHolds("budget", new MbtOp(MbtOpKind.Lie, 2, 4), Acquire(0), Get(2));
+
+    /// <summary>Found: n1's content answered "has not changed since it was rejected: OutOfMemoryException" after the fault stopped.</summary>
+    [Fact(Skip = "issue 17 item 7: a transient failure remembered as bad content; un-skip when its fix is merged")]
+    public void AnOutOfMemoryLoadAfterAnInvalidate_DoesNotMarkContentThatServedAsBad() =>
+        AssertHolds("content", Acquire(1), new MbtOp(MbtOpKind.Invalidate, 1, 0), new MbtOp(MbtOpKind.Fault, 1, 1), Get(1));
+
+    /// <summary>
+    /// Found: n1 reloads to 120 B as the overdraft (200/250 with n2), its next content (300 B) fails, n1 stays Degraded
+    /// and the overdraft: n0, n3 and n4 (80 B each) time out waiting for memory for good.
+    /// </summary>
+    [Fact(Skip = "issue 17 item 1: a Degraded overdraft model jams the budget; un-skip when its fix is merged")]
+    public void ADegradedOverdraftModel_DoesNotStopModelsThatFitFromLoading() =>
+        AssertHolds("eventually", Get(2), Acquire(2), Get(1), Get(2), new MbtOp(MbtOpKind.Change, 1, 2), new MbtOp(MbtOpKind.Change, 1, 3));
+
+    /// <summary>
+    /// Found: n2's hung load (reserved 80 B as the overdraft) times out and keeps its reservation (320/250): n4 (80 B)
+    /// times out waiting for memory while n2's loader hangs.
+    /// </summary>
+    [Fact(Skip = "issue 17 item 3: a hung load keeps its memory reservation; un-skip when its fix is merged")]
+    public void AHungLoadPastItsTimeout_GivesBackItsReservation_SoOtherModelsLoad() =>
+        AssertHolds("eventually", Get(1), Get(3), Get(0), Acquire(3), new MbtOp(MbtOpKind.Fault, 2, 3), Get(1), Get(0), Get(2));
+
+    /// <summary>
+    /// Found: n2's estimator once reported 320 B (4x its 80 B content); after that every load of n2 is refused before it
+    /// starts ("needs 320 bytes, more than the whole memory budget of 250"), because the last measured size is the next
+    /// estimate: the name can never load again, even when its estimator is honest or its content changes.
+    /// </summary>
+    [Fact(Skip = "issue 17 item 2 (an oversized measurement jams the name for good; not named in the issue): un-skip when its fix is merged")]
+    public void AModelOnceMeasuredLargerThanTheBudget_LoadsAgainWhenItFits() =>
+        AssertHolds("eventually", new MbtOp(MbtOpKind.Lie, 2, 4), Get(2));
+
+    /// <summary>The lease invariants hold on these sequences today: a lease copy disposed twice, or by two threads at once.</summary>
+    [Fact]
+    public void ALeaseCopyDisposedTwice_OrByTwoThreads_NeverDisposesAModelAnotherLeaseHolds() =>
+        AssertHolds("disposal", Acquire(0), Acquire(0), new MbtOp(MbtOpKind.ReleaseTwice, 0, 0), new MbtOp(MbtOpKind.ReleaseRace, 0, 0), new MbtOp(MbtOpKind.Invalidate, 0, 0), Acquire(0), Get(0));
+}
