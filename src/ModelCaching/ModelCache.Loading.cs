@@ -54,7 +54,7 @@ public sealed partial class ModelCache<TModel>
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
-            CancelReservation(outcome.Reservation);
+            CancelReservation(attempt.TakeReservation()); // null: the abandonment gave it back already
             if (outcome.Model is { } late)
             {
                 _pipeline.DisposeUnserved(late);
@@ -72,7 +72,6 @@ public sealed partial class ModelCache<TModel>
         ModelGeneration<TModel>? unloadedFirst = null;
         ModelArtifact? artifact = attempt.Artifact;
         bool contentAtFault = false;
-        Budget.MemoryBudget.Reservation? reservation = null;
         try
         {
             long started;
@@ -80,16 +79,16 @@ public sealed partial class ModelCache<TModel>
             if (_factory is not null && artifact is null)
             {
                 // Built, not read: no bytes to fetch or verify (UnloadFirst is refused with a factory at validation).
-                reservation = ReserveMemory(attempt, artifact: null);
+                HoldReservation(attempt, ReserveMemory(attempt, artifact: null));
                 started = _timeProvider.GetTimestamp();
                 TModel built = _pipeline.Create(attempt, current, out bool unchanged, out allocated);
                 if (unchanged)
                 {
-                    CancelReservation(reservation);
+                    CancelReservation(attempt.TakeReservation());
                     return new LoadOutcome { Unchanged = current };
                 }
 
-                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated), LoadTime = _timeProvider.GetElapsedTime(started) };
             }
 
             if (artifact is null)
@@ -118,15 +117,15 @@ public sealed partial class ModelCache<TModel>
             }
 
             contentAtFault = false;
-            reservation = ReserveMemory(attempt, artifact);
+            HoldReservation(attempt, ReserveMemory(attempt, artifact));
             contentAtFault = true;
             started = _timeProvider.GetTimestamp();
             TModel model = _pipeline.Build(attempt, artifact, out allocated);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated), LoadTime = _timeProvider.GetElapsedTime(started) };
         }
         catch (Exception ex)
         {
-            CancelReservation(reservation);
+            CancelReservation(attempt.TakeReservation());
             if (unloadedFirst is not null && !attempt.IsAbandoned)
             {
                 RestoreAfterFailedUnloadFirst(unloadedFirst, attempt.CancellationToken);
@@ -147,7 +146,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(outcome.Reservation, outcome.Size, outcome.LoadTime));
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime));
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -173,6 +172,16 @@ public sealed partial class ModelCache<TModel>
 
         OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
         throw failure;
+    }
+
+    // The attempt holds the reservation (not this thread's stack), so that an abandoned attempt gives it back at its
+    // timeout; whoever takes it from the attempt (charge, cancel) owns it.
+    private void HoldReservation(LoadAttempt<TModel> attempt, Budget.MemoryBudget.Reservation? reservation)
+    {
+        if (reservation is not null)
+        {
+            attempt.HoldReservation(_budget!, reservation);
+        }
     }
 
     private void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
@@ -365,9 +374,6 @@ public sealed partial class ModelCache<TModel>
         public bool ContentAtFault { get; init; }
 
         public long Size { get; init; }
-
-        /// <summary>The memory the load reserved in its budget: charged to the new generation, or cancelled.</summary>
-        public Budget.MemoryBudget.Reservation? Reservation { get; init; }
 
         /// <summary>How long building the model took (what the budget's eviction learns a load of it costs).</summary>
         public TimeSpan LoadTime { get; init; }
