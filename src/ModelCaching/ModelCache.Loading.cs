@@ -54,6 +54,9 @@ public sealed partial class ModelCache<TModel>
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
+            // The abandonment gave the reservation back already; a size fitted after that grew it again, so cancel it here
+            // too (a cancelled reservation holds 0 bytes: cancelling it twice is harmless).
+            attempt.TakeReservation();
             CancelReservation(outcome.Reservation);
             if (outcome.Model is { } late)
             {
@@ -80,11 +83,12 @@ public sealed partial class ModelCache<TModel>
             if (_factory is not null && artifact is null)
             {
                 // Built, not read: no bytes to fetch or verify (UnloadFirst is refused with a factory at validation).
-                reservation = ReserveMemory(attempt, artifact: null);
+                reservation = HoldReservation(attempt, ReserveMemory(attempt, artifact: null));
                 started = _timeProvider.GetTimestamp();
                 TModel built = _pipeline.Create(attempt, current, out bool unchanged, out allocated);
                 if (unchanged)
                 {
+                    attempt.TakeReservation();
                     CancelReservation(reservation);
                     return new LoadOutcome { Unchanged = current };
                 }
@@ -118,7 +122,7 @@ public sealed partial class ModelCache<TModel>
             }
 
             contentAtFault = false;
-            reservation = ReserveMemory(attempt, artifact);
+            reservation = HoldReservation(attempt, ReserveMemory(attempt, artifact));
             contentAtFault = true;
             started = _timeProvider.GetTimestamp();
             TModel model = _pipeline.Build(attempt, artifact, out allocated);
@@ -126,6 +130,7 @@ public sealed partial class ModelCache<TModel>
         }
         catch (Exception ex)
         {
+            attempt.TakeReservation();
             CancelReservation(reservation);
             if (unloadedFirst is not null && !attempt.IsAbandoned)
             {
@@ -147,7 +152,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(outcome.Reservation, outcome.Size, outcome.LoadTime));
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime));
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -173,6 +178,18 @@ public sealed partial class ModelCache<TModel>
 
         OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
         throw failure;
+    }
+
+    // The attempt holds the reservation (not this thread's stack), so that an abandoned attempt gives it back at its
+    // timeout; whoever takes it from the attempt (charge, cancel) owns it.
+    private Budget.MemoryBudget.Reservation? HoldReservation(LoadAttempt<TModel> attempt, Budget.MemoryBudget.Reservation? reservation)
+    {
+        if (reservation is not null)
+        {
+            attempt.HoldReservation(_budget!, reservation);
+        }
+
+        return reservation;
     }
 
     private void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
@@ -366,7 +383,10 @@ public sealed partial class ModelCache<TModel>
 
         public long Size { get; init; }
 
-        /// <summary>The memory the load reserved in its budget: charged to the new generation, or cancelled.</summary>
+        /// <summary>
+        /// The memory the load reserved in its budget. The attempt holds it (an abandonment gives it back); kept here too so
+        /// that bytes a size fit added after an abandonment are given back as well.
+        /// </summary>
         public Budget.MemoryBudget.Reservation? Reservation { get; init; }
 
         /// <summary>How long building the model took (what the budget's eviction learns a load of it costs).</summary>

@@ -1,3 +1,4 @@
+using ModelCaching.Budget;
 using ModelCaching.Generations;
 
 namespace ModelCaching.Loading;
@@ -17,8 +18,11 @@ namespace ModelCaching.Loading;
 /// </para>
 /// <para>
 /// The timeout does not depend on the work ending: when it expires (or the cache is disposed) the attempt is
-/// abandoned at once and its waiters get the failure, whatever the step does with its token. The thread of an
-/// abandoned attempt keeps its load slot until it really ends, and its late model is disposed, never served.
+/// abandoned at once and its waiters get the failure, whatever the step does with its token. An abandoned attempt
+/// gives back its load slot and its memory reservation at once, so a hung step costs a thread and nothing else; its
+/// thread is counted in <see cref="AbandonedLoadThreads"/> until it ends, and its late model is disposed, never served,
+/// never charged. When that process-wide cap is reached, an abandoned attempt keeps its slot until its thread ends, and
+/// new attempts are refused (<see cref="Refused"/>) instead of starting a thread.
 /// </para>
 /// </remarks>
 internal sealed class LoadAttempt<TModel>
@@ -37,6 +41,14 @@ internal sealed class LoadAttempt<TModel>
     private readonly Action<LoadAttempt<TModel>> _onEnded;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Guards what the attempt holds for its thread (the slot, the reservation, its place in the abandoned count), so
+    // that abandonment and the thread's end give each back exactly once, whichever comes first.
+    private readonly Lock _holdings = new();
+    private bool _holdsSlot;
+    private bool _countedAbandoned;
+    private MemoryBudget? _budget;
+    private MemoryBudget.Reservation? _reservation;
     private CancellationTokenRegistration _lifetimeRegistration;
     private ITimer? _timer;
     private ITimer? _queueTimer;
@@ -85,8 +97,11 @@ internal sealed class LoadAttempt<TModel>
     /// <summary>When the attempt was asked for; the time until <see cref="StartedAt"/> is its wait for a load slot.</summary>
     public long QueuedAt { get; }
 
-    /// <summary>Whether it was abandoned before it got a load slot (its wait for one timed out, or the cache was disposed).</summary>
+    /// <summary>Whether it was abandoned before its thread started (its wait for a slot timed out, it was refused, or the cache was disposed).</summary>
     public bool NeverStarted { get; private set; }
+
+    /// <summary>Whether it was refused a thread because the process's cap of abandoned load threads was reached.</summary>
+    public bool Refused { get; private set; }
 
     /// <summary>The step running now, for messages: "loading", "warming up", …</summary>
     public string Step
@@ -122,6 +137,41 @@ internal sealed class LoadAttempt<TModel>
     /// <summary>Called by the work once its result is ready: <see langword="false"/> when the attempt was abandoned meanwhile.</summary>
     public bool TryBeginFinish() => Interlocked.CompareExchange(ref _phase, Finishing, Running) == Running;
 
+    /// <summary>
+    /// On the attempt's thread, once <paramref name="budget"/> granted <paramref name="reservation"/>: the attempt holds
+    /// it, so that abandonment gives it back at once rather than when the thread ends.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The attempt was abandoned already: the reservation was given back.</exception>
+    public void HoldReservation(MemoryBudget budget, MemoryBudget.Reservation reservation)
+    {
+        lock (_holdings)
+        {
+            if (!IsAbandoned)
+            {
+                _budget = budget;
+                _reservation = reservation;
+                return;
+            }
+        }
+
+        budget.Cancel(reservation);
+        throw new OperationCanceledException("The load attempt was abandoned.", CancellationToken);
+    }
+
+    /// <summary>
+    /// The reservation the attempt holds, now the caller's to charge or cancel; <see langword="null"/> when there is none
+    /// or abandonment gave it back already.
+    /// </summary>
+    public MemoryBudget.Reservation? TakeReservation()
+    {
+        lock (_holdings)
+        {
+            MemoryBudget.Reservation? reservation = _reservation;
+            _reservation = null;
+            return reservation;
+        }
+    }
+
     /// <summary>Abandons the attempt if its timeout has passed; synchronous waiters call it, so that a timeout never needs a free pool thread.</summary>
     public void AbandonIfOverdue()
     {
@@ -145,15 +195,34 @@ internal sealed class LoadAttempt<TModel>
         }
 
         _queueTimer?.Dispose();
+        if (_limiter.AbandonedThreads.IsFull)
+        {
+            // Threads of abandoned attempts already fill the process's cap: fail fast rather than start one more.
+            Refused = true;
+            Abandon(new InvalidOperationException(_limiter.AbandonedThreads.RefusalMessage()));
+            return false;
+        }
+
         StartedAt = _timeProvider.GetTimestamp();
         if (_timeout != Timeout.InfiniteTimeSpan)
         {
             _timer = _timeProvider.CreateTimer(static state => ((LoadAttempt<TModel>)state!).TimeOut(), this, _timeout, Timeout.InfiniteTimeSpan);
         }
 
+        lock (_holdings)
+        {
+            // Before the phase says Running: from then on, abandonment may give the slot back.
+            _holdsSlot = true;
+        }
+
         if (Interlocked.CompareExchange(ref _phase, Running, Queued) != Queued)
         {
             _timer?.Dispose();
+            lock (_holdings)
+            {
+                _holdsSlot = false;
+            }
+
             return false;
         }
 
@@ -182,20 +251,72 @@ internal sealed class LoadAttempt<TModel>
 
     private void End()
     {
-        _hasEnded = true;
+        bool releaseSlot;
+        bool counted;
+        lock (_holdings)
+        {
+            _hasEnded = true;
+            releaseSlot = _holdsSlot;
+            counted = _countedAbandoned;
+            _holdsSlot = false;
+            _countedAbandoned = false;
+        }
+
         _timer?.Dispose();
         _lifetimeRegistration.Dispose();
-        _limiter.Release();
+        if (counted)
+        {
+            _limiter.AbandonedThreads.Remove();
+        }
+
+        if (releaseSlot)
+        {
+            _limiter.Release();
+        }
+
         _onEnded(this);
         _ended.TrySetResult();
+    }
+
+    /// <summary>
+    /// Just abandoned while its thread runs: counts the thread and gives back the slot and the reservation, unless the
+    /// process's cap of abandoned threads is reached (then the slot is kept until the thread ends, bounding the threads).
+    /// </summary>
+    private void GiveBackHoldings()
+    {
+        bool releaseSlot = false;
+        MemoryBudget? budget;
+        MemoryBudget.Reservation? reservation;
+        lock (_holdings)
+        {
+            budget = _budget;
+            reservation = _reservation;
+            _reservation = null;
+            if (!_hasEnded && _holdsSlot && _limiter.AbandonedThreads.TryAdd())
+            {
+                _countedAbandoned = true;
+                _holdsSlot = false;
+                releaseSlot = true;
+            }
+        }
+
+        if (reservation is not null)
+        {
+            budget!.Cancel(reservation);
+        }
+
+        if (releaseSlot)
+        {
+            _limiter.Release();
+        }
     }
 
     private void QueueTimeOut() => Abandon(new TimeoutException($"The load waited {_limiter.QueueTimeout} for one of the load slots (ModelCacheOptions.MaxConcurrentLoads) and timed out; {_limiter.Running} loads were running and {_limiter.Queued} waiting."));
 
     private void TimeOut() => Abandon(new TimeoutException($"The load did not finish within its timeout of {_timeout} (step: {_step})."));
 
-    /// <param name="cause">The timeout, or <see langword="null"/> when the cache is being disposed.</param>
-    private void Abandon(TimeoutException? cause)
+    /// <param name="cause">The timeout or the refusal, or <see langword="null"/> when the cache is being disposed.</param>
+    private void Abandon(Exception? cause)
     {
         int phase = Volatile.Read(ref _phase);
         while (phase is Queued or Running)
@@ -211,8 +332,12 @@ internal sealed class LoadAttempt<TModel>
                     _hasEnded = true;
                     _queueTimer?.Dispose();
                 }
+                else
+                {
+                    GiveBackHoldings();
+                }
 
-                _onAbandoned(this, cause ?? (Exception)new OperationCanceledException("The model cache was disposed."));
+                _onAbandoned(this, cause ?? new OperationCanceledException("The model cache was disposed."));
                 if (phase == Queued)
                 {
                     _lifetimeRegistration.Dispose();

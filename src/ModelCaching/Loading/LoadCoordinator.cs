@@ -6,7 +6,8 @@ namespace ModelCaching.Loading;
 /// One load at a time per model (single flight): callers who want the model join the attempt in progress; a change, a
 /// retry or an explicit reload that arrives during an attempt may have been missed by it, so it queues exactly one more
 /// attempt after it (coalescing with the others). An attempt that timed out but whose thread still runs (a step that
-/// ignores cancellation) blocks new attempts until it ends, so a hung loader costs one thread, not one per retry.
+/// ignores cancellation) blocks new attempts until it ends, so a hung loader costs one thread, not one per retry; it
+/// holds no load slot and no memory meanwhile (<see cref="LoadAttempt{TModel}"/>).
 /// </summary>
 /// <remarks>Callbacks run outside this class's lock, so the cache may take its own lock in them.</remarks>
 internal sealed class LoadCoordinator<TModel>
@@ -36,7 +37,8 @@ internal sealed class LoadCoordinator<TModel>
 
     // run: Runs on the attempt's thread: the pipeline and the swap; returns the serving generation or throws the failure.
     // onStarting: Before an attempt starts (the cache shows Loading when nothing serves).
-    // onTimedOut: An attempt timed out: the cache records the failure (state, retry) before its waiters hear of it.
+    // onTimedOut: An attempt timed out (or was refused a thread at the cap of abandoned ones): the cache records the
+    //   failure (state, retry) before its waiters hear of it.
     // onRetryDue: A timed-out attempt ended and a load waited for it.
     public LoadCoordinator(
         string modelName,
@@ -262,10 +264,10 @@ internal sealed class LoadCoordinator<TModel>
         }
     }
 
-    /// <summary>The attempt timed out (or the cache is being disposed): answer its waiters now, whatever its thread does.</summary>
+    /// <summary>The attempt timed out, was refused a thread, or the cache is being disposed: answer its waiters now, whatever its thread does.</summary>
     private void OnAbandoned(LoadAttempt<TModel> attempt, Exception cause)
     {
-        if (cause is not TimeoutException)
+        if (cause is OperationCanceledException)
         {
             lock (_gate)
             {
@@ -279,7 +281,9 @@ internal sealed class LoadCoordinator<TModel>
             return;
         }
 
-        string reason = attempt.NeverStarted ? $"the load never started: {cause.Message}" : $"the load timed out after {_timeout} while {attempt.Step}";
+        string reason = attempt.Refused ? cause.Message
+            : attempt.NeverStarted ? $"the load never started: {cause.Message}"
+            : $"the load timed out after {_timeout} while {attempt.Step}";
         var failure = new ModelLoadException(_modelName, _sourceDescription, reason, cause);
         TaskCompletionSource<ModelGeneration<TModel>>? followUp = null;
         LoadAttempt<TModel>? next = null;

@@ -1,3 +1,5 @@
+using ModelCaching.Loading;
+
 namespace ModelCaching;
 
 /// <summary>
@@ -9,6 +11,10 @@ namespace ModelCaching;
 /// Hand-written rather than a <see cref="SemaphoreSlim"/>: an async waiter of a semaphore resumes on the thread pool,
 /// and a burst of synchronous callers blocked on a cold model can hold every pool thread, so a queued load would never
 /// start. Here a slot is handed straight to the waiting load, which starts its own thread.
+/// <para>
+/// A load abandoned at its timeout gives its slot back at once (its thread is counted in <see cref="AbandonedThreads"/>
+/// instead), so a hung callback of one model does not stop the others from loading.
+/// </para>
 /// </remarks>
 internal sealed class ModelLoadLimiter : IDisposable
 {
@@ -17,20 +23,27 @@ internal sealed class ModelLoadLimiter : IDisposable
     private readonly Lock _gate = new();
     private int _running;
 
-    public ModelLoadLimiter(int maxConcurrentLoads, TimeSpan? queueTimeout = null)
+    /// <param name="maxConcurrentLoads">The slots.</param>
+    /// <param name="queueTimeout">How long a load may wait for a slot; infinite when <see langword="null"/>.</param>
+    /// <param name="abandonedThreads">The count and cap of abandoned load threads: the process's, unless a test gives its own.</param>
+    public ModelLoadLimiter(int maxConcurrentLoads, TimeSpan? queueTimeout = null, AbandonedLoadThreads? abandonedThreads = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrentLoads, 1);
         _maxConcurrentLoads = maxConcurrentLoads;
         QueueTimeout = queueTimeout ?? Timeout.InfiniteTimeSpan;
+        AbandonedThreads = abandonedThreads ?? AbandonedLoadThreads.Process;
     }
 
     /// <summary>How long a load may wait for a slot (<see cref="ModelCacheOptions.LoadQueueTimeout"/>).</summary>
     public TimeSpan QueueTimeout { get; }
 
+    /// <summary>The threads of abandoned loads that gave back their slot, under a cap for the process.</summary>
+    public AbandonedLoadThreads AbandonedThreads { get; }
+
     /// <summary>A limiter that never queues, for caches created on their own.</summary>
     public static ModelLoadLimiter Unlimited { get; } = new(int.MaxValue);
 
-    /// <summary>Loads that hold a slot now (abandoned ones included, until they really end).</summary>
+    /// <summary>Loads that hold a slot now (an abandoned one only when the cap of abandoned threads made it keep its slot).</summary>
     public int Running
     {
         get

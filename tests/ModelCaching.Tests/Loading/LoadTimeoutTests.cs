@@ -215,52 +215,6 @@ public sealed class LoadTimeoutTests
     }
 
     [Fact]
-    public async Task AbandonedAttempt_KeepsItsLoadSlot_UntilItReallyEnds()
-    {
-        using var release = new ManualResetEventSlim();
-        var time = new FakeTimeProvider();
-        int otherLoads = 0;
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(time);
-        services.AddModelCache(o => o.MaxConcurrentLoads = 1)
-            .AddModel<FakeModel>("stuck", m => m
-                .FromSource(new MutableSource("v1"))
-                .UseLoader((_, _) =>
-                {
-                    release.Wait();
-                    return ValueTask.FromResult(new FakeModel("stuck"));
-                })
-                .Configure(o => o.LoadTimeout = Timeout))
-            .AddModel<FakeModel>("other", m => m
-                .FromSource(new MutableSource("other"))
-                .UseLoader((_, _) =>
-                {
-                    Interlocked.Increment(ref otherLoads);
-                    return ValueTask.FromResult(new FakeModel("other"));
-                }));
-        await using ServiceProvider provider = services.BuildServiceProvider();
-        IModelCache<FakeModel> stuck = provider.GetRequiredKeyedService<IModelCache<FakeModel>>("stuck");
-        IModelCache<FakeModel> other = provider.GetRequiredKeyedService<IModelCache<FakeModel>>("other");
-
-        Task<FakeModel> stuckCall = stuck.GetModelAsync().AsTask();
-        await Eventually.TrueAsync(() => stuck.State == ModelCacheState.Loading, "the stuck load to start");
-        time.Advance(Timeout + TimeSpan.FromSeconds(1));
-        await Assert.ThrowsAsync<ModelLoadException>(() => stuckCall);
-
-        // The abandoned attempt still holds the only slot: the other model's load waits for it.
-        Task<FakeModel> otherCall = other.GetModelAsync().AsTask();
-        ModelLoadLimiter limiter = ((ModelCacheProvider)provider.GetRequiredService<IModelCacheProvider>()).LoadLimiter;
-        await Eventually.TrueAsync(() => limiter.Queued == 1, "the other model's load to queue for the slot");
-        Assert.Equal(1, limiter.Running);
-        Assert.Equal(0, Volatile.Read(ref otherLoads));
-        Assert.False(otherCall.IsCompleted);
-
-        release.Set();
-        Assert.Equal("other", (await otherCall.WaitAsync(Eventually.Timeout)).Content);
-        Assert.Equal(1, otherLoads);
-    }
-
-    [Fact]
     public async Task SizeEstimator_ThatBlocks_IsBoundedByTheLoadTimeout_AndItsModelIsNeverServed()
     {
         var factory = new CacheFactory();
