@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ModelCaching.Diagnostics;
+using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 using ModelCaching.Loading;
 
@@ -71,7 +72,9 @@ public sealed partial class ModelCache<TModel>
     {
         ModelGeneration<TModel>? unloadedFirst = null;
         ModelArtifact? artifact = attempt.Artifact;
-        bool contentAtFault = false;
+
+        // The step that judges the content, while one runs: a failure there may be the content's fault (ContentFault).
+        ContentCheck? check = null;
         Budget.MemoryBudget.Reservation? reservation = null;
         try
         {
@@ -110,19 +113,23 @@ public sealed partial class ModelCache<TModel>
                 artifact = fetched.Artifact!;
             }
 
-            contentAtFault = true;
+            check = ContentCheck.Integrity;
             _pipeline.CheckIntegrity(attempt, artifact);
+            check = null;
             if (_options.SwapMode == ModelSwapMode.UnloadFirst && current is not null && attempt.Reason != ModelLoadReason.FirstUse)
             {
                 unloadedFirst = UnloadForSwap(current);
             }
 
-            contentAtFault = false;
             reservation = ReserveMemory(attempt, artifact);
-            contentAtFault = true;
             started = _timeProvider.GetTimestamp();
+            check = ContentCheck.Loader;
             TModel model = _pipeline.Build(attempt, artifact, out allocated);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+            check = ContentCheck.Validation;
+            _pipeline.Prepare(attempt, model);
+            check = null;
+            TimeSpan loadTime = _timeProvider.GetElapsedTime(started);
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated), Reservation = reservation, LoadTime = loadTime };
         }
         catch (Exception ex)
         {
@@ -132,7 +139,7 @@ public sealed partial class ModelCache<TModel>
                 RestoreAfterFailedUnloadFirst(unloadedFirst, attempt.CancellationToken);
             }
 
-            return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = contentAtFault };
+            return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = check is { } step && ContentFault.IsContentFault(ex, step) };
         }
     }
 
@@ -191,7 +198,10 @@ public sealed partial class ModelCache<TModel>
             _timeProvider.GetUtcNow(),
             size,
             artifact?.ETag);
-        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed, charge);
+        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed, charge)
+        {
+            ContentHash = artifact?.ContentHash,
+        };
     }
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
@@ -213,9 +223,9 @@ public sealed partial class ModelCache<TModel>
             if (reason == ModelLoadReason.Rollback)
             {
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
-                if (previous?.Artifact?.ContentHash is { } rolledBackFrom)
+                if (previous?.ContentHash is { } rolledBackFrom)
                 {
-                    _failSafe.Reject(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
+                    _failSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
                 }
 
                 released = _rollback.Clear();
@@ -228,6 +238,7 @@ public sealed partial class ModelCache<TModel>
             _state = ModelCacheState.Ready;
             _lastError = null;
             _failSafe.OnSuccess();
+            _failSafe.OnServed(generation.ContentHash);
             _timers.OnLoaded();
         }
 
@@ -362,6 +373,7 @@ public sealed partial class ModelCache<TModel>
 
         public bool Skipped { get; init; }
 
+        /// <summary>The content caused the failure (<see cref="ContentFault"/>): its hash is remembered as bad unless it has served.</summary>
         public bool ContentAtFault { get; init; }
 
         public long Size { get; init; }

@@ -41,6 +41,9 @@ internal sealed class ModelGeneration<TModel>
     /// <summary>The bytes the generation was loaded from, kept for rollback; null when the source has no bytes.</summary>
     public ModelArtifact? Artifact { get; }
 
+    /// <summary>The SHA-256 of the content it was loaded from, or <see langword="null"/> (a factory built it, or the source had no bytes).</summary>
+    public string? ContentHash { get; init; }
+
     /// <summary>Leases alive on this generation (not counting the cache's own reference).</summary>
     public int ActiveLeases
     {
