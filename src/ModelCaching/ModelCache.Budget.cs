@@ -55,6 +55,7 @@ public sealed partial class ModelCache<TModel>
         long estimate = _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null
             ? contentBytes
             : Math.Max(Volatile.Read(ref _lastSize), contentBytes);
+        estimate += RetainedBytes(artifact, attempt.Reason);
         attempt.Step = "reserving memory";
         long waitStarted = _timeProvider.GetTimestamp();
         MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
@@ -93,10 +94,11 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    private GenerationCharge? ChargeMemory(MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime)
+    // retainedBytes: the raw bytes the generation keeps beside its model (RetainedBytes), charged with it.
+    private GenerationCharge? ChargeMemory(MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
     {
         Volatile.Write(ref _lastSize, size);
-        return _budget?.Charge(this, reservation, size, loadTime.TotalSeconds);
+        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds);
     }
 
     // The model's size as its options say to measure it; allocated: managed bytes the load step allocated on this thread.

@@ -70,7 +70,7 @@ public sealed partial class ModelCache<TModel>
 
     private LoadOutcome RunPipeline(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     {
-        ModelGeneration<TModel>? unloadedFirst = null;
+        (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? unloadedFirst = null;
         ModelArtifact? artifact = attempt.Artifact;
 
         // The step that judges the content, while one runs: a failure there may be the content's fault (ContentFault).
@@ -136,7 +136,7 @@ public sealed partial class ModelCache<TModel>
             CancelReservation(reservation);
             if (unloadedFirst is not null && !attempt.IsAbandoned)
             {
-                RestoreAfterFailedUnloadFirst(unloadedFirst, attempt.CancellationToken);
+                RestoreAfterFailedUnloadFirst(unloadedFirst.Value, attempt.CancellationToken);
             }
 
             return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = check is { } step && ContentFault.IsContentFault(ex, step) };
@@ -154,7 +154,8 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(outcome.Reservation, outcome.Size, outcome.LoadTime));
+            Budget.GenerationCharge? charge = ChargeMemory(outcome.Reservation, outcome.Size, outcome.LoadTime, RetainedBytes(outcome.Artifact, attempt.Reason));
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -198,10 +199,30 @@ public sealed partial class ModelCache<TModel>
             _timeProvider.GetUtcNow(),
             size,
             artifact?.ETag);
-        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed, charge)
+        ModelArtifact? kept = KeepsContent && artifact is { HasContent: true } ? artifact : null;
+        return new ModelGeneration<TModel>(Name, model, version, kept, _logger, _retirement.OnGenerationDisposed, charge)
         {
             ContentHash = artifact?.ContentHash,
         };
+    }
+
+    // Whether a generation keeps the bytes it was loaded from: only for a feature that needs them, a rollback to it
+    // (RollbackRetention.Artifact) or the restore after a failed unload-first swap. The content hash is enough to tell
+    // an unchanged source.
+    private bool KeepsContent => _rollback.Retention == ModelRollbackRetention.Artifact || _options.SwapMode == ModelSwapMode.UnloadFirst;
+
+    /// <summary>
+    /// The raw bytes a generation loaded from <paramref name="artifact"/> keeps while it serves, charged to the budget
+    /// beside the model: its own (when <see cref="KeepsContent"/>) and the previous version's that the swap puts in the
+    /// rollback slot (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the slot).
+    /// </summary>
+    private long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
+    {
+        long own = KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
+        long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
+            ? 0
+            : _current?.Artifact?.Length ?? _rollback.ArtifactBytes;
+        return own + previous;
     }
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)

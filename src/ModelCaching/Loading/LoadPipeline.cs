@@ -168,7 +168,8 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     {
         if (artifact.ContentHash is not null)
         {
-            return current.Artifact?.ContentHash == artifact.ContentHash || current.Version.Id == artifact.ContentHash;
+            // The hash, not the bytes: a generation keeps its bytes only when a rollback or an unload-first swap needs them.
+            return current.ContentHash == artifact.ContentHash || current.Version.Id == artifact.ContentHash;
         }
 
         return artifact.ETag is not null && current.Version.ETag == artifact.ETag;

@@ -69,6 +69,7 @@ public sealed class EnvironmentalFailureTests
         _factory.Time.Advance(timeout);
         var error = await Assert.ThrowsAsync<ModelLoadException>(() => first.WaitAsync(LogSignals.Timeout));
         Assert.Contains("timed out", error.Message, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => !cache.GetStatistics().AbandonedLoadRunning, "the timed-out attempt's thread to end");
 
         _factory.Time.Advance(new ModelOptions().FailureCooldown);
         FakeModel model = await cache.GetModelAsync().AsTask().WaitAsync(LogSignals.Timeout);
