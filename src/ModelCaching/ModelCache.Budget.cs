@@ -72,6 +72,7 @@ public sealed partial class ModelCache<TModel>
         long estimate = _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null
             ? contentBytes
             : Math.Max(lastSize > 0 ? lastSize : _budget.TypicalSize, contentBytes);
+        estimate += RetainedBytes(artifact, attempt.Reason);
         attempt.Step = "reserving memory";
         long waitStarted = _timeProvider.GetTimestamp();
         MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
@@ -110,10 +111,11 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    private GenerationCharge? ChargeMemory(MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime)
+    // retainedBytes: the raw bytes the generation keeps beside its model (RetainedBytes), charged with it.
+    private GenerationCharge? ChargeMemory(MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
     {
         Volatile.Write(ref _lastSize, size);
-        return _budget?.Charge(this, reservation, size, loadTime.TotalSeconds);
+        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds);
     }
 
     /// <summary>
@@ -131,7 +133,8 @@ public sealed partial class ModelCache<TModel>
         {
             try
             {
-                _budget!.Fit(this, reservation, Math.Max(size, 0), attempt.CancellationToken, step => attempt.Step = step);
+                // The charge is the model's size and the raw bytes the generation keeps (ChargeMemory): fit both.
+                _budget!.Fit(this, reservation, Math.Max(size, 0) + RetainedBytes(artifact, attempt.Reason), attempt.CancellationToken, step => attempt.Step = step);
             }
             catch
             {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ModelCaching.Diagnostics;
+using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 using ModelCaching.Loading;
 
@@ -72,9 +73,11 @@ public sealed partial class ModelCache<TModel>
 
     private LoadOutcome RunPipeline(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     {
-        ModelGeneration<TModel>? unloadedFirst = null;
+        (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? unloadedFirst = null;
         ModelArtifact? artifact = attempt.Artifact;
-        bool contentAtFault = false;
+
+        // The step that judges the content, while one runs: a failure there may be the content's fault (ContentFault).
+        ContentCheck? check = null;
         Budget.MemoryBudget.Reservation? reservation = null;
         try
         {
@@ -114,19 +117,23 @@ public sealed partial class ModelCache<TModel>
                 artifact = fetched.Artifact!;
             }
 
-            contentAtFault = true;
+            check = ContentCheck.Integrity;
             _pipeline.CheckIntegrity(attempt, artifact);
+            check = null;
             if (_options.SwapMode == ModelSwapMode.UnloadFirst && current is not null && attempt.Reason != ModelLoadReason.FirstUse)
             {
                 unloadedFirst = UnloadForSwap(current);
             }
 
-            contentAtFault = false;
             reservation = HoldReservation(attempt, ReserveMemory(attempt, artifact));
-            contentAtFault = true;
             started = _timeProvider.GetTimestamp();
+            check = ContentCheck.Loader;
             TModel model = _pipeline.Build(attempt, artifact, out allocated);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated, reservation), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+            check = ContentCheck.Validation;
+            _pipeline.Prepare(attempt, model);
+            check = null;
+            TimeSpan loadTime = _timeProvider.GetElapsedTime(started);
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated, reservation), Reservation = reservation, LoadTime = loadTime };
         }
         catch (Exception ex)
         {
@@ -134,10 +141,10 @@ public sealed partial class ModelCache<TModel>
             CancelReservation(reservation);
             if (unloadedFirst is not null && !attempt.IsAbandoned)
             {
-                RestoreAfterFailedUnloadFirst(unloadedFirst, attempt.CancellationToken);
+                RestoreAfterFailedUnloadFirst(unloadedFirst.Value, attempt.CancellationToken);
             }
 
-            return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = contentAtFault };
+            return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = check is { } step && ContentFault.IsContentFault(ex, step) };
         }
     }
 
@@ -152,7 +159,8 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime));
+            Budget.GenerationCharge? charge = ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime, RetainedBytes(outcome.Artifact, attempt.Reason));
+            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -208,7 +216,30 @@ public sealed partial class ModelCache<TModel>
             _timeProvider.GetUtcNow(),
             size,
             artifact?.ETag);
-        return new ModelGeneration<TModel>(Name, model, version, artifact is { HasContent: true } ? artifact : null, _logger, _retirement.OnGenerationDisposed, charge);
+        ModelArtifact? kept = KeepsContent && artifact is { HasContent: true } ? artifact : null;
+        return new ModelGeneration<TModel>(Name, model, version, kept, _logger, _retirement.OnGenerationDisposed, charge)
+        {
+            ContentHash = artifact?.ContentHash,
+        };
+    }
+
+    // Whether a generation keeps the bytes it was loaded from: only for a feature that needs them, a rollback to it
+    // (RollbackRetention.Artifact) or the restore after a failed unload-first swap. The content hash is enough to tell
+    // an unchanged source.
+    private bool KeepsContent => _rollback.Retention == ModelRollbackRetention.Artifact || _options.SwapMode == ModelSwapMode.UnloadFirst;
+
+    /// <summary>
+    /// The raw bytes a generation loaded from <paramref name="artifact"/> keeps while it serves, charged to the budget
+    /// beside the model: its own (when <see cref="KeepsContent"/>) and the previous version's that the swap puts in the
+    /// rollback slot (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the slot).
+    /// </summary>
+    private long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
+    {
+        long own = KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
+        long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
+            ? 0
+            : _current?.Artifact?.Length ?? _rollback.ArtifactBytes;
+        return own + previous;
     }
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
@@ -230,9 +261,9 @@ public sealed partial class ModelCache<TModel>
             if (reason == ModelLoadReason.Rollback)
             {
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
-                if (previous?.Artifact?.ContentHash is { } rolledBackFrom)
+                if (previous?.ContentHash is { } rolledBackFrom)
                 {
-                    _failSafe.Reject(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
+                    _failSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
                 }
 
                 released = _rollback.Clear();
@@ -245,6 +276,7 @@ public sealed partial class ModelCache<TModel>
             _state = ModelCacheState.Ready;
             _lastError = null;
             _failSafe.OnSuccess();
+            _failSafe.OnServed(generation.ContentHash);
             _timers.OnLoaded();
         }
 
@@ -379,6 +411,7 @@ public sealed partial class ModelCache<TModel>
 
         public bool Skipped { get; init; }
 
+        /// <summary>The content caused the failure (<see cref="ContentFault"/>): its hash is remembered as bad unless it has served.</summary>
         public bool ContentAtFault { get; init; }
 
         public long Size { get; init; }

@@ -59,7 +59,9 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    private ModelGeneration<TModel>? UnloadForSwap(ModelGeneration<TModel> current)
+    // Returns the unloaded generation with the bytes to restore it from, read before it is retired (a disposed
+    // generation lets its bytes go).
+    private (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadForSwap(ModelGeneration<TModel> current)
     {
         lock (_gate)
         {
@@ -73,13 +75,15 @@ public sealed partial class ModelCache<TModel>
         }
 
         // Resource-preserving swap: free the model now (leases still pin it until they end).
+        ModelArtifact? bytes = current.Artifact;
         current.Retire();
-        return current;
+        return (current, bytes);
     }
 
-    private void RestoreAfterFailedUnloadFirst(ModelGeneration<TModel> unloaded, CancellationToken cancellationToken)
+    private void RestoreAfterFailedUnloadFirst((ModelGeneration<TModel> Generation, ModelArtifact? Bytes) unloadedFirst, CancellationToken cancellationToken)
     {
-        if (unloaded.Artifact is null)
+        (ModelGeneration<TModel> unloaded, ModelArtifact? bytes) = unloadedFirst;
+        if (bytes is null)
         {
             return;
         }
@@ -87,8 +91,8 @@ public sealed partial class ModelCache<TModel>
         try
         {
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
-            TModel model = _pipeline.Load(unloaded.Artifact, cancellationToken);
-            ModelGeneration<TModel> restored = CreateGeneration(model, unloaded.Artifact, unloaded.Version.SizeBytes, ChargeMemory(reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero));
+            TModel model = _pipeline.Load(bytes, cancellationToken);
+            ModelGeneration<TModel> restored = CreateGeneration(model, bytes, unloaded.Version.SizeBytes, ChargeMemory(reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
             lock (_gate)
             {
                 if (_disposed || _current is not null)

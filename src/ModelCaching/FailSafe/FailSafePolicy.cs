@@ -7,13 +7,22 @@ namespace ModelCaching.FailSafe;
 /// retry backoff with jitter, and the cool-down during which a model with nothing serving answers at once instead of
 /// loading again. Thread-safe; it decides, the cache acts.
 /// </summary>
+/// <remarks>
+/// Only content can be bad content: the cache rejects a hash only for a failure the content caused
+/// (<see cref="ContentFault"/>), and content that has served is never rejected by a failed load (it proved loadable and
+/// valid; failing now is the environment's doing), only by an explicit rollback away from it.
+/// </remarks>
 internal sealed class FailSafePolicy
 {
     /// <summary>How many rejected content hashes are remembered (oldest forgotten first).</summary>
     public const int RejectedHashLimit = 32;
 
+    /// <summary>How many content hashes that served are remembered (oldest forgotten first).</summary>
+    public const int ServedHashLimit = 32;
+
     private readonly Lock _gate = new();
     private readonly List<(string Hash, string Cause)> _rejected = [];
+    private readonly List<string> _served = [];
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _cooldown;
     private readonly TimeSpan _retryBaseDelay;
@@ -57,22 +66,57 @@ internal sealed class FailSafePolicy
         }
     }
 
-    /// <summary>Remembers content that failed to load (or was rolled back from), so automatic reloads skip it.</summary>
-    public void Reject(string hash, string cause)
+    /// <summary>
+    /// Remembers content whose load failed because of the content, so automatic reloads skip it; content that has
+    /// served is not remembered.
+    /// </summary>
+    /// <returns><see langword="false"/> when the content has served and so was not rejected.</returns>
+    public bool Reject(string hash, string cause)
     {
         lock (_gate)
         {
-            if (IsRejectedLocked(hash, out _))
+            if (_served.Contains(hash))
             {
-                return;
+                return false;
             }
 
-            if (_rejected.Count == RejectedHashLimit)
-            {
-                _rejected.RemoveAt(0);
-            }
+            RejectLocked(hash, cause);
+            return true;
+        }
+    }
 
-            _rejected.Add((hash, cause));
+    /// <summary>
+    /// Remembers the version an explicit rollback went back from (it has served), so automatic reloads do not pick it
+    /// up again until it changes.
+    /// </summary>
+    public void RejectRolledBack(string hash, string cause)
+    {
+        lock (_gate)
+        {
+            RejectLocked(hash, cause);
+        }
+    }
+
+    /// <summary>Content now serves: it is not bad content (a rejection from a rollback is forgotten), and no failed load will say it is.</summary>
+    public void OnServed(string? hash)
+    {
+        if (hash is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _rejected.RemoveAll(rejected => rejected.Hash == hash);
+            if (!_served.Contains(hash))
+            {
+                if (_served.Count == ServedHashLimit)
+                {
+                    _served.RemoveAt(0);
+                }
+
+                _served.Add(hash);
+            }
         }
     }
 
@@ -152,6 +196,21 @@ internal sealed class FailSafePolicy
         {
             _consecutiveFailures = 0;
         }
+    }
+
+    private void RejectLocked(string hash, string cause)
+    {
+        if (IsRejectedLocked(hash, out _))
+        {
+            return;
+        }
+
+        if (_rejected.Count == RejectedHashLimit)
+        {
+            _rejected.RemoveAt(0);
+        }
+
+        _rejected.Add((hash, cause));
     }
 
     private bool IsRejectedLocked(string hash, [NotNullWhen(true)] out string? cause)

@@ -20,6 +20,7 @@ internal sealed class ModelGeneration<TModel>
     // Starts at 1: the cache's own reference, released when the generation is retired.
     private int _references = 1;
     private int _retired;
+    private ModelArtifact? _artifact;
 
     // onDisposed is called once the model is disposed, so the owner can drop its reference and let the model be collected.
     // charge: the bytes it holds against a memory budget, if the cache has one.
@@ -30,7 +31,7 @@ internal sealed class ModelGeneration<TModel>
         _modelName = modelName;
         Model = model;
         Version = version;
-        Artifact = artifact;
+        _artifact = artifact;
         _logger = logger;
     }
 
@@ -38,8 +39,14 @@ internal sealed class ModelGeneration<TModel>
 
     public ModelVersion Version { get; }
 
-    /// <summary>The bytes the generation was loaded from, kept for rollback; null when the source has no bytes.</summary>
-    public ModelArtifact? Artifact { get; }
+    /// <summary>
+    /// The bytes the generation was loaded from, when a feature needs them (a rollback to it, the restore after an
+    /// unload-first swap); let go when the generation is disposed, whoever still holds the generation.
+    /// </summary>
+    public ModelArtifact? Artifact => Volatile.Read(ref _artifact);
+
+    /// <summary>The SHA-256 of the content it was loaded from, or <see langword="null"/> (a factory built it, or the source had no bytes).</summary>
+    public string? ContentHash { get; init; }
 
     /// <summary>Leases alive on this generation (not counting the cache's own reference).</summary>
     public int ActiveLeases
@@ -85,6 +92,7 @@ internal sealed class ModelGeneration<TModel>
 
         if (references == 0)
         {
+            Volatile.Write(ref _artifact, null);
             DisposeModel();
             _charge?.OnDisposed();
             _onDisposed?.Invoke(this);

@@ -5,7 +5,9 @@ public enum ModelRollbackRetention
 {
     /// <summary>
     /// Keep the previous version's bytes: a rollback loads them again through the loader, validators and
-    /// warm-ups (seconds for a large model), and only one model stays in memory.
+    /// warm-ups (seconds for a large model), and only one model stays in memory. The serving generation keeps its
+    /// own bytes too (they are the rollback bytes after the next swap); both are charged to a memory budget with the
+    /// model, and an unload lets them go.
     /// </summary>
     Artifact,
 
@@ -15,6 +17,9 @@ public enum ModelRollbackRetention
     /// </summary>
     Generation,
 
-    /// <summary>Keep nothing: <see cref="IModelCache.RollbackAsync"/> has nothing to go back to.</summary>
+    /// <summary>
+    /// Keep nothing, not even the serving version's bytes: <see cref="IModelCache.RollbackAsync"/> has nothing to go
+    /// back to, and a model costs only its own size.
+    /// </summary>
     None,
 }

@@ -14,6 +14,18 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
 
     public ModelRollbackRetention Retention => retention;
 
+    /// <summary>The bytes kept for a rollback (<see cref="ModelRollbackRetention.Artifact"/>): charged to the serving generation's budget.</summary>
+    public long ArtifactBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _previousArtifact?.Length ?? 0;
+            }
+        }
+    }
+
     /// <summary>
     /// A swap replaced <paramref name="previous"/>: keep what the retention says.
     /// </summary>
@@ -59,13 +71,17 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
         }
     }
 
-    /// <summary>Lets the kept generation go (an unload frees memory; the bytes stay for a later rollback); the caller retires it.</summary>
+    /// <summary>
+    /// Lets everything kept go, the generation and the bytes (an unload frees the model's memory, and bytes no serving
+    /// generation is charged for would be memory no budget sees); the caller retires the generation.
+    /// </summary>
     public ModelGeneration<TModel>? ReleaseGeneration()
     {
         lock (_gate)
         {
             ModelGeneration<TModel>? kept = _keptGeneration;
             _keptGeneration = null;
+            _previousArtifact = null;
             return kept;
         }
     }

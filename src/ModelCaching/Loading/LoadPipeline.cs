@@ -66,7 +66,7 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
         }
     }
 
-    /// <summary>Loads, validates and warms up a model; a model that fails validation or warm-up is disposed.</summary>
+    /// <summary>Loads a model from its content (then <see cref="Prepare"/> validates and warms it up).</summary>
     /// <param name="attempt">The load attempt.</param>
     /// <param name="artifact">The content to load.</param>
     /// <param name="allocated">The managed bytes the loader allocated on this thread (<see cref="ModelSizeMeasure.AllocatedBytes"/>).</param>
@@ -76,7 +76,6 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
         long before = GC.GetAllocatedBytesForCurrentThread();
         TModel model = Load(artifact, attempt.CancellationToken);
         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Prepare(attempt, model);
         return model;
     }
 
@@ -99,7 +98,8 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
         return model;
     }
 
-    private void Prepare(LoadAttempt<TModel> attempt, TModel model)
+    /// <summary>Runs the validators and warm-ups on a new model; a model that fails them is disposed.</summary>
+    public void Prepare(LoadAttempt<TModel> attempt, TModel model)
     {
         CancellationToken cancellationToken = attempt.CancellationToken;
         try
@@ -168,7 +168,8 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     {
         if (artifact.ContentHash is not null)
         {
-            return current.Artifact?.ContentHash == artifact.ContentHash || current.Version.Id == artifact.ContentHash;
+            // The hash, not the bytes: a generation keeps its bytes only when a rollback or an unload-first swap needs them.
+            return current.ContentHash == artifact.ContentHash || current.Version.Id == artifact.ContentHash;
         }
 
         return artifact.ETag is not null && current.Version.ETag == artifact.ETag;

@@ -31,6 +31,7 @@ public sealed class TemplateEvictionTests : IDisposable
                 .Configure(o =>
                 {
                     o.DrainDelay = TimeSpan.Zero;
+                    o.RollbackRetention = ModelRollbackRetention.None; // the budget below counts the models' own bytes
 
                     // Uses are then first loads only (one each): the newcomer is worth as much as the cheapest model,
                     // so the budget admits it and evicts, rather than loading it as the overdraft model.

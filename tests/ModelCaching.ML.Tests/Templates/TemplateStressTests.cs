@@ -46,8 +46,8 @@ public sealed class TemplateStressTests(ITestOutputHelper output) : IDisposable
         var services = new ServiceCollection();
         services.Configure<MLOptions>(o => o.MLContext = PoolFactory.Context);
         services.AddModelCache(o => o.MemoryBudgetBytes = limit)
-            .AddModelTemplate<ITransformer>("iris", t => t.FromFile(_tenants.PathTemplate).UseLoader(_loader).WithPredictionPool<IrisData, IrisPrediction>().Configure(o => o.DrainDelay = TimeSpan.Zero), o => o.NamePrefix = "iris-")
-            .AddModelTemplate<ITransformer>("taxi", t => t.FromFile(_tenants.PathTemplate).UseLoader(_loader).WithPredictionPool<TaxiTrip, TaxiFarePrediction>().Configure(o => o.DrainDelay = TimeSpan.Zero), o => o.NamePrefix = "taxi-");
+            .AddModelTemplate<ITransformer>("iris", t => t.FromFile(_tenants.PathTemplate).UseLoader(_loader).WithPredictionPool<IrisData, IrisPrediction>().Configure(static o => { o.DrainDelay = TimeSpan.Zero; o.RollbackRetention = ModelRollbackRetention.None; }), o => o.NamePrefix = "iris-")
+            .AddModelTemplate<ITransformer>("taxi", t => t.FromFile(_tenants.PathTemplate).UseLoader(_loader).WithPredictionPool<TaxiTrip, TaxiFarePrediction>().Configure(static o => { o.DrainDelay = TimeSpan.Zero; o.RollbackRetention = ModelRollbackRetention.None; }), o => o.NamePrefix = "taxi-");
         ServiceProvider container = services.BuildServiceProvider();
         var irisPools = container.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
         var taxiPools = container.GetRequiredService<PredictionPoolProvider<TaxiTrip, TaxiFarePrediction>>();

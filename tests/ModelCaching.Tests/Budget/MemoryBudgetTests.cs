@@ -196,7 +196,7 @@ public sealed class MemoryBudgetTests : IDisposable
     {
         _files.Write("t1", bytes: 100);
         var services = _files.Services(cache: o => o.MemoryBudgetBytes = 1000);
-        services.AddModelCache().AddModel<FakeModel>("scorer", m => m.FromSource(new MutableSource(new string('s', 300))).UseLoader(new FakeLoader()));
+        services.AddModelCache().AddModel<FakeModel>("scorer", m => m.FromSource(new MutableSource(new string('s', 300))).UseLoader(new FakeLoader()).Configure(static o => o.RollbackRetention = ModelRollbackRetention.None));
         await using ServiceProvider provider = services.BuildServiceProvider();
         IModelCacheProvider models = provider.GetRequiredService<IModelCacheProvider>();
 

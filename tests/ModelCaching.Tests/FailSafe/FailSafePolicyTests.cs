@@ -164,4 +164,29 @@ public sealed class FailSafePolicyTests
         Assert.True(policy.IsRejected("hash-32", out string? cause32));
         Assert.Equal("cause-32", cause32);
     }
+
+    [Fact]
+    public void Content_that_has_served_is_not_rejected_by_a_failed_load_but_is_by_a_rollback()
+    {
+        var policy = new FailSafePolicy(_time, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        policy.OnServed("aa");
+
+        Assert.False(policy.Reject("aa", "OutOfMemoryException"));
+        Assert.False(policy.IsRejected("aa", out _));
+
+        policy.RejectRolledBack("aa", "version aa was rolled back");
+        Assert.True(policy.IsRejected("aa", out string? cause));
+        Assert.Equal("version aa was rolled back", cause);
+    }
+
+    [Fact]
+    public void Content_that_serves_again_is_no_longer_rejected()
+    {
+        var policy = new FailSafePolicy(_time, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        Assert.True(policy.Reject("aa", "the validator said no"));
+
+        policy.OnServed("aa");
+
+        Assert.False(policy.IsRejected("aa", out _));
+    }
 }

@@ -139,16 +139,17 @@ public sealed class RollbackSlotTests
     }
 
     [Fact]
-    public void ReleaseGeneration_keeps_the_bytes_for_a_later_rollback()
+    public void ReleaseGeneration_lets_the_bytes_go_too_so_an_unload_keeps_no_memory_the_budget_does_not_see()
     {
         var slot = new RollbackSlot<FakeModel>(ModelRollbackRetention.Artifact);
         ModelGeneration<FakeModel> previous = Generation("v1", withArtifact: true);
         slot.Replace(previous);
+        Assert.Equal(2, slot.ArtifactBytes);
 
         Assert.Null(slot.ReleaseGeneration());
 
-        Assert.True(slot.TryTake(out _, out ModelArtifact? artifact));
-        Assert.Same(previous.Artifact, artifact);
+        Assert.Equal(0, slot.ArtifactBytes);
+        Assert.False(slot.TryTake(out _, out _));
     }
 
     private ModelGeneration<FakeModel> Generation(string content, bool withArtifact)

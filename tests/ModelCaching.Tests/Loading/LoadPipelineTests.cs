@@ -194,7 +194,7 @@ public sealed class LoadPipelineTests
     }
 
     [Fact]
-    public void Build_loads_validates_and_warms_up_the_model_in_that_order()
+    public void Build_then_Prepare_loads_validates_and_warms_up_the_model_in_that_order()
     {
         var steps = new List<string>();
         _settings.Validators.Add((model, _) =>
@@ -209,7 +209,7 @@ public sealed class LoadPipelineTests
         });
         LoadAttempt<FakeModel> attempt = Attempt();
 
-        FakeModel model = Pipeline().Build(attempt, Artifact("v1"), out _);
+        FakeModel model = BuildAndPrepare(attempt, "v1");
 
         Assert.Equal("v1", model.Content);
         Assert.False(model.IsDisposed);
@@ -218,7 +218,7 @@ public sealed class LoadPipelineTests
     }
 
     [Fact]
-    public void Build_disposes_a_model_whose_validator_throws_and_rethrows()
+    public void Prepare_disposes_a_model_whose_validator_throws_and_rethrows()
     {
         _settings.Validators.Add((_, _) => throw new InvalidOperationException("accuracy too low"));
         var warmedUp = false;
@@ -229,7 +229,7 @@ public sealed class LoadPipelineTests
         });
         LoadAttempt<FakeModel> attempt = Attempt();
 
-        var error = Assert.Throws<InvalidOperationException>(() => Pipeline().Build(attempt, Artifact("v1"), out _));
+        var error = Assert.Throws<InvalidOperationException>(() => BuildAndPrepare(attempt, "v1"));
 
         Assert.Equal("accuracy too low", error.Message);
         Assert.Equal(1, Assert.Single(_loader.Created).DisposeCount);
@@ -238,7 +238,7 @@ public sealed class LoadPipelineTests
     }
 
     [Fact]
-    public async Task Build_disposes_a_model_whose_asynchronous_warm_up_fails_and_rethrows()
+    public async Task Prepare_disposes_a_model_whose_asynchronous_warm_up_fails_and_rethrows()
     {
         _settings.WarmUps.Add(async (_, _) =>
         {
@@ -246,7 +246,7 @@ public sealed class LoadPipelineTests
             throw new TimeoutException("warm-up prediction hung");
         });
 
-        var error = await Task.Run(() => Assert.Throws<TimeoutException>(() => Pipeline().Build(Attempt(), Artifact("v1"), out _)));
+        var error = await Task.Run(() => Assert.Throws<TimeoutException>(() => BuildAndPrepare(Attempt(), "v1")));
 
         Assert.Equal("warm-up prediction hung", error.Message);
         Assert.Equal(1, Assert.Single(_loader.Created).DisposeCount);
@@ -318,5 +318,13 @@ public sealed class LoadPipelineTests
     private sealed class NullLoader : IModelLoader<FakeModel>
     {
         public ValueTask<FakeModel> LoadAsync(ModelArtifact artifact, CancellationToken cancellationToken) => ValueTask.FromResult<FakeModel>(null!);
+    }
+
+    private FakeModel BuildAndPrepare(LoadAttempt<FakeModel> attempt, string content)
+    {
+        LoadPipeline<FakeModel> pipeline = Pipeline();
+        FakeModel model = pipeline.Build(attempt, Artifact(content), out _);
+        pipeline.Prepare(attempt, model);
+        return model;
     }
 }

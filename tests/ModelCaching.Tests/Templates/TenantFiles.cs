@@ -46,7 +46,13 @@ public sealed class TenantFiles : IDisposable
                     t.FromFile(PathTemplate).UseLoader(Loader);
                 }
 
-                t.Configure(static o => o.DrainDelay = TimeSpan.Zero);
+                // Tenants keep no rollback bytes: the tests over this helper count the models' own bytes (the raw bytes a
+                // rollback keeps are charged too, see FailSafe/GenerationMemoryTests).
+                t.Configure(static o =>
+                {
+                    o.DrainDelay = TimeSpan.Zero;
+                    o.RollbackRetention = ModelRollbackRetention.None;
+                });
                 template?.Invoke(t);
             },
             templateOptions);
