@@ -9,7 +9,8 @@ namespace ModelCaching.Benchmarks.Onnx;
 /// One breast-cancer-multiclass.onnx inference (8 features in, 10 scores out), on 1 and 2 threads at once: ONNX
 /// Runtime's own <c>session.Run</c> on a session held by the caller (the baseline), the same call through the cache
 /// under a lease, and the typed API (<c>cache.Rent()</c>: pooled runner, bound pinned buffers, <c>RunWithBinding</c>).
-/// Times are per inference on each thread. Budget (issue 12): ≤ 1.05× raw and fewer bytes than raw.
+/// Times are per inference on each thread. Budget (issue 12): ≤ 1.05× raw and fewer bytes than raw. The typed rows
+/// include the checks of issue 17 (rental token on every member, inputs written in this rental, length of SetInput).
 /// </summary>
 /// <remarks>Not sealed: BenchmarkDotNet derives from benchmark classes.</remarks>
 [MemoryDiagnoser]
@@ -26,6 +27,7 @@ public class OnnxBenchmarks
     private Action<int> _raw = null!;
     private Action<int> _leased = null!;
     private Action<int> _typed = null!;
+    private Action<int> _typedSetInput = null!;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -41,6 +43,7 @@ public class OnnxBenchmarks
         _raw = RawLoop;
         _leased = LeasedLoop;
         _typed = TypedLoop;
+        _typedSetInput = TypedSetInputLoop;
 
         // Every way must give the same answer before it is timed.
         float expected = _inputs[0].Run(_session);
@@ -48,6 +51,8 @@ public class OnnxBenchmarks
         Require(_sinks[0] == expected, "typed API");
         _leased(0);
         Require(_sinks[0] == expected, "session under a lease");
+        _typedSetInput(0);
+        Require(_sinks[0] == expected, "typed API with SetInput");
     }
 
     [GlobalCleanup]
@@ -71,6 +76,9 @@ public class OnnxBenchmarks
 
     [Benchmark(OperationsPerInvoke = Calls, Description = "typed API: cache.Rent() + Run()")]
     public void TypedApi() => _runner.Run(_typed);
+
+    [Benchmark(OperationsPerInvoke = Calls, Description = "typed API: cache.Rent() + SetInput + Run()")]
+    public void TypedApiSetInput() => _runner.Run(_typedSetInput);
 
     private void RawLoop(int thread)
     {
@@ -107,6 +115,23 @@ public class OnnxBenchmarks
             using OnnxInference inference = cache.Rent();
             inference.SetString("Label", OnnxSample.Label);
             features.CopyTo(inference.Input<float>("Features"));
+            inference.Run();
+            last = inference.Output<float>("Score.onnx")[0];
+        }
+
+        _sinks[thread * 16] = last;
+    }
+
+    private void TypedSetInputLoop(int thread)
+    {
+        ModelCache<OnnxModel> cache = _cache;
+        float[] features = OnnxSample.Features;
+        float last = 0;
+        for (int i = 0; i < Calls; i++)
+        {
+            using OnnxInference inference = cache.Rent();
+            inference.SetString("Label", OnnxSample.Label);
+            inference.SetInput<float>("Features", features);
             inference.Run();
             last = inference.Output<float>("Score.onnx")[0];
         }

@@ -10,8 +10,9 @@ public static class OnnxModelCacheExtensions
     /// <example>
     /// <code>
     /// using OnnxInference inference = cache.Rent();
-    /// features.CopyTo(inference.Input&lt;float&gt;("Features"));
-    /// inference.Run();
+    /// inference.SetString("Label", "0");
+    /// inference.SetInput&lt;float&gt;("Features", features);   // throws unless exactly 8 values
+    /// inference.Run();                                       // throws if an input was not written since Rent()
     /// float first = inference.Output&lt;float&gt;("Score.onnx")[0];
     /// </code>
     /// </example>
@@ -45,14 +46,8 @@ public static class OnnxModelCacheExtensions
             throw;
         }
 
-        // The runner is ours alone until returned, so a plain increment is enough to tell rentals apart.
-        int rental = ++runner.Rentals;
-        if (rental == 0)
-        {
-            rental = runner.Rentals = 1;
-        }
-
-        Volatile.Write(ref runner.ActiveRental, rental);
+        // The runner is ours alone until returned; the rental's token lets only this rental's handle (and its copies) use it.
+        long rental = runner.BeginRental();
         return new OnnxInference(lease, runner, rental);
     }
 }

@@ -17,6 +17,7 @@ internal sealed class OnnxTensorBuffer : IDisposable
         Shape = shape;
         Data = data;
         Value = value;
+        ElementCount = new OnnxTensorLayout(name, elementType, shape).ElementCount;
     }
 
     public string Name { get; }
@@ -32,6 +33,15 @@ internal sealed class OnnxTensorBuffer : IDisposable
     public Array? Data { get; }
 
     public OrtValue Value { get; }
+
+    /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
+    public long ElementCount { get; }
+
+    /// <summary>
+    /// The rental in which this input was last written (0: none, or the warm-up's fresh zeros). A run checks it against
+    /// the current rental, so no value a previous caller wrote is read by the next one. Only the runner's holder writes it.
+    /// </summary>
+    public long WrittenIn;
 
     public static OnnxTensorBuffer Create(OnnxTensorLayout layout) => layout.ElementType switch
     {

@@ -26,6 +26,7 @@ internal sealed class OnnxWarmUp
         cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
         OnnxRunner runner = model.RentRunner();
+        long rental = runner.BeginWarmUp();
         try
         {
             _inputs?.Invoke(runner);
@@ -34,11 +35,14 @@ internal sealed class OnnxWarmUp
             // load timeout ends instead of holding the load's slot.
             using (cancellationToken.Register(static state => ((OnnxRunner)state!).Terminate(), runner))
             {
-                runner.Run();
+                runner.Run(rental);
             }
         }
         finally
         {
+            // The runner's public members stop working here: a runner kept by the callback cannot reach it later.
+            runner.EndWarmUp(rental);
+
             // A terminated runner's options stay terminated: release it rather than pool it.
             if (cancellationToken.IsCancellationRequested)
             {

@@ -55,6 +55,7 @@ public sealed class TypedApiTests : IDisposable
     {
         await using ModelCache<OnnxModel> cache = await Serving();
         using OnnxInference inference = cache.Rent();
+        inference.SetString("Label", TestModels.Label);
         TestModels.Features.CopyTo(inference.Input<float>("Features"));
         inference.Run();
         float[] first = inference.Output<float>("Score.onnx").ToArray();
@@ -106,6 +107,7 @@ public sealed class TypedApiTests : IDisposable
         onnx.Outputs.Add("PredictedLabel.onnx");
         await using ModelCache<OnnxModel> cache = OnnxCaches.Create(Path(), onnx);
         using OnnxInference inference = cache.Rent();
+        inference.SetString("Label", TestModels.Label);
         TestModels.Features.CopyTo(inference.Input<float>("Features"));
 
         inference.Run();
@@ -135,12 +137,12 @@ public sealed class TypedApiTests : IDisposable
         OnnxInference first = cache.Rent();
         first.Dispose();
         OnnxInference second = cache.Rent();
-        Assert.Same(first.Runner, second.Runner);
+        Assert.Same(first.HeldRunner, second.HeldRunner);
 
         first.Dispose(); // a stale second dispose must not return the runner the second holder is using
 
         OnnxInference third = cache.Rent();
-        Assert.NotSame(second.Runner, third.Runner);
+        Assert.NotSame(second.HeldRunner, third.HeldRunner);
         third.Dispose();
         second.Dispose();
         await File.WriteAllBytesAsync(Path(), TestModels.Version2);
@@ -176,7 +178,7 @@ public sealed class TypedApiTests : IDisposable
 
         inference.Dispose();
 
-        InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => inference.Runner);
+        InvalidOperationException error = Assert.Throws<InvalidOperationException>(inference.Run);
         Assert.Contains("default", error.Message);
     }
 

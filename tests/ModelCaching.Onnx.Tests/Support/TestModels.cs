@@ -26,13 +26,16 @@ public static class TestModels
     public const string Label = "0";
 
     /// <summary>Scores of <see cref="Features"/> computed with a plain session and <c>Run</c>: the oracle for the typed API.</summary>
-    public static float[] RawScores(byte[] model)
+    public static float[] RawScores(byte[] model) => RawScores(model, Features);
+
+    /// <summary>Scores of <paramref name="features"/> (eight values) computed with a plain session and <c>Run</c>.</summary>
+    public static float[] RawScores(byte[] model, float[] features)
     {
         using var session = new InferenceSession(model);
         using OrtValue label = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, [1, 1]);
         label.StringTensorSetElementAt(Label.AsSpan(), 0);
-        using OrtValue features = OrtValue.CreateTensorValueFromMemory((float[])Features.Clone(), [1, 8]);
-        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(new RunOptions(), ["Label", "Features"], [label, features], ["Score.onnx"]);
+        using OrtValue featureValue = OrtValue.CreateTensorValueFromMemory((float[])features.Clone(), [1, 8]);
+        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(new RunOptions(), ["Label", "Features"], [label, featureValue], ["Score.onnx"]);
         return results[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
