@@ -89,7 +89,8 @@ public sealed class OnnxRuntimeOptions
     public bool WarmUp { get; set; } = true;
 
     /// <summary>
-    /// Fills the warm-up run's inputs (a representative request); the inputs start as zeros and empty strings.
+    /// Fills the warm-up run's inputs (a representative request); the inputs start as zeros and empty strings. The
+    /// runner works only during this call: kept and used later, its members throw <see cref="ObjectDisposedException"/>.
     /// <value>The default is <see langword="null"/>: zeros and empty strings.</value>
     /// </summary>
     public Action<OnnxRunner>? WarmUpInputs { get; set; }

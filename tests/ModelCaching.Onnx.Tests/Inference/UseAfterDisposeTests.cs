@@ -114,7 +114,13 @@ public sealed class UseAfterDisposeTests : IDisposable
 
         Assert.Equal(0, shared);
         Assert.Equal(0, wrongRuns);
-        Assert.Equal(0, recorder.Loaded.First().DisposeCalls);
+
+        // Each rental ended its lease exactly once: the generation is still pinned by nobody, and a swap disposes it once.
+        OnnxModel served = recorder.Loaded.First();
+        Assert.Equal(0, served.DisposeCalls);
+        await File.WriteAllBytesAsync(Path(), TestModels.Version2);
+        await cache.ReloadAsync();
+        Assert.Equal(1, served.DisposeCalls);
     }
 
     [Fact]
