@@ -23,6 +23,7 @@ internal static partial class Log
         public const int StartupLoadFailed = 14;
         public const int ReloadEventHandlerFailed = 15;
         public const int Recovered = 16;
+        public const int ShutdownLeftLoadsRunning = 20;
     }
 
     [LoggerMessage(EventIds.LoadStarted, LogLevel.Debug, "Loading model '{ModelName}' from {Source} ({Reason}).")]
@@ -72,4 +73,7 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.Recovered, LogLevel.Information, "Model '{ModelName}': {Source} holds the serving version {VersionId} again; the cache is Ready.")]
     public static partial void Recovered(ILogger logger, string modelName, string source, string versionId);
+
+    [LoggerMessage(EventIds.ShutdownLeftLoadsRunning, LogLevel.Warning, "Shutdown waited {Bound} for running loads to end; {Count} model(s) still have one whose callback ignores cancellation ({ModelNames}). Their threads are left to end on their own.")]
+    public static partial void ShutdownLeftLoadsRunning(ILogger logger, TimeSpan bound, int count, string modelNames);
 }
