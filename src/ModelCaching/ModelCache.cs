@@ -78,6 +78,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     // 1 once a DisposeAsync has started waiting for _loadsEnded: a second DisposeAsync returns at once.
     private int _disposeWaitStarted;
 
+    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
+    private volatile bool _sourceFound;
+
     // Set when a provider owns the cache: its own DisposeAsync does not wait for load threads, the provider waits for
     // every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
     private volatile bool _hasOwner;
@@ -178,6 +181,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public event EventHandler<ModelUnloadedEventArgs>? Unloaded;
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
+
+    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || Interlocked.Read(ref _generationCounter) > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
@@ -308,6 +313,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     void IOwnedModelCache.AttachOwner() => _hasOwner = true;
+
+    ModelLoadException? IOwnedModelCache.DroppedFailure => Volatile.Read(ref _droppedFailure);
 
     Task IOwnedModelCache.CloseAsync()
     {

@@ -22,6 +22,8 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     private long _createdCount;
     private readonly ModelTemplate[] _templates;
     private readonly Dictionary<ModelTemplate, MemoryBudget?> _templateBudgets = [];
+    // Per template: what the provider does when one of its models fails its first load (forget it, log it rate-limited).
+    private readonly Dictionary<ModelTemplate, Action<IModelCache>> _onNeverLoaded = [];
     private readonly ILogger _logger;
 
     public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IEnumerable<DeferredModelRegistration> deferred, IEnumerable<ModelTemplate> templates, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
@@ -86,6 +88,8 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             }
 
             _templateBudgets[template] = budget;
+            var neverLoaded = new NeverLoadedLog(loggerFactory.CreateLogger("ModelCaching.ModelCache"), timeProvider, template.Name);
+            _onNeverLoaded[template] = cache => Forget(cache, neverLoaded);
         }
     }
 
@@ -371,7 +375,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
 
     private IModelCache Create(ModelRegistration registration) => Own(registration.Create(_services, this));
 
-    private IModelCache Create(ModelTemplate template, string name) => Own(template.Create(name, _services, this, _templateBudgets[template], Forget));
+    private IModelCache Create(ModelTemplate template, string name) => Own(template.Create(name, _services, this, _templateBudgets[template], _onNeverLoaded[template]));
 
     // The provider disposes what it made; the container, which also disposes a cache it handed out as a keyed
     // singleton (one after another, before the provider), then only closes it and does not wait for its loads.
@@ -382,9 +386,17 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         return cache;
     }
 
-    /// <summary>A model made from a template failed its first load: the name is not kept (the cache disposes itself).</summary>
-    private void Forget(IModelCache cache)
+    /// <summary>
+    /// A model made from a template failed its first load: the name is not kept (the cache disposes itself), and the
+    /// failure is logged at most once per <see cref="NeverLoadedLog.Interval"/> per template.
+    /// </summary>
+    private void Forget(IModelCache cache, NeverLoadedLog log)
     {
+        if ((cache as IOwnedModelCache)?.DroppedFailure is { } failure)
+        {
+            log.Failed(cache.Name, cache.SourceDescription, failure);
+        }
+
         if (_caches.TryGetValue(cache.Name, out Lazy<IModelCache>? entry) && entry.IsValueCreated && ReferenceEquals(entry.Value, cache))
         {
             _caches.TryRemove(KeyValuePair.Create(cache.Name, entry));
