@@ -76,7 +76,7 @@ public sealed partial class ModelCache<TModel>
         attempt.Step = "reserving memory";
         long waitStarted = _timeProvider.GetTimestamp();
         MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
-        _metrics.RecordLoadWait(Name, Diagnostics.ModelCacheMetrics.WaitedForMemory, _timeProvider.GetElapsedTime(waitStarted));
+        _metrics.RecordLoadWait(this, Diagnostics.ModelCacheMetrics.WaitedForMemory, _timeProvider.GetElapsedTime(waitStarted));
         return reservation;
     }
 

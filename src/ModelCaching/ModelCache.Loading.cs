@@ -45,11 +45,13 @@ public sealed partial class ModelCache<TModel>
     /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
     private ModelGeneration<TModel> RunLoad(LoadAttempt<TModel> attempt)
     {
-        _metrics.RecordLoadWait(Name, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
         using Activity? activity = StartLoadActivity(attempt.Reason);
         Log.LoadStarted(_logger, Name, SourceDescription, attempt.Reason);
 
         LoadOutcome outcome = RunPipeline(attempt, _current);
+
+        // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
+        _metrics.RecordLoadWait(this, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
         if (!attempt.TryBeginFinish())
         {
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
@@ -116,6 +118,8 @@ public sealed partial class ModelCache<TModel>
 
                 artifact = fetched.Artifact!;
             }
+
+            _sourceFound = true;
 
             check = ContentCheck.Integrity;
             _pipeline.CheckIntegrity(attempt, artifact);
@@ -285,7 +289,7 @@ public sealed partial class ModelCache<TModel>
         _retirement.Retire(retire);
         _retirement.Retire(released);
         long ended = _timeProvider.GetTimestamp();
-        _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
+        _metrics.RecordLoad(this, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "success");
         Log.Loaded(_logger, Name, generation.Version.Id, generation.Version.Generation, SourceDescription, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
@@ -315,7 +319,7 @@ public sealed partial class ModelCache<TModel>
         }
 
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
-        _metrics.RecordLoad(Name, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
+        _metrics.RecordLoad(this, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
         Log.Unchanged(_logger, Name, SourceDescription, current.Version.Id, reason);
         if (recovered)
@@ -365,7 +369,7 @@ public sealed partial class ModelCache<TModel>
         }
 
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
-        _metrics.RecordLoad(Name, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
+        _metrics.RecordLoad(this, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, ModelCacheMetrics.OutcomeTag(outcome));
         if (outcome == ModelLoadOutcome.Skipped)
@@ -377,19 +381,20 @@ public sealed partial class ModelCache<TModel>
         {
             Log.ReloadFailedServingLastGood(_logger, failure, Name, SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
         }
+        else if (_onNeverServedFailure is not null && Interlocked.Read(ref _generationCounter) == 0)
+        {
+            // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets it
+            // now and logs the failure (rate-limited per template: names made up by clients must not flood the log),
+            // and it is disposed once its callers have their failure (disposing first would turn it into an
+            // ObjectDisposedException).
+            Volatile.Write(ref _droppedFailure, failure);
+            _onNeverServedFailure(this);
+            attempt.Completion.Task.ContinueWith(static (_, state) => ((ModelCache<TModel>)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            return;
+        }
         else
         {
             Log.LoadFailed(_logger, failure, Name, SourceDescription, reason);
-            if (_onNeverServedFailure is not null && Interlocked.Read(ref _generationCounter) == 0)
-            {
-                // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets
-                // it now, and it is disposed once its callers have their failure (disposing first would turn it into
-                // an ObjectDisposedException).
-                Volatile.Write(ref _droppedFailure, failure);
-                _onNeverServedFailure(this);
-                attempt.Completion.Task.ContinueWith(static (_, state) => ((ModelCache<TModel>)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                return;
-            }
         }
 
         if (retryIn is { } retryDelay)

@@ -100,7 +100,7 @@ public sealed partial class ModelCache<TModel>
         _retirement.Retire(unloaded, state == ModelCacheState.Evicted ? _options.EvictionDrainDelay : null);
         _retirement.Retire(_rollback.ReleaseGeneration());
         _budget?.OnUnloaded(this);
-        _metrics.RecordUnload(Name, reason);
+        _metrics.RecordUnload(this, reason);
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
         RaiseUnloaded(unloaded.Version, reason);
         return true;

@@ -24,11 +24,11 @@ namespace ModelCaching;
 /// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache, IOwnedModelCache
     where TModel : class
 {
-    // How long DisposeAsync waits for a running load's thread to end after cancelling it.
-    private static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
+    // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
+    internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
     private readonly ModelOptions<TModel> _options;
     // A source (with a loader) or a factory: where each generation comes from.
@@ -71,6 +71,19 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     // Set when a template's model is dropped after its first load failed, before it disposes itself.
     private ModelLoadException? _droppedFailure;
+
+    // Completes when the load threads that were running at disposal have ended (maybe never: a hung callback).
+    private readonly TaskCompletionSource _loadsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // 1 once a DisposeAsync has started waiting for _loadsEnded: a second DisposeAsync returns at once.
+    private int _disposeWaitStarted;
+
+    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
+    private volatile bool _sourceFound;
+
+    // Set when a provider owns the cache: its own DisposeAsync does not wait for load threads, the provider waits for
+    // every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
+    private volatile bool _hasOwner;
 
     /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
     /// <param name="name">The model's name, used in logs, metrics and errors.</param>
@@ -168,6 +181,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public event EventHandler<ModelUnloadedEventArgs>? Unloaded;
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
+
+    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || Interlocked.Read(ref _generationCounter) > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
@@ -279,22 +294,32 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public void Dispose() => DisposeCore();
 
     /// <summary>
-    /// Like <see cref="Dispose"/>, then waits (up to 5 seconds) for a load in progress to end, so that its model is
-    /// disposed too. A load step that ignores cancellation does not hold disposal up longer.
+    /// Like <see cref="Dispose"/>, then waits (up to 5 seconds in total) for the loads in progress to end, so that their
+    /// models are disposed too. A load step that ignores cancellation does not hold disposal up longer; a second call
+    /// returns at once. A cache made by <c>AddModelCache()</c> does not wait here: its provider waits for every cache's
+    /// loads at once, under one bound (docs/reload-and-fail-safe.md).
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = _coordinator.Snapshot();
         DisposeCore();
-        foreach (LoadAttempt<TModel>? attempt in new[] { inflight, abandoned })
+        if (_hasOwner || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loadsEnded.Task.IsCompleted)
         {
-            if (attempt is not null)
-            {
-                // A cancelled step usually ends at once and its model is disposed with it; one that ignores its
-                // token is given a bounded time (real time: it is a real thread), then left to end on its own.
-                await Task.WhenAny(attempt.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
-            }
+            return;
         }
+
+        // A cancelled step usually ends at once and its model is disposed with it; one that ignores its token is given
+        // a bounded time (real time: it is a real thread), then left to end on its own.
+        await Task.WhenAny(_loadsEnded.Task, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
+    }
+
+    void IOwnedModelCache.AttachOwner() => _hasOwner = true;
+
+    ModelLoadException? IOwnedModelCache.DroppedFailure => Volatile.Read(ref _droppedFailure);
+
+    Task IOwnedModelCache.CloseAsync()
+    {
+        DisposeCore();
+        return _loadsEnded.Task;
     }
 
     /// <summary>
@@ -388,6 +413,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
         _timers.Dispose();
         _coordinator.Close();
+
+        // Taken after Close (no attempt starts later) and before the cancellation (an attempt that ends at once is seen).
+        (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = _coordinator.Snapshot();
+        WhenEnded(inflight?.Ended, abandoned?.Ended).ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), _loadsEnded, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _changeSubscription?.Dispose();
         if (OwnsSource && _source is IDisposable ownedSource)
         {
@@ -401,4 +430,12 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _budget?.Leave(this);
         _metrics.Unregister(this);
     }
+
+    private static Task WhenEnded(Task? first, Task? second) => (first, second) switch
+    {
+        (null, null) => Task.CompletedTask,
+        ({ } one, null) => one,
+        (null, { } other) => other,
+        _ => Task.WhenAll(first!, second!),
+    };
 }

@@ -22,6 +22,9 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     private long _createdCount;
     private readonly ModelTemplate[] _templates;
     private readonly Dictionary<ModelTemplate, MemoryBudget?> _templateBudgets = [];
+    // Per template: what the provider does when one of its models fails its first load (forget it, log it rate-limited).
+    private readonly Dictionary<ModelTemplate, Action<IModelCache>> _onNeverLoaded = [];
+    private readonly ILogger _logger;
 
     public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IEnumerable<DeferredModelRegistration> deferred, IEnumerable<ModelTemplate> templates, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
     {
@@ -50,6 +53,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         }
 
         _registeredNames = names;
+        _logger = loggerFactory.CreateLogger("ModelCaching.ModelCacheProvider");
         TimeProvider = timeProvider;
         LoggerFactory = loggerFactory;
         Metrics = metrics;
@@ -84,6 +88,8 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             }
 
             _templateBudgets[template] = budget;
+            var neverLoaded = new NeverLoadedLog(loggerFactory.CreateLogger("ModelCaching.ModelCache"), timeProvider, template.Name);
+            _onNeverLoaded[template] = cache => Forget(cache, neverLoaded);
         }
     }
 
@@ -281,17 +287,74 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         LoadLimiter.Dispose();
     }
 
+    /// <summary>
+    /// Disposes every cache, newest first, then waits for the loads that were running to end: all caches together,
+    /// under <see cref="ShutdownTimeout"/> in total whatever the number of models. A load whose callback ignores its
+    /// token is left to end on its own (its thread is all it costs), and the models it leaves running are logged.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (IModelCache cache in TakeCreated())
+        List<IModelCache> caches = TakeCreated();
+        if (caches.Count > 0)
         {
-            if (cache is IAsyncDisposable asyncDisposable)
+            // Closing a cache is quick (timers, watchers, its load cancelled, its model disposed once leases end) but runs
+            // user code (a source's or a model's Dispose), so it runs on the pool, inside the same deadline as the wait.
+            var ended = new Task?[caches.Count];
+            Task all = Task.Run(() => CloseAllAsync(caches, ended));
+            if (await Task.WhenAny(all, Task.Delay(ShutdownTimeout)).ConfigureAwait(false) == all)
             {
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                await all.ConfigureAwait(false);
+            }
+            else
+            {
+                string[] running = [.. caches.Where((_, i) => Volatile.Read(ref ended[i]) is not { IsCompleted: true }).Select(static c => c.Name)];
+                Log.ShutdownLeftLoadsRunning(_logger, ShutdownTimeout, running.Length, string.Join(", ", running.Take(10).Select(static n => $"'{ModelNames.Shorten(n)}'")) + (running.Length > 10 ? ", …" : string.Empty));
             }
         }
 
         LoadLimiter.Dispose();
+    }
+
+    // Closes each cache (newest first) and returns when the loads of all of them have ended; a cache's failure to
+    // dispose does not stop the others from closing.
+    private static async Task CloseAllAsync(List<IModelCache> caches, Task?[] ended)
+    {
+        List<Exception>? errors = null;
+        for (int i = 0; i < caches.Count; i++)
+        {
+            try
+            {
+                Volatile.Write(ref ended[i], Close(caches[i]));
+            }
+            catch (Exception ex)
+            {
+                Volatile.Write(ref ended[i], Task.CompletedTask);
+                (errors ??= []).Add(ex);
+            }
+        }
+
+        await Task.WhenAll(ended!).ConfigureAwait(false);
+        if (errors is not null)
+        {
+            throw new AggregateException("Disposing one or more model caches failed.", errors);
+        }
+    }
+
+    /// <summary>How long disposing the provider (host shutdown) waits, in total, for running loads to end: 5 seconds.</summary>
+    internal static TimeSpan ShutdownTimeout => ModelCache<object>.DisposeWaitForLoad;
+
+    private static Task Close(IModelCache cache) => cache switch
+    {
+        IOwnedModelCache owned => owned.CloseAsync(),
+        IAsyncDisposable disposable => disposable.DisposeAsync().AsTask(),
+        IDisposable disposable => DisposeSynchronously(disposable),
+        _ => Task.CompletedTask,
+    };
+
+    private static Task DisposeSynchronously(IDisposable disposable)
+    {
+        disposable.Dispose();
+        return Task.CompletedTask;
     }
 
     // The caches made so far, newest first, taken out of the list (so disposing twice disposes each once).
@@ -310,23 +373,30 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         return taken.ConvertAll(static entry => entry.Key);
     }
 
-    private IModelCache Create(ModelRegistration registration)
+    private IModelCache Create(ModelRegistration registration) => Own(registration.Create(_services, this));
+
+    private IModelCache Create(ModelTemplate template, string name) => Own(template.Create(name, _services, this, _templateBudgets[template], _onNeverLoaded[template]));
+
+    // The provider disposes what it made; the container, which also disposes a cache it handed out as a keyed
+    // singleton (one after another, before the provider), then only closes it and does not wait for its loads.
+    private IModelCache Own(IModelCache cache)
     {
-        IModelCache cache = registration.Create(_services, this);
+        (cache as IOwnedModelCache)?.AttachOwner();
         _created[cache] = Interlocked.Increment(ref _createdCount);
         return cache;
     }
 
-    private IModelCache Create(ModelTemplate template, string name)
+    /// <summary>
+    /// A model made from a template failed its first load: the name is not kept (the cache disposes itself), and the
+    /// failure is logged at most once per <see cref="NeverLoadedLog.Interval"/> per template.
+    /// </summary>
+    private void Forget(IModelCache cache, NeverLoadedLog log)
     {
-        IModelCache cache = template.Create(name, _services, this, _templateBudgets[template], Forget);
-        _created[cache] = Interlocked.Increment(ref _createdCount);
-        return cache;
-    }
+        if ((cache as IOwnedModelCache)?.DroppedFailure is { } failure)
+        {
+            log.Failed(cache.Name, cache.SourceDescription, failure);
+        }
 
-    /// <summary>A model made from a template failed its first load: the name is not kept (the cache disposes itself).</summary>
-    private void Forget(IModelCache cache)
-    {
         if (_caches.TryGetValue(cache.Name, out Lazy<IModelCache>? entry) && entry.IsValueCreated && ReferenceEquals(entry.Value, cache))
         {
             _caches.TryRemove(KeyValuePair.Create(cache.Name, entry));

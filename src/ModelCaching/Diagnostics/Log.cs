@@ -23,6 +23,8 @@ internal static partial class Log
         public const int StartupLoadFailed = 14;
         public const int ReloadEventHandlerFailed = 15;
         public const int Recovered = 16;
+        public const int ShutdownLeftLoadsRunning = 20;
+        public const int TemplateModelNotLoaded = 21;
     }
 
     [LoggerMessage(EventIds.LoadStarted, LogLevel.Debug, "Loading model '{ModelName}' from {Source} ({Reason}).")]
@@ -72,4 +74,10 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.Recovered, LogLevel.Information, "Model '{ModelName}': {Source} holds the serving version {VersionId} again; the cache is Ready.")]
     public static partial void Recovered(ILogger logger, string modelName, string source, string versionId);
+
+    [LoggerMessage(EventIds.ShutdownLeftLoadsRunning, LogLevel.Warning, "Shutdown waited {Bound} for running loads to end; {Count} model(s) still have one whose callback ignores cancellation ({ModelNames}). Their threads are left to end on their own.")]
+    public static partial void ShutdownLeftLoadsRunning(ILogger logger, TimeSpan bound, int count, string modelNames);
+
+    [LoggerMessage(EventIds.TemplateModelNotLoaded, LogLevel.Warning, "Model '{ModelName}' of template '{TemplateName}' could not be loaded from {Source} and is not kept: {Cause}. {Suppressed} other first load(s) of this template failed since the last such line (one line per {Interval} at most).")]
+    public static partial void TemplateModelNotLoaded(ILogger logger, Exception exception, string modelName, string templateName, string source, string cause, long suppressed, TimeSpan interval);
 }

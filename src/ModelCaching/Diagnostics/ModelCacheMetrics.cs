@@ -8,6 +8,12 @@ namespace ModelCaching.Diagnostics;
 /// The <c>ModelCaching</c> meter's instruments. Hit and miss counts, leases, loaded models and sizes are
 /// observable instruments read from the caches when a listener collects, so the hit path does no metric work.
 /// </summary>
+/// <remarks>
+/// Series are bounded by the models that exist: a model made from a template is named in a series only once its source
+/// has returned content (or it has loaded). Until then (a name nobody published, made up by a client) its loads are counted under
+/// <see cref="UnknownModelName"/> and its template, and the observable instruments leave it out, so made-up names add
+/// no series however many there are.
+/// </remarks>
 internal sealed class ModelCacheMetrics : IDisposable
 {
     // Attribute names, shared by metrics and spans: OpenTelemetry's naming guidance (a namespace, dots between
@@ -23,6 +29,10 @@ internal sealed class ModelCacheMetrics : IDisposable
     internal const string BudgetScopeTag = "modelcache.budget.scope";
     internal const string MemoryStateTag = "modelcache.memory.state";
     internal const string WaitedForTag = "modelcache.load.waited_for";
+    internal const string ModelTemplateTag = "modelcache.model.template";
+
+    // The model name of every series of a template's model that has never loaded: one value, whatever the names asked.
+    internal const string UnknownModelName = "(unknown)";
 
     // What a load waited for before it could run: one of the MaxConcurrentLoads slots, or memory in its budget.
     internal const string WaitedForSlot = "slot";
@@ -79,40 +89,60 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     public void Unregister(IMetricsSource cache) => _caches.TryRemove(cache, out _);
 
-    public void RecordLoad(string modelName, ModelLoadReason reason, ModelLoadOutcome outcome, long startTimestamp, long endTimestamp, TimeProvider timeProvider, Exception? error)
+    public void RecordLoad(IMetricsSource cache, ModelLoadReason reason, ModelLoadOutcome outcome, long startTimestamp, long endTimestamp, TimeProvider timeProvider, Exception? error)
     {
         if (_loads.Enabled)
         {
-            _loads.Add(1, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(LoadOutcomeTag, OutcomeTag(outcome)), new KeyValuePair<string, object?>(LoadReasonTag, ReasonTag(reason)));
+            TagList tags = ModelTags(cache);
+            tags.Add(LoadOutcomeTag, OutcomeTag(outcome));
+            tags.Add(LoadReasonTag, ReasonTag(reason));
+            _loads.Add(1, tags);
         }
 
         if (_loadDuration.Enabled && outcome is ModelLoadOutcome.Success or ModelLoadOutcome.Failure)
         {
-            _loadDuration.Record(timeProvider.GetElapsedTime(startTimestamp, endTimestamp).TotalSeconds, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(LoadOutcomeTag, OutcomeTag(outcome)));
+            TagList tags = ModelTags(cache);
+            tags.Add(LoadOutcomeTag, OutcomeTag(outcome));
+            _loadDuration.Record(timeProvider.GetElapsedTime(startTimestamp, endTimestamp).TotalSeconds, tags);
         }
 
         if (error is not null && _loadFailures.Enabled)
         {
             Exception cause = error is ModelLoadException { InnerException: { } inner } ? inner : error;
-            _loadFailures.Add(1, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(ErrorTypeTag, cause.GetType().FullName));
+            TagList tags = ModelTags(cache);
+            tags.Add(ErrorTypeTag, cause.GetType().FullName);
+            _loadFailures.Add(1, tags);
         }
     }
 
-    public void RecordUnload(string modelName, string reason)
+    public void RecordUnload(IMetricsSource cache, string reason)
     {
         if (_unloads.Enabled)
         {
-            _unloads.Add(1, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(UnloadReasonTag, reason));
+            TagList tags = ModelTags(cache);
+            tags.Add(UnloadReasonTag, reason);
+            _unloads.Add(1, tags);
         }
     }
 
-    public void RecordLoadWait(string modelName, string waitedFor, TimeSpan waited)
+    public void RecordLoadWait(IMetricsSource cache, string waitedFor, TimeSpan waited)
     {
         if (_loadWait.Enabled)
         {
-            _loadWait.Record(waited.TotalSeconds, new KeyValuePair<string, object?>(ModelNameTag, modelName), new KeyValuePair<string, object?>(WaitedForTag, waitedFor));
+            TagList tags = ModelTags(cache);
+            tags.Add(WaitedForTag, waitedFor);
+            _loadWait.Record(waited.TotalSeconds, tags);
         }
     }
+
+    /// <summary>Whether series may name <paramref name="cache"/>: a registered model always, a template's model once it is known to exist.</summary>
+    internal static bool IsNamed(IMetricsSource cache) => cache.TemplateName is null || cache.Exists;
+
+    // The model's name, or for a template's model that never loaded the one unknown name and its template (bounded by
+    // the templates registered).
+    private static TagList ModelTags(IMetricsSource cache) => IsNamed(cache)
+        ? new TagList { { ModelNameTag, cache.Name } }
+        : new TagList { { ModelNameTag, UnknownModelName }, { ModelTemplateTag, cache.TemplateName } };
 
     public void Register(Budget.MemoryBudget budget) => _budgets.TryAdd(budget, 0);
 
@@ -187,7 +217,7 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveRequests()
     {
-        foreach (IMetricsSource cache in _caches.Keys)
+        foreach (IMetricsSource cache in NamedCaches())
         {
             yield return new Measurement<long>(cache.HitCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name), new KeyValuePair<string, object?>(RequestResultTag, "hit"));
             yield return new Measurement<long>(cache.MissCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name), new KeyValuePair<string, object?>(RequestResultTag, "miss"));
@@ -196,7 +226,7 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveLeases()
     {
-        foreach (IMetricsSource cache in _caches.Keys)
+        foreach (IMetricsSource cache in NamedCaches())
         {
             yield return new Measurement<long>(cache.ActiveLeaseCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name));
         }
@@ -204,7 +234,7 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveRetiredGenerations()
     {
-        foreach (IMetricsSource cache in _caches.Keys)
+        foreach (IMetricsSource cache in NamedCaches())
         {
             yield return new Measurement<long>(cache.RetiredGenerationCount, new KeyValuePair<string, object?>(ModelNameTag, cache.Name));
         }
@@ -212,7 +242,7 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveStates()
     {
-        foreach (IMetricsSource cache in _caches.Keys)
+        foreach (IMetricsSource cache in NamedCaches())
         {
             ModelCacheState current = cache.State;
             foreach (ModelCacheState state in s_states)
@@ -224,7 +254,7 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveSize()
     {
-        foreach (IMetricsSource cache in _caches.Keys)
+        foreach (IMetricsSource cache in NamedCaches())
         {
             if (cache.CurrentVersion is { } version)
             {
@@ -235,7 +265,7 @@ internal sealed class ModelCacheMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveGeneration()
     {
-        foreach (IMetricsSource cache in _caches.Keys)
+        foreach (IMetricsSource cache in NamedCaches())
         {
             if (cache.CurrentVersion is { } version)
             {
@@ -244,10 +274,28 @@ internal sealed class ModelCacheMetrics : IDisposable
         }
     }
 
+    // The caches the observable instruments report: not a template's model that never loaded (see IsNamed).
+    private IEnumerable<IMetricsSource> NamedCaches()
+    {
+        foreach (IMetricsSource cache in _caches.Keys)
+        {
+            if (IsNamed(cache))
+            {
+                yield return cache;
+            }
+        }
+    }
+
     /// <summary>What the observable instruments read from a cache.</summary>
     internal interface IMetricsSource
     {
         string Name { get; }
+
+        /// <summary>The template the model was made from, or <see langword="null"/> for a model registered by name.</summary>
+        string? TemplateName { get; }
+
+        /// <summary>Whether the model is known to exist: its source has returned content once, or a generation has loaded.</summary>
+        bool Exists { get; }
 
         long HitCount { get; }
 

@@ -388,7 +388,7 @@ public sealed class LoadAttemptTests : IDisposable
     {
         public string Name { get; } = name;
 
-        public bool CanEvict => false;
+        public EvictionStanding Standing => EvictionStanding.Kept;
 
         public bool Evict() => false;
 
