@@ -23,15 +23,20 @@ public static class ModelCacheServiceCollectionExtensions
 
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        // Logging is optional and never registered here: a NullLoggerFactory added with TryAdd would win over an
+        // AddLogging() called after AddModelCache() (AddLogging uses TryAdd too) and silence every log of the app.
         services.TryAddSingleton(static sp => new ModelCacheMetrics(sp.GetService<IMeterFactory>()));
-        services.TryAddSingleton<ModelCacheProvider>();
+        services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<ModelCacheProvider>(sp, LoggerFactoryOf(sp)));
         services.TryAddSingleton<IModelCacheProvider>(static sp => sp.GetRequiredService<ModelCacheProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ModelCacheStartupService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ModelCacheStartupService>(
+            static sp => ActivatorUtilities.CreateInstance<ModelCacheStartupService>(sp, LoggerFactoryOf(sp))));
         services.AddOptions<ModelCacheOptions>().ValidateOnStart();
         return new ModelCacheBuilder(services);
     }
+
+    private static ILoggerFactory LoggerFactoryOf(IServiceProvider services) =>
+        services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
 
     /// <summary>Registers the model cache and changes its shared options.</summary>
     public static IModelCacheBuilder AddModelCache(this IServiceCollection services, Action<ModelCacheOptions> configure)

@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using ModelCaching.Tests.Support;
 
@@ -31,6 +34,21 @@ public sealed class RegistrationTests
         Assert.Equal("sentiment", keyed.Name);
         Assert.Equal("s1", (await keyed.GetModelAsync()).Content);
         Assert.Equal("c1", provider.GetRequiredKeyedService<IModelCache<FakeModel>>("churn").GetModel().Content);
+    }
+
+    [Fact]
+    public async Task AddLogging_CalledAfterAddModelCache_StillReceivesTheCachesLogs()
+    {
+        var services = new ServiceCollection();
+        services.AddModelCache()
+            .AddModel<FakeModel>("broken", m => m.FromSource(new MutableSource("b1"))
+                .UseLoader((_, _) => throw new InvalidDataException("not a model")));
+        services.AddLogging(logging => logging.AddFakeLogging());
+        await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+        Assert.IsNotType<NullLoggerFactory>(provider.GetRequiredService<ILoggerFactory>());
+        await Assert.ThrowsAsync<ModelLoadException>(async () => await provider.GetRequiredKeyedService<IModelCache<FakeModel>>("broken").GetModelAsync());
+        Assert.Contains(provider.GetFakeLogCollector().GetSnapshot(), record => record.Level >= LogLevel.Warning && record.Message.Contains("broken", StringComparison.Ordinal));
     }
 
     [Fact]
