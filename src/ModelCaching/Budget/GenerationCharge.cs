@@ -4,7 +4,7 @@ namespace ModelCaching.Budget;
 /// The bytes one generation holds against a <see cref="MemoryBudget"/>: resident while it serves, draining once it
 /// was swapped out or unloaded (leases and the drain delay may still keep it), released when it is disposed.
 /// </summary>
-internal sealed class GenerationCharge(MemoryBudget budget, long bytes)
+internal sealed class GenerationCharge(MemoryBudget budget, long bytes, MemoryBudget.Member? owner = null)
 {
     private const int Resident = 0;
     private const int Draining = 1;
@@ -19,7 +19,7 @@ internal sealed class GenerationCharge(MemoryBudget budget, long bytes)
     {
         if (Interlocked.CompareExchange(ref _state, Draining, Resident) == Resident)
         {
-            budget.MoveToDraining(bytes);
+            budget.MoveToDraining(bytes, owner);
         }
     }
 
@@ -29,7 +29,7 @@ internal sealed class GenerationCharge(MemoryBudget budget, long bytes)
         int previous = Interlocked.Exchange(ref _state, Released);
         if (previous != Released)
         {
-            budget.ReleaseCharge(bytes, draining: previous == Draining);
+            budget.ReleaseCharge(bytes, draining: previous == Draining, owner);
         }
     }
 }

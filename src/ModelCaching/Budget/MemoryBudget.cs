@@ -186,6 +186,7 @@ internal sealed class MemoryBudget
     public GenerationCharge Charge(IBudgetedCache cache, Reservation? reservation, long bytes, double loadSeconds)
     {
         bytes = Math.Max(bytes, 0);
+        Member? owner;
         lock (_gate)
         {
             _reserved -= reservation?.Bytes ?? 0;
@@ -197,10 +198,15 @@ internal sealed class MemoryBudget
             _resident += bytes;
             if (_members.TryGetValue(cache.Name, out Member? member))
             {
+                owner = member;
                 member.EverServed = true;
                 member.Entry.Resident = true;
                 member.Entry.Overdraft = reservation?.Overdraft ?? false;
                 _policy.RecordLoad(member.Entry, loadSeconds, bytes);
+            }
+            else
+            {
+                owner = null;
             }
 
             _loadSeconds += loadSeconds;
@@ -210,7 +216,7 @@ internal sealed class MemoryBudget
             SignalFirst();
         }
 
-        return new GenerationCharge(this, bytes);
+        return new GenerationCharge(this, bytes, owner);
     }
 
     /// <summary>
@@ -239,22 +245,42 @@ internal sealed class MemoryBudget
         }
     }
 
-    internal void MoveToDraining(long bytes)
+    /// <summary>Whether a background trim is scheduled or running (tests wait for it to end).</summary>
+    internal bool Trimming
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _trimScheduled;
+            }
+        }
+    }
+
+    internal void MoveToDraining(long bytes, Member? owner)
     {
         lock (_gate)
         {
             _resident -= bytes;
             _draining += bytes;
+            if (owner is not null)
+            {
+                owner.Draining += bytes;
+            }
         }
     }
 
-    internal void ReleaseCharge(long bytes, bool draining)
+    internal void ReleaseCharge(long bytes, bool draining, Member? owner)
     {
         lock (_gate)
         {
             if (draining)
             {
                 _draining -= bytes;
+                if (owner is not null)
+                {
+                    owner.Draining -= bytes;
+                }
             }
             else
             {
@@ -275,6 +301,10 @@ internal sealed class MemoryBudget
 
         SemaphoreSlim? signal = null;
         LinkedListNode<SemaphoreSlim>? queued = null;
+
+        // The models this load evicted: bytes they still hold draining come free without another eviction, so the load
+        // waits for them rather than evicting more models for the same room.
+        List<Member>? evicted = null;
         bool counted = growing is not null;
         bool admitted = true;
         try
@@ -306,7 +336,11 @@ internal sealed class MemoryBudget
                         }
 
                         // Growing a reservation is no admission: the model is built, and only its room is missing.
-                        evict = Plan(member, used + bytes - Limit, decideAdmission: growing is null, ref admitted);
+                        long missing = used + bytes - Limit - StillDraining(evicted);
+                        if (missing > 0)
+                        {
+                            evict = Plan(member, missing, decideAdmission: growing is null, ref admitted);
+                        }
                     }
 
                     if (evict is null && queued is null)
@@ -323,7 +357,7 @@ internal sealed class MemoryBudget
 
                 if (evict is not null)
                 {
-                    EvictAll(evict);
+                    EvictAll(evict, evicted ??= []);
                     continue;
                 }
 
@@ -437,10 +471,26 @@ internal sealed class MemoryBudget
         return evict;
     }
 
-    // Outside the lock: unloads each victim (its bytes then drain or are released), and counts what was evicted.
-    private int EvictAll(List<Member> victims)
+    // Under the lock: the bytes that models evicted by one load still hold draining.
+    private static long StillDraining(List<Member>? evicted)
     {
-        int evicted = 0;
+        long bytes = 0;
+        if (evicted is not null)
+        {
+            foreach (Member member in evicted)
+            {
+                bytes += member.Draining;
+            }
+        }
+
+        return bytes;
+    }
+
+    // Outside the lock: unloads each victim (its bytes then drain or are released), counts what was evicted, and adds
+    // the evicted ones to `evicted` when given.
+    private int EvictAll(List<Member> victims, List<Member>? evicted = null)
+    {
+        int count = 0;
         foreach (Member victim in victims)
         {
             bool done = victim.Cache?.Evict() ?? false;
@@ -449,7 +499,11 @@ internal sealed class MemoryBudget
                 victim.Evicting = false;
                 if (done)
                 {
-                    evicted++;
+                    count++;
+                    if (evicted is not null && !evicted.Contains(victim))
+                    {
+                        evicted.Add(victim);
+                    }
                     _evictions++;
                     _policy.RecordEviction(victim.Entry);
                 }
@@ -460,7 +514,7 @@ internal sealed class MemoryBudget
         {
             // Bytes still held right after an eviction drain (a drain delay, leases): misses would wait for them, so
             // room is made ahead of need from now on.
-            if (evicted > 0 && _draining > 0)
+            if (count > 0 && _draining > 0)
             {
                 _evictionsDrain = true;
             }
@@ -468,12 +522,12 @@ internal sealed class MemoryBudget
             SignalFirst();
         }
 
-        return evicted;
+        return count;
     }
 
     private void ScheduleTrimLocked()
     {
-        if (!_evictionsDrain || _trimScheduled || _resident + _draining + _reserved <= Limit - Headroom(Limit, _largest))
+        if (!_evictionsDrain || _trimScheduled || _resident + _reserved <= Limit - Headroom(Limit, _largest))
         {
             return;
         }
@@ -482,8 +536,10 @@ internal sealed class MemoryBudget
         ThreadPool.UnsafeQueueUserWorkItem(static budget => budget.Trim(), this, preferLocal: false);
     }
 
-    // In the background: evicts the lowest-valued models until the headroom is free, so the next miss need not wait for
-    // an eviction to drain. Degraded models are never evicted ahead of need.
+    // In the background: evicts the lowest-valued models until the headroom is free once draining bytes are released, so
+    // the next miss need not wait for an eviction to drain. Bytes already draining are on their way out: counting them
+    // would evict one model after another while the first drains, down to none. Degraded models are never evicted
+    // ahead of need.
     private void Trim()
     {
         try
@@ -493,7 +549,7 @@ internal sealed class MemoryBudget
                 List<Member>? evict;
                 lock (_gate)
                 {
-                    long over = _resident + _draining + _reserved - (Limit - Headroom(Limit, _largest));
+                    long over = _resident + _reserved - (Limit - Headroom(Limit, _largest));
                     if (over <= 0)
                     {
                         return;
@@ -544,7 +600,7 @@ internal sealed class MemoryBudget
         public bool Overdraft { get; } = overdraft;
     }
 
-    private sealed class Member(IBudgetedCache cache, EvictionEntry entry)
+    internal sealed class Member(IBudgetedCache cache, EvictionEntry entry)
     {
         public IBudgetedCache? Cache { get; set; } = cache;
 
@@ -553,5 +609,8 @@ internal sealed class MemoryBudget
         public bool Evicting { get; set; }
 
         public bool EverServed { get; set; }
+
+        /// <summary>Bytes of this model's retired generations still held (leases, the drain delay). Under the budget's lock.</summary>
+        public long Draining { get; set; }
     }
 }

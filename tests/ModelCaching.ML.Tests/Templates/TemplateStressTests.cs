@@ -29,7 +29,7 @@ public sealed class TemplateStressTests(ITestOutputHelper output) : IDisposable
     public void Dispose() => _tenants.Dispose();
 
     [Fact]
-    public async Task ThousandTemplateNames_OnEightThreadsWithZipfAccess_StayWithinTheBudgetPlusOneModel_NeverFail_AndDisposeEveryEvictedModelOnce()
+    public async Task ThousandTemplateNames_OnEightThreadsWithZipfAccess_NeverGoOverTheBudget_NeverFail_AndDisposeEveryEvictedModelOnce()
     {
         string[] iris = [.. Enumerable.Range(0, NamesPerModel).Select(static i => $"iris-{i:D4}")];
         string[] taxi = [.. Enumerable.Range(0, NamesPerModel).Select(static i => $"taxi-{i:D4}")];
@@ -125,11 +125,11 @@ public sealed class TemplateStressTests(ITestOutputHelper output) : IDisposable
 
         ModelMemoryBudgetStatus budget = Assert.Single(caches.GetMemoryBudgets());
         output.WriteLine($"{Threads * RequestsPerThread:N0} predictions over {byRank.Length:N0} names in {stopwatch.Elapsed.TotalSeconds:N1} s; {_loader.LoadCount:N0} loads ({_loader.LoadTime.TotalSeconds:N1} s in ML.NET's load), {budget.Evictions:N0} evictions");
-        output.WriteLine($"budget {limit:N0} bytes ({limit * 100.0 / total:N1}% of {total:N0}); most used seen {maxUsed:N0} (limit + largest model = {limit + largest:N0})");
+        output.WriteLine($"budget {limit:N0} bytes ({limit * 100.0 / total:N1}% of {total:N0}); most used seen {maxUsed:N0} (the budget is a cap: at most {limit:N0})");
 
         Assert.Empty(failures.Select(static f => f.GetType().Name + ": " + f.Message).Distinct().Take(5));
         Assert.Equal(0, wrong);
-        Assert.True(maxUsed <= limit + largest, $"used {maxUsed:N0} bytes, more than the limit {limit:N0} + the largest model {largest:N0}");
+        Assert.True(maxUsed <= limit, $"used {maxUsed:N0} bytes, more than the limit {limit:N0} (the largest model is {largest:N0})");
         Assert.True(budget.Evictions > 0, "the budget evicted models (the working set does not fit)");
 
         // Every generation that no longer serves was disposed exactly once; the serving ones not at all.

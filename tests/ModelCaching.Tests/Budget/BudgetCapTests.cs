@@ -203,4 +203,39 @@ public sealed class BudgetCapTests : IDisposable
             AssertWithinBudget(provider, name + " loaded");
         }
     }
+    [Fact]
+    public async Task AMissWhoseVictimStillDrains_WaitsForThoseBytes_AndEvictsNoOtherModel()
+    {
+        foreach (string name in (string[])["a", "b", "c", "d"])
+        {
+            _files.Write(name, bytes: 100);
+        }
+
+        await using ServiceProvider services = _files.Services(
+            template: t => t.Configure(o =>
+            {
+                o.DrainDelay = TimeSpan.FromSeconds(10);
+                o.EvictionDrainDelay = TimeSpan.FromSeconds(1);
+            }),
+            templateOptions: o => o.MemoryBudgetBytes = 300).BuildServiceProvider();
+        IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
+        foreach (string name in (string[])["a", "b", "c"])
+        {
+            provider.GetCache<FakeModel>(name).GetModel();
+        }
+
+        // d needs one model's room: one model is evicted, and its bytes drain for the eviction drain delay (fake time).
+        Task<FakeModel> d = provider.GetCache<FakeModel>("d").GetModelAsync().AsTask();
+        await Eventually.TrueAsync(() => Budget(provider).WaitingLoads == 1, "the load of d waits for its victim's memory");
+
+        ModelMemoryBudgetStatus waiting = Budget(provider);
+        Assert.Equal(1, waiting.Evictions);
+        Assert.Equal(100, waiting.DrainingBytes);
+        Assert.Equal(2, ((string[])["a", "b", "c"]).Count(name => provider.GetCache(name).State == ModelCacheState.Ready));
+
+        _files.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("d", (await d.WaitAsync(Bound)).Content[..1]);
+        AssertWithinBudget(provider, "d loaded");
+    }
 }
