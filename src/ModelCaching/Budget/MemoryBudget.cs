@@ -277,6 +277,7 @@ internal sealed class MemoryBudget
         LinkedListNode<SemaphoreSlim>? queued = null;
         bool counted = growing is not null;
         bool admitted = true;
+        bool decided = false;
         try
         {
             while (true)
@@ -302,10 +303,17 @@ internal sealed class MemoryBudget
                         long used = _resident + _draining + _reserved;
                         if (used + bytes <= Limit)
                         {
+                            if (growing is null && !decided)
+                            {
+                                // Judged also when it fits: free room is not handed to a one-hit wonder as an admitted model.
+                                admitted = Admits(member);
+                            }
+
                             return Grant(bytes, growing, overdraft: !admitted, ref queued);
                         }
 
                         // Growing a reservation is no admission: the model is built, and only its room is missing.
+                        decided |= growing is null;
                         evict = Plan(member, used + bytes - Limit, decideAdmission: growing is null, ref admitted);
                     }
 
@@ -396,6 +404,14 @@ internal sealed class MemoryBudget
         _evictable.Clear();
         _lastResort.Clear();
         return TakeVictims();
+    }
+
+    private bool Admits(Member candidate)
+    {
+        CollectEvictable(candidate, includeLastResort: false);
+        bool admitted = _policy.Admits(candidate.Entry, _evictable);
+        _evictable.Clear();
+        return admitted;
     }
 
     private void CollectEvictable(Member? candidate, bool includeLastResort)
