@@ -13,11 +13,14 @@ namespace ModelCaching.Budget;
 /// cannot see. The lowest H goes first.
 /// </para>
 /// <para>
-/// Admission: the newcomer is compared with what it would push out by the load time each would spare, <c>F × C</c>
-/// (its own against the sum over the victims, all aged to now). A newcomer that spares less is still loaded (a caller
-/// is waiting for it), in room taken from the budget, as the budget's one <see cref="EvictionEntry.Overdraft"/> model:
-/// it goes first at the next need for memory, so a stream of one-hit wonders mostly replaces itself. Comparing H instead would let every newcomer in: it is valued at today's
-/// clock, the residents at the clock of their last use.
+/// Admission, on every load (also when the newcomer fits): the newcomer is compared with the admitted models that room of
+/// its size would cost, lowest value first, by the load time each would spare, <c>F × C</c> (its own against their sum,
+/// all aged to now). A newcomer that spares less is still loaded (a caller is waiting for it), in probation: as an
+/// <see cref="EvictionEntry.Overdraft"/> model. Models in probation go before any admitted model, the lowest valued
+/// first and only as many as the room needed, so a stream of one-hit wonders mostly pushes out itself and the budget
+/// stays a cap (the probation is no fixed area: it is the room the models not admitted hold). Comparing H instead would
+/// let every newcomer in: it is valued at today's clock, the residents at the clock of their last use. Judging only
+/// newcomers that do not fit would hand every byte an eviction left free to whichever newcomer came next.
 /// </para>
 /// <para>
 /// Aging: uses are halved once per period of <see cref="AgingSamplesPerEntry"/> uses per known model (TinyLFU's reset),
