@@ -32,9 +32,16 @@ internal sealed class CostAwareSimulation : SimulatedCache
     private int _known;
     private double _now;
 
-    public CostAwareSimulation(EvictionWorkload workload, long budgetBytes, bool trim = true, double drainSeconds = 0, int loadSlots = 2)
+    private readonly double _headroomFraction;
+    private readonly bool _admitAlways;
+
+    public CostAwareSimulation(EvictionWorkload workload, long budgetBytes, bool trim = true, double drainSeconds = 0, int loadSlots = 2,
+        Action<CostAwareEviction>? configure = null, double headroomFraction = -1, bool admitAlways = true)
         : base(workload, budgetBytes)
     {
+        configure?.Invoke(_policy);
+        _headroomFraction = headroomFraction;
+        _admitAlways = admitAlways;
         _trim = trim;
         _drainSeconds = drainSeconds;
         _loadSlots = loadSlots;
@@ -45,6 +52,8 @@ internal sealed class CostAwareSimulation : SimulatedCache
             _names[i] = "tenant-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
+
+    public bool SpareNewcomer { get; init; }
 
     public override long ResidentBytes => _residentBytes + _drainingBytes;
 
@@ -87,6 +96,10 @@ internal sealed class CostAwareSimulation : SimulatedCache
             admitted = _policy.SelectVictims(entry, needed, _resident, _victims);
             Evict(_victims);
         }
+        else if (_admitAlways)
+        {
+            admitted = _policy.Admits(entry, _resident);
+        }
 
         double wait = WaitForRoom(entry.Size);
         entry.Resident = true;
@@ -101,12 +114,28 @@ internal sealed class CostAwareSimulation : SimulatedCache
         }
 
         // Background trim: the next miss finds the headroom free.
-        long headroom = _trim ? MemoryBudget.Headroom(BudgetBytes, _largest) : 0;
+        long headroom = !_trim ? 0 : _headroomFraction >= 0 ? (long)(BudgetBytes * _headroomFraction) : MemoryBudget.Headroom(BudgetBytes, _largest);
         long over = _residentBytes + _drainingBytes - (BudgetBytes - headroom);
-        if (over > 0)
+        if (over > 0 && _trim)
         {
-            _policy.SelectLowest(over, _resident, _victims);
-            Evict(_victims);
+            // With SpareNewcomer, a newcomer not admitted stays until the next miss (it lives in the headroom).
+            bool spare = SpareNewcomer && entry.Overdraft;
+            if (spare)
+            {
+                _resident.Remove(entry);
+                over -= entry.Size;
+            }
+
+            if (over > 0)
+            {
+                _policy.SelectLowest(over, _resident, _victims);
+                Evict(_victims);
+            }
+
+            if (spare)
+            {
+                _resident.Add(entry);
+            }
         }
 
         _now += (wait + Workload.Costs[model]) / _loadSlots;

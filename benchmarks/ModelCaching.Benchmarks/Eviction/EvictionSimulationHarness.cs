@@ -28,6 +28,7 @@ public sealed class EvictionSimulationHarness : IHarness
         int warmUp = 200_000;
         int shiftEvery = 0;
         double drainSeconds = 0;
+        string? tune = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -40,6 +41,9 @@ public sealed class EvictionSimulationHarness : IHarness
                     break;
                 case "--drain-seconds":
                     drainSeconds = double.Parse(args[++i], Invariant);
+                    break;
+                case "--tune":
+                    tune = args[++i];
                     break;
                 case "--shift-every":
                     shiftEvery = int.Parse(args[++i], Invariant);
@@ -56,6 +60,13 @@ public sealed class EvictionSimulationHarness : IHarness
         }
 
         var total = Stopwatch.StartNew();
+        if (tune is not null)
+        {
+            EvictionTuning.Run(seeds, warmUp, requests, shiftEvery, tune.Split(','));
+            Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
+            return Task.FromResult(0);
+        }
+
         if (drainSeconds > 0)
         {
             RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds);

@@ -13,11 +13,14 @@ namespace ModelCaching.Budget;
 /// cannot see. The lowest H goes first.
 /// </para>
 /// <para>
-/// Admission: the newcomer is compared with what it would push out by the load time each would spare, <c>F × C</c>
-/// (its own against the sum over the victims, all aged to now). A newcomer that spares less is still loaded (a caller
-/// is waiting for it), in room taken from the budget, as the budget's one <see cref="EvictionEntry.Overdraft"/> model:
-/// it goes first at the next need for memory, so a stream of one-hit wonders mostly replaces itself. Comparing H instead would let every newcomer in: it is valued at today's
-/// clock, the residents at the clock of their last use.
+/// Admission, on every load (also when the newcomer fits): the newcomer is compared with the admitted models that room of
+/// its size would cost, lowest value first, by the load time each would spare, <c>F × C</c> (its own against their sum,
+/// all aged to now). A newcomer that spares less is still loaded (a caller is waiting for it), in probation: as an
+/// <see cref="EvictionEntry.Overdraft"/> model. Models in probation go before any admitted model, the lowest valued
+/// first and only as many as the room needed, so a stream of one-hit wonders mostly pushes out itself and the budget
+/// stays a cap (the probation is no fixed area: it is the room the models not admitted hold). Comparing H instead would
+/// let every newcomer in: it is valued at today's clock, the residents at the clock of their last use. Judging only
+/// newcomers that do not fit would hand every byte an eviction left free to whichever newcomer came next.
 /// </para>
 /// <para>
 /// Aging: uses are halved once per period of <see cref="AgingSamplesPerEntry"/> uses per known model (TinyLFU's reset),
@@ -48,9 +51,32 @@ internal sealed class CostAwareEviction
     private const double MinimumCost = 1e-6;
 
     private readonly List<EvictionEntry> _candidates = [];
+    private readonly List<EvictionEntry> _probation = [];
     private double _clock;
     private int _epoch;
     private double _usesThisEpoch;
+
+    private readonly List<EvictionEntry> _noVictims = [];
+
+    // Settings the eviction simulation compares (benchmarks/ModelCaching.Benchmarks/Eviction/EvictionTuning.cs); the
+    // budget uses the defaults.
+    internal double AgingSamples { get; set; } = AgingSamplesPerEntry;
+
+    internal double FrequencyCap { get; set; } = MaximumFrequency;
+
+    /// <summary>
+    /// Models not admitted stay until their room is needed, the lowest valued going first, instead of all at the next
+    /// need (the probation area: one-hit wonders mostly push out each other).
+    /// </summary>
+    internal bool KeepProbation { get; set; } = true;
+
+    /// <summary>
+    /// The newcomer is compared with the admitted models that room of its own size would cost, whatever the probation
+    /// frees, instead of with the models evicted for it.
+    /// </summary>
+    internal bool AdmitAgainstMain { get; set; } = true;
+
+    internal bool PromoteOnHit { get; set; }
 
     /// <summary>The GreedyDual clock L: the H of the last model evicted.</summary>
     public double Clock => _clock;
@@ -67,9 +93,14 @@ internal sealed class CostAwareEviction
         }
 
         Age(entry);
-        entry.Frequency = Math.Min(entry.Frequency + uses, MaximumFrequency);
+        entry.Frequency = Math.Min(entry.Frequency + uses, FrequencyCap);
+        if (PromoteOnHit && entry.Resident)
+        {
+            entry.Overdraft = false;
+        }
+
         _usesThisEpoch += uses;
-        double period = Math.Max((double)AgingSamplesPerEntry * Math.Max(knownEntries, 1), MinimumAgingPeriod);
+        double period = Math.Max(AgingSamples * Math.Max(knownEntries, 1), MinimumAgingPeriod);
         if (_usesThisEpoch >= period)
         {
             // Uses counted in a batch may span several periods.
@@ -118,39 +149,32 @@ internal sealed class CostAwareEviction
     {
         victims.Clear();
         _candidates.Clear();
-        EvictionEntry? overdraft = null;
+        _probation.Clear();
         // Typed loops for the usual collections: foreach over the interface would allocate an enumerator per call.
         if (evictable is List<EvictionEntry> list)
         {
             foreach (EvictionEntry entry in list)
             {
-                Collect(entry, ref overdraft);
+                Collect(entry);
             }
         }
         else if (evictable is EvictionEntry[] array)
         {
             foreach (EvictionEntry entry in array)
             {
-                Collect(entry, ref overdraft);
+                Collect(entry);
             }
         }
         else
         {
             foreach (EvictionEntry entry in evictable)
             {
-                Collect(entry, ref overdraft);
+                Collect(entry);
             }
         }
 
         _candidates.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
-
-        // The overdraft model goes first, whatever its value: it was never admitted.
-        long freed = 0;
-        if (overdraft is not null)
-        {
-            victims.Add(overdraft);
-            freed += overdraft.Size;
-        }
+        long freed = TakeProbation(bytesNeeded, victims);
 
         // Load time the victims would spare if kept, against the newcomer's.
         double displaced = 0;
@@ -166,12 +190,73 @@ internal sealed class CostAwareEviction
             displaced += entry.Frequency * entry.Cost;
         }
 
-        _candidates.Clear();
         Age(candidate);
+        bool admitted;
+        if (AdmitAgainstMain)
+        {
+            // Against the admitted models that room of the newcomer's size would cost, whatever the probation frees.
+            double main = 0;
+            long bytes = 0;
+            foreach (EvictionEntry entry in _candidates)
+            {
+                if (bytes >= candidate.Size)
+                {
+                    break;
+                }
 
-        // A newcomer worth less than what it displaces still loads (a caller is waiting for it), in the same room: the
-        // budget is a cap. It is marked the overdraft model, the first to go when anything next needs memory.
-        return freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced;
+                bytes += entry.Size;
+                main += entry.Frequency * entry.Cost;
+            }
+
+            admitted = bytes < candidate.Size || candidate.Frequency * candidate.Cost >= main;
+        }
+        else
+        {
+            // A newcomer worth less than what it displaces still loads (a caller is waiting for it), in the same room: the
+            // budget is a cap. It is marked the overdraft model, the first to go when anything next needs memory.
+            admitted = freed < bytesNeeded || candidate.Frequency * candidate.Cost >= displaced;
+        }
+
+        _candidates.Clear();
+        _probation.Clear();
+        return admitted;
+    }
+
+    // The models not admitted go first: all of them, or with KeepProbation the lowest-valued until the bytes suffice.
+    private long TakeProbation(long bytesNeeded, List<EvictionEntry> victims)
+    {
+        if (_probation.Count > 1)
+        {
+            _probation.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
+        }
+
+        long freed = 0;
+        foreach (EvictionEntry entry in _probation)
+        {
+            if (KeepProbation && freed >= bytesNeeded)
+            {
+                break;
+            }
+
+            victims.Add(entry);
+            freed += entry.Size;
+        }
+
+        return freed;
+    }
+
+    /// <summary>
+    /// Says whether a newcomer that fits without evicting anything is admitted, or loads into probation (as an
+    /// <see cref="EvictionEntry.Overdraft"/> model, among the first to go): a newcomer is judged on every load, so free
+    /// room is not handed to one-hit wonders as admitted models.
+    /// </summary>
+    /// <param name="candidate">The model about to load (with its estimated size and cost already recorded).</param>
+    /// <param name="evictable">The resident models that may be evicted now.</param>
+    public bool Admits(EvictionEntry candidate, List<EvictionEntry> evictable)
+    {
+        bool admitted = SelectVictims(candidate, 0, evictable, _noVictims);
+        _noVictims.Clear();
+        return admitted;
     }
 
     /// <summary>
@@ -185,20 +270,14 @@ internal sealed class CostAwareEviction
     {
         victims.Clear();
         _candidates.Clear();
-        EvictionEntry? overdraft = null;
+        _probation.Clear();
         foreach (EvictionEntry entry in evictable)
         {
-            Collect(entry, ref overdraft);
+            Collect(entry);
         }
 
         _candidates.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
-        long freed = 0;
-        if (overdraft is not null)
-        {
-            victims.Add(overdraft);
-            freed += overdraft.Size;
-        }
-
+        long freed = TakeProbation(bytesNeeded, victims);
         foreach (EvictionEntry entry in _candidates)
         {
             if (freed >= bytesNeeded)
@@ -211,18 +290,19 @@ internal sealed class CostAwareEviction
         }
 
         _candidates.Clear();
+        _probation.Clear();
     }
 
     /// <summary>
     /// Ages an evictable model to now and sorts it: the overdraft model apart, the others into the candidates. Values
     /// keep the clock of each model's last use, so a model not used since is overtaken by the clock.
     /// </summary>
-    private void Collect(EvictionEntry entry, ref EvictionEntry? overdraft)
+    private void Collect(EvictionEntry entry)
     {
         Age(entry);
         if (entry.Overdraft)
         {
-            overdraft = entry;
+            _probation.Add(entry);
         }
         else
         {

@@ -34,8 +34,8 @@ internal sealed class EvictionEntry(string name)
     public bool Resident { get; set; }
 
     /// <summary>
-    /// A model the policy did not admit, loaded anyway (in room evicted for it) because a caller needs it. At most one
-    /// per budget; it is the first to go when anything needs memory.
+    /// A model the policy did not admit, loaded anyway because a caller needs it: in probation, among the first to go
+    /// (the lowest valued of them first) when anything needs memory.
     /// </summary>
     public bool Overdraft { get; set; }
 }

@@ -307,6 +307,7 @@ internal sealed class MemoryBudget
         List<Member>? evicted = null;
         bool counted = growing is not null;
         bool admitted = true;
+        bool decided = false;
         try
         {
             while (true)
@@ -332,6 +333,12 @@ internal sealed class MemoryBudget
                         long used = _resident + _draining + _reserved;
                         if (used + bytes <= Limit)
                         {
+                            if (growing is null && !decided)
+                            {
+                                // Judged also when it fits: free room is not handed to a one-hit wonder as an admitted model.
+                                admitted = Admits(member);
+                            }
+
                             return Grant(bytes, growing, overdraft: !admitted, ref queued);
                         }
 
@@ -339,6 +346,7 @@ internal sealed class MemoryBudget
                         long missing = used + bytes - Limit - StillDraining(evicted);
                         if (missing > 0)
                         {
+                            decided |= growing is null;
                             evict = Plan(member, missing, decideAdmission: growing is null, ref admitted);
                         }
                     }
@@ -430,6 +438,14 @@ internal sealed class MemoryBudget
         _evictable.Clear();
         _lastResort.Clear();
         return TakeVictims();
+    }
+
+    private bool Admits(Member candidate)
+    {
+        CollectEvictable(candidate, includeLastResort: false);
+        bool admitted = _policy.Admits(candidate.Entry, _evictable);
+        _evictable.Clear();
+        return admitted;
     }
 
     private void CollectEvictable(Member? candidate, bool includeLastResort)

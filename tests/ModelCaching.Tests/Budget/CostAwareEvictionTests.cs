@@ -403,4 +403,59 @@ public sealed class CostAwareEvictionTests
         Assert.Equal(0, allocated);
         Assert.NotEmpty(_victims);
     }
+
+    [Fact]
+    public void ANewcomerThatFits_IsStillJudged_SoAOneHitWonderIsNotAdmittedOverTheModelsItsRoomWouldCost()
+    {
+        EvictionEntry hot = Resident("hot", uses: 50, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry wonder = Newcomer("one-hit", costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry busy = Newcomer("busy", costSeconds: 1, sizeBytes: 10 * MiB);
+        _policy.RecordUses(busy, 60, 1_000);
+
+        Assert.False(_policy.Admits(wonder, [hot]));
+        Assert.True(_policy.Admits(busy, [hot]));
+        Assert.True(_policy.Admits(wonder, []));
+    }
+
+    [Fact]
+    public void ModelsNotAdmitted_PushOutEachOther_LowestValueFirst_AndOnlyAsMuchAsIsNeeded()
+    {
+        EvictionEntry hot = Resident("hot", uses: 50, costSeconds: 1, sizeBytes: 10 * MiB);
+        EvictionEntry first = Resident("first-wonder", uses: 1, costSeconds: 1, sizeBytes: 10 * MiB);
+        first.Overdraft = true;
+        EvictionEntry second = Resident("second-wonder", uses: 2, costSeconds: 1, sizeBytes: 10 * MiB);
+        second.Overdraft = true;
+        EvictionEntry wonder = Newcomer("third-wonder", costSeconds: 1, sizeBytes: 10 * MiB);
+
+        bool admitted = _policy.SelectVictims(wonder, 10 * MiB, [hot, first, second], _victims);
+
+        // The one-hit wonders stay in probation and push out each other; the hot model and the second wonder stay.
+        Assert.False(admitted);
+        Assert.Equal([first], _victims);
+    }
+
+    [Fact]
+    public void Admits_OverAListOfResidentModels_AllocatesNothingOnceWarm()
+    {
+        var resident = new List<EvictionEntry>();
+        for (int i = 0; i < 200; i++)
+        {
+            resident.Add(Resident("model-" + i, uses: 1 + (i % 17), costSeconds: 0.1 + (i % 5), sizeBytes: (1 + (i % 9)) * MiB));
+            resident[i].Overdraft = i % 10 == 0;
+        }
+
+        EvictionEntry newcomer = Newcomer("newcomer", costSeconds: 1, sizeBytes: 10 * MiB);
+        _policy.Admits(newcomer, resident);
+        _policy.SelectVictims(newcomer, 20 * MiB, resident, _victims);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            _policy.Admits(newcomer, resident);
+            _policy.SelectVictims(newcomer, 20 * MiB, resident, _victims);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
 }
