@@ -151,7 +151,10 @@ public class ModelOptions
     /// <summary>
     /// What is kept of the replaced version for <see cref="IModelCache.RollbackAsync"/>: its bytes, its loaded
     /// generation (instant rollback, two models in memory) or nothing.
-    /// <value>The default is <see cref="ModelRollbackRetention.Artifact"/>.</value>
+    /// <value>
+    /// The default is <see cref="ModelRollbackRetention.Artifact"/>, and <see cref="ModelRollbackRetention.None"/> for a
+    /// model made from a template (its raw bytes would be charged to the budget beside each model).
+    /// </value>
     /// </summary>
     public ModelRollbackRetention RollbackRetention { get; set; } = ModelRollbackRetention.Artifact;
 

@@ -32,7 +32,10 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
     /// <summary>The options of the model <paramref name="modelName"/>: the builder's steps, then configuration (<c>ModelCache:Templates:{template}</c>).</summary>
     public ModelOptions<TModel> OptionsFor(string modelName, IServiceProvider services)
     {
-        var options = new ModelOptions<TModel>();
+        // A template's models keep no rollback bytes unless asked to: under a budget their raw bytes would be charged
+        // beside each model (doubling what a tenant costs), and a per-tenant rollback is the rare case. A template
+        // whose models need RollbackAsync sets RollbackRetention in its builder or configuration.
+        var options = new ModelOptions<TModel> { RollbackRetention = ModelRollbackRetention.None };
         foreach (Action<ModelOptions<TModel>, IServiceProvider, string> step in _steps)
         {
             step(options, services, modelName);

@@ -14,6 +14,7 @@ namespace ModelCaching.Tests.Diagnostics;
 /// Telemetry is bounded by what exists: names asked of a template whose model does not exist (anonymous clients making
 /// names up) add no metric series, no memory and at most a rate-limited log line per template.
 /// </summary>
+[Collection(nameof(MemoryMeasuringTests))]
 public sealed class UnknownNameTelemetryTests(ITestOutputHelper output)
 {
     private const int Ghosts = 10_000;

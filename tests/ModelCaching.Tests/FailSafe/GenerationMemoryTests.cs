@@ -14,6 +14,7 @@ namespace ModelCaching.Tests.FailSafe;
 /// <see cref="ModelRollbackRetention.Artifact"/>, or the restore after an unload-first swap), and then they are charged
 /// to the memory budget.
 /// </summary>
+[Collection(nameof(MemoryMeasuringTests))]
 public sealed class GenerationMemoryTests(ITestOutputHelper output)
 {
     private const int LargeArtifact = 50 * 1024 * 1024;
