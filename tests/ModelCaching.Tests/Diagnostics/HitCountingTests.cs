@@ -177,4 +177,54 @@ public sealed class HitCountingTests
             }
         }
     }
+
+    [Fact]
+    public void AThousandCounters_EachHitOnThisThread_CostWellUnderAKilobyteEach_OnAnyCoreCount()
+    {
+        const int Counters = 1_000;
+        var counters = new StackRegionCounter[Counters];
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Counters; i++)
+        {
+            counters[i] = new StackRegionCounter();
+            counters[i].Increment();
+        }
+
+        long perCounter = (GC.GetAllocatedBytesForCurrentThread() - before) / Counters;
+
+        // What a model's hit count costs, whatever Environment.ProcessorCount is (before: 128 B per cell, at least 64
+        // cells and 8 per core, plus an overflow cell per core: 8,448 B on 2 cores).
+        Assert.True(perCounter < 256, $"a hit counter costs {perCounter:N0} B on {Environment.ProcessorCount} cores");
+        Assert.All(counters, counter => Assert.Equal(1, counter.Sum()));
+    }
+
+    [Fact]
+    public void CountersMadeAfterOthersWereCollected_StartAtZero()
+    {
+        MakeCountersAndDropThem(500);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        // Made after the first ones were collected (whose places they may take): each counts only its own hits.
+        StackRegionCounter[] counters = [.. Enumerable.Range(0, 500).Select(_ => new StackRegionCounter())];
+        Assert.All(counters, counter => Assert.Equal(0, counter.Sum()));
+        counters[7].Increment();
+        Assert.Equal(1, counters[7].Sum());
+        GC.KeepAlive(counters);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static void MakeCountersAndDropThem(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var counter = new StackRegionCounter();
+                for (int n = 0; n < 5; n++)
+                {
+                    counter.Increment();
+                }
+            }
+        }
+    }
 }
