@@ -53,11 +53,18 @@ internal sealed class StackRegionCounter
         {
             // The compare above keeps the index inside the row, so no second bounds check.
             Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(row), index)++;
-            return;
+        }
+        else
+        {
+            IncrementInOtherRow(region);
         }
 
-        IncrementInOtherRow(region);
+        // This counter stays reachable until its count has landed: its slot is reused only after it is finalized.
+        GC.KeepAlive(this);
     }
+
+    /// <summary>Hits counted on the interlocked overflow count (regions that found no entry of their own).</summary>
+    internal long OverflowCount => Volatile.Read(ref _overflow);
 
     /// <summary>The total over all rows: exact for every increment that happened before the call.</summary>
     public long Sum() => HitCountRows.SumOfSlot(_index) - _baseline + Volatile.Read(ref _overflow);

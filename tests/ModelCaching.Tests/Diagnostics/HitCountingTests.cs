@@ -124,14 +124,14 @@ public sealed class HitCountingTests
     }
 
     [Fact]
-    public void MoreThreadsThanCells_AreCountedExactly_ThroughThePerCoreOverflowCells()
+    public void ThreeHundredLiveThreads_AreCountedExactly()
     {
         var counter = new StackRegionCounter();
         const int Threads = 300;
         const int PerThread = 1_000;
         using var start = new Barrier(Threads);
 
-        // All alive at once (the barrier), so 300 stacks claim cells and the rest overflow.
+        // All alive at once (the barrier), so 300 stacks claim rows at once.
         Thread[] threads = [.. Enumerable.Range(0, Threads).Select(_ => new Thread(
             () =>
             {
@@ -226,5 +226,40 @@ public sealed class HitCountingTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void ThreadsWhoseStacksAllHashToOneHomeEntry_AreCountedExactly_ThroughTheOverflowCount()
+    {
+        var counter = new StackRegionCounter();
+        const int Threads = 64;
+        const int PerThread = 10_000;
+
+        // Stacks a multiple of 16 MiB apart put every thread's region on the same home entry (the table has 1,024
+        // entries of 16 KiB on up to 16 cores): more than the 16 nearby entries, so some threads count on the overflow.
+        const int StackSize = 16 * 1024 * 1024;
+        using var start = new Barrier(Threads);
+        Thread[] threads = [.. Enumerable.Range(0, Threads).Select(_ => new Thread(
+            () =>
+            {
+                start.SignalAndWait();
+                for (int i = 0; i < PerThread; i++)
+                {
+                    counter.Increment();
+                }
+            },
+            StackSize))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            Assert.True(thread.Join(Eventually.Timeout));
+        }
+
+        Assert.Equal((long)Threads * PerThread, counter.Sum());
+        Assert.True(counter.OverflowCount > 0, "no thread counted on the overflow: the stacks did not share a home entry");
     }
 }
