@@ -7,7 +7,7 @@ namespace ModelCaching.Benchmarks.CacheHit;
 /// <summary>
 /// The cost of getting an already loaded model, against the ways an application would otherwise hold it.
 /// Budgets: every <c>GetModel()</c> within 2 ns of <see cref="Lazy{T}.Value"/> and 0 B; a lease (acquire and
-/// dispose) within 25 ns and 0 B. Each policy is measured with the default (hits counted per core,
+/// dispose) within 25 ns and 0 B. Each policy is measured with the default (hits counted per thread stack region,
 /// <c>TrackHits = true</c>) and with <c>TrackHits = false</c>. Each cache is resolved as an application resolves it (a keyed
 /// <see cref="IModelCache{TModel}"/> from DI), so the calls go through the interface.
 /// </summary>

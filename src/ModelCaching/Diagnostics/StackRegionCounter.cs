@@ -5,116 +5,77 @@ namespace ModelCaching.Diagnostics;
 
 /// <summary>
 /// An exact hit counter whose increment reads no thread-local storage and no processor id, and writes no shared
-/// cache line: the cell is chosen by the calling thread's stack address.
+/// cache line: the count is kept in the row of the calling thread's stack region (<see cref="HitCountRows"/>), at
+/// this counter's slot. A counter itself is a few dozen bytes, whatever the number of cores.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Why: on Linux x64 a thread-static read is a call into the C library's TLS lookup, and
 /// <see cref="Thread.GetCurrentProcessorId"/> is one more (≈3.6 ns per hit on a small VM). The address of a local
 /// variable costs nothing and says which thread runs: every thread has its own stack, and two live threads never share
-/// one. The counter splits the address space into 16 KiB regions; a cell belongs to one region (its tag), so only the
-/// thread whose stack holds that region writes it, with a plain increment that can lose nothing. A region at the
-/// edge of a stack can also hold the last 16 KiB of the stack next to it, so two threads could share a cell only
-/// while one of them runs within 16 KiB of overflowing its stack; a hit from such a frame could then be lost.
+/// one. The address space is split into 16 KiB regions; a row belongs to one region, so only the thread whose stack
+/// holds that region writes it, with a plain increment that can lose nothing. A region at the edge of a stack can also
+/// hold the last 16 KiB of the stack next to it, so two threads could share a row only while one of them runs within
+/// 16 KiB of overflowing its stack; a hit from such a frame could then be lost.
 /// </para>
 /// <para>
-/// A thread that ends leaves its count in its cell; a later thread whose stack reuses the region continues it, so
-/// counts of ended threads are kept and dead threads need no clean-up. Regions that collide in the table probe the
-/// next cells; when every cell is taken (more threads than cells), hits go to an interlocked cell per core: exact, a few
-/// nanoseconds slower, and still no line shared by all cores, so a host with many threads never funnels its hits into one.
+/// A region whose nearby entries are all claimed by others (thousands of stacks, live or ended) counts on this counter's
+/// own interlocked overflow count: exact, a few nanoseconds slower, and shared by that region's threads only.
 /// </para>
 /// </remarks>
 internal sealed class StackRegionCounter
 {
-    // 16 KiB regions: far smaller than any thread stack .NET creates (256 KiB at least, 1.5 MiB by default on Linux).
-    private const int RegionShift = 14;
-
-    private readonly Cell[] _cells;
-    private readonly int _mask;
-    private readonly Cell[] _overflow;
-    private readonly int _overflowMask;
+    // Pad + slot: where this counter's count sits in every row.
+    private readonly int _index;
+    private readonly long _baseline;
+    private long _overflow;
 
     public StackRegionCounter()
     {
-        int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, Environment.ProcessorCount * 8));
-        _cells = new Cell[size];
-        _mask = size - 1;
-        int cores = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, Environment.ProcessorCount));
-        _overflow = new Cell[cores];
-        _overflowMask = cores - 1;
+        _index = HitCountRows.Pad + HitCountRows.ClaimSlot(out _baseline);
     }
 
-    /// <summary>Adds one in the cell of the calling thread's stack region: an address, a shift, a tag compare and a plain increment.</summary>
+    // Nothing can increment a counter that is being finalized (it is unreachable), so its slot can be reused.
+    ~StackRegionCounter() => HitCountRows.ReleaseSlot(_index - HitCountRows.Pad);
+
+    /// <summary>Adds one in the row of the calling thread's stack region: an address, a shift, a tag compare, a length compare and a plain increment.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Increment()
     {
         byte marker = 0;
-        nint region = Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref marker) >> RegionShift;
-        // The mask keeps the index inside the array, so no bounds check is needed.
-        ref Cell cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), (int)region & _mask);
-        if (cell.Region == region)
+        nint region = Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref marker) >> HitCountRows.RegionShift;
+        ref HitCountRows.Entry entry = ref HitCountRows.HomeEntry(region);
+        long[]? row = entry.Row;
+        int index = _index;
+
+        // A row is never null once its region is set, and the region is only ever this thread's own.
+        if (entry.Region == region && (uint)index < (uint)(row!.Length - HitCountRows.Pad))
         {
-            cell.Value++;
-            return;
+            // The compare above keeps the index inside the row, so no second bounds check.
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(row), index)++;
+        }
+        else
+        {
+            IncrementInOtherRow(region);
         }
 
-        IncrementInOtherCell(region);
+        // This counter stays reachable until its count has landed: its slot is reused only after it is finalized.
+        GC.KeepAlive(this);
     }
 
-    /// <summary>The total over all cells: exact for every increment that happened before the call.</summary>
-    public long Sum()
-    {
-        long sum = 0;
-        foreach (Cell[] cells in (ReadOnlySpan<Cell[]>)[_cells, _overflow])
-        {
-            for (int i = 0; i < cells.Length; i++)
-            {
-                sum += Volatile.Read(ref cells[i].Value);
-            }
-        }
+    /// <summary>Hits counted on the interlocked overflow count (regions that found no entry of their own).</summary>
+    internal long OverflowCount => Volatile.Read(ref _overflow);
 
-        return sum;
-    }
+    /// <summary>The total over all rows: exact for every increment that happened before the call.</summary>
+    public long Sum() => HitCountRows.SumOfSlot(_index) - _baseline + Volatile.Read(ref _overflow);
 
-    // First hit of a region, or a region whose home cell another region took: probe, claim a free cell, or overflow.
+    // First hit of a region, a region whose home entry another region took, or a row that does not reach this slot yet.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void IncrementInOtherCell(nint region)
+    private void IncrementInOtherRow(nint region)
     {
-        Cell[] cells = _cells;
-        int start = (int)region & _mask;
-        for (int probe = 0; probe < cells.Length; probe++)
+        if (!HitCountRows.TryIncrementSlow(region, _index))
         {
-            ref Cell cell = ref cells[(start + probe) & _mask];
-            nint tag = Volatile.Read(ref cell.Region);
-            if (tag == 0)
-            {
-                tag = Interlocked.CompareExchange(ref cell.Region, region, 0);
-                if (tag == 0)
-                {
-                    tag = region;
-                }
-            }
-
-            if (tag == region)
-            {
-                cell.Value++;
-                return;
-            }
+            Interlocked.Increment(ref _overflow);
         }
-
-        // More threads than cells: count on this core's overflow cell, interlocked because threads of one core share it.
-        Interlocked.Increment(ref _overflow[Thread.GetCurrentProcessorId() & _overflowMask].Value);
-    }
-
-    // One cell per 128 bytes: the tag and the count share a line that no other cell's writer touches, with the
-    // adjacent line (which the x64 prefetcher pairs with it) free as well.
-    [StructLayout(LayoutKind.Explicit, Size = 128)]
-    private struct Cell
-    {
-        [FieldOffset(0)]
-        public nint Region;
-
-        [FieldOffset(8)]
-        public long Value;
     }
 }

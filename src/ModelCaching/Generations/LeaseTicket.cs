@@ -20,10 +20,11 @@ namespace ModelCaching.Generations;
 /// deeper), or finding every nearby slot taken, allocates a ticket (24 bytes) for that lease instead.
 /// </para>
 /// <para>
-/// The stamp is checked and moved with plain reads and writes, not a compare-and-swap: a lease is ended by its holder,
-/// and an atomic operation here would cost about a fifth of the whole lease for one case only, two threads disposing
-/// the same lease at the same instant, which is a race in the caller's code (as it is for any <see cref="IDisposable"/>).
-/// Any number of disposals one after the other, on the lease or its copies, end it once.
+/// The stamp is moved with one compare-and-swap, so exactly one of any number of Disposes on copies of one lease ends
+/// it, even when two threads dispose at the same instant; the others do nothing. They do not throw: which of two racing
+/// Disposes wins cannot be told from outside, and <see cref="IDisposable.Dispose"/> must tolerate repeats. The
+/// compare-and-swap is on the ticket, whose line only the lease's own thread writes in the common case, so it is
+/// uncontended; what it costs a lease is in docs/benchmarks.md ("A lease disposed from two threads at once").
 /// </para>
 /// <para>
 /// A ticket reused by a later lease has moved its stamp on, so a stale copy of an earlier lease still finds a
@@ -65,12 +66,12 @@ internal sealed class LeaseTicket
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryEnd(int stamp)
     {
-        if (_stamp != stamp)
+        // One compare-and-swap: of two Disposes racing on copies of one lease, exactly one moves the stamp on and
+        // releases the pin; the other (and any later one, or a stale copy after the ticket was reused) sees another stamp.
+        if (Interlocked.CompareExchange(ref _stamp, unchecked(stamp + 1), stamp) != stamp)
         {
             return false;
         }
-
-        _stamp = unchecked(stamp + 1);
 
         ref Spare spare = ref SpareOfThisStackRegion(out nint region);
         if (spare.Region == region)

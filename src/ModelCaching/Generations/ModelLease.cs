@@ -5,8 +5,8 @@ namespace ModelCaching;
 /// <summary>
 /// Pins one loaded generation of a model: until the lease is disposed, that generation is not disposed,
 /// even if a reload has swapped it out. A struct so that taking a lease allocates nothing. Disposing it more than once
-/// (or disposing a copy of it) is safe: only the first <see cref="Dispose"/> ends the lease, later ones do nothing and
-/// never release another holder's pin.
+/// (or disposing a copy of it, also from two threads at the same instant) is safe: exactly one <see cref="Dispose"/>
+/// ends the lease, the others do nothing (they do not throw) and never release another holder's pin.
 /// </summary>
 public readonly struct ModelLease<TModel> : IDisposable
     where TModel : class
@@ -32,11 +32,11 @@ public readonly struct ModelLease<TModel> : IDisposable
 
     /// <summary>
     /// Ends the lease. When it was the last one on a swapped-out generation, that generation is disposed. A second call
-    /// (on this lease or a copy of it) does nothing.
+    /// (on this lease or a copy of it, after this one or racing it on another thread) does nothing.
     /// </summary>
     public void Dispose()
     {
-        // The ticket's stamp lets exactly one Dispose through, whichever copy of the lease makes it.
+        // The ticket's stamp lets exactly one Dispose through (one compare-and-swap), whichever copy of the lease makes it.
         if (_ticket is not null && _ticket.TryEnd(_stamp))
         {
             _generation!.Release();

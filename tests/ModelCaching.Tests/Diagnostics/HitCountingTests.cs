@@ -124,14 +124,14 @@ public sealed class HitCountingTests
     }
 
     [Fact]
-    public void MoreThreadsThanCells_AreCountedExactly_ThroughThePerCoreOverflowCells()
+    public void ThreeHundredLiveThreads_AreCountedExactly()
     {
         var counter = new StackRegionCounter();
         const int Threads = 300;
         const int PerThread = 1_000;
         using var start = new Barrier(Threads);
 
-        // All alive at once (the barrier), so 300 stacks claim cells and the rest overflow.
+        // All alive at once (the barrier), so 300 stacks claim rows at once.
         Thread[] threads = [.. Enumerable.Range(0, Threads).Select(_ => new Thread(
             () =>
             {
@@ -176,5 +176,90 @@ public sealed class HitCountingTests
                 Assert.Equal(3L * (i + 1), counters[i].Sum());
             }
         }
+    }
+
+    [Fact]
+    public void AThousandCounters_EachHitOnThisThread_CostWellUnderAKilobyteEach_OnAnyCoreCount()
+    {
+        const int Counters = 1_000;
+        var counters = new StackRegionCounter[Counters];
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Counters; i++)
+        {
+            counters[i] = new StackRegionCounter();
+            counters[i].Increment();
+        }
+
+        long perCounter = (GC.GetAllocatedBytesForCurrentThread() - before) / Counters;
+
+        // What a model's hit count costs, whatever Environment.ProcessorCount is (before: 128 B per cell, at least 64
+        // cells and 8 per core, plus an overflow cell per core: 8,448 B on 2 cores).
+        Assert.True(perCounter < 256, $"a hit counter costs {perCounter:N0} B on {Environment.ProcessorCount} cores");
+        Assert.All(counters, counter => Assert.Equal(1, counter.Sum()));
+    }
+
+    [Fact]
+    public void CountersMadeAfterOthersWereCollected_StartAtZero()
+    {
+        MakeCountersAndDropThem(500);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        // Made after the first ones were collected (whose places they may take): each counts only its own hits.
+        StackRegionCounter[] counters = [.. Enumerable.Range(0, 500).Select(_ => new StackRegionCounter())];
+        Assert.All(counters, counter => Assert.Equal(0, counter.Sum()));
+        counters[7].Increment();
+        Assert.Equal(1, counters[7].Sum());
+        GC.KeepAlive(counters);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static void MakeCountersAndDropThem(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var counter = new StackRegionCounter();
+                for (int n = 0; n < 5; n++)
+                {
+                    counter.Increment();
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ThreadsWhoseStacksAllHashToOneHomeEntry_AreCountedExactly_ThroughTheOverflowCount()
+    {
+        var counter = new StackRegionCounter();
+        const int Threads = 64;
+        const int PerThread = 10_000;
+
+        // Stacks a multiple of 16 MiB apart put every thread's region on the same home entry (the table has 1,024
+        // entries of 16 KiB on up to 16 cores): more than the 16 nearby entries, so some threads count on the overflow.
+        const int StackSize = 16 * 1024 * 1024;
+        using var start = new Barrier(Threads);
+        Thread[] threads = [.. Enumerable.Range(0, Threads).Select(_ => new Thread(
+            () =>
+            {
+                start.SignalAndWait();
+                for (int i = 0; i < PerThread; i++)
+                {
+                    counter.Increment();
+                }
+            },
+            StackSize))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            Assert.True(thread.Join(Eventually.Timeout));
+        }
+
+        Assert.Equal((long)Threads * PerThread, counter.Sum());
+        Assert.True(counter.OverflowCount > 0, "no thread counted on the overflow: the stacks did not share a home entry");
     }
 }
