@@ -61,6 +61,16 @@ internal sealed class CostAwareSimulation : SimulatedCache
 
     public bool SpareNewcomer { get; init; }
 
+    /// <summary>
+    /// A design the library does not have (yet): the trim also keeps free the bytes loaded within the last drain period
+    /// (what, in steady state, is draining when the next miss comes), so that the next miss finds the headroom free
+    /// while its predecessors' victims still drain. It depends only on loads, not on evictions, so it does not cascade.
+    /// </summary>
+    public bool KeepRecentLoadsFree { get; init; }
+
+    private readonly Queue<(double At, long Bytes)> _recentLoads = new();
+    private long _recentLoadBytes;
+
     public override long ResidentBytes => _residentBytes + _drainingBytes;
 
     /// <summary>Misses that had to wait for draining memory (counted only after <see cref="StartMeasuring"/>).</summary>
@@ -124,6 +134,19 @@ internal sealed class CostAwareSimulation : SimulatedCache
         // the trim evict model after model while the first drained (peak draining 1.00x the budget at 5%).
         double loadEnd = _now + wait + Workload.Costs[model];
         long headroom = !_trim ? 0 : _headroomFraction >= 0 ? (long)(BudgetBytes * _headroomFraction) : MemoryBudget.Headroom(BudgetBytes, _largest);
+        if (KeepRecentLoadsFree)
+        {
+            _recentLoads.Enqueue((loadEnd, entry.Size));
+            _recentLoadBytes += entry.Size;
+            while (_recentLoads.TryPeek(out var load) && load.At <= loadEnd - _drainSeconds)
+            {
+                _recentLoads.Dequeue();
+                _recentLoadBytes -= load.Bytes;
+            }
+
+            headroom = Math.Min(headroom + _recentLoadBytes, BudgetBytes - entry.Size);
+        }
+
         long over = _residentBytes - (BudgetBytes - headroom);
         if (over > 0 && _trim)
         {

@@ -151,7 +151,7 @@ public sealed class EvictionSimulationHarness : IHarness
         Console.WriteLine();
         Console.WriteLine("| seed | s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget |");
         Console.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
-        var cells = new List<(double S, double Budget, bool Trim, double Waited, double WaitMs, double LoadMs, double ToLru, double PeakDraining, double PeakUsed)>();
+        var cells = new List<(double S, double Budget, int Mode, double Waited, double WaitMs, double LoadMs, double ToLru, double PeakDraining, double PeakUsed)>();
         foreach (int seed in seeds)
         {
             foreach (double s in ZipfExponents)
@@ -161,12 +161,13 @@ public sealed class EvictionSimulationHarness : IHarness
                 {
                     long budget = (long)(workload.TotalBytes * fraction);
                     SimulationResult lru = Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget);
-                    foreach (bool trim in (bool[])[false, true])
+                    foreach (int mode in (int[])[0, 1, 2])
                     {
-                        var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2);
-                        SimulationResult r = Run(trim ? "headroom (background)" : "on demand", cache, workload, budget);
+                        bool trim = mode > 0;
+                        var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2) { KeepRecentLoadsFree = mode == 2 };
+                        SimulationResult r = Run(ModeName(mode), cache, workload, budget);
                         long misses = r.Requests - r.Hits;
-                        cells.Add((s, fraction, trim, (double)cache.WaitedMisses / misses, cache.WaitSeconds / misses * 1000, r.LoadSeconds / misses * 1000,
+                        cells.Add((s, fraction, mode, (double)cache.WaitedMisses / misses, cache.WaitSeconds / misses * 1000, r.LoadSeconds / misses * 1000,
                             r.LoadSeconds / lru.LoadSeconds, (double)cache.PeakDrainingBytes / budget, (double)r.PeakResidentBytes / budget));
                         Console.WriteLine(string.Create(Invariant,
                             $"| {seed} | {s:F1} | {fraction:P0} | {r.Policy} | {(double)cache.WaitedMisses / misses:P1} | {cache.WaitSeconds / misses * 1000:F0} | {r.LoadSeconds / misses * 1000:F0} | {r.LoadSeconds / lru.LoadSeconds:F2} | {(double)cache.PeakDrainingBytes / budget:F2} | {(double)r.PeakResidentBytes / budget:F2} |"));
@@ -184,17 +185,24 @@ public sealed class EvictionSimulationHarness : IHarness
         {
             foreach (double fraction in BudgetFractions)
             {
-                foreach (bool trim in (bool[])[false, true])
+                foreach (int mode in (int[])[0, 1, 2])
                 {
-                    var c = cells.Where(x => x.S == s && x.Budget == fraction && x.Trim == trim).ToArray();
+                    var c = cells.Where(x => x.S == s && x.Budget == fraction && x.Mode == mode).ToArray();
                     Console.WriteLine(string.Create(Invariant,
-                        $"| {s:F1} | {fraction:P0} | {(trim ? "headroom (background)" : "on demand")} | {c.Max(x => x.Waited):P1}, {c.Average(x => x.Waited):P1} | {c.Max(x => x.WaitMs):F0}, {c.Average(x => x.WaitMs):F0} | {c.Average(x => x.LoadMs):F0} | {c.Max(x => x.ToLru):F2}, {c.Average(x => x.ToLru):F2} | {c.Max(x => x.PeakDraining):F2} | {c.Max(x => x.PeakUsed):F2} |"));
+                        $"| {s:F1} | {fraction:P0} | {ModeName(mode)} | {c.Max(x => x.Waited):P1}, {c.Average(x => x.Waited):P1} | {c.Max(x => x.WaitMs):F0}, {c.Average(x => x.WaitMs):F0} | {c.Average(x => x.LoadMs):F0} | {c.Max(x => x.ToLru):F2}, {c.Average(x => x.ToLru):F2} | {c.Max(x => x.PeakDraining):F2} | {c.Max(x => x.PeakUsed):F2} |"));
                 }
             }
         }
 
         Console.WriteLine();
     }
+
+    private static string ModeName(int mode) => mode switch
+    {
+        0 => "on demand",
+        1 => "headroom (background)",
+        _ => "headroom + last drain period's loads",
+    };
 
     private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)
     {
