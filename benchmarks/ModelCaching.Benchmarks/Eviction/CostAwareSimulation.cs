@@ -68,6 +68,17 @@ internal sealed class CostAwareSimulation : SimulatedCache
     /// </summary>
     public bool KeepRecentLoadsFree { get; init; }
 
+    /// <summary>
+    /// Requests arriving at this rate (request i at i / rate seconds) instead of loads back to back: a miss starts at its
+    /// arrival on a free load slot, or when one frees. 0: loads back to back (the most misses per second).
+    /// </summary>
+    public double RequestsPerSecond { get; init; }
+
+    /// <summary>The simulated clock: the start of the latest load.</summary>
+    public double Now => _now;
+
+    private double[]? _slotFree;
+
     private readonly Queue<(double At, long Bytes)> _recentLoads = new();
     private long _recentLoadBytes;
 
@@ -101,6 +112,14 @@ internal sealed class CostAwareSimulation : SimulatedCache
         if (entry.Resident)
         {
             return true;
+        }
+
+        int slot = -1;
+        if (RequestsPerSecond > 0)
+        {
+            _slotFree ??= new double[_loadSlots];
+            slot = Array.IndexOf(_slotFree, _slotFree.Min());
+            _now = Math.Max(index / RequestsPerSecond, _slotFree[slot]);
         }
 
         ReleaseDrained(_now);
@@ -170,7 +189,14 @@ internal sealed class CostAwareSimulation : SimulatedCache
             }
         }
 
-        _now += (wait + Workload.Costs[model]) / _loadSlots;
+        if (slot >= 0)
+        {
+            _slotFree![slot] = loadEnd;
+        }
+        else
+        {
+            _now += (wait + Workload.Costs[model]) / _loadSlots;
+        }
         return false;
     }
 
