@@ -10,7 +10,8 @@ namespace ModelCaching.Benchmarks.Eviction;
 /// per seed, then the ratios over all seeds.
 /// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness eviction-sim [seed ...]
 /// [--requests 1000000] [--warm-up 200000] [--shift-every 0] [--drain-seconds 1]</c>; with <c>--drain-seconds</c>, it
-/// prints instead what a miss waits for when evicted models drain (on demand against headroom kept ahead of need).
+/// prints instead what a miss waits for when evicted models drain (on demand, the budget's background headroom, and the
+/// headroom plus the last drain period's loads, a design the library does not have).
 /// </summary>
 public sealed class EvictionSimulationHarness : IHarness
 {
@@ -28,6 +29,7 @@ public sealed class EvictionSimulationHarness : IHarness
         int warmUp = 200_000;
         int shiftEvery = 0;
         double drainSeconds = 0;
+        double requestsPerSecond = 0;
         string? tune = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -41,6 +43,9 @@ public sealed class EvictionSimulationHarness : IHarness
                     break;
                 case "--drain-seconds":
                     drainSeconds = double.Parse(args[++i], Invariant);
+                    break;
+                case "--requests-per-second":
+                    requestsPerSecond = double.Parse(args[++i], Invariant);
                     break;
                 case "--tune":
                     tune = args[++i];
@@ -69,7 +74,7 @@ public sealed class EvictionSimulationHarness : IHarness
 
         if (drainSeconds > 0)
         {
-            RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds);
+            RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds, requestsPerSecond);
             Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
             return Task.FromResult(0);
         }
@@ -142,15 +147,17 @@ public sealed class EvictionSimulationHarness : IHarness
         return Task.FromResult(0);
     }
 
-    // What a miss waits for when evicted models drain for `drainSeconds` (EvictionDrainDelay), loads running back to back
-    // on two slots: evicting on demand (each miss waits for the memory it evicted) against keeping headroom free ahead of
-    // need (the background trim).
-    private static void RunDrainWaits(List<int> seeds, int warmUp, int requests, int shiftEvery, double drainSeconds)
+    // What a miss waits for when evicted models drain for `drainSeconds` (EvictionDrainDelay), on two load slots, loads back
+    // to back or requests arriving at `requestsPerSecond`: evicting on demand (each miss waits for the memory it evicted),
+    // the budget's background headroom, and the headroom plus the last drain period's loads.
+    private static void RunDrainWaits(List<int> seeds, int warmUp, int requests, int shiftEvery, double drainSeconds, double requestsPerSecond)
     {
-        Console.WriteLine(string.Create(Invariant, $"### What a miss waits for: evicted models drain for {drainSeconds:F1} s, loads back to back on 2 slots"));
+        string arrivals = requestsPerSecond > 0 ? string.Create(Invariant, $"requests arriving at {requestsPerSecond:N0} per second") : "loads back to back";
+        Console.WriteLine(string.Create(Invariant, $"### What a miss waits for: evicted models drain for {drainSeconds:F1} s, {arrivals} on 2 slots"));
         Console.WriteLine();
-        Console.WriteLine("| seed | s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget |");
-        Console.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| seed | s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget | misses per second |");
+        Console.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        var cells = new List<(double S, double Budget, int Mode, double Waited, double WaitMs, double LoadMs, double ToLru, double PeakDraining, double PeakUsed, double MissRate)>();
         foreach (int seed in seeds)
         {
             foreach (double s in ZipfExponents)
@@ -160,20 +167,54 @@ public sealed class EvictionSimulationHarness : IHarness
                 {
                     long budget = (long)(workload.TotalBytes * fraction);
                     SimulationResult lru = Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget);
-                    foreach (bool trim in (bool[])[false, true])
+                    foreach (int mode in (int[])[0, 1, 2])
                     {
-                        var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2);
-                        SimulationResult r = Run(trim ? "headroom (background)" : "on demand", cache, workload, budget);
+                        bool trim = mode > 0;
+                        var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2)
+                        {
+                            KeepRecentLoadsFree = mode == 2,
+                            RequestsPerSecond = requestsPerSecond,
+                        };
+                        double before = 0;
+                        SimulationResult r = Run(ModeName(mode), cache, workload, budget, () => before = cache.Now);
                         long misses = r.Requests - r.Hits;
+                        double seconds = Math.Max(cache.Now - before, requestsPerSecond > 0 ? requests / requestsPerSecond : 0);
+                        cells.Add((s, fraction, mode, (double)cache.WaitedMisses / misses, cache.WaitSeconds / misses * 1000, r.LoadSeconds / misses * 1000,
+                            r.LoadSeconds / lru.LoadSeconds, (double)cache.PeakDrainingBytes / budget, (double)r.PeakResidentBytes / budget, misses / seconds));
                         Console.WriteLine(string.Create(Invariant,
-                            $"| {seed} | {s:F1} | {fraction:P0} | {r.Policy} | {(double)cache.WaitedMisses / misses:P1} | {cache.WaitSeconds / misses * 1000:F0} | {r.LoadSeconds / misses * 1000:F0} | {r.LoadSeconds / lru.LoadSeconds:F2} | {(double)cache.PeakDrainingBytes / budget:F2} | {(double)r.PeakResidentBytes / budget:F2} |"));
+                            $"| {seed} | {s:F1} | {fraction:P0} | {r.Policy} | {(double)cache.WaitedMisses / misses:P1} | {cache.WaitSeconds / misses * 1000:F0} | {r.LoadSeconds / misses * 1000:F0} | {r.LoadSeconds / lru.LoadSeconds:F2} | {(double)cache.PeakDrainingBytes / budget:F2} | {(double)r.PeakResidentBytes / budget:F2} | {misses / seconds:F1} |"));
                     }
                 }
             }
         }
 
         Console.WriteLine();
+        Console.WriteLine($"### Over {seeds.Count} seed(s) ({string.Join(", ", seeds)}): worst seed, and the mean where two are given");
+        Console.WriteLine();
+        Console.WriteLine("| s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget | misses per second |");
+        Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (double s in ZipfExponents)
+        {
+            foreach (double fraction in BudgetFractions)
+            {
+                foreach (int mode in (int[])[0, 1, 2])
+                {
+                    var c = cells.Where(x => x.S == s && x.Budget == fraction && x.Mode == mode).ToArray();
+                    Console.WriteLine(string.Create(Invariant,
+                        $"| {s:F1} | {fraction:P0} | {ModeName(mode)} | {c.Max(x => x.Waited):P1}, {c.Average(x => x.Waited):P1} | {c.Max(x => x.WaitMs):F0}, {c.Average(x => x.WaitMs):F0} | {c.Average(x => x.LoadMs):F0} | {c.Max(x => x.ToLru):F2}, {c.Average(x => x.ToLru):F2} | {c.Max(x => x.PeakDraining):F2} | {c.Max(x => x.PeakUsed):F2} | {c.Average(x => x.MissRate):F1} |"));
+                }
+            }
+        }
+
+        Console.WriteLine();
     }
+
+    private static string ModeName(int mode) => mode switch
+    {
+        0 => "on demand",
+        1 => "headroom (background)",
+        _ => "headroom + last drain period's loads",
+    };
 
     private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)
     {
@@ -184,7 +225,7 @@ public sealed class EvictionSimulationHarness : IHarness
         return result;
     }
 
-    private static SimulationResult Run(string policy, SimulatedCache cache, EvictionWorkload workload, long budget)
+    private static SimulationResult Run(string policy, SimulatedCache cache, EvictionWorkload workload, long budget, Action? measuring = null)
     {
         var elapsed = Stopwatch.StartNew();
         for (int i = 0; i < workload.WarmUp; i++)
@@ -193,6 +234,7 @@ public sealed class EvictionSimulationHarness : IHarness
         }
 
         (cache as CostAwareSimulation)?.StartMeasuring();
+        measuring?.Invoke();
         long hits = 0;
         double hitBytes = 0;
         double requestedBytes = 0;
