@@ -20,12 +20,12 @@ public sealed class ShrunkSequenceRegressionTests
     }
 
     /// <summary>Found: 400 B in use of 250 while n0 and n2 could be evicted (n2 reserved 80 B, charged 320 B).</summary>
-    [Fact(Skip = "issue 17 item 2: a charge larger than its reservation; un-skip when its fix is merged")]
+    [Fact]
     public void AChargeFourTimesItsReservation_EvictsOrFails_AndNeverLeavesTheBudgetOverWithEvictableModels() =>
         AssertHolds("budget", new MbtOp(MbtOpKind.Lie, 2, 4), Acquire(0), Get(2));
 
     /// <summary>Found: n1's content answered "has not changed since it was rejected: OutOfMemoryException" after the fault stopped.</summary>
-    [Fact(Skip = "issue 17 item 7: a transient failure remembered as bad content; un-skip when its fix is merged")]
+    [Fact]
     public void AnOutOfMemoryLoadAfterAnInvalidate_DoesNotMarkContentThatServedAsBad() =>
         AssertHolds("content", Acquire(1), new MbtOp(MbtOpKind.Invalidate, 1, 0), new MbtOp(MbtOpKind.Fault, 1, 1), Get(1));
 
@@ -33,7 +33,7 @@ public sealed class ShrunkSequenceRegressionTests
     /// Found: n1 reloads to 120 B as the overdraft (200/250 with n2), its next content (300 B) fails, n1 stays Degraded
     /// and the overdraft: n0, n3 and n4 (80 B each) time out waiting for memory for good.
     /// </summary>
-    [Fact(Skip = "issue 17 item 1: a Degraded overdraft model jams the budget; un-skip when its fix is merged")]
+    [Fact]
     public void ADegradedOverdraftModel_DoesNotStopModelsThatFitFromLoading() =>
         AssertHolds("eventually", Get(2), Acquire(2), Get(1), Get(2), new MbtOp(MbtOpKind.Change, 1, 2), new MbtOp(MbtOpKind.Change, 1, 3));
 
@@ -41,7 +41,7 @@ public sealed class ShrunkSequenceRegressionTests
     /// Found: n2's hung load (reserved 80 B as the overdraft) times out and keeps its reservation (320/250): n4 (80 B)
     /// times out waiting for memory while n2's loader hangs.
     /// </summary>
-    [Fact(Skip = "issue 17 item 3: a hung load keeps its memory reservation; un-skip when its fix is merged")]
+    [Fact]
     public void AHungLoadPastItsTimeout_GivesBackItsReservation_SoOtherModelsLoad() =>
         AssertHolds("eventually", Get(1), Get(3), Get(0), Acquire(3), new MbtOp(MbtOpKind.Fault, 2, 3), Get(1), Get(0), Get(2));
 
@@ -50,7 +50,7 @@ public sealed class ShrunkSequenceRegressionTests
     /// starts ("needs 320 bytes, more than the whole memory budget of 250"), because the last measured size is the next
     /// estimate: the name can never load again, even when its estimator is honest or its content changes.
     /// </summary>
-    [Fact(Skip = "issue 17 item 2 (an oversized measurement jams the name for good; not named in the issue): un-skip when its fix is merged")]
+    [Fact]
     public void AModelOnceMeasuredLargerThanTheBudget_LoadsAgainWhenItFits() =>
         AssertHolds("eventually", new MbtOp(MbtOpKind.Lie, 2, 4), Get(2));
 
