@@ -493,7 +493,7 @@ public sealed partial class MbtRunner : IDisposable
         foreach (string name in MbtOp.Names)
         {
             MbtWorld.Entry entry = _world.Entries[name];
-            if (entry.Bad || entry.Size > BudgetBytes || (skipHung && (entry.Fault == MbtFault.Hang || entry.HungNow > 0)))
+            if (entry.Bad || ChargeOnFreshLoad(entry) > BudgetBytes || (skipHung && (entry.Fault == MbtFault.Hang || entry.HungNow > 0)))
             {
                 continue;
             }
@@ -511,7 +511,7 @@ public sealed partial class MbtRunner : IDisposable
             }
 
             string outcome = load.IsCompletedSuccessfully ? $"served {load.Result}" : load.IsCompleted ? $"failed: {load.Exception!.GetBaseException().Message}" : "still waiting";
-            _trace.AppendLine(CultureInfoText($"  final Get({name}) ({entry.Size} B, fits) -> {outcome}   [{BudgetText()}]"));
+            _trace.AppendLine(CultureInfoText($"  final Get({name}) ({entry.Size} B, charged {ChargeOnFreshLoad(entry)} B, fits) -> {outcome}   [{BudgetText()}]"));
             if (load.IsCompletedSuccessfully)
             {
                 entry.Served.Add(load.Result.ContentVersion);
@@ -525,10 +525,15 @@ public sealed partial class MbtRunner : IDisposable
 
             if (MbtInvariants.CheckEventuallyLoads)
             {
-                _violations.Add($"[eventually] {name} ({entry.Size} B of {BudgetBytes}, good content) did not load once its blockers ended{(skipHung ? $" ({_world.HungLoaders} other loader(s) still hung)" : string.Empty)}: {outcome} ({BudgetText()})");
+                _violations.Add($"[eventually] {name} ({entry.Size} B, charged {ChargeOnFreshLoad(entry)} B of {BudgetBytes}, good content) did not load once its blockers ended{(skipHung ? $" ({_world.HungLoaders} other loader(s) still hung)" : string.Empty)}: {outcome} ({BudgetText()})");
             }
         }
     }
+
+    // What a load of the name after an unload (or its first) is charged: the model (its content's length once lies stop)
+    // and its own bytes, kept for a rollback (RollbackRetention.Artifact, the default; an unload drops the previous
+    // version's). A reload of a resident model also charges the previous version's bytes, so it may not fit.
+    private static long ChargeOnFreshLoad(MbtWorld.Entry entry) => 2L * entry.Size;
 
     private void ReleaseHeld()
     {
