@@ -75,11 +75,13 @@ public sealed partial class ModelCache<TModel>
         long retained = RetainedBytes(artifact, attempt.Reason);
         estimate += retained;
 
-        // Only a known size is refused as larger than the whole budget (the content's bytes when they are the size, the
-        // raw bytes the generation will keep); a guess above the limit reserves the limit, and the measured size decides
-        // (MeasureSize). Before, a guess from other models' sizes refused a model that fits, for good.
+        // A first load (or one after an unload) is refused as larger than the whole budget only for a known size (the
+        // content's bytes when they are the size, the raw bytes the generation will keep); a guess above the limit
+        // reserves the limit, and the measured size decides (MeasureSize). Before, a guess from other models' sizes
+        // refused a model that fits, for good. A reload keeps failing fast: its serving generation stays resident
+        // beside it, so a reservation of the whole limit would only wait for its own bytes.
         long known = retained + (_options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null ? contentBytes : 0);
-        if (estimate > _budget.Limit && known <= _budget.Limit)
+        if (estimate > _budget.Limit && known <= _budget.Limit && _current is null)
         {
             estimate = _budget.Limit;
         }

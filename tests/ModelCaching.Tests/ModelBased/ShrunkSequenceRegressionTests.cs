@@ -93,6 +93,16 @@ public sealed class ShrunkSequenceRegressionTests
     public void AModelWhoseLoadTimedOutWhileAnotherNameHangs_LoadsOnceItsRetryBackOffHasPassed() =>
         AssertHolds("eventually", Get(4), Acquire(0), Get(4), Get(4), new MbtOp(MbtOpKind.Fault, 4, 3), Get(2), Get(3), Acquire(2));
 
+    /// <summary>
+    /// Found by the long search (seed 1002) against the first version of the fix above, which capped every guess at the
+    /// limit: n0's reload to 120 B (guess 120 + its own 120 and the previous 80 kept bytes) reserved the whole budget,
+    /// waited for its own serving generation's bytes until its timeout, retry after retry, and n1 (160 B) queued behind
+    /// it timed out twice. A reload's guess over the limit still fails fast.
+    /// </summary>
+    [Fact]
+    public void AReloadGuessedLargerThanTheBudget_FailsFast_AndDoesNotHoldTheQueueForOtherModels() =>
+        AssertHolds("eventually", Get(0), new MbtOp(MbtOpKind.Change, 0, 6));
+
     /// <summary>The lease invariants hold on these sequences today: a lease copy disposed twice, or by two threads at once.</summary>
     [Fact]
     public void ALeaseCopyDisposedTwice_OrByTwoThreads_NeverDisposesAModelAnotherLeaseHolds() =>
