@@ -72,7 +72,20 @@ public sealed partial class ModelCache<TModel>
         long estimate = _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null
             ? contentBytes
             : Math.Max(lastSize > 0 ? lastSize : _budget.TypicalSize, contentBytes);
-        estimate += RetainedBytes(artifact, attempt.Reason);
+        long retained = RetainedBytes(artifact, attempt.Reason);
+        estimate += retained;
+
+        // A first load (or one after an unload) is refused as larger than the whole budget only for a known size (the
+        // content's bytes when they are the size, the raw bytes the generation will keep); a guess above the limit
+        // reserves the limit, and the measured size decides (MeasureSize). Before, a guess from other models' sizes
+        // refused a model that fits, for good. A reload keeps failing fast: its serving generation stays resident
+        // beside it, so a reservation of the whole limit would only wait for its own bytes.
+        long known = retained + (_options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null ? contentBytes : 0);
+        if (estimate > _budget.Limit && known <= _budget.Limit && _current is null)
+        {
+            estimate = _budget.Limit;
+        }
+
         attempt.Step = "reserving memory";
         long waitStarted = _timeProvider.GetTimestamp();
         MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
@@ -115,7 +128,7 @@ public sealed partial class ModelCache<TModel>
     private GenerationCharge? ChargeMemory(MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
     {
         Volatile.Write(ref _lastSize, size);
-        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds);
+        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes);
     }
 
     /// <summary>

@@ -46,6 +46,7 @@ internal sealed class MemoryBudget
     private long _evictions;
     private double _loadSeconds;
     private long _loadedBytes;
+    private long _modelBytes;
     private long _loads;
     private long _largest;
     private bool _evictionsDrain;
@@ -69,14 +70,17 @@ internal sealed class MemoryBudget
     /// </summary>
     public static long Headroom(long limit, long largestModel) => Math.Min(largestModel, limit / 4);
 
-    /// <summary>The mean size charged per load so far (0 before any): the estimate for a model whose size is measured only after it is built.</summary>
+    /// <summary>
+    /// The mean model size per load so far, without the raw bytes generations keep (0 before any): the estimate for a
+    /// model whose size is measured only after it is built (the load adds its own kept bytes to it).
+    /// </summary>
     public long TypicalSize
     {
         get
         {
             lock (_gate)
             {
-                return _loads > 0 ? _loadedBytes / _loads : 0;
+                return _loads > 0 ? _modelBytes / _loads : 0;
             }
         }
     }
@@ -181,9 +185,10 @@ internal sealed class MemoryBudget
 
     /// <summary>
     /// A new generation of <paramref name="cache"/> serves: its reservation (if any) becomes a charge of its real size,
-    /// and the policy learns its size and load cost.
+    /// and the policy learns its size and load cost. <paramref name="keptBytes"/>: the part of <paramref name="bytes"/>
+    /// that is raw bytes the generation keeps beside its model (not part of <see cref="TypicalSize"/>).
     /// </summary>
-    public GenerationCharge Charge(IBudgetedCache cache, Reservation? reservation, long bytes, double loadSeconds)
+    public GenerationCharge Charge(IBudgetedCache cache, Reservation? reservation, long bytes, double loadSeconds, long keptBytes = 0)
     {
         bytes = Math.Max(bytes, 0);
         Member? owner;
@@ -211,6 +216,7 @@ internal sealed class MemoryBudget
 
             _loadSeconds += loadSeconds;
             _loadedBytes += bytes;
+            _modelBytes += Math.Max(bytes - Math.Max(keptBytes, 0), 0);
             _loads++;
             _largest = Math.Max(_largest, bytes);
             SignalFirst();

@@ -11,19 +11,25 @@ public static class MbtInvariants
     /// How many models (of the largest declared size) usage may exceed the budget by while an evictable model is
     /// resident. 1 while the overdraft model exists (issue 17 items 1, 2, 5); set to 0 once the budget is a cap.
     /// </summary>
-    public const int OverdraftModelsAllowed = 1;
+    public const int OverdraftModelsAllowed = 0;
 
     /// <summary>Usage ≤ limit + <see cref="OverdraftModelsAllowed"/> models while an evictable model is resident. Off until issue 17 item 2 (a charge larger than its reservation) is merged.</summary>
-    public const bool BudgetCap = false;
+    public const bool BudgetCap = true;
 
     /// <summary>No model disposed twice, or while a lease of ours holds it; no leased model seen disposed. Holds today (item 10's race is rare; see the report).</summary>
     public const bool Disposal = true;
 
-    /// <summary>Once hung loaders are released, faults stop and time passes cool-downs, every call ends and every model that fits loads. Off until issue 17 items 1, 3 and 4 are merged.</summary>
+    /// <summary>
+    /// Once hung loaders are released, faults stop and time passes cool-downs, every call ends and every model that fits
+    /// loads. Off again in the short run: seed 17 finds an open bug (a reload whose new and serving versions do not fit
+    /// together waits for its own serving bytes, retry after retry, at the head of the memory queue; see
+    /// ShrunkSequenceRegressionTests.AReloadThatCannotFitBesideItsServingVersion_DoesNotHoldTheQueueForOtherModels).
+    /// The regression tests check it on their sequences; MODELCACHING_MBT_ALL_INVARIANTS=1 checks it everywhere.
+    /// </summary>
     public const bool EventuallyLoads = false;
 
     /// <summary>Content whose loads never failed because of the content is never answered "rejected". Off until issue 17 item 7 is merged.</summary>
-    public const bool OnlyContentIsBadContent = false;
+    public const bool OnlyContentIsBadContent = true;
 
     private static readonly bool s_all = Environment.GetEnvironmentVariable("MODELCACHING_MBT_ALL_INVARIANTS") == "1";
 

@@ -21,6 +21,7 @@ public sealed partial class MbtRunner : IDisposable
     public const long BudgetBytes = 250;
     public const int MaxConcurrentLoads = 2;
     public static readonly TimeSpan LoadTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan RetryMaxDelay = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan SettleBound = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(2);
@@ -49,7 +50,7 @@ public sealed partial class MbtRunner : IDisposable
                 {
                     o.LoadTimeout = LoadTimeout;
                     o.DrainDelay = TimeSpan.Zero;
-                    o.RetryMaxDelay = TimeSpan.FromSeconds(30);
+                    o.RetryMaxDelay = RetryMaxDelay;
                     o.SizeEstimator = (model, _) => world.EstimateSize(model);
                 }),
             o => o.MemoryBudgetBytes = BudgetBytes);
@@ -493,25 +494,31 @@ public sealed partial class MbtRunner : IDisposable
         foreach (string name in MbtOp.Names)
         {
             MbtWorld.Entry entry = _world.Entries[name];
-            if (entry.Bad || entry.Size > BudgetBytes || (skipHung && (entry.Fault == MbtFault.Hang || entry.HungNow > 0)))
+            if (entry.Bad || ChargeOnFreshLoad(entry) > BudgetBytes || (skipHung && (entry.Fault == MbtFault.Hang || entry.HungNow > 0)))
             {
                 continue;
             }
 
             Complete();
             ReleaseHeld();
-            Task<MbtModel> load = _provider.GetCache<MbtModel>(name).GetModelAsync().AsTask();
-            for (int attempt = 0; attempt < 5 && !load.IsCompleted; attempt++)
+            Task<MbtModel> load = FinalGet(name);
+
+            // A hung load (a retry of a name still hung) holds its reservation until its own timeout, and the fake clock
+            // jumps past that timeout and this call's in one step: the call may time out waiting for memory the hung
+            // attempt gave back at the same instant. And a name whose last load failed answers that failure until its
+            // retry back-off (RetryMaxDelay at most) has passed. Both blockers end once time passes the back-off, so one
+            // more call then must load.
+            if (load is { IsFaulted: true } && load.Exception!.GetBaseException().Message.Contains("timed out", StringComparison.Ordinal))
             {
-                ((IAsyncResult)load).AsyncWaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
-                if (!load.IsCompleted)
-                {
-                    _time.Advance(LoadTimeout + TimeSpan.FromSeconds(1));
-                }
+                _trace.AppendLine(CultureInfoText($"  final Get({name}) -> failed: {load.Exception!.GetBaseException().Message}; once more after {RetryMaxDelay.TotalSeconds + 1} s   [{BudgetText()}]"));
+                _time.Advance(RetryMaxDelay + TimeSpan.FromSeconds(1));
+                Settle();
+                Complete();
+                load = FinalGet(name);
             }
 
             string outcome = load.IsCompletedSuccessfully ? $"served {load.Result}" : load.IsCompleted ? $"failed: {load.Exception!.GetBaseException().Message}" : "still waiting";
-            _trace.AppendLine(CultureInfoText($"  final Get({name}) ({entry.Size} B, fits) -> {outcome}   [{BudgetText()}]"));
+            _trace.AppendLine(CultureInfoText($"  final Get({name}) ({entry.Size} B, charged {ChargeOnFreshLoad(entry)} B, fits) -> {outcome}   [{BudgetText()}]"));
             if (load.IsCompletedSuccessfully)
             {
                 entry.Served.Add(load.Result.ContentVersion);
@@ -525,9 +532,36 @@ public sealed partial class MbtRunner : IDisposable
 
             if (MbtInvariants.CheckEventuallyLoads)
             {
-                _violations.Add($"[eventually] {name} ({entry.Size} B of {BudgetBytes}, good content) did not load once its blockers ended{(skipHung ? $" ({_world.HungLoaders} other loader(s) still hung)" : string.Empty)}: {outcome} ({BudgetText()})");
+                _violations.Add($"[eventually] {name} ({entry.Size} B, charged {ChargeOnFreshLoad(entry)} B of {BudgetBytes}, good content) did not load once its blockers ended{(skipHung ? $" ({_world.HungLoaders} other loader(s) still hung)" : string.Empty)}: {outcome} ({BudgetText()}; {StatesText()})");
             }
         }
+    }
+
+    // What a load of the name after an unload (or its first) is charged: the model (its content's length once lies stop)
+    // and its own bytes, kept for a rollback (RollbackRetention.Artifact, the default; an unload drops the previous
+    // version's). A reload of a resident model also charges the previous version's bytes, so it may not fit.
+    private static long ChargeOnFreshLoad(MbtWorld.Entry entry) => 2L * entry.Size;
+
+    // Each name's state, serving size, loads and failures, and whether an abandoned load runs (what a failure report needs).
+    private string StatesText() => string.Join(", ", MbtOp.Names.Select(name => Existing(name)?.GetStatistics() is { } s
+        ? CultureInfoText($"{name} {s.State} {s.Version?.SizeBytes} B, {s.Loads} loads, {s.LoadFailures} failed{(s.AbandonedLoadRunning ? ", abandoned load running" : string.Empty)}")
+        : $"{name} no cache"));
+
+    private Task<MbtModel> FinalGet(string name)
+    {
+        // Time moves a second at a time while the call waits, so a hung attempt that started before it reaches its
+        // timeout (and gives its memory back) before this call's timeout, as in real time.
+        Task<MbtModel> load = _provider.GetCache<MbtModel>(name).GetModelAsync().AsTask();
+        for (int attempt = 0; attempt < 30 && !load.IsCompleted; attempt++)
+        {
+            ((IAsyncResult)load).AsyncWaitHandle.WaitOne(TimeSpan.FromMilliseconds(attempt < 2 ? 500 : 100));
+            if (!load.IsCompleted)
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        return load;
     }
 
     private void ReleaseHeld()
