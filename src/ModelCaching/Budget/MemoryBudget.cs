@@ -204,6 +204,7 @@ internal sealed class MemoryBudget
             if (_members.TryGetValue(cache.Name, out Member? member))
             {
                 owner = member;
+                member.Held += bytes;
                 member.EverServed = true;
                 member.Entry.Resident = true;
                 member.Entry.Overdraft = reservation?.Overdraft ?? false;
@@ -271,6 +272,7 @@ internal sealed class MemoryBudget
             _draining += bytes;
             if (owner is not null)
             {
+                owner.Held -= bytes;
                 owner.Draining += bytes;
             }
         }
@@ -291,6 +293,10 @@ internal sealed class MemoryBudget
             else
             {
                 _resident -= bytes;
+                if (owner is not null)
+                {
+                    owner.Held -= bytes;
+                }
             }
 
             SignalFirst();
@@ -324,6 +330,14 @@ internal sealed class MemoryBudget
                     if (!_members.TryGetValue(cache.Name, out Member? member) || !ReferenceEquals(member.Cache, cache))
                     {
                         throw new OperationCanceledException($"The model cache '{cache.Name}' left its memory budget (it was disposed).");
+                    }
+
+                    // Its own serving generations are never evicted for it: a new version that cannot fit beside them
+                    // never will, and waiting at the head of the queue would stop every other load until its timeout.
+                    long total = bytes + (growing?.Bytes ?? 0);
+                    if (total + member.Held > Limit)
+                    {
+                        throw new ModelBudgetException(cache.Name, $"its new version needs {total:N0} bytes beside the {member.Held:N0} its serving version holds, more than the memory budget of {Limit:N0} bytes ({Scope}); SwapMode UnloadFirst loads it in place of the serving version");
                     }
 
                     EvictionEntry entry = member.Entry;
@@ -634,5 +648,8 @@ internal sealed class MemoryBudget
 
         /// <summary>Bytes of this model's retired generations still held (leases, the drain delay). Under the budget's lock.</summary>
         public long Draining { get; set; }
+
+        /// <summary>Bytes charged to this model's resident generations (its serving one). Under the budget's lock.</summary>
+        public long Held { get; set; }
     }
 }

@@ -69,6 +69,30 @@ public sealed class BudgetCapTests : IDisposable
     }
 
     [Fact]
+    public async Task AReloadTooLargeToFitBesideItsServingVersion_FailsAtOnce_KeepsServing_AndOtherModelsLoad()
+    {
+        _files.Write("big", bytes: 100);
+        _files.Write("other", bytes: 100);
+        await using ServiceProvider services = _files.Services(templateOptions: o => o.MemoryBudgetBytes = 250).BuildServiceProvider();
+        IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
+        IModelCache<FakeModel> big = provider.GetCache<FakeModel>("big");
+        big.GetModel();
+
+        // 100 serving + 200 new > 250: its own serving version is never evicted for it, so it can never fit beside it.
+        WriteContent("big", "big v2".PadRight(200, '.'));
+        ModelLoadException failure = await Assert.ThrowsAsync<ModelLoadException>(() => big.ReloadAsync().WaitAsync(Bound));
+        Assert.Contains("beside the 100 its serving version holds", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("UnloadFirst", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(ModelCacheState.Degraded, big.State);
+        Assert.StartsWith("big", big.GetModel().Content, StringComparison.Ordinal);
+
+        // Nothing holds the memory queue: another model loads at once.
+        FakeModel other = await provider.GetCache<FakeModel>("other").GetModelAsync().AsTask().WaitAsync(Bound);
+        Assert.StartsWith("other", other.Content, StringComparison.Ordinal);
+        AssertWithinBudget(provider, "other loaded");
+    }
+
+    [Fact]
     public async Task DegradedModels_AreEvictedWhenNothingElseCanMakeRoom_SoTheBudgetNeverJams()
     {
         foreach (string name in (string[])["a", "b", "c"])
