@@ -312,6 +312,8 @@ internal sealed class MemoryBudget
         {
             while (true)
             {
+                // A load abandoned (timed out, disposed) meanwhile evicts nothing for a model that will never serve.
+                cancellationToken.ThrowIfCancellationRequested();
                 List<Member>? evict = null;
                 lock (_gate)
                 {

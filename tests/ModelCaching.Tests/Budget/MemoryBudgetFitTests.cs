@@ -40,6 +40,62 @@ public sealed class MemoryBudgetFitTests
         Assert.Equal(0, budget.Snapshot().Reserved);
     }
 
+    [Fact]
+    public void AFitOfAnAbandonedLoad_EvictsNoServingModel()
+    {
+        var budget = new MemoryBudget("tenants", limit: 100);
+        var serving = new Serving("serving", budget);
+        var built = new Member("built");
+        budget.Join(serving);
+        budget.Join(built);
+        serving.Load(100);
+
+        // The load was abandoned at its timeout (its token cancelled) while its model was being measured: the late
+        // model is disposed, never served, so nothing may be evicted to make room for it.
+        MemoryBudget.Reservation reservation = budget.Reserve(built, 0, CancellationToken.None, static _ => { });
+        using var abandoned = new CancellationTokenSource();
+        abandoned.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => budget.Fit(built, reservation, 50, abandoned.Token, static _ => { }));
+        Assert.Equal(0, serving.Evictions);
+        Assert.Equal(100, budget.Snapshot().Resident);
+        Assert.Equal(0, budget.Snapshot().Reserved);
+    }
+
+    /// <summary>A cache that serves one generation, which an eviction releases at once.</summary>
+    private sealed class Serving(string name, MemoryBudget budget) : IBudgetedCache
+    {
+        private GenerationCharge? _charge;
+
+        public string Name => name;
+
+        public int Evictions { get; private set; }
+
+        public EvictionStanding Standing => Volatile.Read(ref _charge) is null ? EvictionStanding.Kept : EvictionStanding.Evictable;
+
+        public void Load(long bytes)
+        {
+            MemoryBudget.Reservation reservation = budget.Reserve(this, bytes, CancellationToken.None, static _ => { });
+            Volatile.Write(ref _charge, budget.Charge(this, reservation, bytes, loadSeconds: 0.01));
+        }
+
+        public bool Evict()
+        {
+            GenerationCharge? charge = Interlocked.Exchange(ref _charge, null);
+            if (charge is null)
+            {
+                return false;
+            }
+
+            Evictions++;
+            budget.OnUnloaded(this);
+            charge.OnDisposed();
+            return true;
+        }
+
+        public long TakeUses() => 1;
+    }
+
     /// <summary>A cache that loads and serves nothing the budget could evict.</summary>
     private sealed class Member(string name) : IBudgetedCache
     {
