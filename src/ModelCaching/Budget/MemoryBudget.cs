@@ -324,6 +324,8 @@ internal sealed class MemoryBudget
         {
             while (true)
             {
+                // A load abandoned (timed out, disposed) meanwhile evicts nothing for a model that will never serve.
+                cancellationToken.ThrowIfCancellationRequested();
                 List<Member>? evict = null;
                 lock (_gate)
                 {
@@ -348,7 +350,9 @@ internal sealed class MemoryBudget
                         _policy.RecordLoad(entry, entry.Cost > 0 ? entry.Cost : EstimatedCost(bytes), bytes);
                     }
 
-                    if (queued is null ? _waiters.Count == 0 : ReferenceEquals(_waiters.First, queued))
+                    // A growing reservation (a built model) goes ahead of the queue: the loads that wait may be waiting for
+                    // the very bytes it holds, which it gives up only once it serves (and can be evicted) or fails.
+                    if (queued is null ? _waiters.Count == 0 || growing is not null : ReferenceEquals(_waiters.First, queued))
                     {
                         long used = _resident + _draining + _reserved;
                         if (used + bytes <= Limit)
@@ -374,7 +378,7 @@ internal sealed class MemoryBudget
                     if (evict is null && queued is null)
                     {
                         signal = new SemaphoreSlim(0);
-                        queued = _waiters.AddLast(signal);
+                        queued = growing is null ? _waiters.AddLast(signal) : _waiters.AddFirst(signal);
                     }
 
                     if (evict is null)
