@@ -137,7 +137,7 @@ public sealed partial class ModelCache<TModel>
     /// load's timeout, before the model serves; a model larger than the whole budget fails. A model that does not fit is
     /// disposed.
     /// </summary>
-    private long MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated, MemoryBudget.Reservation? reservation)
+    private long MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated, MemoryBudget.Reservation? reservation, long retained)
     {
         long size = _options.SizeEstimator is null && _options.SizeMeasure == ModelSizeMeasure.AllocatedBytes
             ? allocated
@@ -147,7 +147,7 @@ public sealed partial class ModelCache<TModel>
             try
             {
                 // The charge is the model's size and the raw bytes the generation keeps (ChargeMemory): fit both.
-                _budget!.Fit(this, reservation, Math.Max(size, 0) + RetainedBytes(artifact, attempt.Reason), attempt.CancellationToken, step => attempt.Step = step);
+                _budget!.Fit(this, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, step => attempt.Step = step);
             }
             catch
             {

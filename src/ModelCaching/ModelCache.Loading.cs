@@ -98,7 +98,8 @@ public sealed partial class ModelCache<TModel>
                     return new LoadOutcome { Unchanged = current };
                 }
 
-                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated, reservation), Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
+                long builtRetained = RetainedBytes(artifact: null, attempt.Reason);
+                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated, reservation, builtRetained), Retained = builtRetained, Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
             }
 
             if (artifact is null)
@@ -137,7 +138,9 @@ public sealed partial class ModelCache<TModel>
             _pipeline.Prepare(attempt, model);
             check = null;
             TimeSpan loadTime = _timeProvider.GetElapsedTime(started);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated, reservation), Reservation = reservation, LoadTime = loadTime };
+            // Worked out once: the fit and the charge must agree on it, whatever the serving generation does meanwhile.
+            long retained = RetainedBytes(artifact, attempt.Reason);
+            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated, reservation, retained), Retained = retained, Reservation = reservation, LoadTime = loadTime };
         }
         catch (Exception ex)
         {
@@ -163,7 +166,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            Budget.GenerationCharge? charge = ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime, RetainedBytes(outcome.Artifact, attempt.Reason));
+            Budget.GenerationCharge? charge = ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
             ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             Swap(generation, attempt.Reason, started, activity);
             return generation;
@@ -420,6 +423,9 @@ public sealed partial class ModelCache<TModel>
         public bool ContentAtFault { get; init; }
 
         public long Size { get; init; }
+
+        /// <summary>The raw bytes the new generation keeps beside its model (RetainedBytes), fitted and charged with it.</summary>
+        public long Retained { get; init; }
 
         /// <summary>
         /// The memory the load reserved in its budget. The attempt holds it (an abandonment gives it back); kept here too so

@@ -201,7 +201,9 @@ internal sealed class MemoryBudget
             }
 
             _resident += bytes;
-            if (_members.TryGetValue(cache.Name, out Member? member))
+
+            // The same cache object: a late charge of a cache disposed meanwhile must not mark the name's new cache resident.
+            if (_members.TryGetValue(cache.Name, out Member? member) && ReferenceEquals(member.Cache, cache))
             {
                 owner = member;
                 member.Held += bytes;

@@ -21,12 +21,11 @@ public static class MbtInvariants
 
     /// <summary>
     /// Once hung loaders are released, faults stop and time passes cool-downs, every call ends and every model that fits
-    /// loads. Off again in the short run: seed 17 finds an open bug (a reload whose new and serving versions do not fit
-    /// together waits for its own serving bytes, retry after retry, at the head of the memory queue; see
-    /// ShrunkSequenceRegressionTests.AReloadThatCannotFitBesideItsServingVersion_DoesNotHoldTheQueueForOtherModels).
-    /// The regression tests check it on their sequences; MODELCACHING_MBT_ALL_INVARIANTS=1 checks it everywhere.
+    /// loads. (Seed 17 found a reload whose new and serving versions did not fit together waiting for its own serving
+    /// bytes at the head of the memory queue; it now fails at once: see
+    /// ShrunkSequenceRegressionTests.AReloadThatCannotFitBesideItsServingVersion_DoesNotHoldTheQueueForOtherModels.)
     /// </summary>
-    public const bool EventuallyLoads = false;
+    public const bool EventuallyLoads = true;
 
     /// <summary>Content whose loads never failed because of the content is never answered "rejected". Off until issue 17 item 7 is merged.</summary>
     public const bool OnlyContentIsBadContent = true;
