@@ -17,4 +17,11 @@ internal sealed class PooledEngine<TData, TPrediction>(PredictionEngine<TData, T
 
     /// <summary>How many leases have returned this engine; advanced only by a lease's (first) dispose.</summary>
     public int Returns;
+
+    /// <summary>
+    /// 1 while a caller of the raw-engine API (<c>PredictionEnginePool.GetPredictionEngine</c>) holds the engine. A return
+    /// takes it back to 0 with a compare-and-swap, so of two returns of one rental (even from two threads at once)
+    /// exactly one puts the engine back; a scan of the slots alone let both through.
+    /// </summary>
+    public int RentedRaw;
 }

@@ -226,7 +226,9 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     internal PredictionEngine<TData, TPrediction> RentEngine()
     {
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        return (generation.TryRentFast() ?? RentSlow(ref generation)).Engine;
+        PooledEngine<TData, TPrediction> pooled = generation.TryRentFast() ?? RentSlow(ref generation);
+        Volatile.Write(ref pooled.RentedRaw, 1);
+        return pooled.Engine;
     }
 
     /// <summary>Returns a raw engine to the generation it came from.</summary>
@@ -241,7 +243,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
 
         // A second return would hand one (not thread-safe) engine to two callers. This path is the
         // Microsoft.Extensions.ML-compatible one, where engines are returned by hand; a scan of the few slots is cheap.
-        if (pooled.Generation.IsIdle(pooled))
+        if (Interlocked.CompareExchange(ref pooled.RentedRaw, 0, 1) != 1 || pooled.Generation.IsIdle(pooled))
         {
             throw new InvalidOperationException($"This PredictionEngine of model '{ModelName}' was already returned; return each rented engine once.");
         }

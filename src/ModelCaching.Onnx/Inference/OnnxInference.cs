@@ -82,6 +82,7 @@ public readonly struct OnnxInference : IDisposable
     /// <exception cref="ObjectDisposedException">This rental ended.</exception>
     /// <exception cref="KeyNotFoundException">The model has no such input.</exception>
     /// <exception cref="InvalidOperationException">The input is not a string tensor.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside the tensor (the input stays unwritten).</exception>
     public void SetString(string name, int index, ReadOnlySpan<char> value) => Rented().SetString(name, index, value, _rental);
 
     /// <summary>Runs the session on this rental's inputs; the outputs are written in place.</summary>

@@ -200,17 +200,20 @@ public sealed class OnnxRunner
             ThrowWrongType(buffer, typeof(string), "input");
         }
 
-        if (buffer.WrittenIn != rental)
+        if ((ulong)index >= (ulong)buffer.ElementCount)
         {
-            if (buffer.ElementCount > 1)
-            {
-                ClearStrings(buffer);
-            }
-
-            buffer.WrittenIn = rental;
+            ThrowIndexOutOfRange(buffer, index);
         }
 
+        if (buffer.WrittenIn != rental && buffer.ElementCount > 1)
+        {
+            ClearStrings(buffer);
+        }
+
+        // Written only once the value is in: a write that fails leaves the input unwritten, so Run() refuses to run on
+        // the previous caller's string.
         buffer.Value.StringTensorSetElementAt(value, index);
+        buffer.WrittenIn = rental;
     }
 
     internal void Run(long rental)
@@ -324,6 +327,10 @@ public sealed class OnnxRunner
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowWrongLength(OnnxTensorBuffer buffer, int given) =>
         throw new ArgumentException($"Model '{_model.Name}': input '{buffer.Name}' takes {buffer.ElementCount} values (shape [{string.Join(",", buffer.Shape)}]), but {given} were given.", "values");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowIndexOutOfRange(OnnxTensorBuffer buffer, int index) =>
+        throw new ArgumentOutOfRangeException(nameof(index), index, $"Model '{_model.Name}': input '{buffer.Name}' holds {buffer.ElementCount} strings (shape [{string.Join(",", buffer.Shape)}]); index {index} is outside it.");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowNotWritten(OnnxTensorBuffer buffer) =>
