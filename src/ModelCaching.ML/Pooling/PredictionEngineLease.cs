@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML;
 
 namespace ModelCaching.ML;
@@ -29,8 +30,23 @@ public readonly struct PredictionEngineLease<TData, TPrediction> : IDisposable
 
     /// <summary>The rented engine. Use it from one thread at a time, and not after the lease ends.</summary>
     /// <exception cref="InvalidOperationException">The lease is <see langword="default"/>.</exception>
-    public PredictionEngine<TData, TPrediction> Engine => _engine?.Engine ?? throw new InvalidOperationException("This lease is default: it holds no engine. Rent one with PredictionPool.Rent().");
+    /// <exception cref="ObjectDisposedException">The lease ended: the engine went back to the pool and may serve another caller.</exception>
+    public PredictionEngine<TData, TPrediction> Engine
+    {
+        get
+        {
+            PooledEngine<TData, TPrediction> engine = _engine ?? throw new InvalidOperationException("This lease is default: it holds no engine. Rent one with PredictionPool.Rent().");
+
+            // One read: a lease (or a copy of it) whose engine has been returned since it was rented must not reach the
+            // engine, which may be another caller's by now and is not thread-safe.
+            return Volatile.Read(ref engine.Returns) == _returns ? engine.Engine : throw Ended();
+        }
+    }
 
     /// <summary>Returns the engine to the pool (or disposes it when its generation was swapped out). Later calls do nothing.</summary>
     public void Dispose() => _engine?.Generation.ReturnLeased(_engine, _returns, _slot);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ObjectDisposedException Ended() =>
+        new(nameof(PredictionEngineLease<TData, TPrediction>), "This lease ended: its engine went back to the pool and may serve another caller now. Rent another one.");
 }
