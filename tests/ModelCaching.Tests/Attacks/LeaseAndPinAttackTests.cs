@@ -93,6 +93,25 @@ public sealed class LeaseAndPinAttackTests : IDisposable
         Assert.Equal(1, lease.Model.DisposeCount);
     }
 
+    [Fact(Skip = "found by attack: ModelLease.Model/Version after Dispose hand out a model the lease no longer pins (may be disposed); a stamp check fixes it but changes public behaviour that existing tests rely on")]
+    public async Task ALeaseUsedAfterItsDispose_ThrowsObjectDisposed_InsteadOfHandingOutAModelItNoLongerPins()
+    {
+        _files.Write("a", bytes: 100);
+        await using ServiceProvider services = _files.Services(templateOptions: o => o.MemoryBudgetBytes = 1_000).BuildServiceProvider();
+        IModelCache<FakeModel> cache = services.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("a");
+        ModelLease<FakeModel> lease = cache.Acquire();
+        ModelLease<FakeModel> copy = lease;
+        lease.Dispose();
+
+        // The generation may be swapped out and disposed from now on (a reload, an eviction): the lease no longer pins it.
+        Assert.Throws<ObjectDisposedException>(() => lease.Model);
+        Assert.Throws<ObjectDisposedException>(() => copy.Model);
+        Assert.Throws<ObjectDisposedException>(() => copy.Version);
+        using ModelLease<FakeModel> next = cache.Acquire();
+        Assert.Equal("a", next.Model.Content[..1]);
+        Assert.Throws<ObjectDisposedException>(() => lease.Model);
+    }
+
     [Fact]
     public void ADefaultLease_DisposesQuietly_AndSaysWhatItIsWhenUsed()
     {
