@@ -42,7 +42,7 @@ internal sealed class LeaseTicket
     private int _stamp;
 
     /// <summary>The stamp a new lease on this ticket carries.</summary>
-    public int Stamp => _stamp;
+    public int Stamp => Volatile.Read(ref _stamp);
 
     /// <summary>Takes the spare ticket of the calling thread's stack region, or a new one when there is none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -25,10 +25,13 @@ public readonly struct ModelLease<TModel> : IDisposable
 
     /// <summary>The pinned model.</summary>
     /// <exception cref="InvalidOperationException">The lease is <see langword="default"/>.</exception>
-    public TModel Model => (_generation ?? ThrowDefault()).Model;
+    /// <exception cref="ObjectDisposedException">The lease ended: the model is no longer pinned and may be disposed.</exception>
+    public TModel Model => Pinned().Model;
 
     /// <summary>The version of the pinned generation.</summary>
-    public ModelVersion Version => (_generation ?? ThrowDefault()).Version;
+    /// <exception cref="InvalidOperationException">The lease is <see langword="default"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The lease ended.</exception>
+    public ModelVersion Version => Pinned().Version;
 
     /// <summary>
     /// Ends the lease. When it was the last one on a swapped-out generation, that generation is disposed. A second call
@@ -42,6 +45,17 @@ public readonly struct ModelLease<TModel> : IDisposable
             _generation!.Release();
         }
     }
+
+    // One read: a lease (or a copy of it) whose Dispose has run no longer pins its generation, which a reload or an
+    // eviction may dispose at any moment; its ticket's stamp has moved on (or serves another lease by now).
+    private ModelGeneration<TModel> Pinned()
+    {
+        ModelGeneration<TModel> generation = _generation ?? ThrowDefault();
+        return _ticket!.Stamp == _stamp ? generation : ThrowEnded();
+    }
+
+    private static ModelGeneration<TModel> ThrowEnded() =>
+        throw new ObjectDisposedException(nameof(ModelLease<TModel>), "This lease ended: its model is no longer pinned and may be disposed. Take another lease with IModelCache<TModel>.Acquire().");
 
     private static ModelGeneration<TModel> ThrowDefault() =>
         throw new InvalidOperationException("This ModelLease is default: it pins no model. Take leases with IModelCache<TModel>.Acquire().");

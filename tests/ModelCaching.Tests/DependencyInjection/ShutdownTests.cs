@@ -14,7 +14,7 @@ namespace ModelCaching.Tests.DependencyInjection;
 /// These tests measure real time with a <see cref="Stopwatch"/>: the bound is on real threads that never return, so no
 /// fake clock can stand in for it. The hung callbacks are released at the end of each test.
 /// </remarks>
-[Collection(nameof(HungLoadTests))]
+[Collection(nameof(AbandonedThreadTests))]
 public sealed class ShutdownTests(ITestOutputHelper output)
 {
     // The documented bound (ModelCacheProvider.ShutdownTimeout), and room for a loaded 2-core machine.

@@ -48,9 +48,10 @@ public sealed class DrainBoundTests
         Assert.Equal("v1", lease.Model.Predict());
         Assert.Equal(2, cache.GetStatistics().RetiredGenerations); // v1 pinned by the lease, v3 draining
 
+        FakeModel model = lease.Model;
         lease.Dispose();
 
-        Assert.Equal(1, lease.Model.DisposeCount);
+        Assert.Equal(1, model.DisposeCount);
         Assert.Equal(1, cache.GetStatistics().RetiredGenerations);
     }
 }

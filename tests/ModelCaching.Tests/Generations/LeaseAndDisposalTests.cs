@@ -54,9 +54,10 @@ public sealed class LeaseAndDisposalTests
 
         await cache.DisposeAsync();
 
-        Assert.False(lease.Model.IsDisposed);
+        FakeModel model = lease.Model;
+        Assert.False(model.IsDisposed);
         lease.Dispose();
-        Assert.Equal(1, lease.Model.DisposeCount);
+        Assert.Equal(1, model.DisposeCount);
     }
 
     [Fact]

@@ -78,10 +78,11 @@ public sealed class LeaseDoubleDisposeTests
         await cache.ReloadAsync();
         stale.Dispose();
 
-        Assert.False(current.Model.IsDisposed);
+        FakeModel model = current.Model;
+        Assert.False(model.IsDisposed);
         Assert.Equal(1, cache.GetStatistics().ActiveLeases);
         current.Dispose();
-        Assert.Equal(1, current.Model.DisposeCount);
+        Assert.Equal(1, model.DisposeCount);
     }
 
     [Fact]

@@ -15,6 +15,7 @@ namespace ModelCaching.Tests.Loading;
 /// its memory reservation and its load slot, so other models keep loading; at most one abandoned attempt per model.
 /// Hung steps block on an event the test releases at its end.
 /// </summary>
+[Collection(nameof(AbandonedThreadTests))]
 public sealed class AbandonedAttemptTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);

@@ -10,6 +10,7 @@ namespace ModelCaching.Tests.Loading;
 /// An attempt whose thread ends in the instant its timeout fires: the timeout must not mark it as still running after
 /// the thread has gone, or no load of the model would ever start again.
 /// </summary>
+[Collection(nameof(AbandonedThreadTests))]
 public sealed class LoadCoordinatorTimeoutRaceTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);

@@ -10,6 +10,7 @@ namespace ModelCaching.Tests.Loading;
 /// token: the cache leaves Loading with a <see cref="TimeoutException"/> cause, the next attempt is possible, and
 /// disposal completes whatever the step does.
 /// </summary>
+[Collection(nameof(AbandonedThreadTests))]
 public sealed class LoadTimeoutTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);

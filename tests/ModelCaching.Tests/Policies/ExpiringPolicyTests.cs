@@ -123,7 +123,8 @@ public sealed class ExpiringPolicyTests
         Assert.Equal("idle", unloaded?.Reason);
         Assert.False(lease.Model.IsDisposed);
         Assert.Equal("v1", lease.Model.Predict());
+        FakeModel model = lease.Model;
         lease.Dispose();
-        Assert.Equal(1, lease.Model.DisposeCount);
+        Assert.Equal(1, model.DisposeCount);
     }
 }
