@@ -132,7 +132,7 @@ public sealed class MemoryBudgetRecentLoadsTests
         {
             budget.Join(this);
             MemoryBudget.Reservation reservation = budget.Reserve(this, Size, CancellationToken.None, static _ => { });
-            Volatile.Write(ref _serving, budget.Charge(this, reservation, Size, loadSeconds: 0.01, drainDelay));
+            Volatile.Write(ref _serving, budget.Charge(this, reservation, Size, loadSeconds: 0.01, drainDelay: drainDelay));
             budget.OnServing(this);
         }
 
