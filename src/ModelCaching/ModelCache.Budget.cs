@@ -124,11 +124,16 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    // retainedBytes: the raw bytes the generation keeps beside its model (RetainedBytes), charged with it.
-    private GenerationCharge? ChargeMemory(MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
+    // retainedBytes: the raw bytes the generation keeps beside its model (RetainedBytes), charged with it. The drain delay
+    // passed is how long this model's memory would drain once evicted (GenerationRetirement: a disposable model, the
+    // shorter of the two delays): the budget keeps room for the loads of that last period (MemoryBudget.Headroom).
+    private GenerationCharge? ChargeMemory(TModel model, MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
     {
         Volatile.Write(ref _lastSize, size);
-        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes);
+        TimeSpan drainDelay = model is IDisposable or IAsyncDisposable
+            ? (_options.EvictionDrainDelay < _options.DrainDelay ? _options.EvictionDrainDelay : _options.DrainDelay)
+            : TimeSpan.Zero;
+        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
     }
 
     /// <summary>

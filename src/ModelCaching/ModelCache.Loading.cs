@@ -166,7 +166,7 @@ public sealed partial class ModelCache<TModel>
 
         if (outcome.Model is { } model)
         {
-            Budget.GenerationCharge? charge = ChargeMemory(attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
+            Budget.GenerationCharge? charge = ChargeMemory(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
             ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             Swap(generation, attempt.Reason, started, activity);
             return generation;

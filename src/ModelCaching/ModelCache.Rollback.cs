@@ -92,7 +92,7 @@ public sealed partial class ModelCache<TModel>
         {
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
             TModel model = _pipeline.Load(bytes, cancellationToken);
-            ModelGeneration<TModel> restored = CreateGeneration(model, bytes, unloaded.Version.SizeBytes, ChargeMemory(reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
+            ModelGeneration<TModel> restored = CreateGeneration(model, bytes, unloaded.Version.SizeBytes, ChargeMemory(model, reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
             lock (_gate)
             {
                 if (_disposed || _current is not null)

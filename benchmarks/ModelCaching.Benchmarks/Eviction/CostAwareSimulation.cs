@@ -7,7 +7,7 @@ namespace ModelCaching.Benchmarks.Eviction;
 /// use; a hit does nothing else; a miss records the load (size and cost) and, when the model does not fit, evicts the
 /// victims the policy selects (the previous overdraft model first, then the lowest values) until it does, marking the
 /// newcomer as the overdraft model when it was not admitted. After each load the background trim evicts, lowest value
-/// first, until the headroom (<see cref="MemoryBudget.Headroom"/>) is free again, so that the next miss finds room. As in
+/// first, until the headroom (<see cref="MemoryBudget.Headroom"/> with <see cref="KeepRecentLoadsFree"/>) is free again, so that the next miss finds room. As in
 /// <c>MemoryBudget.Trim</c>, the trim counts what stays resident (resident + reserved), not what already drains: bytes
 /// draining are on their way out, and counting them would evict one model after another while the first drains.
 /// </summary>
@@ -62,11 +62,15 @@ internal sealed class CostAwareSimulation : SimulatedCache
     public bool SpareNewcomer { get; init; }
 
     /// <summary>
-    /// A design the library does not have (yet): the trim also keeps free the bytes loaded within the last drain period
-    /// (what, in steady state, is draining when the next miss comes), so that the next miss finds the headroom free
-    /// while its predecessors' victims still drain. It depends only on loads, not on evictions, so it does not cascade.
+    /// As the library does (<see cref="MemoryBudget.Headroom"/>): the trim keeps free the largest model plus the bytes
+    /// loaded within the last drain period (what, in steady state, is draining when the next miss comes), at most
+    /// <see cref="HeadroomCap"/> of the budget. It depends only on loads, not on evictions, so it does not cascade.
+    /// Turned off, the headroom is the largest model only, at most a quarter of the budget (the library before).
     /// </summary>
-    public bool KeepRecentLoadsFree { get; init; }
+    public bool KeepRecentLoadsFree { get; init; } = true;
+
+    /// <summary>The cap on the headroom as a fraction of the budget (<see cref="MemoryBudget.HeadroomCap"/> by default; the harness's --headroom-cap measures others).</summary>
+    public double HeadroomCap { get; init; } = MemoryBudget.HeadroomCap;
 
     /// <summary>
     /// Requests arriving at this rate (request i at i / rate seconds) instead of loads back to back: a miss starts at its
@@ -152,19 +156,23 @@ internal sealed class CostAwareSimulation : SimulatedCache
         // Like MemoryBudget.Trim it counts resident (+ reserved, none here) bytes only; counting draining bytes too made
         // the trim evict model after model while the first drained (peak draining 1.00x the budget at 5%).
         double loadEnd = _now + wait + Workload.Costs[model];
-        long headroom = !_trim ? 0 : _headroomFraction >= 0 ? (long)(BudgetBytes * _headroomFraction) : MemoryBudget.Headroom(BudgetBytes, _largest);
-        if (KeepRecentLoadsFree)
+        // As MemoryBudget.Charge: the load counts among the recent loads for the drain delay from its charge (its end).
+        if (KeepRecentLoadsFree && _drainSeconds > 0)
         {
-            _recentLoads.Enqueue((loadEnd, entry.Size));
-            _recentLoadBytes += entry.Size;
             while (_recentLoads.TryPeek(out var load) && load.At <= loadEnd - _drainSeconds)
             {
                 _recentLoads.Dequeue();
                 _recentLoadBytes -= load.Bytes;
             }
 
-            headroom = Math.Min(headroom + _recentLoadBytes, BudgetBytes - entry.Size);
+            _recentLoads.Enqueue((loadEnd, entry.Size));
+            _recentLoadBytes += entry.Size;
         }
+
+        long headroom = !_trim ? 0
+            : _headroomFraction >= 0 ? (long)(BudgetBytes * _headroomFraction)
+            : KeepRecentLoadsFree ? MemoryBudget.Headroom(BudgetBytes, _largest, _recentLoadBytes, HeadroomCap)
+            : Math.Min(_largest, BudgetBytes / 4);
 
         long over = _residentBytes - (BudgetBytes - headroom);
         if (over > 0 && _trim)

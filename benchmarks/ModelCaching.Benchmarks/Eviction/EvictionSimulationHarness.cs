@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ModelCaching.Budget;
 
 namespace ModelCaching.Benchmarks.Eviction;
 
@@ -9,9 +10,10 @@ namespace ModelCaching.Benchmarks.Eviction;
 /// SizeLimit, textbook LRU and Belady with hindsight. Prints hit ratio, byte hit ratio and the total time spent loading,
 /// per seed, then the ratios over all seeds.
 /// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness eviction-sim [seed ...]
-/// [--requests 1000000] [--warm-up 200000] [--shift-every 0] [--drain-seconds 1]</c>; with <c>--drain-seconds</c>, it
-/// prints instead what a miss waits for when evicted models drain (on demand, the budget's background headroom, and the
-/// headroom plus the last drain period's loads, a design the library does not have).
+/// [--requests 1000000] [--warm-up 200000] [--shift-every 0] [--drain-seconds 1] [--requests-per-second 0]
+/// [--headroom-cap 0.25] [--modes 0,1,2]</c>; with <c>--drain-seconds</c>, it prints instead what a miss waits for when
+/// evicted models drain (mode 0: on demand; 1: a background headroom of the largest model, the library before; 2: the
+/// library's headroom, the largest model plus the last drain period's loads, capped at <c>--headroom-cap</c> of the budget).
 /// </summary>
 public sealed class EvictionSimulationHarness : IHarness
 {
@@ -29,6 +31,8 @@ public sealed class EvictionSimulationHarness : IHarness
         int warmUp = 200_000;
         int shiftEvery = 0;
         double drainSeconds = 0;
+        double headroomCap = MemoryBudget.HeadroomCap;
+        int[] modes = [0, 1, 2];
         double requestsPerSecond = 0;
         string? tune = null;
         for (int i = 0; i < args.Length; i++)
@@ -43,6 +47,12 @@ public sealed class EvictionSimulationHarness : IHarness
                     break;
                 case "--drain-seconds":
                     drainSeconds = double.Parse(args[++i], Invariant);
+                    break;
+                case "--headroom-cap":
+                    headroomCap = double.Parse(args[++i], Invariant);
+                    break;
+                case "--modes":
+                    modes = [.. args[++i].Split(',').Select(m => int.Parse(m, Invariant))];
                     break;
                 case "--requests-per-second":
                     requestsPerSecond = double.Parse(args[++i], Invariant);
@@ -74,7 +84,7 @@ public sealed class EvictionSimulationHarness : IHarness
 
         if (drainSeconds > 0)
         {
-            RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds, requestsPerSecond);
+            RunDrainWaits(seeds, warmUp, requests, shiftEvery, drainSeconds, requestsPerSecond, headroomCap, modes);
             Console.WriteLine(string.Create(Invariant, $"Run time: {total.Elapsed.TotalSeconds:F0} s."));
             return Task.FromResult(0);
         }
@@ -150,10 +160,10 @@ public sealed class EvictionSimulationHarness : IHarness
     // What a miss waits for when evicted models drain for `drainSeconds` (EvictionDrainDelay), on two load slots, loads back
     // to back or requests arriving at `requestsPerSecond`: evicting on demand (each miss waits for the memory it evicted),
     // the budget's background headroom, and the headroom plus the last drain period's loads.
-    private static void RunDrainWaits(List<int> seeds, int warmUp, int requests, int shiftEvery, double drainSeconds, double requestsPerSecond)
+    private static void RunDrainWaits(List<int> seeds, int warmUp, int requests, int shiftEvery, double drainSeconds, double requestsPerSecond, double headroomCap, int[] modes)
     {
         string arrivals = requestsPerSecond > 0 ? string.Create(Invariant, $"requests arriving at {requestsPerSecond:N0} per second") : "loads back to back";
-        Console.WriteLine(string.Create(Invariant, $"### What a miss waits for: evicted models drain for {drainSeconds:F1} s, {arrivals} on 2 slots"));
+        Console.WriteLine(string.Create(Invariant, $"### What a miss waits for: evicted models drain for {drainSeconds:F1} s, {arrivals} on 2 slots, headroom cap {headroomCap:F2} of the budget"));
         Console.WriteLine();
         Console.WriteLine("| seed | s | budget | eviction | misses that waited | wait per miss (ms) | load per miss (ms) | load time × LRU (no drain) | peak draining / budget | peak used / budget | misses per second |");
         Console.WriteLine("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -167,12 +177,13 @@ public sealed class EvictionSimulationHarness : IHarness
                 {
                     long budget = (long)(workload.TotalBytes * fraction);
                     SimulationResult lru = Run("LRU (textbook)", new LruSimulation(workload, budget), workload, budget);
-                    foreach (int mode in (int[])[0, 1, 2])
+                    foreach (int mode in modes)
                     {
                         bool trim = mode > 0;
                         var cache = new CostAwareSimulation(workload, budget, trim, drainSeconds, loadSlots: 2)
                         {
                             KeepRecentLoadsFree = mode == 2,
+                            HeadroomCap = headroomCap,
                             RequestsPerSecond = requestsPerSecond,
                         };
                         double before = 0;
@@ -197,7 +208,7 @@ public sealed class EvictionSimulationHarness : IHarness
         {
             foreach (double fraction in BudgetFractions)
             {
-                foreach (int mode in (int[])[0, 1, 2])
+                foreach (int mode in modes)
                 {
                     var c = cells.Where(x => x.S == s && x.Budget == fraction && x.Mode == mode).ToArray();
                     Console.WriteLine(string.Create(Invariant,
@@ -212,8 +223,8 @@ public sealed class EvictionSimulationHarness : IHarness
     private static string ModeName(int mode) => mode switch
     {
         0 => "on demand",
-        1 => "headroom (background)",
-        _ => "headroom + last drain period's loads",
+        1 => "headroom: largest model (before)",
+        _ => "headroom: largest model + last drain period's loads, capped (library)",
     };
 
     private static SimulationResult RunMemoryCache(EvictionWorkload workload, long budget, List<string> notes)

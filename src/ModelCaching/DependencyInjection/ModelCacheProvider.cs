@@ -61,7 +61,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         metrics.Register(LoadLimiter);
         if (options.Value.MemoryBudgetBytes is { } limit)
         {
-            Budget = new MemoryBudget("provider", limit);
+            Budget = new MemoryBudget("provider", limit, timeProvider);
             metrics.Register(Budget);
         }
 
@@ -83,7 +83,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             MemoryBudget? budget = Budget;
             if (templateOptions.MemoryBudgetBytes is { } templateLimit)
             {
-                budget = new MemoryBudget(template.Name, templateLimit);
+                budget = new MemoryBudget(template.Name, templateLimit, timeProvider);
                 metrics.Register(budget);
             }
 
