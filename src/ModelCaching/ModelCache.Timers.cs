@@ -32,6 +32,14 @@ public sealed partial class ModelCache<TModel>
 
     private void StartInBackground(ModelLoadReason reason)
     {
+        // Runs on a timer or a load thread: an exception here would be unhandled and end the process. A cache disposed
+        // meanwhile (also a template's model dropped after its first load failed, whose ThrowDisposed answers with that
+        // failure) has nothing to load.
+        if (Volatile.Read(ref _disposed))
+        {
+            return;
+        }
+
         try
         {
             _ = RequestLoad(reason).ContinueWith(
@@ -40,9 +48,9 @@ public sealed partial class ModelCache<TModel>
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is ObjectDisposedException || Volatile.Read(ref _disposed))
         {
-            // A timer that fired while the cache was being disposed.
+            // A timer that fired while the cache was being disposed (or dropped).
         }
     }
 
