@@ -284,7 +284,10 @@ internal sealed class MemoryBudget
     {
         lock (_gate)
         {
-            if (_members.TryGetValue(cache.Name, out Member? member) && ReferenceEquals(member.Cache, cache))
+            // Not when a new generation serves already: a miss right after the eviction may have loaded, charged (marked
+            // resident) and swapped in a new one before this call, and clearing the mark then hid its bytes from eviction
+            // for good, leaving loads waiting for room nobody could make (a charge under this lock after it marks again).
+            if (_members.TryGetValue(cache.Name, out Member? member) && ReferenceEquals(member.Cache, cache) && !cache.IsServing)
             {
                 member.Entry.Resident = false;
                 member.Entry.Overdraft = false;

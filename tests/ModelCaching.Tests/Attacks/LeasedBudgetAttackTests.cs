@@ -134,7 +134,24 @@ public sealed class LeasedBudgetAttackTests : IDisposable
                     firstFailure.Enqueue(ex);
                 }
             }))];
-            await Task.WhenAll(callers).WaitAsync(Bound);
+            try
+            {
+                await Task.WhenAll(callers).WaitAsync(Bound);
+            }
+            catch (TimeoutException)
+            {
+                var sb = new System.Text.StringBuilder($"DIAG round {round}: budget {Budget(provider)}\n");
+                for (int k = Math.Max(0, round - 2); k <= round; k++)
+                {
+                    foreach (string n in new[] { $"r{k}a", $"r{k}b" })
+                    {
+                        sb.Append(n).Append(": ").Append(provider.GetCache<FakeModel>(n).GetStatistics()).Append('\n');
+                    }
+                }
+                sb.Append("callers done: ").Append(callers.Count(c => c.IsCompleted)).Append('\n');
+                System.IO.File.WriteAllText($"/tmp/hang_diag_{Environment.ProcessId}.txt", sb.ToString());
+                throw new TimeoutException(sb.ToString());
+            }
             Assert.True(Budget(provider).UsedBytes <= 100, $"round {round}: {Budget(provider).UsedBytes} of 100 bytes");
         }
 
