@@ -26,12 +26,20 @@ public sealed class BudgetLeasesFailSafePropertyTests(ITestOutputHelper output)
         int minutes = Setting("MODELCACHING_MBT_MINUTES", 0);
         var clock = Stopwatch.StartNew();
         int batches = 0;
+        int ran = 0;
         do
         {
-            MbtProperty.Check(sequences, ops, seed + batches);
+            ran += MbtProperty.Check(sequences, ops, seed + batches);
             batches++;
         }
         while (clock.Elapsed < TimeSpan.FromMinutes(minutes));
+
+        // Every generated sequence ran (a broken invariant throws above with its shrunk sequence), and the CI run checks
+        // every invariant, not a subset an environment variable chose.
+        Assert.Equal(batches * sequences, ran);
+        Assert.True(Environment.GetEnvironmentVariable("MODELCACHING_MBT_INVARIANTS") is not null
+            || (MbtInvariants.CheckBudgetCap && MbtInvariants.CheckDisposal && MbtInvariants.CheckEventuallyLoads && MbtInvariants.CheckOnlyContentIsBadContent),
+            "an invariant is switched off in the CI run");
 
         output.WriteLine($"{batches * sequences} sequences of {ops} ops ({batches * sequences * ops} steps) in {clock.Elapsed.TotalSeconds:F1} s, seeds {seed}..{seed + batches - 1}; " +
             $"invariants: budget cap {MbtInvariants.CheckBudgetCap} (slack {MbtInvariants.Overdraft} model), disposal {MbtInvariants.CheckDisposal}, eventually loads {MbtInvariants.CheckEventuallyLoads}, only content is bad content {MbtInvariants.CheckOnlyContentIsBadContent}");
