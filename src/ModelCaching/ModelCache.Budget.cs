@@ -42,8 +42,6 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    bool IBudgetedCache.IsServing => !Volatile.Read(ref _disposed) && _current is not null;
-
     bool IBudgetedCache.Evict() => Unload(MemoryBudgetReason, ModelCacheState.Evicted);
 
     long IBudgetedCache.TakeUses()

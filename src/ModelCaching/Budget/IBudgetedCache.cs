@@ -13,7 +13,4 @@ internal interface IBudgetedCache
 
     /// <summary>Uses (hits and misses) since the last call. Called under the budget's lock only.</summary>
     long TakeUses();
-
-    /// <summary>Whether a generation serves now (read under the budget's lock, without the cache's).</summary>
-    bool IsServing => false;
 }

@@ -284,10 +284,11 @@ internal sealed class MemoryBudget
     {
         lock (_gate)
         {
-            // Not when a new generation serves already: a miss right after the eviction may have loaded, charged (marked
-            // resident) and swapped in a new one before this call, and clearing the mark then hid its bytes from eviction
-            // for good, leaving loads waiting for room nobody could make (a charge under this lock after it marks again).
-            if (_members.TryGetValue(cache.Name, out Member? member) && ReferenceEquals(member.Cache, cache) && !cache.IsServing)
+            // Not when a new generation is charged already: a miss right after the unload may have loaded and charged
+            // (marked resident) a new one before this call, swapped in or about to be. Clearing the mark then hid its bytes
+            // from eviction for good, leaving loads waiting for room nobody could make. The unloaded generation's bytes
+            // left Held before this call (GenerationRetirement.Retire), so what Held still counts is newer.
+            if (_members.TryGetValue(cache.Name, out Member? member) && ReferenceEquals(member.Cache, cache) && member.Held == 0)
             {
                 member.Entry.Resident = false;
                 member.Entry.Overdraft = false;
@@ -588,7 +589,17 @@ internal sealed class MemoryBudget
                         evicted.Add(victim);
                     }
                     _evictions++;
+
+                    // A miss right after the eviction may have charged a new generation already (Charge marks it
+                    // resident): it stays resident and keeps its standing, or its bytes could never be evicted again.
+                    bool recharged = victim.Held > 0;
+                    bool overdraft = victim.Entry.Overdraft;
                     _policy.RecordEviction(victim.Entry);
+                    if (recharged)
+                    {
+                        victim.Entry.Resident = true;
+                        victim.Entry.Overdraft = overdraft;
+                    }
                 }
             }
         }

@@ -1,0 +1,110 @@
+using ModelCaching.Budget;
+
+namespace ModelCaching.Tests.Budget;
+
+/// <summary>
+/// A miss that lands right after an unload or an eviction charges a new generation before the budget hears that the old
+/// one left. The new one must stay evictable: a CI run of BudgetChurnAttackTests jammed when the late news cleared its
+/// resident mark (used 189 of 200, every load waiting for room that only the hidden model could free).
+/// </summary>
+public sealed class MemoryBudgetResidencyTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task AGenerationChargedDuringItsCachesEviction_CanStillBeEvicted()
+    {
+        var budget = new MemoryBudget("tenants", limit: 100);
+        var tenant = new Tenant("a", budget) { RechargeOnFirstEviction = 40 };
+        var newcomer = new Quiet("b");
+        budget.Join(tenant);
+        budget.Join(newcomer);
+        tenant.Load(60);
+
+        // b needs 70: evicting a (60) makes room, but a miss on a charges 40 again inside that eviction. Room for b is
+        // then made only by evicting a once more.
+        using var givesUp = new CancellationTokenSource(Bound);
+        MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, static _ => { })).WaitAsync(Bound + Bound);
+
+        Assert.Equal(70, reservation.Bytes);
+        Assert.Equal(2, tenant.Evictions);
+        Assert.Equal(0, budget.Snapshot().Resident);
+    }
+
+    [Fact]
+    public async Task AGenerationChargedBeforeTheUnloadOfTheLastIsReported_CanStillBeEvicted()
+    {
+        var budget = new MemoryBudget("tenants", limit: 100);
+        var tenant = new Tenant("a", budget);
+        var newcomer = new Quiet("b");
+        budget.Join(tenant);
+        budget.Join(newcomer);
+        tenant.Load(60);
+
+        // Invalidate: the old generation's bytes go; a miss loads and charges 40 before the unload reaches the budget.
+        tenant.Release();
+        tenant.Load(40);
+        budget.OnUnloaded(tenant);
+
+        using var givesUp = new CancellationTokenSource(Bound);
+        MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, static _ => { })).WaitAsync(Bound + Bound);
+
+        Assert.Equal(70, reservation.Bytes);
+        Assert.Equal(1, tenant.Evictions);
+    }
+
+    /// <summary>A cache serving one generation at a time, released at once when it leaves.</summary>
+    private sealed class Tenant(string name, MemoryBudget budget) : IBudgetedCache
+    {
+        private GenerationCharge? _charge;
+
+        public string Name => name;
+
+        public int Evictions { get; private set; }
+
+        /// <summary>Bytes a miss charges while the first eviction runs (0: none).</summary>
+        public long RechargeOnFirstEviction { get; init; }
+
+        public EvictionStanding Standing => Volatile.Read(ref _charge) is null ? EvictionStanding.Kept : EvictionStanding.Evictable;
+
+        public void Load(long bytes)
+        {
+            MemoryBudget.Reservation reservation = budget.Reserve(this, bytes, CancellationToken.None, static _ => { });
+            Volatile.Write(ref _charge, budget.Charge(this, reservation, bytes, loadSeconds: 0.01));
+        }
+
+        public void Release() => Interlocked.Exchange(ref _charge, null)?.OnDisposed();
+
+        public bool Evict()
+        {
+            if (Volatile.Read(ref _charge) is null)
+            {
+                return false;
+            }
+
+            Evictions++;
+            Release();
+            if (Evictions == 1 && RechargeOnFirstEviction > 0)
+            {
+                Load(RechargeOnFirstEviction);
+            }
+
+            budget.OnUnloaded(this);
+            return true;
+        }
+
+        public long TakeUses() => 1;
+    }
+
+    /// <summary>A cache with nothing to evict.</summary>
+    private sealed class Quiet(string name) : IBudgetedCache
+    {
+        public string Name => name;
+
+        public EvictionStanding Standing => EvictionStanding.Kept;
+
+        public bool Evict() => false;
+
+        public long TakeUses() => 1;
+    }
+}
