@@ -5,6 +5,12 @@ using ModelCaching.Samples.WebApi.Tests.Support;
 namespace ModelCaching.Samples.WebApi.Tests.Attack;
 
 /// <summary>The tenant endpoint attacked as anonymous clients would: odd ids, encoded separators, thousands of made-up tenants at once.</summary>
+/// <remarks>
+/// Runs alone, with <see cref="MetricsEndpointTests"/>: OpenTelemetry's listener picks meters by name process-wide, so the
+/// apps of tests running beside it added their series to this app's /metrics (2,248 <c>modelcache_</c> lines in a CI
+/// run, against 163 alone, none naming a made-up tenant).
+/// </remarks>
+[Collection(nameof(MetricsEndpointTests))]
 public sealed class HostileTenantAttackTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<string> HostileIds() =>
@@ -25,7 +31,7 @@ public sealed class HostileTenantAttackTests(Xunit.Abstractions.ITestOutputHelpe
         Assert.Equal(["taxi-fare"], server.App.Services.GetRequiredService<IModelCacheProvider>().Names);
     }
 
-    [Fact(Skip = "open: in 1 of 2 CI rehearsals under load, 5,000 made-up tenants left 2,248 modelcache_ lines in /metrics (163 in the other and locally), none naming a made-up tenant; which series grows is not found yet")]
+    [Fact]
     public async Task FiveThousandMadeUpTenantsOnAllCores_AllAnswer404_ThenARealTenantPredictsAndMetricsStaySmall()
     {
         const int Ghosts = 5_000;
