@@ -8,10 +8,11 @@ namespace ModelCaching;
 // the time-to-live ends, idle unloads, and retries with backoff. Also the triggers that start background loads.
 public sealed partial class ModelCache<TModel>
 {
-    // The misses counted at the last idle tick (-1 after a load: the next tick counts as use).
-    private long _lastMisses = -1;
-
     private void OnRetryDue() => StartInBackground(ModelLoadReason.Retry);
+
+    void ITimedModel.LoadInBackground(ModelLoadReason reason) => StartInBackground(reason);
+
+    void ITimedModel.UnloadIdle() => Unload("idle");
 
     private void OnSourceChanged()
     {
@@ -54,7 +55,7 @@ public sealed partial class ModelCache<TModel>
     }
 
     /// <summary>At an idle tick: the hit paths set _used (a read-mostly flag); the tick reads and clears it. Misses are counted exactly.</summary>
-    private IdleTickState CheckIdle()
+    IdleTickState ITimedModel.CheckIdle()
     {
         bool used = _used;
         _used = false;
@@ -70,7 +71,7 @@ public sealed partial class ModelCache<TModel>
 
         // Leases alive at the unload keep their generation until they end, so they need not hold off the
         // unload; a long-lived holder (an engine pool) lets go on the Unloaded event.
-        bool missed = Interlocked.Exchange(ref _lastMisses, misses) != misses;
+        bool missed = _timers.SawNewMisses(misses);
         return used || missed || loading ? IdleTickState.Active : IdleTickState.Quiet;
     }
 
@@ -91,61 +92,5 @@ public sealed partial class ModelCache<TModel>
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
         RaiseUnloaded(unloaded.Version, reason);
         return true;
-    }
-
-    /// <summary>The cache's timers: refresh-ahead (time-to-live), retries, idle unloads; each made only when its option is set.</summary>
-    private sealed class Timers : IServingTimers, IDisposable
-    {
-        private readonly ModelCache<TModel> _cache;
-        private readonly OneShotTimer _retry;
-        private readonly OneShotTimer? _refresh;
-        private readonly IdleTimer? _idle;
-        private readonly TimeSpan _refreshIn;
-
-        public Timers(ModelCache<TModel> cache)
-        {
-            _cache = cache;
-            ModelOptions<TModel> options = cache._options;
-            _retry = new OneShotTimer(cache._timeProvider, cache.OnRetryDue);
-            if (options.TimeToLive is { } ttl)
-            {
-                _refreshIn = ttl * options.RefreshAheadRatio;
-                _refresh = new OneShotTimer(cache._timeProvider, () => cache.StartInBackground(ModelLoadReason.RefreshAhead));
-            }
-
-            if (options.IdleTimeout is { } idle)
-            {
-                _idle = new IdleTimer(cache._timeProvider, idle, cache.CheckIdle, () => cache.Unload("idle"));
-            }
-        }
-
-        /// <summary>After a load or an unchanged refresh: no retry pending; the refresh and idle clocks start over.</summary>
-        public void OnLoaded()
-        {
-            _retry.Disarm();
-            ArmRefresh();
-            if (_idle is not null)
-            {
-                Volatile.Write(ref _cache._lastMisses, -1);
-                _idle.Start();
-            }
-        }
-
-        public void ArmRefresh() => _refresh?.Arm(_refreshIn);
-
-        public void ArmRetry(TimeSpan delay) => _retry.Arm(delay);
-
-        public void OnUnloaded()
-        {
-            _refresh?.Disarm();
-            _retry.Disarm();
-        }
-
-        public void Dispose()
-        {
-            _retry.Dispose();
-            _refresh?.Dispose();
-            _idle?.Dispose();
-        }
     }
 }

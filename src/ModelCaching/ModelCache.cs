@@ -24,7 +24,7 @@ namespace ModelCaching;
 /// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache, IOwnedModelCache
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache, IOwnedModelCache, ITimedModel
     where TModel : class
 {
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
@@ -45,7 +45,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly LoadPipeline<TModel> _pipeline;
     private readonly LoadHistory _history;
     private readonly FailSafePolicy _failSafe;
-    private readonly Timers _timers;
+    private readonly ServingTimers _timers;
 
     // What serves, in which state, and what a swap left behind: the only place either changes.
     private readonly ModelSlot<TModel> _slot;
@@ -118,7 +118,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
         _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger);
         _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
-        _timers = new Timers(this);
+        _timers = new ServingTimers(timeProvider, settings, this);
         _slot = new ModelSlot<TModel>(name, SourceDescription, settings, timeProvider, _logger, _failSafe, _timers);
 
         if (settings.ReloadOnChange)
