@@ -28,15 +28,15 @@ public sealed partial class ModelCache<TModel>
             // Evict re-checks under the cache's lock. A model reloading may go (its new generation serves when the
             // reload ends), so no load keeps the budget waiting on a state change nobody signals. Degraded: the last
             // good model is what fail-safe keeps, so it goes only when nothing else can make room.
-            if (Volatile.Read(ref _disposed) || _current is null)
+            if (_slot.Serving is null)
             {
                 return EvictionStanding.Kept;
             }
 
-            return _state switch
+            return _slot.UnlockedState switch
             {
-                ModelCacheState.Ready => EvictionStanding.Evictable,
-                ModelCacheState.Degraded => EvictionStanding.LastResort,
+                SlotState.Ready => EvictionStanding.Evictable,
+                SlotState.Degraded => EvictionStanding.LastResort,
                 _ => EvictionStanding.Kept,
             };
         }
@@ -81,7 +81,7 @@ public sealed partial class ModelCache<TModel>
         // refused a model that fits, for good. A reload keeps failing fast: its serving generation stays resident
         // beside it, so a reservation of the whole limit would only wait for its own bytes.
         long known = retained + (_options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null ? contentBytes : 0);
-        if (estimate > _budget.Limit && known <= _budget.Limit && _current is null)
+        if (estimate > _budget.Limit && known <= _budget.Limit && _slot.Serving is null)
         {
             estimate = _budget.Limit;
         }

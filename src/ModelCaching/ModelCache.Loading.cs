@@ -14,7 +14,7 @@ public sealed partial class ModelCache<TModel>
     private Task<ModelGeneration<TModel>> RequestLoad(ModelLoadReason reason)
     {
         ThrowIfDisposed();
-        if (reason == ModelLoadReason.FirstUse && _current is null && !_coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
+        if (reason == ModelLoadReason.FirstUse && _slot.Serving is null && !_coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
         {
             // Within the cool-down after a failure: answer at once instead of hammering a broken source.
             return Task.FromException<ModelGeneration<TModel>>(failure);
@@ -23,16 +23,7 @@ public sealed partial class ModelCache<TModel>
         return _coordinator.Request(reason);
     }
 
-    private void OnLoadStarting()
-    {
-        lock (_gate)
-        {
-            if (_current is null && !_disposed)
-            {
-                _state = ModelCacheState.Loading;
-            }
-        }
-    }
+    private void OnLoadStarting() => _slot.OnLoadStarting();
 
     private Activity? StartLoadActivity(ModelLoadReason reason)
     {
@@ -48,7 +39,7 @@ public sealed partial class ModelCache<TModel>
         using Activity? activity = StartLoadActivity(attempt.Reason);
         Log.LoadStarted(_logger, Name, SourceDescription, attempt.Reason);
 
-        LoadOutcome outcome = RunPipeline(attempt, _current);
+        LoadOutcome outcome = RunPipeline(attempt, _slot.Serving);
 
         // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
         _metrics.RecordLoadWait(this, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
@@ -107,7 +98,7 @@ public sealed partial class ModelCache<TModel>
                 FetchOutcome fetched = FetchWithinBudget(attempt, current);
 
                 // The same content as the serving one is no reload (unless an unload took it away meanwhile).
-                if (fetched.IsSameAsCurrent && (fetched.Artifact is null || ReferenceEquals(_current, current)))
+                if (fetched.IsSameAsCurrent && (fetched.Artifact is null || ReferenceEquals(_slot.Serving, current)))
                 {
                     return new LoadOutcome { Unchanged = current };
                 }
@@ -167,7 +158,7 @@ public sealed partial class ModelCache<TModel>
         if (outcome.Model is { } model)
         {
             Budget.GenerationCharge? charge = ChargeMemory(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
-            ModelGeneration<TModel> generation = CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
+            ModelGeneration<TModel> generation = _slot.CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -210,87 +201,19 @@ public sealed partial class ModelCache<TModel>
     private void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
         OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, activity: null);
 
-    // artifact: null for a model a factory built (its version is its generation number).
-    // size: estimated in the pipeline, under the load timeout (SizeEstimator is a user callback).
-    // charge: the bytes it holds against the memory budget, if any (released when the generation is disposed).
-    private ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge)
-    {
-        long number = Interlocked.Increment(ref _generationCounter);
-        var version = new ModelVersion(
-            artifact?.ContentHash ?? artifact?.ETag ?? $"g{number}",
-            number,
-            SourceDescription,
-            _timeProvider.GetUtcNow(),
-            size,
-            artifact?.ETag);
-        ModelArtifact? kept = KeepsContent && artifact is { HasContent: true } ? artifact : null;
-        return new ModelGeneration<TModel>(Name, model, version, kept, _logger, _retirement.OnGenerationDisposed, charge)
-        {
-            ContentHash = artifact?.ContentHash,
-        };
-    }
-
-    // Whether a generation keeps the bytes it was loaded from: only for a feature that needs them, a rollback to it
-    // (RollbackRetention.Artifact) or the restore after a failed unload-first swap. The content hash is enough to tell
-    // an unchanged source.
-    private bool KeepsContent => _rollback.Retention == ModelRollbackRetention.Artifact || _options.SwapMode == ModelSwapMode.UnloadFirst;
-
-    /// <summary>
-    /// The raw bytes a generation loaded from <paramref name="artifact"/> keeps while it serves, charged to the budget
-    /// beside the model: its own (when <see cref="KeepsContent"/>) and the previous version's that the swap puts in the
-    /// rollback slot (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the slot).
-    /// </summary>
-    private long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
-    {
-        long own = KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
-        long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
-            ? 0
-            : _current?.Artifact?.Length ?? _rollback.ArtifactBytes;
-        return own + previous;
-    }
+    private long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason) => _slot.RetainedBytes(artifact, reason);
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
     {
-        ModelGeneration<TModel>? previous;
-        ModelGeneration<TModel>? retire;
-        ModelGeneration<TModel>? released = null;
-        lock (_gate)
+        if (!_slot.TrySwap(generation, reason == ModelLoadReason.Rollback, out ModelSlot<TModel>.SwapResult swap))
         {
-            if (_disposed)
-            {
-                generation.Retire();
-                ThrowDisposed();
-            }
-
-            previous = _current;
-            _current = generation;
-            retire = previous;
-            if (reason == ModelLoadReason.Rollback)
-            {
-                // The version rolled back from is not picked up again by automatic reloads until it changes.
-                if (previous?.ContentHash is { } rolledBackFrom)
-                {
-                    _failSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
-                }
-
-                released = _rollback.Clear();
-            }
-            else if (previous is not null)
-            {
-                (retire, released) = _rollback.Replace(previous);
-            }
-
-            _state = ModelCacheState.Ready;
-            _lastError = null;
-            _failSafe.OnSuccess();
-            _failSafe.OnServed(generation.ContentHash);
-            _timers.OnLoaded();
+            ThrowDisposed();
         }
 
+        ModelGeneration<TModel>? previous = swap.Previous;
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
         _budget?.OnServing(this);
-        _retirement.Retire(retire);
-        _retirement.Retire(released);
+        _slot.Retire(swap);
         long ended = _timeProvider.GetTimestamp();
         _metrics.RecordLoad(this, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
@@ -306,21 +229,7 @@ public sealed partial class ModelCache<TModel>
 
     private ModelGeneration<TModel> Unchanged(ModelGeneration<TModel> current, ModelLoadReason reason, long started, Activity? activity)
     {
-        bool recovered = false;
-        lock (_gate)
-        {
-            if (_state == ModelCacheState.Degraded && _current == current)
-            {
-                // The source is back to the content that is serving: nothing is wrong any more.
-                _state = ModelCacheState.Ready;
-                _lastError = null;
-                recovered = true;
-            }
-
-            _failSafe.OnSuccess();
-            _timers.OnLoaded();
-        }
-
+        bool recovered = _slot.OnUnchanged(current);
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
         _metrics.RecordLoad(this, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
@@ -337,40 +246,8 @@ public sealed partial class ModelCache<TModel>
     {
         ModelLoadReason reason = attempt.Reason;
         long started = attempt.StartedAt;
-        ModelGeneration<TModel>? serving;
-        TimeSpan? retryIn = null;
-        lock (_gate)
-        {
-            serving = _current;
-            _lastError = failure.Message;
-            if (serving is not null)
-            {
-                _state = ModelCacheState.Degraded;
-            }
-            else if (!_disposed)
-            {
-                _state = ModelCacheState.Failed;
-                _failSafe.StartCooldown(failure);
-            }
-
-            // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
-            if (outcome != ModelLoadOutcome.Skipped && !_disposed)
-            {
-                retryIn = _failSafe.NextRetryDelay();
-                if (retryIn is { } delay)
-                {
-                    _timers.ArmRetry(delay);
-                }
-            }
-
-            if (retryIn is null && serving is not null)
-            {
-                // No retry is coming (known-bad content, or retries off): keep the time-to-live refresh going so a
-                // later version is still picked up.
-                _timers.ArmRefresh();
-            }
-        }
-
+        // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
+        ModelGeneration<TModel>? serving = _slot.OnLoadFailed(failure, retry: outcome != ModelLoadOutcome.Skipped, out TimeSpan? retryIn);
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
         _metrics.RecordLoad(this, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
@@ -384,7 +261,7 @@ public sealed partial class ModelCache<TModel>
         {
             Log.ReloadFailedServingLastGood(_logger, failure, Name, SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
         }
-        else if (_onNeverServedFailure is not null && Interlocked.Read(ref _generationCounter) == 0)
+        else if (_onNeverServedFailure is not null && _slot.GenerationCount == 0)
         {
             // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets it
             // now and logs the failure (rate-limited per template: names made up by clients must not flood the log),

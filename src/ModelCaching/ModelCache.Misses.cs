@@ -23,7 +23,7 @@ public sealed partial class ModelCache<TModel>
     {
         while (true)
         {
-            ModelGeneration<TModel> generation = _current ?? WaitForGeneration();
+            ModelGeneration<TModel> generation = _slot.Serving ?? WaitForGeneration();
             if (generation.TryAcquire())
             {
                 MarkUsed();
@@ -44,7 +44,7 @@ public sealed partial class ModelCache<TModel>
         Interlocked.Increment(ref _misses);
         while (true)
         {
-            if (_current is { } current)
+            if (_slot.Serving is { } current)
             {
                 return current;
             }
@@ -65,7 +65,7 @@ public sealed partial class ModelCache<TModel>
                 continue;
             }
 
-            if (_current is not null)
+            if (_slot.Serving is not null)
             {
                 // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
                 // previous content): serve it rather than fail the request.
@@ -80,7 +80,7 @@ public sealed partial class ModelCache<TModel>
     {
         while (true)
         {
-            ModelGeneration<TModel>? current = _current;
+            ModelGeneration<TModel>? current = _slot.Serving;
             if (current is not null)
             {
                 if (current.TryAcquire())
@@ -107,7 +107,7 @@ public sealed partial class ModelCache<TModel>
         Interlocked.Increment(ref _misses);
         while (true)
         {
-            if (_current is { } current)
+            if (_slot.Serving is { } current)
             {
                 return current;
             }
@@ -118,7 +118,7 @@ public sealed partial class ModelCache<TModel>
             {
                 generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (ModelLoadException) when (_current is not null)
+            catch (ModelLoadException) when (_slot.Serving is not null)
             {
                 // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
                 // previous content): serve it rather than fail the request.

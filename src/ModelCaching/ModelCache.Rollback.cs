@@ -22,9 +22,9 @@ public sealed partial class ModelCache<TModel>
                 continue;
             }
 
-            if (!_rollback.TryTake(out ModelGeneration<TModel>? kept, out ModelArtifact? artifact))
+            if (!_slot.TryTakeRollback(out ModelGeneration<TModel>? kept, out ModelArtifact? artifact))
             {
-                throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {_rollback.Retention}).");
+                throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {_slot.RollbackRetention}).");
             }
 
             if (kept is not null)
@@ -59,26 +59,7 @@ public sealed partial class ModelCache<TModel>
         }
     }
 
-    // Returns the unloaded generation with the bytes to restore it from, read before it is retired (a disposed
-    // generation lets its bytes go).
-    private (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadForSwap(ModelGeneration<TModel> current)
-    {
-        lock (_gate)
-        {
-            if (_current != current)
-            {
-                return null;
-            }
-
-            _current = null;
-            _state = ModelCacheState.Loading;
-        }
-
-        // Resource-preserving swap: free the model now (leases still pin it until they end).
-        ModelArtifact? bytes = current.Artifact;
-        current.Retire();
-        return (current, bytes);
-    }
+    private (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadForSwap(ModelGeneration<TModel> current) => _slot.UnloadForSwap(current);
 
     private void RestoreAfterFailedUnloadFirst((ModelGeneration<TModel> Generation, ModelArtifact? Bytes) unloadedFirst, CancellationToken cancellationToken)
     {
@@ -92,17 +73,8 @@ public sealed partial class ModelCache<TModel>
         {
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
             TModel model = _pipeline.Load(bytes, cancellationToken);
-            ModelGeneration<TModel> restored = CreateGeneration(model, bytes, unloaded.Version.SizeBytes, ChargeMemory(model, reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
-            lock (_gate)
-            {
-                if (_disposed || _current is not null)
-                {
-                    restored.Retire();
-                    return;
-                }
-
-                _current = restored;
-            }
+            ModelGeneration<TModel> restored = _slot.CreateGeneration(model, bytes, unloaded.Version.SizeBytes, ChargeMemory(model, reservation: null, unloaded.Version.SizeBytes, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
+            _slot.TryRestore(restored);
         }
         catch (Exception ex)
         {

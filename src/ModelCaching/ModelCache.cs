@@ -20,11 +20,11 @@ namespace ModelCaching;
 /// This class is the front: the hit path, the public API, events and disposal. The work is done by its parts:
 /// <see cref="LoadCoordinator{TModel}"/> (single flight), <see cref="LoadPipeline{TModel}"/> (fetch → verify → load →
 /// validate → warm up), <see cref="FailSafePolicy"/> (cool-down, backoff, known-bad content),
-/// <see cref="GenerationRetirement{TModel}"/> and <see cref="RollbackSlot{TModel}"/> (what a swap leaves behind), and
+/// <see cref="ModelSlot{TModel}"/> (what serves, the state machine, rollback and retirement), and
 /// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache, IOwnedModelCache
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache, IOwnedModelCache, ITimedModel
     where TModel : class
 {
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
@@ -45,9 +45,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly LoadPipeline<TModel> _pipeline;
     private readonly LoadHistory _history;
     private readonly FailSafePolicy _failSafe;
-    private readonly GenerationRetirement<TModel> _retirement;
-    private readonly RollbackSlot<TModel> _rollback;
-    private readonly Timers _timers;
+    private readonly ServingTimers _timers;
+
+    // What serves, in which state, and what a swap left behind: the only place either changes.
+    private readonly ModelSlot<TModel> _slot;
 
     // The memory budget the model counts against (a provider's or a template's), if any.
     private readonly MemoryBudget? _budget;
@@ -55,19 +56,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     // Told when a load fails and the cache never served: a template's model whose source does not exist is not kept.
     private readonly Action<ModelCache<TModel>>? _onNeverServedFailure;
 
-    // Guards the fields below. The hit path reads only _current (and _used).
-    private readonly Lock _gate = new();
-
-    // The serving generation: the only field the hit path reads.
-    private volatile ModelGeneration<TModel>? _current;
-
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
     // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
     private bool _used;
     private long _misses;
-    private ModelCacheState _state = ModelCacheState.NotLoaded;
-    private string? _lastError;
-    private bool _disposed;
 
     // Set when a template's model is dropped after its first load failed, before it disposes itself.
     private ModelLoadException? _droppedFailure;
@@ -124,11 +116,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         OwnsSource = _source is not null && (settings.Source is null || settings.OwnsSource);
         _history = new LoadHistory(settings.HistoryLength);
         _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
-        _retirement = new GenerationRetirement<TModel>(timeProvider, settings.DrainDelay);
-        _rollback = new RollbackSlot<TModel>(settings.RollbackRetention);
         _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger);
         _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
-        _timers = new Timers(this);
+        _timers = new ServingTimers(timeProvider, settings, this);
+        _slot = new ModelSlot<TModel>(name, SourceDescription, settings, timeProvider, _logger, _failSafe, _timers);
 
         if (settings.ReloadOnChange)
         {
@@ -160,19 +151,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ModelOptions<TModel> Options => _options.Snapshot();
 
     /// <inheritdoc />
-    public ModelCacheState State
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _state;
-            }
-        }
-    }
+    public ModelCacheState State => _slot.State;
 
     /// <inheritdoc />
-    public ModelVersion? Version => _current?.Version;
+    public ModelVersion? Version => _slot.Serving?.Version;
 
     /// <inheritdoc />
     public event EventHandler<ModelReloadedEventArgs>? Reloaded;
@@ -182,17 +164,17 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
 
-    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || Interlocked.Read(ref _generationCounter) > 0;
+    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || _slot.GenerationCount > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
     long ModelCacheMetrics.IMetricsSource.MissCount => Interlocked.Read(ref _misses);
 
-    long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => CountActiveLeases();
+    long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => _slot.ActiveLeases;
 
-    long ModelCacheMetrics.IMetricsSource.RetiredGenerationCount => _retirement.Count;
+    long ModelCacheMetrics.IMetricsSource.RetiredGenerationCount => _slot.RetiredCount;
 
-    ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _current?.Version;
+    ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _slot.Serving?.Version;
 
     /// <summary>When the model is loaded and whether it expires (<see cref="ModelOptions.Policy"/>).</summary>
     public ModelLoadPolicy Policy => _options.Policy;
@@ -205,7 +187,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public TModel GetModel()
     {
-        ModelGeneration<TModel>? current = _current;
+        ModelGeneration<TModel>? current = _slot.Serving;
         if (current is not null)
         {
             MarkUsed();
@@ -218,7 +200,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ValueTask<TModel> GetModelAsync(CancellationToken cancellationToken = default)
     {
-        ModelGeneration<TModel>? current = _current;
+        ModelGeneration<TModel>? current = _slot.Serving;
         if (current is not null)
         {
             MarkUsed();
@@ -231,7 +213,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ModelLease<TModel> Acquire()
     {
-        ModelGeneration<TModel>? current = _current;
+        ModelGeneration<TModel>? current = _slot.Serving;
         if (current is not null && current.TryAcquire())
         {
             MarkUsed();
@@ -244,7 +226,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ValueTask<ModelLease<TModel>> AcquireAsync(CancellationToken cancellationToken = default)
     {
-        ModelGeneration<TModel>? current = _current;
+        ModelGeneration<TModel>? current = _slot.Serving;
         if (current is not null && current.TryAcquire())
         {
             MarkUsed();
@@ -271,23 +253,21 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ModelCacheStatistics GetStatistics()
     {
         string? abandoned = _coordinator.AbandonedMessage();
-        lock (_gate)
+        (SlotState state, ModelGeneration<TModel>? serving, string? lastError) = _slot.Read();
+        return new ModelCacheStatistics
         {
-            return new ModelCacheStatistics
-            {
-                Hits = _hits.Sum(),
-                Misses = Interlocked.Read(ref _misses),
-                Loads = _history.Loads,
-                LoadFailures = _history.Failures,
-                Unloads = _history.Unloads,
-                ActiveLeases = CountActiveLeases(),
-                RetiredGenerations = _retirement.Count,
-                AbandonedLoadRunning = abandoned is not null,
-                State = _state,
-                Version = _current?.Version,
-                LastError = abandoned ?? _lastError,
-            };
-        }
+            Hits = _hits.Sum(),
+            Misses = Interlocked.Read(ref _misses),
+            Loads = _history.Loads,
+            LoadFailures = _history.Failures,
+            Unloads = _history.Unloads,
+            ActiveLeases = _slot.ActiveLeases,
+            RetiredGenerations = _slot.RetiredCount,
+            AbandonedLoadRunning = abandoned is not null,
+            State = state.ToPublic(),
+            Version = serving?.Version,
+            LastError = abandoned ?? lastError,
+        };
     }
 
     /// <summary>Disposes the serving generation (once its leases end) and stops timers and watchers.</summary>
@@ -331,7 +311,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <exception cref="ModelLoadException">The eager load failed; the cache retries in the background.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_options.Policy != ModelLoadPolicy.Eager || _current is not null)
+        if (_options.Policy != ModelLoadPolicy.Eager || _slot.Serving is not null)
         {
             return Task.CompletedTask;
         }
@@ -340,7 +320,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_current?.Version.Id ?? "no version"})";
+    public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_slot.Serving?.Version.Id ?? "no version"})";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void MarkUsed()
@@ -355,8 +335,6 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             _hits.Increment();
         }
     }
-
-    private long CountActiveLeases() => (_current?.ActiveLeases ?? 0) + _retirement.ActiveLeases;
 
     private void RaiseReloaded(ModelVersion? previous, ModelVersion current, ModelLoadReason reason) =>
         Raise(Reloaded, new ModelReloadedEventArgs(Name, previous, current, reason));
@@ -379,7 +357,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     private void ThrowIfDisposed()
     {
-        if (Volatile.Read(ref _disposed))
+        if (_slot.IsDisposed)
         {
             ThrowDisposed();
         }
@@ -400,15 +378,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     private void DisposeCore()
     {
-        lock (_gate)
+        if (!_slot.Close())
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            _state = ModelCacheState.Unloaded;
+            return;
         }
 
         _timers.Dispose();
@@ -424,9 +396,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
 
         _lifetime.Cancel();
-        Interlocked.Exchange(ref _current, null)?.Retire();
-        _rollback.ReleaseGeneration()?.Retire();
-        _retirement.RetireAllNow();
+        _slot.ReleaseAll();
         _budget?.Leave(this);
         _metrics.Unregister(this);
     }

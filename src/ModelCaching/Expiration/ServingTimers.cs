@@ -1,0 +1,82 @@
+using ModelCaching.Generations;
+using ModelCaching.Loading;
+
+namespace ModelCaching.Expiration;
+
+/// <summary>What a cache lets its timers do: load in the background, say whether it was used, unload when idle.</summary>
+internal interface ITimedModel
+{
+    /// <summary>Starts a load that nobody waits for (a retry, a refresh-ahead).</summary>
+    void LoadInBackground(ModelLoadReason reason);
+
+    /// <summary>At an idle tick: whether the model was used since the last one (<see cref="ServingTimers.SawNewMisses"/>).</summary>
+    IdleTickState CheckIdle();
+
+    /// <summary>Unloads the model after <see cref="ModelOptions.IdleTimeout"/> without use.</summary>
+    void UnloadIdle();
+}
+
+/// <summary>
+/// The timers of one cache, each made only when its option is set: the retry after a failed load, the refresh-ahead before
+/// the time-to-live ends, and the idle unload. The serving slot arms and disarms them on its transitions (<see cref="IServingTimers"/>).
+/// </summary>
+internal sealed class ServingTimers : IServingTimers, IDisposable
+{
+    private readonly OneShotTimer _retry;
+    private readonly OneShotTimer? _refresh;
+    private readonly IdleTimer? _idle;
+    private readonly TimeSpan _refreshIn;
+
+    // The misses counted at the last idle tick (-1 after a load: the next tick counts as use).
+    private long _lastMisses = -1;
+
+    public ServingTimers(TimeProvider timeProvider, ModelOptions options, ITimedModel model)
+    {
+        _retry = new OneShotTimer(timeProvider, () => model.LoadInBackground(ModelLoadReason.Retry));
+        if (options.TimeToLive is { } ttl)
+        {
+            _refreshIn = ttl * options.RefreshAheadRatio;
+            _refresh = new OneShotTimer(timeProvider, () => model.LoadInBackground(ModelLoadReason.RefreshAhead));
+        }
+
+        if (options.IdleTimeout is { } idle)
+        {
+            _idle = new IdleTimer(timeProvider, idle, model.CheckIdle, model.UnloadIdle);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnLoaded()
+    {
+        _retry.Disarm();
+        ArmRefresh();
+        if (_idle is not null)
+        {
+            Volatile.Write(ref _lastMisses, -1);
+            _idle.Start();
+        }
+    }
+
+    /// <inheritdoc />
+    public void ArmRefresh() => _refresh?.Arm(_refreshIn);
+
+    /// <inheritdoc />
+    public void ArmRetry(TimeSpan delay) => _retry.Arm(delay);
+
+    /// <inheritdoc />
+    public void OnUnloaded()
+    {
+        _refresh?.Disarm();
+        _retry.Disarm();
+    }
+
+    /// <summary>At an idle tick: whether the misses counted changed since the last tick (and remembers them).</summary>
+    public bool SawNewMisses(long misses) => Interlocked.Exchange(ref _lastMisses, misses) != misses;
+
+    public void Dispose()
+    {
+        _retry.Dispose();
+        _refresh?.Dispose();
+        _idle?.Dispose();
+    }
+}

@@ -1,0 +1,300 @@
+using Microsoft.Extensions.Logging;
+using ModelCaching.FailSafe;
+using ModelCaching.Loading;
+
+namespace ModelCaching.Generations;
+
+/// <summary>
+/// The serving slot of one cache: the generation that serves, the state, the last error, what a swap keeps for a rollback
+/// (<see cref="RollbackSlot{TModel}"/>) and the swapped-out generations (<see cref="GenerationRetirement{TModel}"/>). Each
+/// change is a <see cref="SlotEvent"/> applied under the slot's lock through <see cref="SlotTransitions"/>, the only place
+/// the state changes, with the fail-safe and the timers told at once. The hit path reads <see cref="Serving"/> only.
+/// </summary>
+internal sealed class ModelSlot<TModel>
+    where TModel : class
+{
+    private readonly Lock _gate = new();
+    private readonly FailSafePolicy _failSafe;
+    private readonly IServingTimers _timers;
+    private readonly RollbackSlot<TModel> _rollback;
+    private readonly GenerationRetirement<TModel> _retirement;
+    private readonly TimeSpan _evictionDrainDelay;
+    private readonly GenerationFactory<TModel> _generations;
+
+    // The serving generation: the only field the hit path reads. Written under _gate.
+    private volatile ModelGeneration<TModel>? _serving;
+
+    // Written under _gate, through SlotTransitions only; volatile so the budget and disposal checks may read it without it.
+    private volatile SlotState _state = SlotState.NotLoaded;
+    private string? _lastError;
+
+    public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers)
+    {
+        _failSafe = failSafe;
+        _timers = timers;
+        _rollback = new RollbackSlot<TModel>(options.RollbackRetention);
+        _retirement = new GenerationRetirement<TModel>(timeProvider, options.DrainDelay);
+        _evictionDrainDelay = options.EvictionDrainDelay;
+        _generations = new GenerationFactory<TModel>(name, sourceDescription, options, timeProvider, logger, _retirement.OnGenerationDisposed);
+    }
+
+    /// <summary>The generation serving now, or <see langword="null"/>.</summary>
+    public ModelGeneration<TModel>? Serving => _serving;
+
+    /// <summary>The state as the cache reports it (a disposed slot says <see cref="ModelCacheState.Unloaded"/>).</summary>
+    public ModelCacheState State => _state.ToPublic();
+
+    /// <summary>The state read without the lock (it may be about to change): for the budget's look at its members.</summary>
+    public SlotState UnlockedState => _state;
+
+    public bool IsDisposed => _state == SlotState.Disposed;
+
+    /// <summary>How many generations were made; the next one's number is one more.</summary>
+    public long GenerationCount => _generations.Count;
+
+    public ModelRollbackRetention RollbackRetention => _rollback.Retention;
+
+    /// <summary>Swapped-out generations not yet disposed.</summary>
+    public int RetiredCount => _retirement.Count;
+
+    /// <summary>Leases alive on the serving generation and on swapped-out ones.</summary>
+    public long ActiveLeases => (_serving?.ActiveLeases ?? 0) + _retirement.ActiveLeases;
+
+    /// <summary>The state, the generation serving in it and the last load error, read together.</summary>
+    public (SlotState State, ModelGeneration<TModel>? Serving, string? LastError) Read()
+    {
+        lock (_gate)
+        {
+            return (_state, _serving, _lastError);
+        }
+    }
+
+    /// <summary>A new generation (<see cref="GenerationFactory{TModel}.Create"/>), retired here once it stops serving.</summary>
+    public ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge) =>
+        _generations.Create(model, artifact, size, charge);
+
+    /// <summary>
+    /// The raw bytes a generation loaded from <paramref name="artifact"/> keeps while it serves, charged to the budget
+    /// beside the model: its own (when it keeps its content) and the previous version's that the swap puts in the
+    /// rollback slot (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the slot).
+    /// </summary>
+    public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
+    {
+        long own = _generations.KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
+        long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
+            ? 0
+            : _serving?.Artifact?.Length ?? _rollback.ArtifactBytes;
+        return own + previous;
+    }
+
+    /// <summary>A load begins: <see cref="SlotEvent.LoadStarted"/> when nothing serves.</summary>
+    /// <returns>Whether the state took the event.</returns>
+    public bool OnLoadStarting()
+    {
+        lock (_gate)
+        {
+            return _serving is null && Fire(SlotEvent.LoadStarted);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SlotEvent.Swapped"/>: <paramref name="generation"/> serves. What served before goes to the rollback slot
+    /// (per the retention) or is to be retired; a rollback forgets what was kept and rejects the version it leaves.
+    /// </summary>
+    /// <returns><see langword="false"/> when the slot is disposed: <paramref name="generation"/> is retired, nothing changes.</returns>
+    public bool TrySwap(ModelGeneration<TModel> generation, bool rollback, out SwapResult result)
+    {
+        lock (_gate)
+        {
+            if (!Fire(SlotEvent.Swapped))
+            {
+                generation.Retire();
+                result = default;
+                return false;
+            }
+
+            ModelGeneration<TModel>? previous = _serving;
+            _serving = generation;
+            if (rollback && previous?.ContentHash is { } rolledBackFrom)
+            {
+                // The version rolled back from is not picked up again by automatic reloads until it changes.
+                _failSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
+            }
+
+            (ModelGeneration<TModel>? retire, ModelGeneration<TModel>? released) = rollback ? (previous, _rollback.Clear())
+                : previous is null ? (null, null) : _rollback.Replace(previous);
+
+            _lastError = null;
+            _failSafe.OnSuccess();
+            _failSafe.OnServed(generation.ContentHash);
+            _timers.OnLoaded();
+            result = new SwapResult(previous, retire, released);
+            return true;
+        }
+    }
+
+    /// <summary>After a swap: retires what it replaced (the caller first tells the budget the new generation serves).</summary>
+    public void Retire(in SwapResult swap)
+    {
+        _retirement.Retire(swap.Retire);
+        _retirement.Retire(swap.Released);
+    }
+
+    /// <summary>A load found <paramref name="current"/> unchanged: <see cref="SlotEvent.SourceUnchanged"/> if it serves.</summary>
+    /// <returns>Whether the slot recovered (Degraded → Ready).</returns>
+    public bool OnUnchanged(ModelGeneration<TModel> current)
+    {
+        lock (_gate)
+        {
+            bool recovered = _serving == current && Fire(SlotEvent.SourceUnchanged);
+            if (recovered)
+            {
+                _lastError = null;
+            }
+
+            _failSafe.OnSuccess();
+            _timers.OnLoaded();
+            return recovered;
+        }
+    }
+
+    /// <summary>
+    /// A load failed: <see cref="SlotEvent.FailedWhileServing"/> or <see cref="SlotEvent.FailedWithNothingServing"/> (and the
+    /// cool-down), and a retry armed unless <paramref name="retry"/> is off (known-bad content waits for a change).
+    /// </summary>
+    /// <returns>The generation that keeps serving, if any.</returns>
+    public ModelGeneration<TModel>? OnLoadFailed(ModelLoadException failure, bool retry, out TimeSpan? retryIn)
+    {
+        retryIn = null;
+        lock (_gate)
+        {
+            ModelGeneration<TModel>? serving = _serving;
+            _lastError = failure.Message;
+            if (serving is not null)
+            {
+                Fire(SlotEvent.FailedWhileServing);
+            }
+            else if (Fire(SlotEvent.FailedWithNothingServing))
+            {
+                _failSafe.StartCooldown(failure);
+            }
+
+            if (retry && !IsDisposed)
+            {
+                retryIn = _failSafe.NextRetryDelay();
+                if (retryIn is { } delay)
+                {
+                    _timers.ArmRetry(delay);
+                }
+            }
+
+            if (retryIn is null && serving is not null)
+            {
+                // No retry is coming (known-bad content, or retries off): keep the time-to-live refresh going so a
+                // later version is still picked up.
+                _timers.ArmRefresh();
+            }
+
+            return serving;
+        }
+    }
+
+    /// <summary><see cref="SlotEvent.UnloadedForSwap"/>: an unload-first swap frees <paramref name="current"/> (leases still pin it).</summary>
+    /// <returns>It, with the bytes to restore it from (read before it is retired: a disposed generation lets its bytes go),
+    /// or <see langword="null"/> when <paramref name="current"/> no longer serves.</returns>
+    public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadForSwap(ModelGeneration<TModel> current)
+    {
+        lock (_gate)
+        {
+            if (_serving != current || !Fire(SlotEvent.UnloadedForSwap))
+            {
+                return null;
+            }
+
+            _serving = null;
+        }
+
+        ModelArtifact? bytes = current.Artifact;
+        current.Retire();
+        return (current, bytes);
+    }
+
+    /// <summary><see cref="SlotEvent.Restored"/>: <paramref name="restored"/> serves if nothing else does meanwhile.</summary>
+    /// <returns><see langword="false"/> when refused: <paramref name="restored"/> is retired.</returns>
+    public bool TryRestore(ModelGeneration<TModel> restored)
+    {
+        lock (_gate)
+        {
+            if (_serving is null && Fire(SlotEvent.Restored))
+            {
+                _serving = restored;
+                return true;
+            }
+        }
+
+        restored.Retire();
+        return false;
+    }
+
+    /// <summary>
+    /// <see cref="SlotEvent.Unloaded"/> or (<paramref name="evict"/>) <see cref="SlotEvent.Evicted"/>: the serving generation and
+    /// the one kept for a rollback are retired (an evicted one drains for <see cref="ModelOptions.EvictionDrainDelay"/> at most).
+    /// </summary>
+    /// <returns>The unloaded generation, or <see langword="null"/> when nothing was unloaded.</returns>
+    public ModelGeneration<TModel>? Unload(bool evict)
+    {
+        ModelGeneration<TModel>? unloaded;
+        lock (_gate)
+        {
+            unloaded = _serving;
+            if (unloaded is null || !Fire(evict ? SlotEvent.Evicted : SlotEvent.Unloaded))
+            {
+                return null;
+            }
+
+            _serving = null;
+            _timers.OnUnloaded();
+            _failSafe.ResetStreak();
+        }
+
+        _retirement.Retire(unloaded, evict ? _evictionDrainDelay : null);
+        _retirement.Retire(_rollback.ReleaseGeneration());
+        return unloaded;
+    }
+
+    /// <summary>Takes what a rollback swaps back in or reloads (<see cref="RollbackSlot{TModel}.TryTake"/>).</summary>
+    public bool TryTakeRollback(out ModelGeneration<TModel>? generation, out ModelArtifact? artifact) => _rollback.TryTake(out generation, out artifact);
+
+    /// <summary><see cref="SlotEvent.Disposed"/>; the generations are let go later, by <see cref="ReleaseAll"/>.</summary>
+    /// <returns><see langword="false"/> when the slot was disposed already.</returns>
+    public bool Close()
+    {
+        lock (_gate)
+        {
+            return Fire(SlotEvent.Disposed);
+        }
+    }
+
+    /// <summary>At disposal, once loads are stopped: every generation is retired now (leases still pin theirs).</summary>
+    public void ReleaseAll()
+    {
+        Interlocked.Exchange(ref _serving, null)?.Retire();
+        _rollback.ReleaseGeneration()?.Retire();
+        _retirement.RetireAllNow();
+    }
+
+    // Under _gate: the one place the state changes.
+    private bool Fire(SlotEvent happened)
+    {
+        if (!SlotTransitions.TryNext(_state, happened, out SlotState next))
+        {
+            return false;
+        }
+
+        _state = next;
+        return true;
+    }
+
+    /// <summary>What a swap replaced: the generation that served before, and those to retire once the budget knows.</summary>
+    internal readonly record struct SwapResult(ModelGeneration<TModel>? Previous, ModelGeneration<TModel>? Retire, ModelGeneration<TModel>? Released);
+}
