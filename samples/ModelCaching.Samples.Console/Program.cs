@@ -39,6 +39,7 @@ services.AddLogging(logging => logging
     .SetMinimumLevel(LogLevel.Information)
     .AddFilter("ModelCaching", LogLevel.Debug));
 services.AddModelCache()
+    .AddHostedStartup() // ModelCaching.Hosting: eager models load when the hosted services start
     .AddModel<ITransformer>("lazy", model => model.FromFile(modelPath).UseLoader(LoadTaxiModel).Lazy())
     .AddModel<ITransformer>("eager", model => model.FromFile(modelPath).UseLoader(LoadTaxiModel).Eager(waitForStartup: true))
     // Two expiring models: one with a time-to-live (refreshed ahead of expiry), one with an idle timeout.

@@ -48,6 +48,7 @@ public static class TaxiFareApp
         // the file changes, checked against TaxiTrip/TaxiFarePrediction before it serves, and predicted with
         // a pool of engines. Timeouts, retries and size limits come from "ModelCache:Models:taxi-fare".
         builder.Services.AddModelCache(builder.Configuration.GetSection("ModelCache"))
+            .AddHostedStartup() // ModelCaching.Hosting: the eager model starts loading when the host starts
             .AddModel<ITransformer>(SampleOptions.ModelName, model => model
                 .FromFile(modelPath, watchForChanges: true)
                 .UseMLNet()

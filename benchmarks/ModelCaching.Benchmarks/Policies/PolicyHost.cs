@@ -60,7 +60,7 @@ internal sealed class PolicyHost<TModel> : IAsyncDisposable
             services.AddSingleton(timeProvider);
         }
 
-        services.AddModelCache().AddModel<TModel>(name, model =>
+        services.AddModelCache().AddHostedStartup().AddModel<TModel>(name, model =>
         {
             source(model);
             switch (policy)

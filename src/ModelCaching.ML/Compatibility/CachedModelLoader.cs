@@ -43,7 +43,7 @@ internal sealed class CachedModelLoader : ModelLoader, IDisposable
             // Microsoft.Extensions.ML accepted http:// addresses; so do we here, for a drop-in migration.
             var options = new HttpModelSourceOptions { Uri = uri, PollingInterval = period, AllowHttp = true };
             return sp.GetService<IHttpClientFactory>() is { } clients
-                ? new HttpModelSource(options, clients, sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>())
+                ? new HttpModelSource(options, () => clients.CreateClient(options.HttpClientName), sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>())
                 : new HttpModelSource(options, sp.GetService<TimeProvider>(), sp.GetService<ILoggerFactory>());
         });
 

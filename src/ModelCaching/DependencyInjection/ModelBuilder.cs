@@ -101,38 +101,6 @@ public sealed class ModelBuilder<TModel>
         });
     }
 
-    /// <summary>
-    /// Downloads the model from <paramref name="uri"/> with the <see cref="IHttpClientFactory"/> client
-    /// <see cref="HttpModelSourceOptions.HttpClientName"/>, polling for a new version with conditional GETs.
-    /// </summary>
-    /// <param name="uri">The model's address: https, or http with <see cref="HttpModelSourceOptions.AllowHttp"/>.</param>
-    /// <param name="configure">Changes the polling interval, jitter, timeout and what is accepted.</param>
-    /// <exception cref="ArgumentException">The address is not absolute https (or http without AllowHttp); the message names the model.</exception>
-    public ModelBuilder<TModel> FromHttp(Uri uri, Action<HttpModelSourceOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        return FromHttp(uri.OriginalString, configure);
-    }
-
-    /// <inheritdoc cref="FromHttp(Uri, Action{HttpModelSourceOptions}?)"/>
-    /// <param name="uri">The model's address: https, or http with <see cref="HttpModelSourceOptions.AllowHttp"/>. In a template, <c>{name}</c> stands for each model's name (escaped), as in <c>https://models.example.com/{name}.zip</c>.</param>
-    /// <param name="configure">Changes the polling interval, jitter, timeout and what is accepted.</param>
-    public ModelBuilder<TModel> FromHttp(string uri, Action<HttpModelSourceOptions>? configure = null)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(uri);
-        RequireNamePlaceholder(uri, nameof(uri));
-
-        // Checked now, with a sample name for a template, so that a bad address fails at registration.
-        HttpModelSourceOptions checkedOptions = HttpOptionsFor(uri, IsTemplate ? "name" : Name, configure);
-        Services.AddHttpClient(checkedOptions.HttpClientName);
-        return Configure((options, services, name) =>
-        {
-            HttpModelSourceOptions httpOptions = IsTemplate ? HttpOptionsFor(uri, name, configure) : checkedOptions;
-            options.Source = new HttpModelSource(httpOptions, services.GetRequiredService<IHttpClientFactory>(), services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
-            options.OwnsSource = true; // the cache disposes it (its polling timer) with itself
-        });
-    }
-
     /// <summary>Loads the model from a stream that <paramref name="open"/> returns (blob storage, a database, a resource).</summary>
     /// <exception cref="InvalidOperationException">The builder configures a template: use <see cref="FromSource(Func{string, IServiceProvider, IModelSource})"/>, which knows each model's name.</exception>
     public ModelBuilder<TModel> FromStream(Func<CancellationToken, ValueTask<Stream>> open, string description = "stream")
@@ -297,9 +265,10 @@ public sealed class ModelBuilder<TModel>
         });
     }
 
-    private const string NamePlaceholder = "{name}";
+    internal const string NamePlaceholder = "{name}";
 
-    private void RequireNamePlaceholder(string value, string parameterName)
+    /// <summary>Throws when a template's path or address has no <c>{name}</c>; for <c>FromFile</c> and ModelCaching.Http's <c>FromHttp</c>.</summary>
+    internal void RequireNamePlaceholder(string value, string parameterName)
     {
         if (IsTemplate && !value.Contains(NamePlaceholder, StringComparison.Ordinal))
         {
@@ -313,19 +282,5 @@ public sealed class ModelBuilder<TModel>
         {
             throw new InvalidOperationException($"Template '{Name}': {method} does not apply to a template, whose models are made by name on first use. Use FromFile or FromHttp with {NamePlaceholder}, FromSource((name, services) => ...) or FromFactory((name, cancellationToken) => ...), and Pin() to keep models in memory.");
         }
-    }
-
-    private HttpModelSourceOptions HttpOptionsFor(string uri, string name, Action<HttpModelSourceOptions>? configure)
-    {
-        string address = IsTemplate ? uri.Replace(NamePlaceholder, Uri.EscapeDataString(name), StringComparison.Ordinal) : uri;
-        if (!Uri.TryCreate(address, UriKind.Absolute, out Uri? parsed))
-        {
-            throw new ArgumentException($"Model '{Name}': '{AddressRedaction.Redact(uri)}' is not an absolute address.", nameof(uri));
-        }
-
-        var httpOptions = new HttpModelSourceOptions { Uri = parsed };
-        configure?.Invoke(httpOptions);
-        httpOptions.Validate(IsTemplate ? name : Name);
-        return httpOptions;
     }
 }

@@ -61,7 +61,7 @@ public static class ModelCacheBuilderExtensions
     /// discover them from their own registrations (ModelCaching.ML's <c>AddPredictionEnginePool</c>). Each discovered
     /// name becomes a model like one added with <see cref="AddModel{TModel}"/>: in <see cref="IModelCacheProvider"/>,
     /// health checks, endpoints and metrics. Its options are set by <paramref name="configure"/>, then by configuration
-    /// (<c>ModelCache:Models:{name}</c>), and validated when the provider creates the cache (at host start). A source
+    /// (<c>ModelCache:Models:{name}</c>), and validated when the provider creates the cache: at host start with ModelCaching.Hosting's <c>AddHostedStartup()</c>, otherwise on first use. A source
     /// that <paramref name="configure"/> sets is owned by the cache, which disposes it.
     /// </summary>
     /// <param name="builder">The model cache builder.</param>

@@ -61,6 +61,6 @@ internal sealed class ModelCacheConfiguration(IConfiguration section)
             return;
         }
 
-        (problems ??= []).Add(ModelOptions.Problem(name, key, $"'{value}' ({section.Path}:{key}) is not valid; use one of {ModelOptions.ValidValues<TEnum>()}"));
+        (problems ??= []).Add(ModelOptions.Problem(name, key, $"'{value}' ({section.Path}:{key}) is not valid; use one of {ModelOptionsRules.ValidValues<TEnum>()}"));
     }
 }

@@ -20,10 +20,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     // Every cache made, with the order it was made in (disposed newest first); forgotten ones leave it.
     private readonly ConcurrentDictionary<IModelCache, long> _created = new(ReferenceEqualityComparer.Instance);
     private long _createdCount;
-    private readonly ModelTemplate[] _templates;
-    private readonly Dictionary<ModelTemplate, MemoryBudget?> _templateBudgets = [];
-    // Per template: what the provider does when one of its models fails its first load (forget it, log it rate-limited).
-    private readonly Dictionary<ModelTemplate, Action<IModelCache>> _onNeverLoaded = [];
+    private readonly ModelTemplateSet _templates;
     private readonly ILogger _logger;
 
     public ModelCacheProvider(IServiceProvider services, IEnumerable<ModelRegistration> registrations, IEnumerable<DeferredModelRegistration> deferred, IEnumerable<ModelTemplate> templates, IOptions<ModelCacheOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics)
@@ -65,32 +62,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             metrics.Register(Budget);
         }
 
-        _templates = [.. templates];
-        foreach (ModelTemplate template in _templates)
-        {
-            if (_registrations.ContainsKey(template.Name))
-            {
-                throw new InvalidOperationException($"'{template.Name}' is both a model (AddModel) and a template (AddModelTemplate): give the template another name.");
-            }
-
-            ModelTemplateOptions templateOptions = template.Options(services);
-            string[] problems = [.. templateOptions.Validate(template.Name)];
-            if (problems.Length > 0)
-            {
-                throw new OptionsValidationException(template.Name, typeof(ModelTemplateOptions), problems);
-            }
-
-            MemoryBudget? budget = Budget;
-            if (templateOptions.MemoryBudgetBytes is { } templateLimit)
-            {
-                budget = new MemoryBudget(template.Name, templateLimit, timeProvider);
-                metrics.Register(budget);
-            }
-
-            _templateBudgets[template] = budget;
-            var neverLoaded = new NeverLoadedLog(loggerFactory.CreateLogger("ModelCaching.ModelCache"), timeProvider, template.Name);
-            _onNeverLoaded[template] = cache => Forget(cache, neverLoaded);
-        }
+        _templates = new ModelTemplateSet(services, templates, _registrations, Budget, timeProvider, loggerFactory, metrics);
     }
 
     /// <summary>The provider's memory budget (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>), if any.</summary>
@@ -99,7 +71,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     public IReadOnlyList<ModelMemoryBudgetStatus> GetMemoryBudgets()
     {
         var budgets = new List<ModelMemoryBudgetStatus>();
-        foreach (MemoryBudget budget in _templateBudgets.Values.Prepend(Budget).OfType<MemoryBudget>().Distinct())
+        foreach (MemoryBudget budget in _templates.Budgets.Prepend(Budget).OfType<MemoryBudget>().Distinct())
         {
             MemorySnapshot snapshot = budget.Snapshot();
             budgets.Add(new ModelMemoryBudgetStatus
@@ -130,7 +102,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     }
 
     /// <summary>The registered models' names, in registration order, then the names of the models made from templates so far.</summary>
-    public IReadOnlyList<string> Names => _templates.Length == 0 ? _registeredNames : [.. _registeredNames, .. TemplateModelNames().Order(StringComparer.Ordinal)];
+    public IReadOnlyList<string> Names => !_templates.Any ? _registeredNames : [.. _registeredNames, .. TemplateModelNames().Order(StringComparer.Ordinal)];
 
     private IReadOnlyList<string> _registeredNames = [];
 
@@ -173,7 +145,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
             return lazy.Value;
         }
 
-        ModelTemplate template = FindTemplate(name, modelType) ?? throw Unknown(name, modelType);
+        ModelTemplate template = _templates.Find(name, modelType) ?? throw Unknown(name, modelType);
         ModelNames.Validate(name, template.Name);
         Lazy<IModelCache> made = _caches.GetOrAdd(name, static (modelName, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Template, modelName)), (Provider: this, Template: template));
         try
@@ -216,33 +188,10 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         return false;
     }
 
-    /// <summary>The template serving <paramref name="name"/>: the longest matching prefix, then one without a prefix.</summary>
-    private ModelTemplate? FindTemplate(string name, Type? modelType)
-    {
-        ModelTemplate? best = null;
-        int bestLength = -1;
-        foreach (ModelTemplate template in _templates)
-        {
-            if (modelType is not null && template.ModelType != modelType)
-            {
-                continue;
-            }
-
-            string prefix = template.Options(_services).NamePrefix ?? string.Empty;
-            if (prefix.Length > bestLength && name.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                best = template;
-                bestLength = prefix.Length;
-            }
-        }
-
-        return best;
-    }
-
     private KeyNotFoundException Unknown(string name, Type? modelType)
     {
         string known = _registeredNames.Count == 0 ? "none are registered" : "known models: " + string.Join(", ", _registeredNames.Select(static n => $"'{n}'"));
-        string templates = _templates.Length == 0 ? string.Empty : "; templates: " + string.Join(", ", _templates.Select(t => $"'{t.Name}' ({t.ModelType.Name}{(t.Options(_services).NamePrefix is { } prefix ? $", names starting with '{prefix}'" : string.Empty)})"));
+        string templates = _templates.Describe();
         string what = modelType is null ? string.Empty : $" of type {modelType.Name}";
         return new KeyNotFoundException($"No model{what} named '{ModelNames.Shorten(name)}' is registered with AddModelCache().AddModel(...), and no template serves that name; {known}{templates}.");
     }
@@ -252,23 +201,6 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
 
     /// <summary>The load policy of a registered model, read from its options without building its cache; <see langword="null"/> when unknown until the cache is built.</summary>
     internal ModelLoadPolicy? PolicyOf(string name) => _registrations.TryGetValue(name, out ModelRegistration? registration) ? registration.PolicyOf(_services) : null;
-
-    /// <summary>Every model name the services register, static and discovered, without building a provider.</summary>
-    internal static HashSet<string> RegisteredNames(IServiceProvider services)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
-        {
-            names.Add(registration.Name);
-        }
-
-        foreach (DeferredModelRegistration group in services.GetServices<DeferredModelRegistration>())
-        {
-            names.UnionWith(group.DiscoverNames(services));
-        }
-
-        return names;
-    }
 
     internal static ModelCache<TModel> CreateCache<TModel>(string name, IServiceProvider services, ModelCacheProvider provider)
         where TModel : class
@@ -294,68 +226,12 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        List<IModelCache> caches = TakeCreated();
-        if (caches.Count > 0)
-        {
-            // Closing a cache is quick (timers, watchers, its load cancelled, its model disposed once leases end) but runs
-            // user code (a source's or a model's Dispose), so it runs on the pool, inside the same deadline as the wait.
-            var ended = new Task?[caches.Count];
-            Task all = Task.Run(() => CloseAllAsync(caches, ended));
-            if (await Task.WhenAny(all, Task.Delay(ShutdownTimeout)).ConfigureAwait(false) == all)
-            {
-                await all.ConfigureAwait(false);
-            }
-            else
-            {
-                string[] running = [.. caches.Where((_, i) => Volatile.Read(ref ended[i]) is not { IsCompleted: true }).Select(static c => c.Name)];
-                Log.ShutdownLeftLoadsRunning(_logger, ShutdownTimeout, running.Length, string.Join(", ", running.Take(10).Select(static n => $"'{ModelNames.Shorten(n)}'")) + (running.Length > 10 ? ", …" : string.Empty));
-            }
-        }
-
+        await ModelCacheClosing.CloseAllAsync(TakeCreated(), ShutdownTimeout, _logger).ConfigureAwait(false);
         LoadLimiter.Dispose();
-    }
-
-    // Closes each cache (newest first) and returns when the loads of all of them have ended; a cache's failure to
-    // dispose does not stop the others from closing.
-    private static async Task CloseAllAsync(List<IModelCache> caches, Task?[] ended)
-    {
-        List<Exception>? errors = null;
-        for (int i = 0; i < caches.Count; i++)
-        {
-            try
-            {
-                Volatile.Write(ref ended[i], Close(caches[i]));
-            }
-            catch (Exception ex)
-            {
-                Volatile.Write(ref ended[i], Task.CompletedTask);
-                (errors ??= []).Add(ex);
-            }
-        }
-
-        await Task.WhenAll(ended!).ConfigureAwait(false);
-        if (errors is not null)
-        {
-            throw new AggregateException("Disposing one or more model caches failed.", errors);
-        }
     }
 
     /// <summary>How long disposing the provider (host shutdown) waits, in total, for running loads to end: 5 seconds.</summary>
     internal static TimeSpan ShutdownTimeout => ModelCache<object>.DisposeWaitForLoad;
-
-    private static Task Close(IModelCache cache) => cache switch
-    {
-        IOwnedModelCache owned => owned.CloseAsync(),
-        IAsyncDisposable disposable => disposable.DisposeAsync().AsTask(),
-        IDisposable disposable => DisposeSynchronously(disposable),
-        _ => Task.CompletedTask,
-    };
-
-    private static Task DisposeSynchronously(IDisposable disposable)
-    {
-        disposable.Dispose();
-        return Task.CompletedTask;
-    }
 
     // The caches made so far, newest first, taken out of the list (so disposing twice disposes each once).
     private List<IModelCache> TakeCreated()
@@ -375,7 +251,12 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
 
     private IModelCache Create(ModelRegistration registration) => Own(registration.Create(_services, this));
 
-    private IModelCache Create(ModelTemplate template, string name) => Own(template.Create(name, _services, this, _templateBudgets[template], _onNeverLoaded[template]));
+    private IModelCache Create(ModelTemplate template, string name)
+    {
+        // What the provider does when the model fails its first load: forget it, and log it rate-limited per template.
+        NeverLoadedLog neverLoaded = _templates.NeverLoadedLogOf(template);
+        return Own(template.Create(name, _services, this, _templates.BudgetOf(template), cache => Forget(cache, neverLoaded)));
+    }
 
     // The provider disposes what it made; the container, which also disposes a cache it handed out as a keyed
     // singleton (one after another, before the provider), then only closes it and does not wait for its loads.

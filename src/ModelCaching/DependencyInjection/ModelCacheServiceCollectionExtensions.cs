@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,8 @@ public static class ModelCacheServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the model cache's services; add models to the returned builder with <c>AddModel</c>.
-    /// Calling it more than once is safe.
+    /// Calling it more than once is safe. In a generic host, add <c>AddHostedStartup()</c> (ModelCaching.Hosting) so the
+    /// eager models load when the host starts.
     /// </summary>
     public static IModelCacheBuilder AddModelCache(this IServiceCollection services)
     {
@@ -29,8 +29,6 @@ public static class ModelCacheServiceCollectionExtensions
         services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<ModelCacheProvider>(sp, LoggerFactoryOf(sp)));
         services.TryAddSingleton<IModelCacheProvider>(static sp => sp.GetRequiredService<ModelCacheProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ModelCacheStartupService>(
-            static sp => ActivatorUtilities.CreateInstance<ModelCacheStartupService>(sp, LoggerFactoryOf(sp))));
         services.AddOptions<ModelCacheOptions>().ValidateOnStart();
         return new ModelCacheBuilder(services);
     }

@@ -50,7 +50,7 @@ internal sealed class ModelCacheOptionsValidator(IServiceProvider services) : IV
             HashSet<string>? registered = null;
             foreach (IConfigurationSection section in configuration.ModelSections())
             {
-                registered ??= ModelCacheProvider.RegisteredNames(services);
+                registered ??= ModelRegistration.RegisteredNames(services);
                 if (!registered.Contains(section.Key))
                 {
                     string known = registered.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", registered.Order(StringComparer.Ordinal).Select(static n => $"'{n}'"));

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace ModelCaching;
 
 /// <summary>One model registered through <c>AddModel</c>: its name, its type, and how to build its cache.</summary>
@@ -11,4 +13,21 @@ internal sealed class ModelRegistration(string name, Type modelType, Func<IServi
     public ModelLoadPolicy? PolicyOf(IServiceProvider services) => policy?.Invoke(services);
 
     public IModelCache Create(IServiceProvider services, ModelCacheProvider provider) => factory(services, provider);
+
+    /// <summary>Every model name the services register, static and discovered, without building a provider.</summary>
+    public static HashSet<string> RegisteredNames(IServiceProvider services)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
+        {
+            names.Add(registration.Name);
+        }
+
+        foreach (DeferredModelRegistration group in services.GetServices<DeferredModelRegistration>())
+        {
+            names.UnionWith(group.DiscoverNames(services));
+        }
+
+        return names;
+    }
 }

@@ -38,6 +38,7 @@ public sealed class OnnxModelBuilderExtensionsTests : IDisposable
         int warmUps = 0;
         var services = new ServiceCollection();
         services.AddModelCache()
+            .AddHostedStartup()
             .AddModel<OnnxModel>("cancer", model => model
                 .FromFile(path)
                 .UseOnnxRuntime(onnx => onnx.WarmUpInputs = _ => Interlocked.Increment(ref warmUps))

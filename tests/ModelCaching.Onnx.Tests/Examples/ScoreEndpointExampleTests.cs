@@ -83,6 +83,7 @@ public sealed class ScoreEndpointExampleTests
         WebApplicationBuilder builder = CreateBuilder();
 
         builder.Services.AddModelCache()
+            .AddHostedStartup()                                    // ModelCaching.Hosting: Eager models load at start
             .AddModel<OnnxModel>("breast-cancer", model => model
                 .FromFile("models/breast-cancer-multiclass.onnx", watchForChanges: true)
                 .UseOnnxRuntime(onnx => onnx.IntraOpThreads = 1)   // signature checked and one warm-up run before every swap
@@ -113,6 +114,7 @@ public sealed class ScoreEndpointExampleTests
         WebApplicationBuilder builder = CreateBuilder();
 
         builder.Services.AddModelCache()
+            .AddHostedStartup()                                    // ModelCaching.Hosting: Eager models load at start
             .AddModel<OnnxModel>("breast-cancer", model => model
                 .FromFile("models/breast-cancer-multiclass.onnx", watchForChanges: true)
                 .UseOnnxRuntime(onnx =>

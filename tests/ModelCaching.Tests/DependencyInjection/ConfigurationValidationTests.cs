@@ -13,7 +13,8 @@ public sealed class ConfigurationValidationTests
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        IModelCacheBuilder cache = builder.Services.AddModelCache(configuration.GetSection("ModelCache"));
+        // A host app's registration: with ModelCaching.Hosting's start-up, which builds the models AddModels discovers at start.
+        IModelCacheBuilder cache = builder.Services.AddModelCache(configuration.GetSection("ModelCache")).AddHostedStartup();
         if (models is null)
         {
             cache.AddModel<FakeModel>("scorer", m => m.FromSource(new MutableSource("v1")).UseLoader(new FakeLoader()));

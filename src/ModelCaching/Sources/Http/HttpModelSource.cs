@@ -8,7 +8,7 @@ using ModelCaching.Reload;
 namespace ModelCaching;
 
 /// <summary>
-/// A source that downloads the model over HTTPS with an <see cref="IHttpClientFactory"/> client, asks for a
+/// A source that downloads the model over HTTPS with an <c>HttpClient</c> (one of <c>IHttpClientFactory</c>, through ModelCaching.Http's <c>FromHttp</c>), asks for a
 /// new version with conditional GETs (<c>If-None-Match</c>, <c>If-Modified-Since</c>) on a jittered polling
 /// interval, and refuses what is not a model (an error status, an HTML error page, an oversize body) before
 /// the loader sees it.
@@ -32,14 +32,18 @@ public sealed class HttpModelSource : IModelSource, IDisposable
     private ITimer? _pollTimer;
     private bool _disposed;
 
-    /// <summary>Creates a source that downloads with the named client of <paramref name="httpClientFactory"/>.</summary>
+    /// <summary>
+    /// Creates a source that asks <paramref name="createClient"/> for a client for each download and does not dispose
+    /// it: <c>() =&gt; httpClientFactory.CreateClient(options.HttpClientName)</c>, say. <c>FromHttp</c> (ModelCaching.Http)
+    /// builds it so with the application's <c>IHttpClientFactory</c>.
+    /// </summary>
     /// <param name="options">The address and settings; they are copied and checked now.</param>
-    /// <param name="httpClientFactory">Makes the <see cref="HttpModelSourceOptions.HttpClientName"/> client for each download.</param>
+    /// <param name="createClient">Returns the client for one download.</param>
     /// <param name="timeProvider">The clock for polling and the timeout; <see cref="TimeProvider.System"/> by default.</param>
     /// <param name="loggerFactory">Where the source logs; none by default.</param>
     /// <exception cref="ArgumentException">The options have no absolute https address (or http without <see cref="HttpModelSourceOptions.AllowHttp"/>).</exception>
-    public HttpModelSource(HttpModelSourceOptions options, IHttpClientFactory httpClientFactory, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
-        : this(options, CreateFactoryClient(options, httpClientFactory), timeProvider, loggerFactory)
+    public HttpModelSource(HttpModelSourceOptions options, Func<HttpClient> createClient, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+        : this(options, timeProvider, loggerFactory, createClient ?? throw new ArgumentNullException(nameof(createClient)))
     {
     }
 
@@ -52,11 +56,11 @@ public sealed class HttpModelSource : IModelSource, IDisposable
     /// <param name="loggerFactory">Where the source logs; none by default.</param>
     /// <exception cref="ArgumentException">The options have no absolute https address (or http without <see cref="HttpModelSourceOptions.AllowHttp"/>).</exception>
     public HttpModelSource(HttpModelSourceOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
-        : this(options, static () => s_sharedClient.Value, timeProvider, loggerFactory)
+        : this(options, timeProvider, loggerFactory, static () => s_sharedClient.Value)
     {
     }
 
-    private HttpModelSource(HttpModelSourceOptions options, Func<HttpClient> createClient, TimeProvider? timeProvider, ILoggerFactory? loggerFactory)
+    private HttpModelSource(HttpModelSourceOptions options, TimeProvider? timeProvider, ILoggerFactory? loggerFactory, Func<HttpClient> createClient)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(modelName: null);
@@ -185,16 +189,6 @@ public sealed class HttpModelSource : IModelSource, IDisposable
     /// <summary>The next polling delay: the interval, varied at random by ±<see cref="HttpModelSourceOptions.PollingJitter"/>.</summary>
     internal static TimeSpan NextPollDelay(TimeSpan interval, double jitter, double random) =>
         interval * (1 + (jitter * ((2 * random) - 1)));
-
-    private static Func<HttpClient> CreateFactoryClient(HttpModelSourceOptions options, IHttpClientFactory httpClientFactory)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(httpClientFactory);
-
-        // The name is captured now, like the rest of the options, which are copied.
-        string name = options.HttpClientName;
-        return () => httpClientFactory.CreateClient(name);
-    }
 
     private void OnPoll()
     {

@@ -6,7 +6,7 @@ namespace ModelCaching;
 /// </summary>
 public sealed class HttpModelSourceOptions
 {
-    /// <summary>The default name of the <see cref="System.Net.Http.IHttpClientFactory"/> client: <c>ModelCaching</c>.</summary>
+    /// <summary>The default name of the <c>IHttpClientFactory</c> client: <c>ModelCaching</c>.</summary>
     public const string DefaultHttpClientName = "ModelCaching";
 
     private string _httpClientName = DefaultHttpClientName;
@@ -21,7 +21,7 @@ public sealed class HttpModelSourceOptions
     public Uri? Uri { get; set; }
 
     /// <summary>
-    /// The name of the <see cref="System.Net.Http.IHttpClientFactory"/> client used for downloads; configure it
+    /// The name of the <c>IHttpClientFactory</c> client used for downloads; configure it
     /// with <c>services.AddHttpClient(name)</c> to add authentication, proxies or resilience handlers.
     /// <value>The default is <c>ModelCaching</c>.</value>
     /// </summary>

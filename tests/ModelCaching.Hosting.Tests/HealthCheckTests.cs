@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ModelCaching.Tests.Support;
 
-namespace ModelCaching.Tests.Diagnostics;
+namespace ModelCaching.Hosting.Tests;
 
 public sealed class HealthCheckTests : IAsyncDisposable
 {

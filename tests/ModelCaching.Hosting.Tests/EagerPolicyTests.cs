@@ -2,14 +2,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ModelCaching.Tests.Support;
 
-namespace ModelCaching.Tests.Policies;
+namespace ModelCaching.Hosting.Tests;
 
 public sealed class EagerPolicyTests
 {
     private static HostApplicationBuilder Host(MutableSource source, FakeLoader loader, bool waitForStartup, Action<ModelCacheOptions>? configure = null)
     {
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddModelCache(configure ?? (_ => { }))
+        builder.Services.AddModelCache(configure ?? (_ => { })).AddHostedStartup()
             .AddModel<FakeModel>("eager-model", model => model.FromSource(source).UseLoader(loader).Eager(waitForStartup))
             .AddModel<FakeModel>("lazy-model", model => model.FromSource(new MutableSource("lazy")).UseLoader(new FakeLoader()));
         return builder;

@@ -23,7 +23,7 @@ internal sealed class ModelCacheHealthCheckValidator(IServiceProvider services) 
         {
             if (target.ModelName is { } modelName)
             {
-                registered ??= ModelCacheProvider.RegisteredNames(services);
+                registered ??= ModelRegistration.RegisteredNames(services);
                 if (!registered.Contains(modelName))
                 {
                     string known = registered.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", registered.Order(StringComparer.Ordinal).Select(static n => $"'{n}'"));
