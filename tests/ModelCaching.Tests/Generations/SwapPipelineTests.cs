@@ -225,6 +225,8 @@ public sealed class SwapPipelineTests
         Task skipped = _logs.WaitForAsync(Log.EventIds.KnownBadContentSkipped);
         _factory.Source.Change("v2");
         await skipped;
+        // The skip is logged when the content is fetched; the history records it when the attempt finishes, just after.
+        await Eventually.TrueAsync(() => cache.GetHistory()[^1].Reason == ModelLoadReason.SourceChanged, "the skipped reload is in the history");
         Assert.Equal("v1", cache.GetModel().Content);
         Assert.Equal((ModelLoadReason.SourceChanged, ModelLoadOutcome.Skipped), (cache.GetHistory()[^1].Reason, cache.GetHistory()[^1].Outcome));
 
