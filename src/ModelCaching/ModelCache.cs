@@ -126,8 +126,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
         _retirement = new GenerationRetirement<TModel>(timeProvider, settings.DrainDelay);
         _rollback = new RollbackSlot<TModel>(settings.RollbackRetention);
-        _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger);
-        _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
+        _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger, timeProvider, this);
+        _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, this);
         _timers = new Timers(this);
 
         if (settings.ReloadOnChange)

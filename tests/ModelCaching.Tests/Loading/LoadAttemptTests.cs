@@ -379,9 +379,7 @@ public sealed class LoadAttemptTests : IDisposable
         limiter,
         timeProvider ?? _time,
         timeout ?? Timeout,
-        work,
-        (_, cause) => _abandoned.TrySetResult(cause),
-        _ => Interlocked.Increment(ref _ended));
+        new DelegateAttemptOwner<FakeModel>(work, (_, cause) => _abandoned.TrySetResult(cause), _ => Interlocked.Increment(ref _ended)));
 
     /// <summary>A cache as a budget sees it, never evictable.</summary>
     private sealed class BudgetMember(string name) : IBudgetedCache
