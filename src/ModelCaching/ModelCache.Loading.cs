@@ -58,16 +58,7 @@ public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHos
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
-            // The abandonment gave the reservation back already; a size fitted after that grew it again, so cancel it here
-            // too (a cancelled reservation holds 0 bytes: cancelling it twice is harmless).
-            attempt.TakeReservation();
-            CancelReservation(outcome.Reservation);
-            if (outcome.Model is { } late)
-            {
-                _pipeline.DisposeUnserved(late);
-                Log.LoadAbandoned(_logger, Name);
-            }
-
+            _pipeline.DiscardLate(attempt, outcome);
             throw new OperationCanceledException("The load attempt was abandoned.");
         }
 
@@ -114,18 +105,6 @@ public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHos
         throw failure;
     }
 
-    // The attempt holds the reservation (not this thread's stack), so that an abandoned attempt gives it back at its
-    // timeout; whoever takes it from the attempt (charge, cancel) owns it.
-    private Budget.MemoryBudget.Reservation? HoldReservation(LoadAttempt<TModel> attempt, Budget.MemoryBudget.Reservation? reservation)
-    {
-        if (reservation is not null)
-        {
-            attempt.HoldReservation(_budget!, reservation);
-        }
-
-        return reservation;
-    }
-
     void ILoadHost<TModel>.OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
         OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, activity: null);
 
@@ -142,7 +121,18 @@ public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHos
     void ILoadStepHost<TModel>.RestoreAfterFailedUnloadFirst((ModelGeneration<TModel> Generation, ModelArtifact? Bytes) unloaded, CancellationToken cancellationToken) =>
         RestoreAfterFailedUnloadFirst(unloaded, cancellationToken);
 
-    Budget.MemoryBudget.Reservation? ILoadStepHost<TModel>.ReserveMemory(LoadAttempt<TModel> attempt, ModelArtifact? artifact) => HoldReservation(attempt, ReserveMemory(attempt, artifact));
+    // The attempt holds the reservation (not this thread's stack), so that an abandoned attempt gives it back at its
+    // timeout; whoever takes it from the attempt (charge, cancel) owns it.
+    Budget.MemoryBudget.Reservation? ILoadStepHost<TModel>.ReserveMemory(LoadAttempt<TModel> attempt, ModelArtifact? artifact)
+    {
+        Budget.MemoryBudget.Reservation? reservation = ReserveMemory(attempt, artifact);
+        if (reservation is not null)
+        {
+            attempt.HoldReservation(_budget!, reservation);
+        }
+
+        return reservation;
+    }
 
     void ILoadStepHost<TModel>.CancelReservation(Budget.MemoryBudget.Reservation? reservation) => CancelReservation(reservation);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ModelCaching.Diagnostics;
 using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 
@@ -79,6 +80,22 @@ internal sealed class LoadPipeline<TModel>
             // Only content can be at fault: a factory's model has none.
             bool contentAtFault = check is { } judged && context.Artifact is not null && ContentFault.IsContentFault(ex, judged);
             return new LoadOutcome<TModel> { Error = ex, Artifact = context.Artifact, ContentAtFault = contentAtFault };
+        }
+    }
+
+    /// <summary>
+    /// The attempt was abandoned (timed out, the cache disposed) while its steps ran: what they produced never serves.
+    /// Gives back the reservation (the abandonment gave it back already, but a size fitted after that grew it again;
+    /// cancelling twice is harmless) and disposes a late model.
+    /// </summary>
+    public void DiscardLate(LoadAttempt<TModel> attempt, LoadOutcome<TModel> outcome)
+    {
+        attempt.TakeReservation();
+        _host.CancelReservation(outcome.Reservation);
+        if (outcome.Model is { } late)
+        {
+            DisposeUnserved(late);
+            Log.LoadAbandoned(_logger, _modelName);
         }
     }
 

@@ -221,6 +221,34 @@ public sealed class LoadPipelineTests
         Assert.Equal(1, built.DisposeCount);
     }
 
+    [Fact]
+    public void DiscardLate_of_an_abandoned_attempt_disposes_its_late_model_and_gives_back_the_reservation()
+    {
+        _host.Reserve = 60;
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
+
+        Pipeline().DiscardLate(attempt, outcome);
+
+        Assert.True(outcome.Model!.IsDisposed);
+        Assert.Null(attempt.TakeReservation());
+        Assert.Same(_host.Reservation, Assert.Single(_host.Cancelled));
+    }
+
+    [Fact]
+    public void DiscardLate_of_an_attempt_that_built_nothing_only_gives_back_the_reservation()
+    {
+        _host.OnFetch = static (_, _) => FetchOutcome.New(Artifact("bad-v2"));
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
+        _host.Cancelled.Clear();
+
+        Pipeline().DiscardLate(attempt, outcome);
+
+        Assert.Empty(_loader.Created);
+        Assert.Equal([null], _host.Cancelled);
+    }
+
     [Theory]
     [InlineData(typeof(FileNotFoundException), "the file was not found (gone)")]
     [InlineData(typeof(DirectoryNotFoundException), "the directory was not found (gone)")]
