@@ -25,7 +25,7 @@ namespace ModelCaching.Loading;
 /// new attempts are refused (<see cref="Refused"/>) instead of starting a thread.
 /// </para>
 /// </remarks>
-internal sealed class LoadAttempt<TModel>
+internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter
     where TModel : class
 {
     private const int Queued = 0;
@@ -111,7 +111,7 @@ internal sealed class LoadAttempt<TModel>
     public void Start(CancellationToken lifetime)
     {
         _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((LoadAttempt<TModel>)state!).Abandon(null), this);
-        _limiter.Enter(OnSlot);
+        _limiter.Enter(this);
         if (Volatile.Read(ref _phase) == Queued && _limiter.QueueTimeout != Timeout.InfiniteTimeSpan)
         {
             // Queued behind MaxConcurrentLoads others: the wait has a time-out of its own (its load timeout starts with the slot).
@@ -162,7 +162,7 @@ internal sealed class LoadAttempt<TModel>
         }
     }
 
-    private bool OnSlot()
+    bool ILoadSlotWaiter.OnSlot()
     {
         if (Volatile.Read(ref _phase) == Abandoned)
         {

@@ -16,7 +16,7 @@ public sealed class LoadAttemptHoldingsTests
     public LoadAttemptHoldingsTests()
     {
         _limiter = new ModelLoadLimiter(1, queueTimeout: null, _abandonedThreads);
-        _limiter.Enter(static () => true);
+        _limiter.Enter(new DelegateSlotWaiter(static () => true));
     }
 
     [Fact]

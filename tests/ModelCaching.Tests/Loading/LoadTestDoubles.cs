@@ -36,3 +36,9 @@ internal sealed class DelegateAttemptOwner<TModel>(
 
     public void OnEnded(LoadAttempt<TModel> attempt) => onEnded?.Invoke(attempt);
 }
+
+/// <summary>A load waiting for a slot (<see cref="ILoadSlotWaiter"/>), its answer a test's lambda.</summary>
+internal sealed class DelegateSlotWaiter(Func<bool> onSlot) : ILoadSlotWaiter
+{
+    public bool OnSlot() => onSlot();
+}
