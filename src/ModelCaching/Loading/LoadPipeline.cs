@@ -26,6 +26,7 @@ internal sealed class LoadPipeline<TModel>
     private readonly ILogger _logger;
     private readonly ILoadStepHost<TModel> _host;
     private readonly FetchStep<TModel>? _fetch;
+    private readonly LoadStep<TModel>[] _steps;
 
     public LoadPipeline(string modelName, string description, IModelSource? source, IModelLoader<TModel>? loader, IModelFactory<TModel>? factory, ModelOptions<TModel> settings, FailSafePolicy failSafe, ILogger logger, TimeProvider timeProvider, ILoadStepHost<TModel> host)
     {
@@ -35,11 +36,11 @@ internal sealed class LoadPipeline<TModel>
         _logger = logger;
         _host = host;
         _fetch = source is null ? null : new FetchStep<TModel>(modelName, description, source, failSafe, logger, host);
-        Steps = BuildSteps(factory, timeProvider);
+        _steps = BuildSteps(factory, timeProvider);
     }
 
     /// <summary>The steps every load runs, in order.</summary>
-    public IReadOnlyList<LoadStep<TModel>> Steps { get; }
+    public IReadOnlyList<LoadStep<TModel>> Steps => _steps;
 
     /// <summary>
     /// Runs the steps for <paramref name="attempt"/>. A failure gives back the reservation, puts back a generation an
@@ -55,7 +56,7 @@ internal sealed class LoadPipeline<TModel>
         ContentCheck? check = null;
         try
         {
-            foreach (LoadStep<TModel> step in Steps)
+            foreach (LoadStep<TModel> step in _steps)
             {
                 check = step.Check;
                 if (!step.Run(context))
