@@ -6,9 +6,10 @@ using ModelCaching.Loading;
 
 namespace ModelCaching;
 
-// A load from request to swap: the coordinator runs RunLoad on the attempt's own thread; the pipeline does the steps;
-// what is left here is applying the outcome to the serving slot, the state, the fail-safe and the events.
-public sealed partial class ModelCache<TModel>
+// A load from request to swap: the coordinator runs RunLoad on the attempt's own thread (ILoadHost); the pipeline runs
+// the steps (reaching the cache through ILoadStepHost); what is left here is applying the outcome to the serving slot,
+// the state, the fail-safe and the events.
+public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHost<TModel>
 {
     /// <summary>Starts a load or joins the one in progress; within the cool-down after a failure, answers at once.</summary>
     private Task<ModelGeneration<TModel>> RequestLoad(ModelLoadReason reason)
@@ -23,7 +24,7 @@ public sealed partial class ModelCache<TModel>
         return _coordinator.Request(reason);
     }
 
-    private void OnLoadStarting() => _slot.OnLoadStarting();
+    void ILoadHost<TModel>.OnLoadStarting() => _slot.OnLoadStarting();
 
     private Activity? StartLoadActivity(ModelLoadReason reason)
     {
@@ -34,12 +35,12 @@ public sealed partial class ModelCache<TModel>
     }
 
     /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
-    private ModelGeneration<TModel> RunLoad(LoadAttempt<TModel> attempt)
+    ModelGeneration<TModel> ILoadHost<TModel>.RunLoad(LoadAttempt<TModel> attempt)
     {
         using Activity? activity = StartLoadActivity(attempt.Reason);
         Log.LoadStarted(_logger, Name, SourceDescription, attempt.Reason);
 
-        LoadOutcome outcome = RunPipeline(attempt, _slot.Serving);
+        LoadOutcome<TModel> outcome = _pipeline.Run(attempt, _slot.Serving);
 
         // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
         _metrics.RecordLoadWait(this, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
@@ -48,106 +49,15 @@ public sealed partial class ModelCache<TModel>
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
-            // The abandonment gave the reservation back already; a size fitted after that grew it again, so cancel it here
-            // too (a cancelled reservation holds 0 bytes: cancelling it twice is harmless).
-            attempt.TakeReservation();
-            CancelReservation(outcome.Reservation);
-            if (outcome.Model is { } late)
-            {
-                _pipeline.DisposeUnserved(late);
-                Log.LoadAbandoned(_logger, Name);
-            }
-
+            _pipeline.DiscardLate(attempt, outcome);
             throw new OperationCanceledException("The load attempt was abandoned.");
         }
 
         return Finish(attempt, outcome, activity);
     }
 
-    private LoadOutcome RunPipeline(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
-    {
-        (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? unloadedFirst = null;
-        ModelArtifact? artifact = attempt.Artifact;
-
-        // The step that judges the content, while one runs: a failure there may be the content's fault (ContentFault).
-        ContentCheck? check = null;
-        Budget.MemoryBudget.Reservation? reservation = null;
-        try
-        {
-            long started;
-            long allocated;
-            if (_factory is not null && artifact is null)
-            {
-                // Built, not read: no bytes to fetch or verify (UnloadFirst is refused with a factory at validation).
-                reservation = HoldReservation(attempt, ReserveMemory(attempt, artifact: null));
-                started = _timeProvider.GetTimestamp();
-                TModel built = _pipeline.Create(attempt, current, out bool unchanged, out allocated);
-                if (unchanged)
-                {
-                    attempt.TakeReservation();
-                    CancelReservation(reservation);
-                    return new LoadOutcome { Unchanged = current };
-                }
-
-                long builtRetained = RetainedBytes(artifact: null, attempt.Reason);
-                return new LoadOutcome { Model = built, Size = MeasureSize(attempt, built, artifact: null, allocated, reservation, builtRetained), Retained = builtRetained, Reservation = reservation, LoadTime = _timeProvider.GetElapsedTime(started) };
-            }
-
-            if (artifact is null)
-            {
-                FetchOutcome fetched = FetchWithinBudget(attempt, current);
-
-                // The same content as the serving one is no reload (unless an unload took it away meanwhile).
-                if (fetched.IsSameAsCurrent && (fetched.Artifact is null || ReferenceEquals(_slot.Serving, current)))
-                {
-                    return new LoadOutcome { Unchanged = current };
-                }
-
-                if (fetched.KnownBadFailure is { } knownBad)
-                {
-                    return new LoadOutcome { Error = knownBad, Artifact = fetched.Artifact, Skipped = true };
-                }
-
-                artifact = fetched.Artifact!;
-            }
-
-            _sourceFound = true;
-
-            check = ContentCheck.Integrity;
-            _pipeline.CheckIntegrity(attempt, artifact);
-            check = null;
-            if (_options.SwapMode == ModelSwapMode.UnloadFirst && current is not null && attempt.Reason != ModelLoadReason.FirstUse)
-            {
-                unloadedFirst = UnloadForSwap(current);
-            }
-
-            reservation = HoldReservation(attempt, ReserveMemory(attempt, artifact));
-            started = _timeProvider.GetTimestamp();
-            check = ContentCheck.Loader;
-            TModel model = _pipeline.Build(attempt, artifact, out allocated);
-            check = ContentCheck.Validation;
-            _pipeline.Prepare(attempt, model);
-            check = null;
-            TimeSpan loadTime = _timeProvider.GetElapsedTime(started);
-            // Worked out once: the fit and the charge must agree on it, whatever the serving generation does meanwhile.
-            long retained = RetainedBytes(artifact, attempt.Reason);
-            return new LoadOutcome { Model = model, Artifact = artifact, Size = MeasureSize(attempt, model, artifact, allocated, reservation, retained), Retained = retained, Reservation = reservation, LoadTime = loadTime };
-        }
-        catch (Exception ex)
-        {
-            attempt.TakeReservation();
-            CancelReservation(reservation);
-            if (unloadedFirst is not null && !attempt.IsAbandoned)
-            {
-                RestoreAfterFailedUnloadFirst(unloadedFirst.Value, attempt.CancellationToken);
-            }
-
-            return new LoadOutcome { Error = ex, Artifact = artifact, ContentAtFault = check is { } step && ContentFault.IsContentFault(ex, step) };
-        }
-    }
-
     /// <summary>Applies a pipeline's outcome: swap, unchanged, or a failure that keeps the last good model.</summary>
-    private ModelGeneration<TModel> Finish(LoadAttempt<TModel> attempt, LoadOutcome outcome, Activity? activity)
+    private ModelGeneration<TModel> Finish(LoadAttempt<TModel> attempt, LoadOutcome<TModel> outcome, Activity? activity)
     {
         long started = attempt.StartedAt;
         if (outcome.Unchanged is { } unchanged)
@@ -186,10 +96,27 @@ public sealed partial class ModelCache<TModel>
         throw failure;
     }
 
+    void ILoadHost<TModel>.OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
+        OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, activity: null);
+
+    void ILoadHost<TModel>.OnRetryDue() => OnRetryDue();
+
+    ModelGeneration<TModel>? ILoadStepHost<TModel>.Serving => _slot.Serving;
+
+    FetchOutcome ILoadStepHost<TModel>.Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current) => FetchWithinBudget(attempt, current);
+
+    void ILoadStepHost<TModel>.OnSourceFound() => _sourceFound = true;
+
+    (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? ILoadStepHost<TModel>.UnloadFirst(ModelGeneration<TModel> current) => UnloadForSwap(current);
+
+    void ILoadStepHost<TModel>.RestoreAfterFailedUnloadFirst((ModelGeneration<TModel> Generation, ModelArtifact? Bytes) unloaded, CancellationToken cancellationToken) =>
+        RestoreAfterFailedUnloadFirst(unloaded, cancellationToken);
+
     // The attempt holds the reservation (not this thread's stack), so that an abandoned attempt gives it back at its
     // timeout; whoever takes it from the attempt (charge, cancel) owns it.
-    private Budget.MemoryBudget.Reservation? HoldReservation(LoadAttempt<TModel> attempt, Budget.MemoryBudget.Reservation? reservation)
+    Budget.MemoryBudget.Reservation? ILoadStepHost<TModel>.ReserveMemory(LoadAttempt<TModel> attempt, ModelArtifact? artifact)
     {
+        Budget.MemoryBudget.Reservation? reservation = ReserveMemory(attempt, artifact);
         if (reservation is not null)
         {
             attempt.HoldReservation(_budget!, reservation);
@@ -198,8 +125,12 @@ public sealed partial class ModelCache<TModel>
         return reservation;
     }
 
-    private void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
-        OnLoadFailed(failure, attempt, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, activity: null);
+    void ILoadStepHost<TModel>.CancelReservation(Budget.MemoryBudget.Reservation? reservation) => CancelReservation(reservation);
+
+    long ILoadStepHost<TModel>.RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason) => RetainedBytes(artifact, reason);
+
+    long ILoadStepHost<TModel>.MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated, Budget.MemoryBudget.Reservation? reservation, long retained) =>
+        MeasureSize(attempt, model, artifact, allocated, reservation, retained);
 
     private long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason) => _slot.RetainedBytes(artifact, reason);
 
@@ -281,36 +212,5 @@ public sealed partial class ModelCache<TModel>
         {
             Log.RetryScheduled(_logger, Name, retryDelay, _failSafe.ConsecutiveFailures);
         }
-    }
-
-    /// <summary>What a pipeline run produced; applied by <see cref="Finish"/>.</summary>
-    private readonly struct LoadOutcome
-    {
-        public ModelGeneration<TModel>? Unchanged { get; init; }
-
-        public TModel? Model { get; init; }
-
-        public ModelArtifact? Artifact { get; init; }
-
-        public Exception? Error { get; init; }
-
-        public bool Skipped { get; init; }
-
-        /// <summary>The content caused the failure (<see cref="ContentFault"/>): its hash is remembered as bad unless it has served.</summary>
-        public bool ContentAtFault { get; init; }
-
-        public long Size { get; init; }
-
-        /// <summary>The raw bytes the new generation keeps beside its model (RetainedBytes), fitted and charged with it.</summary>
-        public long Retained { get; init; }
-
-        /// <summary>
-        /// The memory the load reserved in its budget. The attempt holds it (an abandonment gives it back); kept here too so
-        /// that bytes a size fit added after an abandonment are given back as well.
-        /// </summary>
-        public Budget.MemoryBudget.Reservation? Reservation { get; init; }
-
-        /// <summary>How long building the model took (what the budget's eviction learns a load of it costs).</summary>
-        public TimeSpan LoadTime { get; init; }
     }
 }

@@ -116,8 +116,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         OwnsSource = _source is not null && (settings.Source is null || settings.OwnsSource);
         _history = new LoadHistory(settings.HistoryLength);
         _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
-        _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger);
-        _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, RunLoad, OnLoadStarting, OnLoadTimedOut, OnRetryDue);
+        _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger, timeProvider, this);
+        _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, this);
         _timers = new ServingTimers(timeProvider, settings, this);
         _slot = new ModelSlot<TModel>(name, SourceDescription, settings, timeProvider, _logger, _failSafe, _timers);
 

@@ -25,7 +25,7 @@ namespace ModelCaching.Loading;
 /// new attempts are refused (<see cref="Refused"/>) instead of starting a thread.
 /// </para>
 /// </remarks>
-internal sealed class LoadAttempt<TModel>
+internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter
     where TModel : class
 {
     private const int Queued = 0;
@@ -36,19 +36,11 @@ internal sealed class LoadAttempt<TModel>
     private readonly ModelLoadLimiter _limiter;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _timeout;
-    private readonly Action<LoadAttempt<TModel>> _work;
-    private readonly Action<LoadAttempt<TModel>, Exception> _onAbandoned;
-    private readonly Action<LoadAttempt<TModel>> _onEnded;
+    private readonly ILoadAttemptOwner<TModel> _owner;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Guards what the attempt holds for its thread (the slot, the reservation, its place in the abandoned count), so
-    // that abandonment and the thread's end give each back exactly once, whichever comes first.
-    private readonly Lock _holdings = new();
-    private bool _holdsSlot;
-    private bool _countedAbandoned;
-    private MemoryBudget? _budget;
-    private MemoryBudget.Reservation? _reservation;
+    private readonly LoadAttemptHoldings _holdings;
     private CancellationTokenRegistration _lifetimeRegistration;
     private ITimer? _timer;
     private ITimer? _queueTimer;
@@ -63,9 +55,7 @@ internal sealed class LoadAttempt<TModel>
         ModelLoadLimiter limiter,
         TimeProvider timeProvider,
         TimeSpan timeout,
-        Action<LoadAttempt<TModel>> work,
-        Action<LoadAttempt<TModel>, Exception> onAbandoned,
-        Action<LoadAttempt<TModel>> onEnded)
+        ILoadAttemptOwner<TModel> owner)
     {
         Reason = reason;
         Artifact = artifact;
@@ -73,9 +63,8 @@ internal sealed class LoadAttempt<TModel>
         _limiter = limiter;
         _timeProvider = timeProvider;
         _timeout = timeout;
-        _work = work;
-        _onAbandoned = onAbandoned;
-        _onEnded = onEnded;
+        _owner = owner;
+        _holdings = new LoadAttemptHoldings(limiter);
         StartedAt = timeProvider.GetTimestamp();
         QueuedAt = StartedAt;
     }
@@ -122,7 +111,7 @@ internal sealed class LoadAttempt<TModel>
     public void Start(CancellationToken lifetime)
     {
         _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((LoadAttempt<TModel>)state!).Abandon(null), this);
-        _limiter.Enter(OnSlot);
+        _limiter.Enter(this);
         if (Volatile.Read(ref _phase) == Queued && _limiter.QueueTimeout != Timeout.InfiniteTimeSpan)
         {
             // Queued behind MaxConcurrentLoads others: the wait has a time-out of its own (its load timeout starts with the slot).
@@ -144,14 +133,9 @@ internal sealed class LoadAttempt<TModel>
     /// <exception cref="OperationCanceledException">The attempt was abandoned already: the reservation was given back.</exception>
     public void HoldReservation(MemoryBudget budget, MemoryBudget.Reservation reservation)
     {
-        lock (_holdings)
+        if (!IsAbandoned && _holdings.TryHold(budget, reservation))
         {
-            if (!IsAbandoned)
-            {
-                _budget = budget;
-                _reservation = reservation;
-                return;
-            }
+            return;
         }
 
         budget.Cancel(reservation);
@@ -162,15 +146,7 @@ internal sealed class LoadAttempt<TModel>
     /// The reservation the attempt holds, now the caller's to charge or cancel; <see langword="null"/> when there is none
     /// or abandonment gave it back already.
     /// </summary>
-    public MemoryBudget.Reservation? TakeReservation()
-    {
-        lock (_holdings)
-        {
-            MemoryBudget.Reservation? reservation = _reservation;
-            _reservation = null;
-            return reservation;
-        }
-    }
+    public MemoryBudget.Reservation? TakeReservation() => _holdings.TakeReservation();
 
     /// <summary>Abandons the attempt if its timeout has passed; synchronous waiters call it, so that a timeout never needs a free pool thread.</summary>
     public void AbandonIfOverdue()
@@ -186,7 +162,7 @@ internal sealed class LoadAttempt<TModel>
         }
     }
 
-    private bool OnSlot()
+    bool ILoadSlotWaiter.OnSlot()
     {
         if (Volatile.Read(ref _phase) == Abandoned)
         {
@@ -209,19 +185,13 @@ internal sealed class LoadAttempt<TModel>
             _timer = _timeProvider.CreateTimer(static state => ((LoadAttempt<TModel>)state!).TimeOut(), this, _timeout, Timeout.InfiniteTimeSpan);
         }
 
-        lock (_holdings)
-        {
-            // Before the phase says Running: from then on, abandonment may give the slot back.
-            _holdsSlot = true;
-        }
+        // Before the phase says Running: from then on, abandonment may give the slot back.
+        _holdings.SetHoldsSlot(true);
 
         if (Interlocked.CompareExchange(ref _phase, Running, Queued) != Queued)
         {
             _timer?.Dispose();
-            lock (_holdings)
-            {
-                _holdsSlot = false;
-            }
+            _holdings.SetHoldsSlot(false);
 
             return false;
         }
@@ -239,7 +209,7 @@ internal sealed class LoadAttempt<TModel>
     {
         try
         {
-            _work(this);
+            _owner.Run(this);
         }
         finally
         {
@@ -251,64 +221,12 @@ internal sealed class LoadAttempt<TModel>
 
     private void End()
     {
-        bool releaseSlot;
-        bool counted;
-        lock (_holdings)
-        {
-            _hasEnded = true;
-            releaseSlot = _holdsSlot;
-            counted = _countedAbandoned;
-            _holdsSlot = false;
-            _countedAbandoned = false;
-        }
-
+        _hasEnded = true;
+        _holdings.OnThreadEnded();
         _timer?.Dispose();
         _lifetimeRegistration.Dispose();
-        if (counted)
-        {
-            _limiter.AbandonedThreads.Remove();
-        }
-
-        if (releaseSlot)
-        {
-            _limiter.Release();
-        }
-
-        _onEnded(this);
+        _owner.OnEnded(this);
         _ended.TrySetResult();
-    }
-
-    /// <summary>
-    /// Just abandoned while its thread runs: counts the thread and gives back the slot and the reservation, unless the
-    /// process's cap of abandoned threads is reached (then the slot is kept until the thread ends, bounding the threads).
-    /// </summary>
-    private void GiveBackHoldings()
-    {
-        bool releaseSlot = false;
-        MemoryBudget? budget;
-        MemoryBudget.Reservation? reservation;
-        lock (_holdings)
-        {
-            budget = _budget;
-            reservation = _reservation;
-            _reservation = null;
-            if (!_hasEnded && _holdsSlot && _limiter.AbandonedThreads.TryAdd())
-            {
-                _countedAbandoned = true;
-                _holdsSlot = false;
-                releaseSlot = true;
-            }
-        }
-
-        if (reservation is not null)
-        {
-            budget!.Cancel(reservation);
-        }
-
-        if (releaseSlot)
-        {
-            _limiter.Release();
-        }
     }
 
     private void QueueTimeOut() => Abandon(new TimeoutException($"The load waited {_limiter.QueueTimeout} for one of the load slots (ModelCacheOptions.MaxConcurrentLoads) and timed out; {_limiter.Running} loads were running and {_limiter.Queued} waiting."));
@@ -334,10 +252,10 @@ internal sealed class LoadAttempt<TModel>
                 }
                 else
                 {
-                    GiveBackHoldings();
+                    _holdings.GiveBack();
                 }
 
-                _onAbandoned(this, cause ?? new OperationCanceledException("The model cache was disposed."));
+                _owner.OnAbandoned(this, cause ?? new OperationCanceledException("The model cache was disposed."));
                 if (phase == Queued)
                 {
                     _lifetimeRegistration.Dispose();

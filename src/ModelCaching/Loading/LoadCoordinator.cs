@@ -9,65 +9,18 @@ namespace ModelCaching.Loading;
 /// ignores cancellation) blocks new attempts until it ends, so a hung loader costs one thread, not one per retry; it
 /// holds no load slot and no memory meanwhile (<see cref="LoadAttempt{TModel}"/>).
 /// </summary>
-/// <remarks>Callbacks run outside this class's lock, so the cache may take its own lock in them.</remarks>
-internal sealed class LoadCoordinator<TModel>
+/// <remarks>It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock.</remarks>
+internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDescription, ModelLoadLimiter limiter, TimeProvider timeProvider, TimeSpan timeout, CancellationToken lifetime, ILoadHost<TModel> host)
+    : ILoadAttemptOwner<TModel>
     where TModel : class
 {
     private readonly Lock _gate = new();
-    private readonly string _modelName;
-    private readonly string _sourceDescription;
-    private readonly ModelLoadLimiter _limiter;
-    private readonly TimeProvider _timeProvider;
-    private readonly TimeSpan _timeout;
-    private readonly CancellationToken _lifetime;
-    private readonly Func<LoadAttempt<TModel>, ModelGeneration<TModel>> _run;
-    private readonly Action _onStarting;
-    private readonly Action<LoadAttempt<TModel>, ModelLoadException> _onTimedOut;
-    private readonly Action _onRetryDue;
-    private readonly Action<LoadAttempt<TModel>> _runAttempt;
-    private readonly Action<LoadAttempt<TModel>, Exception> _onAbandoned;
-    private readonly Action<LoadAttempt<TModel>> _onEnded;
-
     private LoadAttempt<TModel>? _inflight;
     private TaskCompletionSource<ModelGeneration<TModel>>? _followUp;
     private ModelLoadReason _followUpReason;
     private LoadAttempt<TModel>? _abandoned;
     private bool _loadAfterAbandoned;
     private bool _closed;
-
-    // run: Runs on the attempt's thread: the pipeline and the swap; returns the serving generation or throws the failure.
-    // onStarting: Before an attempt starts (the cache shows Loading when nothing serves).
-    // onTimedOut: An attempt timed out (or was refused a thread at the cap of abandoned ones): the cache records the
-    //   failure (state, retry) before its waiters hear of it.
-    // onRetryDue: A timed-out attempt ended and a load waited for it.
-    public LoadCoordinator(
-        string modelName,
-        string sourceDescription,
-        ModelLoadLimiter limiter,
-        TimeProvider timeProvider,
-        TimeSpan timeout,
-        CancellationToken lifetime,
-        Func<LoadAttempt<TModel>, ModelGeneration<TModel>> run,
-        Action onStarting,
-        Action<LoadAttempt<TModel>, ModelLoadException> onTimedOut,
-        Action onRetryDue)
-    {
-        _modelName = modelName;
-        _sourceDescription = sourceDescription;
-        _limiter = limiter;
-        _timeProvider = timeProvider;
-        _timeout = timeout;
-        _lifetime = lifetime;
-        _run = run;
-        _onStarting = onStarting;
-        _onTimedOut = onTimedOut;
-        _onRetryDue = onRetryDue;
-
-        // Cached once so that starting an attempt allocates no delegates.
-        _runAttempt = RunAttempt;
-        _onAbandoned = OnAbandoned;
-        _onEnded = OnEnded;
-    }
 
     /// <summary>The attempt in progress, if any.</summary>
     public LoadAttempt<TModel>? Inflight
@@ -84,16 +37,7 @@ internal sealed class LoadCoordinator<TModel>
     public bool IsLoading => Inflight is not null;
 
     /// <summary>Whether a timed-out attempt's thread still runs.</summary>
-    public bool AbandonedRunning
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _abandoned is not null;
-            }
-        }
-    }
+    public bool AbandonedRunning => Snapshot().Abandoned is not null;
 
     /// <summary>Starts an attempt, or joins the one in progress, or queues the one follow-up after it.</summary>
     public Task<ModelGeneration<TModel>> Request(ModelLoadReason reason)
@@ -199,26 +143,26 @@ internal sealed class LoadCoordinator<TModel>
     private LoadAttempt<TModel> CreateLocked(ModelLoadReason reason, ModelArtifact? artifact, TaskCompletionSource<ModelGeneration<TModel>>? completion)
     {
         completion ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var attempt = new LoadAttempt<TModel>(reason, artifact, completion, _limiter, _timeProvider, _timeout, _runAttempt, _onAbandoned, _onEnded);
+        var attempt = new LoadAttempt<TModel>(reason, artifact, completion, limiter, timeProvider, timeout, this);
         _inflight = attempt;
         return attempt;
     }
 
     private Task<ModelGeneration<TModel>> Start(LoadAttempt<TModel> attempt)
     {
-        _onStarting();
-        attempt.Start(_lifetime);
+        host.OnLoadStarting();
+        attempt.Start(lifetime);
         return attempt.Completion.Task;
     }
 
     /// <summary>On the attempt's thread: run, then (unless abandoned meanwhile) start the follow-up and answer the waiters.</summary>
-    private void RunAttempt(LoadAttempt<TModel> attempt)
+    void ILoadAttemptOwner<TModel>.Run(LoadAttempt<TModel> attempt)
     {
         ModelGeneration<TModel>? generation = null;
         Exception? error = null;
         try
         {
-            generation = _run(attempt);
+            generation = host.RunLoad(attempt);
         }
         catch (Exception ex)
         {
@@ -265,7 +209,7 @@ internal sealed class LoadCoordinator<TModel>
     }
 
     /// <summary>The attempt timed out, was refused a thread, or the cache is being disposed: answer its waiters now, whatever its thread does.</summary>
-    private void OnAbandoned(LoadAttempt<TModel> attempt, Exception cause)
+    void ILoadAttemptOwner<TModel>.OnAbandoned(LoadAttempt<TModel> attempt, Exception cause)
     {
         if (cause is OperationCanceledException)
         {
@@ -277,14 +221,14 @@ internal sealed class LoadCoordinator<TModel>
                 }
             }
 
-            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{_modelName}'", $"The model cache '{_modelName}' was disposed while it was loading."));
+            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{modelName}'", $"The model cache '{modelName}' was disposed while it was loading."));
             return;
         }
 
         string reason = attempt.Refused ? cause.Message
             : attempt.NeverStarted ? $"the load never started: {cause.Message}"
-            : $"the load timed out after {_timeout} while {attempt.Step}";
-        var failure = new ModelLoadException(_modelName, _sourceDescription, reason, cause);
+            : $"the load timed out after {timeout} while {attempt.Step}";
+        var failure = new ModelLoadException(modelName, sourceDescription, reason, cause);
         TaskCompletionSource<ModelGeneration<TModel>>? followUp = null;
         LoadAttempt<TModel>? next = null;
         lock (_gate)
@@ -314,7 +258,7 @@ internal sealed class LoadCoordinator<TModel>
             }
         }
 
-        _onTimedOut(attempt, failure);
+        host.OnLoadTimedOut(attempt, failure);
         if (next is not null)
         {
             Start(next);
@@ -325,7 +269,7 @@ internal sealed class LoadCoordinator<TModel>
     }
 
     /// <summary>The attempt's thread ended: an abandoned attempt gives way to the load that waited for it.</summary>
-    private void OnEnded(LoadAttempt<TModel> attempt)
+    void ILoadAttemptOwner<TModel>.OnEnded(LoadAttempt<TModel> attempt)
     {
         bool retryNow;
         lock (_gate)
@@ -342,14 +286,14 @@ internal sealed class LoadCoordinator<TModel>
 
         if (retryNow)
         {
-            _onRetryDue();
+            host.OnRetryDue();
         }
     }
 
     private ModelLoadException StillRunning(LoadAttempt<TModel> stuck) => new(
-        _modelName,
-        _sourceDescription,
-        $"an earlier load attempt timed out after {_timeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends");
+        modelName,
+        sourceDescription,
+        $"an earlier load attempt timed out after {timeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends");
 
-    private ObjectDisposedException Disposed() => new($"ModelCache '{_modelName}'", $"The model cache '{_modelName}' was disposed.");
+    private ObjectDisposedException Disposed() => new($"ModelCache '{modelName}'", $"The model cache '{modelName}' was disposed.");
 }

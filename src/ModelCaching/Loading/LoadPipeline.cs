@@ -6,122 +6,102 @@ using ModelCaching.Generations;
 namespace ModelCaching.Loading;
 
 /// <summary>
-/// The steps of one load, with no state of their own: fetch → verify integrity → load → validate → warm up. They run
-/// synchronously on the attempt's thread (<see cref="LoadAttempt{TModel}"/>), under its token; the attempt's timeout
-/// bounds them whatever they do with it.
+/// The steps of one load, as a list built once from the options: fetch → integrity → unload first → reserve memory →
+/// build → validate → warm up → measure (a factory's model: reserve memory → build → validate → warm up → measure).
+/// They run in order on the attempt's thread (<see cref="LoadAttempt{TModel}"/>), under its token, over one
+/// <see cref="LoadContext{TModel}"/>; the attempt's timeout bounds them whatever they do with it.
 /// </summary>
-/// <remarks>A model comes from a source and a loader, or from a factory that builds it (<see cref="Create"/>).</remarks>
-internal sealed class LoadPipeline<TModel>(string modelName, string description, IModelSource? source, IModelLoader<TModel>? loader, IModelFactory<TModel>? factory, ModelOptions<TModel> settings, FailSafePolicy failSafe, ILogger logger)
+/// <remarks>
+/// Like a Polly v8 pipeline built from strategies, except that no step wraps the next: a plain list and one
+/// <c>try</c> around it are enough, because what a failure undoes (the reservation, an unload-first swap) is the same
+/// whichever step failed, and which step failed is data on the step (<see cref="LoadStep{TModel}.Check"/>). To add a
+/// step, write a <see cref="LoadStep{TModel}"/> and add it where <see cref="BuildSteps"/> builds the list.
+/// </remarks>
+internal sealed class LoadPipeline<TModel>
     where TModel : class
 {
-    /// <summary>Fetches the content and says whether it needs loading: unchanged, known to be bad, or new.</summary>
-    /// <param name="attempt">The load attempt.</param>
-    /// <param name="current">The serving generation, if any.</param>
-    /// <param name="maxBytes">The most the source may read: <see cref="ModelOptions.MaxArtifactBytes"/>, or less under a memory budget.</param>
-    public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, long maxBytes)
+    private readonly string _modelName;
+    private readonly IModelLoader<TModel>? _loader;
+    private readonly ModelOptions<TModel> _settings;
+    private readonly ILogger _logger;
+    private readonly ILoadStepHost<TModel> _host;
+    private readonly FetchStep<TModel>? _fetch;
+    private readonly LoadStep<TModel>[] _steps;
+
+    public LoadPipeline(string modelName, string description, IModelSource? source, IModelLoader<TModel>? loader, IModelFactory<TModel>? factory, ModelOptions<TModel> settings, FailSafePolicy failSafe, ILogger logger, TimeProvider timeProvider, ILoadStepHost<TModel> host)
     {
-        attempt.Step = "fetching from the source";
-        ModelArtifact? artifact = Block(source!.FetchAsync(new ModelFetchContext(modelName, current?.Version, maxBytes), attempt.CancellationToken));
-        if (artifact is null)
-        {
-            return current is not null
-                ? FetchOutcome.SameAsCurrent(null)
-                : throw new InvalidOperationException("the source reported its content unchanged, but no model is loaded");
-        }
-
-        if (current is not null && IsSameContent(current, artifact))
-        {
-            return FetchOutcome.SameAsCurrent(artifact);
-        }
-
-        if (artifact.ContentHash is { } hash && attempt.Reason != ModelLoadReason.Explicit && failSafe.IsRejected(hash, out string? rejectedFor))
-        {
-            Log.KnownBadContentSkipped(logger, modelName, description, hash);
-            return FetchOutcome.KnownBad(artifact, new ModelLoadException(modelName, description, $"its content (SHA-256 {hash}) has not changed since it was rejected: {rejectedFor}"));
-        }
-
-        return FetchOutcome.New(artifact);
+        _modelName = modelName;
+        _loader = loader;
+        _settings = settings;
+        _logger = logger;
+        _host = host;
+        _fetch = source is null ? null : new FetchStep<TModel>(modelName, description, source, failSafe, logger, host);
+        _steps = BuildSteps(factory, timeProvider);
     }
 
-    /// <summary>Checks the size limit and the expected SHA-256 (from options or a sidecar).</summary>
-    public void CheckIntegrity(LoadAttempt<TModel> attempt, ModelArtifact artifact)
+    /// <summary>The steps every load runs, in order.</summary>
+    public IReadOnlyList<LoadStep<TModel>> Steps => _steps;
+
+    /// <summary>
+    /// Runs the steps for <paramref name="attempt"/>. A failure gives back the reservation, puts back a generation an
+    /// unload-first swap took out of service, and says whether the content was at fault.
+    /// </summary>
+    /// <param name="attempt">The load attempt.</param>
+    /// <param name="current">The serving generation when the load starts, if any.</param>
+    public LoadOutcome<TModel> Run(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     {
-        attempt.Step = "checking integrity";
-        if (artifact.Length > settings.MaxArtifactBytes)
-        {
-            throw ArtifactReader.TooLarge(artifact.Location, artifact.Length, settings.MaxArtifactBytes);
-        }
+        var context = new LoadContext<TModel>(attempt, current);
 
-        if (!artifact.HasContent)
+        // The step that judges the content, while one runs: a failure there may be the content's fault (ContentFault).
+        ContentCheck? check = null;
+        try
         {
-            return;
-        }
-
-        foreach (string? expected in (ReadOnlySpan<string?>)[settings.ExpectedSha256, artifact.ExpectedSha256])
-        {
-            if (expected is not null && !string.Equals(expected, artifact.ContentHash, StringComparison.OrdinalIgnoreCase))
+            foreach (LoadStep<TModel> step in _steps)
             {
-                throw new InvalidDataException($"SHA-256 mismatch: expected {expected.ToLowerInvariant()}, the content has {artifact.ContentHash}");
+                check = step.Check;
+                if (!step.Run(context))
+                {
+                    return context.KnownBad is { } knownBad
+                        ? new LoadOutcome<TModel> { Error = knownBad, Artifact = context.Artifact, Skipped = true }
+                        : new LoadOutcome<TModel> { Unchanged = context.Unchanged };
+                }
             }
-        }
-    }
 
-    /// <summary>Loads a model from its content (then <see cref="Prepare"/> validates and warms it up).</summary>
-    /// <param name="attempt">The load attempt.</param>
-    /// <param name="artifact">The content to load.</param>
-    /// <param name="allocated">The managed bytes the loader allocated on this thread (<see cref="ModelSizeMeasure.AllocatedBytes"/>).</param>
-    public TModel Build(LoadAttempt<TModel> attempt, ModelArtifact artifact, out long allocated)
-    {
-        attempt.Step = "loading";
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        TModel model = Load(artifact, attempt.CancellationToken);
-        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        return model;
+            return new LoadOutcome<TModel> { Model = context.Model, Artifact = context.Artifact, Size = context.Size, Retained = context.Retained, Reservation = context.Reservation, LoadTime = context.LoadTime };
+        }
+        catch (Exception ex)
+        {
+            attempt.TakeReservation();
+            _host.CancelReservation(context.Reservation);
+            if (context.UnloadedFirst is { } unloaded && !attempt.IsAbandoned)
+            {
+                _host.RestoreAfterFailedUnloadFirst(unloaded, attempt.CancellationToken);
+            }
+
+            // Only content can be at fault: a factory's model has none.
+            bool contentAtFault = check is { } judged && context.Artifact is not null && ContentFault.IsContentFault(ex, judged);
+            return new LoadOutcome<TModel> { Error = ex, Artifact = context.Artifact, ContentAtFault = contentAtFault };
+        }
     }
 
     /// <summary>
-    /// Builds the model with the factory, then validates and warms it up. The serving instance handed back again is
-    /// "unchanged": it is neither validated again nor disposed.
+    /// The attempt was abandoned (timed out, the cache disposed) while its steps ran: what they produced never serves.
+    /// Gives back the reservation (the abandonment gave it back already, but a size fitted after that grew it again;
+    /// cancelling twice is harmless) and disposes a late model.
     /// </summary>
-    public TModel Create(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, out bool unchanged, out long allocated)
+    public void DiscardLate(LoadAttempt<TModel> attempt, LoadOutcome<TModel> outcome)
     {
-        attempt.Step = "building";
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        TModel model = Block(factory!.CreateAsync(attempt.CancellationToken)) ?? throw new InvalidOperationException($"the factory {factory.GetType().Name} returned null");
-        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        unchanged = current is not null && ReferenceEquals(model, current.Model);
-        if (!unchanged)
+        attempt.TakeReservation();
+        _host.CancelReservation(outcome.Reservation);
+        if (outcome.Model is { } late)
         {
-            Prepare(attempt, model);
+            DisposeUnserved(late);
+            Log.LoadAbandoned(_logger, _modelName);
         }
-
-        return model;
     }
 
-    /// <summary>Runs the validators and warm-ups on a new model; a model that fails them is disposed.</summary>
-    public void Prepare(LoadAttempt<TModel> attempt, TModel model)
-    {
-        CancellationToken cancellationToken = attempt.CancellationToken;
-        try
-        {
-            foreach (Func<TModel, CancellationToken, ValueTask> validate in settings.Validators)
-            {
-                attempt.Step = "validating";
-                Block(validate(model, cancellationToken));
-            }
-
-            foreach (Func<TModel, CancellationToken, ValueTask> warmUp in settings.WarmUps)
-            {
-                attempt.Step = "warming up";
-                Block(warmUp(model, cancellationToken));
-            }
-        }
-        catch
-        {
-            DisposeUnserved(model);
-            throw;
-        }
-    }
+    /// <summary>Fetches the content and says whether it needs loading (<see cref="FetchStep{TModel}.Fetch"/>).</summary>
+    public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current, long maxBytes) => _fetch!.Fetch(attempt, current, maxBytes);
 
     /// <summary>
     /// The model's size for its version and the memory metrics: <see cref="ModelOptions{TModel}.SizeEstimator"/> (a user
@@ -130,7 +110,7 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     /// </summary>
     public long EstimateSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact)
     {
-        if (settings.SizeEstimator is not { } estimate)
+        if (_settings.SizeEstimator is not { } estimate)
         {
             return artifact?.Length ?? 0;
         }
@@ -148,11 +128,10 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
     }
 
     /// <summary>Only loads (no validation): for restoring content that served before.</summary>
-    public TModel Load(ModelArtifact artifact, CancellationToken cancellationToken) =>
-        Block(loader!.LoadAsync(artifact, cancellationToken)) ?? throw new InvalidOperationException($"the loader {loader.GetType().Name} returned null");
+    public TModel Load(ModelArtifact artifact, CancellationToken cancellationToken) => BuildStep<TModel>.Load(_loader!, artifact, cancellationToken);
 
     /// <summary>Disposes a model that never became a generation (failed validation, abandoned load): generation 0 in the logs.</summary>
-    public void DisposeUnserved(TModel model) => ModelDisposal.TryDispose(model, logger, modelName, generation: 0);
+    public void DisposeUnserved(TModel model) => ModelDisposal.TryDispose(model, _logger, _modelName, generation: 0);
 
     /// <summary>A plain cause for a step's exception, for <see cref="ModelLoadException.Cause"/>.</summary>
     public static string Describe(Exception ex) => ex switch
@@ -164,52 +143,26 @@ internal sealed class LoadPipeline<TModel>(string modelName, string description,
         _ => $"{ex.GetType().Name}: {ex.Message}",
     };
 
-    private static bool IsSameContent(ModelGeneration<TModel> current, ModelArtifact artifact)
+    // The list, built once. A model comes from a factory, or from a source and a loader: a factory's generations keep no
+    // bytes, so none of its attempts brings content (a rollback to it swaps a kept generation back, no load).
+    private LoadStep<TModel>[] BuildSteps(IModelFactory<TModel>? factory, TimeProvider timeProvider)
     {
-        if (artifact.ContentHash is not null)
+        var steps = new List<LoadStep<TModel>>();
+        if (factory is null)
         {
-            // The hash, not the bytes: a generation keeps its bytes only when a rollback or an unload-first swap needs them.
-            return current.ContentHash == artifact.ContentHash || current.Version.Id == artifact.ContentHash;
+            steps.Add(_fetch!);
+            steps.Add(new IntegrityStep<TModel>(_settings));
+            if (_settings.SwapMode == ModelSwapMode.UnloadFirst)
+            {
+                steps.Add(new UnloadFirstStep<TModel>(_host));
+            }
         }
 
-        return artifact.ETag is not null && current.Version.ETag == artifact.ETag;
+        steps.Add(new ReserveMemoryStep<TModel>(_host));
+        steps.Add(factory is null ? new BuildStep<TModel>(_loader!, timeProvider) : new FactoryBuildStep<TModel>(factory, timeProvider, _host));
+        steps.Add(new ValidateStep<TModel>(_settings, _modelName, _logger));
+        steps.Add(new WarmUpStep<TModel>(_settings, _modelName, _logger));
+        steps.Add(new MeasureSizeStep<TModel>(timeProvider, _host));
+        return [.. steps];
     }
-
-    // The attempt's thread waits for a step that completes asynchronously; a step that completes synchronously
-    // (file, ML.NET, ONNX Runtime) never touches the thread pool.
-    private static T Block<T>(ValueTask<T> step) => step.IsCompletedSuccessfully ? step.Result : step.AsTask().GetAwaiter().GetResult();
-
-    private static void Block(ValueTask step)
-    {
-        if (!step.IsCompletedSuccessfully)
-        {
-            step.AsTask().GetAwaiter().GetResult();
-        }
-    }
-}
-
-/// <summary>What a fetch found.</summary>
-internal readonly struct FetchOutcome
-{
-    private FetchOutcome(ModelArtifact? artifact, bool same, ModelLoadException? knownBad)
-    {
-        Artifact = artifact;
-        IsSameAsCurrent = same;
-        KnownBadFailure = knownBad;
-    }
-
-    /// <summary>The fetched content (<see langword="null"/> when the source said "unchanged" without content).</summary>
-    public ModelArtifact? Artifact { get; }
-
-    /// <summary>The content is what serves now.</summary>
-    public bool IsSameAsCurrent { get; }
-
-    /// <summary>The content failed before and has not changed: the failure to report.</summary>
-    public ModelLoadException? KnownBadFailure { get; }
-
-    public static FetchOutcome SameAsCurrent(ModelArtifact? artifact) => new(artifact, same: true, knownBad: null);
-
-    public static FetchOutcome KnownBad(ModelArtifact artifact, ModelLoadException failure) => new(artifact, same: false, failure);
-
-    public static FetchOutcome New(ModelArtifact artifact) => new(artifact, same: false, knownBad: null);
 }

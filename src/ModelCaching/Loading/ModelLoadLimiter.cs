@@ -19,7 +19,7 @@ namespace ModelCaching;
 internal sealed class ModelLoadLimiter : IDisposable
 {
     private readonly int _maxConcurrentLoads;
-    private readonly Queue<Func<bool>> _waiting = new();
+    private readonly Queue<ILoadSlotWaiter> _waiting = new();
     private readonly Lock _gate = new();
     private int _running;
 
@@ -67,25 +67,21 @@ internal sealed class ModelLoadLimiter : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="start"/> once a slot is free: now, or when an earlier load releases its slot.</summary>
-    /// <remarks>
-    /// <paramref name="start"/> returns <see langword="true"/> when it takes the slot (it must then call <see cref="Release"/>
-    /// exactly once) and <see langword="false"/> when it no longer wants it (abandoned while it waited): the slot goes to the next.
-    /// </remarks>
-    public void Enter(Func<bool> start)
+    /// <summary>Gives <paramref name="waiter"/> a slot once one is free: now, or when an earlier load releases its slot.</summary>
+    public void Enter(ILoadSlotWaiter waiter)
     {
         lock (_gate)
         {
             if (_running >= _maxConcurrentLoads)
             {
-                _waiting.Enqueue(start);
+                _waiting.Enqueue(waiter);
                 return;
             }
 
             _running++;
         }
 
-        if (!start())
+        if (!waiter.OnSlot())
         {
             Release();
         }
@@ -97,7 +93,7 @@ internal sealed class ModelLoadLimiter : IDisposable
         // A loop, not recursion: a queue of loads abandoned while they waited passes the slot along one by one.
         while (true)
         {
-            Func<bool>? next;
+            ILoadSlotWaiter? next;
             lock (_gate)
             {
                 if (!_waiting.TryDequeue(out next))
@@ -107,7 +103,7 @@ internal sealed class ModelLoadLimiter : IDisposable
                 }
             }
 
-            if (next())
+            if (next.OnSlot())
             {
                 return;
             }

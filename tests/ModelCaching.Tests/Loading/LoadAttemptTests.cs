@@ -340,7 +340,7 @@ public sealed class LoadAttemptTests : IDisposable
     public async Task An_attempt_abandoned_while_it_waits_for_a_slot_never_runs_and_hands_the_slot_on()
     {
         var limiter = new ModelLoadLimiter(1);
-        limiter.Enter(static () => true);
+        limiter.Enter(new DelegateSlotWaiter(static () => true));
         int runs = 0;
         LoadAttempt<FakeModel> attempt = Create(limiter, work: _ => runs++);
         attempt.Start(_lifetime.Token);
@@ -379,9 +379,7 @@ public sealed class LoadAttemptTests : IDisposable
         limiter,
         timeProvider ?? _time,
         timeout ?? Timeout,
-        work,
-        (_, cause) => _abandoned.TrySetResult(cause),
-        _ => Interlocked.Increment(ref _ended));
+        new DelegateAttemptOwner<FakeModel>(work, (_, cause) => _abandoned.TrySetResult(cause), _ => Interlocked.Increment(ref _ended)));
 
     /// <summary>A cache as a budget sees it, never evictable.</summary>
     private sealed class BudgetMember(string name) : IBudgetedCache

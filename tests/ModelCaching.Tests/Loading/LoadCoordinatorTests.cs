@@ -40,18 +40,19 @@ public sealed class LoadCoordinatorTests : IDisposable
             _time,
             Timeout,
             _lifetime.Token,
-            Run,
-            () => Interlocked.Increment(ref _starting),
-            (_, failure) =>
-            {
-                _waitersAnsweredBeforeOnTimedOut = _watched?.IsCompleted == true;
-                _timedOut = failure;
-            },
-            () =>
-            {
-                Interlocked.Increment(ref _retriesDue);
-                _retryDue.Release();
-            });
+            new DelegateLoadHost<FakeModel>(
+                Run,
+                () => Interlocked.Increment(ref _starting),
+                (_, failure) =>
+                {
+                    _waitersAnsweredBeforeOnTimedOut = _watched?.IsCompleted == true;
+                    _timedOut = failure;
+                },
+                () =>
+                {
+                    Interlocked.Increment(ref _retriesDue);
+                    _retryDue.Release();
+                }));
     }
 
     public void Dispose()

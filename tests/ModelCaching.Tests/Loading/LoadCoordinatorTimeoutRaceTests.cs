@@ -30,7 +30,7 @@ public sealed class LoadCoordinatorTimeoutRaceTests
             time,
             Timeout,
             CancellationToken.None,
-            attempt =>
+            new DelegateLoadHost<FakeModel>(attempt =>
             {
                 int run = Interlocked.Increment(ref runs);
                 if (run == 1)
@@ -48,10 +48,7 @@ public sealed class LoadCoordinatorTimeoutRaceTests
 
                 var version = new ModelVersion($"g{run}", run, "memory:test", DateTimeOffset.UnixEpoch, 0);
                 return new ModelGeneration<FakeModel>("m", new FakeModel($"v{run}"), version, null, NullLogger.Instance);
-            },
-            onStarting: static () => { },
-            onTimedOut: static (_, _) => { },
-            onRetryDue: static () => { });
+            }));
 
         Task<ModelGeneration<FakeModel>> first = coordinator.Request(ModelLoadReason.FirstUse);
         Assert.True(started.Wait(Bound));

@@ -1,273 +1,252 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 using ModelCaching.Loading;
+using ModelCaching.Tests.Loading.Steps;
 using ModelCaching.Tests.Support;
+using static ModelCaching.Tests.Loading.Steps.StepTestKit;
 
 namespace ModelCaching.Tests.Loading;
 
-/// <summary><see cref="LoadPipeline{TModel}"/> on its own: what a fetch found, the integrity checks, and building a model.</summary>
+/// <summary>
+/// <see cref="LoadPipeline{TModel}"/> on its own: the list of steps it builds from the options, and what a run of them
+/// gives back: a model, unchanged, skipped, or a failure that undoes the reservation and an unload-first swap and says
+/// whether the content was at fault. The cache is a <see cref="FakeStepHost"/>; each step has its own tests (Steps/).
+/// </summary>
 public sealed class LoadPipelineTests
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
     private readonly FakeLoader _loader = new();
     private readonly ModelOptions<FakeModel> _settings = new() { DrainDelay = TimeSpan.Zero };
+    private readonly FakeStepHost _host = new();
     private readonly FailSafePolicy _failSafe;
-    private ModelArtifact? _next;
-    private ModelFetchContext? _lastContext;
 
     public LoadPipelineTests() => _failSafe = new FailSafePolicy(_time, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 
     [Fact]
-    public void Fetch_of_new_content_says_it_needs_loading_and_passes_the_current_version_and_limit_to_the_source()
+    public void A_model_from_a_source_is_fetched_checked_reserved_built_validated_warmed_up_and_measured_in_that_order()
+    {
+        Assert.Equal(
+            [typeof(FetchStep<FakeModel>), typeof(IntegrityStep<FakeModel>), typeof(ReserveMemoryStep<FakeModel>), typeof(BuildStep<FakeModel>), typeof(ValidateStep<FakeModel>), typeof(WarmUpStep<FakeModel>), typeof(MeasureSizeStep<FakeModel>)],
+            Pipeline().Steps.Select(step => step.GetType()));
+    }
+
+    [Fact]
+    public void An_unload_first_swap_unloads_after_the_integrity_check_and_before_the_memory_is_reserved()
+    {
+        _settings.SwapMode = ModelSwapMode.UnloadFirst;
+
+        Assert.Equal(
+            [typeof(FetchStep<FakeModel>), typeof(IntegrityStep<FakeModel>), typeof(UnloadFirstStep<FakeModel>), typeof(ReserveMemoryStep<FakeModel>), typeof(BuildStep<FakeModel>), typeof(ValidateStep<FakeModel>), typeof(WarmUpStep<FakeModel>), typeof(MeasureSizeStep<FakeModel>)],
+            Pipeline().Steps.Select(step => step.GetType()));
+    }
+
+    [Fact]
+    public void A_model_a_factory_builds_is_reserved_built_validated_warmed_up_and_measured_with_nothing_to_fetch_or_check()
+    {
+        Assert.Equal(
+            [typeof(ReserveMemoryStep<FakeModel>), typeof(FactoryBuildStep<FakeModel>), typeof(ValidateStep<FakeModel>), typeof(WarmUpStep<FakeModel>), typeof(MeasureSizeStep<FakeModel>)],
+            Pipeline(new Factory(new FakeModel("built"))).Steps.Select(step => step.GetType()));
+    }
+
+    [Fact]
+    public void Run_of_new_content_gives_the_model_its_size_the_bytes_kept_the_reservation_and_the_load_time()
+    {
+        _host.Reserve = 60;
+        _host.Size = 300;
+        _host.Retained = 7;
+        _settings.Validators.Add((_, _) =>
+        {
+            _time.Advance(TimeSpan.FromSeconds(2));
+            return ValueTask.CompletedTask;
+        });
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
+
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
+
+        Assert.Equal("v2", outcome.Model!.Content);
+        Assert.Equal("v2", Assert.Single(_loader.Created).Content);
+        Assert.Equal(Artifact("v2").ContentHash, outcome.Artifact!.ContentHash);
+        Assert.Equal(300, outcome.Size);
+        Assert.Equal(7, outcome.Retained);
+        Assert.Same(_host.Reservation, outcome.Reservation);
+        Assert.Same(_host.Reservation, attempt.TakeReservation());
+        Assert.Equal(TimeSpan.FromSeconds(2), outcome.LoadTime);
+        Assert.Null(outcome.Error);
+        Assert.Equal(["fetch", "source found", "reserve", "retained", "measure v2 retained 7"], _host.Calls);
+    }
+
+    [Fact]
+    public void Run_of_unchanged_content_is_unchanged_and_builds_nothing()
     {
         ModelGeneration<FakeModel> current = Current("v1");
-        _settings.MaxArtifactBytes = 1234;
-        _next = Artifact("v2");
+        _host.Serving = current;
+        _host.OnFetch = static (_, _) => FetchOutcome.SameAsCurrent(null);
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), current, _settings.MaxArtifactBytes);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(Attempt(ModelLoadReason.RefreshAhead), current);
 
-        Assert.Same(_next, outcome.Artifact);
-        Assert.False(outcome.IsSameAsCurrent);
-        Assert.Null(outcome.KnownBadFailure);
-        Assert.Equal(new ModelFetchContext("m", current.Version, 1234), _lastContext);
+        Assert.Same(current, outcome.Unchanged);
+        Assert.Null(outcome.Model);
+        Assert.Null(outcome.Error);
+        Assert.Empty(_loader.Created);
+        Assert.Equal(["fetch"], _host.Calls);
     }
 
     [Fact]
-    public void Fetch_with_nothing_loaded_yet_says_the_content_is_new()
+    public void Run_of_known_bad_content_is_skipped_with_its_failure_and_its_content()
     {
-        _next = Artifact("v1");
+        ModelArtifact bad = Artifact("bad-v2");
+        var failure = new ModelLoadException("m", "memory:test", "known bad");
+        _host.OnFetch = (_, _) => FetchOutcome.KnownBad(bad, failure);
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.FirstUse), current: null, _settings.MaxArtifactBytes);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(Attempt(ModelLoadReason.SourceChanged), Current("v1"));
 
-        Assert.Same(_next, outcome.Artifact);
-        Assert.False(outcome.IsSameAsCurrent);
-        Assert.Null(_lastContext!.Current);
+        Assert.True(outcome.Skipped);
+        Assert.Same(failure, outcome.Error);
+        Assert.Same(bad, outcome.Artifact);
+        Assert.False(outcome.ContentAtFault);
+        Assert.Empty(_loader.Created);
     }
 
     [Fact]
-    public void Fetch_of_unchanged_content_without_bytes_is_the_same_as_the_current_one()
+    public void Run_that_fails_gives_back_the_reservation_the_attempt_held()
     {
-        _next = null;
+        _host.Reserve = 60;
+        _host.OnFetch = static (_, _) => FetchOutcome.New(Artifact("bad-v2"));
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
 
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), Current("v1"), _settings.MaxArtifactBytes);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
 
-        Assert.True(outcome.IsSameAsCurrent);
-        Assert.Null(outcome.Artifact);
-    }
-
-    [Fact]
-    public void Fetch_of_unchanged_content_with_nothing_loaded_is_an_error()
-    {
-        _next = null;
-
-        var error = Assert.Throws<InvalidOperationException>(() => Pipeline().Fetch(Attempt(ModelLoadReason.FirstUse), current: null, _settings.MaxArtifactBytes));
-
-        Assert.Equal("the source reported its content unchanged, but no model is loaded", error.Message);
-    }
-
-    [Fact]
-    public void Fetch_of_the_same_bytes_as_the_current_generation_is_the_same_content()
-    {
-        _next = Artifact("v1");
-
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.SourceChanged), Current("v1"), _settings.MaxArtifactBytes);
-
-        Assert.True(outcome.IsSameAsCurrent);
-        Assert.Same(_next, outcome.Artifact);
-    }
-
-    [Fact]
-    public void Fetch_of_the_same_ETag_without_bytes_is_the_same_content()
-    {
-        _next = ModelArtifact.WithoutContent("memory:test", versionId: "etag-1");
-        var version = new ModelVersion("etag-1", 1, "memory:test", DateTimeOffset.UnixEpoch, 0, ETag: "etag-1");
-        var current = new ModelGeneration<FakeModel>("m", new FakeModel("v1"), version, null, NullLogger.Instance);
-
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.RefreshAhead), current, _settings.MaxArtifactBytes);
-
-        Assert.True(outcome.IsSameAsCurrent);
-    }
-
-    [Fact]
-    public void Fetch_of_content_without_bytes_or_version_is_always_new()
-    {
-        _next = ModelArtifact.WithoutContent("memory:test");
-
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.RefreshAhead), Current("v1"), _settings.MaxArtifactBytes);
-
-        Assert.False(outcome.IsSameAsCurrent);
-        Assert.Same(_next, outcome.Artifact);
+        Assert.IsType<InvalidDataException>(outcome.Error);
+        Assert.True(outcome.ContentAtFault);
+        Assert.Equal("bad-v2", System.Text.Encoding.UTF8.GetString(outcome.Artifact!.Content.Span));
+        Assert.Null(attempt.TakeReservation());
+        Assert.Same(_host.Reservation, Assert.Single(_host.Cancelled));
+        Assert.Null(outcome.Model);
     }
 
     [Theory]
-    [InlineData(ModelLoadReason.SourceChanged)]
-    [InlineData(ModelLoadReason.Retry)]
-    [InlineData(ModelLoadReason.RefreshAhead)]
-    [InlineData(ModelLoadReason.FirstUse)]
-    public void Fetch_of_known_bad_content_is_skipped_with_the_cause_it_was_rejected_for(ModelLoadReason reason)
+    [InlineData("fetch", false)]
+    [InlineData("loader", false)]
+    [InlineData("validator", true)]
+    [InlineData("warm-up", true)]
+    [InlineData("measure", false)]
+    public void Run_that_fails_with_an_exception_of_no_known_kind_blames_the_content_only_in_a_step_that_judges_it(string failingStep, bool contentAtFault)
     {
-        _next = Artifact("bad-v2");
-        _failSafe.Reject(_next.ContentHash!, "the validator said no");
-
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(reason), Current("v1"), _settings.MaxArtifactBytes);
-
-        Assert.False(outcome.IsSameAsCurrent);
-        Assert.Same(_next, outcome.Artifact);
-        ModelLoadException failure = outcome.KnownBadFailure!;
-        Assert.Equal($"its content (SHA-256 {_next.ContentHash}) has not changed since it was rejected: the validator said no", failure.Cause);
-        Assert.Equal("m", failure.ModelName);
-        Assert.Equal("memory:test", failure.Source);
-    }
-
-    [Fact]
-    public void Fetch_for_an_explicit_reload_tries_known_bad_content_again()
-    {
-        _next = Artifact("bad-v2");
-        _failSafe.Reject(_next.ContentHash!, "the validator said no");
-
-        FetchOutcome outcome = Pipeline().Fetch(Attempt(ModelLoadReason.Explicit), Current("v1"), _settings.MaxArtifactBytes);
-
-        Assert.Null(outcome.KnownBadFailure);
-        Assert.False(outcome.IsSameAsCurrent);
-        Assert.Same(_next, outcome.Artifact);
-    }
-
-    [Fact]
-    public void CheckIntegrity_rejects_content_over_the_size_limit()
-    {
-        _settings.MaxArtifactBytes = 3;
-
-        var error = Assert.Throws<InvalidDataException>(() => Pipeline().CheckIntegrity(Attempt(), Artifact("four")));
-
-        Assert.Equal("memory:test is larger than the limit of 3 bytes (at least 4 bytes). Raise ModelOptions.MaxArtifactBytes if the model really is this large.", error.Message);
-    }
-
-    [Fact]
-    public void CheckIntegrity_accepts_content_exactly_at_the_size_limit()
-    {
-        _settings.MaxArtifactBytes = 4;
-
-        Pipeline().CheckIntegrity(Attempt(), Artifact("four"));
-    }
-
-    [Fact]
-    public void CheckIntegrity_rejects_a_SHA256_other_than_the_one_in_the_options()
-    {
-        string expected = Sha256("other");
-        _settings.ExpectedSha256 = expected.ToUpperInvariant();
-
-        var error = Assert.Throws<InvalidDataException>(() => Pipeline().CheckIntegrity(Attempt(), Artifact("v1")));
-
-        Assert.Equal($"SHA-256 mismatch: expected {expected}, the content has {Sha256("v1")}", error.Message);
-    }
-
-    [Fact]
-    public void CheckIntegrity_rejects_a_SHA256_other_than_the_one_in_the_sidecar()
-    {
-        string expected = Sha256("other");
-        ModelArtifact artifact = new(Encoding.UTF8.GetBytes("v1"), "memory:test", expectedSha256: expected);
-
-        var error = Assert.Throws<InvalidDataException>(() => Pipeline().CheckIntegrity(Attempt(), artifact));
-
-        Assert.Equal($"SHA-256 mismatch: expected {expected}, the content has {Sha256("v1")}", error.Message);
-    }
-
-    [Fact]
-    public void CheckIntegrity_accepts_matching_SHA256s_from_options_and_sidecar_in_any_case()
-    {
-        _settings.ExpectedSha256 = Sha256("v1").ToUpperInvariant();
-        ModelArtifact artifact = new(Encoding.UTF8.GetBytes("v1"), "memory:test", expectedSha256: Sha256("v1"));
-
-        Pipeline().CheckIntegrity(Attempt(), artifact);
-    }
-
-    [Fact]
-    public void CheckIntegrity_skips_the_SHA256_of_content_without_bytes()
-    {
-        _settings.ExpectedSha256 = Sha256("v1");
-
-        Pipeline().CheckIntegrity(Attempt(), ModelArtifact.WithoutContent("memory:test"));
-    }
-
-    [Fact]
-    public void Build_then_Prepare_loads_validates_and_warms_up_the_model_in_that_order()
-    {
-        var steps = new List<string>();
-        _settings.Validators.Add((model, _) =>
+        var failure = new InvalidOperationException($"the {failingStep} failed");
+        switch (failingStep)
         {
-            steps.Add($"validate {model.Content}");
+            case "fetch":
+                _host.OnFetch = (_, _) => throw failure;
+                break;
+            case "loader":
+                _loader.BeforeLoad = _ => throw failure;
+                break;
+            case "validator":
+                _settings.Validators.Add((_, _) => throw failure);
+                break;
+            case "warm-up":
+                _settings.WarmUps.Add((_, _) => throw failure);
+                break;
+            default:
+                _host.MeasureFails = failure;
+                break;
+        }
+
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(Attempt(ModelLoadReason.SourceChanged), Current("v1"));
+
+        Assert.Same(failure, outcome.Error);
+        Assert.Equal(contentAtFault, outcome.ContentAtFault);
+    }
+
+    [Fact]
+    public void Run_that_fails_after_an_unload_first_swap_restores_the_unloaded_generation()
+    {
+        _settings.SwapMode = ModelSwapMode.UnloadFirst;
+        _settings.Validators.Add((_, _) => throw new InvalidDataException("schema mismatch"));
+
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(Attempt(ModelLoadReason.SourceChanged), Current("v1"));
+
+        Assert.IsType<InvalidDataException>(outcome.Error);
+        Assert.Equal(["fetch", "source found", "unload v1", "reserve", "cancel none", "restore v1"], _host.Calls);
+    }
+
+    [Fact]
+    public void Run_of_an_abandoned_attempt_that_fails_after_an_unload_first_swap_restores_nothing()
+    {
+        _settings.SwapMode = ModelSwapMode.UnloadFirst;
+        _settings.Validators.Add((_, _) => throw new OperationCanceledException("abandoned"));
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
+        attempt.Start(new CancellationToken(canceled: true));
+        Assert.True(attempt.IsAbandoned);
+
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
+
+        Assert.IsType<OperationCanceledException>(outcome.Error);
+        Assert.DoesNotContain("restore v1", _host.Calls);
+        Assert.Contains("unload v1", _host.Calls);
+    }
+
+    [Fact]
+    public void Run_of_a_factory_that_hands_back_the_serving_instance_is_unchanged_and_neither_validated_nor_disposed()
+    {
+        ModelGeneration<FakeModel> current = Current("v1");
+        var validated = false;
+        _settings.Validators.Add((_, _) =>
+        {
+            validated = true;
             return ValueTask.CompletedTask;
         });
-        _settings.WarmUps.Add((model, _) =>
-        {
-            steps.Add($"warm up {model.Content}");
-            return ValueTask.CompletedTask;
-        });
-        LoadAttempt<FakeModel> attempt = Attempt();
 
-        FakeModel model = BuildAndPrepare(attempt, "v1");
+        LoadOutcome<FakeModel> outcome = Pipeline(new Factory(current.Model)).Run(Attempt(ModelLoadReason.Explicit), current);
 
-        Assert.Equal("v1", model.Content);
-        Assert.False(model.IsDisposed);
-        Assert.Equal(["validate v1", "warm up v1"], steps);
-        Assert.Equal("warming up", attempt.Step);
+        Assert.Same(current, outcome.Unchanged);
+        Assert.False(validated);
+        Assert.False(current.Model.IsDisposed);
+        Assert.Equal(["reserve", "cancel none"], _host.Calls);
     }
 
     [Fact]
-    public void Prepare_disposes_a_model_whose_validator_throws_and_rethrows()
+    public void Run_of_a_factory_model_that_fails_validation_never_blames_content_it_does_not_have()
     {
-        _settings.Validators.Add((_, _) => throw new InvalidOperationException("accuracy too low"));
-        var warmedUp = false;
-        _settings.WarmUps.Add((_, _) =>
-        {
-            warmedUp = true;
-            return ValueTask.CompletedTask;
-        });
-        LoadAttempt<FakeModel> attempt = Attempt();
+        _settings.Validators.Add((_, _) => throw new InvalidDataException("accuracy too low"));
+        var built = new FakeModel("built");
 
-        var error = Assert.Throws<InvalidOperationException>(() => BuildAndPrepare(attempt, "v1"));
+        LoadOutcome<FakeModel> outcome = Pipeline(new Factory(built)).Run(Attempt(ModelLoadReason.Explicit), Current("v1"));
 
-        Assert.Equal("accuracy too low", error.Message);
-        Assert.Equal(1, Assert.Single(_loader.Created).DisposeCount);
-        Assert.False(warmedUp);
-        Assert.Equal("validating", attempt.Step);
+        Assert.IsType<InvalidDataException>(outcome.Error);
+        Assert.False(outcome.ContentAtFault);
+        Assert.Null(outcome.Artifact);
+        Assert.Equal(1, built.DisposeCount);
     }
 
     [Fact]
-    public async Task Prepare_disposes_a_model_whose_asynchronous_warm_up_fails_and_rethrows()
+    public void DiscardLate_of_an_abandoned_attempt_disposes_its_late_model_and_gives_back_the_reservation()
     {
-        _settings.WarmUps.Add(async (_, _) =>
-        {
-            await Task.Yield();
-            throw new TimeoutException("warm-up prediction hung");
-        });
+        _host.Reserve = 60;
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
 
-        var error = await Task.Run(() => Assert.Throws<TimeoutException>(() => BuildAndPrepare(Attempt(), "v1")));
+        Pipeline().DiscardLate(attempt, outcome);
 
-        Assert.Equal("warm-up prediction hung", error.Message);
-        Assert.Equal(1, Assert.Single(_loader.Created).DisposeCount);
+        Assert.True(outcome.Model!.IsDisposed);
+        Assert.Null(attempt.TakeReservation());
+        Assert.Same(_host.Reservation, Assert.Single(_host.Cancelled));
     }
 
     [Fact]
-    public void Build_passes_on_a_loader_failure()
+    public void DiscardLate_of_an_attempt_that_built_nothing_only_gives_back_the_reservation()
     {
-        var error = Assert.Throws<InvalidDataException>(() => Pipeline().Build(Attempt(), Artifact("bad-v1"), out _));
+        _host.OnFetch = static (_, _) => FetchOutcome.New(Artifact("bad-v2"));
+        LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
+        LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));
+        _host.Cancelled.Clear();
 
-        Assert.Equal("corrupt model 'bad-v1'", error.Message);
-    }
+        Pipeline().DiscardLate(attempt, outcome);
 
-    [Fact]
-    public void Load_of_a_loader_returning_null_is_an_error_naming_the_loader()
-    {
-        var pipeline = new LoadPipeline<FakeModel>("m", "memory:test", Source(), new NullLoader(), factory: null, _settings, _failSafe, NullLogger.Instance);
-
-        var error = Assert.Throws<InvalidOperationException>(() => pipeline.Load(Artifact("v1"), CancellationToken.None));
-
-        Assert.Equal("the loader NullLoader returned null", error.Message);
+        Assert.Empty(_loader.Created);
+        Assert.Equal([null], _host.Cancelled);
     }
 
     [Theory]
@@ -283,48 +262,19 @@ public sealed class LoadPipelineTests
         Assert.Equal(expected, LoadPipeline<FakeModel>.Describe(ex));
     }
 
-    private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    // The fetch goes through the host (FakeStepHost.OnFetch): the source itself is never read here.
+    private static DelegateModelSource Source() => new((_, _) => throw new InvalidOperationException("the source is read through the host"), "memory:test");
 
-    private static ModelArtifact Artifact(string text) => new(Encoding.UTF8.GetBytes(text), "memory:test");
+    private LoadPipeline<FakeModel> Pipeline(IModelFactory<FakeModel>? factory = null) => factory is null
+        ? new("m", "memory:test", Source(), _loader, factory: null, _settings, _failSafe, NullLogger.Instance, _time, _host)
+        : new("m", "factory:test", source: null, loader: null, factory, _settings, _failSafe, NullLogger.Instance, _time, _host);
 
-    private static LoadAttempt<FakeModel> Attempt(ModelLoadReason reason = ModelLoadReason.FirstUse) => new(
-        reason,
-        artifact: null,
-        new TaskCompletionSource<ModelGeneration<FakeModel>>(),
-        ModelLoadLimiter.Unlimited,
-        TimeProvider.System,
-        Timeout.InfiniteTimeSpan,
-        static _ => { },
-        static (_, _) => { },
-        static _ => { });
-
-    private static ModelGeneration<FakeModel> Current(string text)
+    private sealed class Factory(FakeModel model) : IModelFactory<FakeModel>
     {
-        ModelArtifact artifact = Artifact(text);
-        var version = new ModelVersion(artifact.ContentHash!, 1, "memory:test", DateTimeOffset.UnixEpoch, artifact.Length);
-        return new ModelGeneration<FakeModel>("m", new FakeModel(text), version, artifact, NullLogger.Instance);
-    }
+        public string Description => "factory:test";
 
-    private DelegateModelSource Source() => new(
-        (context, _) =>
-        {
-            _lastContext = context;
-            return ValueTask.FromResult(_next);
-        },
-        "memory:test");
+        public ValueTask<FakeModel> CreateAsync(CancellationToken cancellationToken) => ValueTask.FromResult(model);
 
-    private LoadPipeline<FakeModel> Pipeline() => new("m", "memory:test", Source(), _loader, factory: null, _settings, _failSafe, NullLogger.Instance);
-
-    private sealed class NullLoader : IModelLoader<FakeModel>
-    {
-        public ValueTask<FakeModel> LoadAsync(ModelArtifact artifact, CancellationToken cancellationToken) => ValueTask.FromResult<FakeModel>(null!);
-    }
-
-    private FakeModel BuildAndPrepare(LoadAttempt<FakeModel> attempt, string content)
-    {
-        LoadPipeline<FakeModel> pipeline = Pipeline();
-        FakeModel model = pipeline.Build(attempt, Artifact(content), out _);
-        pipeline.Prepare(attempt, model);
-        return model;
+        public Microsoft.Extensions.Primitives.IChangeToken? GetChangeToken() => null;
     }
 }

@@ -9,8 +9,8 @@ public sealed class ModelLoadLimiterTests
         var limiter = new ModelLoadLimiter(2);
         var started = new List<string>();
 
-        limiter.Enter(() => { started.Add("a"); return true; });
-        limiter.Enter(() => { started.Add("b"); return true; });
+        limiter.Enter(new DelegateSlotWaiter(() => { started.Add("a"); return true; }));
+        limiter.Enter(new DelegateSlotWaiter(() => { started.Add("b"); return true; }));
 
         Assert.Equal(["a", "b"], started);
         Assert.Equal(2, limiter.Running);
@@ -23,10 +23,10 @@ public sealed class ModelLoadLimiterTests
         var limiter = new ModelLoadLimiter(1);
         var started = new List<string>();
 
-        limiter.Enter(() => { started.Add("a"); return true; });
-        limiter.Enter(() => { started.Add("b"); return true; });
-        limiter.Enter(() => { started.Add("c"); return true; });
-        limiter.Enter(() => { started.Add("d"); return true; });
+        limiter.Enter(new DelegateSlotWaiter(() => { started.Add("a"); return true; }));
+        limiter.Enter(new DelegateSlotWaiter(() => { started.Add("b"); return true; }));
+        limiter.Enter(new DelegateSlotWaiter(() => { started.Add("c"); return true; }));
+        limiter.Enter(new DelegateSlotWaiter(() => { started.Add("d"); return true; }));
 
         Assert.Equal(["a"], started);
         Assert.Equal(1, limiter.Running);
@@ -51,10 +51,10 @@ public sealed class ModelLoadLimiterTests
     {
         var limiter = new ModelLoadLimiter(1);
         int started = 0;
-        limiter.Enter(() => { started++; return true; });
+        limiter.Enter(new DelegateSlotWaiter(() => { started++; return true; }));
         limiter.Release();
 
-        limiter.Enter(() => { started++; return true; });
+        limiter.Enter(new DelegateSlotWaiter(() => { started++; return true; }));
 
         Assert.Equal(2, started);
         Assert.Equal(1, limiter.Running);
@@ -66,7 +66,7 @@ public sealed class ModelLoadLimiterTests
         int started = 0;
         for (int i = 0; i < 100; i++)
         {
-            ModelLoadLimiter.Unlimited.Enter(() => { started++; return true; });
+            ModelLoadLimiter.Unlimited.Enter(new DelegateSlotWaiter(() => { started++; return true; }));
         }
 
         Assert.Equal(100, started);
@@ -106,7 +106,7 @@ public sealed class ModelLoadLimiterTests
                 slot.Reset();
 
                 // The start action only signals: the load then runs on this thread, like a load thread would.
-                limiter.Enter(() => { slot.Set(); return true; });
+                limiter.Enter(new DelegateSlotWaiter(() => { slot.Set(); return true; }));
                 if (!slot.Wait(TimeSpan.FromSeconds(30)))
                 {
                     Interlocked.Increment(ref timedOut);

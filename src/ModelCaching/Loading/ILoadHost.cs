@@ -1,0 +1,27 @@
+using ModelCaching.Generations;
+
+namespace ModelCaching.Loading;
+
+/// <summary>
+/// The cache's side of single flight: what <see cref="LoadCoordinator{TModel}"/> asks of the model it loads. The cache
+/// implements it explicitly; it is the coordinator's only way back into the cache (no callbacks are wired as delegates).
+/// </summary>
+/// <remarks>The coordinator calls these outside its own lock, so the cache may take its lock in them.</remarks>
+internal interface ILoadHost<TModel>
+    where TModel : class
+{
+    /// <summary>On the attempt's thread: the pipeline and the swap; returns the serving generation or throws the failure.</summary>
+    ModelGeneration<TModel> RunLoad(LoadAttempt<TModel> attempt);
+
+    /// <summary>Before an attempt starts (the cache shows Loading when nothing serves).</summary>
+    void OnLoadStarting();
+
+    /// <summary>
+    /// An attempt timed out (or was refused a thread at the cap of abandoned ones): the cache records the failure (state,
+    /// retry) before the attempt's waiters hear of it.
+    /// </summary>
+    void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure);
+
+    /// <summary>A timed-out attempt's thread ended and a load waited for it.</summary>
+    void OnRetryDue();
+}
