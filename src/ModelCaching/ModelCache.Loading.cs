@@ -281,6 +281,7 @@ public sealed partial class ModelCache<TModel>
             }
 
             _state = ModelCacheState.Ready;
+            PublishStanding();
             _lastError = null;
             _failSafe.OnSuccess();
             _failSafe.OnServed(generation.ContentHash);
@@ -288,7 +289,7 @@ public sealed partial class ModelCache<TModel>
         }
 
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
-        _budget?.OnServing(this);
+        _budget?.OnServing();
         _retirement.Retire(retire);
         _retirement.Retire(released);
         long ended = _timeProvider.GetTimestamp();
@@ -315,6 +316,7 @@ public sealed partial class ModelCache<TModel>
                 _state = ModelCacheState.Ready;
                 _lastError = null;
                 recovered = true;
+                PublishStanding();
             }
 
             _failSafe.OnSuccess();
@@ -352,6 +354,8 @@ public sealed partial class ModelCache<TModel>
                 _state = ModelCacheState.Failed;
                 _failSafe.StartCooldown(failure);
             }
+
+            PublishStanding();
 
             // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
             if (outcome != ModelLoadOutcome.Skipped && !_disposed)

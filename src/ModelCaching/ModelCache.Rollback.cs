@@ -72,6 +72,7 @@ public sealed partial class ModelCache<TModel>
 
             _current = null;
             _state = ModelCacheState.Loading;
+            PublishStanding();
         }
 
         // Resource-preserving swap: free the model now (leases still pin it until they end).
@@ -102,6 +103,7 @@ public sealed partial class ModelCache<TModel>
                 }
 
                 _current = restored;
+                PublishStanding();
             }
         }
         catch (Exception ex)

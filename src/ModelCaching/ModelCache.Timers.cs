@@ -98,6 +98,7 @@ public sealed partial class ModelCache<TModel>
 
             _current = null;
             _state = state;
+            PublishStanding();
             _timers.OnUnloaded();
             _failSafe.ResetStreak();
         }
@@ -107,7 +108,6 @@ public sealed partial class ModelCache<TModel>
         // An evicted generation's memory is what a waiting load needs: it drains for EvictionDrainDelay at most.
         _retirement.Retire(unloaded, state == ModelCacheState.Evicted ? _options.EvictionDrainDelay : null);
         _retirement.Retire(_rollback.ReleaseGeneration());
-        _budget?.OnUnloaded(this);
         _metrics.RecordUnload(this, reason);
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
         RaiseUnloaded(unloaded.Version, reason);

@@ -140,7 +140,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _budget = budget;
         _onNeverServedFailure = onNeverServedFailure;
         TemplateName = templateName;
-        _budget?.Join(this);
+        _member = budget?.Join(this, _hits);
         _metrics.Register(this);
     }
 
@@ -427,7 +427,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         Interlocked.Exchange(ref _current, null)?.Retire();
         _rollback.ReleaseGeneration()?.Retire();
         _retirement.RetireAllNow();
-        _budget?.Leave(this);
+        _budget?.Leave(_member!);
         _metrics.Unregister(this);
     }
 
