@@ -13,6 +13,9 @@ public sealed partial class ModelCache<TModel>
     // budget's lock.
     private readonly BudgetMember? _member;
 
+    /// <summary>The cache's member of its budget, if it has one (tests read what it publishes).</summary>
+    internal BudgetMember? BudgetMember => _member;
+
     // The size of the last generation, the estimate for the next load of a model measured after it is built.
     private long _lastSize;
 
