@@ -8,48 +8,28 @@ namespace ModelCaching;
 // generation is charged its measured size, and the budget may evict the model (an unload) to make room for another.
 public sealed partial class ModelCache<TModel>
 {
-    // Uses (hits + misses) already counted by the budget; read and written under the budget's lock only.
-    private long _usesCounted;
+    // The cache's part in its budget (made by MemoryBudget.Join in the constructor), if it has one: the budget reads what
+    // the cache publishes there (its standing, its misses; its hits from _hits) and never calls into the cache under the
+    // budget's lock.
+    private readonly BudgetMember? _member;
+
+    /// <summary>The cache's member of its budget, if it has one (tests read what it publishes).</summary>
+    internal BudgetMember? BudgetMember => _member;
 
     // The size of the last generation, the estimate for the next load of a model measured after it is built.
     private long _lastSize;
 
-    EvictionStanding IBudgetedCache.Standing
+    bool IBudgetedCache.Evict()
     {
-        get
+        if (Unload(MemoryBudgetReason, ModelCacheState.Evicted))
         {
-            if (_options.Pinned || _options.Policy == ModelLoadPolicy.Eager)
-            {
-                return EvictionStanding.Kept;
-            }
-
-            // Read without the cache's lock: the budget asks under its own lock, and a swap or a disposal (under the
-            // cache's lock) may charge the budget, so taking both would invert their order. A stale answer is harmless:
-            // Evict re-checks under the cache's lock. A model reloading may go (its new generation serves when the
-            // reload ends), so no load keeps the budget waiting on a state change nobody signals. Degraded: the last
-            // good model is what fail-safe keeps, so it goes only when nothing else can make room.
-            if (_slot.Serving is null)
-            {
-                return EvictionStanding.Kept;
-            }
-
-            return _slot.UnlockedState switch
-            {
-                SlotState.Ready => EvictionStanding.Evictable,
-                SlotState.Degraded => EvictionStanding.LastResort,
-                _ => EvictionStanding.Kept,
-            };
+            return true;
         }
-    }
 
-    bool IBudgetedCache.Evict() => Unload(MemoryBudgetReason, ModelCacheState.Evicted);
-
-    long IBudgetedCache.TakeUses()
-    {
-        long total = _hits.Sum() + Interlocked.Read(ref _misses);
-        long uses = total - _usesCounted;
-        _usesCounted = total;
-        return uses;
+        // The budget acted on a standing that changed meanwhile (the model is loading first, degraded, disposed): publish
+        // what holds now, so it does not choose this model again for nothing.
+        _slot.PublishStanding();
+        return false;
     }
 
     /// <summary>
@@ -88,7 +68,7 @@ public sealed partial class ModelCache<TModel>
 
         attempt.Step = "reserving memory";
         long waitStarted = _timeProvider.GetTimestamp();
-        MemoryBudget.Reservation reservation = _budget.Reserve(this, estimate, attempt.CancellationToken, step => attempt.Step = step);
+        MemoryBudget.Reservation reservation = _budget.Reserve(_member!, estimate, attempt.CancellationToken, step => attempt.Step = step);
         _metrics.RecordLoadWait(this, Diagnostics.ModelCacheMetrics.WaitedForMemory, _timeProvider.GetElapsedTime(waitStarted));
         return reservation;
     }
@@ -133,7 +113,7 @@ public sealed partial class ModelCache<TModel>
         TimeSpan drainDelay = model is IDisposable or IAsyncDisposable
             ? (_options.EvictionDrainDelay < _options.DrainDelay ? _options.EvictionDrainDelay : _options.DrainDelay)
             : TimeSpan.Zero;
-        return _budget?.Charge(this, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
+        return _budget?.Charge(_member!, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
     }
 
     /// <summary>
@@ -152,7 +132,7 @@ public sealed partial class ModelCache<TModel>
             try
             {
                 // The charge is the model's size and the raw bytes the generation keeps (ChargeMemory): fit both.
-                _budget!.Fit(this, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, step => attempt.Step = step);
+                _budget!.Fit(_member!, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, step => attempt.Step = step);
             }
             catch
             {

@@ -136,14 +136,14 @@ public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHos
 
     private void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
     {
-        if (!_slot.TrySwap(generation, reason == ModelLoadReason.Rollback, out ModelSlot<TModel>.SwapResult swap))
+        if (!_slot.TrySwap(generation, reason == ModelLoadReason.Rollback, out SlotSwap<TModel> swap))
         {
             ThrowDisposed();
         }
 
         ModelGeneration<TModel>? previous = swap.Previous;
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
-        _budget?.OnServing(this);
+        _budget?.OnServing();
         _slot.Retire(swap);
         long ended = _timeProvider.GetTimestamp();
         _metrics.RecordLoad(this, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);

@@ -42,6 +42,7 @@ public sealed partial class ModelCache<TModel>
     private ModelGeneration<TModel> WaitForGeneration()
     {
         Interlocked.Increment(ref _misses);
+        _member?.RecordMiss();
         while (true)
         {
             if (_slot.Serving is { } current)
@@ -105,6 +106,7 @@ public sealed partial class ModelCache<TModel>
     private async ValueTask<ModelGeneration<TModel>> WaitForGenerationAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _misses);
+        _member?.RecordMiss();
         while (true)
         {
             if (_slot.Serving is { } current)

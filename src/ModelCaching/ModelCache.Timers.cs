@@ -87,7 +87,6 @@ public sealed partial class ModelCache<TModel>
         }
 
         _history.CountUnload();
-        _budget?.OnUnloaded(this);
         _metrics.RecordUnload(this, reason);
         Log.Unloaded(_logger, Name, unloaded.Version.Id, reason);
         RaiseUnloaded(unloaded.Version, reason);

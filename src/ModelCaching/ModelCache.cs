@@ -119,7 +119,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger, timeProvider, this);
         _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, this);
         _timers = new ServingTimers(timeProvider, settings, this);
-        _slot = new ModelSlot<TModel>(name, SourceDescription, settings, timeProvider, _logger, _failSafe, _timers);
+        _member = budget?.Join(this, _hits);
+
+        // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
+        _slot = new ModelSlot<TModel>(name, SourceDescription, settings, timeProvider, _logger, _failSafe, _timers, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : _member);
 
         if (settings.ReloadOnChange)
         {
@@ -131,7 +134,6 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         _budget = budget;
         _onNeverServedFailure = onNeverServedFailure;
         TemplateName = templateName;
-        _budget?.Join(this);
         _metrics.Register(this);
     }
 
@@ -397,7 +399,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
         _lifetime.Cancel();
         _slot.ReleaseAll();
-        _budget?.Leave(this);
+        _budget?.Leave(_member!);
         _metrics.Unregister(this);
     }
 

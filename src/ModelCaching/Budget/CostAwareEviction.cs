@@ -23,12 +23,9 @@ namespace ModelCaching.Budget;
 /// newcomers that do not fit would hand every byte an eviction left free to whichever newcomer came next.
 /// </para>
 /// <para>
-/// Aging: uses are halved once per period of <see cref="AgingSamplesPerEntry"/> uses per known model (TinyLFU's reset),
-/// lazily: an entry is brought up to date (its F, and its H by what its F lost) when it is next read, so aging never
-/// walks every entry. F is capped at <see cref="MaximumFrequency"/> (TinyLFU's small counters), so a model that was
-/// very hot falls back to ordinary within a few periods when its tenants move on. The period and the cap are what the
-/// eviction simulation (docs/eviction.md) chose between a stationary workload, which wants long memory, and shifting
-/// popularity, which wants short memory.
+/// Aging: uses are halved once per period of <see cref="AgingSamplesPerEntry"/> uses per known model, lazily
+/// (<see cref="FrequencyAging"/>); F is capped at <see cref="MaximumFrequency"/> (TinyLFU's small counters), so a model
+/// that was very hot falls back to ordinary within a few periods when its tenants move on.
 /// </para>
 /// Single-threaded by contract: the budget calls it under its lock. <see cref="SelectVictims"/> costs
 /// O(R log R) for R evictable models and allocates nothing when they come in a <see cref="List{T}"/> or an array.
@@ -52,9 +49,8 @@ internal sealed class CostAwareEviction
 
     private readonly List<EvictionEntry> _candidates = [];
     private readonly List<EvictionEntry> _probation = [];
+    private readonly FrequencyAging _aging = new();
     private double _clock;
-    private int _epoch;
-    private double _usesThisEpoch;
 
     private readonly List<EvictionEntry> _noVictims = [];
 
@@ -99,16 +95,7 @@ internal sealed class CostAwareEviction
             entry.Overdraft = false;
         }
 
-        _usesThisEpoch += uses;
-        double period = Math.Max(AgingSamples * Math.Max(knownEntries, 1), MinimumAgingPeriod);
-        if (_usesThisEpoch >= period)
-        {
-            // Uses counted in a batch may span several periods.
-            double periods = Math.Floor(_usesThisEpoch / period);
-            _epoch += (int)Math.Min(periods, int.MaxValue - _epoch);
-            _usesThisEpoch -= periods * period;
-        }
-
+        _aging.Count(uses, Math.Max(AgingSamples * Math.Max(knownEntries, 1), MinimumAgingPeriod));
         Revalue(entry);
     }
 
@@ -147,49 +134,8 @@ internal sealed class CostAwareEviction
     /// </returns>
     public bool SelectVictims(EvictionEntry candidate, long bytesNeeded, IEnumerable<EvictionEntry> evictable, List<EvictionEntry> victims)
     {
-        victims.Clear();
-        _candidates.Clear();
-        _probation.Clear();
-        // Typed loops for the usual collections: foreach over the interface would allocate an enumerator per call.
-        if (evictable is List<EvictionEntry> list)
-        {
-            foreach (EvictionEntry entry in list)
-            {
-                Collect(entry);
-            }
-        }
-        else if (evictable is EvictionEntry[] array)
-        {
-            foreach (EvictionEntry entry in array)
-            {
-                Collect(entry);
-            }
-        }
-        else
-        {
-            foreach (EvictionEntry entry in evictable)
-            {
-                Collect(entry);
-            }
-        }
-
-        _candidates.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
-        long freed = TakeProbation(bytesNeeded, victims);
-
-        // Load time the victims would spare if kept, against the newcomer's.
-        double displaced = 0;
-        foreach (EvictionEntry entry in _candidates)
-        {
-            if (freed >= bytesNeeded)
-            {
-                break;
-            }
-
-            victims.Add(entry);
-            freed += entry.Size;
-            displaced += entry.Frequency * entry.Cost;
-        }
-
+        CollectAll(evictable, victims);
+        long freed = TakeLowest(bytesNeeded, victims, out double displaced);
         Age(candidate);
         bool admitted;
         if (AdmitAgainstMain)
@@ -222,29 +168,6 @@ internal sealed class CostAwareEviction
         return admitted;
     }
 
-    // The models not admitted go first: all of them, or with KeepProbation the lowest-valued until the bytes suffice.
-    private long TakeProbation(long bytesNeeded, List<EvictionEntry> victims)
-    {
-        if (_probation.Count > 1)
-        {
-            _probation.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
-        }
-
-        long freed = 0;
-        foreach (EvictionEntry entry in _probation)
-        {
-            if (KeepProbation && freed >= bytesNeeded)
-            {
-                break;
-            }
-
-            victims.Add(entry);
-            freed += entry.Size;
-        }
-
-        return freed;
-    }
-
     /// <summary>
     /// Says whether a newcomer that fits without evicting anything is admitted, or loads into probation (as an
     /// <see cref="EvictionEntry.Overdraft"/> model, among the first to go): a newcomer is judged on every load, so free
@@ -268,16 +191,66 @@ internal sealed class CostAwareEviction
     /// <param name="victims">Receives the models to evict, lowest value first (all of them when they cannot free enough).</param>
     public void SelectLowest(long bytesNeeded, List<EvictionEntry> evictable, List<EvictionEntry> victims)
     {
+        CollectAll(evictable, victims);
+        TakeLowest(bytesNeeded, victims, out _);
+        _candidates.Clear();
+        _probation.Clear();
+    }
+
+    // Empties the victims and sorts the evictable models into the probation and the candidates (each by value).
+    private void CollectAll(IEnumerable<EvictionEntry> evictable, List<EvictionEntry> victims)
+    {
         victims.Clear();
         _candidates.Clear();
         _probation.Clear();
-        foreach (EvictionEntry entry in evictable)
+        // Typed loops for the usual collections: foreach over the interface would allocate an enumerator per call.
+        if (evictable is List<EvictionEntry> list)
         {
-            Collect(entry);
+            foreach (EvictionEntry entry in list)
+            {
+                Collect(entry);
+            }
+        }
+        else if (evictable is EvictionEntry[] array)
+        {
+            foreach (EvictionEntry entry in array)
+            {
+                Collect(entry);
+            }
+        }
+        else
+        {
+            foreach (EvictionEntry entry in evictable)
+            {
+                Collect(entry);
+            }
         }
 
         _candidates.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
-        long freed = TakeProbation(bytesNeeded, victims);
+    }
+
+    // The models not admitted go first (all of them, or with KeepProbation the lowest-valued until the bytes suffice),
+    // then the lowest-valued candidates until the bytes suffice; `displaced`: the load time those would spare if kept.
+    private long TakeLowest(long bytesNeeded, List<EvictionEntry> victims, out double displaced)
+    {
+        if (_probation.Count > 1)
+        {
+            _probation.Sort(static (a, b) => a.Priority.CompareTo(b.Priority));
+        }
+
+        long freed = 0;
+        foreach (EvictionEntry entry in _probation)
+        {
+            if (KeepProbation && freed >= bytesNeeded)
+            {
+                break;
+            }
+
+            victims.Add(entry);
+            freed += entry.Size;
+        }
+
+        displaced = 0;
         foreach (EvictionEntry entry in _candidates)
         {
             if (freed >= bytesNeeded)
@@ -287,10 +260,10 @@ internal sealed class CostAwareEviction
 
             victims.Add(entry);
             freed += entry.Size;
+            displaced += entry.Frequency * entry.Cost;
         }
 
-        _candidates.Clear();
-        _probation.Clear();
+        return freed;
     }
 
     /// <summary>
@@ -310,19 +283,7 @@ internal sealed class CostAwareEviction
         }
     }
 
-    /// <summary>Brings an entry's frequency (and its value) up to the current aging period.</summary>
-    private void Age(EvictionEntry entry)
-    {
-        int periods = _epoch - entry.Epoch;
-        if (periods > 0)
-        {
-            double aged = periods >= 64 ? 0 : entry.Frequency / Math.Pow(2, periods);
-            // The value keeps the clock it was given at the last use and loses what the frequency lost.
-            entry.Priority -= (entry.Frequency - aged) * Math.Max(entry.Cost, MinimumCost) / Math.Max(entry.Size, 1);
-            entry.Frequency = aged;
-            entry.Epoch = _epoch;
-        }
-    }
+    private void Age(EvictionEntry entry) => _aging.Age(entry, MinimumCost);
 
     private void Revalue(EvictionEntry entry) =>
         entry.Priority = _clock + (entry.Frequency * Math.Max(entry.Cost, MinimumCost) / Math.Max(entry.Size, 1));

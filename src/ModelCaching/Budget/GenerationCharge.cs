@@ -4,7 +4,7 @@ namespace ModelCaching.Budget;
 /// The bytes one generation holds against a <see cref="MemoryBudget"/>: resident while it serves, draining once it
 /// was swapped out or unloaded (leases and the drain delay may still keep it), released when it is disposed.
 /// </summary>
-internal sealed class GenerationCharge(MemoryBudget budget, long bytes, MemoryBudget.Member? owner = null)
+internal sealed class GenerationCharge(MemoryBudget budget, long bytes, BudgetMember? owner = null)
 {
     private const int Resident = 0;
     private const int Draining = 1;

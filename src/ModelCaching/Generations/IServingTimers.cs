@@ -15,6 +15,22 @@ internal interface IServingTimers
     /// <summary>Retries a failed load after <paramref name="delay"/>.</summary>
     void ArmRetry(TimeSpan delay);
 
+    /// <summary>
+    /// After a failed load: the retry in <paramref name="retryIn"/>, or when none is coming (known-bad content, retries
+    /// off) and a model still serves, the time-to-live refresh goes on so that a later version is still picked up.
+    /// </summary>
+    void OnLoadFailed(TimeSpan? retryIn, bool stillServing)
+    {
+        if (retryIn is { } delay)
+        {
+            ArmRetry(delay);
+        }
+        else if (stillServing)
+        {
+            ArmRefresh();
+        }
+    }
+
     /// <summary>Nothing serves any more: no refresh and no retry.</summary>
     void OnUnloaded();
 }

@@ -20,6 +20,7 @@ internal sealed class ModelSlot<TModel>
     private readonly GenerationRetirement<TModel> _retirement;
     private readonly TimeSpan _evictionDrainDelay;
     private readonly GenerationFactory<TModel> _generations;
+    private readonly Budget.BudgetMember? _member;
 
     // The serving generation: the only field the hit path reads. Written under _gate.
     private volatile ModelGeneration<TModel>? _serving;
@@ -28,8 +29,9 @@ internal sealed class ModelSlot<TModel>
     private volatile SlotState _state = SlotState.NotLoaded;
     private string? _lastError;
 
-    public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers)
+    public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member = null)
     {
+        _member = member;
         _failSafe = failSafe;
         _timers = timers;
         _rollback = new RollbackSlot<TModel>(options.RollbackRetention);
@@ -70,14 +72,9 @@ internal sealed class ModelSlot<TModel>
     }
 
     /// <summary>A new generation (<see cref="GenerationFactory{TModel}.Create"/>), retired here once it stops serving.</summary>
-    public ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge) =>
-        _generations.Create(model, artifact, size, charge);
+    public ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge) => _generations.Create(model, artifact, size, charge);
 
-    /// <summary>
-    /// The raw bytes a generation loaded from <paramref name="artifact"/> keeps while it serves, charged to the budget
-    /// beside the model: its own (when it keeps its content) and the previous version's that the swap puts in the
-    /// rollback slot (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the slot).
-    /// </summary>
+    /// <summary>Raw bytes a generation from <paramref name="artifact"/> keeps while it serves (charged beside the model): its own, and the previous version's (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the rollback slot).</summary>
     public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
     {
         long own = _generations.KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
@@ -102,7 +99,7 @@ internal sealed class ModelSlot<TModel>
     /// (per the retention) or is to be retired; a rollback forgets what was kept and rejects the version it leaves.
     /// </summary>
     /// <returns><see langword="false"/> when the slot is disposed: <paramref name="generation"/> is retired, nothing changes.</returns>
-    public bool TrySwap(ModelGeneration<TModel> generation, bool rollback, out SwapResult result)
+    public bool TrySwap(ModelGeneration<TModel> generation, bool rollback, out SlotSwap<TModel> result)
     {
         lock (_gate)
         {
@@ -114,7 +111,7 @@ internal sealed class ModelSlot<TModel>
             }
 
             ModelGeneration<TModel>? previous = _serving;
-            _serving = generation;
+            SetServing(generation);
             if (rollback && previous?.ContentHash is { } rolledBackFrom)
             {
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
@@ -128,13 +125,13 @@ internal sealed class ModelSlot<TModel>
             _failSafe.OnSuccess();
             _failSafe.OnServed(generation.ContentHash);
             _timers.OnLoaded();
-            result = new SwapResult(previous, retire, released);
+            result = new SlotSwap<TModel>(previous, retire, released);
             return true;
         }
     }
 
     /// <summary>After a swap: retires what it replaced (the caller first tells the budget the new generation serves).</summary>
-    public void Retire(in SwapResult swap)
+    public void Retire(in SlotSwap<TModel> swap)
     {
         _retirement.Retire(swap.Retire);
         _retirement.Retire(swap.Released);
@@ -165,7 +162,6 @@ internal sealed class ModelSlot<TModel>
     /// <returns>The generation that keeps serving, if any.</returns>
     public ModelGeneration<TModel>? OnLoadFailed(ModelLoadException failure, bool retry, out TimeSpan? retryIn)
     {
-        retryIn = null;
         lock (_gate)
         {
             ModelGeneration<TModel>? serving = _serving;
@@ -179,22 +175,8 @@ internal sealed class ModelSlot<TModel>
                 _failSafe.StartCooldown(failure);
             }
 
-            if (retry && !IsDisposed)
-            {
-                retryIn = _failSafe.NextRetryDelay();
-                if (retryIn is { } delay)
-                {
-                    _timers.ArmRetry(delay);
-                }
-            }
-
-            if (retryIn is null && serving is not null)
-            {
-                // No retry is coming (known-bad content, or retries off): keep the time-to-live refresh going so a
-                // later version is still picked up.
-                _timers.ArmRefresh();
-            }
-
+            retryIn = retry && !IsDisposed ? _failSafe.NextRetryDelay() : null;
+            _timers.OnLoadFailed(retryIn, stillServing: serving is not null);
             return serving;
         }
     }
@@ -211,7 +193,7 @@ internal sealed class ModelSlot<TModel>
                 return null;
             }
 
-            _serving = null;
+            SetServing(null);
         }
 
         ModelArtifact? bytes = current.Artifact;
@@ -227,7 +209,7 @@ internal sealed class ModelSlot<TModel>
         {
             if (_serving is null && Fire(SlotEvent.Restored))
             {
-                _serving = restored;
+                SetServing(restored);
                 return true;
             }
         }
@@ -252,7 +234,7 @@ internal sealed class ModelSlot<TModel>
                 return null;
             }
 
-            _serving = null;
+            SetServing(null);
             _timers.OnUnloaded();
             _failSafe.ResetStreak();
         }
@@ -292,9 +274,27 @@ internal sealed class ModelSlot<TModel>
         }
 
         _state = next;
+        PublishStandingLocked();
         return true;
     }
 
-    /// <summary>What a swap replaced: the generation that served before, and those to retire once the budget knows.</summary>
-    internal readonly record struct SwapResult(ModelGeneration<TModel>? Previous, ModelGeneration<TModel>? Retire, ModelGeneration<TModel>? Released);
+    // Under _gate, with each state change and each change of the serving generation, so the last standing published is
+    // the latest one's: the budget reads it under its own lock without taking this one.
+    private void SetServing(ModelGeneration<TModel>? generation)
+    {
+        _serving = generation;
+        PublishStandingLocked();
+    }
+
+
+    /// <summary>Tells the budget again whether it may evict the model now (after an eviction found the state changed).</summary>
+    public void PublishStanding()
+    {
+        lock (_gate)
+        {
+            PublishStandingLocked();
+        }
+    }
+
+    private void PublishStandingLocked() => _member?.Publish(_state.ToStanding(_serving is not null));
 }

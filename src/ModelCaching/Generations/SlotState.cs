@@ -37,4 +37,16 @@ internal static class SlotStateExtensions
     /// <summary>The public state: a disposed slot says <see cref="ModelCacheState.Unloaded"/>.</summary>
     public static ModelCacheState ToPublic(this SlotState state) =>
         state == SlotState.Disposed ? ModelCacheState.Unloaded : (ModelCacheState)state;
+
+    /// <summary>
+    /// Whether a memory budget may evict the model: a Degraded one only as a last resort (its last good model is what
+    /// fail-safe keeps); one reloading may go (its new generation serves when the reload ends, so no load waits on a change
+    /// nobody signals); nothing serving, nothing to evict.
+    /// </summary>
+    public static Budget.EvictionStanding ToStanding(this SlotState state, bool serving) => !serving ? Budget.EvictionStanding.Kept : state switch
+    {
+        SlotState.Ready => Budget.EvictionStanding.Evictable,
+        SlotState.Degraded => Budget.EvictionStanding.LastResort,
+        _ => Budget.EvictionStanding.Kept,
+    };
 }

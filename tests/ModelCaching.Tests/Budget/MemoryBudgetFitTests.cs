@@ -14,10 +14,8 @@ public sealed class MemoryBudgetFitTests
     public async Task AFitOfABuiltModel_GoesAheadOfANewcomerWaitingForItsMemory()
     {
         var budget = new MemoryBudget("tenants", limit: 100);
-        var built = new Member("built");
-        var newcomer = new Member("newcomer");
-        budget.Join(built);
-        budget.Join(newcomer);
+        BudgetMember built = budget.Join(new Member("built"));
+        BudgetMember newcomer = budget.Join(new Member("newcomer"));
 
         // The built model's load reserved its estimate (50); the newcomer needs 60 and waits, since nothing is evictable.
         MemoryBudget.Reservation reservation = budget.Reserve(built, 50, CancellationToken.None, static _ => { });
@@ -45,9 +43,7 @@ public sealed class MemoryBudgetFitTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         var serving = new Serving("serving", budget);
-        var built = new Member("built");
-        budget.Join(serving);
-        budget.Join(built);
+        BudgetMember built = budget.Join(new Member("built"));
         serving.Load(100);
 
         // The load was abandoned at its timeout (its token cancelled) while its model was being measured: the late
@@ -63,20 +59,28 @@ public sealed class MemoryBudgetFitTests
     }
 
     /// <summary>A cache that serves one generation, which an eviction releases at once.</summary>
-    private sealed class Serving(string name, MemoryBudget budget) : IBudgetedCache
+    private sealed class Serving : IBudgetedCache
     {
+        private readonly MemoryBudget _budget;
+        private readonly BudgetMember _member;
         private GenerationCharge? _charge;
 
-        public string Name => name;
+        public Serving(string name, MemoryBudget budget)
+        {
+            Name = name;
+            _budget = budget;
+            _member = budget.Join(this);
+        }
+
+        public string Name { get; }
 
         public int Evictions { get; private set; }
 
-        public EvictionStanding Standing => Volatile.Read(ref _charge) is null ? EvictionStanding.Kept : EvictionStanding.Evictable;
-
         public void Load(long bytes)
         {
-            MemoryBudget.Reservation reservation = budget.Reserve(this, bytes, CancellationToken.None, static _ => { });
-            Volatile.Write(ref _charge, budget.Charge(this, reservation, bytes, loadSeconds: 0.01));
+            MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, static _ => { });
+            Volatile.Write(ref _charge, _budget.Charge(_member, reservation, bytes, loadSeconds: 0.01));
+            _member.Publish(EvictionStanding.Evictable);
         }
 
         public bool Evict()
@@ -88,12 +92,10 @@ public sealed class MemoryBudgetFitTests
             }
 
             Evictions++;
-            budget.OnUnloaded(this);
+            _member.Publish(EvictionStanding.Kept);
             charge.OnDisposed();
             return true;
         }
-
-        public long TakeUses() => 1;
     }
 
     /// <summary>A cache that loads and serves nothing the budget could evict.</summary>
@@ -101,10 +103,6 @@ public sealed class MemoryBudgetFitTests
     {
         public string Name => name;
 
-        public EvictionStanding Standing => EvictionStanding.Kept;
-
         public bool Evict() => false;
-
-        public long TakeUses() => 1;
     }
 }

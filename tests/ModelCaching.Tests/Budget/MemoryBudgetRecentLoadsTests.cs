@@ -123,17 +123,17 @@ public sealed class MemoryBudgetRecentLoadsTests
     {
         private GenerationCharge? _serving;
         private GenerationCharge? _draining;
+        private BudgetMember? _member;
 
         public string Name => name;
 
-        public EvictionStanding Standing => Volatile.Read(ref _serving) is not null ? EvictionStanding.Evictable : EvictionStanding.Kept;
-
         public void Load()
         {
-            budget.Join(this);
-            MemoryBudget.Reservation reservation = budget.Reserve(this, Size, CancellationToken.None, static _ => { });
-            Volatile.Write(ref _serving, budget.Charge(this, reservation, Size, loadSeconds: 0.01, drainDelay: drainDelay));
-            budget.OnServing(this);
+            _member = budget.Join(this);
+            MemoryBudget.Reservation reservation = budget.Reserve(_member, Size, CancellationToken.None, static _ => { });
+            Volatile.Write(ref _serving, budget.Charge(_member, reservation, Size, loadSeconds: 0.01, drainDelay: drainDelay));
+            _member.Publish(EvictionStanding.Evictable);
+            budget.OnServing();
         }
 
         public bool Evict()
@@ -144,14 +144,12 @@ public sealed class MemoryBudgetRecentLoadsTests
                 return false;
             }
 
+            _member!.Publish(EvictionStanding.Kept);
             charge.OnRetired();
-            budget.OnUnloaded(this);
             Volatile.Write(ref _draining, charge);
             return true;
         }
 
         public void ReleaseDrained() => Interlocked.Exchange(ref _draining, null)?.OnDisposed();
-
-        public long TakeUses() => 1;
     }
 }

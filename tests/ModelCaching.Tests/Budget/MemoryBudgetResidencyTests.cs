@@ -16,9 +16,7 @@ public sealed class MemoryBudgetResidencyTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         var tenant = new Tenant("a", budget) { RechargeOnFirstEviction = 40 };
-        var newcomer = new Quiet("b");
-        budget.Join(tenant);
-        budget.Join(newcomer);
+        BudgetMember newcomer = budget.Join(new Quiet("b"));
         tenant.Load(60);
 
         // b needs 70: evicting a (60) makes room, but a miss on a charges 40 again inside that eviction. Room for b is
@@ -36,15 +34,13 @@ public sealed class MemoryBudgetResidencyTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         var tenant = new Tenant("a", budget);
-        var newcomer = new Quiet("b");
-        budget.Join(tenant);
-        budget.Join(newcomer);
+        BudgetMember newcomer = budget.Join(new Quiet("b"));
         tenant.Load(60);
 
-        // Invalidate: the old generation's bytes go; a miss loads and charges 40 before the unload reaches the budget.
+        // Invalidate: the old generation's bytes go; a miss loads and charges 40 right after (before, on main, the unload's
+        // late news reached the budget and cleared the resident mark; residency is now the bytes held, so there is no news).
         tenant.Release();
         tenant.Load(40);
-        budget.OnUnloaded(tenant);
 
         using var givesUp = new CancellationTokenSource(Bound);
         MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, static _ => { })).WaitAsync(Bound + Bound);
@@ -54,26 +50,38 @@ public sealed class MemoryBudgetResidencyTests
     }
 
     /// <summary>A cache serving one generation at a time, released at once when it leaves.</summary>
-    private sealed class Tenant(string name, MemoryBudget budget) : IBudgetedCache
+    private sealed class Tenant : IBudgetedCache
     {
+        private readonly MemoryBudget _budget;
+        private readonly BudgetMember _member;
         private GenerationCharge? _charge;
 
-        public string Name => name;
+        public Tenant(string name, MemoryBudget budget)
+        {
+            Name = name;
+            _budget = budget;
+            _member = budget.Join(this);
+        }
+
+        public string Name { get; }
 
         public int Evictions { get; private set; }
 
         /// <summary>Bytes a miss charges while the first eviction runs (0: none).</summary>
         public long RechargeOnFirstEviction { get; init; }
 
-        public EvictionStanding Standing => Volatile.Read(ref _charge) is null ? EvictionStanding.Kept : EvictionStanding.Evictable;
-
         public void Load(long bytes)
         {
-            MemoryBudget.Reservation reservation = budget.Reserve(this, bytes, CancellationToken.None, static _ => { });
-            Volatile.Write(ref _charge, budget.Charge(this, reservation, bytes, loadSeconds: 0.01));
+            MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, static _ => { });
+            Volatile.Write(ref _charge, _budget.Charge(_member, reservation, bytes, loadSeconds: 0.01));
+            _member.Publish(EvictionStanding.Evictable);
         }
 
-        public void Release() => Interlocked.Exchange(ref _charge, null)?.OnDisposed();
+        public void Release()
+        {
+            _member.Publish(EvictionStanding.Kept);
+            Interlocked.Exchange(ref _charge, null)?.OnDisposed();
+        }
 
         public bool Evict()
         {
@@ -89,11 +97,8 @@ public sealed class MemoryBudgetResidencyTests
                 Load(RechargeOnFirstEviction);
             }
 
-            budget.OnUnloaded(this);
             return true;
         }
-
-        public long TakeUses() => 1;
     }
 
     /// <summary>A cache with nothing to evict.</summary>
@@ -101,10 +106,6 @@ public sealed class MemoryBudgetResidencyTests
     {
         public string Name => name;
 
-        public EvictionStanding Standing => EvictionStanding.Kept;
-
         public bool Evict() => false;
-
-        public long TakeUses() => 1;
     }
 }

@@ -42,6 +42,7 @@ public sealed class MemoryBudgetTrimTests
     {
         private GenerationCharge? _serving;
         private GenerationCharge? _draining;
+        private BudgetMember? _member;
 
         public string Name => name;
 
@@ -49,14 +50,13 @@ public sealed class MemoryBudgetTrimTests
 
         public bool Resident => Volatile.Read(ref _serving) is not null;
 
-        public EvictionStanding Standing => Resident ? EvictionStanding.Evictable : EvictionStanding.Kept;
-
         public void Load()
         {
-            budget.Join(this);
-            MemoryBudget.Reservation reservation = budget.Reserve(this, 100, CancellationToken.None, static _ => { });
-            Volatile.Write(ref _serving, budget.Charge(this, reservation, 100, loadSeconds: 0.01));
-            budget.OnServing(this);
+            _member = budget.Join(this);
+            MemoryBudget.Reservation reservation = budget.Reserve(_member, 100, CancellationToken.None, static _ => { });
+            Volatile.Write(ref _serving, budget.Charge(_member, reservation, 100, loadSeconds: 0.01));
+            _member.Publish(EvictionStanding.Evictable);
+            budget.OnServing();
         }
 
         public bool Evict()
@@ -68,14 +68,12 @@ public sealed class MemoryBudgetTrimTests
             }
 
             Evictions++;
+            _member!.Publish(EvictionStanding.Kept);
             charge.OnRetired();
-            budget.OnUnloaded(this);
             _draining = charge;
             return true;
         }
 
         public void ReleaseDrained() => Interlocked.Exchange(ref _draining, null)?.OnDisposed();
-
-        public long TakeUses() => 1;
     }
 }

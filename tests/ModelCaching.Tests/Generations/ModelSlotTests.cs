@@ -180,7 +180,7 @@ public sealed class ModelSlotTests
         Assert.True(_slot.TryTakeRollback(out ModelGeneration<FakeModel>? kept, out _));
         Assert.Same(first, kept);
 
-        Assert.True(_slot.TrySwap(kept!, rollback: true, out ModelSlot<FakeModel>.SwapResult swap));
+        Assert.True(_slot.TrySwap(kept!, rollback: true, out SlotSwap<FakeModel> swap));
         _slot.Retire(swap);
 
         Assert.Same(second, swap.Previous);
@@ -278,7 +278,7 @@ public sealed class ModelSlotTests
                 return _slot.OnLoadStarting();
             case SlotEvent.Swapped:
                 fired = Generation();
-                bool swapped = _slot.TrySwap(fired, rollback: false, out ModelSlot<FakeModel>.SwapResult swap);
+                bool swapped = _slot.TrySwap(fired, rollback: false, out SlotSwap<FakeModel> swap);
                 _slot.Retire(swap);
                 return swapped;
             case SlotEvent.SourceUnchanged:
@@ -313,7 +313,7 @@ public sealed class ModelSlotTests
     private ModelGeneration<FakeModel> Swap(string content = "v1")
     {
         ModelGeneration<FakeModel> generation = Generation(content);
-        Assert.True(_slot.TrySwap(generation, rollback: false, out ModelSlot<FakeModel>.SwapResult swap));
+        Assert.True(_slot.TrySwap(generation, rollback: false, out SlotSwap<FakeModel> swap));
         _slot.Retire(swap);
         return generation;
     }

@@ -201,8 +201,7 @@ public sealed class LoadAttemptTests : IDisposable
     public async Task An_abandoned_attempt_gives_back_the_memory_it_reserved_at_the_timeout_and_only_once()
     {
         var budget = new MemoryBudget("test", 100);
-        var member = new BudgetMember("stuck");
-        budget.Join(member);
+        BudgetMember member = budget.Join(new Unevictable("stuck"));
         MemoryBudget.Reservation? leftToTheThread = null;
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: a =>
         {
@@ -228,8 +227,7 @@ public sealed class LoadAttemptTests : IDisposable
     public async Task A_reservation_granted_after_the_attempt_was_abandoned_is_given_back_at_once()
     {
         var budget = new MemoryBudget("test", 100);
-        var member = new BudgetMember("late");
-        budget.Join(member);
+        BudgetMember member = budget.Join(new Unevictable("late"));
         var held = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: a =>
         {
@@ -265,8 +263,7 @@ public sealed class LoadAttemptTests : IDisposable
         var abandonedThreads = new AbandonedLoadThreads(limit: 4);
         var limiter = new ModelLoadLimiter(1, queueTimeout: null, abandonedThreads);
         var budget = new MemoryBudget("test", 100);
-        var member = new BudgetMember("racing");
-        budget.Join(member);
+        BudgetMember member = budget.Join(new Unevictable("racing"));
         int failures = 0;
         for (int i = 0; i < 200; i++)
         {
@@ -382,15 +379,11 @@ public sealed class LoadAttemptTests : IDisposable
         new DelegateAttemptOwner<FakeModel>(work, (_, cause) => _abandoned.TrySetResult(cause), _ => Interlocked.Increment(ref _ended)));
 
     /// <summary>A cache as a budget sees it, never evictable.</summary>
-    private sealed class BudgetMember(string name) : IBudgetedCache
+    private sealed class Unevictable(string name) : IBudgetedCache
     {
         public string Name { get; } = name;
 
-        public EvictionStanding Standing => EvictionStanding.Kept;
-
         public bool Evict() => false;
-
-        public long TakeUses() => 0;
     }
 
     /// <summary>A clock moved by hand whose timers never fire: a timeout must then come from <see cref="LoadAttempt{TModel}.AbandonIfOverdue"/>.</summary>

@@ -1,0 +1,136 @@
+using ModelCaching.Budget;
+
+namespace ModelCaching.Tests.Budget;
+
+/// <summary>
+/// <see cref="EvictionPlanner"/>: which members may be evicted now, read from what they published and hold, and the
+/// names it remembers.
+/// </summary>
+public sealed class EvictionPlannerTests
+{
+    [Fact]
+    public void ANameThatNeverServed_IsForgottenWhenItLeaves_OneThatServedIsKept()
+    {
+        var planner = new EvictionPlanner();
+        BudgetMember never = planner.Join(new Cache("never"), hits: null);
+        BudgetMember served = planner.Join(new Cache("served"), hits: null);
+        planner.RecordCharge(served, 10, loadSeconds: 1, overdraft: false);
+
+        planner.Leave(never);
+        planner.Leave(served);
+
+        Assert.Equal(1, planner.Known);
+        Assert.False(served.Joined);
+    }
+
+    [Fact]
+    public void ACacheMadeAnewForAName_KeepsItsHistory_AndTheEarlierOneIsNoLongerAMember()
+    {
+        var planner = new EvictionPlanner();
+        BudgetMember earlier = planner.Join(new Cache("m"), hits: null);
+        planner.RecordCharge(earlier, 10, loadSeconds: 2, overdraft: false);
+
+        BudgetMember later = planner.Join(new Cache("m"), hits: null);
+
+        Assert.False(earlier.Joined);
+        Assert.True(later.Joined);
+        Assert.Same(earlier.Entry, later.Entry);
+        Assert.True(later.EverServed);
+
+        // The earlier cache's late leave changes nothing for the later one.
+        planner.Leave(earlier);
+        Assert.True(later.Joined);
+        Assert.Equal(1, planner.Known);
+    }
+
+    [Fact]
+    public void OnlyResidentMembersThatPublishedEvictable_AreChosen_AndAChosenOneIsNotChosenTwice()
+    {
+        var planner = new EvictionPlanner();
+        BudgetMember candidate = planner.Join(new Cache("candidate"), hits: null);
+        BudgetMember kept = Serving(planner, "kept", 50, EvictionStanding.Kept);
+        BudgetMember notResident = planner.Join(new Cache("empty"), hits: null);
+        notResident.Publish(EvictionStanding.Evictable);
+        BudgetMember evictable = Serving(planner, "evictable", 50, EvictionStanding.Evictable);
+        bool admitted = true;
+
+        List<BudgetMember>? victims = planner.Plan(candidate, 50, decideAdmission: false, ref admitted);
+
+        Assert.Equal([evictable], victims);
+        Assert.True(evictable.Evicting);
+        Assert.False(kept.Evicting);
+        Assert.Null(planner.Plan(candidate, 50, decideAdmission: false, ref admitted));
+    }
+
+    [Fact]
+    public void ADegradedModel_GoesOnlyWhenTheOthersCannotFreeEnough_AndNeverAheadOfNeed()
+    {
+        var planner = new EvictionPlanner();
+        BudgetMember candidate = planner.Join(new Cache("candidate"), hits: null);
+        BudgetMember degraded = Serving(planner, "degraded", 50, EvictionStanding.LastResort);
+        BudgetMember ready = Serving(planner, "ready", 50, EvictionStanding.Evictable);
+        bool admitted = true;
+
+        Assert.Equal([ready], planner.PlanTrim(100));
+        planner.EndEviction(ready, evicted: false);
+        Assert.Equal([ready], planner.Plan(candidate, 50, decideAdmission: false, ref admitted));
+        planner.EndEviction(ready, evicted: false);
+
+        List<BudgetMember>? victims = planner.Plan(candidate, 100, decideAdmission: false, ref admitted);
+
+        Assert.Equal([ready, degraded], victims);
+    }
+
+    [Fact]
+    public void AnEviction_LeavesAModelChargedAgainMeanwhileResident()
+    {
+        var planner = new EvictionPlanner();
+        var account = new BudgetAccount(limit: 100);
+        BudgetMember member = planner.Join(new Cache("m"), hits: null);
+        account.Charge(reservation: null, 50, member);
+        planner.RecordCharge(member, 50, loadSeconds: 1, overdraft: false);
+        member.Publish(EvictionStanding.Evictable);
+        bool admitted = true;
+        List<BudgetMember> victims = planner.Plan(planner.Join(new Cache("other"), hits: null), 50, decideAdmission: false, ref admitted)!;
+
+        // The eviction unloads the serving generation; a miss charges a new one before the eviction is recorded.
+        account.MoveToDraining(50, member);
+        account.Charge(reservation: null, 30, member);
+        planner.EndEviction(victims[0], evicted: true);
+
+        Assert.False(member.Evicting);
+        Assert.True(member.Resident);
+        Assert.True(member.Entry.Resident);
+    }
+
+    [Fact]
+    public void ALateChargeOfACacheThatLeft_TeachesThePolicyNothing()
+    {
+        var planner = new EvictionPlanner();
+        BudgetMember member = planner.Join(new Cache("m"), hits: null);
+        planner.Leave(member);
+
+        planner.RecordCharge(member, 10, loadSeconds: 1, overdraft: true);
+
+        Assert.False(member.EverServed);
+        Assert.False(member.Entry.Overdraft);
+        Assert.Equal(0, member.Entry.Size);
+    }
+
+    // A member serving `bytes` (held as the account would hold them) that published `standing`.
+    private static BudgetMember Serving(EvictionPlanner planner, string name, long bytes, EvictionStanding standing)
+    {
+        BudgetMember member = planner.Join(new Cache(name), hits: null);
+        member.AddHeld(bytes);
+        planner.RecordCharge(member, bytes, loadSeconds: 1, overdraft: false);
+        member.Publish(standing);
+        return member;
+    }
+
+    private sealed class Cache(string name) : IBudgetedCache
+    {
+        public string Name => name;
+
+        public bool Evict() => false;
+    }
+}
