@@ -178,7 +178,10 @@ public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHos
         ModelLoadReason reason = attempt.Reason;
         long started = attempt.StartedAt;
         // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
-        ModelGeneration<TModel>? serving = _slot.OnLoadFailed(failure, retry: outcome != ModelLoadOutcome.Skipped, out TimeSpan? retryIn);
+        // A template's model that never served is dropped below: no retry timer for it (one firing before the drop's
+        // disposal ran would load the made-up name again and take the template's rate-limited log line).
+        bool dropped = _onNeverServedFailure is not null && _slot.GenerationCount == 0;
+        ModelGeneration<TModel>? serving = _slot.OnLoadFailed(failure, retry: outcome != ModelLoadOutcome.Skipped && !dropped, out TimeSpan? retryIn);
         _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
         _metrics.RecordLoad(this, reason, outcome, started, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
@@ -192,14 +195,14 @@ public sealed partial class ModelCache<TModel> : ILoadHost<TModel>, ILoadStepHos
         {
             Log.ReloadFailedServingLastGood(_logger, failure, Name, SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
         }
-        else if (_onNeverServedFailure is not null && _slot.GenerationCount == 0)
+        else if (dropped)
         {
             // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets it
             // now and logs the failure (rate-limited per template: names made up by clients must not flood the log),
             // and it is disposed once its callers have their failure (disposing first would turn it into an
             // ObjectDisposedException).
             Volatile.Write(ref _droppedFailure, failure);
-            _onNeverServedFailure(this);
+            _onNeverServedFailure!(this);
             attempt.Completion.Task.ContinueWith(static (_, state) => ((ModelCache<TModel>)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             return;
         }
