@@ -9,9 +9,11 @@ using ModelCaching.ML.Compatibility;
 namespace ModelCaching.OutsideBenchmarks;
 
 /// <summary>
-/// <c>loop [seconds] [rounds] [tasks|threads]</c>: the throughput loop a user writes. For 1 and 2 threads, each round
-/// runs both ways for <c>seconds</c> each, in alternating order, on thread-pool threads (<c>Task.Run</c>, the default:
-/// the threads live on between measurements, as in a server) or on new threads (<c>threads</c>): one raw engine per thread (made before the
+/// <c>loop [seconds] [rounds] [tasks|threads|main]</c>: the throughput loop a user writes. For 1 and 2 threads, each
+/// round runs both ways for <c>seconds</c> each, in alternating order, on thread-pool threads (<c>Task.Run</c>, the
+/// default: the threads live on between measurements, as in a server), on new threads (<c>threads</c>), or with the
+/// 1-thread measurements on the program's main thread and the 2-thread ones on new threads (<c>main</c>: the main
+/// thread keeps an engine and stays alive, quiet, while the new threads predict): one raw engine per thread (made before the
 /// threads start), and <c>PredictionEnginePool.Predict(name, input)</c> from every thread. No warm-up round: the
 /// first round is reported like the others. Prints predictions per second per thread by wall time and by each
 /// thread's own CPU time (on a shared machine the threads wait for a core; CPU time leaves that wait out), and the
@@ -21,12 +23,15 @@ internal static class ThroughputLoop
 {
     private const string ModelName = "iris";
     private static volatile bool s_stop;
+    private static bool s_oneOnMain;
 
     public static int Run(string[] args)
     {
         double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 2;
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
-        bool newThreads = args.Length > 2 && args[2] == "threads";
+        string mode = args.Length > 2 ? args[2] : "tasks";
+        bool newThreads = mode is "threads" or "main";
+        s_oneOnMain = mode == "main";
         var context = new MLContext(seed: 1);
         var services = new ServiceCollection();
         services.Configure<MLOptions>(o => o.MLContext = context);
@@ -36,7 +41,7 @@ internal static class ThroughputLoop
         ITransformer model = context.Model.Load(IrisData.ModelPath, out _);
         IrisData input = IrisData.Virginica;
 
-        Console.WriteLine($"outside throughput loop: iris.zip, {seconds:0.##} s per way per round, {rounds} rounds, {(newThreads ? "new threads" : "Task.Run")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
+        Console.WriteLine($"outside throughput loop: iris.zip, {seconds:0.##} s per way per round, {rounds} rounds, {mode switch { "main" => "1 thread on the main thread, 2 on new threads", "threads" => "new threads", _ => "Task.Run" }}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
         Console.WriteLine();
         Console.WriteLine("| threads | round | raw, calls/s per thread (wall; CPU) | pool, calls/s per thread (wall; CPU) | pool ÷ raw (wall) | pool ÷ raw (CPU) |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
@@ -113,6 +118,15 @@ internal static class ThroughputLoop
                 cpu[index * 16] = ThreadCpuNanoseconds() - cpuStart;
                 calls[index * 16] = n;
                 GC.KeepAlive(last);
+            }
+
+            if (threads == 1 && s_oneOnMain)
+            {
+                // On this thread: a timer stops it.
+                using var timer = new Timer(_ => s_stop = true, null, TimeSpan.FromSeconds(seconds), Timeout.InfiniteTimeSpan);
+                start.RemoveParticipant();
+                Work();
+                return (calls[0] / wall[0], cpu[0] > 0 ? calls[0] / (cpu[0] / 1e9) : calls[0] / wall[0]);
             }
 
             workers[t] = newThreads ? Task.Factory.StartNew(Work, TaskCreationOptions.LongRunning) : Task.Run(Work);
