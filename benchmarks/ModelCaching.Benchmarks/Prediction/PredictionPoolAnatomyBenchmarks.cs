@@ -19,6 +19,7 @@ public class PredictionPoolAnatomyBenchmarks
 
     private ModelCache<ITransformer> _cache = null!;
     private PredictionPool<IrisData, IrisPrediction> _pool = null!;
+    private int _poolIndex;
     private EngineGeneration<IrisData, IrisPrediction> _generation = null!;
     private object? _slot;
     private int _sink;
@@ -37,7 +38,8 @@ public class PredictionPoolAnatomyBenchmarks
         _pool.Predict(IrisData.Virginica);
         _pool.Rent().Dispose();
         _generation = _pool.ServingGeneration!;
-        if (EngineCell.Current is not { } cell || cell.GenerationId != _generation.Id)
+        _poolIndex = _pool.PoolIndex;
+        if (EngineCell.Get(_poolIndex) is not { } cell || cell.GenerationId != _generation.Id)
         {
             throw new InvalidOperationException("The benchmark thread keeps no engine: the fast path would not be measured.");
         }
@@ -83,13 +85,13 @@ public class PredictionPoolAnatomyBenchmarks
         }
     }
 
-    [Benchmark(OperationsPerInvoke = Calls, Description = "[ThreadStatic] read")]
+    [Benchmark(OperationsPerInvoke = Calls, Description = "[ThreadStatic] read (this thread's cell of the pool)")]
     public void ThreadStaticRead()
     {
         int sum = 0;
         for (int i = 0; i < Calls; i++)
         {
-            sum += EngineCell.Current is null ? 0 : 1;
+            sum += EngineCell.Get(_poolIndex) is null ? 0 : 1;
         }
 
         _sink = sum;
@@ -110,11 +112,11 @@ public class PredictionPoolAnatomyBenchmarks
     public void KeptEnterExit()
     {
         EngineGeneration<IrisData, IrisPrediction> generation = _generation;
-        EngineCell cell = EngineCell.Current!;
+        EngineCell cell = EngineCell.Get(_poolIndex)!;
         int sum = 0;
         for (int i = 0; i < Calls; i++)
         {
-            EngineCell? current = EngineCell.Current;
+            EngineCell? current = EngineCell.Get(_poolIndex);
             if (current is not null && current.GenerationId == generation.Id && current.InUse == 0 && generation.TryEnter(current, out _))
             {
                 sum++;

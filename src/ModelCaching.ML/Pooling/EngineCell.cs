@@ -4,9 +4,10 @@ namespace ModelCaching.ML;
 
 /// <summary>
 /// The engine a thread keeps between its predictions, so that a thread predicting again and again rents and
-/// returns with no atomic operation and no processor id. One cell per thread (for the last pool that gave it
-/// one), registered with its generation, which can take the engine back: when it retires, when the thread died,
-/// or when callers wait for an engine.
+/// returns with no atomic operation and no processor id. One cell per thread and pool (a thread that predicts with
+/// several models keeps an engine of each), registered with its generation, which can take the engine back: when it
+/// retires, when the thread died, when the thread went quiet and another needs the cell, or when callers wait for an
+/// engine.
 /// </summary>
 /// <remarks>
 /// The owner and a revoker agree without a lock (an asymmetric Dekker handshake): the owner writes
@@ -16,15 +17,23 @@ namespace ModelCaching.ML;
 /// to the owner, who returns it at the end of that prediction. The engine itself changes hands only through
 /// <see cref="Interlocked.Exchange{T}(ref T, T)"/>, so exactly one side gets it.
 /// </remarks>
-internal sealed class EngineCell(long generationId, object engine, int index)
+internal sealed class EngineCell(long generationId, object engine, object predictionEngine, int index)
 {
     // Generation ids come from here, a non-generic class, so that they are unique across every pool's TData and
     // TPrediction: a static in the generic EngineGeneration would count per closed type, and a thread's cell of one
     // pool could then match another pool's generation.
     private static long s_nextGenerationId;
 
+    // Where every live pool keeps its cell in a thread's array (see PoolIndex); indexes of disposed pools are reused.
+    private static readonly Lock s_indexLock = new();
+    private static readonly Stack<int> s_freeIndexes = new();
+    private static int s_nextIndex;
+
+    // This thread's cells, at their pools' indexes. Before, a thread had one cell, for the first pool that gave it one:
+    // a thread that had predicted with one pool (a benchmark's setup checking a second pool, a service with two models)
+    // never kept an engine of the next, and paid the slots' processor id and two exchanges on every call.
     [ThreadStatic]
-    private static EngineCell? t_current;
+    private static EngineCell?[]? t_cells;
 
     // Predictions of this thread that went through the slots without keeping their engine; every 256th looks for
     // cells to take back (see EngineGeneration.ReclaimStaleCells). Per thread, so counting writes no shared line.
@@ -43,6 +52,9 @@ internal sealed class EngineCell(long generationId, object engine, int index)
     /// <summary>The held engine (a pooled engine of the generation); <see langword="null"/> once taken back.</summary>
     public object? Engine = engine;
 
+    /// <summary>The held engine's ML.NET engine, read by the owner on the fast path (one load fewer than through <see cref="Engine"/>).</summary>
+    public readonly object PredictionEngine = predictionEngine;
+
     /// <summary>1 while the owner predicts with the engine. Written only by the owner.</summary>
     public int InUse;
 
@@ -55,12 +67,49 @@ internal sealed class EngineCell(long generationId, object engine, int index)
     /// <summary>What the last scan read in <see cref="Uses"/>: unchanged at the next scan means the owner went quiet.</summary>
     public int SeenUses;
 
-    /// <summary>The current thread's cell, if it has one.</summary>
-    public static EngineCell? Current
+    /// <summary>The current thread's cell for the pool at <paramref name="poolIndex"/>, if it has one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static EngineCell? Get(int poolIndex)
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => t_current;
-        set => t_current = value;
+        EngineCell?[]? cells = t_cells;
+        return cells is not null && (uint)poolIndex < (uint)cells.Length ? cells[poolIndex] : null;
+    }
+
+    /// <summary>Makes <paramref name="cell"/> the current thread's cell for the pool at <paramref name="poolIndex"/>.</summary>
+    public static void Set(int poolIndex, EngineCell cell)
+    {
+        EngineCell?[]? cells = t_cells;
+        if (cells is null || poolIndex >= cells.Length)
+        {
+            Array.Resize(ref cells, Math.Max(4, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)poolIndex + 1)));
+            t_cells = cells;
+        }
+
+        cells[poolIndex] = cell;
+    }
+
+    /// <summary>
+    /// An index for a new pool's cells in every thread's array: the smallest free one, so arrays stay as short as the
+    /// number of pools alive at once.
+    /// </summary>
+    public static int AcquirePoolIndex()
+    {
+        lock (s_indexLock)
+        {
+            return s_freeIndexes.TryPop(out int index) ? index : s_nextIndex++;
+        }
+    }
+
+    /// <summary>
+    /// Frees a disposed pool's index. Threads may still hold that pool's cells there: they were revoked when the pool
+    /// retired its generation, so the next pool at the index replaces them at its first kept engine.
+    /// </summary>
+    public static void ReleasePoolIndex(int index)
+    {
+        lock (s_indexLock)
+        {
+            s_freeIndexes.Push(index);
+        }
     }
 
     /// <summary>A new generation id, unique in the process.</summary>

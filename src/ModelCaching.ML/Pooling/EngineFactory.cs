@@ -28,8 +28,9 @@ internal sealed class EngineFactory<TData, TPrediction>
     private long _extra;
     private long _waits;
 
-    public EngineFactory(string modelName, MLContext context, PredictionPoolOptions settings, ILogger logger)
+    public EngineFactory(string modelName, MLContext context, PredictionPoolOptions settings, ILogger logger, int poolIndex)
     {
+        PoolIndex = poolIndex;
         ModelName = modelName;
         _context = context;
         _engineOptions = SharedModelEngineOptions.Create(settings.EngineOptions);
@@ -40,6 +41,9 @@ internal sealed class EngineFactory<TData, TPrediction>
     }
 
     public string ModelName { get; }
+
+    /// <summary>Where the pool's cell sits in each thread's cells (see <see cref="EngineCell"/>).</summary>
+    public int PoolIndex { get; }
 
     public int MaximumEngines { get; }
 

@@ -24,6 +24,9 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
     // hot path instead of an interface dispatch.
     private readonly ModelCache<ITransformer>? _modelCache;
     private readonly EngineFactory<TData, TPrediction> _factory;
+
+    // Where this pool's cell sits in each thread's cells (EngineCell); freed at Dispose.
+    private readonly int _poolIndex;
     private readonly ILogger _logger;
     private readonly Lock _swapLock = new();
 
@@ -44,7 +47,8 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         _cache = cache;
         _modelCache = cache as ModelCache<ITransformer>;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ModelCaching.ML.PredictionPool");
-        _factory = new EngineFactory<TData, TPrediction>(cache.Name, context, settings, _logger);
+        _poolIndex = EngineCell.AcquirePoolIndex();
+        _factory = new EngineFactory<TData, TPrediction>(cache.Name, context, settings, _logger, _poolIndex);
 
         // Retire the old generation's engines as soon as the cache swaps, not at the next prediction, so their
         // lease on the old model ends and the cache can dispose it.
@@ -78,7 +82,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
 
         // The fast path: the engine this thread kept from its last prediction on this generation, with no atomic
         // operation and no processor id (see EngineCell). Other threads and other generations use the slots.
-        EngineCell? cell = EngineCell.Current;
+        EngineCell? cell = EngineCell.Get(_poolIndex);
         if (cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
             TPrediction result;
@@ -109,7 +113,7 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
         output ??= new TPrediction();
         EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
-        EngineCell? cell = EngineCell.Current;
+        EngineCell? cell = EngineCell.Get(_poolIndex);
         if (cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
             try
@@ -180,6 +184,9 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         return new PredictionEngineLease<TData, TPrediction>(pooled, pooled.Returns, slot);
     }
 
+    /// <summary>Where this pool's cell sits in each thread's cells (for tests and benchmarks of the pool's parts).</summary>
+    internal int PoolIndex => _poolIndex;
+
     /// <summary>The generation serving now, if any (for benchmarks of the pool's parts).</summary>
     internal EngineGeneration<TData, TPrediction>? ServingGeneration => _generation;
 
@@ -217,6 +224,9 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         _cache.Unloaded -= OnUnloaded;
         PredictionPoolMetrics.Unregister(this);
         generation?.Retire();
+
+        // After the retirement, which revoked every thread's cell of this pool: the next pool at this index replaces them.
+        EngineCell.ReleasePoolIndex(_poolIndex);
     }
 
     /// <inheritdoc />

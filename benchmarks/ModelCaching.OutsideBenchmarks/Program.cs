@@ -1,0 +1,22 @@
+using System.Reflection;
+using BenchmarkDotNet.Running;
+
+namespace ModelCaching.OutsideBenchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet class; <c>dotnet run -c Release -- loop [seconds] [rounds]</c>
+/// runs the throughput loop.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "loop")
+        {
+            return ThroughputLoop.Run(args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);
+        return 0;
+    }
+}
