@@ -46,7 +46,7 @@ internal sealed class ModelSlot<TModel>
     /// <summary>The state as the cache reports it (a disposed slot says <see cref="ModelCacheState.Unloaded"/>).</summary>
     public ModelCacheState State => _state.ToPublic();
 
-    /// <summary>The state read without the lock (it may be about to change): for the budget's look at its members.</summary>
+    /// <summary>The state read without the lock (it may be about to change): for tests that walk the transitions.</summary>
     public SlotState UnlockedState => _state;
 
     public bool IsDisposed => _state == SlotState.Disposed;
