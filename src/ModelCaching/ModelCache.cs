@@ -17,61 +17,42 @@ namespace ModelCaching;
 /// new one fails. Usable on its own or through <c>services.AddModelCache()</c>.
 /// </summary>
 /// <remarks>
-/// This class is the front: the hit path, the public API, events and disposal. The work is done by its parts:
-/// <see cref="LoadCoordinator{TModel}"/> (single flight), <see cref="LoadPipeline{TModel}"/> (fetch → verify → load →
-/// validate → warm up), <see cref="FailSafePolicy"/> (cool-down, backoff, known-bad content),
-/// <see cref="ModelSlot{TModel}"/> (what serves, the state machine, rollback and retirement), and
-/// <see cref="IdleTimer"/> and <see cref="OneShotTimer"/> (expiration and retries). docs/architecture.md maps them.
+/// This class is the front: the hit path, the public API, events and disposal. The work is done by its parts, which it
+/// makes and wires: <see cref="ServingChanges{TModel}"/> (the <see cref="ModelSlot{TModel}"/> that serves, what each of
+/// its changes reports, the budget's member), <see cref="LoadRunner{TModel}"/> (loads through the
+/// <see cref="LoadCoordinator{TModel}"/> and the <see cref="LoadPipeline{TModel}"/>, rollback), <see cref="LoadRequests{TModel}"/>
+/// (misses and the timers' callbacks), <see cref="LoadStepHost{TModel}"/> (what the steps need: the budget, the
+/// unload-first swap), <see cref="FailSafePolicy"/> and <see cref="ServingTimers"/>. docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IBudgetedCache, IOwnedModelCache, ITimedModel
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache
     where TModel : class
 {
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
     private readonly ModelOptions<TModel> _options;
-    // A source (with a loader) or a factory: where each generation comes from.
-    private readonly IModelSource? _source;
-    private readonly IModelFactory<TModel>? _factory;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
     private readonly ModelCacheMetrics _metrics;
     private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;
-    private readonly LoadCoordinator<TModel> _coordinator;
-    private readonly LoadPipeline<TModel> _pipeline;
     private readonly LoadHistory _history;
-    private readonly FailSafePolicy _failSafe;
     private readonly ServingTimers _timers;
+    private readonly ServingChanges<TModel> _changes;
+    private readonly LoadStepHost<TModel> _steps;
+    private readonly LoadRunner<TModel> _loads;
+    private readonly LoadRequests<TModel> _requests;
 
-    // What serves, in which state, and what a swap left behind: the only place either changes.
+    // What serves (the hit path reads it), owned by _changes.
     private readonly ModelSlot<TModel> _slot;
-
-    // The memory budget the model counts against (a provider's or a template's), if any.
-    private readonly MemoryBudget? _budget;
-
-    // Told when a load fails and the cache never served: a template's model whose source does not exist is not kept.
-    private readonly Action<ModelCache<TModel>>? _onNeverServedFailure;
 
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
     // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
     private bool _used;
-    private long _misses;
 
-    // Set when a template's model is dropped after its first load failed, before it disposes itself.
-    private ModelLoadException? _droppedFailure;
-
-    // Completes when the load threads that were running at disposal have ended (maybe never: a hung callback).
-    private readonly TaskCompletionSource _loadsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    // 1 once a DisposeAsync has started waiting for _loadsEnded: a second DisposeAsync returns at once.
+    // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
     private int _disposeWaitStarted;
-
-    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
-    private volatile bool _sourceFound;
 
     // Set when a provider owns the cache: its own DisposeAsync does not wait for load threads, the provider waits for
     // every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
@@ -88,8 +69,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     {
     }
 
-    // templateName: the template that made the model (AddModelTemplate), if any.
-    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, Action<ModelCache<TModel>>? onNeverServedFailure = null, string? templateName = null)
+    // budget: the provider's or the template's, if any. owner and templateName: for a model made from a template
+    // (AddModelTemplate), the provider (told if its first load fails) and the template.
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -104,36 +86,34 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
         // Read once into a copy nobody else holds: the settings that were validated are the ones used.
         ModelOptions<TModel> settings = options.Snapshot();
+        ILogger logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
         Name = name;
+        TemplateName = templateName;
         _options = settings;
-        _timeProvider = timeProvider;
-        _logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
         _metrics = metrics;
         _trackHits = settings.TrackHits;
-        _factory = settings.Factory;
-        _source = _factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
-        SourceDescription = _factory?.Description ?? _source!.Description;
-        OwnsSource = _source is not null && (settings.Source is null || settings.OwnsSource);
+
+        // A source (with a loader) or a factory: where each generation comes from.
+        IModelSource? source = settings.Factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
+        SourceDescription = settings.Factory?.Description ?? source!.Description;
         _history = new LoadHistory(settings.HistoryLength);
-        _failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
-        _pipeline = new LoadPipeline<TModel>(name, SourceDescription, _source, settings.Loader, _factory, settings, _failSafe, _logger, timeProvider, this);
-        _coordinator = new LoadCoordinator<TModel>(name, SourceDescription, loadLimiter, timeProvider, settings.LoadTimeout, _lifetime.Token, this);
-        _timers = new ServingTimers(timeProvider, settings, this);
-        _member = budget?.Join(this, _hits);
+        var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
-        // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
-        _slot = new ModelSlot<TModel>(name, SourceDescription, settings, timeProvider, _logger, _failSafe, _timers, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : _member);
-
+        // The slot is made with its timers; the timers drive the misses' part, made last (it needs the loads).
+        _timers = new ServingTimers(timeProvider, settings);
+        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, _history, failSafe, _timers, budget, _hits, owner);
+        _slot = _changes.Slot;
+        _steps = new LoadStepHost<TModel>(settings, source, failSafe, _changes, timeProvider, logger, metrics);
+        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, _lifetime.Token, timeProvider, logger, metrics);
+        _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
+        _timers.Drive(_requests);
         if (settings.ReloadOnChange)
         {
-            _changeSubscription = _factory is not null
-                ? ChangeToken.OnChange(_factory.GetChangeToken, OnSourceChanged)
-                : ChangeToken.OnChange(_source!.GetChangeToken, OnSourceChanged);
+            _changeSubscription = settings.Factory is { } factory
+                ? ChangeToken.OnChange(factory.GetChangeToken, _loads.OnSourceChanged)
+                : ChangeToken.OnChange(source!.GetChangeToken, _loads.OnSourceChanged);
         }
 
-        _budget = budget;
-        _onNeverServedFailure = onNeverServedFailure;
-        TemplateName = templateName;
         _metrics.Register(this);
     }
 
@@ -159,18 +139,26 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ModelVersion? Version => _slot.Serving?.Version;
 
     /// <inheritdoc />
-    public event EventHandler<ModelReloadedEventArgs>? Reloaded;
+    public event EventHandler<ModelReloadedEventArgs>? Reloaded
+    {
+        add => _changes.Reloaded += value;
+        remove => _changes.Reloaded -= value;
+    }
 
     /// <inheritdoc />
-    public event EventHandler<ModelUnloadedEventArgs>? Unloaded;
+    public event EventHandler<ModelUnloadedEventArgs>? Unloaded
+    {
+        add => _changes.Unloaded += value;
+        remove => _changes.Unloaded -= value;
+    }
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
 
-    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || _slot.GenerationCount > 0;
+    bool ModelCacheMetrics.IMetricsSource.Exists => _steps.SourceFound || _slot.GenerationCount > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
-    long ModelCacheMetrics.IMetricsSource.MissCount => Interlocked.Read(ref _misses);
+    long ModelCacheMetrics.IMetricsSource.MissCount => _requests.Misses;
 
     long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => _slot.ActiveLeases;
 
@@ -183,8 +171,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     bool IPolicyAwareCache.WaitForStartup => _options.WaitForStartup;
 
-    // Whether the cache built its source (from a path or address) and so disposes it.
-    private bool OwnsSource { get; }
+    /// <summary>The cache's member of its budget, if it has one (tests read what it publishes).</summary>
+    internal BudgetMember? BudgetMember => _changes.Member;
 
     /// <inheritdoc />
     public TModel GetModel()
@@ -238,15 +226,63 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         return AcquireOnMissAsync(cancellationToken);
     }
 
-    /// <inheritdoc />
-    public async Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default)
+    // The misses: nothing serves (or it was disposed under the caller): wait for the shared load (LoadRequests).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private TModel GetModelOnMiss() => _requests.WaitForGeneration().Model;
+
+    private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken) =>
+        (await _requests.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false)).Model;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ModelLease<TModel> AcquireOnMiss()
     {
-        ModelGeneration<TModel> generation = await RequestLoad(ModelLoadReason.Explicit).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return generation.Version;
+        while (true)
+        {
+            ModelGeneration<TModel> generation = _slot.Serving ?? _requests.WaitForGeneration();
+            if (generation.TryAcquire())
+            {
+                MarkUsed();
+                return new ModelLease<TModel>(generation);
+            }
+
+            // Swapped out and disposed between the read and the acquire: read the new one.
+        }
+    }
+
+    private async ValueTask<ModelLease<TModel>> AcquireOnMissAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ModelGeneration<TModel>? current = _slot.Serving;
+            if (current is not null)
+            {
+                if (current.TryAcquire())
+                {
+                    MarkUsed();
+                    return new ModelLease<TModel>(current);
+                }
+
+                // Swapped out and disposed between the read and the acquire: read the new one.
+                continue;
+            }
+
+            ModelGeneration<TModel> generation = await _requests.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false);
+            if (generation.TryAcquire())
+            {
+                return new ModelLease<TModel>(generation);
+            }
+        }
     }
 
     /// <inheritdoc />
-    public void Invalidate() => Unload("invalidated");
+    public async Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default) =>
+        (await _loads.Request(ModelLoadReason.Explicit).WaitAsync(cancellationToken).ConfigureAwait(false)).Version;
+
+    /// <inheritdoc />
+    public void Invalidate() => _changes.Unload("invalidated");
+
+    /// <inheritdoc />
+    public Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default) => _loads.RollbackAsync(cancellationToken);
 
     /// <inheritdoc />
     public IReadOnlyList<ModelLoadRecord> GetHistory() => _history.Snapshot();
@@ -254,12 +290,12 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ModelCacheStatistics GetStatistics()
     {
-        string? abandoned = _coordinator.AbandonedMessage();
+        string? abandoned = _loads.Coordinator.AbandonedMessage();
         (SlotState state, ModelGeneration<TModel>? serving, string? lastError) = _slot.Read();
         return new ModelCacheStatistics
         {
             Hits = _hits.Sum(),
-            Misses = Interlocked.Read(ref _misses),
+            Misses = _requests.Misses,
             Loads = _history.Loads,
             LoadFailures = _history.Failures,
             Unloads = _history.Unloads,
@@ -284,24 +320,22 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public async ValueTask DisposeAsync()
     {
         DisposeCore();
-        if (_hasOwner || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loadsEnded.Task.IsCompleted)
+        if (_hasOwner || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
         {
             return;
         }
 
         // A cancelled step usually ends at once and its model is disposed with it; one that ignores its token is given
         // a bounded time (real time: it is a real thread), then left to end on its own.
-        await Task.WhenAny(_loadsEnded.Task, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
+        await Task.WhenAny(_loads.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
     }
 
     void IOwnedModelCache.AttachOwner() => _hasOwner = true;
 
-    ModelLoadException? IOwnedModelCache.DroppedFailure => Volatile.Read(ref _droppedFailure);
-
     Task IOwnedModelCache.CloseAsync()
     {
         DisposeCore();
-        return _loadsEnded.Task;
+        return _loads.Ended;
     }
 
     /// <summary>
@@ -311,15 +345,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// task is already complete. The token ends only this wait, not the load.
     /// </summary>
     /// <exception cref="ModelLoadException">The eager load failed; the cache retries in the background.</exception>
-    public Task StartAsync(CancellationToken cancellationToken = default)
-    {
-        if (_options.Policy != ModelLoadPolicy.Eager || _slot.Serving is not null)
-        {
-            return Task.CompletedTask;
-        }
-
-        return RequestLoad(ModelLoadReason.Startup).WaitAsync(cancellationToken);
-    }
+    public Task StartAsync(CancellationToken cancellationToken = default) =>
+        _options.Policy != ModelLoadPolicy.Eager || _slot.Serving is not null
+            ? Task.CompletedTask
+            : _loads.Request(ModelLoadReason.Startup).WaitAsync(cancellationToken);
 
     /// <inheritdoc />
     public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_slot.Serving?.Version.Id ?? "no version"})";
@@ -338,44 +367,12 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
     }
 
-    private void RaiseReloaded(ModelVersion? previous, ModelVersion current, ModelLoadReason reason) =>
-        Raise(Reloaded, new ModelReloadedEventArgs(Name, previous, current, reason));
-
-    private void RaiseUnloaded(ModelVersion version, string reason) =>
-        Raise(Unloaded, new ModelUnloadedEventArgs(Name, version, reason));
-
-    // Raises an event (rare: once per load or unload) without letting a handler's exception reach the pipeline.
-    private void Raise<TArgs>(EventHandler<TArgs>? handler, TArgs args)
+    /// <summary>At an idle tick (<see cref="LoadRequests{TModel}"/>): whether a hit marked the model used since the last tick; clears the mark.</summary>
+    internal bool TakeUsed()
     {
-        try
-        {
-            handler?.Invoke(this, args);
-        }
-        catch (Exception ex)
-        {
-            Log.ReloadEventHandlerFailed(_logger, ex, Name);
-        }
-    }
-
-    private void ThrowIfDisposed()
-    {
-        if (_slot.IsDisposed)
-        {
-            ThrowDisposed();
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowDisposed()
-    {
-        // A template's model dropped after its first load failed: a caller that looked it up just before gets the
-        // failure everyone got, not an ObjectDisposedException about an object it never owned.
-        if (Volatile.Read(ref _droppedFailure) is { } failure)
-        {
-            throw new ModelLoadException(Name, SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure.InnerException);
-        }
-
-        throw new ObjectDisposedException($"ModelCache '{Name}'", $"The model cache '{Name}' was disposed.");
+        bool used = _used;
+        _used = false;
+        return used;
     }
 
     private void DisposeCore()
@@ -386,28 +383,13 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
 
         _timers.Dispose();
-        _coordinator.Close();
-
-        // Taken after Close (no attempt starts later) and before the cancellation (an attempt that ends at once is seen).
-        (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = _coordinator.Snapshot();
-        WhenEnded(inflight?.Ended, abandoned?.Ended).ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), _loadsEnded, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _loads.Close();
         _changeSubscription?.Dispose();
-        if (OwnsSource && _source is IDisposable ownedSource)
-        {
-            ownedSource.Dispose();
-        }
+        _steps.DisposeOwnedSource();
 
         _lifetime.Cancel();
         _slot.ReleaseAll();
-        _budget?.Leave(_member!);
+        _changes.Budget?.Leave(_changes.Member!);
         _metrics.Unregister(this);
     }
-
-    private static Task WhenEnded(Task? first, Task? second) => (first, second) switch
-    {
-        (null, null) => Task.CompletedTask,
-        ({ } one, null) => one,
-        (null, { } other) => other,
-        _ => Task.WhenAll(first!, second!),
-    };
 }
