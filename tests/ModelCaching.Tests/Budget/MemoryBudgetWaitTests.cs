@@ -53,6 +53,7 @@ public sealed class MemoryBudgetWaitTests
         int looked = firstLooked.Reports;
         budget.Cancel(part);
         await Eventually.TrueAsync(() => firstLooked.Reports > looked, "the first load looks again");
+        Assert.StartsWith("waiting for memory: 80 bytes wanted", firstLooked.Step, StringComparison.Ordinal);
         Assert.False(second.IsCompleted);
         Assert.Equal(50, budget.Snapshot().Reserved);
 
