@@ -25,7 +25,6 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ModelCacheMetrics _metrics;
-    private readonly LoadHistory _history;
     private readonly FailSafePolicy _failSafe;
     private readonly MemoryBudget? _budget;
 
@@ -41,7 +40,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
-        _history = history;
+        History = history;
         _failSafe = failSafe;
         _budget = budget;
         _owner = owner;
@@ -64,6 +63,9 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
     public BudgetMember? Member { get; }
 
     public MemoryBudget? Budget => _budget;
+
+    /// <summary>The loads and unloads recorded (<see cref="IModelCache.GetHistory"/>, the statistics).</summary>
+    public LoadHistory History { get; }
 
     string IBudgetedCache.Name => Cache.Name;
 
@@ -92,7 +94,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         }
 
         ModelGeneration<TModel>? previous = swap.Previous;
-        _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
         _budget?.OnServing();
         Slot.Retire(swap);
         long ended = _timeProvider.GetTimestamp();
@@ -112,7 +114,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
     public ModelGeneration<TModel> Unchanged(ModelGeneration<TModel> current, ModelLoadReason reason, long started, Activity? activity)
     {
         bool recovered = Slot.OnUnchanged(current);
-        _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
         _metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
         Log.Unchanged(_logger, Cache.Name, Cache.SourceDescription, current.Version.Id, reason);
@@ -134,7 +136,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         // disposal ran would load the made-up name again and take the template's rate-limited log line).
         bool dropped = _owner is not null && Slot.GenerationCount == 0;
         ModelGeneration<TModel>? serving = Slot.OnLoadFailed(failure, retry: outcome != ModelLoadOutcome.Skipped && !dropped, out TimeSpan? retryIn);
-        _history.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
         _metrics.RecordLoad(Cache, reason, outcome, attempt.StartedAt, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, ModelCacheMetrics.OutcomeTag(outcome));
@@ -178,7 +180,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
             return false;
         }
 
-        _history.CountUnload();
+        History.CountUnload();
         _metrics.RecordUnload(Cache, reason);
         Log.Unloaded(_logger, Cache.Name, unloaded.Version.Id, reason);
         Raise(Unloaded, new ModelUnloadedEventArgs(Cache.Name, unloaded.Version, reason));
