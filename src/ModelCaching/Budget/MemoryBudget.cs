@@ -152,11 +152,11 @@ internal sealed class MemoryBudget
     /// <param name="member">The loading cache's member.</param>
     /// <param name="estimate">The bytes to reserve.</param>
     /// <param name="cancellationToken">The load's timeout or abandonment.</param>
-    /// <param name="reportWait">Told what the load waits for (outside the budget's lock), for the load's timeout message.</param>
+    /// <param name="progress">Told what the load waits for (outside the budget's lock), for the load's timeout message.</param>
     /// <exception cref="ModelBudgetException">The model alone is larger than the budget.</exception>
     /// <exception cref="OperationCanceledException">The load timed out or was cancelled while it waited.</exception>
-    public Reservation Reserve(BudgetMember member, long estimate, CancellationToken cancellationToken, Action<string> reportWait) =>
-        _reserver.Acquire(member, Math.Max(estimate, 0), growing: null, cancellationToken, reportWait);
+    public Reservation Reserve(BudgetMember member, long estimate, CancellationToken cancellationToken, ILoadProgress? progress) =>
+        _reserver.Acquire(member, Math.Max(estimate, 0), growing: null, cancellationToken, progress);
 
     /// <summary>
     /// On the load's thread, once the model is built and measured, before it serves: grows <paramref name="reservation"/>
@@ -165,7 +165,7 @@ internal sealed class MemoryBudget
     /// </summary>
     /// <exception cref="ModelBudgetException">The model measured larger than the whole budget.</exception>
     /// <exception cref="OperationCanceledException">The load timed out or was cancelled while it waited.</exception>
-    public void Fit(BudgetMember member, Reservation reservation, long measured, CancellationToken cancellationToken, Action<string> reportWait)
+    public void Fit(BudgetMember member, Reservation reservation, long measured, CancellationToken cancellationToken, ILoadProgress? progress)
     {
         if (measured > Limit)
         {
@@ -180,7 +180,7 @@ internal sealed class MemoryBudget
 
         if (missing > 0)
         {
-            _reserver.Acquire(member, missing, reservation, cancellationToken, reportWait);
+            _reserver.Acquire(member, missing, reservation, cancellationToken, progress);
         }
     }
 

@@ -1,3 +1,5 @@
+using ModelCaching.Loading;
+
 namespace ModelCaching.Budget;
 
 /// <summary>
@@ -17,7 +19,7 @@ internal sealed class Reserver(string scope, Lock gate, BudgetAccount account, E
     /// </summary>
     /// <exception cref="ModelBudgetException">The bytes cannot fit (beyond the limit, or beside the cache's own serving version).</exception>
     /// <exception cref="OperationCanceledException">The load timed out, was abandoned, or its cache left the budget.</exception>
-    public MemoryBudget.Reservation Acquire(BudgetMember member, long bytes, MemoryBudget.Reservation? growing, CancellationToken cancellationToken, Action<string> reportWait)
+    public MemoryBudget.Reservation Acquire(BudgetMember member, long bytes, MemoryBudget.Reservation? growing, CancellationToken cancellationToken, ILoadProgress? progress)
     {
         if (bytes > account.Limit)
         {
@@ -103,7 +105,10 @@ internal sealed class Reserver(string scope, Lock gate, BudgetAccount account, E
                     continue;
                 }
 
-                reportWait(waitingFor!);
+                if (progress is not null)
+                {
+                    progress.Step = waitingFor!;
+                }
 
                 // Signalled when memory is released or reserved memory returned, a model starts serving (and so may be
                 // evicted) or leaves, an eviction ends, or the load ahead is granted or gives up.

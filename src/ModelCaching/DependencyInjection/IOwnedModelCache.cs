@@ -12,9 +12,6 @@ internal interface IOwnedModelCache
     /// </summary>
     void AttachOwner();
 
-    /// <summary>The failure of a template's model that never loaded and is not kept, set before its owner is told.</summary>
-    ModelLoadException? DroppedFailure { get; }
-
     /// <summary>Disposes the cache (once; later calls only return the task) and returns a task that completes when the loads running at disposal have ended, which for a hung callback may be never.</summary>
     Task CloseAsync();
 }

@@ -12,7 +12,7 @@ namespace ModelCaching;
 /// shutdown) disposes every cache, newest first. A name no model is registered under is made from the template
 /// that serves it (<c>AddModelTemplate</c>), after its name is checked.
 /// </summary>
-internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable, IDisposable
+internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner, IAsyncDisposable, IDisposable
 {
     private readonly IServiceProvider _services;
     private readonly Dictionary<string, ModelRegistration> _registrations;
@@ -251,12 +251,8 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
 
     private IModelCache Create(ModelRegistration registration) => Own(registration.Create(_services, this));
 
-    private IModelCache Create(ModelTemplate template, string name)
-    {
-        // What the provider does when the model fails its first load: forget it, and log it rate-limited per template.
-        NeverLoadedLog neverLoaded = _templates.NeverLoadedLogOf(template);
-        return Own(template.Create(name, _services, this, _templates.BudgetOf(template), cache => Forget(cache, neverLoaded)));
-    }
+    // The provider is the template model's owner: told when its first load fails (OnFirstLoadFailed).
+    private IModelCache Create(ModelTemplate template, string name) => Own(template.Create(name, _services, this, _templates.BudgetOf(template)));
 
     // The provider disposes what it made; the container, which also disposes a cache it handed out as a keyed
     // singleton (one after another, before the provider), then only closes it and does not wait for its loads.
@@ -268,14 +264,15 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
     }
 
     /// <summary>
-    /// A model made from a template failed its first load: the name is not kept (the cache disposes itself), and the
-    /// failure is logged at most once per <see cref="NeverLoadedLog.Interval"/> per template.
+    /// A model made from a template failed its first load: the name is not kept, the failure is logged at most once per
+    /// <see cref="NeverLoadedLog.Interval"/> per template, and the cache is disposed once its callers have their failure
+    /// (disposing first would turn it into an <see cref="ObjectDisposedException"/>).
     /// </summary>
-    private void Forget(IModelCache cache, NeverLoadedLog log)
+    void IModelCacheOwner.OnFirstLoadFailed(IModelCache cache, ModelLoadException failure, Task answered)
     {
-        if ((cache as IOwnedModelCache)?.DroppedFailure is { } failure)
+        if (_templates.Find(cache.Name, cache.ModelType) is { } template)
         {
-            log.Failed(cache.Name, cache.SourceDescription, failure);
+            _templates.NeverLoadedLogOf(template).Failed(cache.Name, cache.SourceDescription, failure);
         }
 
         if (_caches.TryGetValue(cache.Name, out Lazy<IModelCache>? entry) && entry.IsValueCreated && ReferenceEquals(entry.Value, cache))
@@ -284,5 +281,6 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IAsyncDisposable
         }
 
         _created.TryRemove(cache, out _);
+        answered.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), cache, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 }

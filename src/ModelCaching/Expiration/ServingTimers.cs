@@ -30,18 +30,35 @@ internal sealed class ServingTimers : IServingTimers, IDisposable
     // The misses counted at the last idle tick (-1 after a load: the next tick counts as use).
     private long _lastMisses = -1;
 
-    public ServingTimers(TimeProvider timeProvider, ModelOptions options, ITimedModel model)
+    // What the timers drive: set once, by Drive, before any load can arm them.
+    private ITimedModel? _model;
+
+    /// <param name="timeProvider">The clock of every timer.</param>
+    /// <param name="options">Which timers the model needs (a retry always; the refresh and idle ones when set).</param>
+    /// <param name="model">What the timers drive, or <see langword="null"/> to name it later with <see cref="Drive"/>
+    /// (the serving slot is made with its timers before the loads they start).</param>
+    public ServingTimers(TimeProvider timeProvider, ModelOptions options, ITimedModel? model = null)
     {
-        _retry = new OneShotTimer(timeProvider, () => model.LoadInBackground(ModelLoadReason.Retry));
+        _model = model;
+        _retry = new OneShotTimer(timeProvider, () => _model!.LoadInBackground(ModelLoadReason.Retry));
         if (options.TimeToLive is { } ttl)
         {
             _refreshIn = ttl * options.RefreshAheadRatio;
-            _refresh = new OneShotTimer(timeProvider, () => model.LoadInBackground(ModelLoadReason.RefreshAhead));
+            _refresh = new OneShotTimer(timeProvider, () => _model!.LoadInBackground(ModelLoadReason.RefreshAhead));
         }
 
         if (options.IdleTimeout is { } idle)
         {
-            _idle = new IdleTimer(timeProvider, idle, model.CheckIdle, model.UnloadIdle);
+            _idle = new IdleTimer(timeProvider, idle, () => _model!.CheckIdle(), () => _model!.UnloadIdle());
+        }
+    }
+
+    /// <summary>Names what the timers drive (once, before any timer is armed).</summary>
+    public void Drive(ITimedModel model)
+    {
+        if (Interlocked.CompareExchange(ref _model, model, null) is not null)
+        {
+            throw new InvalidOperationException("The timers already drive a model.");
         }
     }
 

@@ -25,7 +25,7 @@ namespace ModelCaching.Loading;
 /// new attempts are refused (<see cref="Refused"/>) instead of starting a thread.
 /// </para>
 /// </remarks>
-internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter
+internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
     where TModel : class
 {
     private const int Queued = 0;

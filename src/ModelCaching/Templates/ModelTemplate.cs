@@ -14,8 +14,8 @@ internal abstract class ModelTemplate(string name, Type modelType)
 
     public Type ModelType { get; } = modelType;
 
-    /// <summary>Creates the cache of the model <paramref name="modelName"/> (already validated).</summary>
-    public abstract IModelCache Create(string modelName, IServiceProvider services, ModelCacheProvider provider, MemoryBudget? budget, Action<IModelCache> onNeverServedFailure);
+    /// <summary>Creates the cache of the model <paramref name="modelName"/> (already validated); <paramref name="provider"/> owns it and forgets it if its first load fails.</summary>
+    public abstract IModelCache Create(string modelName, IServiceProvider services, ModelCacheProvider provider, MemoryBudget? budget);
 
     public ModelTemplateOptions Options(IServiceProvider services) => services.GetRequiredService<IOptionsMonitor<ModelTemplateOptions>>().Get(Name);
 }
@@ -45,12 +45,12 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
         return options;
     }
 
-    public override IModelCache Create(string modelName, IServiceProvider services, ModelCacheProvider provider, MemoryBudget? budget, Action<IModelCache> onNeverServedFailure)
+    public override IModelCache Create(string modelName, IServiceProvider services, ModelCacheProvider provider, MemoryBudget? budget)
     {
         ModelOptions<TModel> options = OptionsFor(modelName, services);
         try
         {
-            return new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, onNeverServedFailure, Name);
+            return new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, owner: provider, Name);
         }
         catch
         {

@@ -18,14 +18,14 @@ public sealed class MemoryBudgetFitTests
         BudgetMember newcomer = budget.Join(new Member("newcomer"));
 
         // The built model's load reserved its estimate (50); the newcomer needs 60 and waits, since nothing is evictable.
-        MemoryBudget.Reservation reservation = budget.Reserve(built, 50, CancellationToken.None, static _ => { });
+        MemoryBudget.Reservation reservation = budget.Reserve(built, 50, CancellationToken.None, progress: null);
         using var newcomerGivesUp = new CancellationTokenSource(Bound);
-        Task<MemoryBudget.Reservation> waiting = Task.Run(() => budget.Reserve(newcomer, 60, newcomerGivesUp.Token, static _ => { }));
+        Task<MemoryBudget.Reservation> waiting = Task.Run(() => budget.Reserve(newcomer, 60, newcomerGivesUp.Token, progress: null));
         await Eventually.TrueAsync(() => budget.Snapshot().Waiting == 1, "the newcomer waits for memory");
 
         // The model measured 90: 90 of 100 fit once the estimate grows; the newcomer can only go after the model serves.
         using var fitGivesUp = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        Exception? failure = Record.Exception(() => budget.Fit(built, reservation, 90, fitGivesUp.Token, static _ => { }));
+        Exception? failure = Record.Exception(() => budget.Fit(built, reservation, 90, fitGivesUp.Token, progress: null));
 
         Assert.Null(failure);
         Assert.Equal(90, reservation.Bytes);
@@ -48,11 +48,11 @@ public sealed class MemoryBudgetFitTests
 
         // The load was abandoned at its timeout (its token cancelled) while its model was being measured: the late
         // model is disposed, never served, so nothing may be evicted to make room for it.
-        MemoryBudget.Reservation reservation = budget.Reserve(built, 0, CancellationToken.None, static _ => { });
+        MemoryBudget.Reservation reservation = budget.Reserve(built, 0, CancellationToken.None, progress: null);
         using var abandoned = new CancellationTokenSource();
         abandoned.Cancel();
 
-        Assert.ThrowsAny<OperationCanceledException>(() => budget.Fit(built, reservation, 50, abandoned.Token, static _ => { }));
+        Assert.ThrowsAny<OperationCanceledException>(() => budget.Fit(built, reservation, 50, abandoned.Token, progress: null));
         Assert.Equal(0, serving.Evictions);
         Assert.Equal(100, budget.Snapshot().Resident);
         Assert.Equal(0, budget.Snapshot().Reserved);
@@ -78,7 +78,7 @@ public sealed class MemoryBudgetFitTests
 
         public void Load(long bytes)
         {
-            MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, static _ => { });
+            MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, progress: null);
             Volatile.Write(ref _charge, _budget.Charge(_member, reservation, bytes, loadSeconds: 0.01));
             _member.Publish(EvictionStanding.Evictable);
         }

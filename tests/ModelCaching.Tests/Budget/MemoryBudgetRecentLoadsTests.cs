@@ -130,7 +130,7 @@ public sealed class MemoryBudgetRecentLoadsTests
         public void Load()
         {
             _member = budget.Join(this);
-            MemoryBudget.Reservation reservation = budget.Reserve(_member, Size, CancellationToken.None, static _ => { });
+            MemoryBudget.Reservation reservation = budget.Reserve(_member, Size, CancellationToken.None, progress: null);
             Volatile.Write(ref _serving, budget.Charge(_member, reservation, Size, loadSeconds: 0.01, drainDelay: drainDelay));
             _member.Publish(EvictionStanding.Evictable);
             budget.OnServing();

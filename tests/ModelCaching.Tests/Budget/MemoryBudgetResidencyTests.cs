@@ -22,7 +22,7 @@ public sealed class MemoryBudgetResidencyTests
         // b needs 70: evicting a (60) makes room, but a miss on a charges 40 again inside that eviction. Room for b is
         // then made only by evicting a once more.
         using var givesUp = new CancellationTokenSource(Bound);
-        MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, static _ => { })).WaitAsync(Bound + Bound);
+        MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, progress: null)).WaitAsync(Bound + Bound);
 
         Assert.Equal(70, reservation.Bytes);
         Assert.Equal(2, tenant.Evictions);
@@ -43,7 +43,7 @@ public sealed class MemoryBudgetResidencyTests
         tenant.Load(40);
 
         using var givesUp = new CancellationTokenSource(Bound);
-        MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, static _ => { })).WaitAsync(Bound + Bound);
+        MemoryBudget.Reservation reservation = await Task.Run(() => budget.Reserve(newcomer, 70, givesUp.Token, progress: null)).WaitAsync(Bound + Bound);
 
         Assert.Equal(70, reservation.Bytes);
         Assert.Equal(1, tenant.Evictions);
@@ -72,7 +72,7 @@ public sealed class MemoryBudgetResidencyTests
 
         public void Load(long bytes)
         {
-            MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, static _ => { });
+            MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, progress: null);
             Volatile.Write(ref _charge, _budget.Charge(_member, reservation, bytes, loadSeconds: 0.01));
             _member.Publish(EvictionStanding.Evictable);
         }

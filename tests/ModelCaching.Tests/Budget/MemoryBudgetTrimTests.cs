@@ -53,7 +53,7 @@ public sealed class MemoryBudgetTrimTests
         public void Load()
         {
             _member = budget.Join(this);
-            MemoryBudget.Reservation reservation = budget.Reserve(_member, 100, CancellationToken.None, static _ => { });
+            MemoryBudget.Reservation reservation = budget.Reserve(_member, 100, CancellationToken.None, progress: null);
             Volatile.Write(ref _serving, budget.Charge(_member, reservation, 100, loadSeconds: 0.01));
             _member.Publish(EvictionStanding.Evictable);
             budget.OnServing();

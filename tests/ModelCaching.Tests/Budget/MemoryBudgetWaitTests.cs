@@ -1,4 +1,5 @@
 using ModelCaching.Budget;
+using ModelCaching.Loading;
 
 namespace ModelCaching.Tests.Budget;
 
@@ -15,7 +16,7 @@ public sealed class MemoryBudgetWaitTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         BudgetMember holder = budget.Join(new Unevictable("holder"));
-        MemoryBudget.Reservation held = budget.Reserve(holder, 100, CancellationToken.None, static _ => { });
+        MemoryBudget.Reservation held = budget.Reserve(holder, 100, CancellationToken.None, progress: null);
 
         using var firstGivesUp = new CancellationTokenSource();
         Task<MemoryBudget.Reservation> first = ReserveAsync(budget, "first", 60, firstGivesUp.Token);
@@ -39,19 +40,20 @@ public sealed class MemoryBudgetWaitTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         BudgetMember holder = budget.Join(new Unevictable("holder"));
-        MemoryBudget.Reservation part = budget.Reserve(holder, 50, CancellationToken.None, static _ => { });
-        MemoryBudget.Reservation rest = budget.Reserve(holder, 50, CancellationToken.None, static _ => { });
+        MemoryBudget.Reservation part = budget.Reserve(holder, 50, CancellationToken.None, progress: null);
+        MemoryBudget.Reservation rest = budget.Reserve(holder, 50, CancellationToken.None, progress: null);
 
-        int firstLooked = 0;
-        Task<MemoryBudget.Reservation> first = Task.Run(() => budget.Reserve(budget.Join(new Unevictable("first")), 80, CancellationToken.None, _ => Interlocked.Increment(ref firstLooked)));
+        var firstLooked = new CountingProgress();
+        Task<MemoryBudget.Reservation> first = Task.Run(() => budget.Reserve(budget.Join(new Unevictable("first")), 80, CancellationToken.None, firstLooked));
         await Eventually.TrueAsync(() => budget.Snapshot().Waiting == 1, "the first load waits");
         Task<MemoryBudget.Reservation> second = ReserveAsync(budget, "second", 30, CancellationToken.None);
         await Eventually.TrueAsync(() => budget.Snapshot().Waiting == 2, "the second load waits behind it");
 
         // 50 free: the second would fit, but the first came first. The signal wakes the first, which looks and waits again.
-        int looked = Volatile.Read(ref firstLooked);
+        int looked = firstLooked.Reports;
         budget.Cancel(part);
-        await Eventually.TrueAsync(() => Volatile.Read(ref firstLooked) > looked, "the first load looks again");
+        await Eventually.TrueAsync(() => firstLooked.Reports > looked, "the first load looks again");
+        Assert.StartsWith("waiting for memory: 80 bytes wanted", firstLooked.Step, StringComparison.Ordinal);
         Assert.False(second.IsCompleted);
         Assert.Equal(50, budget.Snapshot().Reserved);
 
@@ -68,7 +70,7 @@ public sealed class MemoryBudgetWaitTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         BudgetMember holder = budget.Join(new Unevictable("holder"));
-        GenerationCharge charge = budget.Charge(holder, budget.Reserve(holder, 100, CancellationToken.None, static _ => { }), 100, loadSeconds: 0.01);
+        GenerationCharge charge = budget.Charge(holder, budget.Reserve(holder, 100, CancellationToken.None, progress: null), 100, loadSeconds: 0.01);
 
         Task<MemoryBudget.Reservation> waiting = ReserveAsync(budget, "waiting", 100, CancellationToken.None);
         await Eventually.TrueAsync(() => budget.Snapshot().Waiting == 1, "the load waits");
@@ -81,12 +83,31 @@ public sealed class MemoryBudgetWaitTests
     }
 
     private static Task<MemoryBudget.Reservation> ReserveAsync(MemoryBudget budget, string name, long bytes, CancellationToken cancellationToken) =>
-        Task.Run(() => budget.Reserve(budget.Join(new Unevictable(name)), bytes, cancellationToken, static _ => { }));
+        Task.Run(() => budget.Reserve(budget.Join(new Unevictable(name)), bytes, cancellationToken, progress: null));
 
     private sealed class Unevictable(string name) : IBudgetedCache
     {
         public string Name => name;
 
         public bool Evict() => false;
+    }
+
+    // Counts what the budget tells a waiting load (each time it looks and waits again), and keeps the last message.
+    private sealed class CountingProgress : ILoadProgress
+    {
+        private int _reports;
+        private volatile string _step = string.Empty;
+
+        public int Reports => Volatile.Read(ref _reports);
+
+        public string Step
+        {
+            get => _step;
+            set
+            {
+                _step = value;
+                Interlocked.Increment(ref _reports);
+            }
+        }
     }
 }

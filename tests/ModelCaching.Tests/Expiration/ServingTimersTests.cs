@@ -67,6 +67,24 @@ public sealed class ServingTimersTests
         Assert.Equal(1, _model.IdleUnloads);
     }
 
+    [Fact]
+    public void Timers_made_before_their_model_drive_the_one_named_later_and_only_one()
+    {
+        using var timers = new ServingTimers(_time, new ModelOptions { IdleTimeout = TimeSpan.FromMinutes(1) });
+        timers.Drive(_model);
+        _model.Tick = IdleTickState.Quiet;
+
+        timers.ArmRetry(TimeSpan.FromSeconds(3));
+        timers.OnUnloaded();
+        timers.OnLoaded();
+        timers.ArmRetry(TimeSpan.FromSeconds(3));
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal([ModelLoadReason.Retry], _model.Loads);
+        Assert.Equal(1, _model.IdleUnloads);
+        Assert.Throws<InvalidOperationException>(() => timers.Drive(new RecordingModel()));
+    }
+
     private sealed class RecordingModel : ITimedModel
     {
         public List<ModelLoadReason> Loads { get; } = [];

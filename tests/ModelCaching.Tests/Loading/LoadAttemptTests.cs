@@ -205,7 +205,7 @@ public sealed class LoadAttemptTests : IDisposable
         MemoryBudget.Reservation? leftToTheThread = null;
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: a =>
         {
-            a.HoldReservation(budget, budget.Reserve(member, 60, a.CancellationToken, static _ => { }));
+            a.HoldReservation(budget, budget.Reserve(member, 60, a.CancellationToken, progress: null));
             BlockUntilReleased(a);
             leftToTheThread = a.TakeReservation();
         });
@@ -234,7 +234,7 @@ public sealed class LoadAttemptTests : IDisposable
             BlockUntilReleased(a);
 
             // The budget granted the memory just as the timeout fired.
-            MemoryBudget.Reservation reservation = budget.Reserve(member, 60, CancellationToken.None, static _ => { });
+            MemoryBudget.Reservation reservation = budget.Reserve(member, 60, CancellationToken.None, progress: null);
             try
             {
                 a.HoldReservation(budget, reservation);
@@ -273,7 +273,7 @@ public sealed class LoadAttemptTests : IDisposable
             {
                 try
                 {
-                    a.HoldReservation(budget, budget.Reserve(member, 10, CancellationToken.None, static _ => { }));
+                    a.HoldReservation(budget, budget.Reserve(member, 10, CancellationToken.None, progress: null));
                     reserved.Set();
                     go.Wait(Bound);
                     bool finished = a.TryBeginFinish();

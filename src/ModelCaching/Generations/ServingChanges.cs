@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ModelCaching.Budget;
+using ModelCaching.Diagnostics;
+using ModelCaching.FailSafe;
+using ModelCaching.Loading;
+
+namespace ModelCaching.Generations;
+
+/// <summary>
+/// What a change of the serving slot means to the rest of the world: each change a load, a rollback, an unload or an
+/// eviction makes to the <see cref="ModelSlot{TModel}"/> (which it owns), followed by its history record, metrics,
+/// logs, the budget's news and the cache's <c>Reloaded</c>/<c>Unloaded</c> events. It is also the cache's part in its
+/// memory budget: it joins it (<see cref="Member"/>) and unloads for it (<see cref="IBudgetedCache.Evict"/>).
+/// </summary>
+/// <remarks>
+/// Made before the loads (they apply their outcome here); it calls no load, no coordinator and no cache method.
+/// <see cref="Cache"/> is the sender of the events and the metrics' source, nothing more.
+/// </remarks>
+internal sealed class ServingChanges<TModel> : IBudgetedCache
+    where TModel : class
+{
+    internal const string MemoryBudgetReason = "memory_budget";
+
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ModelCacheMetrics _metrics;
+    private readonly FailSafePolicy _failSafe;
+    private readonly MemoryBudget? _budget;
+
+    // Told when a template's model fails its first load (it is not kept); none for a model registered by name.
+    private readonly IModelCacheOwner? _owner;
+
+    // Set when a template's model is dropped after its first load failed, before its owner is told.
+    private ModelLoadException? _droppedFailure;
+
+    public ServingChanges(ModelCache<TModel> cache, ModelOptions<TModel> settings, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics, LoadHistory history, FailSafePolicy failSafe, IServingTimers timers, MemoryBudget? budget, StackRegionCounter hits, IModelCacheOwner? owner)
+    {
+        Cache = cache;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _metrics = metrics;
+        History = history;
+        _failSafe = failSafe;
+        _budget = budget;
+        _owner = owner;
+        Member = budget?.Join(this, hits);
+
+        // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
+        Slot = new ModelSlot<TModel>(cache.Name, cache.SourceDescription, settings, timeProvider, logger, failSafe, timers, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : Member);
+    }
+
+    public event EventHandler<ModelReloadedEventArgs>? Reloaded;
+
+    public event EventHandler<ModelUnloadedEventArgs>? Unloaded;
+
+    /// <summary>The cache whose slot this is: the events' sender and the metrics' source.</summary>
+    public ModelCache<TModel> Cache { get; }
+
+    public ModelSlot<TModel> Slot { get; }
+
+    /// <summary>The cache's part in its budget (the budget reads what the slot publishes there), if it has one.</summary>
+    public BudgetMember? Member { get; }
+
+    public MemoryBudget? Budget => _budget;
+
+    /// <summary>The loads and unloads recorded (<see cref="IModelCache.GetHistory"/>, the statistics).</summary>
+    public LoadHistory History { get; }
+
+    string IBudgetedCache.Name => Cache.Name;
+
+    /// <summary>The failure of a template's model that never loaded and was not kept.</summary>
+    public ModelLoadException? DroppedFailure => Volatile.Read(ref _droppedFailure);
+
+    /// <summary>What a caller of a disposed cache gets: the failure of a dropped template model, or <see cref="ObjectDisposedException"/>.</summary>
+    public Exception DisposedError()
+    {
+        // A template's model dropped after its first load failed: a caller that looked it up just before gets the
+        // failure everyone got, not an ObjectDisposedException about an object it never owned.
+        if (DroppedFailure is { } failure)
+        {
+            return new ModelLoadException(Cache.Name, Cache.SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure.InnerException);
+        }
+
+        return new ObjectDisposedException($"ModelCache '{Cache.Name}'", $"The model cache '{Cache.Name}' was disposed.");
+    }
+
+    /// <summary>A load or a rollback: <paramref name="generation"/> serves; what it replaced is kept or retired.</summary>
+    public void Swap(ModelGeneration<TModel> generation, ModelLoadReason reason, long started, Activity? activity)
+    {
+        if (!Slot.TrySwap(generation, reason == ModelLoadReason.Rollback, out SlotSwap<TModel> swap))
+        {
+            throw DisposedError();
+        }
+
+        ModelGeneration<TModel>? previous = swap.Previous;
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
+        _budget?.OnServing();
+        Slot.Retire(swap);
+        long ended = _timeProvider.GetTimestamp();
+        _metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
+        activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "success");
+        Log.Loaded(_logger, Cache.Name, generation.Version.Id, generation.Version.Generation, Cache.SourceDescription, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
+        if (reason == ModelLoadReason.Rollback && previous is not null)
+        {
+            Log.RolledBack(_logger, Cache.Name, previous.Version.Id, generation.Version.Id);
+        }
+
+        Raise(Reloaded, new ModelReloadedEventArgs(Cache.Name, previous?.Version, generation.Version, reason));
+    }
+
+    /// <summary>A load found the serving content unchanged (a degraded model recovers).</summary>
+    public ModelGeneration<TModel> Unchanged(ModelGeneration<TModel> current, ModelLoadReason reason, long started, Activity? activity)
+    {
+        bool recovered = Slot.OnUnchanged(current);
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
+        _metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
+        Log.Unchanged(_logger, Cache.Name, Cache.SourceDescription, current.Version.Id, reason);
+        if (recovered)
+        {
+            Log.Recovered(_logger, Cache.Name, Cache.SourceDescription, current.Version.Id);
+        }
+
+        return current;
+    }
+
+    /// <summary>A load failed (or skipped known-bad content): the last good model keeps serving, a retry is armed.</summary>
+    public void Failed(ModelLoadException failure, LoadAttempt<TModel> attempt, ModelLoadOutcome outcome, string? versionId, Activity? activity)
+    {
+        ModelLoadReason reason = attempt.Reason;
+
+        // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
+        // A template's model that never served is dropped below: no retry timer for it (one firing before the drop's
+        // disposal ran would load the made-up name again and take the template's rate-limited log line).
+        bool dropped = _owner is not null && Slot.GenerationCount == 0;
+        ModelGeneration<TModel>? serving = Slot.OnLoadFailed(failure, retry: outcome != ModelLoadOutcome.Skipped && !dropped, out TimeSpan? retryIn);
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
+        _metrics.RecordLoad(Cache, reason, outcome, attempt.StartedAt, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
+        activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
+        activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, ModelCacheMetrics.OutcomeTag(outcome));
+        if (outcome == ModelLoadOutcome.Skipped)
+        {
+            return;
+        }
+
+        if (serving is not null)
+        {
+            Log.ReloadFailedServingLastGood(_logger, failure, Cache.Name, Cache.SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
+        }
+        else if (dropped)
+        {
+            // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets it
+            // now, logs the failure (rate-limited per template) and disposes it once its callers have their failure.
+            Volatile.Write(ref _droppedFailure, failure);
+            _owner!.OnFirstLoadFailed(Cache, failure, attempt.Completion.Task);
+            return;
+        }
+        else
+        {
+            Log.LoadFailed(_logger, failure, Cache.Name, Cache.SourceDescription, reason);
+        }
+
+        if (retryIn is { } retryDelay)
+        {
+            Log.RetryScheduled(_logger, Cache.Name, retryDelay, _failSafe.ConsecutiveFailures);
+        }
+    }
+
+    /// <summary>Unloads the serving generation (idle, <c>Invalidate</c>, or <paramref name="evict"/> for the budget).</summary>
+    /// <returns>Whether a generation was unloaded.</returns>
+    public bool Unload(string reason, bool evict = false)
+    {
+        // An eviction re-checks what the budget saw without the slot's lock: Ready, or Degraded (which the budget evicts
+        // only as a last resort); a model unloading first for a swap stays.
+        ModelGeneration<TModel>? unloaded = Slot.Unload(evict);
+        if (unloaded is null)
+        {
+            return false;
+        }
+
+        History.CountUnload();
+        _metrics.RecordUnload(Cache, reason);
+        Log.Unloaded(_logger, Cache.Name, unloaded.Version.Id, reason);
+        Raise(Unloaded, new ModelUnloadedEventArgs(Cache.Name, unloaded.Version, reason));
+        return true;
+    }
+
+    bool IBudgetedCache.Evict()
+    {
+        if (Unload(MemoryBudgetReason, evict: true))
+        {
+            return true;
+        }
+
+        // The budget acted on a standing that changed meanwhile (the model is loading first, degraded, disposed): publish
+        // what holds now, so it does not choose this model again for nothing.
+        Slot.PublishStanding();
+        return false;
+    }
+
+    // Raises an event (rare: once per load or unload) without letting a handler's exception reach the load.
+    private void Raise<TArgs>(EventHandler<TArgs>? handler, TArgs args)
+    {
+        try
+        {
+            handler?.Invoke(Cache, args);
+        }
+        catch (Exception ex)
+        {
+            Log.ReloadEventHandlerFailed(_logger, ex, Cache.Name);
+        }
+    }
+}

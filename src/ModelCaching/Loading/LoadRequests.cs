@@ -1,0 +1,152 @@
+using ModelCaching.Budget;
+using ModelCaching.Expiration;
+using ModelCaching.Generations;
+
+namespace ModelCaching.Loading;
+
+/// <summary>
+/// Who wants a model that does not serve, and what the timers want: a miss waits for the shared load (synchronously
+/// without ever needing a pool thread, or asynchronously) and is counted; a timer (<see cref="ServingTimers"/>, through
+/// <see cref="ITimedModel"/>) starts a load in the background, asks whether the model was used, or unloads it.
+/// </summary>
+internal sealed class LoadRequests<TModel> : ITimedModel
+    where TModel : class
+{
+    // How often a synchronous waiter wakes to check the load's timeout itself (timers need a free pool thread).
+    private static readonly TimeSpan SyncWaitSlice = TimeSpan.FromMilliseconds(50);
+
+    private readonly LoadRunner<TModel> _loads;
+    private readonly ServingChanges<TModel> _changes;
+    private readonly ModelSlot<TModel> _slot;
+    private readonly BudgetMember? _member;
+    private readonly ServingTimers _timers;
+    private long _misses;
+
+    public LoadRequests(LoadRunner<TModel> loads, ServingChanges<TModel> changes, ServingTimers timers)
+    {
+        _loads = loads;
+        _changes = changes;
+        _slot = changes.Slot;
+        _member = changes.Member;
+        _timers = timers;
+    }
+
+    /// <summary>The misses counted so far.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
+    /// <summary>
+    /// The synchronous miss: waits for the shared load without ever needing a pool thread. The load runs on a
+    /// thread of its own, its completion wakes this thread directly, and this thread enforces the load timeout
+    /// itself, so a burst of blocked pool threads cannot hold the load or its timeout up.
+    /// </summary>
+    public ModelGeneration<TModel> WaitForGeneration()
+    {
+        CountMiss();
+        while (true)
+        {
+            if (_slot.Serving is { } current)
+            {
+                return current;
+            }
+
+            Task<ModelGeneration<TModel>> load = _loads.Request(ModelLoadReason.FirstUse);
+            while (!WaitQuietly(load, SyncWaitSlice))
+            {
+                _loads.Coordinator.Inflight?.AbandonIfOverdue();
+            }
+
+            if (load.IsCompletedSuccessfully)
+            {
+                if (!load.Result.IsDisposed)
+                {
+                    return load.Result;
+                }
+
+                continue;
+            }
+
+            if (_slot.Serving is not null)
+            {
+                // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
+                // previous content): serve it rather than fail the request.
+                continue;
+            }
+
+            load.GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>Counts a miss and waits for the shared load; the token ends only this caller's wait.</summary>
+    public async ValueTask<ModelGeneration<TModel>> WaitForGenerationAsync(CancellationToken cancellationToken)
+    {
+        CountMiss();
+        while (true)
+        {
+            if (_slot.Serving is { } current)
+            {
+                return current;
+            }
+
+            Task<ModelGeneration<TModel>> load = _loads.Request(ModelLoadReason.FirstUse);
+            ModelGeneration<TModel> generation;
+            try
+            {
+                generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelLoadException) when (_slot.Serving is not null)
+            {
+                // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
+                // previous content): serve it rather than fail the request.
+                continue;
+            }
+
+            if (!generation.IsDisposed)
+            {
+                return generation;
+            }
+        }
+    }
+
+    void ITimedModel.LoadInBackground(ModelLoadReason reason) => _loads.StartInBackground(reason);
+
+    void ITimedModel.UnloadIdle() => _changes.Unload("idle");
+
+    /// <summary>At an idle tick: the hit paths set the cache's used flag (read-mostly); the tick reads and clears it. Misses are counted exactly.</summary>
+    IdleTickState ITimedModel.CheckIdle()
+    {
+        bool used = _changes.Cache.TakeUsed();
+        long misses = Misses;
+        bool loading = _loads.Coordinator.IsLoading;
+        (SlotState state, ModelGeneration<TModel>? serving, _) = _slot.Read();
+
+        // Degraded: the last good model is what fail-safe keeps; an idle unload would throw it away.
+        if (state is SlotState.Disposed or SlotState.Degraded || serving is null)
+        {
+            return IdleTickState.NotApplicable;
+        }
+
+        // Leases alive at the unload keep their generation until they end, so they need not hold off the
+        // unload; a long-lived holder (an engine pool) lets go on the Unloaded event.
+        bool missed = _timers.SawNewMisses(misses);
+        return used || missed || loading ? IdleTickState.Active : IdleTickState.Quiet;
+    }
+
+    private void CountMiss()
+    {
+        Interlocked.Increment(ref _misses);
+        _member?.RecordMiss();
+    }
+
+    // Task.Wait without the AggregateException: the caller reads the outcome itself.
+    private static bool WaitQuietly(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            return task.Wait(timeout);
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ModelCaching.Diagnostics;
+using ModelCaching.FailSafe;
+using ModelCaching.Generations;
+
+namespace ModelCaching.Loading;
+
+/// <summary>
+/// The loads of one model, from request to outcome: it asks its <see cref="LoadCoordinator{TModel}"/> (which it makes,
+/// and whose <see cref="ILoadHost{TModel}"/> it is) for a load, runs the <see cref="LoadPipeline{TModel}"/> on the
+/// attempt's thread, and hands the outcome (a swap, unchanged, a failure) to <see cref="ServingChanges{TModel}"/>. Also
+/// the loads nobody waits for (a retry, a refresh-ahead, a change of the source) and the rollback.
+/// </summary>
+internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
+    where TModel : class
+{
+    private readonly string _name;
+    private readonly string _sourceDescription;
+    private readonly ServingChanges<TModel> _changes;
+    private readonly ModelSlot<TModel> _slot;
+    private readonly LoadStepHost<TModel> _steps;
+    private readonly LoadPipeline<TModel> _pipeline;
+    private readonly FailSafePolicy _failSafe;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ModelCacheMetrics _metrics;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout, CancellationToken lifetime, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
+    {
+        _name = changes.Cache.Name;
+        _sourceDescription = changes.Cache.SourceDescription;
+        _changes = changes;
+        _slot = changes.Slot;
+        _steps = steps;
+        _pipeline = steps.Pipeline;
+        _failSafe = failSafe;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _metrics = metrics;
+        Coordinator = new LoadCoordinator<TModel>(_name, _sourceDescription, limiter, timeProvider, timeout, lifetime, this);
+    }
+
+    public LoadCoordinator<TModel> Coordinator { get; }
+
+    /// <summary>Starts a load or joins the one in progress; within the cool-down after a failure, answers at once.</summary>
+    public Task<ModelGeneration<TModel>> Request(ModelLoadReason reason)
+    {
+        if (_slot.IsDisposed)
+        {
+            throw _changes.DisposedError();
+        }
+
+        if (reason == ModelLoadReason.FirstUse && _slot.Serving is null && !Coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
+        {
+            // Within the cool-down after a failure: answer at once instead of hammering a broken source.
+            return Task.FromException<ModelGeneration<TModel>>(failure);
+        }
+
+        return Coordinator.Request(reason);
+    }
+
+    /// <summary>A load nobody waits for (a retry, a refresh-ahead, a change); its failure is logged and counted already.</summary>
+    public void StartInBackground(ModelLoadReason reason)
+    {
+        // Runs on a timer or a load thread: an exception here would be unhandled and end the process. A cache disposed
+        // meanwhile (also a template's model dropped after its first load failed) has nothing to load.
+        if (_slot.IsDisposed)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = Request(reason).ContinueWith(
+                static task => _ = task.Exception, // Logged and counted by the pipeline already.
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException || _slot.IsDisposed)
+        {
+            // A timer that fired while the cache was being disposed (or dropped).
+        }
+    }
+
+    /// <summary>The source (or the factory) reports a change.</summary>
+    public void OnSourceChanged()
+    {
+        bool loading = Coordinator.IsLoading;
+        (SlotState state, ModelGeneration<TModel>? serving, _) = _slot.Read();
+
+        // Never loaded (or unloaded) and nothing loading: the next use reads the new content anyway. But after a
+        // failed load nothing may come (an unready instance gets no traffic), so the change loads at once.
+        if (state == SlotState.Disposed || (serving is null && !loading && state != SlotState.Failed))
+        {
+            return;
+        }
+
+        Log.ChangeDetected(_logger, _name, _sourceDescription);
+        StartInBackground(ModelLoadReason.SourceChanged);
+    }
+
+    /// <summary>Rolls back to the version kept by <see cref="ModelOptions.RollbackRetention"/>, after the load in progress.</summary>
+    public async Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_slot.IsDisposed)
+            {
+                throw _changes.DisposedError();
+            }
+
+            // Let the load in progress finish first, whatever its outcome, so the rollback is the last word.
+            if (Coordinator.Inflight is { } inflight)
+            {
+                await WaitIgnoringFailure(inflight.Completion.Task, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!_slot.TryTakeRollback(out ModelGeneration<TModel>? kept, out ModelArtifact? artifact))
+            {
+                throw new InvalidOperationException($"Model '{_name}' has no previous version to roll back to (RollbackRetention is {_slot.RollbackRetention}).");
+            }
+
+            if (kept is not null)
+            {
+                // RollbackRetention.Generation: swap the kept generation back in, no load.
+                long started = _timeProvider.GetTimestamp();
+                using Activity? activity = StartLoadActivity(ModelLoadReason.Rollback);
+                _changes.Swap(kept, ModelLoadReason.Rollback, started, activity);
+                return kept.Version;
+            }
+
+            Task<ModelGeneration<TModel>> load = Coordinator.StartWith(artifact!, ModelLoadReason.Rollback, out bool startedNow);
+            if (!startedNow)
+            {
+                await WaitIgnoringFailure(load, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            ModelGeneration<TModel> generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return generation.Version;
+        }
+    }
+
+    /// <summary>Completes when the load threads that were running at <see cref="Close"/> have ended (maybe never: a hung callback).</summary>
+    public Task Ended => _ended.Task;
+
+    /// <summary>At disposal: no attempt starts any more; <see cref="Ended"/> completes when the attempts running now have ended.</summary>
+    public void Close()
+    {
+        Coordinator.Close();
+
+        // Taken after Close (no attempt starts later) and before the lifetime's cancellation (an attempt that ends at once is seen).
+        (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = Coordinator.Snapshot();
+        Task running = (inflight?.Ended, abandoned?.Ended) switch
+        {
+            (null, null) => Task.CompletedTask,
+            ({ } one, null) => one,
+            (null, { } other) => other,
+            ({ } one, { } other) => Task.WhenAll(one, other),
+        };
+        running.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), _ended, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    void ILoadHost<TModel>.OnLoadStarting() => _slot.OnLoadStarting();
+
+    /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
+    ModelGeneration<TModel> ILoadHost<TModel>.RunLoad(LoadAttempt<TModel> attempt)
+    {
+        using Activity? activity = StartLoadActivity(attempt.Reason);
+        Log.LoadStarted(_logger, _name, _sourceDescription, attempt.Reason);
+
+        LoadOutcome<TModel> outcome = _pipeline.Run(attempt, _slot.Serving);
+
+        // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
+        _metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
+        if (!attempt.TryBeginFinish())
+        {
+            // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
+            activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
+            activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
+            _pipeline.DiscardLate(attempt, outcome);
+            throw new OperationCanceledException("The load attempt was abandoned.");
+        }
+
+        return Finish(attempt, outcome, activity);
+    }
+
+    void ILoadHost<TModel>.OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) =>
+        _changes.Failed(failure, attempt, ModelLoadOutcome.Failure, attempt.Artifact?.ContentHash, activity: null);
+
+    void ILoadHost<TModel>.OnRetryDue() => StartInBackground(ModelLoadReason.Retry);
+
+    /// <summary>Applies a pipeline's outcome: swap, unchanged, or a failure that keeps the last good model.</summary>
+    private ModelGeneration<TModel> Finish(LoadAttempt<TModel> attempt, LoadOutcome<TModel> outcome, Activity? activity)
+    {
+        long started = attempt.StartedAt;
+        if (outcome.Unchanged is { } unchanged)
+        {
+            return _changes.Unchanged(unchanged, attempt.Reason, started, activity);
+        }
+
+        if (outcome.Model is { } model)
+        {
+            Budget.GenerationCharge? charge = _steps.Charge(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
+            ModelGeneration<TModel> generation = _slot.CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
+            _changes.Swap(generation, attempt.Reason, started, activity);
+            return generation;
+        }
+
+        Exception ex = outcome.Error!;
+        if (outcome.Skipped)
+        {
+            var skipped = (ModelLoadException)ex;
+            _changes.Failed(skipped, attempt, ModelLoadOutcome.Skipped, outcome.Artifact?.ContentHash, activity);
+            throw skipped;
+        }
+
+        if (ex is ModelLoadException { ModelName: var modelName } own && modelName == _name)
+        {
+            throw own;
+        }
+
+        var failure = new ModelLoadException(_name, _sourceDescription, LoadPipeline<TModel>.Describe(ex), ex);
+        if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
+        {
+            _failSafe.Reject(badHash, failure.Cause);
+        }
+
+        _changes.Failed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
+        throw failure;
+    }
+
+    private Activity? StartLoadActivity(ModelLoadReason reason)
+    {
+        Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
+        activity?.SetTag(ModelCacheMetrics.ModelNameTag, _name);
+        activity?.SetTag(ModelCacheMetrics.LoadReasonTag, ModelCacheMetrics.ReasonTag(reason));
+        return activity;
+    }
+
+    private static async Task WaitIgnoringFailure(Task task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelLoadException)
+        {
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Logging;
+using ModelCaching.Budget;
+using ModelCaching.Diagnostics;
+using ModelCaching.FailSafe;
+using ModelCaching.Generations;
+
+namespace ModelCaching.Loading;
+
+/// <summary>
+/// What a load's steps (<see cref="LoadPipeline{TModel}"/>, which it makes) need of their model: what serves, the memory
+/// budget (a reservation before the build, grown to the measured size, the charge once it serves) and the unload-first
+/// swap with its restore. Nothing here calls the cache: it works on the <see cref="ServingChanges{TModel}"/>'s slot and
+/// budget member.
+/// </summary>
+internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
+    where TModel : class
+{
+    private readonly ModelOptions<TModel> _options;
+    private readonly ServingChanges<TModel> _changes;
+    private readonly ModelSlot<TModel> _slot;
+    private readonly MemoryBudget? _budget;
+    private readonly TimeProvider _timeProvider;
+    private readonly ModelCacheMetrics _metrics;
+    private readonly ILogger _logger;
+
+    // The source, if the cache built it (from a path or an address) and so disposes it.
+    private readonly IDisposable? _ownedSource;
+
+    // The size of the last generation, the estimate for the next load of a model measured after it is built.
+    private long _lastSize;
+
+    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
+    private volatile bool _sourceFound;
+
+    public LoadStepHost(ModelOptions<TModel> settings, IModelSource? source, FailSafePolicy failSafe, ServingChanges<TModel> changes, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
+    {
+        _options = settings;
+        _changes = changes;
+        _slot = changes.Slot;
+        _budget = changes.Budget;
+        _timeProvider = timeProvider;
+        _metrics = metrics;
+        _logger = logger;
+        _ownedSource = source is not null && (settings.Source is null || settings.OwnsSource) ? source as IDisposable : null;
+        ModelCache<TModel> cache = changes.Cache;
+        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, settings.Factory, settings, failSafe, logger, timeProvider, this);
+    }
+
+    public LoadPipeline<TModel> Pipeline { get; }
+
+    /// <summary>Whether the source ever returned content (the model exists).</summary>
+    public bool SourceFound => _sourceFound;
+
+    public ModelGeneration<TModel>? Serving => _slot.Serving;
+
+    public void OnSourceFound() => _sourceFound = true;
+
+    /// <summary>At disposal: disposes the source if the cache built it.</summary>
+    public void DisposeOwnedSource() => _ownedSource?.Dispose();
+
+    /// <summary>
+    /// Fetches the content. When its bytes are the model's size, content larger than the whole budget could never load,
+    /// so the source is told to stop reading there (a file's or a download's declared length is refused before any byte
+    /// is read), not at <see cref="ModelOptions.MaxArtifactBytes"/>.
+    /// </summary>
+    public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
+    {
+        long maxBytes = _options.MaxArtifactBytes;
+        if (_budget is { } budget && SizeIsContent && budget.Limit < maxBytes)
+        {
+            try
+            {
+                return Pipeline.Fetch(attempt, current, budget.Limit);
+            }
+            catch (InvalidDataException tooLarge) when (ArtifactReader.TooLargeSize(tooLarge) is { } size)
+            {
+                throw budget.TooLarge(_changes.Cache.Name, size);
+            }
+        }
+
+        return Pipeline.Fetch(attempt, current, maxBytes);
+    }
+
+    public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadFirst(ModelGeneration<TModel> current) => _slot.UnloadForSwap(current);
+
+    public void RestoreAfterFailedUnloadFirst((ModelGeneration<TModel> Generation, ModelArtifact? Bytes) unloadedFirst, CancellationToken cancellationToken)
+    {
+        (ModelGeneration<TModel> unloaded, ModelArtifact? bytes) = unloadedFirst;
+        if (bytes is null)
+        {
+            return;
+        }
+
+        try
+        {
+            // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
+            TModel model = Pipeline.Load(bytes, cancellationToken);
+            long size = unloaded.Version.SizeBytes;
+            ModelGeneration<TModel> restored = _slot.CreateGeneration(model, bytes, size, Charge(model, reservation: null, size, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
+            _slot.TryRestore(restored);
+        }
+        catch (Exception ex)
+        {
+            Log.LoadFailed(_logger, ex, _changes.Cache.Name, $"{_changes.Cache.SourceDescription} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
+        }
+    }
+
+    /// <summary>
+    /// Reserves the model's estimated size in its budget before it is built: the content's length, or the last
+    /// generation's measured size when the size is measured after the build. Waits within the load's timeout. The attempt
+    /// holds the reservation (not this thread's stack), so that an abandoned attempt gives it back at its timeout; whoever
+    /// takes it from the attempt (charge, cancel) owns it.
+    /// </summary>
+    public MemoryBudget.Reservation? ReserveMemory(LoadAttempt<TModel> attempt, ModelArtifact? artifact)
+    {
+        if (_budget is null)
+        {
+            return null;
+        }
+
+        long contentBytes = artifact?.Length ?? 0;
+        long lastSize = Volatile.Read(ref _lastSize);
+
+        // Measured after the build: the last generation's size, or before the first, what models of this budget
+        // measured on average (a built model's or an ML.NET model's memory is far from its file's length). The
+        // reservation grows to the measured size before the model serves (MeasureSize).
+        long estimate = SizeIsContent ? contentBytes : Math.Max(lastSize > 0 ? lastSize : _budget.TypicalSize, contentBytes);
+        long retained = RetainedBytes(artifact, attempt.Reason);
+        estimate += retained;
+
+        // A first load (or one after an unload) is refused as larger than the whole budget only for a known size (the
+        // content's bytes when they are the size, the raw bytes the generation will keep); a guess above the limit
+        // reserves the limit, and the measured size decides (MeasureSize). Before, a guess from other models' sizes
+        // refused a model that fits, for good. A reload keeps failing fast: its serving generation stays resident
+        // beside it, so a reservation of the whole limit would only wait for its own bytes.
+        long known = retained + (SizeIsContent ? contentBytes : 0);
+        if (estimate > _budget.Limit && known <= _budget.Limit && _slot.Serving is null)
+        {
+            estimate = _budget.Limit;
+        }
+
+        attempt.Step = "reserving memory";
+        long waitStarted = _timeProvider.GetTimestamp();
+        MemoryBudget.Reservation reservation = _budget.Reserve(_changes.Member!, estimate, attempt.CancellationToken, attempt);
+        _metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForMemory, _timeProvider.GetElapsedTime(waitStarted));
+        attempt.HoldReservation(_budget, reservation);
+        return reservation;
+    }
+
+    public void CancelReservation(MemoryBudget.Reservation? reservation)
+    {
+        if (reservation is not null)
+        {
+            _budget!.Cancel(reservation);
+        }
+    }
+
+    public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason) => _slot.RetainedBytes(artifact, reason);
+
+    /// <summary>
+    /// The model's size as its options say to measure it (allocated: managed bytes the load step allocated on this
+    /// thread), with its reservation grown to that size: a size the estimate fell short of evicts to make room, within the
+    /// load's timeout, before the model serves; a model larger than the whole budget fails. A model that does not fit is
+    /// disposed.
+    /// </summary>
+    public long MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated, MemoryBudget.Reservation? reservation, long retained)
+    {
+        long size = _options.SizeEstimator is null && _options.SizeMeasure == ModelSizeMeasure.AllocatedBytes
+            ? allocated
+            : Pipeline.EstimateSize(attempt, model, artifact);
+        if (reservation is not null)
+        {
+            try
+            {
+                // The charge is the model's size and the raw bytes the generation keeps (Charge): fit both.
+                _budget!.Fit(_changes.Member!, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, attempt);
+            }
+            catch
+            {
+                Pipeline.DisposeUnserved(model);
+                throw;
+            }
+        }
+
+        return size;
+    }
+
+    /// <summary>
+    /// The new generation's charge: its reservation becomes a charge of its size and of the raw bytes it keeps beside its
+    /// model (<paramref name="retainedBytes"/>). The drain delay passed is how long this model's memory would drain once
+    /// evicted (GenerationRetirement: a disposable model, the shorter of the two delays): the budget keeps room for the
+    /// loads of that last period (MemoryBudget.Headroom).
+    /// </summary>
+    public GenerationCharge? Charge(TModel model, MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
+    {
+        Volatile.Write(ref _lastSize, size);
+        TimeSpan drainDelay = model is IDisposable or IAsyncDisposable
+            ? (_options.EvictionDrainDelay < _options.DrainDelay ? _options.EvictionDrainDelay : _options.DrainDelay)
+            : TimeSpan.Zero;
+        return _budget?.Charge(_changes.Member!, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
+    }
+
+    // The content's bytes are the model's size (no estimator, no measure after the build).
+    private bool SizeIsContent => _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null;
+}

@@ -1,0 +1,146 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Primitives;
+using ModelCaching.Budget;
+using ModelCaching.Diagnostics;
+using ModelCaching.Expiration;
+using ModelCaching.FailSafe;
+using ModelCaching.Generations;
+using ModelCaching.Loading;
+
+namespace ModelCaching;
+
+// The cache's lifetime: it makes and wires its parts, applies its load policy at start-up, and disposes (the loads
+// stopped and waited for within one bound, the timers, the watcher, its source, its generations, its budget membership).
+public sealed partial class ModelCache<TModel>
+{
+    // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
+    internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
+
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly IDisposable? _changeSubscription;
+
+    // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
+    private int _disposeWaitStarted;
+
+    // Set when a provider owns the cache: its own DisposeAsync does not wait for load threads, the provider waits for
+    // every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
+    private volatile bool _hasOwner;
+
+    /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
+    /// <param name="name">The model's name, used in logs, metrics and errors.</param>
+    /// <param name="options">The model's settings; they are validated now, and a copy is taken (later changes to <paramref name="options"/> change nothing).</param>
+    /// <param name="timeProvider">The clock for time-to-live, idle timeout, retries and load timeouts; <see cref="TimeProvider.System"/> by default.</param>
+    /// <param name="loggerFactory">Where logs go; none by default.</param>
+    /// <exception cref="ArgumentException">The options are not valid; the message names each field.</exception>
+    public ModelCache(string name, ModelOptions<TModel> options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+        : this(name, options, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance, ModelCacheMetrics.Shared, ModelLoadLimiter.Unlimited)
+    {
+    }
+
+    // budget: the provider's or the template's, if any. owner and templateName: for a model made from a template
+    // (AddModelTemplate), the provider (told if its first load fails) and the template.
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+
+        string[] problems = [.. options.Validate(name)];
+        if (problems.Length > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+
+        // Read once into a copy nobody else holds: the settings that were validated are the ones used.
+        ModelOptions<TModel> settings = options.Snapshot();
+        ILogger logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
+        Name = name;
+        TemplateName = templateName;
+        _options = settings;
+        _metrics = metrics;
+        _trackHits = settings.TrackHits;
+
+        // A source (with a loader) or a factory: where each generation comes from.
+        IModelSource? source = settings.Factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
+        SourceDescription = settings.Factory?.Description ?? source!.Description;
+        var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
+
+        // The slot is made with its timers; the timers drive the misses' part, made last (it needs the loads).
+        _timers = new ServingTimers(timeProvider, settings);
+        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength), failSafe, _timers, budget, _hits, owner);
+        _slot = _changes.Slot;
+        _steps = new LoadStepHost<TModel>(settings, source, failSafe, _changes, timeProvider, logger, metrics);
+        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, _lifetime.Token, timeProvider, logger, metrics);
+        _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
+        _timers.Drive(_requests);
+        if (settings.ReloadOnChange)
+        {
+            _changeSubscription = settings.Factory is { } factory
+                ? ChangeToken.OnChange(factory.GetChangeToken, _loads.OnSourceChanged)
+                : ChangeToken.OnChange(source!.GetChangeToken, _loads.OnSourceChanged);
+        }
+
+        _metrics.Register(this);
+    }
+
+    /// <summary>Disposes the serving generation (once its leases end) and stops timers and watchers.</summary>
+    public void Dispose() => DisposeCore();
+
+    /// <summary>
+    /// Like <see cref="Dispose"/>, then waits (up to 5 seconds in total) for the loads in progress to end, so that their
+    /// models are disposed too. A load step that ignores cancellation does not hold disposal up longer; a second call
+    /// returns at once. A cache made by <c>AddModelCache()</c> does not wait here: its provider waits for every cache's
+    /// loads at once, under one bound (docs/reload-and-fail-safe.md).
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        DisposeCore();
+        if (_hasOwner || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
+        {
+            return;
+        }
+
+        // A cancelled step usually ends at once and its model is disposed with it; one that ignores its token is given
+        // a bounded time (real time: it is a real thread), then left to end on its own.
+        await Task.WhenAny(_loads.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
+    }
+
+    void IOwnedModelCache.AttachOwner() => _hasOwner = true;
+
+    Task IOwnedModelCache.CloseAsync()
+    {
+        DisposeCore();
+        return _loads.Ended;
+    }
+
+    /// <summary>
+    /// Applies the load policy when the application starts (the host calls it for models registered with
+    /// <c>AddModelCache()</c>): an <see cref="ModelLoadPolicy.Eager"/> model loads now, and the task ends when it is ready;
+    /// <see cref="ModelLoadPolicy.Lazy"/> and <see cref="ModelLoadPolicy.Expiring"/> models load on first use, and the
+    /// task is already complete. The token ends only this wait, not the load.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The eager load failed; the cache retries in the background.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default) =>
+        _options.Policy != ModelLoadPolicy.Eager || _slot.Serving is not null
+            ? Task.CompletedTask
+            : _loads.Request(ModelLoadReason.Startup).WaitAsync(cancellationToken);
+
+    private void DisposeCore()
+    {
+        if (!_slot.Close())
+        {
+            return;
+        }
+
+        _timers.Dispose();
+        _loads.Close();
+        _changeSubscription?.Dispose();
+        _steps.DisposeOwnedSource();
+        _lifetime.Cancel();
+        _slot.ReleaseAll();
+        _changes.Budget?.Leave(_changes.Member!);
+        _metrics.Unregister(this);
+    }
+}
