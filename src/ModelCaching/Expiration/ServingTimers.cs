@@ -17,38 +17,50 @@ internal interface ITimedModel
 }
 
 /// <summary>
-/// The timers of one cache, each made only when its option is set: the retry after a failed load, the refresh-ahead before
-/// the time-to-live ends, and the idle unload. The serving slot arms and disarms them on its transitions (<see cref="IServingTimers"/>).
+/// The timers of one cache, each made only when it is first needed: the retry after a failed load (at the first retry
+/// armed), the refresh-ahead before the time-to-live ends, and the idle unload (when their options are set). The
+/// serving slot arms and disarms them on its transitions (<see cref="IServingTimers"/>).
 /// </summary>
+/// <remarks>
+/// The retry timer is made lazily because most models of a template never fail: a timer with its lock is about
+/// 100 bytes a model that would otherwise never be armed.
+/// </remarks>
 internal sealed class ServingTimers : IServingTimers, IDisposable
 {
-    private readonly OneShotTimer _retry;
+    private readonly TimeProvider _timeProvider;
+    private readonly ITimedModel _model;
     private readonly OneShotTimer? _refresh;
     private readonly IdleTimer? _idle;
     private readonly TimeSpan _refreshIn;
+    private OneShotTimer? _retry;
+    private int _disposed;
 
     // The misses counted at the last idle tick (-1 after a load: the next tick counts as use).
     private long _lastMisses = -1;
 
     public ServingTimers(TimeProvider timeProvider, ModelOptions options, ITimedModel model)
     {
-        _retry = new OneShotTimer(timeProvider, () => model.LoadInBackground(ModelLoadReason.Retry));
+        _timeProvider = timeProvider;
+        _model = model;
         if (options.TimeToLive is { } ttl)
         {
             _refreshIn = ttl * options.RefreshAheadRatio;
-            _refresh = new OneShotTimer(timeProvider, () => model.LoadInBackground(ModelLoadReason.RefreshAhead));
+            _refresh = new OneShotTimer(timeProvider, model, ModelLoadReason.RefreshAhead);
         }
 
         if (options.IdleTimeout is { } idle)
         {
-            _idle = new IdleTimer(timeProvider, idle, model.CheckIdle, model.UnloadIdle);
+            _idle = new IdleTimer(timeProvider, idle, model);
         }
     }
+
+    /// <summary>Whether the retry timer has been made (a retry was armed once).</summary>
+    internal bool HasRetryTimer => Volatile.Read(ref _retry) is not null;
 
     /// <inheritdoc />
     public void OnLoaded()
     {
-        _retry.Disarm();
+        Volatile.Read(ref _retry)?.Disarm();
         ArmRefresh();
         if (_idle is not null)
         {
@@ -61,13 +73,13 @@ internal sealed class ServingTimers : IServingTimers, IDisposable
     public void ArmRefresh() => _refresh?.Arm(_refreshIn);
 
     /// <inheritdoc />
-    public void ArmRetry(TimeSpan delay) => _retry.Arm(delay);
+    public void ArmRetry(TimeSpan delay) => (Volatile.Read(ref _retry) ?? CreateRetry()).Arm(delay);
 
     /// <inheritdoc />
     public void OnUnloaded()
     {
         _refresh?.Disarm();
-        _retry.Disarm();
+        Volatile.Read(ref _retry)?.Disarm();
     }
 
     /// <summary>At an idle tick: whether the misses counted changed since the last tick (and remembers them).</summary>
@@ -75,8 +87,23 @@ internal sealed class ServingTimers : IServingTimers, IDisposable
 
     public void Dispose()
     {
-        _retry.Dispose();
+        // A full fence between the flag and the read of _retry: a retry timer made concurrently is disposed by one side.
+        Interlocked.Exchange(ref _disposed, 1);
+        Volatile.Read(ref _retry)?.Dispose();
         _refresh?.Dispose();
         _idle?.Dispose();
+    }
+
+    private OneShotTimer CreateRetry()
+    {
+        var created = new OneShotTimer(_timeProvider, _model, ModelLoadReason.Retry);
+        OneShotTimer retry = Interlocked.CompareExchange(ref _retry, created, null) ?? created;
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Disposed meanwhile: the timer never fires (Arm on a disposed timer does nothing).
+            retry.Dispose();
+        }
+
+        return retry;
     }
 }
