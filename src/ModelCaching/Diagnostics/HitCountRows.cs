@@ -11,9 +11,14 @@ namespace ModelCaching.Diagnostics;
 /// <para>
 /// Why rows per region rather than cells per counter: a counter that owns a padded cell for every thread (or core) that
 /// may hit it costs kilobytes per model, 8 KB on 2 cores and 64 KB on 64 before this layout, for every template name a
-/// service ever saw. Here a model costs 8 bytes in each row that reaches its slot, whatever the number of cores, and a
+/// service ever saw. Here a model costs 4 bytes in each row that reaches its slot, whatever the number of cores, and a
 /// hit still writes only a line that no other thread writes: a row has one writer, the thread whose stack holds its
 /// region, and its counts are padded off the objects around it.
+/// </para>
+/// <para>
+/// Why 32-bit counts: every thread that hits any model gets a row that reaches every slot, so a model costs one count per
+/// such thread (64 on a busy 64-core server: 256 bytes with 32-bit counts, 512 with 64-bit ones). A count that would wrap
+/// carries 2^32 into its counter (<see cref="StackRegionCounter"/>), once per 4 billion hits of one thread.
 /// </para>
 /// <para>
 /// Regions are claimed for good, as the cells of a counter were: the rows of threads that ended keep their counts (a
@@ -26,10 +31,10 @@ internal static class HitCountRows
     // 16 KiB regions: far smaller than any thread stack .NET creates (256 KiB at least, 1.5 MiB by default on Linux).
     public const int RegionShift = 14;
 
-    // Counts in a row start after, and end before, 128 bytes that nothing writes: no other object's line (another row's
-    // header, which its own thread reads on every hit) shares a line with a count, with the adjacent line that the x64
-    // prefetcher pairs with it free as well.
-    public const int Pad = 16;
+    // Counts in a row start after, and end before, 128 bytes (32 counts) that nothing writes: no other object's line
+    // (another row's header, which its own thread reads on every hit) shares a line with a count, with the adjacent line
+    // that the x64 prefetcher pairs with it free as well.
+    public const int Pad = 32;
 
     // How far from its home entry a region looks for its own entry, or a free one to claim.
     private const int Probes = 16;
@@ -76,7 +81,7 @@ internal static class HitCountRows
         Entry[] entries = s_entries;
         foreach (int e in Volatile.Read(ref s_claimed))
         {
-            long[]? row = Volatile.Read(ref entries[e].Row);
+            uint[]? row = Volatile.Read(ref entries[e].Row);
             if (row is not null && index < row.Length - Pad)
             {
                 sum += Volatile.Read(ref row[index]);
@@ -87,11 +92,11 @@ internal static class HitCountRows
     }
 
     /// <summary>
-    /// Counts one at <paramref name="index"/> in the row of <paramref name="region"/>, the caller's own stack region,
-    /// when the fast path did not: the region's entry is not its home, or is not claimed yet, or its row is too short.
-    /// False when no entry near its home is free: the caller counts elsewhere.
+    /// The count at <paramref name="index"/> in the row of <paramref name="region"/>, the caller's own stack region,
+    /// when the fast path did not find it: the region's entry is not its home, or is not claimed yet, or its row is too
+    /// short. A null reference when no entry near its home is free: the caller counts elsewhere.
     /// </summary>
-    public static bool TryIncrementSlow(nint region, int index)
+    public static ref uint FindCountSlow(nint region, int index)
     {
         Entry[] entries = s_entries;
         int home = (int)region & s_mask;
@@ -107,18 +112,17 @@ internal static class HitCountRows
 
             if (owner == region)
             {
-                long[] row = entry.Row!;
+                uint[] row = entry.Row!;
                 if (index >= row.Length - Pad)
                 {
                     row = Grow(ref entry, row, index);
                 }
 
-                row[index]++;
-                return true;
+                return ref row[index];
             }
         }
 
-        return false;
+        return ref Unsafe.NullRef<uint>();
     }
 
     private static nint Claim(int e, nint region)
@@ -132,7 +136,7 @@ internal static class HitCountRows
             }
 
             // The row before the region: whoever sees the region as claimed finds its row.
-            entry.Row = new long[Pad + RowCapacity(0) + Pad];
+            entry.Row = new uint[Pad + RowCapacity(0) + Pad];
             Volatile.Write(ref entry.Region, region);
             Volatile.Write(ref s_claimed, [.. s_claimed, e]);
             return region;
@@ -140,23 +144,28 @@ internal static class HitCountRows
     }
 
     // Only the region's own thread grows its row, so no count is lost: it copies, publishes, and counts in the new row.
-    private static long[] Grow(ref Entry entry, long[] row, int index)
+    private static uint[] Grow(ref Entry entry, uint[] row, int index)
     {
-        var grown = new long[Pad + RowCapacity(index - Pad + 1) + Pad];
+        var grown = new uint[Pad + RowCapacity(index - Pad + 1) + Pad];
         Array.Copy(row, grown, row.Length - Pad);
         Volatile.Write(ref entry.Row, grown);
         return grown;
     }
 
-    // Room for every slot given out so far (so a thread that hits many models grows its row once), doubling.
-    private static int RowCapacity(int atLeast) =>
-        (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, Math.Max(atLeast, Volatile.Read(ref s_slotCount))));
+    // Room for every slot given out so far (a thread that hits many models grows its row once) and a quarter more for
+    // the next, in whole 64-byte lines: rows grow by a quarter rather than doubling, so a row holds at most a quarter
+    // more than the counters that exist, not up to twice as many.
+    private static int RowCapacity(int atLeast)
+    {
+        int needed = Math.Max(atLeast, Volatile.Read(ref s_slotCount));
+        return (needed + (needed / 4) + 16) & ~15;
+    }
 
     /// <summary>A region and its row.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct Entry
     {
         public nint Region;
-        public long[]? Row;
+        public uint[]? Row;
     }
 }

@@ -22,6 +22,11 @@ namespace ModelCaching.Diagnostics;
 /// A region whose nearby entries are all claimed by others (thousands of stacks, live or ended) counts on this counter's
 /// own interlocked overflow count: exact, a few nanoseconds slower, and shared by that region's threads only.
 /// </para>
+/// <para>
+/// Counts in a row are 32-bit: a count about to wrap carries 2^32 into <c>_carried</c> instead, under this counter's
+/// monitor, and <see cref="Sum"/> takes the same monitor, so no sum sees a carry half done. That is once per 4 billion
+/// hits of one thread; hits that do not carry never take it.
+/// </para>
 /// </remarks>
 internal sealed class StackRegionCounter
 {
@@ -29,6 +34,9 @@ internal sealed class StackRegionCounter
     private readonly int _index;
     private readonly long _baseline;
     private long _overflow;
+
+    // 2^32 for every row count of this counter that wrapped; written and read under lock (this).
+    private long _carried;
 
     public StackRegionCounter()
     {
@@ -45,14 +53,23 @@ internal sealed class StackRegionCounter
         byte marker = 0;
         nint region = Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref marker) >> HitCountRows.RegionShift;
         ref HitCountRows.Entry entry = ref HitCountRows.HomeEntry(region);
-        long[]? row = entry.Row;
+        uint[]? row = entry.Row;
         int index = _index;
 
         // A row is never null once its region is set, and the region is only ever this thread's own.
         if (entry.Region == region && (uint)index < (uint)(row!.Length - HitCountRows.Pad))
         {
             // The compare above keeps the index inside the row, so no second bounds check.
-            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(row), index)++;
+            ref uint count = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(row), index);
+            uint value = count;
+            if (value != uint.MaxValue)
+            {
+                count = value + 1;
+            }
+            else
+            {
+                Carry(ref count, 1);
+            }
         }
         else
         {
@@ -67,15 +84,66 @@ internal sealed class StackRegionCounter
     internal long OverflowCount => Volatile.Read(ref _overflow);
 
     /// <summary>The total over all rows: exact for every increment that happened before the call.</summary>
-    public long Sum() => HitCountRows.SumOfSlot(_index) - _baseline + Volatile.Read(ref _overflow);
+    public long Sum()
+    {
+        // The monitor of this internal object, which nothing else locks: a lock object would cost every model 24 bytes
+        // more for a lock taken once per 4 billion hits of a thread.
+        lock (this)
+        {
+            return HitCountRows.SumOfSlot(_index) - _baseline + Volatile.Read(ref _overflow) + _carried;
+        }
+    }
+
+    /// <summary>Adds <paramref name="hits"/> in the calling thread's row, as that many increments would (tests start a count near its wrap).</summary>
+    internal void AddOnThisThread(uint hits)
+    {
+        byte marker = 0;
+        nint region = Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref marker) >> HitCountRows.RegionShift;
+        ref uint count = ref HitCountRows.FindCountSlow(region, _index);
+        if (Unsafe.IsNullRef(ref count))
+        {
+            Interlocked.Add(ref _overflow, hits);
+        }
+        else if (count <= uint.MaxValue - hits)
+        {
+            count += hits;
+        }
+        else
+        {
+            Carry(ref count, hits);
+        }
+
+        GC.KeepAlive(this);
+    }
 
     // First hit of a region, a region whose home entry another region took, or a row that does not reach this slot yet.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void IncrementInOtherRow(nint region)
     {
-        if (!HitCountRows.TryIncrementSlow(region, _index))
+        ref uint count = ref HitCountRows.FindCountSlow(region, _index);
+        if (Unsafe.IsNullRef(ref count))
         {
             Interlocked.Increment(ref _overflow);
+        }
+        else if (count != uint.MaxValue)
+        {
+            count++;
+        }
+        else
+        {
+            Carry(ref count, 1);
+        }
+    }
+
+    // The count (this thread's own) would pass 2^32: move 2^32 into _carried and keep the rest, both under the monitor
+    // Sum takes, so a sum sees either neither or both.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Carry(ref uint count, uint hits)
+    {
+        lock (this)
+        {
+            _carried += 1L << 32;
+            Volatile.Write(ref count, (uint)((ulong)count + hits - (1UL << 32)));
         }
     }
 }

@@ -17,9 +17,10 @@ internal enum IdleTickState
 /// Unloads a model nobody used for <see cref="ModelOptions.IdleTimeout"/>. Four ticks per timeout: the model goes between
 /// 1× and 1.25× the timeout after its last use. Counting quiet ticks rather than reading the clock in the callback keeps
 /// that true when ticks run late or back to back, as they do after a sleep or with a test clock; and the hit path never
-/// reads the clock: it only sets a flag that the tick reads and clears.
+/// reads the clock: it only sets a flag that the tick reads and clears. Each tick asks <see cref="ITimedModel.CheckIdle"/>
+/// and, after a timeout's worth of quiet ticks, calls <see cref="ITimedModel.UnloadIdle"/>.
 /// </summary>
-internal sealed class IdleTimer(TimeProvider timeProvider, TimeSpan idleTimeout, Func<IdleTickState> check, Action onIdle) : IDisposable
+internal sealed class IdleTimer(TimeProvider timeProvider, TimeSpan idleTimeout, ITimedModel model) : IDisposable
 {
     public const int TicksPerTimeout = 4;
 
@@ -54,7 +55,7 @@ internal sealed class IdleTimer(TimeProvider timeProvider, TimeSpan idleTimeout,
 
     private void OnTick()
     {
-        IdleTickState state = check();
+        IdleTickState state = model.CheckIdle();
         lock (_gate)
         {
             if (state == IdleTickState.NotApplicable)
@@ -76,6 +77,6 @@ internal sealed class IdleTimer(TimeProvider timeProvider, TimeSpan idleTimeout,
             _quietTicks = 0;
         }
 
-        onIdle();
+        model.UnloadIdle();
     }
 }

@@ -1,14 +1,19 @@
+using ModelCaching.Loading;
+
 namespace ModelCaching.Expiration;
 
-/// <summary>A timer on the injected <see cref="TimeProvider"/> that fires once per <see cref="Arm"/>: refresh-ahead and retries.</summary>
-internal sealed class OneShotTimer(TimeProvider timeProvider, Action onDue) : IDisposable
+/// <summary>
+/// A timer on the injected <see cref="TimeProvider"/> that fires once per <see cref="Arm"/>: refresh-ahead and retries.
+/// Firing starts a background load of <paramref name="model"/> for <paramref name="reason"/>; the model and the reason
+/// are held rather than a callback, so a timer costs no delegate or closure per model.
+/// </summary>
+internal sealed class OneShotTimer(TimeProvider timeProvider, ITimedModel model, ModelLoadReason reason) : IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly Action _onDue = onDue;
     private ITimer? _timer;
     private bool _disposed;
 
-    /// <summary>Fires <c>onDue</c> after <paramref name="delay"/>, replacing any earlier arming.</summary>
+    /// <summary>Starts a background load after <paramref name="delay"/>, replacing any earlier arming.</summary>
     public void Arm(TimeSpan delay)
     {
         lock (_gate)
@@ -18,7 +23,7 @@ internal sealed class OneShotTimer(TimeProvider timeProvider, Action onDue) : ID
                 return;
             }
 
-            _timer ??= timeProvider.CreateTimer(static state => ((OneShotTimer)state!)._onDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer ??= timeProvider.CreateTimer(static state => ((OneShotTimer)state!).OnDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _timer.Change(delay, Timeout.InfiniteTimeSpan);
         }
     }
@@ -40,4 +45,6 @@ internal sealed class OneShotTimer(TimeProvider timeProvider, Action onDue) : ID
             _timer = null;
         }
     }
+
+    private void OnDue() => model.LoadInBackground(reason);
 }

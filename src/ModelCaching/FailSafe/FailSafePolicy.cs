@@ -20,17 +20,17 @@ internal sealed class FailSafePolicy
     /// <summary>How many content hashes that served are remembered (oldest forgotten first).</summary>
     public const int ServedHashLimit = 32;
 
-    private readonly Lock _gate = new();
-    private readonly List<(string Hash, string Cause)> _rejected = [];
-    private readonly List<string> _served = [];
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _cooldown;
     private readonly TimeSpan _retryBaseDelay;
     private readonly TimeSpan _retryMaxDelay;
-    private readonly Func<double> _random;
+
+    // Null: Random.Shared (no delegate made per model).
+    private readonly Func<double>? _random;
     private int _consecutiveFailures;
-    private ModelLoadException? _lastFailure;
-    private long _retryNotBefore;
+
+    // Made at the first failure or served content hash: a model that loads once from a factory never needs it.
+    private FailSafeMemory? _memory;
 
     // random: A source of numbers in [0, 1) for the jitter; <see cref="Random.Shared"/> by default (tests pass a fixed one).
     public FailSafePolicy(TimeProvider timeProvider, TimeSpan cooldown, TimeSpan retryBaseDelay, TimeSpan retryMaxDelay, Func<double>? random = null)
@@ -39,29 +39,28 @@ internal sealed class FailSafePolicy
         _cooldown = cooldown;
         _retryBaseDelay = retryBaseDelay;
         _retryMaxDelay = retryMaxDelay;
-        _random = random ?? Random.Shared.NextDouble;
+        _random = random;
     }
 
+    /// <summary>Whether anything is remembered yet (a failure, a rejected or a served content hash); for tests of its cost.</summary>
+    internal bool HasMemory => Volatile.Read(ref _memory) is not null;
+
     /// <summary>Failures in a row since the last success.</summary>
-    public int ConsecutiveFailures
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _consecutiveFailures;
-            }
-        }
-    }
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
 
     /// <summary>The failure of the last load when nothing serves, for <see cref="TryGetCooldownFailure"/>.</summary>
     public ModelLoadException? LastFailure
     {
         get
         {
-            lock (_gate)
+            if (Volatile.Read(ref _memory) is not { } memory)
             {
-                return _lastFailure;
+                return null;
+            }
+
+            lock (memory)
+            {
+                return memory.LastFailure;
             }
         }
     }
@@ -73,14 +72,15 @@ internal sealed class FailSafePolicy
     /// <returns><see langword="false"/> when the content has served and so was not rejected.</returns>
     public bool Reject(string hash, string cause)
     {
-        lock (_gate)
+        FailSafeMemory memory = Memory();
+        lock (memory)
         {
-            if (_served.Contains(hash))
+            if (memory.Served?.Contains(hash) == true)
             {
                 return false;
             }
 
-            RejectLocked(hash, cause);
+            memory.Reject(hash, cause);
             return true;
         }
     }
@@ -91,9 +91,10 @@ internal sealed class FailSafePolicy
     /// </summary>
     public void RejectRolledBack(string hash, string cause)
     {
-        lock (_gate)
+        FailSafeMemory memory = Memory();
+        lock (memory)
         {
-            RejectLocked(hash, cause);
+            memory.Reject(hash, cause);
         }
     }
 
@@ -105,58 +106,73 @@ internal sealed class FailSafePolicy
             return;
         }
 
-        lock (_gate)
+        FailSafeMemory memory = Memory();
+        lock (memory)
         {
-            _rejected.RemoveAll(rejected => rejected.Hash == hash);
-            if (!_served.Contains(hash))
+            memory.Rejected?.RemoveAll(rejected => rejected.Hash == hash);
+            List<string> served = memory.Served ??= new(capacity: 1);
+            if (!served.Contains(hash))
             {
-                if (_served.Count == ServedHashLimit)
+                if (served.Count == ServedHashLimit)
                 {
-                    _served.RemoveAt(0);
+                    served.RemoveAt(0);
                 }
 
-                _served.Add(hash);
+                served.Add(hash);
             }
         }
     }
 
     public bool IsRejected(string hash, [NotNullWhen(true)] out string? cause)
     {
-        lock (_gate)
+        if (Volatile.Read(ref _memory) is not { } memory)
         {
-            return IsRejectedLocked(hash, out cause);
+            cause = null;
+            return false;
+        }
+
+        lock (memory)
+        {
+            return memory.IsRejected(hash, out cause);
         }
     }
 
     /// <summary>A load succeeded (or found its content unchanged): the failure streak and the cool-down end.</summary>
     public void OnSuccess()
     {
-        lock (_gate)
+        Volatile.Write(ref _consecutiveFailures, 0);
+        if (Volatile.Read(ref _memory) is { } memory)
         {
-            _consecutiveFailures = 0;
-            _lastFailure = null;
+            lock (memory)
+            {
+                memory.LastFailure = null;
+            }
         }
     }
 
     /// <summary>A load failed with nothing serving: callers within the cool-down get this failure at once.</summary>
     public void StartCooldown(ModelLoadException failure)
     {
-        lock (_gate)
+        FailSafeMemory memory = Memory();
+        lock (memory)
         {
-            _lastFailure = failure;
-            _retryNotBefore = _timeProvider.GetTimestamp() + (long)(_cooldown.TotalSeconds * _timeProvider.TimestampFrequency);
+            memory.LastFailure = failure;
+            memory.RetryNotBefore = _timeProvider.GetTimestamp() + (long)(_cooldown.TotalSeconds * _timeProvider.TimestampFrequency);
         }
     }
 
     /// <summary>Within the cool-down after a failure with nothing serving: the failure to answer with (a fresh exception each time).</summary>
     public bool TryGetCooldownFailure([NotNullWhen(true)] out ModelLoadException? failure)
     {
-        lock (_gate)
+        if (Volatile.Read(ref _memory) is { } memory)
         {
-            if (_lastFailure is { } last && _timeProvider.GetTimestamp() < _retryNotBefore)
+            lock (memory)
             {
-                failure = new ModelLoadException(last.ModelName, last.Source, last.Cause, last.InnerException);
-                return true;
+                if (memory.LastFailure is { } last && _timeProvider.GetTimestamp() < memory.RetryNotBefore)
+                {
+                    failure = new ModelLoadException(last.ModelName, last.Source, last.Cause, last.InnerException);
+                    return true;
+                }
             }
         }
 
@@ -175,56 +191,65 @@ internal sealed class FailSafePolicy
             return null;
         }
 
-        int attempt;
-        lock (_gate)
-        {
-            attempt = ++_consecutiveFailures;
-        }
+        int attempt = Interlocked.Increment(ref _consecutiveFailures);
 
         // Hand-written rather than a Polly retry: the attempts are independent background loads scheduled between
         // requests (the cache serves meanwhile, and a change event may load sooner), not a loop inside one call,
         // which is what a Polly retry strategy runs.
         double exponential = _retryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
         double capped = Math.Min(exponential, _retryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.4 * _random())));
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.4 * (_random?.Invoke() ?? Random.Shared.NextDouble()))));
     }
 
     /// <summary>The model was unloaded: a later failure starts a new streak.</summary>
-    public void ResetStreak()
+    public void ResetStreak() => Volatile.Write(ref _consecutiveFailures, 0);
+
+    private FailSafeMemory Memory() =>
+        Volatile.Read(ref _memory) ?? Interlocked.CompareExchange(ref _memory, new FailSafeMemory(), null) ?? _memory!;
+
+    /// <summary>
+    /// What a policy remembers once a load has failed or content has served; the policy locks it while it reads or
+    /// changes it (it is private to the policy, so nothing else takes that lock).
+    /// </summary>
+    private sealed class FailSafeMemory
     {
-        lock (_gate)
-        {
-            _consecutiveFailures = 0;
-        }
-    }
+        public List<(string Hash, string Cause)>? Rejected;
+        public List<string>? Served;
+        public ModelLoadException? LastFailure;
+        public long RetryNotBefore;
 
-    private void RejectLocked(string hash, string cause)
-    {
-        if (IsRejectedLocked(hash, out _))
+        public void Reject(string hash, string cause)
         {
-            return;
-        }
-
-        if (_rejected.Count == RejectedHashLimit)
-        {
-            _rejected.RemoveAt(0);
-        }
-
-        _rejected.Add((hash, cause));
-    }
-
-    private bool IsRejectedLocked(string hash, [NotNullWhen(true)] out string? cause)
-    {
-        foreach ((string rejected, string why) in _rejected)
-        {
-            if (rejected == hash)
+            if (IsRejected(hash, out _))
             {
-                cause = why;
-                return true;
+                return;
             }
+
+            List<(string Hash, string Cause)> rejected = Rejected ??= new(capacity: 1);
+            if (rejected.Count == RejectedHashLimit)
+            {
+                rejected.RemoveAt(0);
+            }
+
+            rejected.Add((hash, cause));
         }
 
-        cause = null;
-        return false;
+        public bool IsRejected(string hash, [NotNullWhen(true)] out string? cause)
+        {
+            if (Rejected is not null)
+            {
+                foreach ((string rejected, string why) in Rejected)
+                {
+                    if (rejected == hash)
+                    {
+                        cause = why;
+                        return true;
+                    }
+                }
+            }
+
+            cause = null;
+            return false;
+        }
     }
 }

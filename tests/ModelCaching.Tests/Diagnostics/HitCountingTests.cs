@@ -262,4 +262,62 @@ public sealed class HitCountingTests
         Assert.Equal((long)Threads * PerThread, counter.Sum());
         Assert.True(counter.OverflowCount > 0, "no thread counted on the overflow: the stacks did not share a home entry");
     }
+
+    [Fact]
+    public void ACountPastFourBillionOnOneThread_CarriesAndStaysExact()
+    {
+        var counter = new StackRegionCounter();
+        counter.AddOnThisThread(uint.MaxValue - 2);
+
+        for (int i = 0; i < 5; i++)
+        {
+            counter.Increment();
+        }
+
+        Assert.Equal((long)uint.MaxValue + 3, counter.Sum());
+
+        counter.AddOnThisThread(uint.MaxValue);
+        Assert.Equal((2L * uint.MaxValue) + 3, counter.Sum());
+    }
+
+    [Fact]
+    public void Sum_WhileAThreadCarriesAgainAndAgain_NeverGoesDown_AndEndsExact()
+    {
+        var counter = new StackRegionCounter();
+        const int Carries = 200;
+        const int HitsAroundEach = 50;
+        using var done = new ManualResetEventSlim();
+        var writer = new Thread(() =>
+        {
+            for (int c = 0; c < Carries; c++)
+            {
+                // Up to just below the wrap, then increments across it.
+                counter.AddOnThisThread(uint.MaxValue - HitsAroundEach);
+                for (int i = 0; i < 2 * HitsAroundEach; i++)
+                {
+                    counter.Increment();
+                }
+            }
+
+            done.Set();
+        });
+        writer.Start();
+
+        int decreases = 0;
+        long last = 0;
+        while (!done.IsSet)
+        {
+            long sum = counter.Sum();
+            if (sum < last)
+            {
+                decreases++;
+            }
+
+            last = sum;
+        }
+
+        Assert.True(writer.Join(Eventually.Timeout));
+        Assert.Equal(0, decreases);
+        Assert.Equal(Carries * ((long)uint.MaxValue + HitsAroundEach), counter.Sum());
+    }
 }

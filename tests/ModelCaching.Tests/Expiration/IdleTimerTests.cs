@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Time.Testing;
 using ModelCaching.Expiration;
+using ModelCaching.Loading;
 
 namespace ModelCaching.Tests.Expiration;
 
 /// <summary><see cref="IdleTimer"/> on its own, ticked by a <see cref="FakeTimeProvider"/>: four ticks per timeout.</summary>
-public sealed class IdleTimerTests : IDisposable
+public sealed class IdleTimerTests : IDisposable, ITimedModel
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan Tick = Timeout / IdleTimer.TicksPerTimeout;
@@ -17,18 +18,20 @@ public sealed class IdleTimerTests : IDisposable
 
     public IdleTimerTests()
     {
-        _timer = new IdleTimer(
-            _time,
-            Timeout,
-            () =>
-            {
-                _checks++;
-                return _state;
-            },
-            () => _idles++);
+        _timer = new IdleTimer(_time, Timeout, this);
     }
 
     public void Dispose() => _timer.Dispose();
+
+    void ITimedModel.LoadInBackground(ModelLoadReason reason) => throw new InvalidOperationException("an idle timer never loads");
+
+    IdleTickState ITimedModel.CheckIdle()
+    {
+        _checks++;
+        return _state;
+    }
+
+    void ITimedModel.UnloadIdle() => _idles++;
 
     [Fact]
     public void Nothing_ticks_before_Start()

@@ -1,18 +1,29 @@
 using Microsoft.Extensions.Time.Testing;
 using ModelCaching.Expiration;
+using ModelCaching.Loading;
 
 namespace ModelCaching.Tests.Expiration;
 
 /// <summary><see cref="OneShotTimer"/> on its own, on a <see cref="FakeTimeProvider"/>.</summary>
-public sealed class OneShotTimerTests : IDisposable
+public sealed class OneShotTimerTests : IDisposable, ITimedModel
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
     private readonly OneShotTimer _timer;
     private int _fired;
 
-    public OneShotTimerTests() => _timer = new OneShotTimer(_time, () => _fired++);
+    public OneShotTimerTests() => _timer = new OneShotTimer(_time, this, ModelLoadReason.Retry);
 
     public void Dispose() => _timer.Dispose();
+
+    void ITimedModel.LoadInBackground(ModelLoadReason reason)
+    {
+        Assert.Equal(ModelLoadReason.Retry, reason);
+        _fired++;
+    }
+
+    IdleTickState ITimedModel.CheckIdle() => throw new InvalidOperationException("a one-shot timer never checks idleness");
+
+    void ITimedModel.UnloadIdle() => throw new InvalidOperationException("a one-shot timer never unloads");
 
     [Fact]
     public void Nothing_fires_before_Arm()

@@ -85,6 +85,33 @@ public sealed class ServingTimersTests
         Assert.Throws<InvalidOperationException>(() => timers.Drive(new RecordingModel()));
     }
 
+    [Fact]
+    public void No_retry_timer_is_made_until_a_retry_is_armed_and_then_it_fires_a_retry()
+    {
+        using var timers = new ServingTimers(_time, new ModelOptions(), _model);
+        timers.OnLoaded();
+        timers.OnUnloaded();
+        Assert.False(timers.HasRetryTimer);
+
+        timers.ArmRetry(TimeSpan.FromSeconds(2));
+        Assert.True(timers.HasRetryTimer);
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal([ModelLoadReason.Retry], _model.Loads);
+    }
+
+    [Fact]
+    public void A_retry_armed_after_disposal_never_fires()
+    {
+        var timers = new ServingTimers(_time, new ModelOptions(), _model);
+        timers.Dispose();
+
+        timers.ArmRetry(TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Empty(_model.Loads);
+    }
+
     private sealed class RecordingModel : ITimedModel
     {
         public List<ModelLoadReason> Loads { get; } = [];

@@ -189,4 +189,44 @@ public sealed class FailSafePolicyTests
 
         Assert.False(policy.IsRejected("aa", out _));
     }
+
+    [Fact]
+    public void A_model_that_only_succeeds_without_a_content_hash_remembers_nothing_and_answers_as_before()
+    {
+        var policy = new FailSafePolicy(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+
+        policy.OnSuccess();
+        policy.OnServed(null);
+        policy.ResetStreak();
+
+        Assert.False(policy.IsRejected("aa", out _));
+        Assert.False(policy.TryGetCooldownFailure(out _));
+        Assert.Null(policy.LastFailure);
+        Assert.False(policy.HasMemory);
+
+        policy.StartCooldown(new ModelLoadException("m", "src", "boom"));
+        Assert.True(policy.HasMemory);
+        Assert.True(policy.TryGetCooldownFailure(out ModelLoadException? failure));
+        Assert.Equal("boom", failure.Cause);
+        policy.OnSuccess();
+        Assert.False(policy.TryGetCooldownFailure(out _));
+    }
+
+    [Fact]
+    public void Failures_in_a_row_counted_from_every_core_at_once_are_exact()
+    {
+        var policy = new FailSafePolicy(_time, TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), random: static () => 0.5);
+        int threads = Math.Max(2, Environment.ProcessorCount);
+        const int PerThread = 10_000;
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, thread =>
+        {
+            for (int i = 0; i < PerThread; i++)
+            {
+                Assert.NotNull(policy.NextRetryDelay());
+            }
+        });
+
+        Assert.Equal(threads * PerThread, policy.ConsecutiveFailures);
+    }
 }

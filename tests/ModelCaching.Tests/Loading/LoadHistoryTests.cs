@@ -82,6 +82,43 @@ public sealed class LoadHistoryTests
         Assert.Equal(8, history.Snapshot().Count);
     }
 
+    [Fact]
+    public void Loses_no_record_added_concurrently_while_below_its_capacity()
+    {
+        int threads = Math.Max(2, Environment.ProcessorCount);
+        const int PerThread = 50;
+        var history = new LoadHistory(capacity: threads * PerThread);
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            for (int i = 0; i < PerThread; i++)
+            {
+                history.Add(Record(ModelLoadOutcome.Success, $"t{t}-{i}"));
+            }
+        });
+
+        IReadOnlyList<ModelLoadRecord> records = history.Snapshot();
+        Assert.Equal(threads * PerThread, records.Select(static record => record.VersionId).Distinct().Count());
+        for (int t = 0; t < threads; t++)
+        {
+            // Each thread's records keep its order.
+            string prefix = $"t{t}-";
+            Assert.Equal(
+                Enumerable.Range(0, PerThread).Select(i => prefix + i),
+                records.Select(static record => record.VersionId!).Where(id => id.StartsWith(prefix, StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public void A_capacity_of_one_keeps_only_the_newest_record()
+    {
+        var history = new LoadHistory(capacity: 1);
+        history.Add(Record(ModelLoadOutcome.Success, "v1"));
+        history.Add(Record(ModelLoadOutcome.Failure, "v2"));
+
+        Assert.Equal(["v2"], history.Snapshot().Select(static record => record.VersionId));
+    }
+
     private static ModelLoadRecord Record(ModelLoadOutcome outcome, string? versionId = null) =>
         new(DateTimeOffset.UnixEpoch, ModelLoadReason.FirstUse, outcome, versionId, outcome is ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped ? "bad" : null);
 }

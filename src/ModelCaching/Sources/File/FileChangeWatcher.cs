@@ -31,7 +31,7 @@ internal sealed class FileChangeWatcher : IDisposable
     private readonly ILogger _logger;
     private readonly ChangeSignal _signal = new();
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, FileSystemWatcher> _watchers = new(StringComparer.Ordinal);
+    private readonly DirectoryWatchers _watchers;
     private readonly ITimer _checkTimer;
     private ITimer? _pollTimer;
 
@@ -49,6 +49,7 @@ internal sealed class FileChangeWatcher : IDisposable
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger;
+        _watchers = new DirectoryWatchers(path, description, logger, OnFileSystemEvent, OnWatcherError);
         _checkTimer = timeProvider.CreateTimer(static state => ((FileChangeWatcher)state!).Check(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -61,7 +62,7 @@ internal sealed class FileChangeWatcher : IDisposable
         {
             lock (_gate)
             {
-                return [.. _watchers.Values];
+                return _watchers.ToArray();
             }
         }
     }
@@ -77,12 +78,12 @@ internal sealed class FileChangeWatcher : IDisposable
                 string directory = Path.GetDirectoryName(_path)!;
                 try
                 {
-                    WatchDirectoriesLocked(_reported);
+                    _watchers.Follow(_reported);
                     Mode = FileWatchMode.Events;
                 }
                 catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException or PlatformNotSupportedException)
                 {
-                    DisposeWatchersLocked();
+                    _watchers.Clear();
                     ReloadLog.FileWatcherFailedPolling(_logger, ex, _description, directory, _options.PollingInterval);
                 }
             }
@@ -92,7 +93,7 @@ internal sealed class FileChangeWatcher : IDisposable
                 StartPollingLocked();
             }
 
-            ReloadLog.FileWatcherStarted(_logger, _description, Mode, string.Join(", ", _watchers.Keys));
+            ReloadLog.FileWatcherStarted(_logger, _description, Mode, string.Join(", ", _watchers.Directories));
         }
     }
 
@@ -110,7 +111,7 @@ internal sealed class FileChangeWatcher : IDisposable
             _disposed = true;
             _checkTimer.Dispose();
             _pollTimer?.Dispose();
-            DisposeWatchersLocked();
+            _watchers.Dispose();
         }
     }
 
@@ -118,77 +119,6 @@ internal sealed class FileChangeWatcher : IDisposable
     {
         Mode = FileWatchMode.Polling;
         _pollTimer ??= _timeProvider.CreateTimer(static state => ((FileChangeWatcher)state!).Check(), this, _options.PollingInterval, _options.PollingInterval);
-    }
-
-    /// <summary>
-    /// Watches the file's directory and, when links lead elsewhere, the directory of the real file, so an
-    /// in-place write to a link's target is seen too. Directories no longer on the path are dropped.
-    /// </summary>
-    private void WatchDirectoriesLocked(FileFingerprint fingerprint)
-    {
-        string primary = Path.GetDirectoryName(_path)!;
-        string? target = Path.GetDirectoryName(fingerprint.RealPath);
-        foreach (string stale in _watchers.Keys.Where(d => d != primary && d != target).ToArray())
-        {
-            _watchers.Remove(stale, out FileSystemWatcher? watcher);
-            watcher!.Dispose();
-        }
-
-        if (!_watchers.ContainsKey(primary))
-        {
-            _watchers.Add(primary, CreateWatcher(primary));
-        }
-
-        if (target is not null && target != primary && !_watchers.ContainsKey(target) && Directory.Exists(target))
-        {
-            try
-            {
-                _watchers.Add(target, CreateWatcher(target));
-            }
-            catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
-            {
-                // The primary directory still reports the link swaps; only in-place writes behind a link are missed.
-                ReloadLog.FileWatcherError(_logger, ex, _description, target);
-            }
-        }
-    }
-
-    private FileSystemWatcher CreateWatcher(string directory)
-    {
-        // No filter: a rename onto the file, a ConfigMap's ..data link swap and a sidecar write are events on
-        // other names in the directory. Every event only schedules a cheap fingerprint check.
-        var watcher = new FileSystemWatcher(directory)
-        {
-            IncludeSubdirectories = false,
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-            InternalBufferSize = 64 * 1024,
-        };
-        watcher.Created += OnFileSystemEvent;
-        watcher.Changed += OnFileSystemEvent;
-        watcher.Deleted += OnFileSystemEvent;
-        watcher.Renamed += OnFileSystemEvent;
-        watcher.Error += OnWatcherError;
-        try
-        {
-            watcher.EnableRaisingEvents = true;
-        }
-        catch
-        {
-            watcher.Dispose();
-            throw;
-        }
-
-        return watcher;
-    }
-
-    private void DisposeWatchersLocked()
-    {
-        foreach (FileSystemWatcher watcher in _watchers.Values)
-        {
-            watcher.Dispose();
-        }
-
-        _watchers.Clear();
     }
 
     private void OnFileSystemEvent(object sender, FileSystemEventArgs e) => ScheduleCheck(_options.DebounceDelay);
@@ -201,16 +131,13 @@ internal sealed class FileChangeWatcher : IDisposable
         ReloadLog.FileWatcherError(_logger, e.GetException(), _description, directory);
         lock (_gate)
         {
-            if (_disposed || !_watchers.TryGetValue(directory, out FileSystemWatcher? current) || current != failed)
-            {
-                return;
-            }
-
-            _watchers.Remove(directory);
-            failed.Dispose();
             try
             {
-                _watchers.Add(directory, CreateWatcher(directory));
+                if (_disposed || !_watchers.TryReplace(failed))
+                {
+                    return;
+                }
+
                 ReloadLog.FileWatcherRestarted(_logger, _description, directory);
             }
             catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException or PlatformNotSupportedException)
@@ -293,11 +220,11 @@ internal sealed class FileChangeWatcher : IDisposable
                 // A link swap may have moved the real file to another directory: follow it.
                 try
                 {
-                    WatchDirectoriesLocked(fingerprint);
+                    _watchers.Follow(fingerprint);
                 }
                 catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
                 {
-                    DisposeWatchersLocked();
+                    _watchers.Clear();
                     ReloadLog.FileWatcherFailedPolling(_logger, ex, _description, Path.GetDirectoryName(_path)!, _options.PollingInterval);
                     StartPollingLocked();
                 }
