@@ -37,6 +37,9 @@ public sealed class FleetHost : IAsyncDisposable
 
     public IServiceProvider Services => _provider;
 
+    /// <summary>What the instance logged.</summary>
+    public Microsoft.Extensions.Logging.Testing.FakeLogCollector Logs => _provider.GetFakeLogCollector();
+
     /// <summary>How many generations started serving (first load, reloads).</summary>
     public int Loads => Volatile.Read(ref _loads);
 
@@ -47,7 +50,7 @@ public sealed class FleetHost : IAsyncDisposable
     {
         FleetHost? host = null;
         var services = new ServiceCollection();
-        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug));
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging());
         services.AddSingleton(time);
         services.AddModelCache()
             .AddModel<string>(ModelName, model => model
@@ -103,6 +106,20 @@ public sealed class FleetHost : IAsyncDisposable
     {
         HealthReport report = await _provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
         return report.Entries["modelcache-fleet"].Status;
+    }
+
+    /// <summary>A process that only publishes (a CI job, the command-line tool): the fleet's services without models.</summary>
+    public static ServiceProvider Publisher(string configuration, string fleetName, string? signingKey)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddModelCache().AddRedisFleet(o =>
+        {
+            o.Configuration = configuration;
+            o.FleetName = fleetName;
+            o.SigningKey = signingKey;
+        });
+        return services.BuildServiceProvider();
     }
 
     public async ValueTask DisposeAsync()
