@@ -16,7 +16,7 @@ namespace ModelCaching.Redis.Instance;
 /// does the rest. It writes the instance's membership entry on a heartbeat and after each fleet load.
 /// All of its Redis work runs on one background loop, woken by signals; the hit path never touches it.
 /// </summary>
-internal sealed class FleetAgent : IAsyncDisposable
+internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 {
     private readonly FleetSettings _settings;
     private readonly FleetConnection _connection;
@@ -116,7 +116,21 @@ internal sealed class FleetAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// For a container disposed synchronously: stops the loop without waiting for it (it ends at its next await) and
+    /// leaves the membership entry to its time-to-live.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_startGate)
+        {
+            _stopping.Cancel();
+        }
+
+        _reconcileTimer?.Dispose();
+        _heartbeatTimer?.Dispose();
     }
 
     /// <summary>Asks the loop to read every desired record and write the membership entry now.</summary>

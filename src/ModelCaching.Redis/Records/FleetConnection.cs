@@ -7,7 +7,7 @@ namespace ModelCaching.Redis.Records;
 /// Redis: the multiplexer connects (and reconnects) in the background, and <see cref="IsConnected"/> says where it is.
 /// A connection from <see cref="RedisFleetOptions.ConnectionMultiplexerFactory"/> is the application's and is not disposed.
 /// </summary>
-internal sealed class FleetConnection(FleetSettings settings) : IAsyncDisposable
+internal sealed class FleetConnection(FleetSettings settings) : IAsyncDisposable, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnectionMultiplexer? _multiplexer;
@@ -53,6 +53,23 @@ internal sealed class FleetConnection(FleetSettings settings) : IAsyncDisposable
     /// <summary>The database, made on first call.</summary>
     public async ValueTask<IDatabase> DatabaseAsync(CancellationToken cancellationToken) =>
         (await GetAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
+
+    public void Dispose()
+    {
+        _gate.Wait();
+        try
+        {
+            _disposed = true;
+            if (_owned)
+            {
+                _multiplexer?.Dispose();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
