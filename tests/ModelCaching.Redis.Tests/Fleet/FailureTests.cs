@@ -87,6 +87,34 @@ public sealed class FailureTests(RedisServerFixture redis) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task RedisRestartedEmpty_InstancesKeepServingWhatTheyHave_AndSaySo()
+    {
+        await using RedisServer server = await RedisServer.StartAsync();
+        await using Support.Fleet fleet = await Support.Fleet.StartAsync(server);
+        FleetVersion v1 = await fleet.Control.PublishAsync(FleetHost.ModelName, "v1"u8.ToArray(), new FleetPublishOptions { VersionId = "v1" });
+        await fleet.WaitForVersionAsync(v1.VersionId);
+
+        server.Kill(); // nothing saved: it comes back empty
+        await server.StartAgainAsync();
+
+        FleetStatus status = await FleetStatusWait.UntilAsync(fleet.Control, s => s.Models is [{ Failures.Count: 3 }], "every instance says the desired version is gone");
+        Assert.All(Assert.Single(status.Models).Failures, f => Assert.Contains("Redis has no desired version any more (was v1)", f.Error, StringComparison.Ordinal));
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            Assert.Equal("v1", host.Cache.GetModel());
+            Assert.Equal(ModelCacheState.Ready, host.Cache.State);
+            Assert.Equal(HealthStatus.Degraded, await host.FleetHealthAsync());
+        }
+
+        FleetVersion v2 = await fleet.Control.PublishAsync(FleetHost.ModelName, "v2"u8.ToArray(), new FleetPublishOptions { VersionId = "v2" });
+        await fleet.WaitForVersionAsync(v2.VersionId);
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            await Eventually.TrueAsync(() => host.FleetHealthAsync().Result == HealthStatus.Healthy, "a new publish ends it");
+        }
+    }
+
+    [Fact]
     public async Task FiftyPublishesInABurst_EndOnTheLast_WithAtMostTwoLoadsPerInstance()
     {
         await using Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server);
