@@ -163,11 +163,26 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
             _reconcileTimer = _time.CreateTimer(static state => ((FleetAgent)state!).OnReconcileDue(), this, NextReconcileDelay(), Timeout.InfiniteTimeSpan);
             _heartbeatTimer = _time.CreateTimer(static state => ((FleetAgent)state!).RequestReport(), this, _settings.HeartbeatInterval, _settings.HeartbeatInterval);
+            if (stopping.IsCancellationRequested)
+            {
+                _reconcileTimer.Dispose(); // stopped while connecting: the stop found no timers to dispose
+                _heartbeatTimer.Dispose();
+                return;
+            }
+
             RequestReconcile();
             while (await _wake.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
                 _wake.Reader.TryRead(out _);
-                await WorkAsync(multiplexer, stopping).ConfigureAwait(false);
+                try
+                {
+                    await WorkAsync(multiplexer, stopping).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stopping.IsCancellationRequested)
+                {
+                    // The loop outlives any one round's failure; the next message, tick or reconnect tries again.
+                    FleetLog.ReconcileFailed(_logger, ex, _settings.FleetName);
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
