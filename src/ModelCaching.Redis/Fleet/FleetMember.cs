@@ -1,0 +1,20 @@
+namespace ModelCaching.Redis;
+
+/// <summary>One live instance of the fleet, as it last reported itself.</summary>
+public sealed record FleetMember
+{
+    /// <summary>The instance's id (<see cref="RedisFleetOptions.InstanceId"/>).</summary>
+    public required string InstanceId { get; init; }
+
+    /// <summary>The machine it runs on.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>When the instance joined the fleet.</summary>
+    public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>When it last reported.</summary>
+    public DateTimeOffset ReportedAt { get; init; }
+
+    /// <summary>Each fleet model on the instance.</summary>
+    public required IReadOnlyList<FleetMemberModel> Models { get; init; }
+}

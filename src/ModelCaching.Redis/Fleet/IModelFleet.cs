@@ -1,0 +1,49 @@
+namespace ModelCaching.Redis;
+
+/// <summary>
+/// The fleet's control plane: publish a version of a model, roll back, pin, and see which instance serves what. Every
+/// instance of the fleet (<c>AddRedisFleet</c>) loads the desired version through its usual pipeline (SHA-256, validators,
+/// warm-up, fail-safe). Any process with the fleet's Redis settings (and signing key, when records are signed) can publish.
+/// </summary>
+public interface IModelFleet
+{
+    /// <summary>The fleet's name (<see cref="RedisFleetOptions.FleetName"/>).</summary>
+    string FleetName { get; }
+
+    /// <summary>Publishes <paramref name="content"/> as a new version, stored in Redis, and makes it the desired version (unless the model is pinned).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The content is larger than <see cref="RedisFleetOptions.MaxContentBytesInRedis"/>: publish it by location.</exception>
+    Task<FleetVersion> PublishAsync(string modelName, ReadOnlyMemory<byte> content, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Publishes the file at <paramref name="path"/> as a new version (its SHA-256 computed here): in Redis when it fits,
+    /// otherwise by its full path (see <see cref="FleetPublishOptions.Storage"/>). It becomes the desired version unless the model is pinned.
+    /// </summary>
+    Task<FleetVersion> PublishFileAsync(string modelName, string path, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Publishes a version whose bytes stay where they are: a file path or an <c>http(s)</c> address every instance can
+    /// read, with their SHA-256 and length. Instances refuse content with another hash.
+    /// </summary>
+    Task<FleetVersion> PublishLocationAsync(string modelName, string location, string sha256, long sizeBytes, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes the version published before the desired one the desired version (the pin, if any, stays).</summary>
+    /// <exception cref="InvalidOperationException">Nothing is published for the model, or there is no older version kept.</exception>
+    Task<FleetDesiredVersion> RollbackAsync(string modelName, CancellationToken cancellationToken = default);
+
+    /// <summary>Pins the model on <paramref name="versionId"/> (the desired version when <see langword="null"/>): publishes are kept but do not replace it.</summary>
+    /// <exception cref="InvalidOperationException">The version is not one the fleet keeps.</exception>
+    Task<FleetDesiredVersion> PinAsync(string modelName, string? versionId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Unpins the model; the newest published version becomes the desired one.</summary>
+    /// <exception cref="InvalidOperationException">Nothing is published for the model.</exception>
+    Task<FleetDesiredVersion> UnpinAsync(string modelName, CancellationToken cancellationToken = default);
+
+    /// <summary>The desired version of the model, or <see langword="null"/> when nothing is published.</summary>
+    Task<FleetDesiredVersion?> GetDesiredVersionAsync(string modelName, CancellationToken cancellationToken = default);
+
+    /// <summary>The versions kept for the model, newest first.</summary>
+    Task<IReadOnlyList<FleetVersion>> GetVersionsAsync(string modelName, CancellationToken cancellationToken = default);
+
+    /// <summary>What every live instance reports, and per model how many instances serve which version and which failed with what.</summary>
+    Task<FleetStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+}

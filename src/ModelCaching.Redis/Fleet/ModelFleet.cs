@@ -1,0 +1,198 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using ModelCaching.Redis.Diagnostics;
+using ModelCaching.Redis.Records;
+
+namespace ModelCaching.Redis;
+
+/// <summary>The fleet's control plane over Redis: publishes, rollbacks, pins and the status, through <see cref="FleetStore"/>.</summary>
+internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, ILogger<ModelFleet> logger) : IModelFleet
+{
+    private readonly FleetSettings _settings = store.Settings;
+
+    public string FleetName => _settings.FleetName;
+
+    public Task<FleetVersion> PublishAsync(string modelName, ReadOnlyMemory<byte> content, FleetPublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        if (content.Length > _settings.MaxContentBytesInRedis)
+        {
+            throw new ArgumentOutOfRangeException(nameof(content), content.Length, $"Fleet '{FleetName}', model '{modelName}': {content.Length} bytes is more than RedisFleetOptions.MaxContentBytesInRedis ({_settings.MaxContentBytesInRedis}); publish it by location (PublishFileAsync or PublishLocationAsync) instead.");
+        }
+
+        string sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
+        return PublishCoreAsync(modelName, sha256, content.Length, FleetContentStorage.Redis, location: null, content, options, cancellationToken);
+    }
+
+    public async Task<FleetVersion> PublishFileAsync(string modelName, string path, FleetPublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string fullPath = Path.GetFullPath(path);
+        long length = new FileInfo(fullPath).Length;
+        FleetContentStorage storage = options?.Storage ?? (length <= _settings.MaxContentBytesInRedis ? FleetContentStorage.Redis : FleetContentStorage.Location);
+        if (storage == FleetContentStorage.Redis)
+        {
+            if (length > _settings.MaxContentBytesInRedis)
+            {
+                throw new ArgumentOutOfRangeException(nameof(path), length, $"Fleet '{FleetName}', model '{modelName}': '{fullPath}' ({length} bytes) is larger than RedisFleetOptions.MaxContentBytesInRedis ({_settings.MaxContentBytesInRedis}); publish it by location.");
+            }
+
+            byte[] bytes = await File.ReadAllBytesAsync(fullPath, cancellationToken).ConfigureAwait(false);
+            return await PublishAsync(modelName, bytes, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        string sha256;
+        await using (FileStream stream = File.OpenRead(fullPath))
+        {
+            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        }
+
+        return await PublishCoreAsync(modelName, sha256, length, FleetContentStorage.Location, fullPath, content: null, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<FleetVersion> PublishLocationAsync(string modelName, string location, string sha256, long sizeBytes, FleetPublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(location);
+        if (sha256 is not { Length: 64 } || !sha256.All(char.IsAsciiHexDigit))
+        {
+            throw new ArgumentException($"Fleet '{FleetName}', model '{modelName}': '{sha256}' is not a SHA-256 (64 hex digits).", nameof(sha256));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(sizeBytes);
+        if (!ContentLocation.IsSupported(location))
+        {
+            throw new ArgumentException($"Fleet '{FleetName}', model '{modelName}': '{ContentLocation.Redact(location)}' is neither an absolute file path nor an http(s) address.", nameof(location));
+        }
+
+        return PublishCoreAsync(modelName, sha256.ToLowerInvariant(), sizeBytes, FleetContentStorage.Location, location, content: null, options, cancellationToken);
+    }
+
+    public Task<FleetDesiredVersion> RollbackAsync(string modelName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        return ChangeAsync(modelName, FleetAction.Rollback, (desired, versions) =>
+        {
+            if (desired is null)
+            {
+                throw NothingPublished(modelName);
+            }
+
+            int index = IndexOf(versions, desired.Version.VersionId);
+            if (index < 0 || index + 1 >= versions.Count)
+            {
+                throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': there is no version older than '{desired.Version.VersionId}' to roll back to (the fleet keeps {_settings.VersionsKept}).");
+            }
+
+            return NewDesired(versions[index + 1], desired.Pinned, FleetAction.Rollback);
+        }, cancellationToken);
+    }
+
+    public Task<FleetDesiredVersion> PinAsync(string modelName, string? versionId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        return ChangeAsync(modelName, FleetAction.Pin, (desired, versions) =>
+        {
+            string id = versionId ?? desired?.Version.VersionId ?? throw NothingPublished(modelName);
+            int index = IndexOf(versions, id);
+            FleetVersion version = index >= 0 ? versions[index]
+                : desired?.Version.VersionId == id ? desired.Version
+                : throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': version '{id}' is not one the fleet keeps ({string.Join(", ", versions.Select(v => v.VersionId))}).");
+            return NewDesired(version, pinned: true, FleetAction.Pin);
+        }, cancellationToken);
+    }
+
+    public Task<FleetDesiredVersion> UnpinAsync(string modelName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        return ChangeAsync(modelName, FleetAction.Unpin, (desired, versions) =>
+            versions.Count == 0 ? throw NothingPublished(modelName) : NewDesired(versions[0], pinned: false, FleetAction.Unpin), cancellationToken);
+    }
+
+    public Task<FleetDesiredVersion?> GetDesiredVersionAsync(string modelName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        return store.ReadDesiredAsync(modelName, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<FleetVersion>> GetVersionsAsync(string modelName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        return store.ReadVersionsAsync(modelName, cancellationToken);
+    }
+
+    public async Task<FleetStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        (IReadOnlyList<FleetMember> members, IReadOnlyList<string> published) = await store.ReadMembersAsync(cancellationToken).ConfigureAwait(false);
+        var names = new SortedSet<string>(published, StringComparer.Ordinal);
+        foreach (FleetMember member in members)
+        {
+            names.UnionWith(member.Models.Select(m => m.Name));
+        }
+
+        var models = new List<FleetModelStatus>(names.Count);
+        foreach (string name in names)
+        {
+            FleetDesiredVersion? desired = await store.ReadDesiredAsync(name, cancellationToken).ConfigureAwait(false);
+            models.Add(FleetStatusAggregation.Model(name, desired, members));
+        }
+
+        return new FleetStatus { FleetName = FleetName, Models = models, Members = members };
+    }
+
+    // announce: whether instances are told at once; tests turn it off to stand for a lost message.
+    internal async Task<FleetVersion> PublishCoreAsync(string modelName, string sha256, long size, FleetContentStorage storage, string? location, ReadOnlyMemory<byte>? content, FleetPublishOptions? options, CancellationToken cancellationToken, bool announce = true)
+    {
+        DateTimeOffset now = timeProvider.GetUtcNow();
+        DateTimeOffset publishedAt = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
+        string versionId = options?.VersionId ?? $"v{publishedAt:yyyyMMdd-HHmmss-fff}-{sha256[..8]}";
+        if (!FleetNames.IsValid(versionId))
+        {
+            throw new ArgumentException($"Fleet '{FleetName}', model '{modelName}': version id '{versionId}' is not valid: use 1 to {FleetNames.MaxLength} letters, digits, '.', '-' or '_'.", nameof(options));
+        }
+
+        FleetVersion version = _settings.Signer.Sign(new FleetVersion
+        {
+            Model = modelName,
+            VersionId = versionId,
+            Sha256 = sha256,
+            SizeBytes = size,
+            Storage = storage,
+            Location = location,
+            PublishedBy = options?.PublishedBy ?? Publisher(),
+            PublishedAt = publishedAt,
+        });
+        FleetDesiredVersion desired = await store.PublishAsync(version, content, announce, cancellationToken).ConfigureAwait(false);
+        FleetLog.Published(logger, FleetName, modelName, versionId, sha256, storage, desired.Pinned ? desired.Version.VersionId : null);
+        return version;
+    }
+
+    private async Task<FleetDesiredVersion> ChangeAsync(string modelName, FleetAction action, Func<FleetDesiredVersion?, IReadOnlyList<FleetVersion>, FleetDesiredVersion> change, CancellationToken cancellationToken)
+    {
+        FleetDesiredVersion desired = await store.ChangeDesiredAsync(modelName, change, cancellationToken).ConfigureAwait(false);
+        FleetLog.DesiredChanged(logger, FleetName, modelName, action, desired.Version.VersionId, desired.Pinned);
+        return desired;
+    }
+
+    private FleetDesiredVersion NewDesired(FleetVersion version, bool pinned, FleetAction action) =>
+        new() { Version = version, Pinned = pinned, Action = action, ChangedBy = Publisher(), ChangedAt = timeProvider.GetUtcNow() };
+
+    private InvalidOperationException NothingPublished(string modelName) =>
+        new($"Fleet '{FleetName}', model '{modelName}': nothing is published for this model.");
+
+    private static int IndexOf(IReadOnlyList<FleetVersion> versions, string versionId)
+    {
+        for (int i = 0; i < versions.Count; i++)
+        {
+            if (versions[i].VersionId == versionId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static string Publisher() => $"{Environment.UserName}@{Environment.MachineName}";
+}

@@ -1,0 +1,56 @@
+namespace ModelCaching.Redis.Instance;
+
+/// <summary>This instance's membership entry: per fleet model, what it serves, its state and why it is not on the desired version.</summary>
+internal static class FleetMemberReport
+{
+    public static FleetMember Describe(FleetSettings settings, DateTimeOffset startedAt, DateTimeOffset now, IEnumerable<FleetModelEntry> entries, Func<FleetModelEntry, IModelCache?> cacheOf)
+    {
+        var models = new List<FleetMemberModel>();
+        foreach (FleetModelEntry entry in entries)
+        {
+            if (settings.Covers(entry.Name))
+            {
+                models.Add(Describe(entry, cacheOf(entry)));
+            }
+        }
+
+        models.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return new FleetMember { InstanceId = settings.InstanceId, Host = Environment.MachineName, StartedAt = startedAt, ReportedAt = now, Models = models };
+    }
+
+    private static FleetMemberModel Describe(FleetModelEntry entry, IModelCache? cache)
+    {
+        FleetDesiredVersion? desired = entry.Accepted;
+        ModelVersion? served = cache?.Version;
+        return new FleetMemberModel
+        {
+            Name = entry.Name,
+            DesiredVersionId = desired?.Version.VersionId,
+            ServedVersionId = served is null ? null : entry.VersionIdOf(served.Id),
+            ServedSha256 = served?.Id,
+            State = cache?.State ?? ModelCacheState.NotLoaded,
+            LastError = LastError(entry, desired, served, cache),
+        };
+    }
+
+    private static string? LastError(FleetModelEntry entry, FleetDesiredVersion? desired, ModelVersion? served, IModelCache? cache)
+    {
+        if (entry.Refusal is { } refusal)
+        {
+            return $"refused the desired record: {refusal}";
+        }
+
+        if (entry.Missing)
+        {
+            return $"Redis has no desired version any more (was {desired?.Version.VersionId}); serving what this instance has";
+        }
+
+        if (desired is null || cache is null || (served is not null && string.Equals(served.Id, desired.Version.Sha256, StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;
+        }
+
+        IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
+        return history.Count > 0 && history[^1] is { Outcome: ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped, Error: { } error } ? error : null;
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Primitives;
+
+namespace ModelCaching.Redis.Instance;
+
+/// <summary>
+/// Wraps a fleet model's own source. A fetch returns the bytes of the fleet's desired version, with that version's
+/// SHA-256 as the artifact's expected hash (the cache's integrity step checks it before the loader sees a byte) and its
+/// id as the ETag; a model already serving that content reads nothing. With no version published (or none this instance
+/// may load yet) the model's own source serves, if it has one. The change token fires on the fleet's signal and on the
+/// own source's changes.
+/// </summary>
+internal sealed class FleetModelSource : IModelSource, IDisposable
+{
+    private readonly IModelSource? _inner;
+    private readonly bool _ownsInner;
+    private readonly FleetAgent _agent;
+    private readonly FleetContentReader _reader;
+    private readonly FleetModelEntry _entry;
+    private readonly bool _covered;
+
+    public FleetModelSource(string modelName, IModelSource? inner, bool ownsInner, FleetAgent agent, FleetContentReader reader)
+    {
+        _inner = inner;
+        _ownsInner = ownsInner;
+        _agent = agent;
+        _reader = reader;
+        _covered = agent.Settings.Covers(modelName);
+        _entry = agent.Join(modelName);
+        Description = _covered
+            ? $"fleet '{agent.Settings.FleetName}'" + (inner is null ? string.Empty : $" (else {inner.Description})")
+            : inner?.Description ?? "no source";
+    }
+
+    public string Description { get; }
+
+    /// <summary>The model's own source, when it has one.</summary>
+    public IModelSource? Inner => _inner;
+
+    public async ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
+    {
+        if (!_covered)
+        {
+            return await FetchInnerAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+
+        _ = _agent.StartAsync(); // Apps without a host start the fleet with their first load.
+        FleetDesiredVersion? target = await _agent.ResolveForFetchAsync(_entry, cancellationToken).ConfigureAwait(false);
+        if (target is null)
+        {
+            return await FetchInnerAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+
+        FleetVersion version = target.Version;
+        if (context.Current is { } current && string.Equals(current.Id, version.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return null; // Already serving it: nothing is read.
+        }
+
+        byte[] content = await _reader.ReadAsync(version, context.MaxArtifactBytes, cancellationToken).ConfigureAwait(false);
+        return new ModelArtifact(content, $"fleet '{_agent.Settings.FleetName}' {version.Model}@{version.VersionId}", etag: version.VersionId, lastModified: version.PublishedAt, expectedSha256: version.Sha256);
+    }
+
+    public IChangeToken? GetChangeToken()
+    {
+        IChangeToken fleet = _entry.Signal.GetToken();
+        return _inner?.GetChangeToken() is { } own ? new CompositeChangeToken([fleet, own]) : fleet;
+    }
+
+    public void Dispose()
+    {
+        if (_ownsInner)
+        {
+            (_inner as IDisposable)?.Dispose();
+        }
+    }
+
+    private ValueTask<ModelArtifact?> FetchInnerAsync(ModelFetchContext context, CancellationToken cancellationToken) =>
+        _inner?.FetchAsync(context, cancellationToken)
+        ?? throw new InvalidOperationException($"nothing is published for model '{context.ModelName}' in fleet '{_agent.Settings.FleetName}' (or nothing this instance may load), and the model has no source of its own");
+}

@@ -1,0 +1,233 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace ModelCaching.Redis.Records;
+
+/// <summary>
+/// Reads and writes the fleet's records in Redis. Every change of a desired version is one transaction (MULTI/EXEC)
+/// guarded by the values it read (optimistic, retried): a record is never seen half-written, and two publishers never
+/// lose each other's version. The change is announced on the fleet's channel inside the same transaction.
+/// </summary>
+internal sealed class FleetStore(FleetSettings settings, FleetConnection connection)
+{
+    private const int Attempts = 10;
+    private readonly FleetKeys _keys = settings.Keys;
+
+    public FleetSettings Settings => settings;
+
+    public async Task<FleetDesiredVersion?> ReadDesiredAsync(string model, CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        return ParseDesired(await db.StringGetAsync(_keys.Desired(model)).WaitAsync(cancellationToken).ConfigureAwait(false), model);
+    }
+
+    public async Task<IReadOnlyList<FleetVersion>> ReadVersionsAsync(string model, CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue[] ids = await db.ListRangeAsync(_keys.Versions(model)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
+        RedisValue[] values = await db.StringGetAsync([.. ids.Select(id => _keys.Version(model, id.ToString()))]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var versions = new List<FleetVersion>(values.Length);
+        foreach (RedisValue value in values)
+        {
+            if (ParseVersion(value, model) is { } version)
+            {
+                versions.Add(version);
+            }
+        }
+
+        return versions;
+    }
+
+    public async Task<byte[]?> ReadContentAsync(string model, string versionId, CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue value = await db.StringGetAsync(_keys.Content(model, versionId)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return value.IsNull ? null : (byte[]?)value;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="version"/> (signed already) to the model's versions, with its bytes when they go to Redis, and
+    /// makes it the desired version unless the model is pinned. Versions pushed out of <see cref="FleetSettings.VersionsKept"/>
+    /// are deleted in the same transaction (never the desired one).
+    /// </summary>
+    // announce: whether instances are told at once (tests turn it off to stand for a lost message).
+    public async Task<FleetDesiredVersion> PublishAsync(FleetVersion version, ReadOnlyMemory<byte>? content, bool announce, CancellationToken cancellationToken)
+    {
+        string model = version.Model;
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        for (int attempt = 0; attempt < Attempts; attempt++)
+        {
+            (RedisValue desiredRaw, RedisValue[] ids) = await ReadPointerAsync(db, model, cancellationToken).ConfigureAwait(false);
+            if (ids.Any(id => id == version.VersionId))
+            {
+                throw new InvalidOperationException($"Fleet '{settings.FleetName}', model '{model}': version '{version.VersionId}' is already published; give the new version another id.");
+            }
+
+            FleetDesiredVersion? current = ParseDesired(desiredRaw, model);
+            FleetDesiredVersion desired = current is { Pinned: true }
+                ? current
+                : new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt };
+
+            ITransaction tx = db.CreateTransaction();
+            Guard(tx, model, desiredRaw, ids);
+            if (content is { } bytes)
+            {
+                _ = tx.StringSetAsync(_keys.Content(model, version.VersionId), bytes);
+            }
+
+            _ = tx.StringSetAsync(_keys.Version(model, version.VersionId), JsonSerializer.Serialize(version, FleetJsonContext.Default.FleetVersion));
+            _ = tx.ListLeftPushAsync(_keys.Versions(model), version.VersionId);
+            _ = tx.ListTrimAsync(_keys.Versions(model), 0, settings.VersionsKept - 1);
+            for (int i = settings.VersionsKept - 1; i < ids.Length; i++)
+            {
+                string dropped = ids[i].ToString();
+                if (dropped != desired.Version.VersionId)
+                {
+                    _ = tx.KeyDeleteAsync([_keys.Version(model, dropped), _keys.Content(model, dropped)]);
+                }
+            }
+
+            _ = tx.SetAddAsync(_keys.Models, model);
+            if (!ReferenceEquals(desired, current))
+            {
+                _ = tx.StringSetAsync(_keys.Desired(model), JsonSerializer.Serialize(desired, FleetJsonContext.Default.FleetDesiredVersion));
+                if (announce)
+                {
+                    _ = tx.PublishAsync(_keys.Changes, model);
+                }
+            }
+
+            if (await tx.ExecuteAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return desired;
+            }
+        }
+
+        throw Contended(model);
+    }
+
+    /// <summary>Changes the desired version (rollback, pin, unpin) in one guarded transaction and announces it.</summary>
+    // change: given the desired version (or null) and the kept versions (newest first), returns the new desired version; throws when the change is not possible.
+    public async Task<FleetDesiredVersion> ChangeDesiredAsync(string model, Func<FleetDesiredVersion?, IReadOnlyList<FleetVersion>, FleetDesiredVersion> change, CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        for (int attempt = 0; attempt < Attempts; attempt++)
+        {
+            (RedisValue desiredRaw, RedisValue[] ids) = await ReadPointerAsync(db, model, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<FleetVersion> versions = await ReadVersionsAsync(model, cancellationToken).ConfigureAwait(false);
+            FleetDesiredVersion desired = change(ParseDesired(desiredRaw, model), versions);
+
+            ITransaction tx = db.CreateTransaction();
+            Guard(tx, model, desiredRaw, ids);
+            _ = tx.StringSetAsync(_keys.Desired(model), JsonSerializer.Serialize(desired, FleetJsonContext.Default.FleetDesiredVersion));
+            _ = tx.PublishAsync(_keys.Changes, model);
+            if (await tx.ExecuteAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return desired;
+            }
+        }
+
+        throw Contended(model);
+    }
+
+    /// <summary>Writes this instance's membership entry with its time-to-live.</summary>
+    public async Task WriteMemberAsync(FleetMember member, CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        IBatch batch = db.CreateBatch();
+        Task set = batch.StringSetAsync(_keys.Member(member.InstanceId), JsonSerializer.Serialize(member, FleetJsonContext.Default.FleetMember), settings.MemberTimeToLive);
+        Task add = batch.SetAddAsync(_keys.Members, member.InstanceId);
+        batch.Execute();
+        await Task.WhenAll(set, add).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task RemoveMemberAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(db.KeyDeleteAsync(_keys.Member(instanceId)), db.SetRemoveAsync(_keys.Members, instanceId)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The live members (ids whose entry expired are dropped from the set) and the published model names.</summary>
+    public async Task<(IReadOnlyList<FleetMember> Members, IReadOnlyList<string> Models)> ReadMembersAsync(CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue[] ids = await db.SetMembersAsync(_keys.Members).WaitAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue[] models = await db.SetMembersAsync(_keys.Models).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var members = new List<FleetMember>(ids.Length);
+        if (ids.Length > 0)
+        {
+            RedisValue[] entries = await db.StringGetAsync([.. ids.Select(id => _keys.Member(id.ToString()))]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var expired = new List<RedisValue>();
+            for (int i = 0; i < ids.Length; i++)
+            {
+                if (entries[i].IsNull)
+                {
+                    expired.Add(ids[i]);
+                }
+                else if (Parse(entries[i], FleetJsonContext.Default.FleetMember) is { } member)
+                {
+                    members.Add(member);
+                }
+            }
+
+            if (expired.Count > 0)
+            {
+                await db.SetRemoveAsync(_keys.Members, [.. expired]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        members.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
+        return (members, [.. models.Select(m => m.ToString()).Order(StringComparer.Ordinal)]);
+    }
+
+    private async Task<(RedisValue Desired, RedisValue[] Ids)> ReadPointerAsync(IDatabase db, string model, CancellationToken cancellationToken)
+    {
+        Task<RedisValue> desired = db.StringGetAsync(_keys.Desired(model));
+        Task<RedisValue[]> ids = db.ListRangeAsync(_keys.Versions(model));
+        await Task.WhenAll(desired, ids).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return (await desired.ConfigureAwait(false), await ids.ConfigureAwait(false));
+    }
+
+    // The transaction applies only if the desired record and the version list are what was read.
+    private void Guard(ITransaction tx, string model, RedisValue desiredRaw, RedisValue[] ids)
+    {
+        tx.AddCondition(desiredRaw.IsNull ? Condition.KeyNotExists(_keys.Desired(model)) : Condition.StringEqual(_keys.Desired(model), desiredRaw));
+        tx.AddCondition(Condition.ListLengthEqual(_keys.Versions(model), ids.Length));
+        if (ids.Length > 0)
+        {
+            tx.AddCondition(Condition.ListIndexEqual(_keys.Versions(model), 0, ids[0]));
+        }
+    }
+
+    private InvalidOperationException Contended(string model) =>
+        new($"Fleet '{settings.FleetName}', model '{model}': the change did not apply after {Attempts} attempts, because other publishers changed the model meanwhile; try again.");
+
+    private static FleetDesiredVersion? ParseDesired(RedisValue value, string model) =>
+        Parse(value, FleetJsonContext.Default.FleetDesiredVersion) is { } desired && desired.Version.Model == model ? desired : null;
+
+    private static FleetVersion? ParseVersion(RedisValue value, string model) =>
+        Parse(value, FleetJsonContext.Default.FleetVersion) is { } version && version.Model == model ? version : null;
+
+    private static T? Parse<T>(RedisValue value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize((string)value!, type);
+        }
+        catch (JsonException)
+        {
+            return null; // Not a record this version writes: treated as absent (and reported by the caller).
+        }
+    }
+}
