@@ -14,14 +14,16 @@ namespace ModelCaching.OutsideBenchmarks;
 /// default: the threads live on between measurements, as in a server), on new threads (<c>threads</c>), or with the
 /// 1-thread measurements on the program's main thread and the 2-thread ones on new threads (<c>main</c>: the main
 /// thread keeps an engine and stays alive, quiet, while the new threads predict): one raw engine per thread (made before the
-/// threads start), and <c>PredictionEnginePool.Predict(name, input)</c> from every thread. No warm-up round: the
+/// threads start), <c>PredictionEnginePool.Predict(name, input)</c> and the native <c>PredictionPool.Predict(input)</c>
+/// from every thread, the three in a rotating order. No warm-up round: the
 /// first round is reported like the others. Prints predictions per second per thread by wall time and by each
 /// thread's own CPU time (on a shared machine the threads wait for a core; CPU time leaves that wait out), and the
-/// pool's ratio to raw in each round.
+/// pools' ratios to raw in each round.
 /// </summary>
 internal static class ThroughputLoop
 {
     private const string ModelName = "iris";
+    private const string NativeName = "iris-native";
     private static volatile bool s_stop;
     private static bool s_oneOnMain;
 
@@ -36,41 +38,50 @@ internal static class ThroughputLoop
         var services = new ServiceCollection();
         services.Configure<MLOptions>(o => o.MLContext = context);
         services.AddPredictionEnginePool<IrisData, IrisPrediction>().FromFile(ModelName, IrisData.ModelPath, watchForChanges: false);
+        services.AddModelCache().AddModel<ITransformer>(NativeName, m => m.FromFile(IrisData.ModelPath).UseMLNet().WithPredictionPool<IrisData, IrisPrediction>());
         using ServiceProvider provider = services.BuildServiceProvider();
         PredictionEnginePool<IrisData, IrisPrediction> pool = provider.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
+        PredictionPool<IrisData, IrisPrediction> native = provider.GetRequiredKeyedService<PredictionPool<IrisData, IrisPrediction>>(NativeName);
         ITransformer model = context.Model.Load(IrisData.ModelPath, out _);
         IrisData input = IrisData.Virginica;
 
         Console.WriteLine($"outside throughput loop: iris.zip, {seconds:0.##} s per way per round, {rounds} rounds, {mode switch { "main" => "1 thread on the main thread, 2 on new threads", "threads" => "new threads", _ => "Task.Run" }}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
         Console.WriteLine();
-        Console.WriteLine("| threads | round | raw, calls/s per thread (wall; CPU) | pool, calls/s per thread (wall; CPU) | pool ÷ raw (wall) | pool ÷ raw (CPU) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| threads | round | raw, calls/s per thread (wall; CPU) | pool, calls/s per thread (wall; CPU) | native, calls/s per thread (wall; CPU) | pool ÷ raw (wall) | pool ÷ raw (CPU) | native ÷ raw (wall) | native ÷ raw (CPU) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (int threads in new[] { 1, 2 })
         {
             PredictionEngine<IrisData, IrisPrediction>[] engines = [.. Enumerable.Range(0, threads).Select(_ => context.Model.CreatePredictionEngine<IrisData, IrisPrediction>(model))];
-            var wallRatios = new List<double>();
-            var cpuRatios = new List<double>();
+            List<double>[] ratios = [[], [], [], []];
             for (int round = 0; round < rounds; round++)
             {
-                (double Wall, double Cpu) raw = default, pooled = default;
-                for (int k = 0; k < 2; k++)
+                (double Wall, double Cpu) raw = default, pooled = default, nativePooled = default;
+                for (int k = 0; k < 3; k++)
                 {
-                    if ((k + round) % 2 == 0)
+                    switch ((k + round) % 3)
                     {
-                        raw = Measure(threads, seconds, newThreads, t => engines[t].Predict(input));
-                    }
-                    else
-                    {
-                        pooled = Measure(threads, seconds, newThreads, _ => pool.Predict(ModelName, input));
+                        case 0:
+                            raw = Measure(threads, seconds, newThreads, t => engines[t].Predict(input));
+                            break;
+                        case 1:
+                            pooled = Measure(threads, seconds, newThreads, _ => pool.Predict(ModelName, input));
+                            break;
+                        default:
+                            nativePooled = Measure(threads, seconds, newThreads, _ => native.Predict(input));
+                            break;
                     }
                 }
 
-                wallRatios.Add(pooled.Wall / raw.Wall);
-                cpuRatios.Add(pooled.Cpu / raw.Cpu);
-                Console.WriteLine($"| {threads} | {round + 1} | {raw.Wall:N0}; {raw.Cpu:N0} | {pooled.Wall:N0}; {pooled.Cpu:N0} | {pooled.Wall / raw.Wall:0.00}× | {pooled.Cpu / raw.Cpu:0.00}× |");
+                double[] round4 = [pooled.Wall / raw.Wall, pooled.Cpu / raw.Cpu, nativePooled.Wall / raw.Wall, nativePooled.Cpu / raw.Cpu];
+                for (int r = 0; r < 4; r++)
+                {
+                    ratios[r].Add(round4[r]);
+                }
+
+                Console.WriteLine($"| {threads} | {round + 1} | {raw.Wall:N0}; {raw.Cpu:N0} | {pooled.Wall:N0}; {pooled.Cpu:N0} | {nativePooled.Wall:N0}; {nativePooled.Cpu:N0} | {round4[0]:0.00}× | {round4[1]:0.00}× | {round4[2]:0.00}× | {round4[3]:0.00}× |");
             }
 
-            Console.WriteLine($"| {threads} | median | | | {Median(wallRatios):0.00}× | {Median(cpuRatios):0.00}× |");
+            Console.WriteLine($"| {threads} | median | | | | {Median(ratios[0]):0.00}× | {Median(ratios[1]):0.00}× | {Median(ratios[2]):0.00}× | {Median(ratios[3]):0.00}× |");
             foreach (PredictionEngine<IrisData, IrisPrediction> engine in engines)
             {
                 engine.Dispose();

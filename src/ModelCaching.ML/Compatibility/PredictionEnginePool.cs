@@ -27,12 +27,8 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
     private readonly Lock _createLock = new();
 
-    // Models the application's IModelCacheProvider serves with no ModelLoader of the pool's (a template's models,
-    // AddModel<ITransformer> ones): their engines' pool is kept with the provider's cache, keyed by the cache, not by
-    // name. A name the provider forgets (its first load failed) takes its pool with it; the next call gets a new one.
-    private readonly ConditionalWeakTable<IModelCache<ITransformer>, ProviderPool> _providerPools = [];
-    private readonly IModelCacheProvider? _provider;
-    private volatile bool _servesProviderModels;
+    // Models of the application's IModelCacheProvider with no ModelLoader of the pool's (a template's, say).
+    private readonly ProviderModelPools<TData, TPrediction> _providerModels;
 
     // The default (unnamed) model is the common case: one field read instead of a dictionary lookup.
     private volatile ModelEntry? _default;
@@ -58,7 +54,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         _context = mlContextOptions.Value.MLContext;
         _optionsFactory = predictionEngineOptions;
         _loggerFactory = serviceProvider.GetService<ILoggerFactory>();
-        _provider = serviceProvider.GetService<IModelCacheProvider>();
+        _providerModels = new ProviderModelPools<TData, TPrediction>(serviceProvider, _context, _loggerFactory);
 
         // The pools' instruments on the application's IMeterFactory, created with the first pool.
         _ = serviceProvider.GetService<PredictionPoolMetrics>();
@@ -148,16 +144,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             entry.Dispose();
         }
 
-        foreach (KeyValuePair<IModelCache<ITransformer>, ProviderPool> entry in _providerPools)
-        {
-            if (entry.Value.Owned)
-            {
-                entry.Value.Pool.Dispose(); // the pool's engines; the cache is the provider's
-            }
-        }
-
-        _providerPools.Clear();
-
+        _providerModels.Dispose();
         _models.Clear();
         _default = null;
         _last = null;
@@ -192,7 +179,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
 
         // A model of the provider's (a template's, say): its cache, found again on every call, then the pool kept
         // with it. Never remembered in _last or _models, so a name the provider forgot cannot be served from here.
-        if (_servesProviderModels && modelName.Length > 0 && TryGetProviderPool(modelName) is { } providerPool)
+        if (_providerModels.Any && modelName.Length > 0 && _providerModels.TryGet(modelName) is { } providerPool)
         {
             return providerPool;
         }
@@ -222,23 +209,6 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         }
     }
 
-    // The provider's cache of the name (lock-free, no allocation on a hit) and the pool kept with it, if one was made.
-    // A name the provider serves with a loader of ours is in _models instead; its lookup here misses and goes on.
-    private PredictionPool<TData, TPrediction>? TryGetProviderPool(string modelName)
-    {
-        IModelCache<ITransformer> cache;
-        try
-        {
-            cache = _provider!.GetCache<ITransformer>(modelName);
-        }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException)
-        {
-            return null; // the locked path reports it, with the names this pool knows
-        }
-
-        return _providerPools.TryGetValue(cache, out ProviderPool? entry) ? entry.Pool : null;
-    }
-
     /// <summary>
     /// A name with no <see cref="ModelLoader"/> of the pool's: a model of the application's <see cref="IModelCacheProvider"/>,
     /// made from a template (<c>AddModelTemplate&lt;ITransformer&gt;</c>) or registered with <c>AddModel&lt;ITransformer&gt;</c>.
@@ -248,7 +218,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
     private PredictionPool<TData, TPrediction> CreateProviderPool(string modelName)
     {
         // As Microsoft.Extensions.ML: no default model is an ArgumentException (a template is not asked for "default").
-        if (modelName.Length == 0 || _provider is null)
+        if (modelName.Length == 0 || !_providerModels.HasProvider)
         {
             throw UnknownModel(modelName);
         }
@@ -256,26 +226,14 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         IModelCache<ITransformer> cache;
         try
         {
-            cache = _provider.GetCache<ITransformer>(modelName);
+            cache = _providerModels.GetCache(modelName);
         }
         catch (KeyNotFoundException ex)
         {
             throw UnknownModel(modelName, ex);
         }
 
-        if (!_providerPools.TryGetValue(cache, out ProviderPool? entry))
-        {
-            // A model (or template) with WithPredictionPool<TData, TPrediction>() already has a pool, with its options:
-            // share it, so an app using both APIs keeps one set of engines per model. Otherwise the pool makes its own.
-            entry = _serviceProvider.GetService<PredictionPoolProvider<TData, TPrediction>>() is { } pools
-                && pools.HasPoolFor(modelName, cache)
-                ? new ProviderPool(pools.GetPool(modelName), Owned: false)
-                : new ProviderPool(new PredictionPool<TData, TPrediction>(cache, _context, options: null, _loggerFactory), Owned: true);
-            _providerPools.Add(cache, entry);
-            _servesProviderModels = true;
-        }
-
-        return entry.Pool;
+        return _providerModels.GetOrAdd(modelName, cache);
     }
 
     private ModelEntry CreateEntry(string modelName, ModelLoader loader)
@@ -313,9 +271,6 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
             $"{what} configured for PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> (add it with AddPredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}>().FromFile(...) or FromUri(...), set PredictionEnginePoolOptions.ModelLoader, or serve it from a template with AddModelCache().AddModelTemplate<ITransformer>(...)); {list}.{provider}";
         return modelName.Length == 0 ? new ArgumentException(message, nameof(modelName)) : new KeyNotFoundException(message, providerError);
     }
-
-    /// <summary>The engines' pool of a provider's model, and whether this pool made it (and so disposes it).</summary>
-    private sealed record ProviderPool(PredictionPool<TData, TPrediction> Pool, bool Owned);
 
     /// <summary>A cache the pool created itself, disposed with its source.</summary>
     private sealed class OwnedCache(ModelCache<ITransformer> cache, IModelSource? source) : IDisposable

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ModelCaching.ML;
 
@@ -55,14 +56,19 @@ internal sealed class EngineCell(long generationId, object engine, object predic
     /// <summary>The held engine's ML.NET engine, read by the owner on the fast path (one load fewer than through <see cref="Engine"/>).</summary>
     public readonly object PredictionEngine = predictionEngine;
 
+    // What the owner writes on every prediction, alone on its cache lines. A cell is a small object: after a garbage
+    // collection compacts the survivors, two threads' cells can sit side by side, and plain fields here would then put
+    // both threads' per-call writes on one line (false sharing, on every call, for as long as the layout lasts).
+    private HotFields _hot;
+
     /// <summary>1 while the owner predicts with the engine. Written only by the owner.</summary>
-    public int InUse;
+    public ref int InUse => ref _hot.InUse;
 
     /// <summary>1 once the cell is revoked; never reset.</summary>
-    public int Revoked;
+    public ref int Revoked => ref _hot.Revoked;
 
     /// <summary>Predictions with the engine; written only by the owner, read by a scan for cells nobody uses.</summary>
-    public int Uses;
+    public ref int Uses => ref _hot.Uses;
 
     /// <summary>What the last scan read in <see cref="Uses"/>: unchanged at the next scan means the owner went quiet.</summary>
     public int SeenUses;
@@ -118,4 +124,21 @@ internal sealed class EngineCell(long generationId, object engine, object predic
     /// <summary>Counts a prediction of this thread that could not keep its engine; true once every 256.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CountMiss() => (++t_misses & 255) == 0;
+
+    /// <summary>
+    /// The owner's per-call fields, 128 bytes from either end of 256, so that no line holding them (nor the line an
+    /// adjacent-line prefetcher pairs with it) holds anything of another object; the same padding as <see cref="PaddedSlot"/>.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct HotFields
+    {
+        [FieldOffset(128)]
+        public int InUse;
+
+        [FieldOffset(132)]
+        public int Revoked;
+
+        [FieldOffset(136)]
+        public int Uses;
+    }
 }

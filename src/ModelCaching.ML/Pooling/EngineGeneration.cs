@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using Microsoft.ML;
 
@@ -12,28 +11,22 @@ namespace ModelCaching.ML;
 /// </summary>
 /// <remarks>
 /// Two places keep idle engines: a thread's <see cref="EngineCell"/> (the fast path of <c>Predict</c>: no atomic
-/// operation, see EngineGeneration.Cells.cs) and per-core padded slots (one exchange per rent and per return).
-/// Engines in cells count towards <see cref="PredictionPoolOptions.MaximumEngines"/> like the others.
+/// operation; <see cref="EngineCells"/> and EngineGeneration.Cells.cs) and per-core padded slots
+/// (<see cref="EngineSlots"/>: one exchange per rent and per return). Engines in cells count towards
+/// <see cref="PredictionPoolOptions.MaximumEngines"/> like the others. What happens when a core's slot is empty
+/// (build, share, build an extra, wait) is in EngineGeneration.Renting.cs.
 /// </remarks>
 internal sealed partial class EngineGeneration<TData, TPrediction>
     where TData : class
     where TPrediction : class, new()
 {
     private readonly EngineFactory<TData, TPrediction> _factory;
-    private readonly PaddedSlot[] _slots;
-    private readonly int _mask;
+    private readonly EngineSlots _slots;
     private readonly int _maximum;
-
-    // Below this many engines, a core whose slot is empty builds its own engine instead of taking another
-    // core's idle one: with a single engine shared by two busy cores, the engine (and its buffers) would move
-    // between them on almost every call.
-    private readonly int _onePerCore;
-    private readonly object _waitLock = new();
     private readonly ModelLease<ITransformer> _lease;
 
-    // Written only when an engine is created or disposed, and while callers wait: not on the hot path.
+    // Written only when an engine is created or disposed: not on the hot path.
     private int _live;
-    private int _waiters;
     private volatile bool _retired;
     private int _released;
 
@@ -48,15 +41,12 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         _maximum = factory.MaximumEngines;
         _onePerCore = Math.Min(_maximum, Environment.ProcessorCount);
 
-        // A power of two so that the per-core index is a mask; at least one slot per engine so an idle
-        // engine always has somewhere to go.
-        int slots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_maximum, Environment.ProcessorCount));
-        _slots = new PaddedSlot[slots];
-        _mask = slots - 1;
+        // At least one slot per engine, so an idle engine always has somewhere to go.
+        _slots = new EngineSlots(Math.Max(_maximum, Environment.ProcessorCount));
 
         // At most one cell per core, and at most half the engines, so threads that keep an engine and then go
         // quiet never starve the callers that share the slots.
-        _cells = new EngineCell?[Math.Min(Environment.ProcessorCount, _maximum / 2)];
+        _cells = new EngineCells(Math.Min(Environment.ProcessorCount, _maximum / 2));
     }
 
     public ITransformer Model { get; }
@@ -84,28 +74,16 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public PooledEngine<TData, TPrediction>? TryRentFast(out int slotIndex)
     {
-        slotIndex = Thread.GetCurrentProcessorId() & _mask;
-        return Unsafe.As<PooledEngine<TData, TPrediction>?>(Interlocked.Exchange(ref _slots[slotIndex].Value, null));
+        slotIndex = _slots.CurrentIndex;
+        return Unsafe.As<PooledEngine<TData, TPrediction>?>(_slots.Take(slotIndex));
     }
 
     /// <summary>Whether <paramref name="engine"/> is idle in a slot or a thread's cell (so returning it again would be a second return).</summary>
-    public bool IsIdle(PooledEngine<TData, TPrediction> engine)
-    {
-        PaddedSlot[] slots = _slots;
-        for (int i = 0; i < slots.Length; i++)
-        {
-            if (ReferenceEquals(Volatile.Read(ref slots[i].Value), engine))
-            {
-                return true;
-            }
-        }
-
-        return IsHeldInCell(engine);
-    }
+    public bool IsIdle(PooledEngine<TData, TPrediction> engine) => _slots.Contains(engine) || _cells.Holds(engine);
 
     /// <summary>Puts an engine back in this core's slot, or hands it to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Return(PooledEngine<TData, TPrediction> engine) => Return(engine, Thread.GetCurrentProcessorId() & _mask);
+    public void Return(PooledEngine<TData, TPrediction> engine) => Return(engine, _slots.CurrentIndex);
 
     /// <summary>Puts an engine back in the slot <paramref name="slotIndex"/>, or hands it to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -113,8 +91,7 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
     {
         if (!_retired && _live <= _maximum)
         {
-            ref object? slot = ref _slots[slotIndex & _mask].Value;
-            if (Interlocked.CompareExchange(ref slot, engine, null) is null)
+            if (_slots.TryPut(engine, slotIndex))
             {
                 // The exchange is a full fence: a retirement or a waiter that started before it is seen here.
                 if (_retired || _waiters != 0)
@@ -146,90 +123,6 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         return true;
     }
 
-    /// <summary>
-    /// Finds or creates an engine when this core's slot is empty. Returns <see langword="null"/> when the
-    /// generation was retired meanwhile (the caller moves to the new one).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public PooledEngine<TData, TPrediction>? RentSlow()
-    {
-        if (Volatile.Read(ref _live) < _onePerCore)
-        {
-            int counted = Interlocked.Increment(ref _live);
-            if (_retired)
-            {
-                DecrementLive();
-                return null;
-            }
-
-            if (counted <= _onePerCore)
-            {
-                return Create(extra: false);
-            }
-
-            // Another caller built the last per-core engine meanwhile: share like everyone else.
-            DecrementLive();
-        }
-
-        long deadline = 0;
-        bool reclaimed = false;
-        while (true)
-        {
-            if (_retired)
-            {
-                return null;
-            }
-
-            if (TakeAnyIdle() is { } idle)
-            {
-                return idle;
-            }
-
-            if (!reclaimed && Volatile.Read(ref _live) >= _maximum)
-            {
-                // Before building beyond the maximum or waiting: engines held by threads that died or went quiet
-                // go back to the slots (rare: this costs a process-wide barrier).
-                reclaimed = true;
-                if (ReclaimCells(idleToo: _factory.Policy == PoolExhaustionPolicy.Wait))
-                {
-                    continue;
-                }
-            }
-
-            int live = Interlocked.Increment(ref _live);
-            if (_retired)
-            {
-                // Retired between the check above and the increment: the retirement may already have ended the
-                // model's lease, so no engine may be built on it. The caller moves to the new generation.
-                DecrementLive();
-                return null;
-            }
-
-            if (live <= _maximum)
-            {
-                return Create(extra: false);
-            }
-
-            if (_factory.Policy == PoolExhaustionPolicy.CreateExtra)
-            {
-                // Counted in _live, so whichever engine comes back while _live is above the maximum is dropped.
-                return Create(extra: true);
-            }
-
-            DecrementLive();
-            if (deadline == 0)
-            {
-                deadline = _factory.WaitTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_factory.WaitTimeout.TotalMilliseconds;
-                _factory.CountWait();
-            }
-
-            if (!WaitForEngine(deadline))
-            {
-                _factory.ThrowExhausted();
-            }
-        }
-    }
-
     /// <summary>Disposes an engine whose prediction threw: its state is unknown, so it is not reused.</summary>
     public void Drop(PooledEngine<TData, TPrediction> engine)
     {
@@ -251,34 +144,6 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         }
     }
 
-    private PooledEngine<TData, TPrediction>? TakeAnyIdle()
-    {
-        PaddedSlot[] slots = _slots;
-        for (int i = 0; i < slots.Length; i++)
-        {
-            if (Volatile.Read(ref slots[i].Value) is not null && Interlocked.Exchange(ref slots[i].Value, null) is { } engine)
-            {
-                return Unsafe.As<PooledEngine<TData, TPrediction>>(engine);
-            }
-        }
-
-        return null;
-    }
-
-    private PooledEngine<TData, TPrediction> Create(bool extra)
-    {
-        try
-        {
-            return _factory.Create(this, extra);
-        }
-        catch
-        {
-            DecrementLive();
-            Signal();
-            throw;
-        }
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnSlow(PooledEngine<TData, TPrediction> engine)
     {
@@ -288,18 +153,14 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
             return;
         }
 
-        PaddedSlot[] slots = _slots;
-        for (int i = 0; i < slots.Length; i++)
+        if (_slots.TryPutAny(engine))
         {
-            if (Interlocked.CompareExchange(ref slots[i].Value, engine, null) is null)
+            if (_retired || _waiters != 0)
             {
-                if (_retired || _waiters != 0)
-                {
-                    AfterReturn();
-                }
-
-                return;
+                AfterReturn();
             }
+
+            return;
         }
 
         // Every slot is full, which only a burst of returns racing a retirement can cause: keep the bound.
@@ -321,56 +182,11 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
         }
     }
 
-    private bool WaitForEngine(long deadline)
-    {
-        Interlocked.Increment(ref _waiters);
-        try
-        {
-            lock (_waitLock)
-            {
-                // Checked under the lock that returns take to signal, so a return cannot slip in unseen.
-                if (_retired || Volatile.Read(ref _live) < _maximum || HasIdle())
-                {
-                    return true;
-                }
-
-                long remaining = deadline == long.MaxValue ? Timeout.Infinite : deadline - Environment.TickCount64;
-                return remaining != 0 && (remaining == Timeout.Infinite || remaining > 0) && Monitor.Wait(_waitLock, (int)Math.Min(remaining, int.MaxValue));
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiters);
-        }
-    }
-
-    private bool HasIdle()
-    {
-        foreach (PaddedSlot slot in _slots)
-        {
-            if (slot.Value is not null)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private void Signal()
-    {
-        lock (_waitLock)
-        {
-            Monitor.Pulse(_waitLock);
-        }
-    }
-
     private void DisposeIdle()
     {
-        PaddedSlot[] slots = _slots;
-        for (int i = 0; i < slots.Length; i++)
+        for (int i = 0; i < _slots.Count; i++)
         {
-            if (Interlocked.Exchange(ref slots[i].Value, null) is { } engine)
+            if (_slots.Take(i) is { } engine)
             {
                 DisposeEngine(Unsafe.As<PooledEngine<TData, TPrediction>>(engine));
             }

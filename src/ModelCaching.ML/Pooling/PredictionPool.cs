@@ -14,7 +14,7 @@ namespace ModelCaching.ML;
 /// </summary>
 /// <typeparam name="TData">The input type, bound to the model's input columns.</typeparam>
 /// <typeparam name="TPrediction">The output type, bound to the model's output columns.</typeparam>
-public sealed class PredictionPool<TData, TPrediction> : IDisposable, PredictionPoolMetrics.IPoolMetricsSource
+public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, PredictionPoolMetrics.IPoolMetricsSource
     where TData : class
     where TPrediction : class, new()
 {
@@ -261,82 +261,6 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         pooled.Generation.Return(pooled);
     }
 
-    /// <summary>The generation of the model the cache serves now. A hit reads two fields and allocates nothing.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private EngineGeneration<TData, TPrediction> CurrentGeneration()
-    {
-        ITransformer model = _modelCache is { } modelCache ? modelCache.GetModel() : _cache.GetModel();
-        EngineGeneration<TData, TPrediction>? generation = _generation;
-        return generation is not null && ReferenceEquals(generation.Model, model) ? generation : SwitchGeneration();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private EngineGeneration<TData, TPrediction> SwitchGeneration()
-    {
-        EngineGeneration<TData, TPrediction>? previous;
-        EngineGeneration<TData, TPrediction> next;
-        ObjectDisposedException.ThrowIf(_isDisposed, this);
-
-        // Pin the serving model before taking the lock: Acquire may wait for a load, and that load raises
-        // Reloaded, whose handler takes this lock (waiting inside it would deadlock). The generation's engines
-        // never outlive the pinned model; a pin taken just before a swap is replaced by the next call.
-        ModelLease<ITransformer> lease = _cache.Acquire();
-        lock (_swapLock)
-        {
-            if (_isDisposed)
-            {
-                lease.Dispose();
-                ObjectDisposedException.ThrowIf(true, this);
-            }
-
-            previous = _generation;
-            if (previous is not null && ReferenceEquals(previous.Model, lease.Model))
-            {
-                lease.Dispose();
-                return previous;
-            }
-
-            next = new EngineGeneration<TData, TPrediction>(_factory, lease, Interlocked.Increment(ref _generations));
-            _generation = next;
-        }
-
-        if (previous is not null)
-        {
-            Log.GenerationRetired(_logger, ModelName, previous.Number, previous.LiveEngines);
-            previous.Retire();
-        }
-
-        // The model pinned above may have been unloaded or replaced (an eviction, say) before its engines were installed:
-        // its Unloaded or Reloaded event then found nothing to retire, and the pool's lease would keep it, and its memory,
-        // until the pool is next used, while a load of this very model may be waiting for that memory. Installed first,
-        // checked second: an event after the check finds the new engines and retires them itself.
-        RetireUnless(_cache.Version?.Generation);
-        return next;
-    }
-
-    private void OnReloaded(object? sender, ModelReloadedEventArgs e) => RetireUnless(e.Current.Generation);
-
-    // The model was unloaded (idle, invalidated): release its engines and the pool's lease so its memory is freed.
-    private void OnUnloaded(object? sender, ModelUnloadedEventArgs e) => RetireUnless(servingGeneration: null);
-
-    private void RetireUnless(long? servingGeneration)
-    {
-        EngineGeneration<TData, TPrediction>? stale;
-        lock (_swapLock)
-        {
-            stale = _generation;
-            if (stale is null || stale.Version.Generation == servingGeneration)
-            {
-                return;
-            }
-
-            _generation = null;
-        }
-
-        Log.GenerationRetired(_logger, ModelName, stale.Number, stale.LiveEngines);
-        stale.Retire();
-    }
-
     /// <summary>A prediction on the slot path (this thread keeps no engine of this generation, or is using it).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private TPrediction PredictPooled(EngineGeneration<TData, TPrediction> generation, TData input)
@@ -372,24 +296,5 @@ public sealed class PredictionPool<TData, TPrediction> : IDisposable, Prediction
         }
 
         generation.ReturnOrKeep(pooled, slot);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private PooledEngine<TData, TPrediction> RentSlow(ref EngineGeneration<TData, TPrediction> generation)
-    {
-        while (true)
-        {
-            if (generation.RentSlow() is { } engine)
-            {
-                return engine;
-            }
-
-            // Retired while we looked: move to the generation now serving.
-            generation = CurrentGeneration();
-            if (generation.TryRentFast() is { } fast)
-            {
-                return fast;
-            }
-        }
     }
 }

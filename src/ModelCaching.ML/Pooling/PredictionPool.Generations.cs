@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+using Microsoft.ML;
+using ModelCaching.ML.Diagnostics;
+
+namespace ModelCaching.ML;
+
+/// <summary>
+/// Following the cache's model: each model the cache serves gets one generation of engines, made at the first call
+/// that sees it and retired as soon as the cache swaps or unloads it (so its lease on the old model ends).
+/// </summary>
+public sealed partial class PredictionPool<TData, TPrediction>
+{
+    /// <summary>The generation of the model the cache serves now. A hit reads two fields and allocates nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private EngineGeneration<TData, TPrediction> CurrentGeneration()
+    {
+        ITransformer model = _modelCache is { } modelCache ? modelCache.GetModel() : _cache.GetModel();
+        EngineGeneration<TData, TPrediction>? generation = _generation;
+        return generation is not null && ReferenceEquals(generation.Model, model) ? generation : SwitchGeneration();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private EngineGeneration<TData, TPrediction> SwitchGeneration()
+    {
+        EngineGeneration<TData, TPrediction>? previous;
+        EngineGeneration<TData, TPrediction> next;
+        ObjectDisposedException.ThrowIf(_isDisposed, this);
+
+        // Pin the serving model before taking the lock: Acquire may wait for a load, and that load raises
+        // Reloaded, whose handler takes this lock (waiting inside it would deadlock). The generation's engines
+        // never outlive the pinned model; a pin taken just before a swap is replaced by the next call.
+        ModelLease<ITransformer> lease = _cache.Acquire();
+        lock (_swapLock)
+        {
+            if (_isDisposed)
+            {
+                lease.Dispose();
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+
+            previous = _generation;
+            if (previous is not null && ReferenceEquals(previous.Model, lease.Model))
+            {
+                lease.Dispose();
+                return previous;
+            }
+
+            next = new EngineGeneration<TData, TPrediction>(_factory, lease, Interlocked.Increment(ref _generations));
+            _generation = next;
+        }
+
+        if (previous is not null)
+        {
+            Log.GenerationRetired(_logger, ModelName, previous.Number, previous.LiveEngines);
+            previous.Retire();
+        }
+
+        // The model pinned above may have been unloaded or replaced (an eviction, say) before its engines were installed:
+        // its Unloaded or Reloaded event then found nothing to retire, and the pool's lease would keep it, and its memory,
+        // until the pool is next used, while a load of this very model may be waiting for that memory. Installed first,
+        // checked second: an event after the check finds the new engines and retires them itself.
+        RetireUnless(_cache.Version?.Generation);
+        return next;
+    }
+
+    private void OnReloaded(object? sender, ModelReloadedEventArgs e) => RetireUnless(e.Current.Generation);
+
+    // The model was unloaded (idle, invalidated): release its engines and the pool's lease so its memory is freed.
+    private void OnUnloaded(object? sender, ModelUnloadedEventArgs e) => RetireUnless(servingGeneration: null);
+
+    private void RetireUnless(long? servingGeneration)
+    {
+        EngineGeneration<TData, TPrediction>? stale;
+        lock (_swapLock)
+        {
+            stale = _generation;
+            if (stale is null || stale.Version.Generation == servingGeneration)
+            {
+                return;
+            }
+
+            _generation = null;
+        }
+
+        Log.GenerationRetired(_logger, ModelName, stale.Number, stale.LiveEngines);
+        stale.Retire();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PooledEngine<TData, TPrediction> RentSlow(ref EngineGeneration<TData, TPrediction> generation)
+    {
+        while (true)
+        {
+            if (generation.RentSlow() is { } engine)
+            {
+                return engine;
+            }
+
+            // Retired while we looked: move to the generation now serving.
+            generation = CurrentGeneration();
+            if (generation.TryRentFast() is { } fast)
+            {
+                return fast;
+            }
+        }
+    }
+}
