@@ -216,10 +216,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ModelLease<TModel> Acquire()
     {
         ModelGeneration<TModel>? current = _slot.Serving;
-        if (current is not null && current.TryAcquire())
+        if (current is not null && ModelLease<TModel>.TryTake(current, out ModelLease<TModel> lease))
         {
             MarkUsed();
-            return new ModelLease<TModel>(current);
+            return lease;
         }
 
         return AcquireOnMiss();
@@ -229,10 +229,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ValueTask<ModelLease<TModel>> AcquireAsync(CancellationToken cancellationToken = default)
     {
         ModelGeneration<TModel>? current = _slot.Serving;
-        if (current is not null && current.TryAcquire())
+        if (current is not null && ModelLease<TModel>.TryTake(current, out ModelLease<TModel> lease))
         {
             MarkUsed();
-            return new ValueTask<ModelLease<TModel>>(new ModelLease<TModel>(current));
+            return new ValueTask<ModelLease<TModel>>(lease);
         }
 
         return AcquireOnMissAsync(cancellationToken);
