@@ -123,10 +123,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ModelLease<TModel> Acquire()
     {
         ModelGeneration<TModel>? current = _slot.Serving;
-        if (current is not null && current.TryAcquire())
+        if (current is not null && ModelLease<TModel>.TryTake(current, out ModelLease<TModel> lease))
         {
             MarkUsed();
-            return new ModelLease<TModel>(current);
+            return lease;
         }
 
         return AcquireOnMiss();
@@ -136,10 +136,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ValueTask<ModelLease<TModel>> AcquireAsync(CancellationToken cancellationToken = default)
     {
         ModelGeneration<TModel>? current = _slot.Serving;
-        if (current is not null && current.TryAcquire())
+        if (current is not null && ModelLease<TModel>.TryTake(current, out ModelLease<TModel> lease))
         {
             MarkUsed();
-            return new ValueTask<ModelLease<TModel>>(new ModelLease<TModel>(current));
+            return new ValueTask<ModelLease<TModel>>(lease);
         }
 
         return AcquireOnMissAsync(cancellationToken);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
@@ -5,9 +6,10 @@ using ModelCaching.Diagnostics;
 namespace ModelCaching.Generations;
 
 /// <summary>
-/// One loaded model and its version. Reference-counted: the cache holds one reference while the
-/// generation serves (or drains), every lease holds one more. The model is disposed when the count
-/// reaches zero, and a generation at zero can never be acquired again.
+/// One loaded model and its version. The cache holds one reference while the generation serves (or drains); a lease
+/// either pins it (<see cref="LeasePins"/>, the usual lease: no shared write) or holds one more reference (a counted
+/// lease). The model is disposed once, when the cache's reference and every counted lease are gone and no pin holds it;
+/// a retired generation takes no new pin, and a count at zero never rises again.
 /// </summary>
 internal sealed class ModelGeneration<TModel>
     where TModel : class
@@ -17,9 +19,11 @@ internal sealed class ModelGeneration<TModel>
     private readonly Action<ModelGeneration<TModel>>? _onDisposed;
     private readonly GenerationCharge? _charge;
 
-    // Starts at 1: the cache's own reference, released when the generation is retired.
+    // Starts at 1: the cache's own reference, released when the generation is retired. Counted leases add one each;
+    // pinned leases are not counted here (LeasePins).
     private int _references = 1;
     private int _retired;
+    private int _disposed;
     private ModelArtifact? _artifact;
 
     // onDisposed is called once the model is disposed, so the owner can drop its reference and let the model be collected.
@@ -36,6 +40,9 @@ internal sealed class ModelGeneration<TModel>
     }
 
     public TModel Model { get; }
+
+    /// <summary>What a lease pin holds while it pins this generation (never 0).</summary>
+    public uint PinId { get; } = LeasePins.NextPinId();
 
     public ModelVersion Version { get; }
 
@@ -54,13 +61,20 @@ internal sealed class ModelGeneration<TModel>
         get
         {
             int references = Volatile.Read(ref _references);
-            return Volatile.Read(ref _retired) == 0 ? Math.Max(0, references - 1) : references;
+            return (Volatile.Read(ref _retired) == 0 ? Math.Max(0, references - 1) : references) + LeasePins.Count(PinId);
         }
     }
 
-    public bool IsDisposed => Volatile.Read(ref _references) == 0;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Adds a lease unless the generation was already disposed.</summary>
+    /// <summary>Whether the cache dropped its reference: no new pinned lease may be taken on it.</summary>
+    public bool IsRetired
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref _retired) != 0;
+    }
+
+    /// <summary>Adds a counted lease unless the count reached zero (retired, and disposed or about to be once its pins end).</summary>
     public bool TryAcquire()
     {
         int references = Volatile.Read(ref _references);
@@ -92,16 +106,24 @@ internal sealed class ModelGeneration<TModel>
 
         if (references == 0)
         {
-            Volatile.Write(ref _artifact, null);
-            DisposeModel();
-            _charge?.OnDisposed();
-            _onDisposed?.Invoke(this);
+            DisposeIfUnpinned();
         }
         else if (references < 0)
         {
             // A lease disposed twice. Put the count back so the generation stays consistent.
             Interlocked.Increment(ref _references);
             throw new InvalidOperationException($"A lease on model '{_modelName}' generation {Version.Generation} was disposed more than once.");
+        }
+    }
+
+    /// <summary>A pinned lease on this generation ended (or a pin was given back): the last one of a retired generation disposes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void OnPinEnded()
+    {
+        // The pin's compare-and-swap (or the taker's store) came first; a retiring side that saw the pin left the disposal here.
+        if (Volatile.Read(ref _retired) != 0)
+        {
+            OnPinEndedAfterRetirement();
         }
     }
 
@@ -117,6 +139,33 @@ internal sealed class ModelGeneration<TModel>
 
     /// <summary>The generation no longer serves (swapped out or unloaded), though leases or the drain delay may keep it: its bytes count as draining.</summary>
     public void StopServing() => _charge?.OnRetired();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OnPinEndedAfterRetirement()
+    {
+        if (Volatile.Read(ref _references) == 0)
+        {
+            DisposeIfUnpinned();
+        }
+    }
+
+    // Called once the count is zero (it never rises again) and by each pin that ends after that. A pin stored before
+    // retirement may still sit in another core's store buffer: the process-wide barrier makes every such pin visible to
+    // the scan below, or makes its taker see the retired flag and give the pin back (LeasePins). Several callers may get
+    // here; the one that finds no pin and sets _disposed first disposes.
+    private void DisposeIfUnpinned()
+    {
+        Interlocked.MemoryBarrierProcessWide();
+        if (LeasePins.IsPinned(PinId) || Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _artifact, null);
+        DisposeModel();
+        _charge?.OnDisposed();
+        _onDisposed?.Invoke(this);
+    }
 
     private void DisposeModel()
     {
