@@ -108,7 +108,9 @@ public sealed class LeasePinsConcurrencyTests
         var handedOver = new ConcurrentQueue<ModelLease<FakeModel>>();
         var problems = new ConcurrentQueue<string>();
         int failures = 0;
-        int running = Workers + 1;
+        // Workers go on until every swap is done (and at least OperationsPerWorker operations): on a loaded machine the
+        // swaps are slower than the leases, and a swap with no lease around it tests nothing.
+        bool swapsDone = false;
         int rowsBefore = LeasePins.RowCount;
 
         void Check(ModelLease<FakeModel> lease, string where)
@@ -139,7 +141,7 @@ public sealed class LeasePinsConcurrencyTests
                 var held = new List<ModelLease<FakeModel>>();
                 try
                 {
-                    for (int i = 0; i < OperationsPerWorker; i++)
+                    for (int i = 0; i < OperationsPerWorker || !Volatile.Read(ref swapsDone); i++)
                     {
                         int operation = random.Next(100);
                         if (operation < 45)
@@ -196,10 +198,6 @@ public sealed class LeasePinsConcurrencyTests
                     Interlocked.Increment(ref failures);
                     problems.Enqueue(ex.ToString());
                 }
-                finally
-                {
-                    Interlocked.Decrement(ref running);
-                }
             })
             { IsBackground = true };
             workers[w].Start();
@@ -208,47 +206,47 @@ public sealed class LeasePinsConcurrencyTests
         // Threads that end with a lease still out: their rows go to later threads while that lease pins one of its pins.
         var spawner = new Thread(() =>
         {
-            try
+            for (int i = 0; i < ShortLivedThreads; i++)
             {
-                for (int i = 0; i < ShortLivedThreads; i++)
+                var shortLived = new Thread(() =>
                 {
-                    var shortLived = new Thread(() =>
+                    ModelLease<FakeModel> kept = cache.Acquire();
+                    using (ModelLease<FakeModel> own = cache.Acquire())
                     {
-                        ModelLease<FakeModel> kept = cache.Acquire();
-                        using (ModelLease<FakeModel> own = cache.Acquire())
-                        {
-                            Check(own, "short-lived thread");
-                        }
-
-                        handedOver.Enqueue(kept);
-                    });
-                    shortLived.Start();
-                    if (!shortLived.Join(Eventually.Timeout))
-                    {
-                        Interlocked.Increment(ref failures);
-                        problems.Enqueue("a short-lived thread did not end");
+                        Check(own, "short-lived thread");
                     }
+
+                    handedOver.Enqueue(kept);
+                });
+                shortLived.Start();
+                if (!shortLived.Join(Eventually.Timeout))
+                {
+                    Interlocked.Increment(ref failures);
+                    problems.Enqueue("a short-lived thread did not end");
                 }
-            }
-            finally
-            {
-                Interlocked.Decrement(ref running);
             }
         })
         { IsBackground = true };
         spawner.Start();
 
-        for (int swap = 0; swap < Swaps && Volatile.Read(ref running) > 0; swap++)
+        try
         {
-            if (swap % 10 == 9)
+            for (int swap = 0; swap < Swaps && Volatile.Read(ref failures) == 0; swap++)
             {
-                cache.Invalidate();
+                if (swap % 10 == 9)
+                {
+                    cache.Invalidate();
+                }
+                else
+                {
+                    factory.Source.Content = $"v{swap + 2}";
+                    await cache.ReloadAsync();
+                }
             }
-            else
-            {
-                factory.Source.Content = $"v{swap + 2}";
-                await cache.ReloadAsync();
-            }
+        }
+        finally
+        {
+            Volatile.Write(ref swapsDone, true);
         }
 
         foreach (Thread thread in workers.Append(spawner))
