@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ModelCaching.Redis.Diagnostics;
+using ModelCaching.Redis.Records;
+using StackExchange.Redis;
+
+namespace ModelCaching.Redis.Instance;
+
+/// <summary>
+/// The fleet models of one instance and what the agent does for them against Redis: read a model's desired record and
+/// take it in (refusing what the signing key does not allow), decide whether the model must reload to reach it (and
+/// fire its change token), resolve the version a fetch loads, and write the membership entry that reports all of them.
+/// It runs on the agent's loop (and a fetch's thread); it asks the loop for more work only through <see cref="FleetRequests"/>.
+/// </summary>
+internal sealed class FleetModels(FleetSettings settings, FleetConnection connection, FleetStore store, FleetRequests requests, IServiceProvider services, TimeProvider time, ILogger logger)
+{
+    private readonly ConcurrentDictionary<string, FleetModelEntry> _models = new(StringComparer.Ordinal);
+    private IModelCacheProvider? _provider;
+
+    /// <summary>The models that joined the fleet on this instance (their caches' sources are fleet sources).</summary>
+    public IReadOnlyCollection<FleetModelEntry> All => [.. _models.Values];
+
+    /// <summary>The names of the models that joined, in order.</summary>
+    public string Names => string.Join(", ", _models.Keys.Order(StringComparer.Ordinal));
+
+    public FleetModelEntry Join(string model) => _models.GetOrAdd(model, static name => new FleetModelEntry(name));
+
+    public bool Contains(string model) => _models.ContainsKey(model);
+
+    /// <summary>Reads the desired records of every covered model (<paramref name="all"/>) or of those in <paramref name="names"/>.</summary>
+    public async Task ReconcileAsync(bool all, HashSet<string> names, CancellationToken stopping)
+    {
+        try
+        {
+            foreach (FleetModelEntry entry in _models.Values)
+            {
+                if (settings.Covers(entry.Name) && (all || names.Contains(entry.Name)))
+                {
+                    await ReconcileAsync(entry, stopping).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            FleetLog.ReconcileFailed(logger, ex, settings.FleetName);
+        }
+    }
+
+    /// <summary>Writes this instance's membership entry.</summary>
+    public async Task ReportAsync(DateTimeOffset startedAt, CancellationToken stopping)
+    {
+        try
+        {
+            FleetMember member = FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf);
+            await store.WriteMemberAsync(member, stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            FleetLog.ReportFailed(logger, ex, settings.FleetName, settings.InstanceId);
+        }
+    }
+
+    /// <summary>
+    /// For a fetch: the version the model should load. Reads Redis when connected (so a fetch always aims at the newest
+    /// desired version, whatever message started it); otherwise, or when the read fails, the last version accepted.
+    /// </summary>
+    public async Task<FleetDesiredVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken)
+    {
+        if (!connection.IsConnected)
+        {
+            return entry.Accepted;
+        }
+
+        try
+        {
+            return await ReadAndAcceptAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            FleetLog.ReadDesiredFailed(logger, ex, settings.FleetName, entry.Name, entry.Accepted?.Version.VersionId);
+            return entry.Accepted;
+        }
+    }
+
+    private async Task ReconcileAsync(FleetModelEntry entry, CancellationToken stopping)
+    {
+        FleetDesiredVersion? target = await ReadAndAcceptAsync(entry, stopping).ConfigureAwait(false);
+        IModelCache? cache = CacheOf(entry);
+        if (target is null || cache is null)
+        {
+            return;
+        }
+
+        ModelVersion? served = cache.Version;
+        IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
+        if (Reconciliation.NeedsReload(target.Version.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
+        {
+            FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.Version.VersionId);
+            entry.Signal.Fire();
+        }
+    }
+
+    private async Task<FleetDesiredVersion?> ReadAndAcceptAsync(FleetModelEntry entry, CancellationToken cancellationToken)
+    {
+        FleetDesiredVersion? desired = await store.ReadDesiredAsync(entry.Name, cancellationToken).ConfigureAwait(false);
+        string? refusal = desired is null ? null : settings.Signer.Refusal(desired.Version);
+        (FleetDesiredVersion? target, AcceptOutcome outcome) = entry.Accept(desired, refusal);
+        switch (outcome)
+        {
+            case AcceptOutcome.NewlyRefused:
+                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, desired!.Version.VersionId, refusal!);
+                requests.Report();
+                break;
+            case AcceptOutcome.NewlyMissing:
+                FleetLog.DesiredVersionMissing(logger, settings.FleetName, entry.Name, target!.Version.VersionId);
+                requests.Report();
+                break;
+        }
+
+        return target;
+    }
+
+    private IModelCache? CacheOf(FleetModelEntry entry)
+    {
+        if (entry.Cache is { } known)
+        {
+            return known;
+        }
+
+        _provider ??= services.GetRequiredService<IModelCacheProvider>();
+        if (!_provider.TryGetCache(entry.Name, out IModelCache? cache))
+        {
+            return null;
+        }
+
+        entry.Cache = cache;
+        cache.Reloaded += (_, _) => requests.Report();
+        return cache;
+    }
+}
