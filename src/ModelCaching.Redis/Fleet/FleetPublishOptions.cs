@@ -22,4 +22,13 @@ public sealed class FleetPublishOptions
     /// <value>The default is <see langword="null"/>.</value>
     /// </summary>
     public FleetContentStorage? Storage { get; set; }
+
+    /// <summary>
+    /// Publishes as a staged rollout: only this share of the live instances that report the model (at least one, chosen
+    /// by a rendezvous hash of instance id and version) loads the version first; the rest keep the version the fleet
+    /// serves until <see cref="IModelFleet.PromoteAsync"/>. A canary's failed load stops the rollout by itself. Between 0
+    /// and 1, exclusive.
+    /// <value>The default is <see langword="null"/>: every instance loads the version (each after its share of <see cref="RedisFleetOptions.LoadJitter"/>).</value>
+    /// </summary>
+    public double? CanaryShare { get; set; }
 }

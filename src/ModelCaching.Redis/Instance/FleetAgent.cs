@@ -31,6 +31,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     private ITimer? _heartbeatTimer;
     private bool _subscribed;
     private long _disconnectedSinceTicks;
+    private long _fullRounds;
 
     public FleetAgent(FleetSettings settings, FleetConnection connection, FleetStore store, IServiceProvider services, TimeProvider timeProvider, ILogger<FleetAgent> logger)
     {
@@ -55,6 +56,9 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
     /// <summary>The models that joined the fleet on this instance (their caches' sources are fleet sources).</summary>
     public IReadOnlyCollection<FleetModelEntry> Models => _models.All;
+
+    /// <summary>How many rounds that read every desired record have ended (tests wait on it after <see cref="RequestReconcile"/>).</summary>
+    internal long FullRounds => Interlocked.Read(ref _fullRounds);
 
     /// <summary>Called by a model's fleet source when the source is made.</summary>
     public FleetModelEntry Join(string model) => _models.Join(model);
@@ -86,6 +90,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
+        _models.CancelScheduledLoads();
         if (loop is null)
         {
             return;
@@ -125,6 +130,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
+        _models.CancelScheduledLoads();
     }
 
     /// <summary>Asks the loop to read every desired record and write the membership entry now.</summary>
@@ -185,6 +191,12 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         }
 
         await SubscribeAsync(multiplexer).ConfigureAwait(false);
+        IReadOnlyList<RolloutStop> stops = _requests.TakeStops();
+        if (stops.Count > 0)
+        {
+            await _models.StopRolloutsAsync(stops, stopping).ConfigureAwait(false);
+        }
+
         (bool all, HashSet<string> names) = _requests.TakeReads();
         await _models.ReconcileAsync(all, names, stopping).ConfigureAwait(false);
 
@@ -192,6 +204,11 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         if (_requests.TakeReport() || names.Count > 0)
         {
             await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false);
+        }
+
+        if (all)
+        {
+            Interlocked.Increment(ref _fullRounds);
         }
     }
 
@@ -214,8 +231,11 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <inheritdoc cref="FleetModels.OnLoadRecorded"/>
+    public void OnLoadRecorded(FleetModelEntry entry, ModelLoadRecord record) => _models.OnLoadRecorded(entry, record);
+
     /// <inheritdoc cref="FleetModels.ResolveForFetchAsync"/>
-    public Task<FleetDesiredVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken) =>
+    public Task<FleetVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken) =>
         _models.ResolveForFetchAsync(entry, cancellationToken);
 
     private void OnChangeAnnounced(RedisValue message)

@@ -65,7 +65,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     /// For a fetch: the version the model should load. Reads Redis when connected (so a fetch always aims at the newest
     /// desired version, whatever message started it); otherwise, or when the read fails, the last version accepted.
     /// </summary>
-    public async Task<FleetDesiredVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken)
+    public async Task<FleetVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken)
     {
         if (!connection.IsConnected)
         {
@@ -78,14 +78,14 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            FleetLog.ReadDesiredFailed(logger, ex, settings.FleetName, entry.Name, entry.Accepted?.Version.VersionId);
+            FleetLog.ReadDesiredFailed(logger, ex, settings.FleetName, entry.Name, entry.Accepted?.VersionId);
             return entry.Accepted;
         }
     }
 
     private async Task ReconcileAsync(FleetModelEntry entry, CancellationToken stopping)
     {
-        FleetDesiredVersion? target = await ReadAndAcceptAsync(entry, stopping).ConfigureAwait(false);
+        FleetVersion? target = await ReadAndAcceptAsync(entry, stopping).ConfigureAwait(false);
         IModelCache? cache = CacheOf(entry);
         if (target is null || cache is null)
         {
@@ -94,26 +94,89 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
 
         ModelVersion? served = cache.Version;
         IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
-        if (Reconciliation.NeedsReload(target.Version.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
+        if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
         {
-            FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.Version.VersionId);
-            entry.Signal.Fire();
+            // A canary loads at once (the rollout waits on it); a move of the whole fleet waits for this instance's share
+            // of the jitter, so the instances do not read the version's source all at once.
+            TimeSpan delay = Rollouts.IsCanary(entry.Record, settings.InstanceId) ? TimeSpan.Zero : Rollouts.LoadDelay(settings.InstanceId, entry.Name, target.VersionId, settings.LoadJitter);
+            FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.VersionId, delay.TotalMilliseconds);
+            entry.ScheduleLoad(time, delay);
         }
     }
 
-    private async Task<FleetDesiredVersion?> ReadAndAcceptAsync(FleetModelEntry entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// A load of <paramref name="entry"/>'s model ended (on the load's thread: only notes and asks). A failure is reported
+    /// at once; a canary's failure on its rollout's version asks the loop to stop the rollout.
+    /// </summary>
+    public void OnLoadRecorded(FleetModelEntry entry, ModelLoadRecord record)
+    {
+        string? fetched = entry.TakeFetched();
+        if (record.Outcome is not (ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped))
+        {
+            return;
+        }
+
+        if (fetched is not null && entry.Record is { } desired && desired.Version.VersionId == fetched && Rollouts.IsCanary(desired, settings.InstanceId))
+        {
+            requests.Stop(new RolloutStop(entry.Name, fetched, $"canary {settings.InstanceId} failed to load version {fetched}: {record.Error}"));
+        }
+
+        requests.Report();
+    }
+
+    /// <summary>Stops the rollouts a canary's failure asked to stop (one guarded transaction each); one that Redis did not take is asked again.</summary>
+    public async Task StopRolloutsAsync(IReadOnlyList<RolloutStop> stops, CancellationToken stopping)
+    {
+        for (int i = 0; i < stops.Count; i++)
+        {
+            RolloutStop stop = stops[i];
+            try
+            {
+                FleetDesiredVersion? stopped = await store.ChangeDesiredAsync(stop.Model, (desired, _) =>
+                    desired is { Rollout: { Stage: FleetRolloutStage.Canary } rollout } && desired.Version.VersionId == stop.VersionId
+                        ? desired with { Action = FleetAction.Stop, ChangedBy = settings.InstanceId, ChangedAt = time.GetUtcNow(), Rollout = rollout with { Stage = FleetRolloutStage.Stopped, Reason = stop.Reason } }
+                        : null, stopping).ConfigureAwait(false);
+                if (stopped is not null)
+                {
+                    FleetLog.RolloutStopped(logger, settings.FleetName, stop.Model, stop.VersionId, stopped.Rollout?.Previous?.VersionId, stop.Reason);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
+            {
+                FleetLog.StopRolloutFailed(logger, ex, settings.FleetName, stop.Model, stop.VersionId);
+                for (int j = i; j < stops.Count; j++)
+                {
+                    requests.Stop(stops[j]); // the next round (a reconnect wakes one) tries again
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>Drops the loads waiting for their share of the jitter.</summary>
+    public void CancelScheduledLoads()
+    {
+        foreach (FleetModelEntry entry in _models.Values)
+        {
+            entry.CancelScheduledLoad();
+        }
+    }
+
+    private async Task<FleetVersion?> ReadAndAcceptAsync(FleetModelEntry entry, CancellationToken cancellationToken)
     {
         FleetDesiredVersion? desired = await store.ReadDesiredAsync(entry.Name, cancellationToken).ConfigureAwait(false);
-        string? refusal = desired is null ? null : settings.Signer.Refusal(desired.Version);
-        (FleetDesiredVersion? target, AcceptOutcome outcome) = entry.Accept(desired, refusal);
+        FleetVersion? wanted = desired is null ? null : Rollouts.TargetFor(desired, settings.InstanceId);
+        string? refusal = wanted is null ? null : settings.Signer.Refusal(wanted);
+        (FleetVersion? target, AcceptOutcome outcome) = entry.Accept(desired, wanted, refusal);
         switch (outcome)
         {
             case AcceptOutcome.NewlyRefused:
-                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, desired!.Version.VersionId, refusal!);
+                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, wanted!.VersionId, refusal!);
                 requests.Report();
                 break;
             case AcceptOutcome.NewlyMissing:
-                FleetLog.DesiredVersionMissing(logger, settings.FleetName, entry.Name, target!.Version.VersionId);
+                FleetLog.DesiredVersionMissing(logger, settings.FleetName, entry.Name, target!.VersionId);
                 requests.Report();
                 break;
         }

@@ -5,12 +5,13 @@ namespace ModelCaching.Redis.Instance;
 
 /// <summary>
 /// What the agent's loop has been asked to do since it last woke: read every desired record, read some models' records
-/// (a change was announced), write the membership entry. Asks from any thread (the multiplexer's, timers, loads) only set
+/// (a change was announced), stop a rollout a canary failed, write the membership entry. Asks from any thread (the multiplexer's, timers, loads) only set
 /// a flag or queue a name and wake the loop; repeated asks fold into one round.
 /// </summary>
 internal sealed class FleetRequests
 {
     private readonly ConcurrentQueue<string> _changed = new();
+    private readonly ConcurrentQueue<RolloutStop> _stops = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _reconcileAll;
     private int _report;
@@ -35,6 +36,25 @@ internal sealed class FleetRequests
     {
         _changed.Enqueue(model);
         _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Asks for a staged rollout to be stopped (a canary failed on its version).</summary>
+    public void Stop(RolloutStop stop)
+    {
+        _stops.Enqueue(stop);
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Takes the rollouts to stop.</summary>
+    public IReadOnlyList<RolloutStop> TakeStops()
+    {
+        List<RolloutStop>? stops = null;
+        while (_stops.TryDequeue(out RolloutStop? stop))
+        {
+            (stops ??= []).Add(stop);
+        }
+
+        return stops ?? [];
     }
 
     /// <summary>Waits until something was asked; <see langword="false"/> when the loop should end.</summary>
@@ -65,3 +85,6 @@ internal sealed class FleetRequests
     /// <summary>Takes the ask for a membership entry.</summary>
     public bool TakeReport() => Interlocked.Exchange(ref _report, 0) == 1;
 }
+
+/// <summary>A canary's failure on <paramref name="VersionId"/> of <paramref name="Model"/>: its rollout stops, with <paramref name="Reason"/>.</summary>
+internal sealed record RolloutStop(string Model, string VersionId, string Reason);
