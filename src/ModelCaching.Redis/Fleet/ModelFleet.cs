@@ -21,7 +21,7 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         }
 
         string sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
-        return PublishCoreAsync(modelName, sha256, content.Length, FleetContentStorage.Redis, location: null, content, options, cancellationToken);
+        return PublishCoreAsync(modelName, sha256, content.Length, FleetContentStorage.Store, location: null, content, options, cancellationToken);
     }
 
     public async Task<FleetVersion> PublishFileAsync(string modelName, string path, FleetPublishOptions? options = null, CancellationToken cancellationToken = default)
@@ -30,8 +30,8 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string fullPath = Path.GetFullPath(path);
         long length = new FileInfo(fullPath).Length;
-        FleetContentStorage storage = options?.Storage ?? (length <= _settings.MaxContentBytesInRedis ? FleetContentStorage.Redis : FleetContentStorage.Location);
-        if (storage == FleetContentStorage.Redis)
+        FleetContentStorage storage = options?.Storage ?? (length <= _settings.MaxContentBytesInRedis ? FleetContentStorage.Store : FleetContentStorage.Location);
+        if (storage == FleetContentStorage.Store)
         {
             if (length > _settings.MaxContentBytesInRedis)
             {

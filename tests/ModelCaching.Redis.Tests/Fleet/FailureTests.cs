@@ -56,7 +56,7 @@ public sealed class FailureTests(RedisServerFixture redis) : IClassFixture<Redis
         using var predictions = new PredictionLoop(fleet.Hosts.Select(h => h.Cache).ToArray());
 
         // v2 is written without its announcement (a lost message) and saved, so the restarted server has it.
-        await ((ModelFleet)fleet.Control).PublishCoreAsync(FleetHost.ModelName, Sha256("v2"), 2, FleetContentStorage.Redis, null, Encoding.UTF8.GetBytes("v2"), new FleetPublishOptions { VersionId = "v2" }, CancellationToken.None, announce: false);
+        await ((ModelFleet)fleet.Control).PublishCoreAsync(FleetHost.ModelName, Sha256("v2"), 2, FleetContentStorage.Store, null, Encoding.UTF8.GetBytes("v2"), new FleetPublishOptions { VersionId = "v2" }, CancellationToken.None, announce: false);
         Assert.Equal("+OK", await server.CommandAsync("SAVE"));
         server.Kill();
 

@@ -60,7 +60,7 @@ public sealed class SigningTests(RedisServerFixture redis) : IClassFixture<Redis
             VersionId = "v1",
             Sha256 = new string('a', 64),
             SizeBytes = 10,
-            Storage = FleetContentStorage.Redis,
+            Storage = FleetContentStorage.Store,
             PublishedBy = "me",
             PublishedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
         });

@@ -82,7 +82,7 @@ public sealed class ReconciliationPropertyTests
                 _bad.Add(Sha(content));
             }
 
-            var version = new FleetVersion { Model = "m", VersionId = $"v{_published}", Sha256 = Sha(content), SizeBytes = 1, Storage = FleetContentStorage.Redis, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
+            var version = new FleetVersion { Model = "m", VersionId = $"v{_published}", Sha256 = Sha(content), SizeBytes = 1, Storage = FleetContentStorage.Store, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
             _redis = new FleetDesiredVersion { Version = signed ? _fleetKey.Sign(version) : _rogueKey.Sign(version), ChangedBy = "p" };
             if (signed)
             {
@@ -98,7 +98,7 @@ public sealed class ReconciliationPropertyTests
         // The content that serves published again under a new id (a rollback to it): nothing to load.
         private void Republish()
         {
-            var version = new FleetVersion { Model = "m", VersionId = $"r{++_published}", Sha256 = _served, SizeBytes = 1, Storage = FleetContentStorage.Redis, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
+            var version = new FleetVersion { Model = "m", VersionId = $"r{++_published}", Sha256 = _served, SizeBytes = 1, Storage = FleetContentStorage.Store, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
             _redis = _lastSigned = new FleetDesiredVersion { Version = _fleetKey.Sign(version), ChangedBy = "p" };
             Reconcile();
         }

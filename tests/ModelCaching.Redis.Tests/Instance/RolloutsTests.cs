@@ -71,5 +71,5 @@ public sealed class RolloutsTests
         Assert.Equal(TimeSpan.Zero, Rollouts.LoadDelay("pod-1", "m", "v1", TimeSpan.Zero));
     }
 
-    private static FleetVersion Version(string id) => new() { Model = "m", VersionId = id, Sha256 = new string('a', 64), SizeBytes = 1, Storage = FleetContentStorage.Redis, PublishedBy = "t", PublishedAt = DateTimeOffset.UnixEpoch };
+    private static FleetVersion Version(string id) => new() { Model = "m", VersionId = id, Sha256 = new string('a', 64), SizeBytes = 1, Storage = FleetContentStorage.Store, PublishedBy = "t", PublishedAt = DateTimeOffset.UnixEpoch };
 }

@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>The version every instance of the fleet should serve for one model (or, in a staged rollout, the canaries), and why.</summary>
 public sealed record FleetDesiredVersion

@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>Where a staged rollout is (<see cref="FleetRollout"/>).</summary>
 public enum FleetRolloutStage

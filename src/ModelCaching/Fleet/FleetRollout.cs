@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>
 /// A staged rollout of the desired version (<see cref="FleetPublishOptions.CanaryShare"/>): while it is at

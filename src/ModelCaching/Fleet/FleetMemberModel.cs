@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>One model on one instance: what it serves, in which state, and its last error.</summary>
 public sealed record FleetMemberModel

@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>What made a version the desired one.</summary>
 public enum FleetAction

@@ -1,17 +1,19 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>
-/// The fleet's control plane: publish a version of a model, roll back, pin, and see which instance serves what. Every
-/// instance of the fleet (<c>AddRedisFleet</c>) loads the desired version through its usual pipeline (SHA-256, validators,
-/// warm-up, fail-safe). Any process with the fleet's Redis settings (and signing key, when records are signed) can publish.
+/// The fleet's control plane: publish a version of a model, roll back, pin, stage a rollout, and see which instance serves
+/// what. Every instance of the fleet loads the desired version through its usual pipeline (SHA-256, validators, warm-up,
+/// fail-safe). ModelCaching.Redis implements it (<c>AddRedisFleet</c>): any process with the fleet's Redis settings (and
+/// signing key, when records are signed) can publish. It lives in the core so that admin endpoints (ModelCaching.AspNetCore)
+/// and tools work with a fleet without depending on Redis.
 /// </summary>
 public interface IModelFleet
 {
-    /// <summary>The fleet's name (<see cref="RedisFleetOptions.FleetName"/>).</summary>
+    /// <summary>The fleet's name (<c>RedisFleetOptions.FleetName</c> (ModelCaching.Redis)).</summary>
     string FleetName { get; }
 
-    /// <summary>Publishes <paramref name="content"/> as a new version, stored in Redis, and makes it the desired version (unless the model is pinned).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The content is larger than <see cref="RedisFleetOptions.MaxContentBytesInRedis"/>: publish it by location.</exception>
+    /// <summary>Publishes <paramref name="content"/> as a new version, stored in the fleet's store (Redis), and makes it the desired version (unless the model is pinned).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The content is larger than <c>RedisFleetOptions.MaxContentBytesInRedis</c> (ModelCaching.Redis): publish it by location.</exception>
     Task<FleetVersion> PublishAsync(string modelName, ReadOnlyMemory<byte> content, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -38,7 +40,7 @@ public interface IModelFleet
     /// <exception cref="InvalidOperationException">Nothing is published for the model.</exception>
     Task<FleetDesiredVersion> UnpinAsync(string modelName, CancellationToken cancellationToken = default);
 
-    /// <summary>Promotes the model's staged rollout: every instance loads the new version (each after its share of <see cref="RedisFleetOptions.LoadJitter"/>).</summary>
+    /// <summary>Promotes the model's staged rollout: every instance loads the new version (each after its share of <c>RedisFleetOptions.LoadJitter</c> (ModelCaching.Redis)).</summary>
     /// <exception cref="InvalidOperationException">The model has no rollout at the canary stage (none, promoted already, stopped or aborted).</exception>
     Task<FleetDesiredVersion> PromoteAsync(string modelName, CancellationToken cancellationToken = default);
 
