@@ -47,12 +47,17 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         }
     }
 
-    /// <summary>Writes this instance's membership entry.</summary>
+    /// <summary>Writes this instance's membership entry; a process that manages no model (a publisher, an admin application) is no member.</summary>
     public async Task ReportAsync(DateTimeOffset startedAt, CancellationToken stopping)
     {
         try
         {
             FleetMember member = FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf);
+            if (member.Models.Count == 0)
+            {
+                return;
+            }
+
             await store.WriteMemberAsync(member, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
