@@ -62,6 +62,43 @@ public sealed class RolloutTests(RedisServerFixture redis) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task TwoCanariesFailingAtOnce_StopTheRolloutOnce_AndTheThirdInstanceNeverTriesIt()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("good v1", "good");
+
+        // Both canaries' loads are held in the loader, then let go together: their stops race for the one record.
+        FleetHost[] hosts = [.. fleet.Hosts];
+        foreach (FleetHost host in hosts)
+        {
+            host.LoaderGate.Reset();
+        }
+
+        FleetVersion bad = await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = "bad", CanaryShare = 0.5 });
+        IReadOnlyList<string> canaries = (await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries;
+        Assert.Equal(2, canaries.Count);
+        foreach (FleetHost host in hosts)
+        {
+            host.LoaderGate.Set();
+        }
+
+        FleetStatus status = await FleetStatusWait.UntilAsync(fleet.Control, s => s.Models is [{ Desired.Rollout.Stage: FleetRolloutStage.Stopped }], "the rollout stopped");
+        FleetDesiredVersion stopped = status.Models[0].Desired!;
+        Assert.Contains(stopped.ChangedBy, canaries);
+        Assert.StartsWith($"canary {stopped.ChangedBy} failed", stopped.Rollout!.Reason, StringComparison.Ordinal);
+        foreach (FleetHost host in hosts)
+        {
+            await Eventually.TrueAsync(() => !canaries.Contains(host.InstanceId) || host.Tried(bad.Sha256), $"{host.InstanceId} tried the version as a canary");
+            await host.ReconcileNowAsync();
+            Assert.Equal("good v1", host.Cache.GetModel());
+            Assert.Equal(canaries.Contains(host.InstanceId), host.Tried(bad.Sha256));
+        }
+
+        // The second stop found the rollout stopped already and changed nothing: the record is the first canary's.
+        FleetDesiredVersion now = (await fleet.Control.GetDesiredVersionAsync(Model))!;
+        Assert.Equal((FleetAction.Stop, stopped.ChangedBy, stopped.ChangedAt, stopped.Rollout.Reason), (now.Action, now.ChangedBy, now.ChangedAt, now.Rollout!.Reason));
+    }
+
+    [Fact]
     public async Task GoodCanary_ServesOnTheCanariesOnly_UntilPromoted_ThenReachesEveryInstance()
     {
         await using Support.Fleet fleet = await StartOnAsync("one", "one");
