@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Redis.Diagnostics;
 using ModelCaching.Redis.Records;
@@ -32,6 +34,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     private bool _subscribed;
     private long _disconnectedSinceTicks;
     private long _fullRounds;
+    private readonly FleetMetrics _metrics;
 
     public FleetAgent(FleetSettings settings, FleetConnection connection, FleetStore store, IServiceProvider services, TimeProvider timeProvider, ILogger<FleetAgent> logger)
     {
@@ -42,6 +45,8 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _logger = logger;
         _models = new FleetModels(settings, connection, store, _requests, services, timeProvider, logger);
         StartedAt = timeProvider.GetUtcNow();
+        _metrics = new FleetMetrics(this, services.GetService<IMeterFactory>());
+        _models.Metrics = _metrics;
     }
 
     public FleetSettings Settings => _settings;
@@ -59,6 +64,9 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
     /// <summary>How many rounds that read every desired record have ended (tests wait on it after <see cref="RequestReconcile"/>).</summary>
     internal long FullRounds => Interlocked.Read(ref _fullRounds);
+
+    /// <summary>What this instance reports about its fleet models now.</summary>
+    public FleetMember Describe() => _models.Describe(StartedAt);
 
     /// <summary>Called by a model's fleet source when the source is made.</summary>
     public FleetModelEntry Join(string model) => _models.Join(model);
@@ -115,6 +123,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _metrics.Dispose();
     }
 
     /// <summary>
@@ -131,6 +140,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
         _models.CancelScheduledLoads();
+        _metrics.Dispose();
     }
 
     /// <summary>Asks the loop to read every desired record and write the membership entry now.</summary>

@@ -15,6 +15,8 @@ namespace ModelCaching.Redis.Instance;
 /// </summary>
 internal sealed class FleetModels(FleetSettings settings, FleetConnection connection, FleetStore store, FleetRequests requests, IServiceProvider services, TimeProvider time, ILogger logger)
 {
+    private FleetMetrics? metrics;
+
     private readonly ConcurrentDictionary<string, FleetModelEntry> _models = new(StringComparer.Ordinal);
     private IModelCacheProvider? _provider;
 
@@ -23,6 +25,12 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
 
     /// <summary>The names of the models that joined, in order.</summary>
     public string Names => string.Join(", ", _models.Keys.Order(StringComparer.Ordinal));
+
+    /// <summary>Where a stopped rollout is counted (set once, by the agent).</summary>
+    public FleetMetrics? Metrics
+    {
+        set => metrics = value;
+    }
 
     public FleetModelEntry Join(string model) => _models.GetOrAdd(model, static name => new FleetModelEntry(name));
 
@@ -47,12 +55,15 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         }
     }
 
+    /// <summary>What this instance would report now (the metrics read it).</summary>
+    public FleetMember Describe(DateTimeOffset startedAt) => FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf);
+
     /// <summary>Writes this instance's membership entry; a process that manages no model (a publisher, an admin application) is no member.</summary>
     public async Task ReportAsync(DateTimeOffset startedAt, CancellationToken stopping)
     {
         try
         {
-            FleetMember member = FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf);
+            FleetMember member = Describe(startedAt);
             if (member.Models.Count == 0)
             {
                 return;
@@ -143,6 +154,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
                         : null, stopping).ConfigureAwait(false);
                 if (stopped is not null)
                 {
+                    metrics?.RolloutStopped(stop.Model);
                     FleetLog.RolloutStopped(logger, settings.FleetName, stop.Model, stop.VersionId, stopped.Rollout?.Previous?.VersionId, stop.Reason);
                 }
             }

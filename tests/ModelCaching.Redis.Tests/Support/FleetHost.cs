@@ -52,6 +52,7 @@ public sealed class FleetHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging());
         services.AddSingleton(time);
+        services.AddMetrics();
         services.AddModelCache()
             .AddModel<string>(ModelName, model => model
                 .FromFile(localFile)
