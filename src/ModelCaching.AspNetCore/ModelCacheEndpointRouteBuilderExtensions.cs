@@ -125,16 +125,16 @@ public static class ModelCacheEndpointRouteBuilderExtensions
             ?? throw new InvalidOperationException(
                 $"MapModelCacheEndpoints requires authorization services for policy '{options.AuthorizationPolicy}': call services.AddAuthorization(...) and register the policy.");
 
-        EnsurePolicyExists(policyProvider, services, options.AuthorizationPolicy, nameof(ModelCacheEndpointOptions.AuthorizationPolicy));
+        EnsurePolicyExists(policyProvider, services, options.AuthorizationPolicy, nameof(ModelCacheEndpointOptions.AuthorizationPolicy), nameof(MapModelCacheEndpoints));
         if (!options.AllowAnonymousStatus && !string.IsNullOrWhiteSpace(options.StatusAuthorizationPolicy))
         {
-            EnsurePolicyExists(policyProvider, services, options.StatusAuthorizationPolicy, nameof(ModelCacheEndpointOptions.StatusAuthorizationPolicy));
+            EnsurePolicyExists(policyProvider, services, options.StatusAuthorizationPolicy, nameof(ModelCacheEndpointOptions.StatusAuthorizationPolicy), nameof(MapModelCacheEndpoints));
         }
 
         return options.AuthorizationPolicy;
     }
 
-    private static void EnsurePolicyExists(IAuthorizationPolicyProvider policyProvider, IServiceProvider services, string policy, string field)
+    internal static void EnsurePolicyExists(IAuthorizationPolicyProvider policyProvider, IServiceProvider services, string policy, string field, string mapper)
     {
         // Only the default provider's policies can be listed up front; a custom provider may create policies on
         // demand, and the authorization middleware reports a missing one at request time.
@@ -147,7 +147,7 @@ public static class ModelCacheEndpointRouteBuilderExtensions
         if (authorization.GetPolicy(policy) is null)
         {
             throw new InvalidOperationException(
-                $"MapModelCacheEndpoints: the authorization policy '{policy}' ({field}) is not registered. " +
+                $"{mapper}: the authorization policy '{policy}' ({field}) is not registered. " +
                 $"Add it with services.AddAuthorization(o => o.AddPolicy(\"{policy}\", p => ...)).");
         }
     }

@@ -21,6 +21,7 @@ internal sealed class FleetSettings
         VersionsKept = options.VersionsKept;
         ReconcileInterval = options.ReconcileInterval;
         ReconcileJitter = options.ReconcileJitter;
+        LoadJitter = options.LoadJitter;
         HeartbeatInterval = options.HeartbeatInterval;
         MemberTimeToLive = options.MemberTimeToLive;
         ConnectionFactory = options.ConnectionMultiplexerFactory;
@@ -50,6 +51,8 @@ internal sealed class FleetSettings
     public TimeSpan ReconcileInterval { get; }
 
     public double ReconcileJitter { get; }
+
+    public TimeSpan LoadJitter { get; }
 
     public TimeSpan HeartbeatInterval { get; }
 

@@ -12,4 +12,5 @@ internal static class RedisFleetDefaults
     public static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan MemberTimeToLive = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan LoadJitter = TimeSpan.FromSeconds(2);
 }

@@ -95,6 +95,14 @@ public sealed class RedisFleetOptions
     public double ReconcileJitter { get; set; } = RedisFleetDefaults.ReconcileJitter;
 
     /// <summary>
+    /// The window over which the instances spread a load the whole fleet makes (a publish without a canary share, a
+    /// promotion, a rollback): each instance waits its own share of it, fixed by its id and the version, so the version's
+    /// source (a share, a web server, Redis) is not read by every instance at once. Canaries load at once.
+    /// <value>The default is 2 seconds; <see cref="TimeSpan.Zero"/> loads at once.</value>
+    /// </summary>
+    public TimeSpan LoadJitter { get; set; } = RedisFleetDefaults.LoadJitter;
+
+    /// <summary>
     /// How often an instance rewrites its membership entry (it also does so after each load of a fleet model).
     /// <value>The default is 10 seconds.</value>
     /// </summary>

@@ -72,6 +72,11 @@ internal sealed class RedisFleetOptionsValidator : IValidateOptions<RedisFleetOp
             yield return $"{Prefix}ReconcileJitter must be between 0 and 0.5, not {options.ReconcileJitter}";
         }
 
+        if (options.LoadJitter < TimeSpan.Zero || options.LoadJitter > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{Prefix}LoadJitter must be between 0 and 10 minutes, not {options.LoadJitter}";
+        }
+
         if (options.HeartbeatInterval < TimeSpan.FromMilliseconds(100))
         {
             yield return $"{Prefix}HeartbeatInterval must be at least 100 ms, not {options.HeartbeatInterval}";

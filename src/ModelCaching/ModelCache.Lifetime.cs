@@ -69,7 +69,7 @@ public sealed partial class ModelCache<TModel>
 
         // The slot is made with its timers; the timers drive the misses' part, made last (it needs the loads).
         _timers = new ServingTimers(timeProvider, settings);
-        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength), failSafe, _timers, budget, _hits, owner);
+        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _timers, budget, _hits, owner);
         _slot = _changes.Slot;
         _steps = new LoadStepHost<TModel>(settings, source, failSafe, _changes, timeProvider, logger, metrics);
         _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, _lifetime.Token, timeProvider, logger, metrics);

@@ -15,6 +15,9 @@ internal static partial class Log
         public const int RollbackRequested = 102;
         public const int RollbackFailed = 103;
         public const int EndpointsMapped = 104;
+        public const int FleetChanged = 105;
+        public const int FleetChangeRefused = 106;
+        public const int FleetEndpointsMapped = 107;
     }
 
     [LoggerMessage(EventIds.ReloadRequested, LogLevel.Information, "Reload of model '{ModelName}' requested by {User}; now serving version {VersionId} (generation {Generation}).")]
@@ -31,4 +34,13 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.EndpointsMapped, LogLevel.Debug, "Model cache endpoints mapped at '{Pattern}': admin policy '{AdminPolicy}', status access '{StatusAccess}'.")]
     public static partial void EndpointsMapped(ILogger logger, string pattern, string adminPolicy, string statusAccess);
+
+    [LoggerMessage(EventIds.FleetChanged, LogLevel.Warning, "Fleet '{Fleet}': {Action} of model '{ModelName}' requested by {User}; version {VersionId}.")]
+    public static partial void FleetChanged(ILogger logger, string fleet, string action, string modelName, string user, string versionId);
+
+    [LoggerMessage(EventIds.FleetChangeRefused, LogLevel.Warning, "Fleet '{Fleet}': {Action} of model '{ModelName}' requested by {User} was refused: {Cause}")]
+    public static partial void FleetChangeRefused(ILogger logger, string fleet, string action, string modelName, string user, string cause);
+
+    [LoggerMessage(EventIds.FleetEndpointsMapped, LogLevel.Debug, "Fleet endpoints of fleet '{Fleet}' mapped at '{Pattern}': policy '{Policy}'.")]
+    public static partial void FleetEndpointsMapped(ILogger logger, string fleet, string pattern, string policy);
 }

@@ -19,6 +19,9 @@ internal static partial class FleetLog
         public const int Joined = 309;
         public const int SubscribeFailed = 310;
         public const int ReadDesiredFailed = 311;
+        public const int RolloutStarted = 312;
+        public const int RolloutStopped = 313;
+        public const int StopRolloutFailed = 314;
     }
 
     [LoggerMessage(EventIds.Published, LogLevel.Information, "Fleet '{Fleet}': published model '{ModelName}' version {VersionId} (SHA-256 {Sha256}, bytes in {Storage}); pinned on: {PinnedOn}.")]
@@ -45,8 +48,17 @@ internal static partial class FleetLog
     [LoggerMessage(EventIds.DesiredVersionMissing, LogLevel.Warning, "Fleet '{Fleet}': Redis has no desired version of model '{ModelName}' any more (was {VersionId}; Redis restarted empty?). The instance keeps serving what it has.")]
     public static partial void DesiredVersionMissing(ILogger logger, string fleet, string modelName, string versionId);
 
-    [LoggerMessage(EventIds.CatchingUp, LogLevel.Information, "Fleet '{Fleet}': model '{ModelName}' serves {Served}, the fleet wants {VersionId}; reloading.")]
-    public static partial void CatchingUp(ILogger logger, string fleet, string modelName, string served, string versionId);
+    [LoggerMessage(EventIds.CatchingUp, LogLevel.Information, "Fleet '{Fleet}': model '{ModelName}' serves {Served}, the fleet wants {VersionId}; reloading in {DelayMs} ms.")]
+    public static partial void CatchingUp(ILogger logger, string fleet, string modelName, string served, string versionId, double delayMs);
+
+    [LoggerMessage(EventIds.RolloutStarted, LogLevel.Information, "Fleet '{Fleet}': model '{ModelName}' version {VersionId} goes to the canaries {Canaries} first; the rest of the fleet stays on {PreviousVersionId} until it is promoted.")]
+    public static partial void RolloutStarted(ILogger logger, string fleet, string modelName, string versionId, string canaries, string? previousVersionId);
+
+    [LoggerMessage(EventIds.RolloutStopped, LogLevel.Warning, "Fleet '{Fleet}': the rollout of model '{ModelName}' version {VersionId} stopped: {Reason}. Every instance serves {PreviousVersionId}; the rest of the fleet never tries the version.")]
+    public static partial void RolloutStopped(ILogger logger, string fleet, string modelName, string versionId, string? previousVersionId, string reason);
+
+    [LoggerMessage(EventIds.StopRolloutFailed, LogLevel.Warning, "Fleet '{Fleet}': stopping the rollout of model '{ModelName}' version {VersionId} failed; the next round tries again.")]
+    public static partial void StopRolloutFailed(ILogger logger, Exception exception, string fleet, string modelName, string versionId);
 
     [LoggerMessage(EventIds.Joined, LogLevel.Information, "Fleet '{Fleet}': instance {InstanceId} joined; it manages {Models}.")]
     public static partial void Joined(ILogger logger, string fleet, string instanceId, string models);

@@ -21,7 +21,7 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         }
 
         string sha256 = Convert.ToHexStringLower(SHA256.HashData(content.Span));
-        return PublishCoreAsync(modelName, sha256, content.Length, FleetContentStorage.Redis, location: null, content, options, cancellationToken);
+        return PublishCoreAsync(modelName, sha256, content.Length, FleetContentStorage.Store, location: null, content, options, cancellationToken);
     }
 
     public async Task<FleetVersion> PublishFileAsync(string modelName, string path, FleetPublishOptions? options = null, CancellationToken cancellationToken = default)
@@ -30,8 +30,8 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string fullPath = Path.GetFullPath(path);
         long length = new FileInfo(fullPath).Length;
-        FleetContentStorage storage = options?.Storage ?? (length <= _settings.MaxContentBytesInRedis ? FleetContentStorage.Redis : FleetContentStorage.Location);
-        if (storage == FleetContentStorage.Redis)
+        FleetContentStorage storage = options?.Storage ?? (length <= _settings.MaxContentBytesInRedis ? FleetContentStorage.Store : FleetContentStorage.Location);
+        if (storage == FleetContentStorage.Store)
         {
             if (length > _settings.MaxContentBytesInRedis)
             {
@@ -74,18 +74,15 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
         return ChangeAsync(modelName, FleetAction.Rollback, (desired, versions) =>
         {
-            if (desired is null)
-            {
-                throw NothingPublished(modelName);
-            }
-
-            int index = IndexOf(versions, desired.Version.VersionId);
+            // From the version the fleet serves: in a staged rollout, the one the non-canaries stayed on.
+            FleetVersion serving = Rollouts.Stable(desired) ?? throw NothingPublished(modelName);
+            int index = IndexOf(versions, serving.VersionId);
             if (index < 0 || index + 1 >= versions.Count)
             {
-                throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': there is no version older than '{desired.Version.VersionId}' to roll back to (the fleet keeps {_settings.VersionsKept}).");
+                throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': there is no version older than '{serving.VersionId}' to roll back to (the fleet keeps {_settings.VersionsKept}).");
             }
 
-            return NewDesired(versions[index + 1], desired.Pinned, FleetAction.Rollback);
+            return NewDesired(versions[index + 1], desired!.Pinned, FleetAction.Rollback);
         }, cancellationToken);
     }
 
@@ -94,10 +91,11 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
         return ChangeAsync(modelName, FleetAction.Pin, (desired, versions) =>
         {
-            string id = versionId ?? desired?.Version.VersionId ?? throw NothingPublished(modelName);
+            FleetVersion? serving = Rollouts.Stable(desired);
+            string id = versionId ?? serving?.VersionId ?? throw NothingPublished(modelName);
             int index = IndexOf(versions, id);
             FleetVersion version = index >= 0 ? versions[index]
-                : desired?.Version.VersionId == id ? desired.Version
+                : serving?.VersionId == id ? serving
                 : throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': version '{id}' is not one the fleet keeps ({string.Join(", ", versions.Select(v => v.VersionId))}).");
             return NewDesired(version, pinned: true, FleetAction.Pin);
         }, cancellationToken);
@@ -108,6 +106,31 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
         return ChangeAsync(modelName, FleetAction.Unpin, (desired, versions) =>
             versions.Count == 0 ? throw NothingPublished(modelName) : NewDesired(versions[0], pinned: false, FleetAction.Unpin), cancellationToken);
+    }
+
+    public Task<FleetDesiredVersion> PromoteAsync(string modelName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        return ChangeAsync(modelName, FleetAction.Promote, (desired, _) => CanaryStage(modelName, desired) with
+        {
+            Action = FleetAction.Promote,
+            ChangedBy = Publisher(),
+            ChangedAt = timeProvider.GetUtcNow(),
+            Rollout = desired!.Rollout! with { Stage = FleetRolloutStage.Promoted },
+        }, cancellationToken);
+    }
+
+    public Task<FleetDesiredVersion> AbortAsync(string modelName, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
+        string by = Publisher();
+        return ChangeAsync(modelName, FleetAction.Abort, (desired, _) => CanaryStage(modelName, desired) with
+        {
+            Action = FleetAction.Abort,
+            ChangedBy = by,
+            ChangedAt = timeProvider.GetUtcNow(),
+            Rollout = desired!.Rollout! with { Stage = FleetRolloutStage.Aborted, Reason = reason ?? $"aborted by {by}" },
+        }, cancellationToken);
     }
 
     public Task<FleetDesiredVersion?> GetDesiredVersionAsync(string modelName, CancellationToken cancellationToken = default)
@@ -163,14 +186,46 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
             PublishedBy = options?.PublishedBy ?? Publisher(),
             PublishedAt = publishedAt,
         });
-        FleetDesiredVersion desired = await store.PublishAsync(version, content, announce, cancellationToken).ConfigureAwait(false);
+        FleetRollout? rollout = options?.CanaryShare is { } share ? await PlanRolloutAsync(modelName, versionId, share, cancellationToken).ConfigureAwait(false) : null;
+        FleetDesiredVersion desired = await store.PublishAsync(version, content, rollout, announce, cancellationToken).ConfigureAwait(false);
         FleetLog.Published(logger, FleetName, modelName, versionId, sha256, storage, desired.Pinned ? desired.Version.VersionId : null);
+        if (desired.Version.VersionId == versionId && desired.Rollout is { } started)
+        {
+            FleetLog.RolloutStarted(logger, FleetName, modelName, versionId, string.Join(", ", started.Canaries), started.Previous?.VersionId);
+        }
+
         return version;
     }
 
+    // The canaries: among the live instances that report the model, by a rendezvous hash of instance and version.
+    private async Task<FleetRollout> PlanRolloutAsync(string modelName, string versionId, double share, CancellationToken cancellationToken)
+    {
+        if (!(share is > 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(share), share, $"Fleet '{FleetName}', model '{modelName}': FleetPublishOptions.CanaryShare must be between 0 and 1, exclusive.");
+        }
+
+        (IReadOnlyList<FleetMember> members, _) = await store.ReadMembersAsync(cancellationToken).ConfigureAwait(false);
+        string[] candidates = [.. members.Where(m => m.Models.Any(x => x.Name == modelName)).Select(m => m.InstanceId)];
+        if (candidates.Length == 0)
+        {
+            throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': no live instance reports the model, so there is no canary to choose; start the instances first, or publish without a canary share.");
+        }
+
+        return new FleetRollout { Stage = FleetRolloutStage.Canary, CanaryShare = share, Canaries = Rollouts.ChooseCanaries(candidates, modelName, versionId, share) };
+    }
+
+    private FleetDesiredVersion CanaryStage(string modelName, FleetDesiredVersion? desired) => desired switch
+    {
+        null => throw NothingPublished(modelName),
+        { Rollout: { Stage: FleetRolloutStage.Canary } } => desired,
+        { Rollout: { } rollout } => throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': the rollout of version '{desired.Version.VersionId}' is {rollout.Stage.ToString().ToLowerInvariant()}, not at the canary stage" + (rollout.Reason is null ? "." : $" ({rollout.Reason}).")),
+        _ => throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': version '{desired.Version.VersionId}' was not published as a staged rollout (FleetPublishOptions.CanaryShare); there is nothing to promote or abort."),
+    };
+
     private async Task<FleetDesiredVersion> ChangeAsync(string modelName, FleetAction action, Func<FleetDesiredVersion?, IReadOnlyList<FleetVersion>, FleetDesiredVersion> change, CancellationToken cancellationToken)
     {
-        FleetDesiredVersion desired = await store.ChangeDesiredAsync(modelName, change, cancellationToken).ConfigureAwait(false);
+        FleetDesiredVersion desired = (await store.ChangeDesiredAsync(modelName, change, cancellationToken).ConfigureAwait(false))!;
         FleetLog.DesiredChanged(logger, FleetName, modelName, action, desired.Version.VersionId, desired.Pinned);
         return desired;
     }

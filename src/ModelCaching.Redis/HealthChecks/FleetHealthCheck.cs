@@ -34,7 +34,7 @@ internal sealed class FleetHealthCheck(FleetAgent agent) : IHealthCheck
             }
             else if (entry.Missing)
             {
-                problems.Add($"model '{entry.Name}': Redis has no desired version any more (was {entry.Accepted?.Version.VersionId})");
+                problems.Add($"model '{entry.Name}': Redis has no desired version any more (was {entry.Accepted?.VersionId})");
             }
         }
 

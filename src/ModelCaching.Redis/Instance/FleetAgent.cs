@@ -1,5 +1,4 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Redis.Diagnostics;
@@ -14,39 +13,40 @@ namespace ModelCaching.Redis.Instance;
 /// and whenever the connection comes back (it never replays messages), and fires a model's change token when the model
 /// serves other content than the desired version; the cache's own pipeline (SHA-256, validators, warm-up, fail-safe)
 /// does the rest. It writes the instance's membership entry on a heartbeat and after each fleet load.
-/// All of its Redis work runs on one background loop, woken by signals; the hit path never touches it.
+/// All of its Redis work runs on one background loop, woken by <see cref="FleetRequests"/>; the hit path never touches
+/// it. This class is the loop's lifetime, the connection's events and the timers; <see cref="FleetModels"/> is the work
+/// per model.
 /// </summary>
 internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 {
     private readonly FleetSettings _settings;
     private readonly FleetConnection _connection;
     private readonly FleetStore _store;
-    private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, FleetModelEntry> _models = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _changed = new();
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly FleetRequests _requests = new();
+    private readonly FleetModels _models;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startGate = new();
     private Task? _loop;
     private ITimer? _reconcileTimer;
     private ITimer? _heartbeatTimer;
-    private IModelCacheProvider? _provider;
-    private int _reconcileAll;
-    private int _report;
     private bool _subscribed;
     private long _disconnectedSinceTicks;
+    private long _fullRounds;
+    private readonly FleetMetrics _metrics;
 
     public FleetAgent(FleetSettings settings, FleetConnection connection, FleetStore store, IServiceProvider services, TimeProvider timeProvider, ILogger<FleetAgent> logger)
     {
         _settings = settings;
         _connection = connection;
         _store = store;
-        _services = services;
         _time = timeProvider;
         _logger = logger;
+        _models = new FleetModels(settings, connection, store, _requests, services, timeProvider, logger);
         StartedAt = timeProvider.GetUtcNow();
+        _metrics = new FleetMetrics(this, services.GetService<IMeterFactory>());
+        _models.Metrics = _metrics;
     }
 
     public FleetSettings Settings => _settings;
@@ -60,10 +60,16 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     public DateTimeOffset? DisconnectedSince => Interlocked.Read(ref _disconnectedSinceTicks) is > 0 and long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
 
     /// <summary>The models that joined the fleet on this instance (their caches' sources are fleet sources).</summary>
-    public IReadOnlyCollection<FleetModelEntry> Models => [.. _models.Values];
+    public IReadOnlyCollection<FleetModelEntry> Models => _models.All;
+
+    /// <summary>How many rounds that read every desired record have ended (tests wait on it after <see cref="RequestReconcile"/>).</summary>
+    internal long FullRounds => Interlocked.Read(ref _fullRounds);
+
+    /// <summary>What this instance reports about its fleet models now.</summary>
+    public FleetMember Describe() => _models.Describe(StartedAt);
 
     /// <summary>Called by a model's fleet source when the source is made.</summary>
-    public FleetModelEntry Join(string model) => _models.GetOrAdd(model, static name => new FleetModelEntry(name));
+    public FleetModelEntry Join(string model) => _models.Join(model);
 
     /// <summary>Starts the background loop (once); it connects without waiting for Redis.</summary>
     public Task StartAsync()
@@ -72,7 +78,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         {
             if (_loop is null && !_stopping.IsCancellationRequested)
             {
-                FleetLog.Joined(_logger, _settings.FleetName, _settings.InstanceId, string.Join(", ", _models.Keys.Order(StringComparer.Ordinal)));
+                FleetLog.Joined(_logger, _settings.FleetName, _settings.InstanceId, _models.Names);
                 _loop = Task.Run(RunAsync);
             }
         }
@@ -92,6 +98,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
+        _models.CancelScheduledLoads();
         if (loop is null)
         {
             return;
@@ -116,6 +123,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _metrics.Dispose();
     }
 
     /// <summary>
@@ -131,22 +139,15 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
+        _models.CancelScheduledLoads();
+        _metrics.Dispose();
     }
 
     /// <summary>Asks the loop to read every desired record and write the membership entry now.</summary>
-    public void RequestReconcile()
-    {
-        Volatile.Write(ref _reconcileAll, 1);
-        Volatile.Write(ref _report, 1);
-        _wake.Writer.TryWrite(true);
-    }
+    public void RequestReconcile() => _requests.ReconcileAll();
 
     /// <summary>Asks the loop to write the membership entry now.</summary>
-    public void RequestReport()
-    {
-        Volatile.Write(ref _report, 1);
-        _wake.Writer.TryWrite(true);
-    }
+    public void RequestReport() => _requests.Report();
 
     private async Task RunAsync()
     {
@@ -171,9 +172,8 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
             }
 
             RequestReconcile();
-            while (await _wake.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+            while (await _requests.WaitAsync(stopping).ConfigureAwait(false))
             {
-                _wake.Reader.TryRead(out _);
                 try
                 {
                     await WorkAsync(multiplexer, stopping).ConfigureAwait(false);
@@ -201,45 +201,24 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         }
 
         await SubscribeAsync(multiplexer).ConfigureAwait(false);
-        bool all = Interlocked.Exchange(ref _reconcileAll, 0) == 1;
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        while (_changed.TryDequeue(out string? name))
+        IReadOnlyList<RolloutStop> stops = _requests.TakeStops();
+        if (stops.Count > 0)
         {
-            names.Add(name);
+            await _models.StopRolloutsAsync(stops, stopping).ConfigureAwait(false);
         }
 
-        try
-        {
-            foreach (FleetModelEntry entry in _models.Values)
-            {
-                if (_settings.Covers(entry.Name) && (all || names.Contains(entry.Name)))
-                {
-                    await ReconcileAsync(entry, stopping).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            FleetLog.ReconcileFailed(_logger, ex, _settings.FleetName);
-        }
+        (bool all, HashSet<string> names) = _requests.TakeReads();
+        await _models.ReconcileAsync(all, names, stopping).ConfigureAwait(false);
 
         // A changed desired version is reported at once (the status shows who took it, or had it already).
-        if (names.Count > 0)
+        if (_requests.TakeReport() || names.Count > 0)
         {
-            Volatile.Write(ref _report, 1);
+            await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false);
         }
 
-        if (Interlocked.Exchange(ref _report, 0) == 1)
+        if (all)
         {
-            try
-            {
-                FleetMember member = FleetMemberReport.Describe(_settings, StartedAt, _time.GetUtcNow(), _models.Values, CacheOf);
-                await _store.WriteMemberAsync(member, stopping).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                FleetLog.ReportFailed(_logger, ex, _settings.FleetName, _settings.InstanceId);
-            }
+            Interlocked.Increment(ref _fullRounds);
         }
     }
 
@@ -262,73 +241,19 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task ReconcileAsync(FleetModelEntry entry, CancellationToken stopping)
-    {
-        FleetDesiredVersion? target = await ReadAndAcceptAsync(entry, stopping).ConfigureAwait(false);
-        IModelCache? cache = CacheOf(entry);
-        if (target is null || cache is null)
-        {
-            return;
-        }
+    /// <inheritdoc cref="FleetModels.OnLoadRecorded"/>
+    public void OnLoadRecorded(FleetModelEntry entry, ModelLoadRecord record) => _models.OnLoadRecorded(entry, record);
 
-        ModelVersion? served = cache.Version;
-        IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
-        if (Reconciliation.NeedsReload(target.Version.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
-        {
-            FleetLog.CatchingUp(_logger, _settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.Version.VersionId);
-            entry.Signal.Fire();
-        }
-    }
-
-    /// <summary>
-    /// For a fetch: the version the model should load. Reads Redis when connected (so a fetch always aims at the newest
-    /// desired version, whatever message started it); otherwise, or when the read fails, the last version accepted.
-    /// </summary>
-    public async Task<FleetDesiredVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken)
-    {
-        if (!_connection.IsConnected)
-        {
-            return entry.Accepted;
-        }
-
-        try
-        {
-            return await ReadAndAcceptAsync(entry, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            FleetLog.ReadDesiredFailed(_logger, ex, _settings.FleetName, entry.Name, entry.Accepted?.Version.VersionId);
-            return entry.Accepted;
-        }
-    }
-
-    private async Task<FleetDesiredVersion?> ReadAndAcceptAsync(FleetModelEntry entry, CancellationToken cancellationToken)
-    {
-        FleetDesiredVersion? desired = await _store.ReadDesiredAsync(entry.Name, cancellationToken).ConfigureAwait(false);
-        string? refusal = desired is null ? null : _settings.Signer.Refusal(desired.Version);
-        (FleetDesiredVersion? target, AcceptOutcome outcome) = entry.Accept(desired, refusal);
-        switch (outcome)
-        {
-            case AcceptOutcome.NewlyRefused:
-                FleetLog.RecordRefused(_logger, _settings.FleetName, entry.Name, desired!.Version.VersionId, refusal!);
-                RequestReport();
-                break;
-            case AcceptOutcome.NewlyMissing:
-                FleetLog.DesiredVersionMissing(_logger, _settings.FleetName, entry.Name, target!.Version.VersionId);
-                RequestReport();
-                break;
-        }
-
-        return target;
-    }
+    /// <inheritdoc cref="FleetModels.ResolveForFetchAsync"/>
+    public Task<FleetVersion?> ResolveForFetchAsync(FleetModelEntry entry, CancellationToken cancellationToken) =>
+        _models.ResolveForFetchAsync(entry, cancellationToken);
 
     private void OnChangeAnnounced(RedisValue message)
     {
         // On the multiplexer's thread: only note the name and wake the loop.
-        if (!message.IsNullOrEmpty && _models.ContainsKey(message.ToString()))
+        if (!message.IsNullOrEmpty && _models.Contains(message.ToString()))
         {
-            _changed.Enqueue(message.ToString());
-            _wake.Writer.TryWrite(true);
+            _requests.Changed(message.ToString());
         }
     }
 
@@ -361,23 +286,5 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     {
         double spread = _settings.ReconcileJitter * ((Random.Shared.NextDouble() * 2) - 1);
         return _settings.ReconcileInterval * (1 + spread);
-    }
-
-    private IModelCache? CacheOf(FleetModelEntry entry)
-    {
-        if (entry.Cache is { } known)
-        {
-            return known;
-        }
-
-        _provider ??= _services.GetRequiredService<IModelCacheProvider>();
-        if (!_provider.TryGetCache(entry.Name, out IModelCache? cache))
-        {
-            return null;
-        }
-
-        entry.Cache = cache;
-        cache.Reloaded += (_, _) => RequestReport();
-        return cache;
     }
 }

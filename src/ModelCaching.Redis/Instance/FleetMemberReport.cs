@@ -10,7 +10,7 @@ internal static class FleetMemberReport
         {
             if (settings.Covers(entry.Name))
             {
-                models.Add(Describe(entry, cacheOf(entry)));
+                models.Add(Describe(entry, cacheOf(entry), settings.InstanceId));
             }
         }
 
@@ -18,22 +18,23 @@ internal static class FleetMemberReport
         return new FleetMember { InstanceId = settings.InstanceId, Host = Environment.MachineName, StartedAt = startedAt, ReportedAt = now, Models = models };
     }
 
-    private static FleetMemberModel Describe(FleetModelEntry entry, IModelCache? cache)
+    private static FleetMemberModel Describe(FleetModelEntry entry, IModelCache? cache, string instanceId)
     {
-        FleetDesiredVersion? desired = entry.Accepted;
+        FleetVersion? desired = entry.Accepted;
         ModelVersion? served = cache?.Version;
         return new FleetMemberModel
         {
             Name = entry.Name,
-            DesiredVersionId = desired?.Version.VersionId,
+            DesiredVersionId = desired?.VersionId,
             ServedVersionId = served is null ? null : entry.VersionIdOf(served.Id),
             ServedSha256 = served?.Id,
             State = cache?.State ?? ModelCacheState.NotLoaded,
             LastError = LastError(entry, desired, served, cache),
+            Canary = Rollouts.IsCanary(entry.Record, instanceId),
         };
     }
 
-    private static string? LastError(FleetModelEntry entry, FleetDesiredVersion? desired, ModelVersion? served, IModelCache? cache)
+    private static string? LastError(FleetModelEntry entry, FleetVersion? desired, ModelVersion? served, IModelCache? cache)
     {
         if (entry.Refusal is { } refusal)
         {
@@ -42,10 +43,10 @@ internal static class FleetMemberReport
 
         if (entry.Missing)
         {
-            return $"Redis has no desired version any more (was {desired?.Version.VersionId}); serving what this instance has";
+            return $"Redis has no desired version any more (was {desired?.VersionId}); serving what this instance has";
         }
 
-        if (desired is null || cache is null || (served is not null && string.Equals(served.Id, desired.Version.Sha256, StringComparison.OrdinalIgnoreCase)))
+        if (desired is null || cache is null || (served is not null && string.Equals(served.Id, desired.Sha256, StringComparison.OrdinalIgnoreCase)))
         {
             return null;
         }

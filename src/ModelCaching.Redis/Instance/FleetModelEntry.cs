@@ -3,15 +3,19 @@ using ModelCaching.Reload;
 namespace ModelCaching.Redis.Instance;
 
 /// <summary>
-/// What one instance knows about one fleet model: the desired version it accepted last (kept while Redis is down or
-/// restarted empty), a refusal, and the signal that makes the model's cache reload.
+/// What one instance knows about one fleet model: the desired record it read last, the version it accepted as its target
+/// (kept while Redis is down or restarted empty), a refusal, the version a fetch is loading, a load waiting for its share
+/// of the jitter, and the signal that makes the model's cache reload.
 /// </summary>
 internal sealed class FleetModelEntry(string name)
 {
     private const int RememberedVersions = 32;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, string> _versionBySha = new(StringComparer.OrdinalIgnoreCase);
-    private FleetDesiredVersion? _accepted;
+    private FleetVersion? _accepted;
+    private FleetDesiredVersion? _record;
+    private string? _fetching;
+    private ITimer? _pendingLoad;
     private string? _refusal;
     private string? _refusedVersionId;
     private bool _missing;
@@ -24,13 +28,26 @@ internal sealed class FleetModelEntry(string name)
     /// <summary>The cache whose <see cref="IModelCache.Reloaded"/> the agent listens to, once it exists.</summary>
     public IModelCache? Cache { get; set; }
 
-    public FleetDesiredVersion? Accepted
+    /// <summary>The version this instance should serve, as it last accepted it, or <see langword="null"/>.</summary>
+    public FleetVersion? Accepted
     {
         get
         {
             lock (_gate)
             {
                 return _accepted;
+            }
+        }
+    }
+
+    /// <summary>The desired record as last read (with its rollout), or <see langword="null"/>.</summary>
+    public FleetDesiredVersion? Record
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _record;
             }
         }
     }
@@ -61,8 +78,9 @@ internal sealed class FleetModelEntry(string name)
 
     /// <summary>Takes in what Redis holds now; returns what the model should serve and what changed.</summary>
     /// <param name="desired">The record Redis holds, or <see langword="null"/> when it holds none.</param>
-    /// <param name="refusal">Why the record may not be loaded (its signature), or <see langword="null"/>.</param>
-    public (FleetDesiredVersion? Target, AcceptOutcome Outcome) Accept(FleetDesiredVersion? desired, string? refusal)
+    /// <param name="target">The version this instance should serve under it (<see cref="Rollouts.TargetFor"/>), or <see langword="null"/> for "keep what it has".</param>
+    /// <param name="refusal">Why <paramref name="target"/> may not be loaded (its signature), or <see langword="null"/>.</param>
+    public (FleetVersion? Target, AcceptOutcome Outcome) Accept(FleetDesiredVersion? desired, FleetVersion? target, string? refusal)
     {
         lock (_gate)
         {
@@ -74,25 +92,95 @@ internal sealed class FleetModelEntry(string name)
             }
 
             _missing = false;
+            _record = desired;
+            if (target is null)
+            {
+                _refusal = null;
+                _refusedVersionId = null;
+                return (_accepted, AcceptOutcome.Unchanged);
+            }
+
             if (refusal is not null)
             {
-                bool newlyRefused = _refusedVersionId != desired.Version.VersionId || _refusal != refusal;
+                bool newlyRefused = _refusedVersionId != target.VersionId || _refusal != refusal;
                 _refusal = refusal;
-                _refusedVersionId = desired.Version.VersionId;
+                _refusedVersionId = target.VersionId;
                 return (_accepted, newlyRefused ? AcceptOutcome.NewlyRefused : AcceptOutcome.Unchanged);
             }
 
             _refusal = null;
             _refusedVersionId = null;
-            _accepted = desired;
+            _accepted = target;
             if (_versionBySha.Count >= RememberedVersions)
             {
                 _versionBySha.Clear();
             }
 
-            _versionBySha[desired.Version.Sha256] = desired.Version.VersionId;
-            return (desired, AcceptOutcome.Accepted);
+            _versionBySha[target.Sha256] = target.VersionId;
+            return (target, AcceptOutcome.Accepted);
         }
+    }
+
+    /// <summary>Notes the fleet version a fetch is about to read (or <see langword="null"/>: the model's own source), for the load's record.</summary>
+    public void Fetching(string? versionId) => Volatile.Write(ref _fetching, versionId);
+
+    /// <summary>The fleet version the load that just ended had fetched, once.</summary>
+    public string? TakeFetched() => Interlocked.Exchange(ref _fetching, null);
+
+    /// <summary>
+    /// Fires <see cref="Signal"/> after <paramref name="delay"/> on <paramref name="time"/>, unless a load is waiting
+    /// already (its fetch reads the newest desired version when it runs).
+    /// </summary>
+    public void ScheduleLoad(TimeProvider time, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            Signal.Fire();
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_pendingLoad is not null)
+            {
+                return;
+            }
+
+            _pendingLoad = time.CreateTimer(static state => ((FleetModelEntry)state!).RunScheduledLoad(), this, delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Whether a load waits for its share of the jitter.</summary>
+    public bool LoadScheduled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pendingLoad is not null;
+            }
+        }
+    }
+
+    /// <summary>Drops a waiting load (the agent stops).</summary>
+    public void CancelScheduledLoad()
+    {
+        lock (_gate)
+        {
+            _pendingLoad?.Dispose();
+            _pendingLoad = null;
+        }
+    }
+
+    private void RunScheduledLoad()
+    {
+        lock (_gate)
+        {
+            _pendingLoad?.Dispose();
+            _pendingLoad = null;
+        }
+
+        Signal.Fire();
     }
 
     /// <summary>The fleet version id of content this instance took from the fleet, or <c>local:{12 hex digits}</c>.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Primitives;
+using ModelCaching.Loading;
 
 namespace ModelCaching.Redis.Instance;
 
@@ -7,9 +8,10 @@ namespace ModelCaching.Redis.Instance;
 /// SHA-256 as the artifact's expected hash (the cache's integrity step checks it before the loader sees a byte) and its
 /// id as the ETag; a model already serving that content reads nothing. With no version published (or none this instance
 /// may load yet) the model's own source serves, if it has one. The change token fires on the fleet's signal and on the
-/// own source's changes.
+/// own source's changes. It is told how each load ended (<see cref="ILoadRecordObserver"/>), so the agent reports a failure
+/// at once and a canary's failure stops its rollout.
 /// </summary>
-internal sealed class FleetModelSource : IModelSource, IDisposable
+internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDisposable
 {
     private readonly IModelSource? _inner;
     private readonly bool _ownsInner;
@@ -44,13 +46,13 @@ internal sealed class FleetModelSource : IModelSource, IDisposable
         }
 
         _ = _agent.StartAsync(); // Apps without a host start the fleet with their first load.
-        FleetDesiredVersion? target = await _agent.ResolveForFetchAsync(_entry, cancellationToken).ConfigureAwait(false);
-        if (target is null)
+        FleetVersion? version = await _agent.ResolveForFetchAsync(_entry, cancellationToken).ConfigureAwait(false);
+        _entry.Fetching(version?.VersionId);
+        if (version is null)
         {
             return await FetchInnerAsync(context, cancellationToken).ConfigureAwait(false);
         }
 
-        FleetVersion version = target.Version;
         if (context.Current is { } current && string.Equals(current.Id, version.Sha256, StringComparison.OrdinalIgnoreCase))
         {
             return null; // Already serving it: nothing is read.
@@ -64,6 +66,14 @@ internal sealed class FleetModelSource : IModelSource, IDisposable
     {
         IChangeToken fleet = _entry.Signal.GetToken();
         return _inner?.GetChangeToken() is { } own ? new CompositeChangeToken([fleet, own]) : fleet;
+    }
+
+    void ILoadRecordObserver.OnRecorded(ModelLoadRecord record)
+    {
+        if (_covered)
+        {
+            _agent.OnLoadRecorded(_entry, record);
+        }
     }
 
     public void Dispose()

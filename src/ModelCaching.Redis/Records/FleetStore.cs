@@ -53,10 +53,11 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
     /// <summary>
     /// Adds <paramref name="version"/> (signed already) to the model's versions, with its bytes when they go to Redis, and
     /// makes it the desired version unless the model is pinned. Versions pushed out of <see cref="FleetSettings.VersionsKept"/>
-    /// are deleted in the same transaction (never the desired one).
+    /// are deleted in the same transaction (never the desired one). With <paramref name="rollout"/> (its canaries chosen),
+    /// the rest of the fleet stays on the version it serves now (<see cref="Rollouts.Stable"/>), read in the same guard.
     /// </summary>
     // announce: whether instances are told at once (tests turn it off to stand for a lost message).
-    public async Task<FleetDesiredVersion> PublishAsync(FleetVersion version, ReadOnlyMemory<byte>? content, bool announce, CancellationToken cancellationToken)
+    public async Task<FleetDesiredVersion> PublishAsync(FleetVersion version, ReadOnlyMemory<byte>? content, FleetRollout? rollout, bool announce, CancellationToken cancellationToken)
     {
         string model = version.Model;
         IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
@@ -71,7 +72,8 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
             FleetDesiredVersion? current = ParseDesired(desiredRaw, model);
             FleetDesiredVersion desired = current is { Pinned: true }
                 ? current
-                : new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt };
+                : new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } };
+            FleetVersion? kept = Rollouts.Stable(desired);
 
             ITransaction tx = db.CreateTransaction();
             Guard(tx, model, desiredRaw, ids);
@@ -86,7 +88,7 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
             for (int i = settings.VersionsKept - 1; i < ids.Length; i++)
             {
                 string dropped = ids[i].ToString();
-                if (dropped != desired.Version.VersionId)
+                if (dropped != desired.Version.VersionId && dropped != kept?.VersionId)
                 {
                     _ = tx.KeyDeleteAsync([_keys.Version(model, dropped), _keys.Content(model, dropped)]);
                 }
@@ -111,16 +113,24 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
         throw Contended(model);
     }
 
-    /// <summary>Changes the desired version (rollback, pin, unpin) in one guarded transaction and announces it.</summary>
-    // change: given the desired version (or null) and the kept versions (newest first), returns the new desired version; throws when the change is not possible.
-    public async Task<FleetDesiredVersion> ChangeDesiredAsync(string model, Func<FleetDesiredVersion?, IReadOnlyList<FleetVersion>, FleetDesiredVersion> change, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes the desired record (rollback, pin, unpin, a rollout's promotion, abort or stop) in one guarded transaction
+    /// and announces it; returns the new record, or <see langword="null"/> when <paramref name="change"/> left it as it was.
+    /// </summary>
+    // change: given the desired version (or null) and the kept versions (newest first), returns the new desired version,
+    // or null for no change; throws when the change is not possible.
+    public async Task<FleetDesiredVersion?> ChangeDesiredAsync(string model, Func<FleetDesiredVersion?, IReadOnlyList<FleetVersion>, FleetDesiredVersion?> change, CancellationToken cancellationToken)
     {
         IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
             (RedisValue desiredRaw, RedisValue[] ids) = await ReadPointerAsync(db, model, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<FleetVersion> versions = await ReadVersionsAsync(model, cancellationToken).ConfigureAwait(false);
-            FleetDesiredVersion desired = change(ParseDesired(desiredRaw, model), versions);
+            FleetDesiredVersion? desired = change(ParseDesired(desiredRaw, model), versions);
+            if (desired is null)
+            {
+                return null;
+            }
 
             ITransaction tx = db.CreateTransaction();
             Guard(tx, model, desiredRaw, ids);

@@ -7,7 +7,9 @@ namespace ModelCaching.Loading;
 /// a lock, a queue and its ring sized for <see cref="ModelOptions.HistoryLength"/> were about 330 per model. An attempt
 /// copies at most <c>capacity</c> references, next to a load that takes milliseconds.
 /// </remarks>
-internal sealed class LoadHistory(int capacity)
+/// <param name="capacity">How many records are kept.</param>
+/// <param name="observer">Told each record after it is added (the model's source, when it asks to be: <see cref="ILoadRecordObserver"/>).</param>
+internal sealed class LoadHistory(int capacity, ILoadRecordObserver? observer = null)
 {
     private ModelLoadRecord[] _records = [];
     private long _loads;
@@ -44,11 +46,13 @@ internal sealed class LoadHistory(int capacity)
             ModelLoadRecord[] seen = Interlocked.CompareExchange(ref _records, next, current);
             if (seen == current)
             {
-                return;
+                break;
             }
 
             current = seen;
         }
+
+        observer?.OnRecorded(record);
     }
 
     public void CountUnload() => Interlocked.Increment(ref _unloads);

@@ -31,7 +31,7 @@ public sealed class PublishTests(RedisServerFixture redis) : IClassFixture<Redis
         await File.WriteAllTextAsync(small, "hello from a published file");
 
         FleetVersion inRedis = await fleet.Control.PublishFileAsync(FleetHost.ModelName, small);
-        Assert.Equal(FleetContentStorage.Redis, inRedis.Storage);
+        Assert.Equal(FleetContentStorage.Store, inRedis.Storage);
         await fleet.WaitForVersionAsync(inRedis.VersionId);
         Assert.All(fleet.Hosts, h => Assert.Equal("hello from a published file", h.Cache.GetModel()));
 

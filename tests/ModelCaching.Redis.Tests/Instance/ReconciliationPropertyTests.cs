@@ -82,7 +82,7 @@ public sealed class ReconciliationPropertyTests
                 _bad.Add(Sha(content));
             }
 
-            var version = new FleetVersion { Model = "m", VersionId = $"v{_published}", Sha256 = Sha(content), SizeBytes = 1, Storage = FleetContentStorage.Redis, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
+            var version = new FleetVersion { Model = "m", VersionId = $"v{_published}", Sha256 = Sha(content), SizeBytes = 1, Storage = FleetContentStorage.Store, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
             _redis = new FleetDesiredVersion { Version = signed ? _fleetKey.Sign(version) : _rogueKey.Sign(version), ChangedBy = "p" };
             if (signed)
             {
@@ -98,7 +98,7 @@ public sealed class ReconciliationPropertyTests
         // The content that serves published again under a new id (a rollback to it): nothing to load.
         private void Republish()
         {
-            var version = new FleetVersion { Model = "m", VersionId = $"r{++_published}", Sha256 = _served, SizeBytes = 1, Storage = FleetContentStorage.Redis, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
+            var version = new FleetVersion { Model = "m", VersionId = $"r{++_published}", Sha256 = _served, SizeBytes = 1, Storage = FleetContentStorage.Store, PublishedBy = "p", PublishedAt = DateTimeOffset.UnixEpoch };
             _redis = _lastSigned = new FleetDesiredVersion { Version = _fleetKey.Sign(version), ChangedBy = "p" };
             Reconcile();
         }
@@ -106,13 +106,13 @@ public sealed class ReconciliationPropertyTests
         private void Reconcile()
         {
             _read = true;
-            (FleetDesiredVersion? target, _) = _entry.Accept(_redis, _redis is null ? null : _fleetKey.Refusal(_redis.Version));
-            if (target is null || !Reconciliation.NeedsReload(target.Version.Sha256, _state, new ModelVersion(_served, 1, "s", DateTimeOffset.UnixEpoch, 1), _last))
+            (FleetVersion? target, _) = _entry.Accept(_redis, _redis?.Version, _redis is null ? null : _fleetKey.Refusal(_redis.Version));
+            if (target is null || !Reconciliation.NeedsReload(target.Sha256, _state, new ModelVersion(_served, 1, "s", DateTimeOffset.UnixEpoch, 1), _last))
             {
                 return;
             }
 
-            string sha = target.Version.Sha256;
+            string sha = target.Sha256;
             if (_transientNext)
             {
                 _transientNext = false;
@@ -144,7 +144,7 @@ public sealed class ReconciliationPropertyTests
             }
 
             // Having read Redis, the instance aims at the last signed record when Redis holds it (else it keeps what it had).
-            if (_read && _lastSigned is not null && ReferenceEquals(_redis, _lastSigned) && !ReferenceEquals(_entry.Accepted, _lastSigned))
+            if (_read && _lastSigned is not null && ReferenceEquals(_redis, _lastSigned) && !ReferenceEquals(_entry.Accepted, _lastSigned.Version))
             {
                 return "the instance read Redis and does not aim at the last signed record";
             }

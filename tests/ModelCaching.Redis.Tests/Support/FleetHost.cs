@@ -52,6 +52,7 @@ public sealed class FleetHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging());
         services.AddSingleton(time);
+        services.AddMetrics();
         services.AddModelCache()
             .AddModel<string>(ModelName, model => model
                 .FromFile(localFile)
@@ -66,6 +67,7 @@ public sealed class FleetHost : IAsyncDisposable
                 o.Configuration = configuration;
                 o.FleetName = fleetName;
                 o.InstanceId = instanceId;
+                o.LoadJitter = TimeSpan.Zero; // tests of the jitter set it
                 configure?.Invoke(o);
             });
         services.AddHealthChecks().AddRedisFleet();
@@ -78,6 +80,19 @@ public sealed class FleetHost : IAsyncDisposable
         await host.Cache.GetModelAsync();
         return host;
     }
+
+    public string InstanceId => Agent.Settings.InstanceId;
+
+    /// <summary>Makes the instance read every desired record (as a reconciliation tick does) and waits (bounded) until a round did.</summary>
+    public Task ReconcileNowAsync()
+    {
+        long rounds = Agent.FullRounds;
+        Agent.RequestReconcile();
+        return Eventually.TrueAsync(() => Agent.FullRounds > rounds, $"{InstanceId} read every desired record");
+    }
+
+    /// <summary>Whether the instance ever tried (loaded or failed on) the content <paramref name="sha256"/>.</summary>
+    public bool Tried(string sha256) => Cache.GetHistory().Any(r => string.Equals(r.VersionId, sha256, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Waits (bounded) until the model serves the fleet version <paramref name="versionId"/>, woken by each reload.</summary>
     public async Task WaitForVersionAsync(string versionId)

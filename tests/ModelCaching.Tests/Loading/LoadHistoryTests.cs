@@ -119,6 +119,37 @@ public sealed class LoadHistoryTests
         Assert.Equal(["v2"], history.Snapshot().Select(static record => record.VersionId));
     }
 
+    [Fact]
+    public void Tells_its_observer_each_record_once_it_is_in_the_history()
+    {
+        var observer = new SnapshotObserver();
+        var history = new LoadHistory(capacity: 2, observer);
+        observer.History = history;
+
+        history.Add(Record(ModelLoadOutcome.Success, "v1"));
+        history.Add(Record(ModelLoadOutcome.Failure, "v2"));
+        history.Add(Record(ModelLoadOutcome.Unchanged, "v2"));
+
+        Assert.Equal([(ModelLoadOutcome.Success, "v1"), (ModelLoadOutcome.Failure, "v2"), (ModelLoadOutcome.Unchanged, "v2")], observer.Seen.Select(static r => (r.Outcome, r.VersionId)));
+        Assert.True(observer.NewestWasRecorded);
+    }
+
+    // Records what it is told, and whether the history already held each record when it was told.
+    private sealed class SnapshotObserver : ILoadRecordObserver
+    {
+        public LoadHistory? History { get; set; }
+
+        public List<ModelLoadRecord> Seen { get; } = [];
+
+        public bool NewestWasRecorded { get; private set; } = true;
+
+        public void OnRecorded(ModelLoadRecord record)
+        {
+            Seen.Add(record);
+            NewestWasRecorded &= ReferenceEquals(History!.Snapshot()[^1], record);
+        }
+    }
+
     private static ModelLoadRecord Record(ModelLoadOutcome outcome, string? versionId = null) =>
         new(DateTimeOffset.UnixEpoch, ModelLoadReason.FirstUse, outcome, versionId, outcome is ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped ? "bad" : null);
 }

@@ -1,6 +1,6 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
-/// <summary>The version every instance of the fleet should serve for one model, and why.</summary>
+/// <summary>The version every instance of the fleet should serve for one model (or, in a staged rollout, the canaries), and why.</summary>
 public sealed record FleetDesiredVersion
 {
     /// <summary>The version to serve.</summary>
@@ -17,4 +17,10 @@ public sealed record FleetDesiredVersion
 
     /// <summary>When the change was made.</summary>
     public DateTimeOffset ChangedAt { get; init; }
+
+    /// <summary>
+    /// The staged rollout of <see cref="Version"/>, or <see langword="null"/> when it was published to every instance at
+    /// once. While the rollout is not promoted, most instances serve <see cref="FleetRollout.Previous"/> instead.
+    /// </summary>
+    public FleetRollout? Rollout { get; init; }
 }

@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>One model across the fleet.</summary>
 public sealed record FleetModelStatus

@@ -1,9 +1,9 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>One live instance of the fleet, as it last reported itself.</summary>
 public sealed record FleetMember
 {
-    /// <summary>The instance's id (<see cref="RedisFleetOptions.InstanceId"/>).</summary>
+    /// <summary>The instance's id (<c>RedisFleetOptions.InstanceId</c> (ModelCaching.Redis)).</summary>
     public required string InstanceId { get; init; }
 
     /// <summary>The machine it runs on.</summary>

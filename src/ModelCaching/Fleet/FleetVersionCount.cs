@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>How many instances serve one version of a model.</summary>
 /// <param name="VersionId">The fleet version id, or <c>local:{first 12 hex digits of the SHA-256}</c> for content that did not come from the fleet.</param>

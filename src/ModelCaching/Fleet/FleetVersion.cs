@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>
 /// One published version of a model in a fleet: which bytes (by SHA-256), where they are, who published them and when.

@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>What made a version the desired one.</summary>
 public enum FleetAction
@@ -14,4 +14,13 @@ public enum FleetAction
 
     /// <summary>An unpin went back to the newest published version.</summary>
     Unpin,
+
+    /// <summary>A staged rollout was promoted to every instance.</summary>
+    Promote,
+
+    /// <summary>A staged rollout was aborted by an operator.</summary>
+    Abort,
+
+    /// <summary>A staged rollout stopped by itself: a canary failed on the new version.</summary>
+    Stop,
 }

@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>An instance whose last attempt at a model's desired version failed or was refused.</summary>
 /// <param name="InstanceId">The instance.</param>

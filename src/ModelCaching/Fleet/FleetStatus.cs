@@ -1,4 +1,4 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>The fleet as its live instances report it (<see cref="IModelFleet.GetStatusAsync"/>).</summary>
 public sealed record FleetStatus

@@ -1,17 +1,19 @@
-namespace ModelCaching.Redis;
+namespace ModelCaching.Fleet;
 
 /// <summary>
-/// The fleet's control plane: publish a version of a model, roll back, pin, and see which instance serves what. Every
-/// instance of the fleet (<c>AddRedisFleet</c>) loads the desired version through its usual pipeline (SHA-256, validators,
-/// warm-up, fail-safe). Any process with the fleet's Redis settings (and signing key, when records are signed) can publish.
+/// The fleet's control plane: publish a version of a model, roll back, pin, stage a rollout, and see which instance serves
+/// what. Every instance of the fleet loads the desired version through its usual pipeline (SHA-256, validators, warm-up,
+/// fail-safe). ModelCaching.Redis implements it (<c>AddRedisFleet</c>): any process with the fleet's Redis settings (and
+/// signing key, when records are signed) can publish. It lives in the core so that admin endpoints (ModelCaching.AspNetCore)
+/// and tools work with a fleet without depending on Redis.
 /// </summary>
 public interface IModelFleet
 {
-    /// <summary>The fleet's name (<see cref="RedisFleetOptions.FleetName"/>).</summary>
+    /// <summary>The fleet's name (<c>RedisFleetOptions.FleetName</c> (ModelCaching.Redis)).</summary>
     string FleetName { get; }
 
-    /// <summary>Publishes <paramref name="content"/> as a new version, stored in Redis, and makes it the desired version (unless the model is pinned).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The content is larger than <see cref="RedisFleetOptions.MaxContentBytesInRedis"/>: publish it by location.</exception>
+    /// <summary>Publishes <paramref name="content"/> as a new version, stored in the fleet's store (Redis), and makes it the desired version (unless the model is pinned).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The content is larger than <c>RedisFleetOptions.MaxContentBytesInRedis</c> (ModelCaching.Redis): publish it by location.</exception>
     Task<FleetVersion> PublishAsync(string modelName, ReadOnlyMemory<byte> content, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -26,17 +28,28 @@ public interface IModelFleet
     /// </summary>
     Task<FleetVersion> PublishLocationAsync(string modelName, string location, string sha256, long sizeBytes, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Makes the version published before the desired one the desired version (the pin, if any, stays).</summary>
+    /// <summary>Makes the version published before the one the fleet serves the desired version, for every instance (the pin, if any, stays; a staged rollout ends).</summary>
     /// <exception cref="InvalidOperationException">Nothing is published for the model, or there is no older version kept.</exception>
     Task<FleetDesiredVersion> RollbackAsync(string modelName, CancellationToken cancellationToken = default);
 
-    /// <summary>Pins the model on <paramref name="versionId"/> (the desired version when <see langword="null"/>): publishes are kept but do not replace it.</summary>
+    /// <summary>Pins the model on <paramref name="versionId"/> (the version the fleet serves when <see langword="null"/>) for every instance: publishes are kept but do not replace it.</summary>
     /// <exception cref="InvalidOperationException">The version is not one the fleet keeps.</exception>
     Task<FleetDesiredVersion> PinAsync(string modelName, string? versionId = null, CancellationToken cancellationToken = default);
 
     /// <summary>Unpins the model; the newest published version becomes the desired one.</summary>
     /// <exception cref="InvalidOperationException">Nothing is published for the model.</exception>
     Task<FleetDesiredVersion> UnpinAsync(string modelName, CancellationToken cancellationToken = default);
+
+    /// <summary>Promotes the model's staged rollout: every instance loads the new version (each after its share of <c>RedisFleetOptions.LoadJitter</c> (ModelCaching.Redis)).</summary>
+    /// <exception cref="InvalidOperationException">The model has no rollout at the canary stage (none, promoted already, stopped or aborted).</exception>
+    Task<FleetDesiredVersion> PromoteAsync(string modelName, CancellationToken cancellationToken = default);
+
+    /// <summary>Aborts the model's staged rollout: the canaries go back to the version the rest of the fleet serves.</summary>
+    /// <param name="modelName">The model.</param>
+    /// <param name="reason">Why, for the record and the status; <see langword="null"/> says who aborted it.</param>
+    /// <param name="cancellationToken">Stops the wait.</param>
+    /// <exception cref="InvalidOperationException">The model has no rollout at the canary stage.</exception>
+    Task<FleetDesiredVersion> AbortAsync(string modelName, string? reason = null, CancellationToken cancellationToken = default);
 
     /// <summary>The desired version of the model, or <see langword="null"/> when nothing is published.</summary>
     Task<FleetDesiredVersion?> GetDesiredVersionAsync(string modelName, CancellationToken cancellationToken = default);

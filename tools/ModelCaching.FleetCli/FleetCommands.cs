@@ -1,0 +1,69 @@
+using System.CommandLine;
+
+namespace ModelCaching.FleetCli;
+
+/// <summary>
+/// The commands of <c>modelcaching-fleet</c> (System.CommandLine parses them: help, errors and completions come with it):
+/// publish, rollback, pin, unpin, promote, abort and status of a fleet's models, through <see cref="IModelFleet"/> over Redis.
+/// </summary>
+internal static class FleetCommands
+{
+    public static RootCommand Build(TextWriter? output = null, TextWriter? error = null)
+    {
+        var redis = new Option<string>("--redis") { Description = "The StackExchange.Redis configuration (host:port[,password=…][,ssl=true]); or MODELCACHING_FLEET_REDIS.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MODELCACHING_FLEET_REDIS") ?? string.Empty };
+        var fleet = new Option<string>("--fleet") { Description = "The fleet's name (RedisFleetOptions.FleetName).", DefaultValueFactory = _ => "default" };
+        var keyPrefix = new Option<string?>("--key-prefix") { Description = "The fleet's key prefix in Redis, when not the default (modelcaching:fleet)." };
+        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the fleet's signing key (base64, as RedisFleetOptions.SigningKey): records are signed with it." };
+        var model = new Option<string>("--model") { Description = "The model's name.", Required = true };
+        var file = new Option<FileInfo>("--file") { Description = "The model file to publish.", Required = true };
+        var canary = new Option<double?>("--canary") { Description = "Publish to this share of the instances first (0 to 1, exclusive); promote or abort later." };
+        var versionId = new Option<string?>("--version-id") { Description = "The new version's id (default: v{UTC time}-{SHA-256 prefix})." };
+        var byPath = new Option<bool>("--by-path") { Description = "Publish the file by its full path (every instance must read it: a shared volume) rather than its bytes in Redis." };
+        var pinVersion = new Option<string?>("--version-id") { Description = "The version to pin (default: the one the fleet serves)." };
+        var reason = new Option<string?>("--reason") { Description = "Why, for the record and the status." };
+        var json = new Option<bool>("--json") { Description = "Print the status as JSON." };
+
+        Option[] connection = [redis, fleet, keyPrefix, keyFile];
+        Command With(Command command, params Option[] options)
+        {
+            foreach (Option option in connection.Concat(options))
+            {
+                command.Options.Add(option);
+            }
+
+            return command;
+        }
+
+        FleetCliRunner Runner(ParseResult r) => new(r.GetValue(redis)!, r.GetValue(fleet)!, r.GetValue(keyPrefix), r.GetValue(keyFile), output ?? Console.Out, error ?? Console.Error);
+
+        Command publish = With(new Command("publish", "Publishes a model file as a new version; every instance (or, with --canary, a share of them first) loads exactly it."), model, file, canary, versionId, byPath);
+        publish.SetAction((r, ct) => Runner(r).PublishAsync(r.GetValue(model)!, r.GetValue(file)!, r.GetValue(canary), r.GetValue(versionId), r.GetValue(byPath), ct));
+
+        Command rollback = With(new Command("rollback", "Every instance goes back to the version published before the one the fleet serves."), model);
+        rollback.SetAction((r, ct) => Runner(r).ChangeAsync("rolled back", r.GetValue(model)!, (f, m, c) => f.RollbackAsync(m, c), ct));
+
+        Command pin = With(new Command("pin", "Holds the fleet on a version: publishes are kept but do not move it."), model, pinVersion);
+        pin.SetAction((r, ct) => Runner(r).ChangeAsync("pinned", r.GetValue(model)!, (f, m, c) => f.PinAsync(m, r.GetValue(pinVersion), c), ct));
+
+        Command unpin = With(new Command("unpin", "Ends a pin: the newest published version becomes the desired one."), model);
+        unpin.SetAction((r, ct) => Runner(r).ChangeAsync("unpinned", r.GetValue(model)!, (f, m, c) => f.UnpinAsync(m, c), ct));
+
+        Command promote = With(new Command("promote", "Sends a staged rollout's version from its canaries to every instance."), model);
+        promote.SetAction((r, ct) => Runner(r).ChangeAsync("promoted", r.GetValue(model)!, (f, m, c) => f.PromoteAsync(m, c), ct));
+
+        Command abort = With(new Command("abort", "Takes a staged rollout's canaries back to the version the rest of the fleet serves."), model, reason);
+        abort.SetAction((r, ct) => Runner(r).ChangeAsync("aborted", r.GetValue(model)!, (f, m, c) => f.AbortAsync(m, r.GetValue(reason), c), ct));
+
+        var statusModel = new Option<string?>("--model") { Description = "Only this model." };
+        Command status = With(new Command("status", "Per model: the desired version and its rollout, how many instances serve which version, which failed with what."), statusModel, json);
+        status.SetAction((r, ct) => Runner(r).StatusAsync(r.GetValue(statusModel), r.GetValue(json), ct));
+
+        var root = new RootCommand("modelcaching-fleet: publish, roll back, pin and stage model versions across a ModelCaching fleet (Redis), and see who serves what.");
+        foreach (Command command in (Command[])[publish, rollback, pin, unpin, promote, abort, status])
+        {
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
+}

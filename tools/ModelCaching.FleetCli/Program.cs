@@ -1,0 +1,1 @@
+return await ModelCaching.FleetCli.FleetCommands.Build().Parse(args).InvokeAsync();
