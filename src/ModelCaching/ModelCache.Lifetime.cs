@@ -17,7 +17,6 @@ public sealed partial class ModelCache<TModel>
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
-    private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;
 
     // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
@@ -72,10 +71,12 @@ public sealed partial class ModelCache<TModel>
         _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength), failSafe, _timers, budget, _hits, owner);
         _slot = _changes.Slot;
         _steps = new LoadStepHost<TModel>(settings, source, failSafe, _changes, timeProvider, logger, metrics);
-        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, _lifetime.Token, timeProvider, logger, metrics);
+        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, timeProvider, logger, metrics);
         _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
         _timers.Drive(_requests);
-        if (settings.ReloadOnChange)
+        // A factory that never has a change token (a template's FromFactory by name, a delegate without a producer) is
+        // not watched: ChangeToken.OnChange would hold a registration and two delegates per model for nothing.
+        if (settings.ReloadOnChange && settings.Factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
         {
             _changeSubscription = settings.Factory is { } factory
                 ? ChangeToken.OnChange(factory.GetChangeToken, _loads.OnSourceChanged)
@@ -138,7 +139,7 @@ public sealed partial class ModelCache<TModel>
         _loads.Close();
         _changeSubscription?.Dispose();
         _steps.DisposeOwnedSource();
-        _lifetime.Cancel();
+        _loads.AbandonAll();
         _slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);
         _metrics.Unregister(this);

@@ -25,9 +25,11 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ModelCacheMetrics _metrics;
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout, CancellationToken lifetime, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
+    // Made when disposal first asks for it (Close, Ended): a model that is never disposed needs none.
+    private TaskCompletionSource? _ended;
+
+    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
     {
         _name = changes.Cache.Name;
         _sourceDescription = changes.Cache.SourceDescription;
@@ -39,7 +41,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
         _timeProvider = timeProvider;
         _logger = logger;
         _metrics = metrics;
-        Coordinator = new LoadCoordinator<TModel>(_name, _sourceDescription, limiter, timeProvider, timeout, lifetime, this);
+        Coordinator = new LoadCoordinator<TModel>(_name, _sourceDescription, limiter, timeProvider, timeout, this);
     }
 
     public LoadCoordinator<TModel> Coordinator { get; }
@@ -146,14 +148,16 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     }
 
     /// <summary>Completes when the load threads that were running at <see cref="Close"/> have ended (maybe never: a hung callback).</summary>
-    public Task Ended => _ended.Task;
+    public Task Ended => EndedSource.Task;
+
+    private TaskCompletionSource EndedSource => LazyInitializer.EnsureInitialized(ref _ended, static () => new(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>At disposal: no attempt starts any more; <see cref="Ended"/> completes when the attempts running now have ended.</summary>
     public void Close()
     {
         Coordinator.Close();
 
-        // Taken after Close (no attempt starts later) and before the lifetime's cancellation (an attempt that ends at once is seen).
+        // Taken after Close (no attempt starts later) and before AbandonAll (an attempt that ends at once is seen).
         (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = Coordinator.Snapshot();
         Task running = (inflight?.Ended, abandoned?.Ended) switch
         {
@@ -162,8 +166,11 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
             (null, { } other) => other,
             ({ } one, { } other) => Task.WhenAll(one, other),
         };
-        running.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), _ended, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        running.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), EndedSource, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>At disposal, after <see cref="Close"/>: the attempt in progress, and any that starts now, is abandoned.</summary>
+    public void AbandonAll() => Coordinator.AbandonAll();
 
     void ILoadHost<TModel>.OnLoadStarting() => _slot.OnLoadStarting();
 

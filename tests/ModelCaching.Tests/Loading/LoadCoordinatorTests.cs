@@ -17,7 +17,6 @@ public sealed class LoadCoordinatorTests : IDisposable
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30); // a bound for a loaded CI machine, not a wait
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
-    private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _started = new(0);
     private readonly SemaphoreSlim _proceed = new(0);
     private readonly ConcurrentQueue<ModelLoadReason> _reasons = new();
@@ -39,7 +38,6 @@ public sealed class LoadCoordinatorTests : IDisposable
             ModelLoadLimiter.Unlimited,
             _time,
             Timeout,
-            _lifetime.Token,
             new DelegateLoadHost<FakeModel>(
                 Run,
                 () => Interlocked.Increment(ref _starting),
@@ -59,8 +57,7 @@ public sealed class LoadCoordinatorTests : IDisposable
     {
         _coordinator.Close();
         _proceed.Release(100);
-        _lifetime.Cancel();
-        _lifetime.Dispose();
+        _coordinator.AbandonAll();
     }
 
     [Fact]
