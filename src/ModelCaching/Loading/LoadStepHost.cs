@@ -32,7 +32,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
     private volatile bool _sourceFound;
 
-    public LoadStepHost(ModelOptions<TModel> settings, IModelSource? source, FailSafePolicy failSafe, ServingChanges<TModel> changes, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
+    public LoadStepHost(ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, FailSafePolicy failSafe, ServingChanges<TModel> changes, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
     {
         _options = settings;
         _changes = changes;
@@ -43,7 +43,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
         _logger = logger;
         _ownedSource = source is not null && (settings.Source is null || settings.OwnsSource) ? source as IDisposable : null;
         ModelCache<TModel> cache = changes.Cache;
-        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, settings.Factory, settings, failSafe, logger, timeProvider, this);
+        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, factory, settings, failSafe, logger, timeProvider, this);
     }
 
     public LoadPipeline<TModel> Pipeline { get; }
