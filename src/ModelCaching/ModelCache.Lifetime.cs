@@ -60,7 +60,6 @@ public sealed partial class ModelCache<TModel>
         Name = name;
         TemplateName = templateName;
         _options = settings;
-        _metrics = metrics;
         _trackHits = settings.TrackHits;
 
         // A source (with a loader) or a factory: where each generation comes from.
@@ -72,8 +71,8 @@ public sealed partial class ModelCache<TModel>
         _timers = new ServingTimers(timeProvider, settings);
         _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength), failSafe, _timers, budget, _hits, owner);
         _slot = _changes.Slot;
-        _steps = new LoadStepHost<TModel>(settings, source, factory, failSafe, _changes, timeProvider, logger, metrics);
-        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, timeProvider, logger, metrics);
+        _steps = new LoadStepHost<TModel>(settings, source, factory, failSafe, _changes);
+        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout);
         _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
         _timers.Drive(_requests);
 
@@ -83,7 +82,7 @@ public sealed partial class ModelCache<TModel>
             _changeSubscription = ChangeToken.OnChange(factory is null ? source!.GetChangeToken : factory.GetChangeToken, _loads.OnSourceChanged);
         }
 
-        _metrics.Register(this);
+        metrics.Register(this);
     }
 
     /// <summary>Disposes the serving generation (once its leases end) and stops timers and watchers.</summary>
@@ -142,6 +141,6 @@ public sealed partial class ModelCache<TModel>
         _loads.AbandonAll();
         _slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);
-        _metrics.Unregister(this);
+        _changes.Metrics.Unregister(this);
     }
 }

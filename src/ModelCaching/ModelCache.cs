@@ -22,7 +22,6 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     where TModel : class
 {
     private readonly ModelOptions<TModel> _options;
-    private readonly ModelCacheMetrics _metrics;
     private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly ServingTimers _timers;
