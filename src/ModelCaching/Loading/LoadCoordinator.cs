@@ -173,14 +173,15 @@ internal sealed partial class LoadCoordinator<TModel>(string modelName, string s
     private Task<ModelGeneration<TModel>> Start(LoadAttempt<TModel> attempt)
     {
         host.OnLoadStarting();
-        attempt.Start();
 
-        // Made before AbandonAll took the attempt in progress, but started after: abandoned like one it took.
+        // Made after AbandonAll (one made before is the attempt in progress, which AbandonAll took): abandoned before it
+        // takes a load slot, as registering on the cache's cancelled lifetime token did before.
         if (_abandonAll)
         {
             attempt.AbandonForDisposal();
         }
 
+        attempt.Start();
         return attempt.Completion.Task;
     }
 

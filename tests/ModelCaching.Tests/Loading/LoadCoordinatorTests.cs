@@ -85,6 +85,39 @@ public sealed class LoadCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public async Task AbandonAll_abandons_the_attempt_in_progress_its_waiters_get_an_ObjectDisposedException_at_once()
+    {
+        Task<ModelGeneration<FakeModel>> load = _coordinator.Request(ModelLoadReason.FirstUse);
+        await WaitStartedAsync();
+        LoadAttempt<FakeModel> attempt = _coordinator.Inflight!;
+
+        _coordinator.Close();
+        _coordinator.AbandonAll();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => load.WaitAsync(Bound));
+        Assert.True(attempt.IsAbandoned);
+        Assert.True(attempt.CancellationToken.IsCancellationRequested);
+        Assert.False(_coordinator.IsLoading);
+
+        // Its thread still runs until its step lets go; disposal waits for that through the attempt's Ended.
+        Assert.False(attempt.Ended.IsCompleted);
+        _proceed.Release();
+        await attempt.Ended.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task An_attempt_that_starts_after_AbandonAll_is_abandoned_before_it_runs()
+    {
+        _coordinator.AbandonAll();
+
+        Task<ModelGeneration<FakeModel>> load = _coordinator.Request(ModelLoadReason.FirstUse);
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => load.WaitAsync(Bound));
+        Assert.Equal(0, _runs);
+        Assert.False(_coordinator.IsLoading);
+    }
+
+    [Fact]
     public async Task Concurrent_first_requests_from_every_core_share_one_attempt()
     {
         int threads = Math.Max(4, Environment.ProcessorCount * 2);
