@@ -119,6 +119,20 @@ public sealed class LoadHistoryTests
         Assert.Equal(["v2"], history.Snapshot().Select(static record => record.VersionId));
     }
 
+    [Fact]
+    public void Empty_one_and_two_records_read_back_in_order_as_the_first_is_kept_alone_then_in_an_array()
+    {
+        var history = new LoadHistory(capacity: 20);
+        Assert.Empty(history.Snapshot());
+
+        history.Add(Record(ModelLoadOutcome.Success, "v1"));
+        IReadOnlyList<ModelLoadRecord> one = history.Snapshot();
+        history.Add(Record(ModelLoadOutcome.Failure, "v2"));
+
+        Assert.Equal(["v1"], one.Select(static record => record.VersionId));
+        Assert.Equal(["v1", "v2"], history.Snapshot().Select(static record => record.VersionId));
+    }
+
     private static ModelLoadRecord Record(ModelLoadOutcome outcome, string? versionId = null) =>
         new(DateTimeOffset.UnixEpoch, ModelLoadReason.FirstUse, outcome, versionId, outcome is ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped ? "bad" : null);
 }
