@@ -17,7 +17,6 @@ public sealed partial class ModelCache<TModel>
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
-    private readonly CancellationTokenSource _lifetime = new();
     private readonly IDisposable? _changeSubscription;
 
     // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
@@ -39,8 +38,9 @@ public sealed partial class ModelCache<TModel>
     }
 
     // budget: the provider's or the template's, if any. owner and templateName: for a model made from a template
-    // (AddModelTemplate), the provider (told if its first load fails) and the template.
-    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null)
+    // (AddModelTemplate), the provider (told if its first load fails) and the template; shared: the template's snapshot of
+    // settings equal to options but for the factory's name (TemplateSettings), read as they are; the factory is options'.
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null, ModelOptions<TModel>? shared = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -53,36 +53,36 @@ public sealed partial class ModelCache<TModel>
             throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
 
-        // Read once into a copy nobody else holds: the settings that were validated are the ones used.
-        ModelOptions<TModel> settings = options.Snapshot();
+        // Read once into a copy nobody else changes: the settings that were validated are the ones used.
+        ModelOptions<TModel> settings = shared ?? options.Snapshot();
+        IModelFactory<TModel>? factory = options.Factory;
         ILogger logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
         Name = name;
         TemplateName = templateName;
         _options = settings;
-        _metrics = metrics;
         _trackHits = settings.TrackHits;
 
         // A source (with a loader) or a factory: where each generation comes from.
-        IModelSource? source = settings.Factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
-        SourceDescription = settings.Factory?.Description ?? source!.Description;
+        IModelSource? source = factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
+        SourceDescription = factory?.Description ?? source!.Description;
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
         // The slot is made with its timers; the timers drive the misses' part, made last (it needs the loads).
         _timers = new ServingTimers(timeProvider, settings);
         _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _timers, budget, _hits, owner);
         _slot = _changes.Slot;
-        _steps = new LoadStepHost<TModel>(settings, source, failSafe, _changes, timeProvider, logger, metrics);
-        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout, _lifetime.Token, timeProvider, logger, metrics);
+        _steps = new LoadStepHost<TModel>(settings, source, factory, failSafe, _changes);
+        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout);
         _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
         _timers.Drive(_requests);
-        if (settings.ReloadOnChange)
+
+        // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
+        if (settings.ReloadOnChange && factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
         {
-            _changeSubscription = settings.Factory is { } factory
-                ? ChangeToken.OnChange(factory.GetChangeToken, _loads.OnSourceChanged)
-                : ChangeToken.OnChange(source!.GetChangeToken, _loads.OnSourceChanged);
+            _changeSubscription = ChangeToken.OnChange(factory is null ? source!.GetChangeToken : factory.GetChangeToken, _loads.OnSourceChanged);
         }
 
-        _metrics.Register(this);
+        metrics.Register(this);
     }
 
     /// <summary>Disposes the serving generation (once its leases end) and stops timers and watchers.</summary>
@@ -138,9 +138,9 @@ public sealed partial class ModelCache<TModel>
         _loads.Close();
         _changeSubscription?.Dispose();
         _steps.DisposeOwnedSource();
-        _lifetime.Cancel();
+        _loads.AbandonAll();
         _slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);
-        _metrics.Unregister(this);
+        _changes.Metrics.Unregister(this);
     }
 }

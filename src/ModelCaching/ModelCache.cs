@@ -22,7 +22,6 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     where TModel : class
 {
     private readonly ModelOptions<TModel> _options;
-    private readonly ModelCacheMetrics _metrics;
     private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly ServingTimers _timers;
@@ -49,7 +48,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public string? TemplateName { get; }
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
-    public ModelOptions<TModel> Options => _options.Snapshot();
+    public ModelOptions<TModel> Options => _options.Snapshot(_steps.Pipeline.Factory);
 
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;

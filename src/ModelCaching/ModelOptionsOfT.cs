@@ -54,9 +54,11 @@ public sealed class ModelOptions<TModel> : ModelOptions
     /// A copy that nothing else references: a cache reads its settings from such a snapshot, taken once when it is
     /// built, so changing the options afterwards changes nothing that was validated.
     /// </summary>
-    internal ModelOptions<TModel> Snapshot()
+    /// <param name="factory">The factory of the cache whose settings these are, if not <see cref="Factory"/> (a template's models share settings, not factories).</param>
+    internal ModelOptions<TModel> Snapshot(IModelFactory<TModel>? factory = null)
     {
         var copy = (ModelOptions<TModel>)MemberwiseClone();
+        copy.Factory = factory ?? Factory;
         copy.Validators = [.. Validators];
         copy.WarmUps = [.. WarmUps];
         return copy;

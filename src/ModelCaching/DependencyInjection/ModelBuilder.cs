@@ -158,7 +158,7 @@ public sealed class ModelBuilder<TModel>
     public ModelBuilder<TModel> FromFactory(Func<string, CancellationToken, ValueTask<TModel>> factory, string description = "factory")
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Configure((options, _, name) => options.Factory = new DelegateModelFactory<TModel>(cancellationToken => factory(name, cancellationToken), $"{description} ({name})"));
+        return Configure((options, _, name) => options.Factory = new NamedModelFactory<TModel>(factory, name, description));
     }
 
     /// <summary>

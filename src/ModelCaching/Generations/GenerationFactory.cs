@@ -11,6 +11,9 @@ namespace ModelCaching.Generations;
 internal sealed class GenerationFactory<TModel>(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, Action<ModelGeneration<TModel>> onDisposed)
     where TModel : class
 {
+    // The version ids of a factory's first generations, made once for every model (most models never pass the first).
+    private static readonly string[] FirstIds = ["g1", "g2", "g3", "g4"];
+
     private long _count;
 
     /// <summary>Whether a generation keeps the bytes it was loaded from.</summary>
@@ -26,7 +29,7 @@ internal sealed class GenerationFactory<TModel>(string name, string sourceDescri
     {
         long number = Interlocked.Increment(ref _count);
         var version = new ModelVersion(
-            artifact?.ContentHash ?? artifact?.ETag ?? $"g{number}",
+            artifact?.ContentHash ?? artifact?.ETag ?? (number <= FirstIds.Length ? FirstIds[number - 1] : $"g{number}"),
             number,
             sourceDescription,
             timeProvider.GetUtcNow(),

@@ -6,14 +6,17 @@ namespace ModelCaching.Generations;
 /// most waits so: when another is swapped out, the one waiting is retired at once (disposed as soon as its leases end),
 /// so a burst of reloads of a large model never holds a copy per reload. Leases always pin their generation.
 /// </summary>
+/// <remarks>
+/// Every model has one, and most never swap a generation out, so its lists are made at the first retirement and it locks
+/// on itself (it is never handed out) rather than on a lock object of its own.
+/// </remarks>
 internal sealed class GenerationRetirement<TModel>
     where TModel : class
 {
-    private readonly Lock _gate = new();
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _drainDelay;
-    private readonly List<ModelGeneration<TModel>> _retired = [];
-    private readonly List<Drain> _draining = [];
+    private List<ModelGeneration<TModel>>? _retired;
+    private List<Drain>? _draining;
     private bool _closed;
 
     public GenerationRetirement(TimeProvider timeProvider, TimeSpan drainDelay)
@@ -31,10 +34,10 @@ internal sealed class GenerationRetirement<TModel>
     {
         get
         {
-            lock (_gate)
+            lock (this)
             {
-                _retired.RemoveAll(static generation => generation.IsDisposed);
-                return _retired.Count;
+                _retired?.RemoveAll(static generation => generation.IsDisposed);
+                return _retired?.Count ?? 0;
             }
         }
     }
@@ -45,10 +48,10 @@ internal sealed class GenerationRetirement<TModel>
         get
         {
             long count = 0;
-            lock (_gate)
+            lock (this)
             {
-                _retired.RemoveAll(static generation => generation.IsDisposed);
-                foreach (ModelGeneration<TModel> generation in _retired)
+                _retired?.RemoveAll(static generation => generation.IsDisposed);
+                foreach (ModelGeneration<TModel> generation in _retired ?? [])
                 {
                     count += generation.ActiveLeases;
                 }
@@ -72,11 +75,12 @@ internal sealed class GenerationRetirement<TModel>
         bool disposable = generation.Model is IDisposable or IAsyncDisposable;
         TimeSpan delay = drainDelay is { } shorter && shorter < _drainDelay ? shorter : _drainDelay;
         Drain[] cutShort = [];
-        lock (_gate)
+        lock (this)
         {
-            _retired.Add(generation);
+            (_retired ??= []).Add(generation);
             if (disposable && delay > TimeSpan.Zero && !_closed)
             {
+                _draining ??= [];
                 cutShort = [.. _draining];
                 _draining.Clear();
                 var drain = new Drain(this, generation);
@@ -99,16 +103,16 @@ internal sealed class GenerationRetirement<TModel>
     public void RetireAllNow()
     {
         ModelGeneration<TModel>[] retired;
-        lock (_gate)
+        lock (this)
         {
             _closed = true;
-            foreach (Drain drain in _draining)
+            foreach (Drain drain in _draining ?? [])
             {
                 drain.Timer?.Dispose();
             }
 
-            _draining.Clear();
-            retired = [.. _retired];
+            _draining?.Clear();
+            retired = _retired is null ? [] : [.. _retired];
         }
 
         foreach (ModelGeneration<TModel> generation in retired)
@@ -119,9 +123,9 @@ internal sealed class GenerationRetirement<TModel>
 
     private void Forget(ModelGeneration<TModel> generation)
     {
-        lock (_gate)
+        lock (this)
         {
-            _retired.Remove(generation);
+            _retired?.Remove(generation);
         }
     }
 
@@ -133,9 +137,9 @@ internal sealed class GenerationRetirement<TModel>
 
         public void Fire()
         {
-            lock (owner._gate)
+            lock (owner)
             {
-                owner._draining.Remove(this);
+                owner._draining?.Remove(this);
             }
 
             Timer?.Dispose();

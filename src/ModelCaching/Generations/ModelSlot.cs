@@ -8,12 +8,12 @@ namespace ModelCaching.Generations;
 /// The serving slot of one cache: the generation that serves, the state, the last error, what a swap keeps for a rollback
 /// (<see cref="RollbackSlot{TModel}"/>) and the swapped-out generations (<see cref="GenerationRetirement{TModel}"/>). Each
 /// change is a <see cref="SlotEvent"/> applied under the slot's lock through <see cref="SlotTransitions"/>, the only place
-/// the state changes, with the fail-safe and the timers told at once. The hit path reads <see cref="Serving"/> only.
+/// the state changes, with the fail-safe and the timers told at once. The hit path reads <see cref="Serving"/> only. The
+/// lock is the slot itself (never handed out beyond its cache's parts): no lock object per model.
 /// </summary>
 internal sealed class ModelSlot<TModel>
     where TModel : class
 {
-    private readonly Lock _gate = new();
     private readonly FailSafePolicy _failSafe;
     private readonly IServingTimers _timers;
     private readonly RollbackSlot<TModel> _rollback;
@@ -22,10 +22,10 @@ internal sealed class ModelSlot<TModel>
     private readonly GenerationFactory<TModel> _generations;
     private readonly Budget.BudgetMember? _member;
 
-    // The serving generation: the only field the hit path reads. Written under _gate.
+    // The serving generation: the only field the hit path reads. Written under the slot's lock.
     private volatile ModelGeneration<TModel>? _serving;
 
-    // Written under _gate, through SlotTransitions only; volatile so the budget and disposal checks may read it without it.
+    // Written under the slot's lock, through SlotTransitions only; volatile so the budget and disposal checks may read it without it.
     private volatile SlotState _state = SlotState.NotLoaded;
     private string? _lastError;
 
@@ -34,7 +34,7 @@ internal sealed class ModelSlot<TModel>
         _member = member;
         _failSafe = failSafe;
         _timers = timers;
-        _rollback = new RollbackSlot<TModel>(options.RollbackRetention);
+        _rollback = RollbackSlot<TModel>.For(options.RollbackRetention);
         _retirement = new GenerationRetirement<TModel>(timeProvider, options.DrainDelay);
         _evictionDrainDelay = options.EvictionDrainDelay;
         _generations = new GenerationFactory<TModel>(name, sourceDescription, options, timeProvider, logger, _retirement.OnGenerationDisposed);
@@ -65,7 +65,7 @@ internal sealed class ModelSlot<TModel>
     /// <summary>The state, the generation serving in it and the last load error, read together.</summary>
     public (SlotState State, ModelGeneration<TModel>? Serving, string? LastError) Read()
     {
-        lock (_gate)
+        lock (this)
         {
             return (_state, _serving, _lastError);
         }
@@ -88,7 +88,7 @@ internal sealed class ModelSlot<TModel>
     /// <returns>Whether the state took the event.</returns>
     public bool OnLoadStarting()
     {
-        lock (_gate)
+        lock (this)
         {
             return _serving is null && Fire(SlotEvent.LoadStarted);
         }
@@ -101,7 +101,7 @@ internal sealed class ModelSlot<TModel>
     /// <returns><see langword="false"/> when the slot is disposed: <paramref name="generation"/> is retired, nothing changes.</returns>
     public bool TrySwap(ModelGeneration<TModel> generation, bool rollback, out SlotSwap<TModel> result)
     {
-        lock (_gate)
+        lock (this)
         {
             if (!Fire(SlotEvent.Swapped))
             {
@@ -141,7 +141,7 @@ internal sealed class ModelSlot<TModel>
     /// <returns>Whether the slot recovered (Degraded → Ready).</returns>
     public bool OnUnchanged(ModelGeneration<TModel> current)
     {
-        lock (_gate)
+        lock (this)
         {
             bool recovered = _serving == current && Fire(SlotEvent.SourceUnchanged);
             if (recovered)
@@ -162,7 +162,7 @@ internal sealed class ModelSlot<TModel>
     /// <returns>The generation that keeps serving, if any.</returns>
     public ModelGeneration<TModel>? OnLoadFailed(ModelLoadException failure, bool retry, out TimeSpan? retryIn)
     {
-        lock (_gate)
+        lock (this)
         {
             ModelGeneration<TModel>? serving = _serving;
             _lastError = failure.Message;
@@ -186,7 +186,7 @@ internal sealed class ModelSlot<TModel>
     /// or <see langword="null"/> when <paramref name="current"/> no longer serves.</returns>
     public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadForSwap(ModelGeneration<TModel> current)
     {
-        lock (_gate)
+        lock (this)
         {
             if (_serving != current || !Fire(SlotEvent.UnloadedForSwap))
             {
@@ -205,7 +205,7 @@ internal sealed class ModelSlot<TModel>
     /// <returns><see langword="false"/> when refused: <paramref name="restored"/> is retired.</returns>
     public bool TryRestore(ModelGeneration<TModel> restored)
     {
-        lock (_gate)
+        lock (this)
         {
             if (_serving is null && Fire(SlotEvent.Restored))
             {
@@ -226,7 +226,7 @@ internal sealed class ModelSlot<TModel>
     public ModelGeneration<TModel>? Unload(bool evict)
     {
         ModelGeneration<TModel>? unloaded;
-        lock (_gate)
+        lock (this)
         {
             unloaded = _serving;
             if (unloaded is null || !Fire(evict ? SlotEvent.Evicted : SlotEvent.Unloaded))
@@ -251,7 +251,7 @@ internal sealed class ModelSlot<TModel>
     /// <returns><see langword="false"/> when the slot was disposed already.</returns>
     public bool Close()
     {
-        lock (_gate)
+        lock (this)
         {
             return Fire(SlotEvent.Disposed);
         }
@@ -265,7 +265,7 @@ internal sealed class ModelSlot<TModel>
         _retirement.RetireAllNow();
     }
 
-    // Under _gate: the one place the state changes.
+    // Under the slot's lock: the one place the state changes.
     private bool Fire(SlotEvent happened)
     {
         if (!SlotTransitions.TryNext(_state, happened, out SlotState next))
@@ -278,7 +278,7 @@ internal sealed class ModelSlot<TModel>
         return true;
     }
 
-    // Under _gate, with each state change and each change of the serving generation, so the last standing published is
+    // Under the slot's lock, with each state change and each change of the serving generation, so the last standing published is
     // the latest one's: the budget reads it under its own lock without taking this one.
     private void SetServing(ModelGeneration<TModel>? generation)
     {
@@ -286,11 +286,10 @@ internal sealed class ModelSlot<TModel>
         PublishStandingLocked();
     }
 
-
     /// <summary>Tells the budget again whether it may evict the model now (after an eviction found the state changed).</summary>
     public void PublishStanding()
     {
-        lock (_gate)
+        lock (this)
         {
             PublishStandingLocked();
         }

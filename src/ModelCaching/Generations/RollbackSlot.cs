@@ -5,21 +5,30 @@ namespace ModelCaching.Generations;
 /// <see cref="ModelOptions.RollbackRetention"/>: its bytes (reloaded on rollback), its loaded generation (swapped back in
 /// at once) or nothing. Thread-safe.
 /// </summary>
+/// <remarks>
+/// It locks on itself (it is never handed out), which saves a lock object per model; a slot that keeps nothing
+/// (<see cref="ModelRollbackRetention.None"/>, a template's default) is one instance shared by every model
+/// (<see cref="For"/>): it never stores anything, so there is nothing to keep apart.
+/// </remarks>
 internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
     where TModel : class
 {
-    private readonly Lock _gate = new();
+    private static readonly RollbackSlot<TModel> KeepsNothing = new(ModelRollbackRetention.None);
+
     private ModelArtifact? _previousArtifact;
     private ModelGeneration<TModel>? _keptGeneration;
 
     public ModelRollbackRetention Retention => retention;
+
+    /// <summary>The slot for a model kept with <paramref name="retention"/>: the shared one when it keeps nothing.</summary>
+    public static RollbackSlot<TModel> For(ModelRollbackRetention retention) => retention == ModelRollbackRetention.None ? KeepsNothing : new(retention);
 
     /// <summary>The bytes kept for a rollback (<see cref="ModelRollbackRetention.Artifact"/>): charged to the serving generation's budget.</summary>
     public long ArtifactBytes
     {
         get
         {
-            lock (_gate)
+            lock (this)
             {
                 return _previousArtifact?.Length ?? 0;
             }
@@ -33,7 +42,7 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
     /// loaded, in which case the one kept before (if any).</returns>
     public (ModelGeneration<TModel>? Retire, ModelGeneration<TModel>? Released) Replace(ModelGeneration<TModel> previous)
     {
-        lock (_gate)
+        lock (this)
         {
             switch (retention)
             {
@@ -57,7 +66,7 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
     /// <returns><see langword="false"/> when nothing is kept.</returns>
     public bool TryTake(out ModelGeneration<TModel>? generation, out ModelArtifact? artifact)
     {
-        lock (_gate)
+        lock (this)
         {
             generation = _keptGeneration;
             artifact = generation is null ? _previousArtifact : null;
@@ -77,7 +86,7 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
     /// </summary>
     public ModelGeneration<TModel>? ReleaseGeneration()
     {
-        lock (_gate)
+        lock (this)
         {
             ModelGeneration<TModel>? kept = _keptGeneration;
             _keptGeneration = null;
@@ -89,7 +98,7 @@ internal sealed class RollbackSlot<TModel>(ModelRollbackRetention retention)
     /// <summary>Forgets everything kept (after a rollback); returns the kept generation for the caller to retire.</summary>
     public ModelGeneration<TModel>? Clear()
     {
-        lock (_gate)
+        lock (this)
         {
             ModelGeneration<TModel>? kept = _keptGeneration;
             _keptGeneration = null;

@@ -64,6 +64,13 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
 
     public MemoryBudget? Budget => _budget;
 
+    // What the cache's other parts read here rather than keep a field of their own each (issue 18: what a known name costs).
+    public TimeProvider TimeProvider => _timeProvider;
+
+    public ILogger Logger => _logger;
+
+    public ModelCacheMetrics Metrics => _metrics;
+
     /// <summary>The loads and unloads recorded (<see cref="IModelCache.GetHistory"/>, the statistics).</summary>
     public LoadHistory History { get; }
 

@@ -31,4 +31,7 @@ public sealed class DelegateModelFactory<TModel> : IModelFactory<TModel>
 
     /// <inheritdoc />
     public IChangeToken? GetChangeToken() => _changeTokenProducer?.Invoke();
+
+    /// <summary>Whether it was given a change-token producer (without one, a cache need not watch it).</summary>
+    internal bool HasChangeToken => _changeTokenProducer is not null;
 }

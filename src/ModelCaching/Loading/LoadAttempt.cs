@@ -41,7 +41,6 @@ internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly LoadAttemptHoldings _holdings;
-    private CancellationTokenRegistration _lifetimeRegistration;
     private ITimer? _timer;
     private ITimer? _queueTimer;
     private int _phase;
@@ -108,9 +107,8 @@ internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
     public Task Ended => _ended.Task;
 
     /// <summary>Waits for a load slot, then starts the attempt's thread.</summary>
-    public void Start(CancellationToken lifetime)
+    public void Start()
     {
-        _lifetimeRegistration = lifetime.UnsafeRegister(static state => ((LoadAttempt<TModel>)state!).Abandon(null), this);
         _limiter.Enter(this);
         if (Volatile.Read(ref _phase) == Queued && _limiter.QueueTimeout != Timeout.InfiniteTimeSpan)
         {
@@ -224,10 +222,12 @@ internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
         _hasEnded = true;
         _holdings.OnThreadEnded();
         _timer?.Dispose();
-        _lifetimeRegistration.Dispose();
         _owner.OnEnded(this);
         _ended.TrySetResult();
     }
+
+    /// <summary>The cache is being disposed (<see cref="LoadCoordinator{TModel}.AbandonAll"/>): abandons the attempt, whatever its phase; idempotent.</summary>
+    public void AbandonForDisposal() => Abandon(null);
 
     private void QueueTimeOut() => Abandon(new TimeoutException($"The load waited {_limiter.QueueTimeout} for one of the load slots (ModelCacheOptions.MaxConcurrentLoads) and timed out; {_limiter.Running} loads were running and {_limiter.Queued} waiting."));
 
@@ -258,7 +258,6 @@ internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
                 _owner.OnAbandoned(this, cause ?? new OperationCanceledException("The model cache was disposed."));
                 if (phase == Queued)
                 {
-                    _lifetimeRegistration.Dispose();
                     _ended.TrySetResult();
                 }
 

@@ -9,12 +9,14 @@ namespace ModelCaching.Loading;
 /// ignores cancellation) blocks new attempts until it ends, so a hung loader costs one thread, not one per retry; it
 /// holds no load slot and no memory meanwhile (<see cref="LoadAttempt{TModel}"/>).
 /// </summary>
-/// <remarks>It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock.</remarks>
-internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDescription, ModelLoadLimiter limiter, TimeProvider timeProvider, TimeSpan timeout, CancellationToken lifetime, ILoadHost<TModel> host)
+/// <remarks>
+/// It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock. The lock is the coordinator
+/// itself (never handed out beyond its cache's parts), so a model that is known costs no lock object here.
+/// </remarks>
+internal sealed partial class LoadCoordinator<TModel>(string modelName, string sourceDescription, ModelLoadLimiter limiter, TimeProvider timeProvider, TimeSpan timeout, ILoadHost<TModel> host)
     : ILoadAttemptOwner<TModel>
     where TModel : class
 {
-    private readonly Lock _gate = new();
     private LoadAttempt<TModel>? _inflight;
     private TaskCompletionSource<ModelGeneration<TModel>>? _followUp;
     private ModelLoadReason _followUpReason;
@@ -22,12 +24,16 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
     private bool _loadAfterAbandoned;
     private bool _closed;
 
+    // Set at disposal (AbandonAll): an attempt started afterwards is abandoned at once. This replaces a cancellation
+    // source per cache that lived as long as the cache for the one moment of its disposal.
+    private volatile bool _abandonAll;
+
     /// <summary>The attempt in progress, if any.</summary>
     public LoadAttempt<TModel>? Inflight
     {
         get
         {
-            lock (_gate)
+            lock (this)
             {
                 return _inflight;
             }
@@ -43,7 +49,7 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
     public Task<ModelGeneration<TModel>> Request(ModelLoadReason reason)
     {
         LoadAttempt<TModel> started;
-        lock (_gate)
+        lock (this)
         {
             if (_inflight is not null)
             {
@@ -80,7 +86,7 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
     public Task<ModelGeneration<TModel>> StartWith(ModelArtifact artifact, ModelLoadReason reason, out bool started)
     {
         LoadAttempt<TModel> attempt;
-        lock (_gate)
+        lock (this)
         {
             if (_inflight is { } inflight)
             {
@@ -105,7 +111,7 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
     public void Close()
     {
         TaskCompletionSource<ModelGeneration<TModel>>? followUp;
-        lock (_gate)
+        lock (this)
         {
             _closed = true;
             followUp = _followUp;
@@ -115,10 +121,26 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
         followUp?.TrySetException(Disposed());
     }
 
+    /// <summary>
+    /// At disposal, after <see cref="Close"/>: the attempt in progress is abandoned (its waiters get an
+    /// <see cref="ObjectDisposedException"/> now, its token is cancelled), and so is any attempt that starts from now on.
+    /// </summary>
+    public void AbandonAll()
+    {
+        LoadAttempt<TModel>? inflight;
+        lock (this)
+        {
+            _abandonAll = true;
+            inflight = _inflight;
+        }
+
+        inflight?.AbandonForDisposal();
+    }
+
     /// <summary>The attempts to wait for at disposal: the one in progress and a timed-out one still running.</summary>
     public (LoadAttempt<TModel>? Inflight, LoadAttempt<TModel>? Abandoned) Snapshot()
     {
-        lock (_gate)
+        lock (this)
         {
             return (_inflight, _abandoned);
         }
@@ -127,7 +149,7 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
     /// <summary>The message to show while a timed-out attempt still runs, or <see langword="null"/>.</summary>
     public string? AbandonedMessage()
     {
-        lock (_gate)
+        lock (this)
         {
             return _abandoned is { } stuck ? StillRunning(stuck).Message : null;
         }
@@ -151,7 +173,15 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
     private Task<ModelGeneration<TModel>> Start(LoadAttempt<TModel> attempt)
     {
         host.OnLoadStarting();
-        attempt.Start(lifetime);
+
+        // Made after AbandonAll (one made before is the attempt in progress, which AbandonAll took): abandoned before it
+        // takes a load slot, as registering on the cache's cancelled lifetime token did before.
+        if (_abandonAll)
+        {
+            attempt.AbandonForDisposal();
+        }
+
+        attempt.Start();
         return attempt.Completion.Task;
     }
 
@@ -176,7 +206,7 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
 
         TaskCompletionSource<ModelGeneration<TModel>>? followUp;
         LoadAttempt<TModel>? next = null;
-        lock (_gate)
+        lock (this)
         {
             if (_inflight == attempt)
             {
@@ -207,93 +237,6 @@ internal sealed class LoadCoordinator<TModel>(string modelName, string sourceDes
             attempt.Completion.TrySetException(error);
         }
     }
-
-    /// <summary>The attempt timed out, was refused a thread, or the cache is being disposed: answer its waiters now, whatever its thread does.</summary>
-    void ILoadAttemptOwner<TModel>.OnAbandoned(LoadAttempt<TModel> attempt, Exception cause)
-    {
-        if (cause is OperationCanceledException)
-        {
-            lock (_gate)
-            {
-                if (_inflight == attempt)
-                {
-                    _inflight = null;
-                }
-            }
-
-            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{modelName}'", $"The model cache '{modelName}' was disposed while it was loading."));
-            return;
-        }
-
-        string reason = attempt.Refused ? cause.Message
-            : attempt.NeverStarted ? $"the load never started: {cause.Message}"
-            : $"the load timed out after {timeout} while {attempt.Step}";
-        var failure = new ModelLoadException(modelName, sourceDescription, reason, cause);
-        TaskCompletionSource<ModelGeneration<TModel>>? followUp = null;
-        LoadAttempt<TModel>? next = null;
-        lock (_gate)
-        {
-            if (_inflight == attempt)
-            {
-                _inflight = null;
-            }
-
-            if (!attempt.HasEnded)
-            {
-                // Its thread still runs: it blocks new attempts until it ends (OnEnded, under this lock, clears it).
-                _abandoned = attempt;
-                followUp = _followUp;
-                _followUp = null;
-                if (followUp is not null)
-                {
-                    // Queued behind an attempt that may never end: answer it now, and load once the thread ends.
-                    _loadAfterAbandoned = true;
-                }
-            }
-            else if (_followUp is not null && !_closed)
-            {
-                // The thread ended as the timeout fired: nothing blocks the follow-up any more.
-                next = CreateLocked(_followUpReason, artifact: null, _followUp);
-                _followUp = null;
-            }
-        }
-
-        host.OnLoadTimedOut(attempt, failure);
-        if (next is not null)
-        {
-            Start(next);
-        }
-
-        followUp?.TrySetException(failure);
-        attempt.Completion.TrySetException(failure);
-    }
-
-    /// <summary>The attempt's thread ended: an abandoned attempt gives way to the load that waited for it.</summary>
-    void ILoadAttemptOwner<TModel>.OnEnded(LoadAttempt<TModel> attempt)
-    {
-        bool retryNow;
-        lock (_gate)
-        {
-            if (_abandoned != attempt)
-            {
-                return;
-            }
-
-            _abandoned = null;
-            retryNow = _loadAfterAbandoned && !_closed;
-            _loadAfterAbandoned = false;
-        }
-
-        if (retryNow)
-        {
-            host.OnRetryDue();
-        }
-    }
-
-    private ModelLoadException StillRunning(LoadAttempt<TModel> stuck) => new(
-        modelName,
-        sourceDescription,
-        $"an earlier load attempt timed out after {timeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends");
 
     private ObjectDisposedException Disposed() => new($"ModelCache '{modelName}'", $"The model cache '{modelName}' was disposed.");
 }

@@ -5,13 +5,15 @@ namespace ModelCaching.Loading;
 /// The records are an immutable array replaced on each attempt (copy on write) rather than a queue under a lock: most
 /// models of a template load once and are never asked for their history, and an array of one record is 32 bytes where
 /// a lock, a queue and its ring sized for <see cref="ModelOptions.HistoryLength"/> were about 330 per model. An attempt
-/// copies at most <c>capacity</c> references, next to a load that takes milliseconds.
+/// copies at most <c>capacity</c> references, next to a load that takes milliseconds. The first record is kept alone,
+/// without an array (most models load once: 32 bytes less per model); the array comes with the second.
 /// </remarks>
 /// <param name="capacity">How many records are kept.</param>
 /// <param name="observer">Told each record after it is added (the model's source, when it asks to be: <see cref="ILoadRecordObserver"/>).</param>
 internal sealed class LoadHistory(int capacity, ILoadRecordObserver? observer = null)
 {
-    private ModelLoadRecord[] _records = [];
+    // Null, the one record so far, or an array of two up to capacity records, the newest last.
+    private object? _records;
     private long _loads;
     private long _failures;
     private long _unloads;
@@ -35,15 +37,10 @@ internal sealed class LoadHistory(int capacity, ILoadRecordObserver? observer = 
                 break;
         }
 
-        ModelLoadRecord[] current = Volatile.Read(ref _records);
+        object? current = Volatile.Read(ref _records);
         while (true)
         {
-            // The newest last; the oldest dropped once there are capacity records.
-            int kept = Math.Min(current.Length, capacity - 1);
-            var next = new ModelLoadRecord[kept + 1];
-            Array.Copy(current, current.Length - kept, next, 0, kept);
-            next[kept] = record;
-            ModelLoadRecord[] seen = Interlocked.CompareExchange(ref _records, next, current);
+            object? seen = Interlocked.CompareExchange(ref _records, Append(current, record), current);
             if (seen == current)
             {
                 break;
@@ -58,5 +55,31 @@ internal sealed class LoadHistory(int capacity, ILoadRecordObserver? observer = 
     public void CountUnload() => Interlocked.Increment(ref _unloads);
 
     /// <summary>The records, oldest first: a copy the caller owns.</summary>
-    public IReadOnlyList<ModelLoadRecord> Snapshot() => [.. Volatile.Read(ref _records)];
+    public IReadOnlyList<ModelLoadRecord> Snapshot() => Volatile.Read(ref _records) switch
+    {
+        null => [],
+        ModelLoadRecord one => [one],
+        var many => [.. (ModelLoadRecord[])many],
+    };
+
+    // The records after record: the newest last, the oldest dropped once there are capacity records.
+    private object Append(object? current, ModelLoadRecord record)
+    {
+        ModelLoadRecord[] records = current switch
+        {
+            null => [],
+            ModelLoadRecord one => [one],
+            var many => (ModelLoadRecord[])many,
+        };
+        int kept = Math.Min(records.Length, capacity - 1);
+        if (kept == 0)
+        {
+            return record;
+        }
+
+        var next = new ModelLoadRecord[kept + 1];
+        Array.Copy(records, records.Length - kept, next, 0, kept);
+        next[kept] = record;
+        return next;
+    }
 }

@@ -16,31 +16,59 @@ namespace ModelCaching.Loading;
 /// <c>try</c> around it are enough, because what a failure undoes (the reservation, an unload-first swap) is the same
 /// whichever step failed, and which step failed is data on the step (<see cref="LoadStep{TModel}.Check"/>). To add a
 /// step, write a <see cref="LoadStep{TModel}"/> and add it where <see cref="BuildSteps"/> builds the list.
+/// <para>
+/// The steps hold nothing of their model: they read it from the <see cref="LoadContext{TModel}"/>'s pipeline (this
+/// object), so the steps are made once per model type and a factory's list is one list for every model (issue 18: what
+/// a known template name costs). Only a fetch step holds its model's source, so a list with one is the model's own.
+/// </para>
 /// </remarks>
 internal sealed class LoadPipeline<TModel>
     where TModel : class
 {
-    private readonly string _modelName;
-    private readonly IModelLoader<TModel>? _loader;
-    private readonly ModelOptions<TModel> _settings;
-    private readonly ILogger _logger;
-    private readonly ILoadStepHost<TModel> _host;
+    private static readonly LoadStep<TModel> Integrity = new IntegrityStep<TModel>();
+    private static readonly LoadStep<TModel> UnloadFirst = new UnloadFirstStep<TModel>();
+    private static readonly LoadStep<TModel> Build = new BuildStep<TModel>();
+    private static readonly LoadStep<TModel> Reserve = new ReserveMemoryStep<TModel>();
+    private static readonly LoadStep<TModel> Validate = new ValidateStep<TModel>();
+    private static readonly LoadStep<TModel> WarmUp = new WarmUpStep<TModel>();
+    private static readonly LoadStep<TModel> Measure = new MeasureSizeStep<TModel>();
+    private static readonly LoadStep<TModel>[] FactorySteps = [Reserve, new FactoryBuildStep<TModel>(), Validate, WarmUp, Measure];
+
     private readonly FetchStep<TModel>? _fetch;
     private readonly LoadStep<TModel>[] _steps;
 
     public LoadPipeline(string modelName, string description, IModelSource? source, IModelLoader<TModel>? loader, IModelFactory<TModel>? factory, ModelOptions<TModel> settings, FailSafePolicy failSafe, ILogger logger, TimeProvider timeProvider, ILoadStepHost<TModel> host)
     {
-        _modelName = modelName;
-        _loader = loader;
-        _settings = settings;
-        _logger = logger;
-        _host = host;
+        ModelName = modelName;
+        Loader = loader;
+        Factory = factory;
+        Settings = settings;
+        Logger = logger;
+        TimeProvider = timeProvider;
+        Host = host;
         _fetch = source is null ? null : new FetchStep<TModel>(modelName, description, source, failSafe, logger, host);
-        _steps = BuildSteps(factory, timeProvider);
+        _steps = BuildSteps();
     }
 
     /// <summary>The steps every load runs, in order.</summary>
     public IReadOnlyList<LoadStep<TModel>> Steps => _steps;
+
+    public string ModelName { get; }
+
+    public ModelOptions<TModel> Settings { get; }
+
+    /// <summary>What builds the model from its content (a model from a source).</summary>
+    public IModelLoader<TModel>? Loader { get; }
+
+    /// <summary>What builds the model with no content (a model from a factory).</summary>
+    public IModelFactory<TModel>? Factory { get; }
+
+    public ILogger Logger { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>The cache's side of the steps: what serves, the budget, the unload-first swap.</summary>
+    public ILoadStepHost<TModel> Host { get; }
 
     /// <summary>
     /// Runs the steps for <paramref name="attempt"/>. A failure gives back the reservation, puts back a generation an
@@ -50,7 +78,7 @@ internal sealed class LoadPipeline<TModel>
     /// <param name="current">The serving generation when the load starts, if any.</param>
     public LoadOutcome<TModel> Run(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     {
-        var context = new LoadContext<TModel>(attempt, current);
+        var context = new LoadContext<TModel>(this, attempt, current);
 
         // The step that judges the content, while one runs: a failure there may be the content's fault (ContentFault).
         ContentCheck? check = null;
@@ -72,10 +100,10 @@ internal sealed class LoadPipeline<TModel>
         catch (Exception ex)
         {
             attempt.TakeReservation();
-            _host.CancelReservation(context.Reservation);
+            Host.CancelReservation(context.Reservation);
             if (context.UnloadedFirst is { } unloaded && !attempt.IsAbandoned)
             {
-                _host.RestoreAfterFailedUnloadFirst(unloaded, attempt.CancellationToken);
+                Host.RestoreAfterFailedUnloadFirst(unloaded, attempt.CancellationToken);
             }
 
             // Only content can be at fault: a factory's model has none.
@@ -92,11 +120,11 @@ internal sealed class LoadPipeline<TModel>
     public void DiscardLate(LoadAttempt<TModel> attempt, LoadOutcome<TModel> outcome)
     {
         attempt.TakeReservation();
-        _host.CancelReservation(outcome.Reservation);
+        Host.CancelReservation(outcome.Reservation);
         if (outcome.Model is { } late)
         {
             DisposeUnserved(late);
-            Log.LoadAbandoned(_logger, _modelName);
+            Log.LoadAbandoned(Logger, ModelName);
         }
     }
 
@@ -110,7 +138,7 @@ internal sealed class LoadPipeline<TModel>
     /// </summary>
     public long EstimateSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact)
     {
-        if (_settings.SizeEstimator is not { } estimate)
+        if (Settings.SizeEstimator is not { } estimate)
         {
             return artifact?.Length ?? 0;
         }
@@ -128,10 +156,10 @@ internal sealed class LoadPipeline<TModel>
     }
 
     /// <summary>Only loads (no validation): for restoring content that served before.</summary>
-    public TModel Load(ModelArtifact artifact, CancellationToken cancellationToken) => BuildStep<TModel>.Load(_loader!, artifact, cancellationToken);
+    public TModel Load(ModelArtifact artifact, CancellationToken cancellationToken) => BuildStep<TModel>.Load(Loader!, artifact, cancellationToken);
 
     /// <summary>Disposes a model that never became a generation (failed validation, abandoned load): generation 0 in the logs.</summary>
-    public void DisposeUnserved(TModel model) => ModelDisposal.TryDispose(model, _logger, _modelName, generation: 0);
+    public void DisposeUnserved(TModel model) => ModelDisposal.TryDispose(model, Logger, ModelName, generation: 0);
 
     /// <summary>A plain cause for a step's exception, for <see cref="ModelLoadException.Cause"/>.</summary>
     public static string Describe(Exception ex) => ex switch
@@ -145,24 +173,15 @@ internal sealed class LoadPipeline<TModel>
 
     // The list, built once. A model comes from a factory, or from a source and a loader: a factory's generations keep no
     // bytes, so none of its attempts brings content (a rollback to it swaps a kept generation back, no load).
-    private LoadStep<TModel>[] BuildSteps(IModelFactory<TModel>? factory, TimeProvider timeProvider)
+    private LoadStep<TModel>[] BuildSteps()
     {
-        var steps = new List<LoadStep<TModel>>();
-        if (factory is null)
+        if (Factory is not null)
         {
-            steps.Add(_fetch!);
-            steps.Add(new IntegrityStep<TModel>(_settings));
-            if (_settings.SwapMode == ModelSwapMode.UnloadFirst)
-            {
-                steps.Add(new UnloadFirstStep<TModel>(_host));
-            }
+            return FactorySteps;
         }
 
-        steps.Add(new ReserveMemoryStep<TModel>(_host));
-        steps.Add(factory is null ? new BuildStep<TModel>(_loader!, timeProvider) : new FactoryBuildStep<TModel>(factory, timeProvider, _host));
-        steps.Add(new ValidateStep<TModel>(_settings, _modelName, _logger));
-        steps.Add(new WarmUpStep<TModel>(_settings, _modelName, _logger));
-        steps.Add(new MeasureSizeStep<TModel>(timeProvider, _host));
-        return [.. steps];
+        return Settings.SwapMode == ModelSwapMode.UnloadFirst
+            ? [_fetch!, Integrity, UnloadFirst, Reserve, Build, Validate, WarmUp, Measure]
+            : [_fetch!, Integrity, Reserve, Build, Validate, WarmUp, Measure];
     }
 }

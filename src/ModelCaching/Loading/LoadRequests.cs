@@ -1,4 +1,3 @@
-using ModelCaching.Budget;
 using ModelCaching.Expiration;
 using ModelCaching.Generations;
 
@@ -17,8 +16,6 @@ internal sealed class LoadRequests<TModel> : ITimedModel
 
     private readonly LoadRunner<TModel> _loads;
     private readonly ServingChanges<TModel> _changes;
-    private readonly ModelSlot<TModel> _slot;
-    private readonly BudgetMember? _member;
     private readonly ServingTimers _timers;
     private long _misses;
 
@@ -26,10 +23,11 @@ internal sealed class LoadRequests<TModel> : ITimedModel
     {
         _loads = loads;
         _changes = changes;
-        _slot = changes.Slot;
-        _member = changes.Member;
         _timers = timers;
     }
+
+    // The slot is read through its owner (one field there, none here).
+    private ModelSlot<TModel> Slot => _changes.Slot;
 
     /// <summary>The misses counted so far.</summary>
     public long Misses => Interlocked.Read(ref _misses);
@@ -44,7 +42,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
         CountMiss();
         while (true)
         {
-            if (_slot.Serving is { } current)
+            if (Slot.Serving is { } current)
             {
                 return current;
             }
@@ -65,7 +63,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
                 continue;
             }
 
-            if (_slot.Serving is not null)
+            if (Slot.Serving is not null)
             {
                 // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
                 // previous content): serve it rather than fail the request.
@@ -82,7 +80,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
         CountMiss();
         while (true)
         {
-            if (_slot.Serving is { } current)
+            if (Slot.Serving is { } current)
             {
                 return current;
             }
@@ -93,7 +91,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
             {
                 generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (ModelLoadException) when (_slot.Serving is not null)
+            catch (ModelLoadException) when (Slot.Serving is not null)
             {
                 // The load this caller joined failed, but a model serves anyway (an unload-first swap restored the
                 // previous content): serve it rather than fail the request.
@@ -117,7 +115,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
         bool used = _changes.Cache.TakeUsed();
         long misses = Misses;
         bool loading = _loads.Coordinator.IsLoading;
-        (SlotState state, ModelGeneration<TModel>? serving, _) = _slot.Read();
+        (SlotState state, ModelGeneration<TModel>? serving, _) = Slot.Read();
 
         // Degraded: the last good model is what fail-safe keeps; an idle unload would throw it away.
         if (state is SlotState.Disposed or SlotState.Degraded || serving is null)
@@ -134,7 +132,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
     private void CountMiss()
     {
         Interlocked.Increment(ref _misses);
-        _member?.RecordMiss();
+        _changes.Member?.RecordMiss();
     }
 
     // Task.Wait without the AggregateException: the caller reads the outcome itself.

@@ -15,44 +15,47 @@ namespace ModelCaching.Loading;
 internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     where TModel : class
 {
-    private readonly string _name;
-    private readonly string _sourceDescription;
     private readonly ServingChanges<TModel> _changes;
-    private readonly ModelSlot<TModel> _slot;
     private readonly LoadStepHost<TModel> _steps;
-    private readonly LoadPipeline<TModel> _pipeline;
     private readonly FailSafePolicy _failSafe;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
-    private readonly ModelCacheMetrics _metrics;
-    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout, CancellationToken lifetime, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
+    // Made when disposal first asks for it (Close, Ended): a model that is never disposed needs none.
+    private TaskCompletionSource? _ended;
+
+    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout)
     {
-        _name = changes.Cache.Name;
-        _sourceDescription = changes.Cache.SourceDescription;
         _changes = changes;
-        _slot = changes.Slot;
         _steps = steps;
-        _pipeline = steps.Pipeline;
         _failSafe = failSafe;
-        _timeProvider = timeProvider;
-        _logger = logger;
-        _metrics = metrics;
-        Coordinator = new LoadCoordinator<TModel>(_name, _sourceDescription, limiter, timeProvider, timeout, lifetime, this);
+        Coordinator = new LoadCoordinator<TModel>(changes.Cache.Name, changes.Cache.SourceDescription, limiter, changes.TimeProvider, timeout, this);
     }
 
     public LoadCoordinator<TModel> Coordinator { get; }
 
+    // Read from the parts that own them (one field each there, none here).
+    private string Name => _changes.Cache.Name;
+
+    private string SourceDescription => _changes.Cache.SourceDescription;
+
+    private ModelSlot<TModel> Slot => _changes.Slot;
+
+    private LoadPipeline<TModel> Pipeline => _steps.Pipeline;
+
+    private TimeProvider Time => _changes.TimeProvider;
+
+    private ILogger Logger => _changes.Logger;
+
+    private ModelCacheMetrics Metrics => _changes.Metrics;
+
     /// <summary>Starts a load or joins the one in progress; within the cool-down after a failure, answers at once.</summary>
     public Task<ModelGeneration<TModel>> Request(ModelLoadReason reason)
     {
-        if (_slot.IsDisposed)
+        if (Slot.IsDisposed)
         {
             throw _changes.DisposedError();
         }
 
-        if (reason == ModelLoadReason.FirstUse && _slot.Serving is null && !Coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
+        if (reason == ModelLoadReason.FirstUse && Slot.Serving is null && !Coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
         {
             // Within the cool-down after a failure: answer at once instead of hammering a broken source.
             return Task.FromException<ModelGeneration<TModel>>(failure);
@@ -66,7 +69,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     {
         // Runs on a timer or a load thread: an exception here would be unhandled and end the process. A cache disposed
         // meanwhile (also a template's model dropped after its first load failed) has nothing to load.
-        if (_slot.IsDisposed)
+        if (Slot.IsDisposed)
         {
             return;
         }
@@ -79,7 +82,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
         }
-        catch (Exception ex) when (ex is ObjectDisposedException || _slot.IsDisposed)
+        catch (Exception ex) when (ex is ObjectDisposedException || Slot.IsDisposed)
         {
             // A timer that fired while the cache was being disposed (or dropped).
         }
@@ -89,7 +92,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     public void OnSourceChanged()
     {
         bool loading = Coordinator.IsLoading;
-        (SlotState state, ModelGeneration<TModel>? serving, _) = _slot.Read();
+        (SlotState state, ModelGeneration<TModel>? serving, _) = Slot.Read();
 
         // Never loaded (or unloaded) and nothing loading: the next use reads the new content anyway. But after a
         // failed load nothing may come (an unready instance gets no traffic), so the change loads at once.
@@ -98,7 +101,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
             return;
         }
 
-        Log.ChangeDetected(_logger, _name, _sourceDescription);
+        Log.ChangeDetected(Logger, Name, SourceDescription);
         StartInBackground(ModelLoadReason.SourceChanged);
     }
 
@@ -107,7 +110,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     {
         while (true)
         {
-            if (_slot.IsDisposed)
+            if (Slot.IsDisposed)
             {
                 throw _changes.DisposedError();
             }
@@ -119,15 +122,15 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
                 continue;
             }
 
-            if (!_slot.TryTakeRollback(out ModelGeneration<TModel>? kept, out ModelArtifact? artifact))
+            if (!Slot.TryTakeRollback(out ModelGeneration<TModel>? kept, out ModelArtifact? artifact))
             {
-                throw new InvalidOperationException($"Model '{_name}' has no previous version to roll back to (RollbackRetention is {_slot.RollbackRetention}).");
+                throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {Slot.RollbackRetention}).");
             }
 
             if (kept is not null)
             {
                 // RollbackRetention.Generation: swap the kept generation back in, no load.
-                long started = _timeProvider.GetTimestamp();
+                long started = Time.GetTimestamp();
                 using Activity? activity = StartLoadActivity(ModelLoadReason.Rollback);
                 _changes.Swap(kept, ModelLoadReason.Rollback, started, activity);
                 return kept.Version;
@@ -146,14 +149,16 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     }
 
     /// <summary>Completes when the load threads that were running at <see cref="Close"/> have ended (maybe never: a hung callback).</summary>
-    public Task Ended => _ended.Task;
+    public Task Ended => EndedSource.Task;
+
+    private TaskCompletionSource EndedSource => LazyInitializer.EnsureInitialized(ref _ended, static () => new(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>At disposal: no attempt starts any more; <see cref="Ended"/> completes when the attempts running now have ended.</summary>
     public void Close()
     {
         Coordinator.Close();
 
-        // Taken after Close (no attempt starts later) and before the lifetime's cancellation (an attempt that ends at once is seen).
+        // Taken after Close (no attempt starts later) and before AbandonAll (an attempt that ends at once is seen).
         (LoadAttempt<TModel>? inflight, LoadAttempt<TModel>? abandoned) = Coordinator.Snapshot();
         Task running = (inflight?.Ended, abandoned?.Ended) switch
         {
@@ -162,27 +167,30 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
             (null, { } other) => other,
             ({ } one, { } other) => Task.WhenAll(one, other),
         };
-        running.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), _ended, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        running.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), EndedSource, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    void ILoadHost<TModel>.OnLoadStarting() => _slot.OnLoadStarting();
+    /// <summary>At disposal, after <see cref="Close"/>: the attempt in progress, and any that starts now, is abandoned.</summary>
+    public void AbandonAll() => Coordinator.AbandonAll();
+
+    void ILoadHost<TModel>.OnLoadStarting() => Slot.OnLoadStarting();
 
     /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
     ModelGeneration<TModel> ILoadHost<TModel>.RunLoad(LoadAttempt<TModel> attempt)
     {
         using Activity? activity = StartLoadActivity(attempt.Reason);
-        Log.LoadStarted(_logger, _name, _sourceDescription, attempt.Reason);
+        Log.LoadStarted(Logger, Name, SourceDescription, attempt.Reason);
 
-        LoadOutcome<TModel> outcome = _pipeline.Run(attempt, _slot.Serving);
+        LoadOutcome<TModel> outcome = Pipeline.Run(attempt, Slot.Serving);
 
         // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
-        _metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForSlot, _timeProvider.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
+        Metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForSlot, Time.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
         if (!attempt.TryBeginFinish())
         {
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
-            _pipeline.DiscardLate(attempt, outcome);
+            Pipeline.DiscardLate(attempt, outcome);
             throw new OperationCanceledException("The load attempt was abandoned.");
         }
 
@@ -206,7 +214,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
         if (outcome.Model is { } model)
         {
             Budget.GenerationCharge? charge = _steps.Charge(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
-            ModelGeneration<TModel> generation = _slot.CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
+            ModelGeneration<TModel> generation = Slot.CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             _changes.Swap(generation, attempt.Reason, started, activity);
             return generation;
         }
@@ -219,12 +227,12 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
             throw skipped;
         }
 
-        if (ex is ModelLoadException { ModelName: var modelName } own && modelName == _name)
+        if (ex is ModelLoadException { ModelName: var modelName } own && modelName == Name)
         {
             throw own;
         }
 
-        var failure = new ModelLoadException(_name, _sourceDescription, LoadPipeline<TModel>.Describe(ex), ex);
+        var failure = new ModelLoadException(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex);
         if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
         {
             _failSafe.Reject(badHash, failure.Cause);
@@ -237,7 +245,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
     private Activity? StartLoadActivity(ModelLoadReason reason)
     {
         Activity? activity = ModelCacheActivitySource.Instance.StartActivity("modelcache.load");
-        activity?.SetTag(ModelCacheMetrics.ModelNameTag, _name);
+        activity?.SetTag(ModelCacheMetrics.ModelNameTag, Name);
         activity?.SetTag(ModelCacheMetrics.LoadReasonTag, ModelCacheMetrics.ReasonTag(reason));
         return activity;
     }

@@ -15,13 +15,7 @@ namespace ModelCaching.Loading;
 internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     where TModel : class
 {
-    private readonly ModelOptions<TModel> _options;
     private readonly ServingChanges<TModel> _changes;
-    private readonly ModelSlot<TModel> _slot;
-    private readonly MemoryBudget? _budget;
-    private readonly TimeProvider _timeProvider;
-    private readonly ModelCacheMetrics _metrics;
-    private readonly ILogger _logger;
 
     // The source, if the cache built it (from a path or an address) and so disposes it.
     private readonly IDisposable? _ownedSource;
@@ -32,26 +26,33 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
     private volatile bool _sourceFound;
 
-    public LoadStepHost(ModelOptions<TModel> settings, IModelSource? source, FailSafePolicy failSafe, ServingChanges<TModel> changes, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics)
+    public LoadStepHost(ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, FailSafePolicy failSafe, ServingChanges<TModel> changes)
     {
-        _options = settings;
         _changes = changes;
-        _slot = changes.Slot;
-        _budget = changes.Budget;
-        _timeProvider = timeProvider;
-        _metrics = metrics;
-        _logger = logger;
         _ownedSource = source is not null && (settings.Source is null || settings.OwnsSource) ? source as IDisposable : null;
         ModelCache<TModel> cache = changes.Cache;
-        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, settings.Factory, settings, failSafe, logger, timeProvider, this);
+        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, factory, settings, failSafe, changes.Logger, changes.TimeProvider, this);
     }
 
     public LoadPipeline<TModel> Pipeline { get; }
 
+    // Read from the parts that own them (one field each there, none here).
+    private ModelOptions<TModel> Settings => Pipeline.Settings;
+
+    private ModelSlot<TModel> Slot => _changes.Slot;
+
+    private MemoryBudget? Budget => _changes.Budget;
+
+    private TimeProvider Time => _changes.TimeProvider;
+
+    private ModelCacheMetrics Metrics => _changes.Metrics;
+
+    private ILogger Logger => _changes.Logger;
+
     /// <summary>Whether the source ever returned content (the model exists).</summary>
     public bool SourceFound => _sourceFound;
 
-    public ModelGeneration<TModel>? Serving => _slot.Serving;
+    public ModelGeneration<TModel>? Serving => Slot.Serving;
 
     public void OnSourceFound() => _sourceFound = true;
 
@@ -65,8 +66,8 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     /// </summary>
     public FetchOutcome Fetch(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     {
-        long maxBytes = _options.MaxArtifactBytes;
-        if (_budget is { } budget && SizeIsContent && budget.Limit < maxBytes)
+        long maxBytes = Settings.MaxArtifactBytes;
+        if (Budget is { } budget && SizeIsContent && budget.Limit < maxBytes)
         {
             try
             {
@@ -81,7 +82,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
         return Pipeline.Fetch(attempt, current, maxBytes);
     }
 
-    public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadFirst(ModelGeneration<TModel> current) => _slot.UnloadForSwap(current);
+    public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadFirst(ModelGeneration<TModel> current) => Slot.UnloadForSwap(current);
 
     public void RestoreAfterFailedUnloadFirst((ModelGeneration<TModel> Generation, ModelArtifact? Bytes) unloadedFirst, CancellationToken cancellationToken)
     {
@@ -96,12 +97,12 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
             TModel model = Pipeline.Load(bytes, cancellationToken);
             long size = unloaded.Version.SizeBytes;
-            ModelGeneration<TModel> restored = _slot.CreateGeneration(model, bytes, size, Charge(model, reservation: null, size, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
-            _slot.TryRestore(restored);
+            ModelGeneration<TModel> restored = Slot.CreateGeneration(model, bytes, size, Charge(model, reservation: null, size, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
+            Slot.TryRestore(restored);
         }
         catch (Exception ex)
         {
-            Log.LoadFailed(_logger, ex, _changes.Cache.Name, $"{_changes.Cache.SourceDescription} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
+            Log.LoadFailed(Logger, ex, _changes.Cache.Name, $"{_changes.Cache.SourceDescription} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
         }
     }
 
@@ -113,7 +114,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     /// </summary>
     public MemoryBudget.Reservation? ReserveMemory(LoadAttempt<TModel> attempt, ModelArtifact? artifact)
     {
-        if (_budget is null)
+        if (Budget is null)
         {
             return null;
         }
@@ -124,7 +125,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
         // Measured after the build: the last generation's size, or before the first, what models of this budget
         // measured on average (a built model's or an ML.NET model's memory is far from its file's length). The
         // reservation grows to the measured size before the model serves (MeasureSize).
-        long estimate = SizeIsContent ? contentBytes : Math.Max(lastSize > 0 ? lastSize : _budget.TypicalSize, contentBytes);
+        long estimate = SizeIsContent ? contentBytes : Math.Max(lastSize > 0 ? lastSize : Budget.TypicalSize, contentBytes);
         long retained = RetainedBytes(artifact, attempt.Reason);
         estimate += retained;
 
@@ -134,16 +135,16 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
         // refused a model that fits, for good. A reload keeps failing fast: its serving generation stays resident
         // beside it, so a reservation of the whole limit would only wait for its own bytes.
         long known = retained + (SizeIsContent ? contentBytes : 0);
-        if (estimate > _budget.Limit && known <= _budget.Limit && _slot.Serving is null)
+        if (estimate > Budget.Limit && known <= Budget.Limit && Slot.Serving is null)
         {
-            estimate = _budget.Limit;
+            estimate = Budget.Limit;
         }
 
         attempt.Step = "reserving memory";
-        long waitStarted = _timeProvider.GetTimestamp();
-        MemoryBudget.Reservation reservation = _budget.Reserve(_changes.Member!, estimate, attempt.CancellationToken, attempt);
-        _metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForMemory, _timeProvider.GetElapsedTime(waitStarted));
-        attempt.HoldReservation(_budget, reservation);
+        long waitStarted = Time.GetTimestamp();
+        MemoryBudget.Reservation reservation = Budget.Reserve(_changes.Member!, estimate, attempt.CancellationToken, attempt);
+        Metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForMemory, Time.GetElapsedTime(waitStarted));
+        attempt.HoldReservation(Budget, reservation);
         return reservation;
     }
 
@@ -151,11 +152,11 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     {
         if (reservation is not null)
         {
-            _budget!.Cancel(reservation);
+            Budget!.Cancel(reservation);
         }
     }
 
-    public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason) => _slot.RetainedBytes(artifact, reason);
+    public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason) => Slot.RetainedBytes(artifact, reason);
 
     /// <summary>
     /// The model's size as its options say to measure it (allocated: managed bytes the load step allocated on this
@@ -165,7 +166,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     /// </summary>
     public long MeasureSize(LoadAttempt<TModel> attempt, TModel model, ModelArtifact? artifact, long allocated, MemoryBudget.Reservation? reservation, long retained)
     {
-        long size = _options.SizeEstimator is null && _options.SizeMeasure == ModelSizeMeasure.AllocatedBytes
+        long size = Settings.SizeEstimator is null && Settings.SizeMeasure == ModelSizeMeasure.AllocatedBytes
             ? allocated
             : Pipeline.EstimateSize(attempt, model, artifact);
         if (reservation is not null)
@@ -173,7 +174,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
             try
             {
                 // The charge is the model's size and the raw bytes the generation keeps (Charge): fit both.
-                _budget!.Fit(_changes.Member!, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, attempt);
+                Budget!.Fit(_changes.Member!, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, attempt);
             }
             catch
             {
@@ -195,11 +196,11 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     {
         Volatile.Write(ref _lastSize, size);
         TimeSpan drainDelay = model is IDisposable or IAsyncDisposable
-            ? (_options.EvictionDrainDelay < _options.DrainDelay ? _options.EvictionDrainDelay : _options.DrainDelay)
+            ? (Settings.EvictionDrainDelay < Settings.DrainDelay ? Settings.EvictionDrainDelay : Settings.DrainDelay)
             : TimeSpan.Zero;
-        return _budget?.Charge(_changes.Member!, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
+        return Budget?.Charge(_changes.Member!, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
     }
 
     // The content's bytes are the model's size (no estimator, no measure after the build).
-    private bool SizeIsContent => _options.SizeMeasure == ModelSizeMeasure.ArtifactBytes && _options.SizeEstimator is null;
+    private bool SizeIsContent => Settings.SizeMeasure == ModelSizeMeasure.ArtifactBytes && Settings.SizeEstimator is null;
 }

@@ -26,6 +26,10 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
 {
     private readonly List<Action<ModelOptions<TModel>, IServiceProvider, string>> _steps = [];
 
+    // The settings of the last model made, which the next may share (TemplateSettings): one snapshot for all of a
+    // template's models whose settings do not depend on their name, instead of a copy per name.
+    private ModelOptions<TModel>? _shared;
+
     /// <summary>Records a step of the builder: it runs for each model made, with the model's name.</summary>
     public void Add(Action<ModelOptions<TModel>, IServiceProvider, string> step) => _steps.Add(step);
 
@@ -50,7 +54,10 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
         ModelOptions<TModel> options = OptionsFor(modelName, services);
         try
         {
-            return new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, owner: provider, Name);
+            ModelOptions<TModel> settings = Volatile.Read(ref _shared) is { } last && TemplateSettings<TModel>.SameApartFromName(last, options) ? last : options.Snapshot();
+            var cache = new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, owner: provider, Name, settings);
+            Volatile.Write(ref _shared, settings);
+            return cache;
         }
         catch
         {

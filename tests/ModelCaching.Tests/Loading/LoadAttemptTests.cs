@@ -19,14 +19,12 @@ public sealed class LoadAttemptTests : IDisposable
     private readonly ManualResetEventSlim _release = new();
     private readonly ManualResetEventSlim _workStarted = new();
     private readonly TaskCompletionSource<Exception> _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _lifetime = new();
     private int _ended;
     private bool? _finished;
 
     public void Dispose()
     {
         _release.Set();
-        _lifetime.Dispose();
     }
 
     [Fact]
@@ -41,7 +39,7 @@ public sealed class LoadAttemptTests : IDisposable
             _finished = a.TryBeginFinish();
         });
 
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         await attempt.Ended.WaitAsync(Bound);
 
         Assert.NotEqual(testThread, workThread);
@@ -56,7 +54,7 @@ public sealed class LoadAttemptTests : IDisposable
     public async Task The_timeout_on_the_time_provider_abandons_the_attempt_and_cancels_its_token()
     {
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: BlockUntilReleased);
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
 
         _time.Advance(Timeout - TimeSpan.FromMilliseconds(1));
@@ -79,7 +77,7 @@ public sealed class LoadAttemptTests : IDisposable
     public async Task TryBeginFinish_after_abandonment_is_false()
     {
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: BlockUntilReleased);
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
 
         _time.Advance(Timeout);
@@ -96,7 +94,7 @@ public sealed class LoadAttemptTests : IDisposable
     {
         var clock = new ClockWithoutTimers();
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: BlockUntilReleased, timeProvider: clock);
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
 
         clock.Advance(Timeout - TimeSpan.FromMilliseconds(1));
@@ -117,7 +115,7 @@ public sealed class LoadAttemptTests : IDisposable
     {
         var clock = new ClockWithoutTimers();
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: BlockUntilReleased, timeProvider: clock, timeout: System.Threading.Timeout.InfiniteTimeSpan);
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
 
         clock.Advance(TimeSpan.FromDays(365));
@@ -135,7 +133,7 @@ public sealed class LoadAttemptTests : IDisposable
         var abandonedThreads = new AbandonedLoadThreads(limit: 4);
         var limiter = new ModelLoadLimiter(1, queueTimeout: null, abandonedThreads);
         LoadAttempt<FakeModel> stuck = Create(limiter, work: BlockUntilReleased);
-        stuck.Start(_lifetime.Token);
+        stuck.Start();
         Assert.True(_workStarted.Wait(Bound));
         _time.Advance(Timeout);
         await _abandoned.Task.WaitAsync(Bound);
@@ -144,7 +142,7 @@ public sealed class LoadAttemptTests : IDisposable
         Assert.Equal(1, abandonedThreads.Count);
         var nextStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         LoadAttempt<FakeModel> next = Create(limiter, work: _ => nextStarted.TrySetResult());
-        next.Start(_lifetime.Token);
+        next.Start();
         await nextStarted.Task.WaitAsync(Bound);
         await next.Ended.WaitAsync(Bound);
 
@@ -161,7 +159,7 @@ public sealed class LoadAttemptTests : IDisposable
         var abandonedThreads = new AbandonedLoadThreads(limit: 1);
         var limiter = new ModelLoadLimiter(2, queueTimeout: null, abandonedThreads);
         LoadAttempt<FakeModel> stuck = Create(limiter, work: BlockUntilReleased);
-        stuck.Start(_lifetime.Token);
+        stuck.Start();
         Assert.True(_workStarted.Wait(Bound));
         Assert.True(abandonedThreads.TryAdd()); // meanwhile another model's hung thread fills the cap
 
@@ -185,7 +183,7 @@ public sealed class LoadAttemptTests : IDisposable
         int runs = 0;
         LoadAttempt<FakeModel> attempt = Create(limiter, work: _ => runs++);
 
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
 
         var cause = Assert.IsType<InvalidOperationException>(await _abandoned.Task.WaitAsync(Bound));
         Assert.Contains("the cap of 1", cause.Message, StringComparison.Ordinal);
@@ -209,7 +207,7 @@ public sealed class LoadAttemptTests : IDisposable
             BlockUntilReleased(a);
             leftToTheThread = a.TakeReservation();
         });
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
         Assert.Equal(60, budget.Snapshot().Reserved);
 
@@ -245,7 +243,7 @@ public sealed class LoadAttemptTests : IDisposable
                 held.TrySetResult(ex);
             }
         });
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
         _time.Advance(Timeout);
         await _abandoned.Task.WaitAsync(Bound);
@@ -293,7 +291,7 @@ public sealed class LoadAttemptTests : IDisposable
                     Interlocked.Increment(ref failures);
                 }
             });
-            attempt.Start(_lifetime.Token);
+            attempt.Start();
             Assert.True(reserved.Wait(Bound));
 
             // The timeout fires a varying while after the work is let go, so that both orders and their overlap are tried.
@@ -317,13 +315,13 @@ public sealed class LoadAttemptTests : IDisposable
     }
 
     [Fact]
-    public async Task The_end_of_the_cache_lifetime_abandons_the_attempt_with_an_OperationCanceledException()
+    public async Task Disposal_abandons_the_attempt_with_an_OperationCanceledException()
     {
         LoadAttempt<FakeModel> attempt = Create(ModelLoadLimiter.Unlimited, work: BlockUntilReleased);
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.True(_workStarted.Wait(Bound));
 
-        await _lifetime.CancelAsync();
+        attempt.AbandonForDisposal();
 
         var cause = Assert.IsType<OperationCanceledException>(await _abandoned.Task.WaitAsync(Bound));
         Assert.Equal("The model cache was disposed.", cause.Message);
@@ -340,10 +338,10 @@ public sealed class LoadAttemptTests : IDisposable
         limiter.Enter(new DelegateSlotWaiter(static () => true));
         int runs = 0;
         LoadAttempt<FakeModel> attempt = Create(limiter, work: _ => runs++);
-        attempt.Start(_lifetime.Token);
+        attempt.Start();
         Assert.Equal(1, limiter.Queued);
 
-        await _lifetime.CancelAsync();
+        attempt.AbandonForDisposal();
         Assert.IsType<OperationCanceledException>(await _abandoned.Task.WaitAsync(Bound));
 
         // It will never run, so it has ended already, before any slot comes (disposal need not wait for one).

@@ -17,7 +17,6 @@ public sealed class LoadCoordinatorTests : IDisposable
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30); // a bound for a loaded CI machine, not a wait
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
-    private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _started = new(0);
     private readonly SemaphoreSlim _proceed = new(0);
     private readonly ConcurrentQueue<ModelLoadReason> _reasons = new();
@@ -39,7 +38,6 @@ public sealed class LoadCoordinatorTests : IDisposable
             ModelLoadLimiter.Unlimited,
             _time,
             Timeout,
-            _lifetime.Token,
             new DelegateLoadHost<FakeModel>(
                 Run,
                 () => Interlocked.Increment(ref _starting),
@@ -59,8 +57,7 @@ public sealed class LoadCoordinatorTests : IDisposable
     {
         _coordinator.Close();
         _proceed.Release(100);
-        _lifetime.Cancel();
-        _lifetime.Dispose();
+        _coordinator.AbandonAll();
     }
 
     [Fact]
@@ -84,6 +81,39 @@ public sealed class LoadCoordinatorTests : IDisposable
         Assert.Equal(1, generation.Version.Generation);
         Assert.Equal(1, _runs);
         Assert.Equal(1, _starting);
+        Assert.False(_coordinator.IsLoading);
+    }
+
+    [Fact]
+    public async Task AbandonAll_abandons_the_attempt_in_progress_its_waiters_get_an_ObjectDisposedException_at_once()
+    {
+        Task<ModelGeneration<FakeModel>> load = _coordinator.Request(ModelLoadReason.FirstUse);
+        await WaitStartedAsync();
+        LoadAttempt<FakeModel> attempt = _coordinator.Inflight!;
+
+        _coordinator.Close();
+        _coordinator.AbandonAll();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => load.WaitAsync(Bound));
+        Assert.True(attempt.IsAbandoned);
+        Assert.True(attempt.CancellationToken.IsCancellationRequested);
+        Assert.False(_coordinator.IsLoading);
+
+        // Its thread still runs until its step lets go; disposal waits for that through the attempt's Ended.
+        Assert.False(attempt.Ended.IsCompleted);
+        _proceed.Release();
+        await attempt.Ended.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task An_attempt_that_starts_after_AbandonAll_is_abandoned_before_it_runs()
+    {
+        _coordinator.AbandonAll();
+
+        Task<ModelGeneration<FakeModel>> load = _coordinator.Request(ModelLoadReason.FirstUse);
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => load.WaitAsync(Bound));
+        Assert.Equal(0, _runs);
         Assert.False(_coordinator.IsLoading);
     }
 

@@ -29,7 +29,6 @@ public sealed class LoadCoordinatorTimeoutRaceTests
             ModelLoadLimiter.Unlimited,
             time,
             Timeout,
-            CancellationToken.None,
             new DelegateLoadHost<FakeModel>(attempt =>
             {
                 int run = Interlocked.Increment(ref runs);

@@ -120,6 +120,20 @@ public sealed class LoadHistoryTests
     }
 
     [Fact]
+    public void Empty_one_and_two_records_read_back_in_order_as_the_first_is_kept_alone_then_in_an_array()
+    {
+        var history = new LoadHistory(capacity: 20);
+        Assert.Empty(history.Snapshot());
+
+        history.Add(Record(ModelLoadOutcome.Success, "v1"));
+        IReadOnlyList<ModelLoadRecord> one = history.Snapshot();
+        history.Add(Record(ModelLoadOutcome.Failure, "v2"));
+
+        Assert.Equal(["v1"], one.Select(static record => record.VersionId));
+        Assert.Equal(["v1", "v2"], history.Snapshot().Select(static record => record.VersionId));
+    }
+
+    [Fact]
     public void Tells_its_observer_each_record_once_it_is_in_the_history()
     {
         var observer = new SnapshotObserver();

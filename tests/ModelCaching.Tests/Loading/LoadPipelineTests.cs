@@ -178,7 +178,8 @@ public sealed class LoadPipelineTests
         _settings.SwapMode = ModelSwapMode.UnloadFirst;
         _settings.Validators.Add((_, _) => throw new OperationCanceledException("abandoned"));
         LoadAttempt<FakeModel> attempt = Attempt(ModelLoadReason.SourceChanged);
-        attempt.Start(new CancellationToken(canceled: true));
+        attempt.AbandonForDisposal();
+        attempt.Start();
         Assert.True(attempt.IsAbandoned);
 
         LoadOutcome<FakeModel> outcome = Pipeline().Run(attempt, Current("v1"));

@@ -3,18 +3,18 @@ using ModelCaching.FailSafe;
 namespace ModelCaching.Loading;
 
 /// <summary>Builds the model from its content with the <see cref="IModelLoader{TModel}"/>, measuring what it allocates.</summary>
-internal sealed class BuildStep<TModel>(IModelLoader<TModel> loader, TimeProvider timeProvider) : LoadStep<TModel>
+internal sealed class BuildStep<TModel> : LoadStep<TModel>
     where TModel : class
 {
     public override ContentCheck? Check => ContentCheck.Loader;
 
     public override bool Run(LoadContext<TModel> context)
     {
-        context.BuildStarted = timeProvider.GetTimestamp();
+        context.BuildStarted = context.Pipeline.TimeProvider.GetTimestamp();
         LoadAttempt<TModel> attempt = context.Attempt;
         attempt.Step = "loading";
         long before = GC.GetAllocatedBytesForCurrentThread();
-        context.Model = Load(loader, context.Artifact!, attempt.CancellationToken);
+        context.Model = Load(context.Pipeline.Loader!, context.Artifact!, attempt.CancellationToken);
         context.Allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         return true;
     }

@@ -4,12 +4,13 @@ namespace ModelCaching.Loading;
 /// Builds the model with the <see cref="IModelFactory{TModel}"/> (no content to fetch or verify). The serving instance
 /// handed back again is "unchanged": the load ends, and it is neither validated again nor disposed.
 /// </summary>
-internal sealed class FactoryBuildStep<TModel>(IModelFactory<TModel> factory, TimeProvider timeProvider, ILoadStepHost<TModel> host) : LoadStep<TModel>
+internal sealed class FactoryBuildStep<TModel> : LoadStep<TModel>
     where TModel : class
 {
     public override bool Run(LoadContext<TModel> context)
     {
-        context.BuildStarted = timeProvider.GetTimestamp();
+        IModelFactory<TModel> factory = context.Pipeline.Factory!;
+        context.BuildStarted = context.Pipeline.TimeProvider.GetTimestamp();
         LoadAttempt<TModel> attempt = context.Attempt;
         attempt.Step = "building";
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -19,7 +20,7 @@ internal sealed class FactoryBuildStep<TModel>(IModelFactory<TModel> factory, Ti
         {
             // Whoever takes the reservation from the attempt owns it: give it back (cancelling twice is harmless).
             attempt.TakeReservation();
-            host.CancelReservation(context.Reservation);
+            context.Host.CancelReservation(context.Reservation);
             context.Unchanged = current;
             return false;
         }

@@ -3,7 +3,7 @@ using ModelCaching.FailSafe;
 namespace ModelCaching.Loading;
 
 /// <summary>Checks the content against the size limit and the expected SHA-256 (from the options or a sidecar).</summary>
-internal sealed class IntegrityStep<TModel>(ModelOptions<TModel> settings) : LoadStep<TModel>
+internal sealed class IntegrityStep<TModel> : LoadStep<TModel>
     where TModel : class
 {
     public override ContentCheck? Check => ContentCheck.Integrity;
@@ -11,6 +11,7 @@ internal sealed class IntegrityStep<TModel>(ModelOptions<TModel> settings) : Loa
     public override bool Run(LoadContext<TModel> context)
     {
         context.Attempt.Step = "checking integrity";
+        ModelOptions<TModel> settings = context.Pipeline.Settings;
         ModelArtifact artifact = context.Artifact!;
         if (artifact.Length > settings.MaxArtifactBytes)
         {

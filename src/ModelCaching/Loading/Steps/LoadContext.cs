@@ -4,13 +4,20 @@ using ModelCaching.Generations;
 namespace ModelCaching.Loading;
 
 /// <summary>
-/// What the steps of one load share: the attempt, what served when it started, and what each step leaves for the next
-/// (the content, the reservation, the model, its size). A step that ends the load early says why here
-/// (<see cref="Unchanged"/>, <see cref="KnownBad"/>).
+/// What the steps of one load share: the model's pipeline (its name, settings, loader or factory, clock, log and
+/// <see cref="ILoadStepHost{TModel}"/>: the steps themselves hold none of it, so one set of steps serves every model), the
+/// attempt, what served when it started, and what each step leaves for the next (the content, the reservation, the model,
+/// its size). A step that ends the load early says why here (<see cref="Unchanged"/>, <see cref="KnownBad"/>).
 /// </summary>
-internal sealed class LoadContext<TModel>(LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
+internal sealed class LoadContext<TModel>(LoadPipeline<TModel> pipeline, LoadAttempt<TModel> attempt, ModelGeneration<TModel>? current)
     where TModel : class
 {
+    /// <summary>The model's pipeline: what the steps need of the model they load.</summary>
+    public LoadPipeline<TModel> Pipeline { get; } = pipeline;
+
+    /// <summary>The cache's side of the steps (<see cref="LoadPipeline{TModel}.Host"/>).</summary>
+    public ILoadStepHost<TModel> Host => Pipeline.Host;
+
     public LoadAttempt<TModel> Attempt { get; } = attempt;
 
     /// <summary>The generation that served when the load started, if any.</summary>

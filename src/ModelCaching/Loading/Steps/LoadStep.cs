@@ -4,7 +4,9 @@ namespace ModelCaching.Loading;
 
 /// <summary>
 /// One step of a load (<see cref="LoadPipeline{TModel}"/>): it runs on the attempt's thread, under its token, reads and
-/// writes the load's <see cref="LoadContext{TModel}"/>, and holds no state of its own.
+/// writes the load's <see cref="LoadContext{TModel}"/>, and holds no state of its own: what it needs of the model (its
+/// settings, loader, host) it reads from the context's pipeline, so one instance of each step serves every model (a
+/// fetch step, which holds the model's source, is the exception).
 /// </summary>
 internal abstract class LoadStep<TModel>
     where TModel : class

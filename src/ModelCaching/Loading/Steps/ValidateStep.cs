@@ -1,23 +1,22 @@
-using Microsoft.Extensions.Logging;
 using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 
 namespace ModelCaching.Loading;
 
 /// <summary>Runs the validators (<see cref="ModelOptions{TModel}.Validators"/>) on the new model; a model that fails them is disposed.</summary>
-internal sealed class ValidateStep<TModel>(ModelOptions<TModel> settings, string modelName, ILogger logger) : LoadStep<TModel>
+internal sealed class ValidateStep<TModel> : LoadStep<TModel>
     where TModel : class
 {
     public override ContentCheck? Check => ContentCheck.Validation;
 
     public override bool Run(LoadContext<TModel> context)
     {
-        RunEach(context, settings.Validators, "validating", modelName, logger);
+        RunEach(context, context.Pipeline.Settings.Validators, "validating");
         return true;
     }
 
     /// <summary>Runs each callback on the model under the attempt's token; disposes the model (generation 0) if one throws.</summary>
-    internal static void RunEach(LoadContext<TModel> context, IList<Func<TModel, CancellationToken, ValueTask>> callbacks, string step, string modelName, ILogger logger)
+    internal static void RunEach(LoadContext<TModel> context, IList<Func<TModel, CancellationToken, ValueTask>> callbacks, string step)
     {
         TModel model = context.Model!;
         CancellationToken cancellationToken = context.Attempt.CancellationToken;
@@ -31,7 +30,7 @@ internal sealed class ValidateStep<TModel>(ModelOptions<TModel> settings, string
         }
         catch
         {
-            ModelDisposal.TryDispose(model, logger, modelName, generation: 0);
+            context.Pipeline.DisposeUnserved(model);
             throw;
         }
     }

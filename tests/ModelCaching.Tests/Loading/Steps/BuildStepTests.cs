@@ -15,10 +15,10 @@ public sealed class BuildStepTests
     [Fact]
     public void Run_loads_the_content_into_the_context_and_notes_when_building_started_and_what_it_allocated()
     {
-        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"));
+        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"), pipeline: Pipeline(loader: _loader, time: _time));
         long started = _time.GetTimestamp();
 
-        Assert.True(new BuildStep<FakeModel>(_loader, _time).Run(context));
+        Assert.True(new BuildStep<FakeModel>().Run(context));
 
         Assert.Equal("v1", context.Model!.Content);
         Assert.Same(Assert.Single(_loader.Created), context.Model);
@@ -30,15 +30,15 @@ public sealed class BuildStepTests
     [Fact]
     public void It_judges_the_content_only_by_what_the_loader_throws()
     {
-        Assert.Equal(ContentCheck.Loader, new BuildStep<FakeModel>(_loader, _time).Check);
+        Assert.Equal(ContentCheck.Loader, new BuildStep<FakeModel>().Check);
     }
 
     [Fact]
     public void Run_passes_on_a_loader_failure()
     {
-        LoadContext<FakeModel> context = Context(artifact: Artifact("bad-v1"));
+        LoadContext<FakeModel> context = Context(artifact: Artifact("bad-v1"), pipeline: Pipeline(loader: _loader, time: _time));
 
-        var error = Assert.Throws<InvalidDataException>(() => new BuildStep<FakeModel>(_loader, _time).Run(context));
+        var error = Assert.Throws<InvalidDataException>(() => new BuildStep<FakeModel>().Run(context));
 
         Assert.Equal("corrupt model 'bad-v1'", error.Message);
         Assert.Null(context.Model);

@@ -15,9 +15,9 @@ public sealed class FactoryBuildStepTests
     public void Run_puts_a_new_model_in_the_context()
     {
         var built = new FakeModel("built");
-        LoadContext<FakeModel> context = Context(ModelLoadReason.Explicit, Current("v1"));
+        LoadContext<FakeModel> context = Context(ModelLoadReason.Explicit, Current("v1"), pipeline: Building(built));
 
-        Assert.True(Step(built).Run(context));
+        Assert.True(Step().Run(context));
 
         Assert.Same(built, context.Model);
         Assert.Null(context.Unchanged);
@@ -30,10 +30,10 @@ public sealed class FactoryBuildStepTests
     public void Run_that_gets_the_serving_instance_back_ends_the_load_as_unchanged_and_gives_back_the_reservation()
     {
         var current = Current("v1");
-        LoadContext<FakeModel> context = Context(ModelLoadReason.Explicit, current);
+        LoadContext<FakeModel> context = Context(ModelLoadReason.Explicit, current, pipeline: Building(current.Model));
         context.Reservation = _host.ReserveMemory(context.Attempt, artifact: null);
 
-        Assert.False(Step(current.Model).Run(context));
+        Assert.False(Step().Run(context));
 
         Assert.Same(current, context.Unchanged);
         Assert.Null(context.Model);
@@ -46,12 +46,15 @@ public sealed class FactoryBuildStepTests
     [Fact]
     public void Run_of_a_factory_returning_null_is_an_error_naming_the_factory()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Step(null!).Run(Context()));
+        var error = Assert.Throws<InvalidOperationException>(() => Step().Run(Context(pipeline: Building(null!))));
 
         Assert.Equal("the factory NullFactory returned null", error.Message);
     }
 
-    private FactoryBuildStep<FakeModel> Step(FakeModel model) => new(new NullFactory(model), _time, _host);
+    private static FactoryBuildStep<FakeModel> Step() => new();
+
+    // A model whose factory hands back model.
+    private LoadPipeline<FakeModel> Building(FakeModel model) => Pipeline(_host, factory: new NullFactory(model), time: _time);
 
     // Named for the message when it returns null.
     private sealed class NullFactory(FakeModel model) : IModelFactory<FakeModel>

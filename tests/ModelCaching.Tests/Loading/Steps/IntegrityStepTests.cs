@@ -14,8 +14,8 @@ public sealed class IntegrityStepTests
     [Fact]
     public void It_judges_the_content_and_names_its_step()
     {
-        var step = new IntegrityStep<FakeModel>(_settings);
-        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"));
+        var step = new IntegrityStep<FakeModel>();
+        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"), pipeline: Pipeline(settings: _settings));
 
         Assert.True(step.Run(context));
 
@@ -80,5 +80,5 @@ public sealed class IntegrityStepTests
         Check(ModelArtifact.WithoutContent("memory:test"));
     }
 
-    private void Check(ModelArtifact artifact) => new IntegrityStep<FakeModel>(_settings).Run(Context(artifact: artifact));
+    private void Check(ModelArtifact artifact) => new IntegrityStep<FakeModel>().Run(Context(artifact: artifact, pipeline: Pipeline(settings: _settings)));
 }

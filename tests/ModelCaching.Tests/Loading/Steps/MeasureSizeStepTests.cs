@@ -14,12 +14,12 @@ public sealed class MeasureSizeStepTests
     public void Run_notes_how_long_building_took_then_fits_the_size_with_the_retained_bytes()
     {
         var host = new FakeStepHost { Size = 300, Retained = 7 };
-        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"));
+        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"), pipeline: Pipeline(host, time: _time));
         context.Model = new FakeModel("v1");
         context.BuildStarted = _time.GetTimestamp();
         _time.Advance(TimeSpan.FromSeconds(3));
 
-        Assert.True(new MeasureSizeStep<FakeModel>(_time, host).Run(context));
+        Assert.True(new MeasureSizeStep<FakeModel>().Run(context));
 
         Assert.Equal(TimeSpan.FromSeconds(3), context.LoadTime);
         Assert.Equal(300, context.Size);
@@ -31,10 +31,10 @@ public sealed class MeasureSizeStepTests
     public void Run_passes_on_a_model_that_does_not_fit()
     {
         var host = new FakeStepHost { MeasureFails = new InvalidOperationException("too large") };
-        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"));
+        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"), pipeline: Pipeline(host, time: _time));
         context.Model = new FakeModel("v1");
 
-        var error = Assert.Throws<InvalidOperationException>(() => new MeasureSizeStep<FakeModel>(_time, host).Run(context));
+        var error = Assert.Throws<InvalidOperationException>(() => new MeasureSizeStep<FakeModel>().Run(context));
 
         Assert.Equal("too large", error.Message);
         Assert.True(context.Model.IsDisposed);

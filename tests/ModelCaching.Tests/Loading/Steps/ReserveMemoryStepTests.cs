@@ -11,9 +11,9 @@ public sealed class ReserveMemoryStepTests
     public void Run_keeps_the_reservation_in_the_context_and_the_attempt_holds_it()
     {
         var host = new FakeStepHost { Reserve = 60 };
-        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"));
+        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"), pipeline: Pipeline(host));
 
-        Assert.True(new ReserveMemoryStep<FakeModel>(host).Run(context));
+        Assert.True(new ReserveMemoryStep<FakeModel>().Run(context));
 
         Assert.NotNull(host.Reservation);
         Assert.Same(host.Reservation, context.Reservation);
@@ -24,9 +24,9 @@ public sealed class ReserveMemoryStepTests
     public void Run_without_a_budget_reserves_nothing()
     {
         var host = new FakeStepHost();
-        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"));
+        LoadContext<FakeModel> context = Context(artifact: Artifact("v1"), pipeline: Pipeline(host));
 
-        Assert.True(new ReserveMemoryStep<FakeModel>(host).Run(context));
+        Assert.True(new ReserveMemoryStep<FakeModel>().Run(context));
 
         Assert.Equal(["reserve"], host.Calls);
         Assert.Null(context.Reservation);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using ModelCaching.Budget;
+using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 using ModelCaching.Loading;
 using ModelCaching.Tests.Support;
@@ -24,8 +25,21 @@ internal static class StepTestKit
         Timeout.InfiniteTimeSpan,
         DelegateAttemptOwner<FakeModel>.Idle);
 
-    public static LoadContext<FakeModel> Context(ModelLoadReason reason = ModelLoadReason.FirstUse, ModelGeneration<FakeModel>? current = null, ModelArtifact? artifact = null) =>
-        new(Attempt(reason, artifact), current);
+    /// <summary>A load of a model named "m" (what the steps read of it: its settings, loader or factory, clock, host).</summary>
+    public static LoadPipeline<FakeModel> Pipeline(ILoadStepHost<FakeModel>? host = null, ModelOptions<FakeModel>? settings = null, IModelLoader<FakeModel>? loader = null, IModelFactory<FakeModel>? factory = null, TimeProvider? time = null) => new(
+        "m",
+        "memory:test",
+        factory is null ? new DelegateModelSource((_, _) => throw new InvalidOperationException("the source is read through the host"), "memory:test") : null,
+        loader,
+        factory,
+        settings ?? new ModelOptions<FakeModel> { DrainDelay = TimeSpan.Zero },
+        new FailSafePolicy(TimeProvider.System, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero),
+        NullLogger.Instance,
+        time ?? TimeProvider.System,
+        host ?? new FakeStepHost());
+
+    public static LoadContext<FakeModel> Context(ModelLoadReason reason = ModelLoadReason.FirstUse, ModelGeneration<FakeModel>? current = null, ModelArtifact? artifact = null, LoadPipeline<FakeModel>? pipeline = null) =>
+        new(pipeline ?? Pipeline(), Attempt(reason, artifact), current);
 
     public static ModelGeneration<FakeModel> Current(string text)
     {

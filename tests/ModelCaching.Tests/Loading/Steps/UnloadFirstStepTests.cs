@@ -17,9 +17,9 @@ public sealed class UnloadFirstStepTests
     public void Run_of_a_reload_unloads_the_serving_generation_and_keeps_it_to_restore(ModelLoadReason reason)
     {
         ModelGeneration<FakeModel> current = Current("v1");
-        LoadContext<FakeModel> context = Context(reason, current, Artifact("v2"));
+        LoadContext<FakeModel> context = Context(reason, current, Artifact("v2"), pipeline: Pipeline(_host));
 
-        Assert.True(new UnloadFirstStep<FakeModel>(_host).Run(context));
+        Assert.True(new UnloadFirstStep<FakeModel>().Run(context));
 
         Assert.Equal(["unload v1"], _host.Calls);
         Assert.Same(current, context.UnloadedFirst!.Value.Generation);
@@ -29,9 +29,9 @@ public sealed class UnloadFirstStepTests
     [Fact]
     public void Run_of_a_first_load_unloads_nothing()
     {
-        LoadContext<FakeModel> context = Context(ModelLoadReason.FirstUse, Current("v1"), Artifact("v2"));
+        LoadContext<FakeModel> context = Context(ModelLoadReason.FirstUse, Current("v1"), Artifact("v2"), pipeline: Pipeline(_host));
 
-        Assert.True(new UnloadFirstStep<FakeModel>(_host).Run(context));
+        Assert.True(new UnloadFirstStep<FakeModel>().Run(context));
 
         Assert.Empty(_host.Calls);
         Assert.Null(context.UnloadedFirst);
@@ -40,9 +40,9 @@ public sealed class UnloadFirstStepTests
     [Fact]
     public void Run_with_nothing_serving_unloads_nothing()
     {
-        LoadContext<FakeModel> context = Context(ModelLoadReason.SourceChanged, current: null, Artifact("v2"));
+        LoadContext<FakeModel> context = Context(ModelLoadReason.SourceChanged, current: null, Artifact("v2"), pipeline: Pipeline(_host));
 
-        Assert.True(new UnloadFirstStep<FakeModel>(_host).Run(context));
+        Assert.True(new UnloadFirstStep<FakeModel>().Run(context));
 
         Assert.Empty(_host.Calls);
         Assert.Null(context.UnloadedFirst);
@@ -52,9 +52,9 @@ public sealed class UnloadFirstStepTests
     public void Run_when_the_generation_no_longer_serves_has_nothing_to_restore()
     {
         _host.Unloads = false;
-        LoadContext<FakeModel> context = Context(ModelLoadReason.SourceChanged, Current("v1"), Artifact("v2"));
+        LoadContext<FakeModel> context = Context(ModelLoadReason.SourceChanged, Current("v1"), Artifact("v2"), pipeline: Pipeline(_host));
 
-        Assert.True(new UnloadFirstStep<FakeModel>(_host).Run(context));
+        Assert.True(new UnloadFirstStep<FakeModel>().Run(context));
 
         Assert.Null(context.UnloadedFirst);
     }

@@ -81,12 +81,12 @@ public sealed class ValidateStepTests
         Assert.Equal("waiting for a load slot", context.Attempt.Step);
     }
 
-    private static LoadContext<FakeModel> WithModel(string content)
+    private LoadContext<FakeModel> WithModel(string content)
     {
-        LoadContext<FakeModel> context = Context(artifact: Artifact(content));
+        LoadContext<FakeModel> context = Context(artifact: Artifact(content), pipeline: Pipeline(settings: _settings));
         context.Model = new FakeModel(content);
         return context;
     }
 
-    private ValidateStep<FakeModel> Step() => new(_settings, "m", NullLogger.Instance);
+    private static ValidateStep<FakeModel> Step() => new();
 }

@@ -46,12 +46,12 @@ public sealed class WarmUpStepTests
         Assert.Equal(1, context.Model!.DisposeCount);
     }
 
-    private static LoadContext<FakeModel> WithModel(string content)
+    private LoadContext<FakeModel> WithModel(string content)
     {
-        LoadContext<FakeModel> context = Context(artifact: Artifact(content));
+        LoadContext<FakeModel> context = Context(artifact: Artifact(content), pipeline: Pipeline(settings: _settings));
         context.Model = new FakeModel(content);
         return context;
     }
 
-    private WarmUpStep<FakeModel> Step() => new(_settings, "m", NullLogger.Instance);
+    private static WarmUpStep<FakeModel> Step() => new();
 }
