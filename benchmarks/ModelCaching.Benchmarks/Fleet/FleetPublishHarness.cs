@@ -15,7 +15,8 @@ namespace ModelCaching.Benchmarks.Fleet;
 /// versions one after another, each once the whole fleet serves the one before. For each publish it takes the
 /// <see cref="Stopwatch"/> time from <c>PublishAsync</c>'s return to each instance's <c>Reloaded</c> event for that version
 /// (a negative time: the instance served it before the publisher's reply arrived), and the time to the last instance.
-/// Prints p50, p99 and max across all (instance, publish) pairs and of the whole fleet per publish.
+/// Prints p50, p99 and max across all (instance, publish) pairs and of the whole fleet per publish (nearest rank: with
+/// fewer than 100 values, p99 is the maximum).
 /// <c>dotnet run -c Release --project benchmarks/ModelCaching.Benchmarks -- --harness fleet-publish [instance counts, e.g. 3,20] [publishes]</c>
 /// </summary>
 public sealed class FleetPublishHarness : IHarness
@@ -29,6 +30,12 @@ public sealed class FleetPublishHarness : IHarness
     {
         int[] counts = args.Length > 0 ? [.. args[0].Split(',').Select(static c => int.Parse(c, CultureInfo.InvariantCulture))] : [3, 20];
         int publishes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+        if (counts.Any(static c => c < 1) || publishes < 1)
+        {
+            Console.WriteLine("usage: --harness fleet-publish [instance counts ≥ 1, comma-separated] [publishes ≥ 1]");
+            return 1;
+        }
+
         Console.WriteLine($"fleet-publish: instances {string.Join(", ", counts)}, {publishes} publishes each (after 1 warm-up), {Environment.ProcessorCount} cores, load average {LoadAverage()}");
 
         await using BenchmarkRedisServer redis = await BenchmarkRedisServer.StartAsync();
