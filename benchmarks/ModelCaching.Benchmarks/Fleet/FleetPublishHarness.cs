@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ModelCaching.Fleet;
+using ModelCaching.Redis.Tests.Support;
 
 namespace ModelCaching.Benchmarks.Fleet;
 
@@ -38,7 +39,7 @@ public sealed class FleetPublishHarness : IHarness
 
         Console.WriteLine($"fleet-publish: instances {string.Join(", ", counts)}, {publishes} publishes each (after 1 warm-up), {Environment.ProcessorCount} cores, load average {LoadAverage()}");
 
-        await using BenchmarkRedisServer redis = await BenchmarkRedisServer.StartAsync();
+        await using RedisServer redis = await RedisServer.StartAsync();
         string directory = Directory.CreateTempSubdirectory("fleet-publish").FullName;
         var rows = new List<string>();
         try

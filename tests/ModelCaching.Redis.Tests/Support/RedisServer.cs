@@ -8,7 +8,8 @@ namespace ModelCaching.Redis.Tests.Support;
 /// <summary>
 /// A real <c>redis-server</c> (Debian's package; <c>.ci/run</c> installs it) on a free 127.0.0.1 port, without
 /// persistence (<c>--save '' --appendonly no</c>) in a temporary directory. Started with a bounded wait for PING; it can be
-/// killed (SIGKILL) and started again on the same port. No mock of Redis stands in for it.
+/// killed (SIGKILL) and started again on the same port, and is killed when the process exits (or on Ctrl+C), so a failed or
+/// interrupted run leaves none behind. No mock of Redis stands in for it. The fleet-publish benchmark links this file.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
@@ -16,7 +17,12 @@ public sealed class RedisServer : IAsyncDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("modelcaching-redis-").FullName;
     private Process? _process;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port)
+    {
+        Port = port;
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+        Console.CancelKeyPress += OnProcessExit;
+    }
 
     public int Port { get; }
 
@@ -108,6 +114,8 @@ public sealed class RedisServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Kill();
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
+        Console.CancelKeyPress -= OnProcessExit;
         _process?.Dispose();
         await Task.Yield();
         try
@@ -116,6 +124,18 @@ public sealed class RedisServer : IAsyncDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    private void OnProcessExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            Kill();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+            // Already gone, or not gone in time: nothing more to do as the process exits.
         }
     }
 
