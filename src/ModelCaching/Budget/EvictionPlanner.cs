@@ -20,6 +20,9 @@ internal sealed class EvictionPlanner
     private readonly List<EvictionEntry> _victims = [];
     private readonly List<EvictionEntry> _moreVictims = [];
 
+    // The member whose generation was charged last: the trim ahead of need never evicts it (see PlanTrim).
+    private BudgetMember? _lastCharged;
+
     /// <summary>Model names the budget knows: joined, or left after they served.</summary>
     public int Known => _members.Count;
 
@@ -61,6 +64,11 @@ internal sealed class EvictionPlanner
         member.Joined = false;
         member.Entry.Resident = false;
         member.Entry.Overdraft = false;
+        if (ReferenceEquals(member, _lastCharged))
+        {
+            _lastCharged = null;
+        }
+
         if (!member.EverServed)
         {
             _members.Remove(member.Name);
@@ -78,6 +86,7 @@ internal sealed class EvictionPlanner
 
         member.EverServed = true;
         member.Entry.Overdraft = overdraft;
+        _lastCharged = member;
         _policy.RecordLoad(member.Entry, loadSeconds, bytes);
     }
 
@@ -132,10 +141,15 @@ internal sealed class EvictionPlanner
         return TakeVictims();
     }
 
-    /// <summary>The lowest-valued evictable members for <paramref name="bytes"/> of room ahead of need (never a degraded one).</summary>
+    /// <summary>
+    /// The lowest-valued evictable members for <paramref name="bytes"/> of room ahead of need: never a degraded one, and
+    /// never the model charged last. That one was loaded for a caller who may not have had it yet (a not-admitted newcomer
+    /// is the lowest valued of all): trimmed at once, the caller would load it again, and the trim after that load could
+    /// evict it again.
+    /// </summary>
     public List<BudgetMember>? PlanTrim(long bytes)
     {
-        CollectEvictable(candidate: null, includeLastResort: false);
+        CollectEvictable(candidate: _lastCharged, includeLastResort: false);
         _policy.SelectLowest(bytes, _evictable, _victims);
         _evictable.Clear();
         return TakeVictims();

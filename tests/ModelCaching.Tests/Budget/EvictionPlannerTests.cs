@@ -67,8 +67,9 @@ public sealed class EvictionPlannerTests
     {
         var planner = new EvictionPlanner();
         BudgetMember candidate = planner.Join(new Cache("candidate"), hits: null);
-        BudgetMember degraded = Serving(planner, "degraded", 50, EvictionStanding.LastResort);
+        // Charged in this order: the model charged last is never trimmed (see the test below).
         BudgetMember ready = Serving(planner, "ready", 50, EvictionStanding.Evictable);
+        BudgetMember degraded = Serving(planner, "degraded", 50, EvictionStanding.LastResort);
         bool admitted = true;
 
         Assert.Equal([ready], planner.PlanTrim(100));
@@ -118,11 +119,37 @@ public sealed class EvictionPlannerTests
     }
 
     // A member serving `bytes` (held as the account would hold them) that published `standing`.
-    private static BudgetMember Serving(EvictionPlanner planner, string name, long bytes, EvictionStanding standing)
+    [Fact]
+    public void TheTrimAheadOfNeed_NeverEvictsTheModelChargedLast_EvenTheOverdraftModel()
+    {
+        // Found in CI (TemplateEvictionTests): a newcomer not admitted (the overdraft model, the first to go) waited for
+        // room and served; the trim that followed its charge evicted it before the caller it was loaded for had it, so
+        // that caller loaded it again.
+        var planner = new EvictionPlanner();
+        BudgetMember admitted = Serving(planner, "admitted", 50, EvictionStanding.Evictable);
+        BudgetMember newcomer = Serving(planner, "newcomer", 50, EvictionStanding.Evictable, overdraft: true);
+
+        Assert.Equal([admitted], planner.PlanTrim(50));
+        admitted.AddHeld(-50);
+        planner.EndEviction(admitted, evicted: true);
+        Assert.Null(planner.PlanTrim(50));
+        Assert.False(newcomer.Evicting);
+
+        // A need (a load waiting for room) still takes the overdraft model first, and once another model is charged
+        // the trim may take it too.
+        bool wasAdmitted = true;
+        BudgetMember candidate = planner.Join(new Cache("candidate"), hits: null);
+        Assert.Equal([newcomer], planner.Plan(candidate, 50, decideAdmission: false, ref wasAdmitted));
+        planner.EndEviction(newcomer, evicted: false);
+        Serving(planner, "later", 50, EvictionStanding.Evictable);
+        Assert.Equal([newcomer], planner.PlanTrim(50));
+    }
+
+    private static BudgetMember Serving(EvictionPlanner planner, string name, long bytes, EvictionStanding standing, bool overdraft = false)
     {
         BudgetMember member = planner.Join(new Cache(name), hits: null);
         member.AddHeld(bytes);
-        planner.RecordCharge(member, bytes, loadSeconds: 1, overdraft: false);
+        planner.RecordCharge(member, bytes, loadSeconds: 1, overdraft);
         member.Publish(standing);
         return member;
     }
