@@ -59,7 +59,7 @@ public static class RedisFleetModelCacheBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(static sp => new FleetSettings(sp.GetRequiredService<IOptions<RedisFleetOptions>>().Value));
         services.TryAddSingleton(static sp => new FleetConnection(sp.GetRequiredService<FleetSettings>()));
-        services.TryAddSingleton(static sp => new FleetStore(sp.GetRequiredService<FleetSettings>(), sp.GetRequiredService<FleetConnection>()));
+        services.TryAddSingleton(static sp => new FleetStore(sp.GetRequiredService<FleetSettings>(), sp.GetRequiredService<FleetConnection>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static sp => new FleetContentReader(sp.GetRequiredService<FleetStore>()));
         services.TryAddSingleton(static sp => new FleetAgent(
             sp.GetRequiredService<FleetSettings>(),

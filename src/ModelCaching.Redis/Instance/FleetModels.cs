@@ -184,12 +184,13 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     {
         FleetDesiredVersion? desired = await store.ReadDesiredAsync(entry.Name, cancellationToken).ConfigureAwait(false);
         FleetVersion? wanted = desired is null ? null : Rollouts.TargetFor(desired, settings.InstanceId);
-        string? refusal = wanted is null ? null : settings.Signer.Refusal(wanted);
+        string? refusal = desired is null ? null : settings.Signer.Refusal(desired, wanted);
         (FleetVersion? target, AcceptOutcome outcome) = entry.Accept(desired, wanted, refusal);
         switch (outcome)
         {
             case AcceptOutcome.NewlyRefused:
-                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, wanted!.VersionId, refusal!);
+                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, (wanted ?? desired!.Version).VersionId, desired!.Revision, entry.Refusal!);
+                metrics?.RecordRefused(entry.Name);
                 requests.Report();
                 break;
             case AcceptOutcome.NewlyMissing:
