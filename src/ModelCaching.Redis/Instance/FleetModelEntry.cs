@@ -26,6 +26,9 @@ internal sealed class FleetModelEntry(string name)
     /// <summary>Fires the model's change token: the cache reloads, and its fetch reads the desired version.</summary>
     public ChangeSignal Signal { get; } = new();
 
+    /// <summary>How many fleet sources hold the entry (changed only under <see cref="FleetModels"/>' lock).</summary>
+    public int Holders { get; set; }
+
     /// <summary>The cache whose <see cref="IModelCache.Reloaded"/> the agent listens to, once it exists.</summary>
     public IModelCache? Cache { get; set; }
 
