@@ -64,6 +64,9 @@ public sealed class DesiredRecordSigningTests(RedisServerFixture redis) : IClass
             Assert.Contains(host.Logs.GetSnapshot(), r => r.Level == LogLevel.Error && r.Message.Contains("refused the desired version", StringComparison.Ordinal) && r.Message.Contains(reason, StringComparison.Ordinal));
         }
 
+        // A publisher with the key does not build on a record that fails its check: no rollout is at the canary stage to promote.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => fleet.Control.PromoteAsync(Model));
+
         // A signed change replaces the refused record (a publish does not build on a record that fails its check). After
         // the replay, Redis holds the first record: the next revision is the greater of its + 1 and the clock, so the clock
         // must have moved past the second's (a real one has, by far; the fake one is moved).
