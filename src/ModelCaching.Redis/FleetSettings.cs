@@ -63,4 +63,7 @@ internal sealed class FleetSettings
     public ConfigurationOptions? Configuration { get; }
 
     public bool Covers(string model) => Models is null || Models.Contains(model);
+
+    /// <summary>Whether a model made at run time (from <paramref name="template"/>, or discovered by <c>AddModels</c> when <see langword="null"/>) follows the fleet: by its own name or its template's.</summary>
+    public bool Covers(string model, string? template) => Covers(model) || (template is not null && Models!.Contains(template));
 }

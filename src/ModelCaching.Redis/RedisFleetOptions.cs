@@ -47,7 +47,9 @@ public sealed class RedisFleetOptions
     public string KeyPrefix { get; set; } = RedisFleetDefaults.KeyPrefix;
 
     /// <summary>
-    /// The names of the models the fleet manages, or empty for every model registered before <c>AddRedisFleet</c>.
+    /// The names of the models the fleet manages, or empty for every model registered before <c>AddRedisFleet</c>, every
+    /// model <c>AddModels</c> discovers and every model made from a template. A template's name here stands for every model
+    /// made from it (<c>tenant-a</c>, <c>tenant-b</c>, … from the template <c>tenants</c>).
     /// <value>The default is empty (every model).</value>
     /// </summary>
     public IList<string> Models { get; } = [];

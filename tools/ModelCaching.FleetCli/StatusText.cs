@@ -24,7 +24,7 @@ internal static class StatusText
             }
             else
             {
-                text.Append(CultureInfo.InvariantCulture, $"  desired:  {desired.Version.VersionId} ({desired.Action.ToString().ToLowerInvariant()} by {desired.ChangedBy} at {desired.ChangedAt:u}{(desired.Pinned ? ", pinned" : string.Empty)})\n");
+                text.Append(CultureInfo.InvariantCulture, $"  desired:  {desired.Version.VersionId} ({desired.Action.ToString().ToLowerInvariant()} by {desired.ChangedBy} at {desired.ChangedAt:u}{(desired.Pinned ? ", pinned" : string.Empty)}, revision {desired.Revision}{(desired.Signature is null ? string.Empty : ", signed")})\n");
                 if (desired.Rollout is { } rollout)
                 {
                     text.Append(CultureInfo.InvariantCulture, $"  rollout:  {rollout.Stage.ToString().ToLowerInvariant()}, canaries {string.Join(", ", rollout.Canaries)}; the others on {rollout.Previous?.VersionId ?? "what they have"}\n");

@@ -16,7 +16,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RedisFleetModelCacheBuilderExtensions
 {
     /// <summary>
-    /// Makes the models registered so far (or those named in <see cref="RedisFleetOptions.Models"/>) follow the fleet's
+    /// Makes the models registered so far with <c>AddModel</c>, the models made from templates (<c>AddModelTemplate</c>)
+    /// and those <c>AddModels</c> discovers (or those named in <see cref="RedisFleetOptions.Models"/>) follow the fleet's
     /// desired versions in Redis: each instance loads exactly the published version through its usual pipeline, reports
     /// what it serves, and registers <see cref="IModelFleet"/> to publish, roll back and pin. Call it after the models'
     /// <c>AddModel</c>. A model's own source (<c>FromFile</c>, say) serves until a version is published. The fleet starts
@@ -59,7 +60,7 @@ public static class RedisFleetModelCacheBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(static sp => new FleetSettings(sp.GetRequiredService<IOptions<RedisFleetOptions>>().Value));
         services.TryAddSingleton(static sp => new FleetConnection(sp.GetRequiredService<FleetSettings>()));
-        services.TryAddSingleton(static sp => new FleetStore(sp.GetRequiredService<FleetSettings>(), sp.GetRequiredService<FleetConnection>()));
+        services.TryAddSingleton(static sp => new FleetStore(sp.GetRequiredService<FleetSettings>(), sp.GetRequiredService<FleetConnection>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static sp => new FleetContentReader(sp.GetRequiredService<FleetStore>()));
         services.TryAddSingleton(static sp => new FleetAgent(
             sp.GetRequiredService<FleetSettings>(),
@@ -73,6 +74,9 @@ public static class RedisFleetModelCacheBuilderExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<ModelFleet>>() ?? NullLogger<ModelFleet>.Instance));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, FleetHostedService>(static sp => new FleetHostedService(sp.GetRequiredService<FleetAgent>())));
+
+        // Models made from templates and those AddModels discovers join when the provider makes them, whenever they were registered.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRuntimeModelOptions, FleetRuntimeModels>());
 
         foreach (ServiceDescriptor descriptor in services.ToArray())
         {
@@ -93,17 +97,6 @@ public static class RedisFleetModelCacheBuilderExtensions
         where TModel : class
     {
         services.AddOptions<ModelOptions<TModel>>(name).PostConfigure<IServiceProvider>((options, sp) =>
-        {
-            // Twice AddRedisFleet wraps once; a model built by a factory has no bytes for the fleet to publish.
-            if (options.Source is FleetModelSource || options.Factory is not null)
-            {
-                return;
-            }
-
-            bool resolved = options.Source is null;
-            IModelSource? own = options.ResolveSource(sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance);
-            options.Source = new FleetModelSource(name, own, ownsInner: own is not null && (resolved || options.OwnsSource), sp.GetRequiredService<FleetAgent>(), sp.GetRequiredService<FleetContentReader>());
-            options.OwnsSource = true;
-        });
+            FleetRuntimeModels.Wrap(name, sp.GetRequiredService<FleetSettings>().Covers(name), options, sp));
     }
 }

@@ -30,8 +30,8 @@ internal static partial class FleetLog
     [LoggerMessage(EventIds.DesiredChanged, LogLevel.Information, "Fleet '{Fleet}': model '{ModelName}' now wants version {VersionId} ({Action}, pinned: {Pinned}).")]
     public static partial void DesiredChanged(ILogger logger, string fleet, string modelName, FleetAction action, string versionId, bool pinned);
 
-    [LoggerMessage(EventIds.RecordRefused, LogLevel.Error, "Fleet '{Fleet}': refused the desired version {VersionId} of model '{ModelName}': {Reason}. The instance keeps what it serves.")]
-    public static partial void RecordRefused(ILogger logger, string fleet, string modelName, string versionId, string reason);
+    [LoggerMessage(EventIds.RecordRefused, LogLevel.Error, "Fleet '{Fleet}': refused the desired version {VersionId} of model '{ModelName}' (record revision {Revision}): {Reason}. The instance keeps what it serves.")]
+    public static partial void RecordRefused(ILogger logger, string fleet, string modelName, string versionId, long revision, string reason);
 
     [LoggerMessage(EventIds.ControlPlaneLost, LogLevel.Warning, "Fleet '{Fleet}': the connection to Redis was lost ({FailureType}); models keep serving what they have, and the instance catches up when it is back.")]
     public static partial void ControlPlaneLost(ILogger logger, Exception? exception, string fleet, string failureType);

@@ -17,6 +17,7 @@ internal sealed class FleetMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly Counter<long> _rolloutsStopped;
+    private readonly Counter<long> _recordsRefused;
     private readonly KeyValuePair<string, object?> _fleet;
 
     public FleetMetrics(FleetAgent agent, IMeterFactory? meterFactory)
@@ -28,7 +29,10 @@ internal sealed class FleetMetrics : IDisposable
         _meter.CreateObservableGauge("modelcache.fleet.failing", () => Observe(agent, static m => (m.LastError is null ? 0 : 1, null)), "{instance}", "1 per fleet model this instance is not on its target version for (a failed load, a refused record, a desired record gone).");
         _meter.CreateObservableGauge("modelcache.fleet.canary", () => Observe(agent, static m => (m.Canary ? 1 : 0, null)), "{instance}", "1 per fleet model whose staged rollout this instance is a canary of.");
         _rolloutsStopped = _meter.CreateCounter<long>("modelcache.fleet.rollouts.stopped", "{rollout}", "Staged rollouts this instance stopped because its load of the canary version failed.");
+        _recordsRefused = _meter.CreateCounter<long>("modelcache.fleet.records.refused", "{record}", "Desired records this instance refused: unsigned or wrongly signed when a signing key is set, or older than a revision it accepted (a replay).");
     }
+
+    public void RecordRefused(string model) => _recordsRefused.Add(1, _fleet, new(ModelTag, model));
 
     public void RolloutStopped(string model) => _rolloutsStopped.Add(1, _fleet, new(ModelTag, model));
 

@@ -71,6 +71,9 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     /// <summary>Called by a model's fleet source when the source is made.</summary>
     public FleetModelEntry Join(string model) => _models.Join(model);
 
+    /// <summary>Called by a model's fleet source when the source is disposed.</summary>
+    public void Leave(FleetModelEntry entry) => _models.Leave(entry);
+
     /// <summary>Starts the background loop (once); it connects without waiting for Redis.</summary>
     public Task StartAsync()
     {

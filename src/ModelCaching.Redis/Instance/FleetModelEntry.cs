@@ -3,8 +3,8 @@ using ModelCaching.Reload;
 namespace ModelCaching.Redis.Instance;
 
 /// <summary>
-/// What one instance knows about one fleet model: the desired record it read last, the version it accepted as its target
-/// (kept while Redis is down or restarted empty), a refusal, the version a fetch is loading, a load waiting for its share
+/// What one instance knows about one fleet model: the desired record it accepted last (and its revision, below which it
+/// accepts none), the version it accepted as its target (kept while Redis is down or restarted empty), a refusal, the version a fetch is loading, a load waiting for its share
 /// of the jitter, and the signal that makes the model's cache reload.
 /// </summary>
 internal sealed class FleetModelEntry(string name)
@@ -17,13 +17,17 @@ internal sealed class FleetModelEntry(string name)
     private string? _fetching;
     private ITimer? _pendingLoad;
     private string? _refusal;
-    private string? _refusedVersionId;
+    private string? _refused;
+    private long _revision;
     private bool _missing;
 
     public string Name { get; } = name;
 
     /// <summary>Fires the model's change token: the cache reloads, and its fetch reads the desired version.</summary>
     public ChangeSignal Signal { get; } = new();
+
+    /// <summary>How many fleet sources hold the entry (changed only under <see cref="FleetModels"/>' lock).</summary>
+    public int Holders { get; set; }
 
     /// <summary>The cache whose <see cref="IModelCache.Reloaded"/> the agent listens to, once it exists.</summary>
     public IModelCache? Cache { get; set; }
@@ -40,7 +44,7 @@ internal sealed class FleetModelEntry(string name)
         }
     }
 
-    /// <summary>The desired record as last read (with its rollout), or <see langword="null"/>.</summary>
+    /// <summary>The desired record as last accepted (with its rollout), or <see langword="null"/>.</summary>
     public FleetDesiredVersion? Record
     {
         get
@@ -76,10 +80,26 @@ internal sealed class FleetModelEntry(string name)
         }
     }
 
-    /// <summary>Takes in what Redis holds now; returns what the model should serve and what changed.</summary>
+    /// <summary>The revision of the newest desired record this instance accepted (0 before the first).</summary>
+    public long Revision
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _revision;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes in what Redis holds now; returns what the model should serve and what changed. A refused record (its
+    /// signature, or a revision lower than one accepted before: <see cref="RevisionRefusal"/>) changes nothing the
+    /// instance acts on: neither its target nor the rollout it follows.
+    /// </summary>
     /// <param name="desired">The record Redis holds, or <see langword="null"/> when it holds none.</param>
     /// <param name="target">The version this instance should serve under it (<see cref="Rollouts.TargetFor"/>), or <see langword="null"/> for "keep what it has".</param>
-    /// <param name="refusal">Why <paramref name="target"/> may not be loaded (its signature), or <see langword="null"/>.</param>
+    /// <param name="refusal">Why the record may not be followed (its signature, or its target's), or <see langword="null"/>.</param>
     public (FleetVersion? Target, AcceptOutcome Outcome) Accept(FleetDesiredVersion? desired, FleetVersion? target, string? refusal)
     {
         lock (_gate)
@@ -92,24 +112,24 @@ internal sealed class FleetModelEntry(string name)
             }
 
             _missing = false;
-            _record = desired;
-            if (target is null)
+            if ((refusal ?? RevisionRefusal(desired, _revision, _record?.Signature)) is { } why)
             {
-                _refusal = null;
-                _refusedVersionId = null;
-                return (_accepted, AcceptOutcome.Unchanged);
-            }
-
-            if (refusal is not null)
-            {
-                bool newlyRefused = _refusedVersionId != target.VersionId || _refusal != refusal;
-                _refusal = refusal;
-                _refusedVersionId = target.VersionId;
+                string refused = $"{desired.Revision}\n{desired.Version.VersionId}\n{why}";
+                bool newlyRefused = _refused != refused;
+                _refusal = why;
+                _refused = refused;
                 return (_accepted, newlyRefused ? AcceptOutcome.NewlyRefused : AcceptOutcome.Unchanged);
             }
 
             _refusal = null;
-            _refusedVersionId = null;
+            _refused = null;
+            _record = desired;
+            _revision = desired.Revision;
+            if (target is null)
+            {
+                return (_accepted, AcceptOutcome.Unchanged);
+            }
+
             _accepted = target;
             if (_versionBySha.Count >= RememberedVersions)
             {
@@ -119,6 +139,22 @@ internal sealed class FleetModelEntry(string name)
             _versionBySha[target.Sha256] = target.VersionId;
             return (target, AcceptOutcome.Accepted);
         }
+    }
+
+    /// <summary>
+    /// The replay rule: a record whose revision is lower than the one accepted is refused, and so is another signed record
+    /// of the same revision (the same record read again passes). Returns why, or <see langword="null"/>.
+    /// </summary>
+    public static string? RevisionRefusal(FleetDesiredVersion desired, long acceptedRevision, string? acceptedSignature)
+    {
+        if (desired.Revision < acceptedRevision)
+        {
+            return $"the desired record's revision {desired.Revision} is older than revision {acceptedRevision}, which this instance accepted already: an older record was written back (replayed, or Redis restored from an old snapshot)";
+        }
+
+        return desired.Revision == acceptedRevision && acceptedSignature is not null && desired.Signature != acceptedSignature
+            ? $"the desired record has revision {desired.Revision}, as the other record this instance accepted already: one of them was written back (replayed), or two writers' clocks collided"
+            : null;
     }
 
     /// <summary>Notes the fleet version a fetch is about to read (or <see langword="null"/>: the model's own source), for the load's record.</summary>

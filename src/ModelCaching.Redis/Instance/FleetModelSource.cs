@@ -17,18 +17,19 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
     private readonly bool _ownsInner;
     private readonly FleetAgent _agent;
     private readonly FleetContentReader _reader;
-    private readonly FleetModelEntry _entry;
-    private readonly bool _covered;
+    private readonly FleetModelEntry? _entry;
+    private int _disposed;
 
-    public FleetModelSource(string modelName, IModelSource? inner, bool ownsInner, FleetAgent agent, FleetContentReader reader)
+    // covered: whether the model follows the fleet (RedisFleetOptions.Models); one that does not only passes through to
+    // its own source and does not join.
+    public FleetModelSource(string modelName, bool covered, IModelSource? inner, bool ownsInner, FleetAgent agent, FleetContentReader reader)
     {
         _inner = inner;
         _ownsInner = ownsInner;
         _agent = agent;
         _reader = reader;
-        _covered = agent.Settings.Covers(modelName);
-        _entry = agent.Join(modelName);
-        Description = _covered
+        _entry = covered ? agent.Join(modelName) : null;
+        Description = covered
             ? $"fleet '{agent.Settings.FleetName}'" + (inner is null ? string.Empty : $" (else {inner.Description})")
             : inner?.Description ?? "no source";
     }
@@ -40,12 +41,15 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
 
     public async ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
     {
-        if (!_covered)
+        if (_entry is null)
         {
             return await FetchInnerAsync(context, cancellationToken).ConfigureAwait(false);
         }
 
         _ = _agent.StartAsync(); // Apps without a host start the fleet with their first load.
+
+        // A model made from a template after the desired record was published (it waited in Redis) loads it now: the
+        // fetch reads the record, whatever the model's own source holds.
         FleetVersion? version = await _agent.ResolveForFetchAsync(_entry, cancellationToken).ConfigureAwait(false);
         _entry.Fetching(version?.VersionId);
         if (version is null)
@@ -64,13 +68,19 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
 
     public IChangeToken? GetChangeToken()
     {
+        IChangeToken? own = _inner?.GetChangeToken();
+        if (_entry is null)
+        {
+            return own;
+        }
+
         IChangeToken fleet = _entry.Signal.GetToken();
-        return _inner?.GetChangeToken() is { } own ? new CompositeChangeToken([fleet, own]) : fleet;
+        return own is not null ? new CompositeChangeToken([fleet, own]) : fleet;
     }
 
     void ILoadRecordObserver.OnRecorded(ModelLoadRecord record)
     {
-        if (_covered)
+        if (_entry is not null)
         {
             _agent.OnLoadRecorded(_entry, record);
         }
@@ -78,6 +88,16 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_entry is not null)
+        {
+            _agent.Leave(_entry); // a template's model that is dropped (its first load failed) is no longer reported
+        }
+
         if (_ownsInner)
         {
             (_inner as IDisposable)?.Dispose();

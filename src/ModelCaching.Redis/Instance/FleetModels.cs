@@ -18,6 +18,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     private FleetMetrics? metrics;
 
     private readonly ConcurrentDictionary<string, FleetModelEntry> _models = new(StringComparer.Ordinal);
+    private readonly Lock _membership = new();
     private IModelCacheProvider? _provider;
 
     /// <summary>The models that joined the fleet on this instance (their caches' sources are fleet sources).</summary>
@@ -32,7 +33,39 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         set => metrics = value;
     }
 
-    public FleetModelEntry Join(string model) => _models.GetOrAdd(model, static name => new FleetModelEntry(name));
+    /// <summary>A fleet source of <paramref name="model"/> was made: the model joins (or gets one more holder).</summary>
+    public FleetModelEntry Join(string model)
+    {
+        lock (_membership)
+        {
+            FleetModelEntry entry = _models.GetOrAdd(model, static name => new FleetModelEntry(name));
+            if (++entry.Holders == 1)
+            {
+                // A model that joins after the start (a template's, when its name is first used): the loop reads its
+                // desired record and reports it now, not at the next heartbeat.
+                requests.Changed(model);
+            }
+
+            return entry;
+        }
+    }
+
+    /// <summary>
+    /// A fleet source was disposed: with no other holder, the model leaves (a template's model dropped because its first
+    /// load failed is no longer reconciled or reported); otherwise its cache is looked up again (the holder's may be gone).
+    /// </summary>
+    public void Leave(FleetModelEntry entry)
+    {
+        lock (_membership)
+        {
+            entry.Cache = null;
+            if (--entry.Holders == 0)
+            {
+                _models.TryRemove(KeyValuePair.Create(entry.Name, entry));
+                entry.CancelScheduledLoad();
+            }
+        }
+    }
 
     public bool Contains(string model) => _models.ContainsKey(model);
 
@@ -43,7 +76,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         {
             foreach (FleetModelEntry entry in _models.Values)
             {
-                if (settings.Covers(entry.Name) && (all || names.Contains(entry.Name)))
+                if (all || names.Contains(entry.Name))
                 {
                     await ReconcileAsync(entry, stopping).ConfigureAwait(false);
                 }
@@ -184,12 +217,13 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     {
         FleetDesiredVersion? desired = await store.ReadDesiredAsync(entry.Name, cancellationToken).ConfigureAwait(false);
         FleetVersion? wanted = desired is null ? null : Rollouts.TargetFor(desired, settings.InstanceId);
-        string? refusal = wanted is null ? null : settings.Signer.Refusal(wanted);
+        string? refusal = desired is null ? null : settings.Signer.Refusal(desired, wanted);
         (FleetVersion? target, AcceptOutcome outcome) = entry.Accept(desired, wanted, refusal);
         switch (outcome)
         {
             case AcceptOutcome.NewlyRefused:
-                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, wanted!.VersionId, refusal!);
+                FleetLog.RecordRefused(logger, settings.FleetName, entry.Name, (wanted ?? desired!.Version).VersionId, desired!.Revision, entry.Refusal!);
+                metrics?.RecordRefused(entry.Name);
                 requests.Report();
                 break;
             case AcceptOutcome.NewlyMissing:

@@ -6,9 +6,10 @@ namespace ModelCaching.Redis.Records;
 /// <summary>
 /// Reads and writes the fleet's records in Redis. Every change of a desired version is one transaction (MULTI/EXEC)
 /// guarded by the values it read (optimistic, retried): a record is never seen half-written, and two publishers never
-/// lose each other's version. The change is announced on the fleet's channel inside the same transaction.
+/// lose each other's version. The change is announced on the fleet's channel inside the same transaction. Every desired
+/// record written gets the next revision (<see cref="NextRevision"/>) and, with a key, its signature, here and nowhere else.
 /// </summary>
-internal sealed class FleetStore(FleetSettings settings, FleetConnection connection)
+internal sealed class FleetStore(FleetSettings settings, FleetConnection connection, TimeProvider time)
 {
     private const int Attempts = 10;
     private readonly FleetKeys _keys = settings.Keys;
@@ -69,10 +70,11 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
                 throw new InvalidOperationException($"Fleet '{settings.FleetName}', model '{model}': version '{version.VersionId}' is already published; give the new version another id.");
             }
 
-            FleetDesiredVersion? current = ParseDesired(desiredRaw, model);
+            FleetDesiredVersion? read = ParseDesired(desiredRaw, model);
+            FleetDesiredVersion? current = Trusted(read);
             FleetDesiredVersion desired = current is { Pinned: true }
                 ? current
-                : new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } };
+                : Stamp(new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } }, read);
             FleetVersion? kept = Rollouts.Stable(desired);
 
             ITransaction tx = db.CreateTransaction();
@@ -126,11 +128,13 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
         {
             (RedisValue desiredRaw, RedisValue[] ids) = await ReadPointerAsync(db, model, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<FleetVersion> versions = await ReadVersionsAsync(model, cancellationToken).ConfigureAwait(false);
-            FleetDesiredVersion? desired = change(ParseDesired(desiredRaw, model), versions);
-            if (desired is null)
+            FleetDesiredVersion? read = ParseDesired(desiredRaw, model);
+            if (change(Trusted(read), versions) is not { } changed)
             {
                 return null;
             }
+
+            FleetDesiredVersion desired = Stamp(changed, read);
 
             ITransaction tx = db.CreateTransaction();
             Guard(tx, model, desiredRaw, ids);
@@ -213,6 +217,30 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
             tx.AddCondition(Condition.ListIndexEqual(_keys.Versions(model), 0, ids[0]));
         }
     }
+
+    /// <summary>
+    /// The revision of a record that replaces <paramref name="current"/>: the greater of its revision + 1 and this writer's
+    /// clock in Unix milliseconds. It goes up with every change in one Redis, and (clocks roughly right) also after Redis
+    /// lost its records, so instances that accepted a revision before follow the first record written after. The revision
+    /// of a record that fails its check is built on too (a higher revision never gets a signed record refused), unless it
+    /// is more than a day ahead of the clock: a client without the key cannot push revisions to the end of the range.
+    /// </summary>
+    public static long NextRevision(FleetDesiredVersion? current, bool trusted, DateTimeOffset now)
+    {
+        long clock = now.ToUnixTimeMilliseconds();
+        long previous = current?.Revision ?? 0;
+        return previous < 0 || (!trusted && previous > clock + (long)TimeSpan.FromDays(1).TotalMilliseconds) ? clock : Math.Max(previous + 1, clock);
+    }
+
+    // With a key, a record that does not pass its check (written by a client without the key) is not built on: a change
+    // signed here never takes over its pin or rollout; it replaces it as if Redis held none.
+    private FleetDesiredVersion? Trusted(FleetDesiredVersion? current) => IsTrusted(current) ? current : null;
+
+    private bool IsTrusted(FleetDesiredVersion? current) => current is not null && settings.Signer.Refusal(current, target: null) is null;
+
+    // The record as written over read (trusted or not): the next revision, signed (with a key) over all of it.
+    private FleetDesiredVersion Stamp(FleetDesiredVersion desired, FleetDesiredVersion? read) =>
+        settings.Signer.Sign(desired with { Revision = NextRevision(read, IsTrusted(read), time.GetUtcNow()), Signature = null });
 
     private InvalidOperationException Contended(string model) =>
         new($"Fleet '{settings.FleetName}', model '{model}': the change did not apply after {Attempts} attempts, because other publishers changed the model meanwhile; try again.");

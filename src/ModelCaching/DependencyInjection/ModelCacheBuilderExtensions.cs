@@ -82,6 +82,11 @@ public static class ModelCacheBuilderExtensions
             configure(name, options, sp);
             options.OwnsSource = options.Source is not null;
             sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
+            foreach (IRuntimeModelOptions extension in sp.GetServices<IRuntimeModelOptions>())
+            {
+                extension.Configure(name, templateName: null, options, sp);
+            }
+
             string[] problems = [.. options.Validate(name)];
             if (problems.Length > 0)
             {

@@ -23,4 +23,18 @@ public sealed record FleetDesiredVersion
     /// once. While the rollout is not promoted, most instances serve <see cref="FleetRollout.Previous"/> instead.
     /// </summary>
     public FleetRollout? Rollout { get; init; }
+
+    /// <summary>
+    /// The record's revision: every change of the model's desired record gets a higher one (the greater of the previous
+    /// revision + 1 and the writer's clock in Unix milliseconds, so a Redis restarted empty still goes up). An instance
+    /// never moves to a record with a lower revision than one it has accepted, so an older record replayed into Redis
+    /// (or a Redis restored from an old snapshot) does not take the fleet back.
+    /// </summary>
+    public long Revision { get; init; }
+
+    /// <summary>
+    /// The HMAC-SHA256 (base64) of the whole record (version, pin, action, rollout, revision, who and when) when the writer
+    /// had the fleet's signing key; otherwise <see langword="null"/>.
+    /// </summary>
+    public string? Signature { get; init; }
 }

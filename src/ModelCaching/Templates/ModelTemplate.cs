@@ -33,7 +33,7 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
     /// <summary>Records a step of the builder: it runs for each model made, with the model's name.</summary>
     public void Add(Action<ModelOptions<TModel>, IServiceProvider, string> step) => _steps.Add(step);
 
-    /// <summary>The options of the model <paramref name="modelName"/>: the builder's steps, then configuration (<c>ModelCache:Templates:{template}</c>).</summary>
+    /// <summary>The options of the model <paramref name="modelName"/>: the builder's steps, then configuration (<c>ModelCache:Templates:{template}</c>), then extensions (<see cref="IRuntimeModelOptions"/>).</summary>
     public ModelOptions<TModel> OptionsFor(string modelName, IServiceProvider services)
     {
         // A template's models keep no rollback bytes unless asked to: under a budget their raw bytes would be charged
@@ -46,6 +46,11 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
         }
 
         services.GetService<ModelCacheConfiguration>()?.BindTemplate(Name, modelName, options);
+        foreach (IRuntimeModelOptions extension in services.GetServices<IRuntimeModelOptions>())
+        {
+            extension.Configure(modelName, Name, options, services);
+        }
+
         return options;
     }
 
