@@ -71,7 +71,9 @@ internal sealed class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the sample on a free 127.0.0.1 port with <paramref name="environment"/> (configuration keys with <c>__</c>) and a model directory of its own.</summary>
-    public static SampleProcess Start(IReadOnlyDictionary<string, string> environment)
+    /// <param name="environment">More environment variables.</param>
+    /// <param name="urlsFromEnvironment">Gives the address in the <c>URLS</c> environment variable instead of <c>--urls</c>.</param>
+    public static SampleProcess Start(IReadOnlyDictionary<string, string> environment, bool urlsFromEnvironment = false)
     {
         string assembly = SampleAssemblyPath;
         if (!File.Exists(assembly))
@@ -88,9 +90,15 @@ internal sealed class SampleProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(assembly)!,
         };
-        foreach (string argument in (string[])[assembly, "--urls", $"http://127.0.0.1:{port}"])
+        start.ArgumentList.Add(assembly);
+        if (urlsFromEnvironment)
         {
-            start.ArgumentList.Add(argument);
+            start.Environment["URLS"] = $"http://127.0.0.1:{port}";
+        }
+        else
+        {
+            start.ArgumentList.Add("--urls");
+            start.ArgumentList.Add($"http://127.0.0.1:{port}");
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
