@@ -13,6 +13,7 @@ namespace ModelCaching.Samples.WebApi.Tests.Fleet;
 /// are shared by the tests of this class (starting them is most of the cost); each test publishes its own version ids
 /// and starts from whatever the fleet serves, so the order does not matter.
 /// </summary>
+[Collection(SampleProcessCollection.Name)]
 public sealed class FleetProcessTests(SampleFleet fleet, ITestOutputHelper output) : IClassFixture<SampleFleet>
 {
     [Fact]
