@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using ModelCaching.Fleet;
+using ModelCaching.Redis.Tests.Support;
 using ModelCaching.Samples.WebApi.Tests.Support;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace ModelCaching.Samples.WebApi.Tests.Fleet;
@@ -106,11 +110,10 @@ public sealed class FleetProcessTests(SampleFleet fleet, ITestOutputHelper outpu
     {
         await using var predictions = new HttpPredictionLoop(fleet.Instances);
         await predictions.WaitForMoreOnEveryInstanceAsync();
+        string redisDirectory = await RedisDirectoryAsync(fleet.Redis);
 
-        Assert.Equal("+OK", await fleet.Redis.CommandAsync("SAVE")); // the restarted server comes back with the desired records
-        fleet.Redis.Kill();
+        fleet.Redis.Kill(); // SIGKILL: no shutdown, no save
         var down = Stopwatch.StartNew();
-
         foreach (SampleProcess instance in fleet.Instances)
         {
             await fleet.UntilAsync(() => ControlPlaneIsAsync(instance, "Degraded"), $"port {instance.Port}'s readiness reports the fleet's control plane Degraded");
@@ -121,17 +124,20 @@ public sealed class FleetProcessTests(SampleFleet fleet, ITestOutputHelper outpu
         await predictions.WaitForMoreOnEveryInstanceAsync();
         output.WriteLine($"all three reported Degraded {down.ElapsedMilliseconds} ms after SIGKILL; failed predictions so far: {predictions.Failed}");
 
+        // A version published while the instances could not hear it: written into another redis-server, whose snapshot
+        // the restarted one loads. No message about it ever reaches the instances; they must read it on reconnect.
+        (byte[] content, string sha256) = await fleet.NotServedModelAsync();
+        string missed = "missed-" + Guid.NewGuid().ToString("N")[..8];
+        await PublishIntoSnapshotAsync(content, missed, redisDirectory);
         await fleet.Redis.StartAgainAsync();
+
         foreach (SampleProcess instance in fleet.Instances)
         {
             await fleet.UntilAsync(() => ControlPlaneIsAsync(instance, "Healthy"), $"port {instance.Port}'s readiness reports the control plane Healthy again");
         }
 
-        // Caught up: a version published after the restart reaches all three while the traffic goes on.
-        (byte[] content, string sha256) = await fleet.NotServedModelAsync();
-        string versionId = "after-restart-" + Guid.NewGuid().ToString("N")[..8];
-        await fleet.PublishAsync(content, versionId);
-        await fleet.UntilAllServeAsync(versionId);
+        await fleet.UntilAllServeAsync(missed);
+        output.WriteLine($"all three caught up with {missed} {down.ElapsedMilliseconds} ms after SIGKILL");
         await predictions.WaitForMoreOnEveryInstanceAsync();
 
         (long served, long failed) = await predictions.StopAsync();
@@ -142,6 +148,37 @@ public sealed class FleetProcessTests(SampleFleet fleet, ITestOutputHelper outpu
         {
             Assert.Equal(sha256, (await TaxiTrips.PredictAsync(instance.Client)).GetProperty("modelVersion").GetString());
         }
+    }
+
+    /// <summary>The directory the fleet's redis-server loads its snapshot (dump.rdb) from when it starts.</summary>
+    private static async Task<string> RedisDirectoryAsync(RedisServer redis)
+    {
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+        KeyValuePair<string, string> dir = Assert.Single(await connection.GetServer(connection.GetEndPoints()[0]).ConfigGetAsync("dir"));
+        return dir.Value;
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="content"/> as <paramref name="versionId"/> to this fleet on a scratch redis-server (with the
+    /// library's own <c>AddRedisFleet</c>, as the command-line tool does), saves that server's snapshot and copies it into
+    /// <paramref name="directory"/>, where the fleet's redis-server loads it when it starts.
+    /// </summary>
+    private async Task PublishIntoSnapshotAsync(byte[] content, string versionId, string directory)
+    {
+        await using RedisServer scratch = await RedisServer.StartAsync();
+        var services = new ServiceCollection();
+        services.AddModelCache().AddRedisFleet(o =>
+        {
+            o.Configuration = scratch.Configuration;
+            o.FleetName = fleet.FleetName;
+        });
+        await using (ServiceProvider publisher = services.BuildServiceProvider())
+        {
+            await publisher.GetRequiredService<IModelFleet>().PublishAsync(SampleFleet.ModelName, content, new FleetPublishOptions { VersionId = versionId });
+        }
+
+        Assert.Equal("+OK", await scratch.CommandAsync("SAVE"));
+        File.Copy(Path.Combine(await RedisDirectoryAsync(scratch), "dump.rdb"), Path.Combine(directory, "dump.rdb"), overwrite: true);
     }
 
     /// <summary>Whether <c>GET /health/ready</c> answers 200 (the model serves) with the fleet check in <paramref name="status"/>.</summary>
