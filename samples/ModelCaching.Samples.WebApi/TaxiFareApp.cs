@@ -75,6 +75,7 @@ public static class TaxiFareApp
         {
             models.AddRedisFleet(fleetSection);
         }
+
         builder.Services.AddSingleton<ModelPublisher>();
 
         // One model per tenant, made from a template on first use: tenant "acme" is the model "tenant-acme", loaded
