@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.ML;
 using ModelCaching.AspNetCore;
+using ModelCaching.Fleet;
 using ModelCaching.Samples.WebApi.Prediction;
 using ModelCaching.Samples.WebApi.Publishing;
 using ModelCaching.Samples.WebApi.Security;
@@ -33,6 +34,16 @@ public static class TaxiFareApp
         "GET  /metrics                    Prometheus metrics (modelcache_* and ASP.NET Core)",
     ];
 
+    private static readonly string[] FleetEndpoints =
+    [
+        "GET  /fleet                      the fleet: per model the desired version and its rollout, who serves what, who failed why (admin key)",
+        "POST /fleet/models/taxi-fare/publish?canary=  body = a model file: every instance (or a canary share first) loads it (admin key)",
+        "POST /fleet/models/taxi-fare/rollback|promote|abort|pin|unpin  move the whole fleet (admin key)",
+    ];
+
+    /// <summary>The configuration section that makes the sample join a Redis fleet: <c>ModelCache:Fleet</c>.</summary>
+    public const string FleetSectionName = "ModelCache:Fleet";
+
     /// <summary>Builds the application from command-line <paramref name="args"/> and the appsettings files.</summary>
     /// <param name="args">Command-line arguments; configuration keys work too (<c>--Sample:ModelDirectory=/srv/models</c>).</param>
     /// <param name="configure">Changes the builder before the application is built (the tests quiet the logs with it).</param>
@@ -47,13 +58,24 @@ public static class TaxiFareApp
         // The model: loaded at start-up in the background (readiness says when it is serving), reloaded when
         // the file changes, checked against TaxiTrip/TaxiFarePrediction before it serves, and predicted with
         // a pool of engines. Timeouts, retries and size limits come from "ModelCache:Models:taxi-fare".
-        builder.Services.AddModelCache(builder.Configuration.GetSection("ModelCache"))
+        IModelCacheBuilder models = builder.Services.AddModelCache(builder.Configuration.GetSection("ModelCache"))
             .AddHostedStartup() // ModelCaching.Hosting: the eager model starts loading when the host starts
             .AddModel<ITransformer>(SampleOptions.ModelName, model => model
                 .FromFile(modelPath, watchForChanges: true)
                 .UseMLNet()
                 .WithPredictionPool<TaxiTrip, TaxiFarePrediction>()
                 .Eager());
+
+        // A fleet, when "ModelCache:Fleet" is configured (Configuration = the Redis connection string, FleetName,
+        // SigningKey, ...; see docs/fleet.md): the model follows the version published to the fleet in Redis (the file
+        // above serves until one is), and the instance reports what it serves. Without the section: one instance, as before.
+        IConfigurationSection fleetSection = builder.Configuration.GetSection(FleetSectionName);
+        bool fleet = fleetSection.Exists();
+        if (fleet)
+        {
+            models.AddRedisFleet(fleetSection);
+        }
+
         builder.Services.AddSingleton<ModelPublisher>();
 
         // One model per tenant, made from a template on first use: tenant "acme" is the model "tenant-acme", loaded
@@ -74,6 +96,11 @@ public static class TaxiFareApp
         builder.Services.AddHealthChecks()
             .AddModelCache(SampleOptions.ModelName, tags: [ModelCacheHealthChecks.ReadyTag])
             .AddCheck("process", static () => HealthCheckResult.Healthy("The process is answering."), tags: [ModelCacheHealthChecks.LiveTag]);
+        if (fleet)
+        {
+            // The fleet's control plane (Redis): Degraded, never Unhealthy, when it is out of reach; the model serves on.
+            builder.Services.AddHealthChecks().AddRedisFleet(tags: [ModelCacheHealthChecks.ReadyTag]);
+        }
 
         // Admin endpoints: an API key in the X-Api-Key header ("Admin" section; see docs/security.md).
         builder.Services.AddAuthentication(ApiKeyDefaults.Scheme)
@@ -103,7 +130,8 @@ public static class TaxiFareApp
         app.UseAuthentication();
         app.UseAuthorization();
 
-        app.MapGet("/", () => TypedResults.Ok(new ApiIndex(SampleOptions.ModelName, modelPath, Endpoints)))
+        string[] endpoints = fleet ? [.. Endpoints, .. FleetEndpoints] : Endpoints;
+        app.MapGet("/", () => TypedResults.Ok(new ApiIndex(SampleOptions.ModelName, modelPath, endpoints)))
             .WithName("Index");
         app.MapPredict();
         app.MapTenantPredict();
@@ -115,16 +143,20 @@ public static class TaxiFareApp
             options.AllowAnonymousStatus = keys.AllowAnonymousStatus;
         });
         app.MapPublish(ApiKeyDefaults.AdminPolicy);
+        if (fleet)
+        {
+            app.MapModelFleetEndpoints(ApiKeyDefaults.AdminPolicy);
+        }
         app.MapModelCacheHealthChecks();
         app.MapPrometheusScrapingEndpoint();
 
         ModelPublisher publisher = app.Services.GetRequiredService<ModelPublisher>();
         string? seededFrom = publisher.PublishSeedModel() ? sample.SeedModel : null;
-        LogStartup(app, modelPath, seededFrom, keys);
+        LogStartup(app, modelPath, seededFrom, keys, fleet ? app.Services.GetRequiredService<IModelFleet>().FleetName : null);
         return app;
     }
 
-    private static void LogStartup(WebApplication app, string modelPath, string? seededFrom, ApiKeyAuthenticationOptions keys)
+    private static void LogStartup(WebApplication app, string modelPath, string? seededFrom, ApiKeyAuthenticationOptions keys, string? fleetName)
     {
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ModelCaching.Samples.WebApi");
         logger.LogInformation(
@@ -133,6 +165,11 @@ public static class TaxiFareApp
             modelPath,
             seededFrom is null ? "" : $" (started from the bundled {seededFrom})",
             keys.AllowAnonymousStatus ? "open to anonymous callers" : "behind the reader key");
+        if (fleetName is not null)
+        {
+            logger.LogInformation("Member of the Redis fleet '{Fleet}' ({Section}): GET /fleet shows it, POST /fleet/models/{Model}/publish moves it.", fleetName, FleetSectionName, SampleOptions.ModelName);
+        }
+
         if (string.IsNullOrEmpty(keys.AdminKey))
         {
             logger.LogWarning("No admin key is configured (Admin:AdminKey): reload, rollback and publish answer 401 to everyone.");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using ModelCaching.Redis.Tests.Support;
 using ModelCaching.Samples.WebApi.Tests.Support;
 
 namespace ModelCaching.Samples.WebApi.Tests;
@@ -18,7 +19,7 @@ public sealed partial class DashboardTests
     [Fact]
     public async Task Dashboard_EveryMetricAndLabelItQueries_IsInTheSamplesMetrics()
     {
-        string scrape = await ScrapeAfterTrafficAFailedReloadAndABudgetSqueezeAsync();
+        string scrape = await ScrapeAfterTrafficAFailedReloadAndABudgetSqueezeAsync() + "\n" + await ScrapeAFleetInstanceAfterAStoppedRolloutAsync();
         string[] queries = DashboardQueries();
 
         // Every modelcache_* token of a query is a metric the scrape has a sample of, or a label it carries.
@@ -67,6 +68,16 @@ public sealed partial class DashboardTests
         Assert.Contains("modelcache_load_queue_length", all, StringComparison.Ordinal);
         Assert.Contains("modelcache_load_wait_duration_seconds_bucket", all, StringComparison.Ordinal);
         Assert.Contains("modelcache_model_state=\"evicted\"", all, StringComparison.Ordinal);
+        Assert.Contains("Fleet instances reaching Redis", titles);
+        Assert.Contains("Instances per served version", titles);
+        Assert.Contains("Instances not on their target version", titles);
+        Assert.Contains("Canaries and stopped rollouts", titles);
+        Assert.Contains("modelcache_fleet_connected", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_fleet_serving", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_fleet_version", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_fleet_failing", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_fleet_canary", all, StringComparison.Ordinal);
+        Assert.Contains("modelcache_fleet_rollouts_stopped_total", all, StringComparison.Ordinal);
         Assert.Equal("DS_PROMETHEUS", dashboard.RootElement.GetProperty("__inputs")[0].GetProperty("name").GetString());
     }
 
@@ -117,6 +128,67 @@ public sealed partial class DashboardTests
         using HttpResponseMessage response = await server.SendAsync(HttpMethod.Get, "/metrics");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>
+    /// The sample in a fleet (a real redis-server), its only instance the canary of a bad version (iris: another schema)
+    /// whose rollout it stops, then serving a good version published after: every fleet instrument has a sample.
+    /// </summary>
+    private static async Task<string> ScrapeAFleetInstanceAfterAStoppedRolloutAsync()
+    {
+        await using RedisServer redis = await RedisServer.StartAsync();
+        await using SampleServer server = await SampleServer.StartAsync(
+            seed: true,
+            $"ModelCache:Fleet:Configuration={redis.Configuration}",
+            $"ModelCache:Fleet:FleetName=dashboard-{Guid.NewGuid():N}",
+            "ModelCache:Fleet:LoadJitter=00:00:00");
+        await server.WhenServingAsync(SampleServer.V1Sha256);
+        await UntilFleetSaysAsync(server, "\"servedVersionId\":\"local:", "the instance reports its model (a canary share needs a live member)");
+
+        using (HttpResponseMessage bad = await PublishAsync(server, Path.Combine(AppContext.BaseDirectory, "TestModels", "iris.zip"), "iris", "&canary=0.5"))
+        {
+            Assert.True(bad.StatusCode == HttpStatusCode.Created, await bad.Content.ReadAsStringAsync());
+        }
+
+        await UntilFleetSaysAsync(server, "\"stage\":\"Stopped\"", "the canary stopped the rollout of the bad version");
+        Task<ModelVersion> v2 = server.WhenServingAsync(SampleServer.V2Sha256);
+        using (HttpResponseMessage good = await PublishAsync(server, SampleServer.BundledModel("taxi-fare-v2.zip"), "v2", ""))
+        {
+            Assert.True(good.StatusCode == HttpStatusCode.Created, await good.Content.ReadAsStringAsync());
+        }
+
+        await v2;
+        await UntilFleetSaysAsync(server, "\"servedVersionId\":\"v2\"", "the instance reports v2");
+        using HttpResponseMessage response = await server.SendAsync(HttpMethod.Get, "/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+
+        static async Task<HttpResponseMessage> PublishAsync(SampleServer server, string file, string versionId, string query)
+        {
+            using HttpRequestMessage request = SampleServer.Request(HttpMethod.Post, $"/fleet/models/taxi-fare/publish?versionId={versionId}{query}", SampleServer.AdminKey);
+            request.Content = new ByteArrayContent(await File.ReadAllBytesAsync(file));
+            return await server.Client.SendAsync(request);
+        }
+
+        // Polls GET /fleet (bounded) until its answer holds the fragment.
+        static async Task UntilFleetSaysAsync(SampleServer server, string fragment, string what)
+        {
+            using var bound = new CancellationTokenSource(SampleServer.SignalTimeout);
+            string text;
+            do
+            {
+                using HttpResponseMessage status = await server.SendAsync(HttpMethod.Get, "/fleet", SampleServer.AdminKey);
+                text = await status.Content.ReadAsStringAsync();
+                if (text.Contains(fragment, StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                await Task.Delay(20, CancellationToken.None);
+            }
+            while (!bound.IsCancellationRequested);
+            Assert.Fail($"Timed out after {SampleServer.SignalTimeout} waiting for: {what}; GET /fleet: {text}");
+        }
     }
 
     [GeneratedRegex("(?<![A-Za-z0-9_])(modelcache_[a-z0-9_]+|error_type)")]
