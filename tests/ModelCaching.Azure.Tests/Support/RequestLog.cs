@@ -11,8 +11,11 @@ namespace ModelCaching.Azure.Tests.Support;
 public sealed class RequestLog : HttpPipelinePolicy
 {
     private readonly ConcurrentQueue<string> _requests = new();
+    private readonly ConcurrentQueue<Uri> _uris = new();
 
     public IReadOnlyList<string> Requests => [.. _requests];
+
+    public IReadOnlyList<Uri> Uris => [.. _uris];
 
     public int Count(string method) => _requests.Count(r => r.StartsWith(method + " ", StringComparison.Ordinal));
 
@@ -28,6 +31,9 @@ public sealed class RequestLog : HttpPipelinePolicy
         Record(message);
     }
 
-    private void Record(HttpMessage message) =>
+    private void Record(HttpMessage message)
+    {
+        _uris.Enqueue(message.Request.Uri.ToUri());
         _requests.Enqueue($"{message.Request.Method} {message.Request.Uri.Path} {(message.HasResponse ? message.Response.Status : 0)}");
+    }
 }
