@@ -110,6 +110,42 @@ public sealed class AzureBlobErrorTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task Load_FromAThrottlingAccount_IsRetriedByTheSdkPolicy_AndSucceeds()
+    {
+        BlobContainerClient container = await azurite.NewContainerAsync();
+        await container.UploadBlobAsync("taxi.zip", BinaryData.FromBytes(TestModels.TaxiFare));
+        await using var proxy = new ThrottlingProxy(azurite.Server.Port, throttle: 2);
+        await using ServiceProvider services = BlobModels.Build(azurite.Server, container, "taxi.zip", BlobModels.NewClock(), o =>
+        {
+            o.ConnectionString = proxy.ConnectionString;
+            o.ClientOptions = BlobModels.FastOptions(); // two retries
+        });
+
+        Assert.Equal(TestModels.TripFare, TestModels.PredictFare(await services.Taxi().GetModelAsync()), 0.001f);
+        Assert.Equal(2, proxy.Throttled);
+    }
+
+    [Fact]
+    public async Task Load_FromAnAccountThrottlingPastTheRetries_SaysItIsThrottled()
+    {
+        BlobContainerClient container = await azurite.NewContainerAsync();
+        await container.UploadBlobAsync("taxi.zip", BinaryData.FromBytes(TestModels.TaxiFare));
+        await using var proxy = new ThrottlingProxy(azurite.Server.Port, throttle: int.MaxValue);
+        await using ServiceProvider services = BlobModels.Build(azurite.Server, container, "taxi.zip", BlobModels.NewClock(), o =>
+        {
+            o.ConnectionString = proxy.ConnectionString;
+            o.ClientOptions = BlobModels.FastOptions();
+        });
+
+        ModelLoadException failure = await Assert.ThrowsAsync<ModelLoadException>(() => services.Taxi().GetModelAsync().AsTask());
+
+        AzureBlobModelSourceException cause = Assert.IsType<AzureBlobModelSourceException>(failure.InnerException);
+        Assert.Equal(503, cause.Status);
+        Assert.Equal($"Model 'taxi': the storage account is throttling or busy (503 ServerBusy) and blob 'taxi.zip' in container '{container.Name}' of storage account 'devstoreaccount1' could not be read within the SDK's retries. The next attempt retries with backoff.", cause.Message);
+        Assert.Equal(3, proxy.Throttled); // the first try and the SDK's two retries
+    }
+
+    [Fact]
     public void FromAzureBlob_WithAnInvalidContainerName_ThrowsAtRegistration_NamingTheModel()
     {
         var services = new ServiceCollection();
