@@ -5,11 +5,12 @@ using Azure.Storage.Sas;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML;
 using ModelCaching.Azure.Tests.Support;
+using Xunit.Abstractions;
 
 namespace ModelCaching.Azure.Tests;
 
 /// <summary>Each failure names the model, the blob and the cause; a failure after a good load keeps the good model serving.</summary>
-public sealed class AzureBlobErrorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+public sealed class AzureBlobErrorTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
     [Fact]
     public async Task Load_FromAContainerThatDoesNotExist_SaysSo()
@@ -68,6 +69,7 @@ public sealed class AzureBlobErrorTests(AzuriteFixture azurite) : IClassFixture<
         Uri listOnly = container.GenerateSasUri(BlobContainerSasPermissions.List, DateTimeOffset.UtcNow.AddHours(1));
 
         ModelLoadException failure = await LoadThroughRegisteredClientAsync(container, listOnly);
+        output.WriteLine(failure.Message);
 
         AzureBlobModelSourceException cause = Assert.IsType<AzureBlobModelSourceException>(failure.InnerException);
         Assert.Equal(403, cause.Status);
@@ -84,6 +86,7 @@ public sealed class AzureBlobErrorTests(AzuriteFixture azurite) : IClassFixture<
         Uri expired = container.GenerateSasUri(BlobContainerSasPermissions.Read, DateTimeOffset.UtcNow.AddHours(-1));
 
         ModelLoadException failure = await LoadThroughRegisteredClientAsync(container, expired);
+        output.WriteLine(failure.Message);
 
         AzureBlobModelSourceException cause = Assert.IsType<AzureBlobModelSourceException>(failure.InnerException);
         Assert.Equal(403, cause.Status);

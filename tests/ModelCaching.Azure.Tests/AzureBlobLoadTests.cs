@@ -148,6 +148,26 @@ public sealed class AzureBlobLoadTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Fact]
+    public async Task Download_ThatOutlastsTheLoadTimeout_IsCancelled_AndTheLoadFailsWithATimeout()
+    {
+        BlobContainerClient container = await azurite.NewContainerAsync();
+        await container.UploadBlobAsync("taxi.zip", BinaryData.FromBytes(TestModels.TaxiFare));
+        var pause = new PauseAfterHeaders();
+        pause.Arm();
+        FakeTimeProvider clock = BlobModels.NewClock();
+        await using ServiceProvider services = BlobModels.Build(
+            azurite.Server, container, "taxi.zip", clock, o => o.ClientOptions = BlobModels.FastOptions(pause), m => m.Configure(o => o.LoadTimeout = TimeSpan.FromSeconds(30)));
+
+        Task<ITransformer> load = services.Taxi().GetModelAsync().AsTask();
+        await pause.Paused.WaitAsync(Eventually.Timeout);
+        clock.Advance(TimeSpan.FromSeconds(30));
+
+        await pause.Cancelled.WaitAsync(Eventually.Timeout);
+        ModelLoadException failure = await Assert.ThrowsAsync<ModelLoadException>(() => load.WaitAsync(Eventually.Timeout));
+        Assert.True(failure.Message.EndsWith("the load timed out after 00:00:30 while fetching from the source", StringComparison.Ordinal), failure.Message);
+    }
+
+    [Fact]
     public async Task Download_HeldAfterItsHeaders_IsCancelledByTheLoadsToken()
     {
         BlobContainerClient container = await azurite.NewContainerAsync();

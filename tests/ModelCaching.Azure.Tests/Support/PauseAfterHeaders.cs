@@ -11,10 +11,14 @@ public sealed class PauseAfterHeaders : HttpPipelinePolicy
 {
     private readonly TaskCompletionSource _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _armed;
 
     /// <summary>Completes when a download is held.</summary>
     public Task Paused => _paused.Task;
+
+    /// <summary>Completes when the held download's request was cancelled (its token fired) while held.</summary>
+    public Task Cancelled => _cancelled.Task;
 
     /// <summary>Arms the pause for the next download.</summary>
     public void Arm() => Volatile.Write(ref _armed, 1);
@@ -30,7 +34,15 @@ public sealed class PauseAfterHeaders : HttpPipelinePolicy
         if (message.Request.Method == RequestMethod.Get && message.Response.Status is 200 or 206 && Interlocked.Exchange(ref _armed, 0) == 1)
         {
             _paused.TrySetResult();
-            await _released.Task.WaitAsync(message.CancellationToken);
+            try
+            {
+                await _released.Task.WaitAsync(message.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                _cancelled.TrySetResult();
+                throw;
+            }
         }
     }
 }
