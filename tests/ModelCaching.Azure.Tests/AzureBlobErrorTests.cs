@@ -149,6 +149,33 @@ public sealed class AzureBlobErrorTests(AzuriteFixture azurite, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Load_WhenTheServiceCannotBeReached_SaysSoAfterTheSdksRetries()
+    {
+        int closedPort;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var services = new ServiceCollection();
+        services.AddModelCache().AddModel<ITransformer>("taxi", model => model.FromAzureBlob("models", "taxi.zip", blob =>
+        {
+            blob.ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={AzuriteServer.AccountName};AccountKey={AzuriteServer.AccountKey};BlobEndpoint=http://127.0.0.1:{closedPort}/{AzuriteServer.AccountName};";
+            blob.ClientOptions = BlobModels.FastOptions();
+        }).UseMLNet());
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        ModelLoadException failure = await Assert.ThrowsAsync<ModelLoadException>(() => provider.Taxi().GetModelAsync().AsTask());
+
+        AzureBlobModelSourceException cause = Assert.IsType<AzureBlobModelSourceException>(failure.InnerException);
+        Assert.Equal(0, cause.Status);
+        Assert.StartsWith("Model 'taxi': blob 'taxi.zip' in container 'models' of storage account 'devstoreaccount1' could not be read after 3 tries (the SDK's retry policy): ", cause.Message, StringComparison.Ordinal);
+        Assert.Contains("Connection refused", cause.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(AzuriteServer.AccountKey, failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FromAzureBlob_WithAnInvalidContainerName_ThrowsAtRegistration_NamingTheModel()
     {
         var services = new ServiceCollection();
