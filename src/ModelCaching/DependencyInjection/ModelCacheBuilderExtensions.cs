@@ -6,7 +6,7 @@ using ModelCaching;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds models to a model cache.</summary>
-public static class ModelCacheBuilderExtensions
+public static partial class ModelCacheBuilderExtensions
 {
     /// <summary>
     /// Registers the model <paramref name="name"/>. Its cache is reachable as a keyed service
@@ -29,7 +29,8 @@ public static class ModelCacheBuilderExtensions
                 name,
                 typeof(TModel),
                 (sp, provider) => ModelCacheProvider.CreateCache<TModel>(name, sp, provider),
-                sp => sp.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name).Policy));
+                sp => sp.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name).Policy,
+                sp => ModelRegistration.OptionsProblems<TModel>(sp, name)));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions<TModel>>, ModelOptionsValidator<TModel>>());
             services.AddKeyedSingleton<IModelCache<TModel>>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>((string)key!));
             services.AddKeyedSingleton<IModelCache>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache((string)key!));
@@ -39,13 +40,13 @@ public static class ModelCacheBuilderExtensions
             AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
             AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
 
-            // Configuration (if any) is applied after the code's settings, so it can override them.
+            // Configuration (if any) is applied after the code's settings, so it can override them. The options are
+            // validated at start by ModelCacheStartupCheck, with every other problem of the configuration.
             services.AddOptions<ModelOptions<TModel>>(name)
                 .PostConfigure<IServiceProvider>((options, sp) =>
                 {
                     sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
-                })
-                .ValidateOnStart();
+                });
         }
         else if (existing.ModelType != typeof(TModel))
         {

@@ -29,7 +29,10 @@ public static class ModelCacheServiceCollectionExtensions
         services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<ModelCacheProvider>(sp, LoggerFactoryOf(sp)));
         services.TryAddSingleton<IModelCacheProvider>(static sp => sp.GetRequiredService<ModelCacheProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>());
-        services.AddOptions<ModelCacheOptions>().ValidateOnStart();
+        // One check at start for the shared options, the configuration's keys, every model and every template, so that
+        // every problem is reported at once (ModelCacheStartupCheck).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheStartupCheck>, ModelCacheStartupCheckValidator>());
+        services.AddOptions<ModelCacheStartupCheck>().ValidateOnStart();
         return new ModelCacheBuilder(services);
     }
 

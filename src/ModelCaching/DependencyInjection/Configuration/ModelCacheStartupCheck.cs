@@ -1,0 +1,48 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ModelCaching;
+
+/// <summary>
+/// What is checked when the host starts (<c>ValidateOnStart</c>), in one <see cref="OptionsValidationException"/>: the
+/// shared options and every key of the <c>ModelCache</c> section (<see cref="ModelCacheOptionsValidator"/>), every
+/// registered model's options and every template's. One check rather than one per options instance, so that every
+/// problem is reported at once: a misspelled model name does not hide the "Source is not set" of the model it meant.
+/// It holds nothing; it is an options type only so the host runs it with the other start-up validations.
+/// </summary>
+internal sealed class ModelCacheStartupCheck
+{
+}
+
+/// <summary>Runs <see cref="ModelCacheStartupCheck"/>; see there.</summary>
+internal sealed class ModelCacheStartupCheckValidator(IServiceProvider services) : IValidateOptions<ModelCacheStartupCheck>
+{
+    public ValidateOptionsResult Validate(string? name, ModelCacheStartupCheck options)
+    {
+        var problems = new List<string>();
+        Collect(problems, () => _ = services.GetRequiredService<IOptions<ModelCacheOptions>>().Value);
+        foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
+        {
+            problems.AddRange(registration.Problems(services));
+        }
+
+        foreach (ModelTemplate template in services.GetServices<ModelTemplate>())
+        {
+            Collect(problems, () => problems.AddRange(template.Options(services).Validate(template.Name)));
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static void Collect(List<string> problems, Action read)
+    {
+        try
+        {
+            read();
+        }
+        catch (OptionsValidationException ex)
+        {
+            problems.AddRange(ex.Failures);
+        }
+    }
+}
