@@ -46,6 +46,7 @@ public static partial class ModelCacheBuilderExtensions
                 .PostConfigure<IServiceProvider>((options, sp) =>
                 {
                     sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
+                    ModelContentRoot.ResolveFilePath(options, sp);
                 });
         }
         else if (existing.ModelType != typeof(TModel))
@@ -83,6 +84,7 @@ public static partial class ModelCacheBuilderExtensions
             configure(name, options, sp);
             options.OwnsSource = options.Source is not null;
             sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
+            ModelContentRoot.ResolveFilePath(options, sp);
             string[] problems = [.. options.Validate(name)];
             if (problems.Length > 0)
             {

@@ -23,6 +23,7 @@ public static class ModelCacheServiceCollectionExtensions
 
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(ModelContentRoot.Of);
         // Logging is optional and never registered here: a NullLoggerFactory added with TryAdd would win over an
         // AddLogging() called after AddModelCache() (AddLogging uses TryAdd too) and silence every log of the app.
         services.TryAddSingleton(static sp => new ModelCacheMetrics(sp.GetService<IMeterFactory>()));
