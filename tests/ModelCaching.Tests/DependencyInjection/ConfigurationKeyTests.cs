@@ -99,6 +99,42 @@ public sealed class ConfigurationKeyTests
     }
 
     [Fact]
+    public async Task MisspelledKey_DoesNotHideTheProblemsOfAModelThatAddModelsDiscovers()
+    {
+        using IHost host = BuildHost(
+            new() { ["ModelCache:Models:taxi-fare:LoadTimout"] = "00:00:30" },
+            cache => cache.AddModels<FakeModel>(static _ => ["discovered"], static (_, options, _) => options.Loader = new FakeLoader()));
+
+        string[] failures = await StartFailures(host);
+
+        Assert.Contains(failures, f => f.StartsWith("ModelCache:Models:taxi-fare:LoadTimout is not a setting", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Model 'discovered': Source is not set", StringComparison.Ordinal));
+        Assert.Equal(2, failures.Length);
+    }
+
+    [Fact]
+    public async Task ModelThatAddModelsDiscovers_IsConfiguredOnce_ThoughTheStartChecksItBeforeTheProviderMakesIt()
+    {
+        int configured = 0;
+        using IHost host = BuildHost(
+            new() { ["ModelCache:Models:discovered:HistoryLength"] = "7" },
+            cache => cache.AddModels<FakeModel>(static _ => ["discovered"], (_, options, _) =>
+            {
+                Interlocked.Increment(ref configured);
+                options.Source = new MutableSource("d1");
+                options.Loader = new FakeLoader();
+            }));
+        await host.StartAsync();
+
+        var cache = (ModelCache<FakeModel>)host.Services.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("discovered");
+
+        Assert.Equal("d1", (await cache.GetModelAsync()).Content);
+        Assert.Equal(7, cache.Options.HistoryLength);
+        Assert.Equal(1, configured);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task MisspelledSharedSetting_FailsHostStart_NamingTheNearestKey()
     {
         using IHost host = BuildHost(new() { ["ModelCache:MaxConcurentLoads"] = "2", ["ModelCache:Modles:taxi-fare:LoadTimeout"] = "00:00:30" });

@@ -6,7 +6,7 @@ namespace ModelCaching;
 /// <summary>
 /// What is checked when the host starts (<c>ValidateOnStart</c>), in one <see cref="OptionsValidationException"/>: the
 /// shared options and every key of the <c>ModelCache</c> section (<see cref="ModelCacheOptionsValidator"/>), every
-/// registered model's options and every template's. One check rather than one per options instance, so that every
+/// registered model's options (those <c>AddModels</c> discovers too) and every template's. One check rather than one per options instance, so that every
 /// problem is reported at once: a misspelled model name does not hide the "Source is not set" of the model it meant.
 /// It holds nothing; it is an options type only so the host runs it with the other start-up validations.
 /// </summary>
@@ -24,6 +24,14 @@ internal sealed class ModelCacheStartupCheckValidator(IServiceProvider services)
         foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
         {
             problems.AddRange(registration.Problems(services));
+        }
+
+        foreach (DeferredModelRegistration group in services.GetServices<DeferredModelRegistration>())
+        {
+            foreach (string model in group.DiscoverNames(services))
+            {
+                problems.AddRange(group.Problems(model, services));
+            }
         }
 
         foreach (ModelTemplate template in services.GetServices<ModelTemplate>())
