@@ -49,6 +49,14 @@ internal sealed class ModelCacheOptionsValidator(IServiceProvider services) : IV
             problems.AddRange(ConfigurationKeyCheck.Problems(configuration, services));
         }
 
+        // This runs when the provider is built (by the check at start, or on first use, or by an endpoint mapped before
+        // the host starts): once it fails, every other problem goes with it, so that a misspelled model name does not
+        // hide the "Source is not set" of the model it meant.
+        if (problems.Count > 0)
+        {
+            problems.AddRange(ModelCacheStartupCheckValidator.ModelProblems(services));
+        }
+
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

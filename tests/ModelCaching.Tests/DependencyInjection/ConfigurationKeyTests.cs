@@ -293,6 +293,26 @@ public sealed class ConfigurationKeyTests
         Assert.Contains("Did you mean 'WaitForStartup'?", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task WithoutAHost_AMisspelledModelName_DoesNotHideTheProblemsOfTheModelItMeant()
+    {
+        // As when ModelCaching.AspNetCore's MapModelCacheEndpoints builds the provider before the host starts.
+        var services = new ServiceCollection();
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ModelCache:Models:taxi-fair:FilePath"] = "models/taxi-fare.zip",
+        }).Build();
+        services.AddModelCache(configuration.GetSection("ModelCache"))
+            .AddModel<FakeModel>("taxi-fare", m => m.UseLoader(new FakeLoader()));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        OptionsValidationException error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IModelCacheProvider>());
+
+        Assert.Contains(error.Failures, f => f.StartsWith("ModelCache:Models:taxi-fair configures a model named 'taxi-fair'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("Model 'taxi-fare': Source is not set", StringComparison.Ordinal));
+        Assert.Equal(2, error.Failures.Count());
+    }
+
     /// <summary>Options another package binds from a section inside ModelCache.</summary>
     public sealed class ExtensionOptions
     {

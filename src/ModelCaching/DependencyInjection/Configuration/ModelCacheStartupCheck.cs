@@ -17,40 +17,72 @@ internal sealed class ModelCacheStartupCheck
 /// <summary>Runs <see cref="ModelCacheStartupCheck"/>; see there.</summary>
 internal sealed class ModelCacheStartupCheckValidator(IServiceProvider services) : IValidateOptions<ModelCacheStartupCheck>
 {
+    [ThreadStatic]
+    private static bool t_collectingModels;
+
     public ValidateOptionsResult Validate(string? name, ModelCacheStartupCheck options)
     {
         var problems = new List<string>();
-        Collect(problems, () => _ = services.GetRequiredService<IOptions<ModelCacheOptions>>().Value);
-        foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
+        try
         {
-            problems.AddRange(registration.Problems(services));
+            _ = services.GetRequiredService<IOptions<ModelCacheOptions>>().Value;
+            problems.AddRange(ModelProblems(services));
         }
-
-        foreach (DeferredModelRegistration group in services.GetServices<DeferredModelRegistration>())
+        catch (OptionsValidationException ex)
         {
-            foreach (string model in group.DiscoverNames(services))
-            {
-                problems.AddRange(group.Problems(model, services));
-            }
-        }
-
-        foreach (ModelTemplate template in services.GetServices<ModelTemplate>())
-        {
-            Collect(problems, () => problems.AddRange(template.Options(services).Validate(template.Name)));
+            // The shared options or the keys failed: ModelCacheOptionsValidator added the models' problems already.
+            problems.AddRange(ex.Failures);
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 
-    private static void Collect(List<string> problems, Action read)
+    /// <summary>
+    /// The problems of every model's options (registered, discovered by <c>AddModels</c>) and every template's. Reading
+    /// a model's options runs its configure callbacks; one that builds the provider while this runs (the provider's own
+    /// check asked for these) gets no second list, instead of recursing.
+    /// </summary>
+    public static List<string> ModelProblems(IServiceProvider services)
     {
+        var problems = new List<string>();
+        if (t_collectingModels)
+        {
+            return problems;
+        }
+
+        t_collectingModels = true;
         try
         {
-            read();
+            foreach (ModelRegistration registration in services.GetServices<ModelRegistration>())
+            {
+                problems.AddRange(registration.Problems(services));
+            }
+
+            foreach (DeferredModelRegistration group in services.GetServices<DeferredModelRegistration>())
+            {
+                foreach (string model in group.DiscoverNames(services))
+                {
+                    problems.AddRange(group.Problems(model, services));
+                }
+            }
+
+            foreach (ModelTemplate template in services.GetServices<ModelTemplate>())
+            {
+                try
+                {
+                    problems.AddRange(template.Options(services).Validate(template.Name));
+                }
+                catch (OptionsValidationException ex)
+                {
+                    problems.AddRange(ex.Failures);
+                }
+            }
         }
-        catch (OptionsValidationException ex)
+        finally
         {
-            problems.AddRange(ex.Failures);
+            t_collectingModels = false;
         }
+
+        return problems;
     }
 }
