@@ -11,7 +11,8 @@ public class ModelOptions
     internal const long DefaultMaxArtifactBytes = 1L * 1024 * 1024 * 1024;
 
     /// <summary>
-    /// A model file to load when no <see cref="ModelOptions{TModel}.Source"/> is set.
+    /// A model file to load when no <see cref="ModelOptions{TModel}.Source"/> is set. A relative path is resolved against the
+    /// host's content root (<c>IHostEnvironment.ContentRootPath</c>), or the current directory without a host.
     /// <value>The default is <see langword="null"/>.</value>
     /// </summary>
     public string? FilePath { get; set; }

@@ -43,10 +43,13 @@ public sealed class GettingStartedAppTests
     [Fact]
     public async Task GettingStartedApp_PredictsWithProperties_AndAnswers401NotA500ToAdminCallsWithoutAToken()
     {
-        string models = Path.Combine(Directory.GetCurrentDirectory(), "models");
+        // The user's own app folder (its content root, where "models/taxi-fare.zip" resolves): not this test's output
+        // folder, whose appsettings.json is the sample's (with a template this program does not register).
+        string root = Path.Combine(Path.GetTempPath(), "modelcaching-getting-started-" + Guid.NewGuid().ToString("N"));
+        string models = Path.Combine(root, "models");
         Directory.CreateDirectory(models);
         File.Copy(SampleServer.BundledModel("taxi-fare.zip"), Path.Combine(models, "taxi-fare.zip"), overwrite: true);
-        await using WebApplication app = BuildApp(["--urls=http://127.0.0.1:0", "--environment=Production"]);
+        await using WebApplication app = BuildApp(["--urls=http://127.0.0.1:0", "--environment=Production", $"--contentRoot={root}"]);
         await app.StartAsync();
         await app.Services.GetRequiredService<IModelCacheProvider>().GetCache<ITransformer>("taxi-fare").GetModelAsync().AsTask().WaitAsync(SampleServer.SignalTimeout);
         string address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,12 +11,16 @@ namespace ModelCaching;
 /// models, waiting for those with <see cref="ModelOptions.WaitForStartup"/> and starting the others in the background.
 /// A lazy or expiring model's cache is not even built: it costs nothing until its first use.
 /// </summary>
-internal sealed class ModelCacheStartupService(ModelCacheProvider provider, IOptions<ModelCacheOptions> options, ILoggerFactory loggerFactory) : IHostedService
+// The provider is resolved in StartAsync, not injected: the host resolves its hosted services before it runs the start-up
+// validation (ValidateOnStart), and building the provider reads the options, which would report the first invalid
+// options alone instead of every problem at once (ModelCacheStartupCheck).
+internal sealed class ModelCacheStartupService(IServiceProvider services, IOptions<ModelCacheOptions> options, ILoggerFactory loggerFactory) : IHostedService
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("ModelCaching.ModelCacheStartupService");
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        ModelCacheProvider provider = services.GetRequiredService<ModelCacheProvider>();
         var waits = new List<(string Name, Task Load)>();
         foreach (string name in provider.Names)
         {
@@ -48,11 +53,13 @@ internal sealed class ModelCacheStartupService(ModelCacheProvider provider, IOpt
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                Log.StartupLoadFailed(_logger, ex, name);
                 if (options.Value.ThrowOnStartupFailure)
                 {
+                    Log.StartupLoadFailedStopping(_logger, ex, name);
                     throw;
                 }
+
+                Log.StartupLoadFailed(_logger, ex, name);
             }
         }
     }

@@ -32,7 +32,7 @@ internal sealed class CachedModelLoader : ModelLoader, IDisposable
 
     public static CachedModelLoader ForFile(IServiceProvider services, string modelName, string filePath, bool watchForChanges) =>
         new(services, modelName, sp => new FileModelSource(
-            filePath,
+            ModelContentRoot.Resolve(sp, filePath), // against the host's content root; the current directory without a host
             new FileModelSourceOptions { WatchForChanges = watchForChanges },
             sp.GetService<TimeProvider>(),
             sp.GetService<ILoggerFactory>()));

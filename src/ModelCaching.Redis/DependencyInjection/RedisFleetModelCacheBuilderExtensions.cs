@@ -44,6 +44,7 @@ public static class RedisFleetModelCacheBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
         OptionsBuilder<RedisFleetOptions> options = builder.Services.AddOptions<RedisFleetOptions>().Bind(configuration);
+        builder.DeclareConfigurationSection<RedisFleetOptions>(configuration); // under ModelCache, its keys are checked at start
         if (configure is not null)
         {
             options.Configure(configure);

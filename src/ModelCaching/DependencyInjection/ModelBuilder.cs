@@ -83,7 +83,7 @@ public sealed class ModelBuilder<TModel>
         FromFile(path, options => options.WatchForChanges = watchForChanges);
 
     /// <summary>Loads the model from the file at <paramref name="path"/>, with watching settings (polling, debounce, stability wait).</summary>
-    /// <param name="path">The model file; relative paths are resolved against the current directory. In a template, <c>{name}</c> stands for each model's name (<c>models/{name}.zip</c>).</param>
+    /// <param name="path">The model file; a relative path is resolved against the host's content root (<c>IHostEnvironment.ContentRootPath</c>), or the current directory without a host. In a template, <c>{name}</c> stands for each model's name (<c>models/{name}.zip</c>).</param>
     /// <param name="configure">Sets how changes are detected; turn on <see cref="FileModelSourceOptions.WatchForChanges"/> to reload on change.</param>
     /// <exception cref="ArgumentException">A template's path has no <c>{name}</c> (every model would load the same file).</exception>
     public ModelBuilder<TModel> FromFile(string path, Action<FileModelSourceOptions> configure)
@@ -96,7 +96,9 @@ public sealed class ModelBuilder<TModel>
         return Configure((options, services, name) =>
         {
             // A template's name was validated (ModelNames) before it reaches the path: no separators, no "..".
-            options.Source = new FileModelSource(IsTemplate ? path.Replace(NamePlaceholder, name, StringComparison.Ordinal) : path, fileOptions, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
+            // A relative path is resolved against the host's content root (the current directory without a host).
+            string file = ModelContentRoot.Resolve(services, IsTemplate ? path.Replace(NamePlaceholder, name, StringComparison.Ordinal) : path);
+            options.Source = new FileModelSource(file, fileOptions, services.GetService<TimeProvider>(), services.GetService<ILoggerFactory>());
             options.OwnsSource = true; // the cache disposes it (its watcher and timers) with itself
         });
     }

@@ -6,7 +6,7 @@ using ModelCaching;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds models to a model cache.</summary>
-public static class ModelCacheBuilderExtensions
+public static partial class ModelCacheBuilderExtensions
 {
     /// <summary>
     /// Registers the model <paramref name="name"/>. Its cache is reachable as a keyed service
@@ -29,7 +29,8 @@ public static class ModelCacheBuilderExtensions
                 name,
                 typeof(TModel),
                 (sp, provider) => ModelCacheProvider.CreateCache<TModel>(name, sp, provider),
-                sp => sp.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name).Policy));
+                sp => sp.GetRequiredService<IOptionsMonitor<ModelOptions<TModel>>>().Get(name).Policy,
+                sp => ModelRegistration.OptionsProblems<TModel>(sp, name)));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions<TModel>>, ModelOptionsValidator<TModel>>());
             services.AddKeyedSingleton<IModelCache<TModel>>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>((string)key!));
             services.AddKeyedSingleton<IModelCache>(name, static (sp, key) => sp.GetRequiredService<IModelCacheProvider>().GetCache((string)key!));
@@ -39,13 +40,14 @@ public static class ModelCacheBuilderExtensions
             AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
             AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
 
-            // Configuration (if any) is applied after the code's settings, so it can override them.
+            // Configuration (if any) is applied after the code's settings, so it can override them. The options are
+            // validated at start by ModelCacheStartupCheck, with every other problem of the configuration.
             services.AddOptions<ModelOptions<TModel>>(name)
                 .PostConfigure<IServiceProvider>((options, sp) =>
                 {
                     sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
-                })
-                .ValidateOnStart();
+                    ModelContentRoot.ResolveFilePath(options, sp);
+                });
         }
         else if (existing.ModelType != typeof(TModel))
         {
@@ -61,11 +63,12 @@ public static class ModelCacheBuilderExtensions
     /// discover them from their own registrations (ModelCaching.ML's <c>AddPredictionEnginePool</c>). Each discovered
     /// name becomes a model like one added with <see cref="AddModel{TModel}"/>: in <see cref="IModelCacheProvider"/>,
     /// health checks, endpoints and metrics. Its options are set by <paramref name="configure"/>, then by configuration
-    /// (<c>ModelCache:Models:{name}</c>), and validated when the provider creates the cache: at host start with ModelCaching.Hosting's <c>AddHostedStartup()</c>, otherwise on first use. A source
+    /// (<c>ModelCache:Models:{name}</c>), and validated at host start with every other problem of the configuration, or
+    /// without a host when the provider creates the cache. <paramref name="configure"/> runs once per model and provider. A source
     /// that <paramref name="configure"/> sets is owned by the cache, which disposes it.
     /// </summary>
     /// <param name="builder">The model cache builder.</param>
-    /// <param name="discoverNames">Returns the model names, given the application's services; called once per provider.</param>
+    /// <param name="discoverNames">Returns the model names, given the application's services; it may be called more than once (the check at start, the provider), and must return the same names.</param>
     /// <param name="configure">Sets the options of one discovered model.</param>
     /// <returns>The same builder.</returns>
     public static IModelCacheBuilder AddModels<TModel>(this IModelCacheBuilder builder, Func<IServiceProvider, IEnumerable<string>> discoverNames, Action<string, ModelOptions<TModel>, IServiceProvider> configure)
@@ -76,25 +79,39 @@ public static class ModelCacheBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
 
         IServiceCollection services = builder.Services;
-        services.AddSingleton(new DeferredModelRegistration(typeof(TModel), discoverNames, (name, sp, provider) =>
+        ModelOptions<TModel> Make(string name, IServiceProvider sp)
         {
             var options = new ModelOptions<TModel>();
             configure(name, options, sp);
             options.OwnsSource = options.Source is not null;
             sp.GetService<ModelCacheConfiguration>()?.Bind(name, options);
+            ModelContentRoot.ResolveFilePath(options, sp);
             foreach (IRuntimeModelOptions extension in sp.GetServices<IRuntimeModelOptions>())
             {
                 extension.Configure(name, templateName: null, options, sp);
             }
 
-            string[] problems = [.. options.Validate(name)];
-            if (problems.Length > 0)
-            {
-                throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);
-            }
+            return options;
+        }
 
-            return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, provider.Budget);
-        }));
+        // The options are made once per provider: by the check at start, which reports their problems with every other
+        // one, or else when the provider creates the cache (DeferredModelOptions).
+        services.TryAddSingleton<DeferredModelOptions>();
+        services.AddSingleton(new DeferredModelRegistration(
+            typeof(TModel),
+            discoverNames,
+            (name, sp, provider) =>
+            {
+                ModelOptions<TModel> options = sp.GetRequiredService<DeferredModelOptions>().Get(name, sp, Make);
+                string[] problems = [.. options.Validate(name)];
+                if (problems.Length > 0)
+                {
+                    throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), problems);
+                }
+
+                return new ModelCache<TModel>(name, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, provider.Budget);
+            },
+            (name, sp) => sp.GetRequiredService<DeferredModelOptions>().Problems(name, sp, Make)));
         AddUnknownNameFallback<IModelCache<TModel>>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache<TModel>(name));
         AddUnknownNameFallback<IModelCache>(services, static (sp, name) => sp.GetRequiredService<IModelCacheProvider>().GetCache(name));
         return builder;

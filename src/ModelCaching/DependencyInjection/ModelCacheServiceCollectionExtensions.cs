@@ -23,13 +23,17 @@ public static class ModelCacheServiceCollectionExtensions
 
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(ModelContentRoot.Of);
         // Logging is optional and never registered here: a NullLoggerFactory added with TryAdd would win over an
         // AddLogging() called after AddModelCache() (AddLogging uses TryAdd too) and silence every log of the app.
         services.TryAddSingleton(static sp => new ModelCacheMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<ModelCacheProvider>(sp, LoggerFactoryOf(sp)));
         services.TryAddSingleton<IModelCacheProvider>(static sp => sp.GetRequiredService<ModelCacheProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>());
-        services.AddOptions<ModelCacheOptions>().ValidateOnStart();
+        // One check at start for the shared options, the configuration's keys, every model and every template, so that
+        // every problem is reported at once (ModelCacheStartupCheck).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheStartupCheck>, ModelCacheStartupCheckValidator>());
+        services.AddOptions<ModelCacheStartupCheck>().ValidateOnStart();
         return new ModelCacheBuilder(services);
     }
 

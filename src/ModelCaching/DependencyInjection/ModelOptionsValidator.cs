@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -22,8 +21,8 @@ internal sealed class ModelOptionsValidator<TModel> : IValidateOptions<ModelOpti
 }
 
 /// <summary>
-/// Validates <see cref="ModelCacheOptions"/>, and that every <c>ModelCache:Models:{name}</c> section configures a
-/// model some code registers (a mistyped name would otherwise be ignored without a word).
+/// Validates <see cref="ModelCacheOptions"/>, and that every key under the <c>ModelCache</c> section is one something
+/// binds (<see cref="ConfigurationKeyCheck"/>): a mistyped name or setting would otherwise be ignored without a word.
 /// </summary>
 internal sealed class ModelCacheOptionsValidator(IServiceProvider services) : IValidateOptions<ModelCacheOptions>
 {
@@ -47,16 +46,15 @@ internal sealed class ModelCacheOptionsValidator(IServiceProvider services) : IV
 
         if (services.GetService<ModelCacheConfiguration>() is { } configuration)
         {
-            HashSet<string>? registered = null;
-            foreach (IConfigurationSection section in configuration.ModelSections())
-            {
-                registered ??= ModelRegistration.RegisteredNames(services);
-                if (!registered.Contains(section.Key))
-                {
-                    string known = registered.Count == 0 ? "none is registered" : "registered: " + string.Join(", ", registered.Order(StringComparer.Ordinal).Select(static n => $"'{n}'"));
-                    problems.Add($"{section.Path} configures a model named '{section.Key}' that no code registers ({known}): register it with AddModelCache().AddModel(\"{section.Key}\", ...), or fix or remove the section.");
-                }
-            }
+            problems.AddRange(ConfigurationKeyCheck.Problems(configuration, services));
+        }
+
+        // This runs when the provider is built (by the check at start, or on first use, or by an endpoint mapped before
+        // the host starts): once it fails, every other problem goes with it, so that a misspelled model name does not
+        // hide the "Source is not set" of the model it meant.
+        if (problems.Count > 0)
+        {
+            problems.AddRange(ModelCacheStartupCheckValidator.ModelProblems(services));
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

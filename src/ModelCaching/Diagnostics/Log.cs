@@ -23,6 +23,7 @@ internal static partial class Log
         public const int StartupLoadFailed = 14;
         public const int ReloadEventHandlerFailed = 15;
         public const int Recovered = 16;
+        public const int StartupLoadFailedStopping = 17;
         public const int ShutdownLeftLoadsRunning = 20;
         public const int TemplateModelNotLoaded = 21;
     }
@@ -68,6 +69,9 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.StartupLoadFailed, LogLevel.Error, "Eager model '{ModelName}' could not be loaded at start-up; readiness reports Unhealthy and the load is retried in the background.")]
     public static partial void StartupLoadFailed(ILogger logger, Exception exception, string modelName);
+
+    [LoggerMessage(EventIds.StartupLoadFailedStopping, LogLevel.Critical, "Eager model '{ModelName}' could not be loaded at start-up and ThrowOnStartupFailure is on: the host's start fails with this exception.")]
+    public static partial void StartupLoadFailedStopping(ILogger logger, Exception exception, string modelName);
 
     [LoggerMessage(EventIds.ReloadEventHandlerFailed, LogLevel.Warning, "A Reloaded or Unloaded event handler of model '{ModelName}' threw.")]
     public static partial void ReloadEventHandlerFailed(ILogger logger, Exception exception, string modelName);

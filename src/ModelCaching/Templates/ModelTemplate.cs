@@ -46,6 +46,7 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
         }
 
         services.GetService<ModelCacheConfiguration>()?.BindTemplate(Name, modelName, options);
+        ModelContentRoot.ResolveFilePath(options, services);
         foreach (IRuntimeModelOptions extension in services.GetServices<IRuntimeModelOptions>())
         {
             extension.Configure(modelName, Name, options, services);
