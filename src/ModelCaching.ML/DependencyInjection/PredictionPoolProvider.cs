@@ -202,6 +202,33 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
         return new KeyNotFoundException($"{why} (register it with AddModel<ITransformer>(name, m => m.UseMLNet().WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>()), or AddModelTemplate with the same); {known}{templates}.");
     }
 
+    /// <summary>
+    /// The pool an unkeyed <c>PredictionPool&lt;TData, TPrediction&gt;</c> resolves to: the only registered model with a pool
+    /// of these types. With several (or a template, which makes one per name) the name must be given.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There is not exactly one; the message names the models and templates and says to use <c>[FromKeyedServices("name")]</c>.</exception>
+    internal PredictionPool<TData, TPrediction> GetOnlyPool()
+    {
+        if (_names.Length == 1 && _templates.Length == 0)
+        {
+            return GetPool(_names[0]);
+        }
+
+        string types = $"PredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>";
+        string models = _names.Length switch
+        {
+            0 => "no registered model",
+            1 => $"the model '{_names[0]}'",
+            _ => $"{_names.Length} models ({string.Join(", ", _names.Select(static n => $"'{n}'"))})",
+        };
+        string templates = _templates.Length == 0 ? string.Empty : $" and {_templates.Length} template(s) ({string.Join(", ", _templates.Select(static t => $"'{t.TemplateName}'"))}), which make one per model name,";
+        string example = _names.Length > 0 ? _names[0] : "tenant-42";
+        throw new InvalidOperationException(
+            $"An unkeyed {types} was asked for, but {models}{templates} {(_names.Length == 1 && _templates.Length == 0 ? "has" : "have")} a pool of these types: say which model with [FromKeyedServices(\"{example}\")] {types} " +
+            $"(or sp.GetRequiredKeyedService<{types}>(\"{example}\")), or inject PredictionPoolProvider<{typeof(TData).Name}, {typeof(TPrediction).Name}> and pass the name per call. " +
+            "An unkeyed pool is registered for an application with exactly one model of these types.");
+    }
+
     /// <summary>Whether this provider has a pool for <paramref name="cache"/>: a registered model's, or its template's.</summary>
     internal bool HasPoolFor(string modelName, IModelCache<ITransformer> cache) =>
         Array.IndexOf(_names, modelName) >= 0 || TemplatePoolSettings<TData, TPrediction>.Of(cache, _templates) is not null;
