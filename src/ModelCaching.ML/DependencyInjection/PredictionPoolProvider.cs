@@ -65,8 +65,8 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     public IReadOnlyList<string> Names => _names;
 
     /// <summary>Returns the pool of the model <paramref name="modelName"/>: a registered model, or one made from a template.</summary>
-    /// <exception cref="KeyNotFoundException">No model of that name has a pool for these types, and no template with one serves the name; the message lists the ones that do.</exception>
-    /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>): <c>../../etc/passwd</c>, an empty or a too long name.</exception>
+    /// <exception cref="ModelNotFoundException">No model of that name has a pool for these types, and no template with one serves the name; the message lists the ones that do (a <see cref="KeyNotFoundException"/>).</exception>
+    /// <exception cref="InvalidModelNameException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>): <c>../../etc/passwd</c>, an empty or a too long name (an <see cref="ArgumentException"/>).</exception>
     public PredictionPool<TData, TPrediction> GetPool(string modelName)
     {
         ArgumentNullException.ThrowIfNull(modelName);
@@ -76,7 +76,9 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     }
 
     /// <summary>Predicts one example with the model <paramref name="modelName"/>.</summary>
-    /// <exception cref="ModelLoadException">The model could not be loaded (for a template, its source does not exist, say); the message names the model.</exception>
+    /// <exception cref="ModelLoadException">The model could not be loaded; the message names the model. For a template's model whose source has nothing for the name (no file), a <see cref="TemplateModelNotFoundException"/>.</exception>
+    /// <exception cref="ModelNotFoundException">No model of that name has a pool for these types.</exception>
+    /// <exception cref="InvalidModelNameException">A template serves the name, but the name is not valid.</exception>
     public TPrediction Predict(string modelName, TData input) => GetPool(modelName).Predict(input);
 
     /// <summary>Predicts one example with the model <paramref name="modelName"/> into a caller-owned output.</summary>
@@ -188,7 +190,7 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
         }
     }
 
-    private KeyNotFoundException Unknown(string modelName, IModelCache<ITransformer>? servedBy)
+    private ModelNotFoundException Unknown(string modelName, IModelCache<ITransformer>? servedBy)
     {
         string shown = PredictionPoolNames.Shorten(modelName);
         string types = $"{typeof(TData).Name} → {typeof(TPrediction).Name}";
@@ -199,7 +201,7 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
         string why = servedBy is null
             ? $"No model named '{shown}' has a prediction pool for {types}"
             : $"Model '{shown}' exists but has no prediction pool for {types} (it is registered, or made from a template, without .WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>())";
-        return new KeyNotFoundException($"{why} (register it with AddModel<ITransformer>(name, m => m.UseMLNet().WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>()), or AddModelTemplate with the same); {known}{templates}.");
+        return new ModelNotFoundException(modelName, $"{why} (register it with AddModel<ITransformer>(name, m => m.UseMLNet().WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>()), or AddModelTemplate with the same); {known}{templates}.", _names);
     }
 
     /// <summary>

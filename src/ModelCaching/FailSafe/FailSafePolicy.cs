@@ -170,7 +170,7 @@ internal sealed class FailSafePolicy
             {
                 if (memory.LastFailure is { } last && _timeProvider.GetTimestamp() < memory.RetryNotBefore)
                 {
-                    failure = new ModelLoadException(last.ModelName, last.Source, last.Cause, last.InnerException);
+                    failure = last.WithCause(last.Cause);
                     return true;
                 }
             }

@@ -86,7 +86,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         // failure everyone got, not an ObjectDisposedException about an object it never owned.
         if (DroppedFailure is { } failure)
         {
-            return new ModelLoadException(Cache.Name, Cache.SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure.InnerException);
+            return failure.WithCause(failure.Cause + " (the model was not kept; ask for it again to retry)");
         }
 
         return new ObjectDisposedException($"ModelCache '{Cache.Name}'", $"The model cache '{Cache.Name}' was disposed.");

@@ -232,7 +232,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
             throw own;
         }
 
-        var failure = new ModelLoadException(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex);
+        var failure = ModelLoadException.Of(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex, _changes.Cache.TemplateName);
         if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
         {
             _failSafe.Reject(badHash, failure.Cause);
