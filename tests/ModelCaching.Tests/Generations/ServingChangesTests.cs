@@ -60,7 +60,7 @@ public sealed class ServingChangesTests
         var owner = new RecordingOwner();
         ModelCache<FakeModel> cache = Create("made-up", source, budget: null, owner);
 
-        ModelLoadException failure = await Assert.ThrowsAsync<ModelLoadException>(() => cache.GetModelAsync().AsTask());
+        ModelLoadException failure = await Assert.ThrowsAsync<TemplateModelNotFoundException>(() => cache.GetModelAsync().AsTask());
 
         (IModelCache told, ModelLoadException reported, Task answered) = Assert.Single(owner.Calls);
         Assert.Same(cache, told);
