@@ -75,7 +75,7 @@ public sealed class ServingChangesTests
 
         // The owner disposes it once its callers have their answer: a caller that still holds it gets the same failure.
         cache.Dispose();
-        ModelLoadException late = Assert.Throws<ModelLoadException>(() => cache.GetModel());
+        ModelLoadException late = Assert.Throws<TemplateModelNotFoundException>(() => cache.GetModel());
         Assert.Contains("not kept", late.Message, StringComparison.Ordinal);
         Assert.Single(owner.Calls);
     }
