@@ -52,7 +52,8 @@ public interface IModelCache
     /// <param name="cancellationToken">Stops this caller's wait; the load itself goes on for other callers.</param>
     /// <returns>The serving version after the reload.</returns>
     /// <exception cref="ModelReloadRefusedException">The source has the version a rollback went back from, and <paramref name="force"/> is <see langword="false"/>.</exception>
-    Task<ModelVersion> ReloadAsync(bool force, string? requestedBy = null, CancellationToken cancellationToken = default);
+    /// <remarks>The default implementation, for caches that keep no rollback hold nor history, is <see cref="ReloadAsync(CancellationToken)"/>.</remarks>
+    Task<ModelVersion> ReloadAsync(bool force, string? requestedBy = null, CancellationToken cancellationToken = default) => ReloadAsync(cancellationToken);
 
     /// <summary>
     /// Goes back to the version that served before the current one, through the same validation and
@@ -66,7 +67,8 @@ public interface IModelCache
     /// <param name="requestedBy">Who asked (a user name, a tool); <see langword="null"/> when unknown.</param>
     /// <param name="cancellationToken">Stops this caller's wait.</param>
     /// <exception cref="InvalidOperationException">There is no previous version to roll back to.</exception>
-    Task<ModelVersion> RollbackAsync(string? requestedBy, CancellationToken cancellationToken = default);
+    /// <remarks>The default implementation, for caches that keep no history, is <see cref="RollbackAsync(CancellationToken)"/>.</remarks>
+    Task<ModelVersion> RollbackAsync(string? requestedBy, CancellationToken cancellationToken = default) => RollbackAsync(cancellationToken);
 
     /// <summary>Drops the serving generation; the next use loads the model again.</summary>
     void Invalidate();
