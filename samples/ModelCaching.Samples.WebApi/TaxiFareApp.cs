@@ -119,7 +119,8 @@ public static class TaxiFareApp
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                 .AddPrometheusExporter());
 
-        builder.Services.AddProblemDetails();
+        // Problem details for every error, and 404/400/503 for the model cache's (an unknown tenant, a model that cannot serve).
+        builder.Services.AddModelCacheProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
 
         configure?.Invoke(builder);

@@ -68,7 +68,11 @@ internal sealed class ModelCacheEndpointHandlers(IModelCacheProvider provider, I
         return Status(cache);
     }
 
-    public async Task<Results<JsonHttpResult<ModelStatus>, ProblemHttpResult>> ReloadAsync(string name, ClaimsPrincipal user, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>POST {pattern}/{name}/reload[?force=true]</c>: reloads the model, naming the user in its history. The version a
+    /// rollback went back from is not loaded again without <c>force=true</c>: 409 problem details say so.
+    /// </summary>
+    public async Task<Results<JsonHttpResult<ModelStatus>, ProblemHttpResult>> ReloadAsync(string name, bool? force, HttpRequest request, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!TryGetCache(name, out IModelCache? cache, out ProblemHttpResult? notFound))
         {
@@ -77,9 +81,21 @@ internal sealed class ModelCacheEndpointHandlers(IModelCacheProvider provider, I
 
         try
         {
-            ModelVersion version = await cache.ReloadAsync(cancellationToken).ConfigureAwait(false);
+            ModelVersion version = await cache.ReloadAsync(force ?? false, UserName(user), cancellationToken).ConfigureAwait(false);
             Log.ReloadRequested(logger, cache.Name, UserName(user), version.Id, version.Generation);
             return Status(cache);
+        }
+        catch (ModelReloadRefusedException ex)
+        {
+            Log.ReloadFailed(logger, cache.Name, UserName(user), ex.Message);
+            Dictionary<string, object?> extensions = ServingExtensions(cache, "the source has the version a rollback went back from");
+            extensions["rolledBackVersion"] = ex.RolledBackVersionId;
+            extensions["forceWith"] = $"POST {request.PathBase}{request.Path}?force=true";
+            return TypedResults.Problem(
+                detail: $"Version {ex.RolledBackVersionId} was rolled back from, and the source still has it: reloading would undo the rollback. Version {ex.ServingVersionId} keeps serving. To load {ex.RolledBackVersionId} anyway, reload with force=true.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: $"Model '{cache.Name}' was not reloaded: it was rolled back from the source's version.",
+                extensions: extensions);
         }
         catch (ModelLoadException ex)
         {
@@ -97,7 +113,7 @@ internal sealed class ModelCacheEndpointHandlers(IModelCacheProvider provider, I
 
         try
         {
-            ModelVersion version = await cache.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            ModelVersion version = await cache.RollbackAsync(UserName(user), cancellationToken).ConfigureAwait(false);
             Log.RollbackRequested(logger, cache.Name, UserName(user), version.Id, version.Generation);
             return Status(cache);
         }

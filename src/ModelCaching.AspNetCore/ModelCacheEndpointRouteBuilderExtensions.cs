@@ -49,7 +49,8 @@ public static class ModelCacheEndpointRouteBuilderExtensions
     /// or <c>400</c> validation problem details naming each bad query parameter; <c>404</c> naming the known models
     /// for a name the provider does not have (a name a template would serve is not made by a status read or an admin request);
     /// <c>502</c> problem details naming the cause when a reload or rollback fails (the last good version keeps
-    /// serving); <c>409</c> when there is no previous version to roll back to.
+    /// serving); <c>409</c> when there is no previous version to roll back to, or when a reload would load the version a
+    /// rollback went back from (<c>POST {Pattern}/{name}/reload?force=true</c> loads it anyway). The history records the user.
     /// </remarks>
     /// <exception cref="InvalidOperationException">
     /// No policy was named, a named policy is not registered, or <c>AddModelCache</c> / <c>AddAuthorization</c> was not called.
@@ -96,7 +97,7 @@ public static class ModelCacheEndpointRouteBuilderExtensions
         group.MapPost("/{name}/reload", handlers.ReloadAsync)
             .RequireAuthorization(adminPolicy)
             .WithName("ModelCache_Reload")
-            .WithSummary("Loads the model from its source now; a failure keeps the last good version serving.");
+            .WithSummary("Loads the model from its source now; a failure keeps the last good version serving. The version a rollback went back from needs ?force=true (409 otherwise).");
         group.MapPost("/{name}/rollback", handlers.RollbackAsync)
             .RequireAuthorization(adminPolicy)
             .WithName("ModelCache_Rollback")

@@ -37,14 +37,38 @@ public interface IModelCache
     /// </summary>
     /// <param name="cancellationToken">Stops this caller's wait; the load itself goes on for other callers.</param>
     /// <returns>The serving version after the reload (the same one when the content was unchanged).</returns>
+    /// <exception cref="ModelReloadRefusedException">The source has the version a rollback went back from: it is not loaded again without <c>force</c> (<see cref="ReloadAsync(bool, string?, CancellationToken)"/>).</exception>
     Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Like <see cref="ReloadAsync(CancellationToken)"/>, naming the caller in the load history (<see cref="ModelLoadRecord.RequestedBy"/>).
+    /// An explicit reload does not silently undo a rollback: when the source still has the version a rollback went back
+    /// from (the same content hash), it throws <see cref="ModelReloadRefusedException"/> and records the refusal, unless
+    /// <paramref name="force"/> is <see langword="true"/>: then that version loads and serves again, and the history says
+    /// the reload was forced.
+    /// </summary>
+    /// <param name="force">Load the source's content even when a rollback went back from it.</param>
+    /// <param name="requestedBy">Who asked (a user name, a tool), for the load history; <see langword="null"/> when unknown.</param>
+    /// <param name="cancellationToken">Stops this caller's wait; the load itself goes on for other callers.</param>
+    /// <returns>The serving version after the reload.</returns>
+    /// <exception cref="ModelReloadRefusedException">The source has the version a rollback went back from, and <paramref name="force"/> is <see langword="false"/>.</exception>
+    /// <remarks>The default implementation, for caches that keep no rollback hold nor history, is <see cref="ReloadAsync(CancellationToken)"/>.</remarks>
+    Task<ModelVersion> ReloadAsync(bool force, string? requestedBy = null, CancellationToken cancellationToken = default) => ReloadAsync(cancellationToken);
+
+    /// <summary>
     /// Goes back to the version that served before the current one, through the same validation and
-    /// warm-up as a reload. The content that was rolled back from is not loaded again until it changes.
+    /// warm-up as a reload. The content that was rolled back from is not loaded again until it changes: automatic
+    /// reloads skip it, and an explicit reload of it needs <c>force</c> (<see cref="ReloadAsync(bool, string?, CancellationToken)"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">There is no previous version to roll back to.</exception>
     Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Like <see cref="RollbackAsync(CancellationToken)"/>, naming the caller in the load history (<see cref="ModelLoadRecord.RequestedBy"/>).</summary>
+    /// <param name="requestedBy">Who asked (a user name, a tool); <see langword="null"/> when unknown.</param>
+    /// <param name="cancellationToken">Stops this caller's wait.</param>
+    /// <exception cref="InvalidOperationException">There is no previous version to roll back to.</exception>
+    /// <remarks>The default implementation, for caches that keep no history, is <see cref="RollbackAsync(CancellationToken)"/>.</remarks>
+    Task<ModelVersion> RollbackAsync(string? requestedBy, CancellationToken cancellationToken = default) => RollbackAsync(cancellationToken);
 
     /// <summary>Drops the serving generation; the next use loads the model again.</summary>
     void Invalidate();

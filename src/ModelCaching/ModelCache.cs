@@ -8,14 +8,12 @@ using ModelCaching.Loading;
 namespace ModelCaching;
 
 /// <summary>
-/// Keeps one model in memory: loads it once (lazily, eagerly or on a time-to-live), serves it without
-/// locks or allocations, swaps in new generations atomically, and keeps the last good generation when a
-/// new one fails. Usable on its own or through <c>services.AddModelCache()</c>.
+/// Keeps one model in memory: loads it once (lazily, eagerly or on a time-to-live), serves it without locks or allocations,
+/// swaps in new generations atomically, and keeps the last good generation when a new one fails. Usable on its own or through <c>services.AddModelCache()</c>.
 /// </summary>
 /// <remarks>
-/// This class is the front: the hit path, the public API, events and disposal (ModelCache.Lifetime.cs: construction,
-/// start-up, disposal). Its parts do the work: <see cref="ServingChanges{TModel}"/>, <see cref="LoadRunner{TModel}"/>,
-/// <see cref="LoadRequests{TModel}"/>, <see cref="LoadStepHost{TModel}"/>; docs/architecture.md maps them.
+/// This class is the front: the hit path, the public API, events and disposal (ModelCache.Lifetime.cs: construction, start-up, disposal).
+/// Its parts do the work: <see cref="ServingChanges{TModel}"/>, <see cref="LoadRunner{TModel}"/>, <see cref="LoadRequests{TModel}"/>, <see cref="LoadStepHost{TModel}"/>; docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
 public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache
@@ -191,14 +189,19 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     /// <inheritdoc />
-    public async Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default) =>
-        (await _loads.Request(ModelLoadReason.Explicit).WaitAsync(cancellationToken).ConfigureAwait(false)).Version;
+    public Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default) => _loads.ReloadAsync(force: false, requestedBy: null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ModelVersion> ReloadAsync(bool force, string? requestedBy = null, CancellationToken cancellationToken = default) => _loads.ReloadAsync(force, requestedBy, cancellationToken);
 
     /// <inheritdoc />
     public void Invalidate() => _changes.Unload("invalidated");
 
     /// <inheritdoc />
-    public Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default) => _loads.RollbackAsync(cancellationToken);
+    public Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default) => _loads.RollbackAsync(requestedBy: null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ModelVersion> RollbackAsync(string? requestedBy, CancellationToken cancellationToken = default) => _loads.RollbackAsync(requestedBy, cancellationToken);
 
     /// <inheritdoc />
     public IReadOnlyList<ModelLoadRecord> GetHistory() => _changes.History.Snapshot();

@@ -150,7 +150,7 @@ public class ModelOptions
     public ModelSwapMode SwapMode { get; set; } = ModelSwapMode.LoadBeside;
 
     /// <summary>
-    /// What is kept of the replaced version for <see cref="IModelCache.RollbackAsync"/>: its bytes, its loaded
+    /// What is kept of the replaced version for <see cref="IModelCache.RollbackAsync(CancellationToken)"/>: its bytes, its loaded
     /// generation (instant rollback, two models in memory) or nothing.
     /// <value>
     /// The default is <see cref="ModelRollbackRetention.Artifact"/>, and <see cref="ModelRollbackRetention.None"/> for a

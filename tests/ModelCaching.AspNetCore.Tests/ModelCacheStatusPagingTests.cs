@@ -331,7 +331,7 @@ public sealed class ModelCacheStatusPagingTests : IAsyncLifetime
     [Fact]
     public async Task GetStatus_TemplateModelWhoseFirstLoadFailed_IsNotListed()
     {
-        await Assert.ThrowsAsync<ModelLoadException>(async () => await Provider.GetCache<TextModel>("t-missing").GetModelAsync());
+        await Assert.ThrowsAsync<TemplateModelNotFoundException>(async () => await Provider.GetCache<TextModel>("t-missing").GetModelAsync());
 
         using HttpResponseMessage response = await GetAsync("/models");
 

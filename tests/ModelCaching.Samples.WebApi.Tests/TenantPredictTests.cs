@@ -130,8 +130,8 @@ public sealed class TenantPredictTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         JsonElement problem = await TaxiTrips.ReadJsonAsync(response);
-        Assert.Equal("There is no tenant 'hooli'.", problem.GetProperty("title").GetString());
-        Assert.Equal("No model is published for tenant 'hooli'.", problem.GetProperty("detail").GetString());
+        Assert.Equal("There is no model named 'tenant-hooli'.", problem.GetProperty("title").GetString());
+        Assert.Equal("Template 'tenants' serves the name 'tenant-hooli', but no model is published for it at the template's source.", problem.GetProperty("detail").GetString());
 
         using HttpResponseMessage models = await server.SendAsync(HttpMethod.Get, "/models", SampleServer.ReaderKey);
         Assert.Equal(["taxi-fare"], (await TaxiTrips.ReadJsonAsync(models)).EnumerateArray().Select(static m => m.GetProperty("name").GetString()));
@@ -181,7 +181,7 @@ public sealed class TenantPredictTests
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             JsonElement problem = await TaxiTrips.ReadJsonAsync(response);
-            Assert.Equal("The model of tenant 'broken' is not available.", problem.GetProperty("title").GetString());
+            Assert.Equal("Model 'tenant-broken' is not available.", problem.GetProperty("title").GetString());
             Assert.StartsWith("Model 'tenant-broken' could not be loaded from ", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
         finally

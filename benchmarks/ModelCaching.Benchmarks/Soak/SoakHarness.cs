@@ -10,7 +10,7 @@ using ModelCaching.ML;
 namespace ModelCaching.Benchmarks.Soak;
 
 /// <summary>
-/// <c>--harness soak</c>: 10,000 explicit reloads (<see cref="ModelCache{TModel}.ReloadAsync"/> over a stream source)
+/// <c>--harness soak</c>: 10,000 explicit reloads (<see cref="ModelCache{TModel}.ReloadAsync(CancellationToken)"/> over a stream source)
 /// that alternate at random between valid versions of iris.zip and bad files (empty, an HTML page, random bytes, a
 /// truncated zip, a damaged part, a model of another schema, an ONNX file, a zip bomb), while every core predicts
 /// through a <see cref="PredictionPool{TData,TPrediction}"/>. Counts failures, which must be 0: a failed or wrong

@@ -29,21 +29,9 @@ public static class PredictEndpoint
             return invalid;
         }
 
-        TaxiFarePrediction prediction;
-        try
-        {
-            prediction = pool.Predict(read.Trip!);
-        }
-        catch (ModelLoadException ex)
-        {
-            // No version of the model is serving (it never loaded); a failed reload never gets here because
-            // the last good version keeps serving.
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: $"Model '{pool.ModelName}' is not available.",
-                detail: ex.Message);
-        }
-
+        // No version of the model serving (it never loaded) throws ModelLoadException, answered 503 by
+        // AddModelCacheProblemDetails(); a failed reload never gets here because the last good version keeps serving.
+        TaxiFarePrediction prediction = pool.Predict(read.Trip!);
         ModelVersion? version = pool.Cache.Version;
         return TypedResults.Ok(new FareResponse(prediction.FareAmount, pool.ModelName, version?.Id, version?.Generation));
     }

@@ -43,29 +43,11 @@ public static class TenantPredictEndpoint
             return invalid;
         }
 
+        // No model file for the tenant (TemplateModelNotFoundException: 404, and the provider has already let go of the
+        // name, so unknown ids cannot fill memory or the status list) and a model that cannot serve now (a corrupt file,
+        // a load timeout, a full load queue: ModelLoadException, 503) are answered by AddModelCacheProblemDetails().
         string modelName = TenantIds.ToModelName(id);
-        try
-        {
-            (TaxiFarePrediction prediction, ModelVersion? version) = await predictor.PredictAsync(modelName, read.Trip!, cancellationToken);
-            return TypedResults.Ok(new FareResponse(prediction.FareAmount, modelName, version?.Id, version?.Generation));
-        }
-        catch (ModelLoadException ex) when (ex.InnerException is FileNotFoundException or DirectoryNotFoundException)
-        {
-            // No model file: the tenant does not exist. The provider has already let go of the name, so unknown ids
-            // cannot fill memory or the status list.
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status404NotFound,
-                title: $"There is no tenant '{id}'.",
-                detail: $"No model is published for tenant '{id}'.");
-        }
-        catch (ModelLoadException ex)
-        {
-            // The tenant's model exists but cannot serve now: a corrupt file, a load timeout, a model larger than the
-            // budget, or a full load queue. Retrying later may work; the client did nothing wrong.
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: $"The model of tenant '{id}' is not available.",
-                detail: ex.Message);
-        }
+        (TaxiFarePrediction prediction, ModelVersion? version) = await predictor.PredictAsync(modelName, read.Trip!, cancellationToken);
+        return TypedResults.Ok(new FareResponse(prediction.FareAmount, modelName, version?.Id, version?.Generation));
     }
 }

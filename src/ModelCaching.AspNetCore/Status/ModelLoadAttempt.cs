@@ -13,10 +13,20 @@ public sealed record ModelLoadAttempt(
     string? VersionId,
     string? Error)
 {
+    /// <summary>Who asked for it, when known (<see cref="ModelLoadRecord.RequestedBy"/>: the admin endpoints record the user).</summary>
+    public string? RequestedBy { get; init; }
+
+    /// <summary>What it did beyond the outcome (<see cref="ModelLoadRecord.Detail"/>): the version a rollback went back from, a forced reload.</summary>
+    public string? Detail { get; init; }
+
     /// <summary>Describes <paramref name="record"/>.</summary>
     public static ModelLoadAttempt From(ModelLoadRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return new ModelLoadAttempt(record.At, record.Reason.ToString(), record.Outcome.ToString(), record.VersionId, record.Error);
+        return new ModelLoadAttempt(record.At, record.Reason.ToString(), record.Outcome.ToString(), record.VersionId, record.Error)
+        {
+            RequestedBy = record.RequestedBy,
+            Detail = record.Detail,
+        };
     }
 }

@@ -50,7 +50,9 @@ public static class MLNetModelBuilderExtensions
     /// <summary>
     /// Gives the model a pool of prediction engines for <typeparamref name="TData"/> → <typeparamref name="TPrediction"/>,
     /// reachable as <c>[FromKeyedServices(name)] PredictionPool&lt;TData, TPrediction&gt;</c> and through
-    /// <see cref="PredictionPoolProvider{TData, TPrediction}"/>; also checks each new generation's schema
+    /// <see cref="PredictionPoolProvider{TData, TPrediction}"/>, and as an unkeyed <c>PredictionPool&lt;TData, TPrediction&gt;</c>
+    /// when it is the only model with a pool of these types (with several, resolving it unkeyed throws an
+    /// <see cref="InvalidOperationException"/> naming them and saying to use <c>[FromKeyedServices("name")]</c>); also checks each new generation's schema
     /// against the two types (<see cref="ValidateSchema"/>). On a template (<c>AddModelTemplate</c>), every model made
     /// from it gets its schema check and a pool of its own, made on first use of its name
     /// (<c>provider.Predict("tenant-42", input)</c>).
@@ -68,6 +70,11 @@ public static class MLNetModelBuilderExtensions
         services.TryAddSingleton<PredictionPoolProvider<TData, TPrediction>>();
         PredictionPoolMetrics.Register(services);
         AddUnknownNameFallback<TData, TPrediction>(services);
+
+        // Unkeyed too, as Microsoft.Extensions.ML users inject PredictionEnginePool: a minimal-API parameter without
+        // [FromKeyedServices] is then a service (IServiceProviderIsService), and resolves to the one pool of these types,
+        // or throws naming the models and the attribute to use when there are several.
+        services.TryAddSingleton(static sp => sp.GetRequiredService<PredictionPoolProvider<TData, TPrediction>>().GetOnlyPool());
         if (builder.IsTemplate)
         {
             // No keyed pool under the template's name: each model made from the template gets its own pool, which the

@@ -65,8 +65,8 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     public IReadOnlyList<string> Names => _names;
 
     /// <summary>Returns the pool of the model <paramref name="modelName"/>: a registered model, or one made from a template.</summary>
-    /// <exception cref="KeyNotFoundException">No model of that name has a pool for these types, and no template with one serves the name; the message lists the ones that do.</exception>
-    /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>): <c>../../etc/passwd</c>, an empty or a too long name.</exception>
+    /// <exception cref="ModelNotFoundException">No model of that name has a pool for these types, and no template with one serves the name; the message lists the ones that do (a <see cref="KeyNotFoundException"/>).</exception>
+    /// <exception cref="InvalidModelNameException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>): <c>../../etc/passwd</c>, an empty or a too long name (an <see cref="ArgumentException"/>).</exception>
     public PredictionPool<TData, TPrediction> GetPool(string modelName)
     {
         ArgumentNullException.ThrowIfNull(modelName);
@@ -76,7 +76,9 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
     }
 
     /// <summary>Predicts one example with the model <paramref name="modelName"/>.</summary>
-    /// <exception cref="ModelLoadException">The model could not be loaded (for a template, its source does not exist, say); the message names the model.</exception>
+    /// <exception cref="ModelLoadException">The model could not be loaded; the message names the model. For a template's model whose source has nothing for the name (no file), a <see cref="TemplateModelNotFoundException"/>.</exception>
+    /// <exception cref="ModelNotFoundException">No model of that name has a pool for these types.</exception>
+    /// <exception cref="InvalidModelNameException">A template serves the name, but the name is not valid.</exception>
     public TPrediction Predict(string modelName, TData input) => GetPool(modelName).Predict(input);
 
     /// <summary>Predicts one example with the model <paramref name="modelName"/> into a caller-owned output.</summary>
@@ -188,7 +190,7 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
         }
     }
 
-    private KeyNotFoundException Unknown(string modelName, IModelCache<ITransformer>? servedBy)
+    private ModelNotFoundException Unknown(string modelName, IModelCache<ITransformer>? servedBy)
     {
         string shown = PredictionPoolNames.Shorten(modelName);
         string types = $"{typeof(TData).Name} → {typeof(TPrediction).Name}";
@@ -199,7 +201,34 @@ public sealed class PredictionPoolProvider<TData, TPrediction> : IDisposable
         string why = servedBy is null
             ? $"No model named '{shown}' has a prediction pool for {types}"
             : $"Model '{shown}' exists but has no prediction pool for {types} (it is registered, or made from a template, without .WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>())";
-        return new KeyNotFoundException($"{why} (register it with AddModel<ITransformer>(name, m => m.UseMLNet().WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>()), or AddModelTemplate with the same); {known}{templates}.");
+        return new ModelNotFoundException(modelName, $"{why} (register it with AddModel<ITransformer>(name, m => m.UseMLNet().WithPredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>()), or AddModelTemplate with the same); {known}{templates}.", _names);
+    }
+
+    /// <summary>
+    /// The pool an unkeyed <c>PredictionPool&lt;TData, TPrediction&gt;</c> resolves to: the only registered model with a pool
+    /// of these types. With several (or a template, which makes one per name) the name must be given.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There is not exactly one; the message names the models and templates and says to use <c>[FromKeyedServices("name")]</c>.</exception>
+    internal PredictionPool<TData, TPrediction> GetOnlyPool()
+    {
+        if (_names.Length == 1 && _templates.Length == 0)
+        {
+            return GetPool(_names[0]);
+        }
+
+        string types = $"PredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}>";
+        string models = _names.Length switch
+        {
+            0 => "no registered model",
+            1 => $"the model '{_names[0]}'",
+            _ => $"{_names.Length} models ({string.Join(", ", _names.Select(static n => $"'{n}'"))})",
+        };
+        string templates = _templates.Length == 0 ? string.Empty : $" and {_templates.Length} template(s) ({string.Join(", ", _templates.Select(static t => $"'{t.TemplateName}'"))}), which make one per model name,";
+        string example = _names.Length > 0 ? _names[0] : "tenant-42";
+        throw new InvalidOperationException(
+            $"An unkeyed {types} was asked for, but {models}{templates} {(_names.Length == 1 && _templates.Length == 0 ? "has" : "have")} a pool of these types: say which model with [FromKeyedServices(\"{example}\")] {types} " +
+            $"(or sp.GetRequiredKeyedService<{types}>(\"{example}\")), or inject PredictionPoolProvider<{typeof(TData).Name}, {typeof(TPrediction).Name}> and pass the name per call. " +
+            "An unkeyed pool is registered for an application with exactly one model of these types.");
     }
 
     /// <summary>Whether this provider has a pool for <paramref name="cache"/>: a registered model's, or its template's.</summary>

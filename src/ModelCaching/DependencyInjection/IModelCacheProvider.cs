@@ -17,15 +17,15 @@ public interface IModelCacheProvider
     /// Returns the cache of the model <paramref name="name"/>: a registered model, or one made from the template that
     /// serves the name (made on first use, found afterwards).
     /// </summary>
-    /// <exception cref="KeyNotFoundException">No model has that name and no template serves it; the message lists the known names and templates.</exception>
-    /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>).</exception>
+    /// <exception cref="ModelNotFoundException">No model has that name and no template serves it; the message lists the known names and templates (a <see cref="KeyNotFoundException"/>).</exception>
+    /// <exception cref="InvalidModelNameException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>; an <see cref="ArgumentException"/>).</exception>
     /// <exception cref="InvalidOperationException">The model was registered with another model type.</exception>
     IModelCache<TModel> GetCache<TModel>(string name)
         where TModel : class;
 
     /// <summary>Returns the cache of the model <paramref name="name"/> without knowing its type (for status and admin endpoints).</summary>
-    /// <exception cref="KeyNotFoundException">No model has that name and no template serves it; the message lists the known names and templates.</exception>
-    /// <exception cref="ArgumentException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>).</exception>
+    /// <exception cref="ModelNotFoundException">No model has that name and no template serves it; the message lists the known names and templates (a <see cref="KeyNotFoundException"/>).</exception>
+    /// <exception cref="InvalidModelNameException">A template serves the name, but the name is not valid (<see cref="ModelNames"/>; an <see cref="ArgumentException"/>).</exception>
     IModelCache GetCache(string name);
 
     /// <summary>

@@ -188,12 +188,12 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
         return false;
     }
 
-    private KeyNotFoundException Unknown(string name, Type? modelType)
+    private ModelNotFoundException Unknown(string name, Type? modelType)
     {
         string known = _registeredNames.Count == 0 ? "none are registered" : "known models: " + string.Join(", ", _registeredNames.Select(static n => $"'{n}'"));
         string templates = _templates.Describe();
         string what = modelType is null ? string.Empty : $" of type {modelType.Name}";
-        return new KeyNotFoundException($"No model{what} named '{ModelNames.Shorten(name)}' is registered with AddModelCache().AddModel(...), and no template serves that name; {known}{templates}.");
+        return new ModelNotFoundException(name, $"No model{what} named '{ModelNames.Shorten(name)}' is registered with AddModelCache().AddModel(...), and no template serves that name; {known}{templates}.", _registeredNames);
     }
 
     /// <summary>Whether the cache of <paramref name="name"/> has been built (by a first use, or at start for an eager model).</summary>

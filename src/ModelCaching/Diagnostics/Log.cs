@@ -24,6 +24,8 @@ internal static partial class Log
         public const int ReloadEventHandlerFailed = 15;
         public const int Recovered = 16;
         public const int StartupLoadFailedStopping = 17;
+        public const int ReloadRefused = 18;
+        public const int ReloadForced = 19;
         public const int ShutdownLeftLoadsRunning = 20;
         public const int TemplateModelNotLoaded = 21;
     }
@@ -63,6 +65,12 @@ internal static partial class Log
 
     [LoggerMessage(EventIds.RolledBack, LogLevel.Warning, "Model '{ModelName}' was rolled back from version {FromVersionId} to version {ToVersionId}.")]
     public static partial void RolledBack(ILogger logger, string modelName, string fromVersionId, string toVersionId);
+
+    [LoggerMessage(EventIds.ReloadRefused, LogLevel.Warning, "Reload of model '{ModelName}' requested by {RequestedBy} was refused: the source has version {VersionId}, which was rolled back from; version {ServingVersionId} keeps serving. Reload with force to load it.")]
+    public static partial void ReloadRefused(ILogger logger, string modelName, string requestedBy, string versionId, string servingVersionId);
+
+    [LoggerMessage(EventIds.ReloadForced, LogLevel.Warning, "Reload of model '{ModelName}' requested by {RequestedBy} was forced: version {VersionId}, which was rolled back from, is serving again.")]
+    public static partial void ReloadForced(ILogger logger, string modelName, string requestedBy, string versionId);
 
     [LoggerMessage(EventIds.LoadAbandoned, LogLevel.Warning, "A timed-out or cancelled load of model '{ModelName}' finished late; its model was disposed, not served.")]
     public static partial void LoadAbandoned(ILogger logger, string modelName);

@@ -95,6 +95,47 @@ internal sealed class FailSafePolicy
         lock (memory)
         {
             memory.Reject(hash, cause);
+            List<string> rolledBack = memory.RolledBack ??= new(capacity: 1);
+            if (!rolledBack.Contains(hash))
+            {
+                if (rolledBack.Count == RejectedHashLimit)
+                {
+                    rolledBack.RemoveAt(0);
+                }
+
+                rolledBack.Add(hash);
+            }
+        }
+    }
+
+    /// <summary>Whether a rollback went back from <paramref name="hash"/> (and it has not served since): an explicit reload of it needs force.</summary>
+    public bool IsRolledBack(string hash)
+    {
+        if (Volatile.Read(ref _memory) is not { } memory)
+        {
+            return false;
+        }
+
+        lock (memory)
+        {
+            return memory.RolledBack?.Contains(hash) == true;
+        }
+    }
+
+    /// <summary>A forced reload: the versions rolled back from are no longer held back (returned, for the load history).</summary>
+    public string[] ForgetRolledBack()
+    {
+        if (Volatile.Read(ref _memory) is not { } memory)
+        {
+            return [];
+        }
+
+        lock (memory)
+        {
+            string[] forgotten = [.. memory.RolledBack ?? []];
+            memory.RolledBack = null;
+            memory.Rejected?.RemoveAll(rejected => Array.IndexOf(forgotten, rejected.Hash) >= 0);
+            return forgotten;
         }
     }
 
@@ -110,6 +151,7 @@ internal sealed class FailSafePolicy
         lock (memory)
         {
             memory.Rejected?.RemoveAll(rejected => rejected.Hash == hash);
+            memory.RolledBack?.Remove(hash);
             List<string> served = memory.Served ??= new(capacity: 1);
             if (!served.Contains(hash))
             {
@@ -170,7 +212,7 @@ internal sealed class FailSafePolicy
             {
                 if (memory.LastFailure is { } last && _timeProvider.GetTimestamp() < memory.RetryNotBefore)
                 {
-                    failure = new ModelLoadException(last.ModelName, last.Source, last.Cause, last.InnerException);
+                    failure = last.WithCause(last.Cause);
                     return true;
                 }
             }
@@ -214,6 +256,7 @@ internal sealed class FailSafePolicy
     private sealed class FailSafeMemory
     {
         public List<(string Hash, string Cause)>? Rejected;
+        public List<string>? RolledBack; // The rejected hashes a rollback went back from (held back from explicit reloads too).
         public List<string>? Served;
         public ModelLoadException? LastFailure;
         public long RetryNotBefore;

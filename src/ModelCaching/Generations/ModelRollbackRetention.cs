@@ -1,6 +1,6 @@
 namespace ModelCaching;
 
-/// <summary>What a cache keeps of the version it replaced, for <see cref="IModelCache.RollbackAsync"/>.</summary>
+/// <summary>What a cache keeps of the version it replaced, for <see cref="IModelCache.RollbackAsync(CancellationToken)"/>.</summary>
 public enum ModelRollbackRetention
 {
     /// <summary>
@@ -18,7 +18,7 @@ public enum ModelRollbackRetention
     Generation,
 
     /// <summary>
-    /// Keep nothing, not even the serving version's bytes: <see cref="IModelCache.RollbackAsync"/> has nothing to go
+    /// Keep nothing, not even the serving version's bytes: <see cref="IModelCache.RollbackAsync(CancellationToken)"/> has nothing to go
     /// back to, and a model costs only its own size.
     /// </summary>
     None,

@@ -1,7 +1,7 @@
 namespace ModelCaching.Generations;
 
 /// <summary>
-/// What is kept of the version a swap replaced, for <see cref="IModelCache.RollbackAsync"/>, per
+/// What is kept of the version a swap replaced, for <see cref="IModelCache.RollbackAsync(CancellationToken)"/>, per
 /// <see cref="ModelOptions.RollbackRetention"/>: its bytes (reloaded on rollback), its loaded generation (swapped back in
 /// at once) or nothing. Thread-safe.
 /// </summary>

@@ -86,7 +86,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         // failure everyone got, not an ObjectDisposedException about an object it never owned.
         if (DroppedFailure is { } failure)
         {
-            return new ModelLoadException(Cache.Name, Cache.SourceDescription, failure.Cause + " (the model was not kept; ask for it again to retry)", failure.InnerException);
+            return failure.WithCause(failure.Cause + " (the model was not kept; ask for it again to retry)");
         }
 
         return new ObjectDisposedException($"ModelCache '{Cache.Name}'", $"The model cache '{Cache.Name}' was disposed.");
@@ -101,7 +101,8 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         }
 
         ModelGeneration<TModel>? previous = swap.Previous;
-        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null));
+        string? detail = reason == ModelLoadReason.Rollback && previous is not null ? $"rolled back from version {previous.Version.Id}" : null;
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null) { Detail = detail });
         _budget?.OnServing();
         Slot.Retire(swap);
         long ended = _timeProvider.GetTimestamp();
@@ -131,6 +132,13 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         }
 
         return current;
+    }
+
+    /// <summary>An explicit reload that would have undone a rollback was refused: recorded with its caller; nothing else changes.</summary>
+    public void Refused(ModelReloadRefusedException refused, string? requestedBy)
+    {
+        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), ModelLoadReason.Explicit, ModelLoadOutcome.Refused, refused.RolledBackVersionId, refused.Message) { RequestedBy = requestedBy });
+        Log.ReloadRefused(_logger, Cache.Name, requestedBy ?? "an unnamed caller", refused.RolledBackVersionId, refused.ServingVersionId);
     }
 
     /// <summary>A load failed (or skipped known-bad content): the last good model keeps serving, a retry is armed.</summary>

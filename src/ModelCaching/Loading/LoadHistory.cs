@@ -54,6 +54,35 @@ internal sealed class LoadHistory(int capacity, ILoadRecordObserver? observer = 
 
     public void CountUnload() => Interlocked.Increment(ref _unloads);
 
+    /// <summary>
+    /// Says who asked for the newest record of <paramref name="reason"/> and <paramref name="versionId"/> that names no
+    /// caller yet, and what it did: the caller knows both, the load thread that recorded it did not. A record already
+    /// dropped (older than <c>capacity</c> records) is left as it was; the observer was told the record when it was added.
+    /// </summary>
+    public void Amend(ModelLoadReason reason, string versionId, string? requestedBy, string? detail)
+    {
+        object? current = Volatile.Read(ref _records);
+        while (current is not null)
+        {
+            ModelLoadRecord[] records = current as ModelLoadRecord[] ?? [(ModelLoadRecord)current];
+            int index = Array.FindLastIndex(records, r => r.Reason == reason && r.VersionId == versionId && r.RequestedBy is null);
+            if (index < 0)
+            {
+                return;
+            }
+
+            ModelLoadRecord[] next = [.. records];
+            next[index] = records[index] with { RequestedBy = requestedBy, Detail = detail ?? records[index].Detail };
+            object? seen = Interlocked.CompareExchange(ref _records, next.Length == 1 ? next[0] : next, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
     /// <summary>The records, oldest first: a copy the caller owns.</summary>
     public IReadOnlyList<ModelLoadRecord> Snapshot() => Volatile.Read(ref _records) switch
     {

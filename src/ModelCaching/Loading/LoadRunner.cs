@@ -10,9 +10,10 @@ namespace ModelCaching.Loading;
 /// The loads of one model, from request to outcome: it asks its <see cref="LoadCoordinator{TModel}"/> (which it makes,
 /// and whose <see cref="ILoadHost{TModel}"/> it is) for a load, runs the <see cref="LoadPipeline{TModel}"/> on the
 /// attempt's thread, and hands the outcome (a swap, unchanged, a failure) to <see cref="ServingChanges{TModel}"/>. Also
-/// the loads nobody waits for (a retry, a refresh-ahead, a change of the source) and the rollback.
+/// the loads nobody waits for (a retry, a refresh-ahead, a change of the source); the explicit reload and the rollback in
+/// LoadRunner.Explicit.cs.
 /// </summary>
-internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
+internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
     where TModel : class
 {
     private readonly ServingChanges<TModel> _changes;
@@ -105,49 +106,6 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
         StartInBackground(ModelLoadReason.SourceChanged);
     }
 
-    /// <summary>Rolls back to the version kept by <see cref="ModelOptions.RollbackRetention"/>, after the load in progress.</summary>
-    public async Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (Slot.IsDisposed)
-            {
-                throw _changes.DisposedError();
-            }
-
-            // Let the load in progress finish first, whatever its outcome, so the rollback is the last word.
-            if (Coordinator.Inflight is { } inflight)
-            {
-                await WaitIgnoringFailure(inflight.Completion.Task, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            if (!Slot.TryTakeRollback(out ModelGeneration<TModel>? kept, out ModelArtifact? artifact))
-            {
-                throw new InvalidOperationException($"Model '{Name}' has no previous version to roll back to (RollbackRetention is {Slot.RollbackRetention}).");
-            }
-
-            if (kept is not null)
-            {
-                // RollbackRetention.Generation: swap the kept generation back in, no load.
-                long started = Time.GetTimestamp();
-                using Activity? activity = StartLoadActivity(ModelLoadReason.Rollback);
-                _changes.Swap(kept, ModelLoadReason.Rollback, started, activity);
-                return kept.Version;
-            }
-
-            Task<ModelGeneration<TModel>> load = Coordinator.StartWith(artifact!, ModelLoadReason.Rollback, out bool startedNow);
-            if (!startedNow)
-            {
-                await WaitIgnoringFailure(load, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            ModelGeneration<TModel> generation = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return generation.Version;
-        }
-    }
-
     /// <summary>Completes when the load threads that were running at <see cref="Close"/> have ended (maybe never: a hung callback).</summary>
     public Task Ended => EndedSource.Task;
 
@@ -220,6 +178,13 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
         }
 
         Exception ex = outcome.Error!;
+        if (ex is ModelReloadRefusedException refused)
+        {
+            // Not a failure: the serving model is fine and nothing is retried. Each caller records it (ReloadAsync).
+            activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "refused");
+            throw refused;
+        }
+
         if (outcome.Skipped)
         {
             var skipped = (ModelLoadException)ex;
@@ -232,7 +197,7 @@ internal sealed class LoadRunner<TModel> : ILoadHost<TModel>
             throw own;
         }
 
-        var failure = new ModelLoadException(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex);
+        var failure = ModelLoadException.Of(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex, _changes.Cache.TemplateName);
         if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
         {
             _failSafe.Reject(badHash, failure.Cause);

@@ -16,4 +16,10 @@ public enum ModelLoadOutcome
 
     /// <summary>The load failed; the serving generation (if any) was kept.</summary>
     Failure,
+
+    /// <summary>
+    /// An explicit reload found the version a rollback went back from and did not load it (<see cref="ModelReloadRefusedException"/>);
+    /// the serving generation was kept. Not a failure: it counts in neither loads nor failures.
+    /// </summary>
+    Refused,
 }

@@ -11,7 +11,7 @@ public enum ModelLoadReason
     /// <summary>The eager start-up of the host.</summary>
     Startup,
 
-    /// <summary>An explicit call to <see cref="IModelCache.ReloadAsync"/>.</summary>
+    /// <summary>An explicit call to <see cref="IModelCache.ReloadAsync(CancellationToken)"/>.</summary>
     Explicit,
 
     /// <summary>The source reported a change (file watcher or HTTP polling).</summary>
@@ -23,6 +23,6 @@ public enum ModelLoadReason
     /// <summary>A retry after a failed load, on the backoff schedule.</summary>
     Retry,
 
-    /// <summary>An explicit call to <see cref="IModelCache.RollbackAsync"/>.</summary>
+    /// <summary>An explicit call to <see cref="IModelCache.RollbackAsync(CancellationToken)"/>.</summary>
     Rollback,
 }

@@ -13,4 +13,11 @@ public sealed record ModelLoadRecord(
     ModelLoadReason Reason,
     ModelLoadOutcome Outcome,
     string? VersionId,
-    string? Error);
+    string? Error)
+{
+    /// <summary>Who asked for it, when the caller said (<see cref="IModelCache.ReloadAsync(bool, string?, CancellationToken)"/>, <see cref="IModelCache.RollbackAsync(string?, CancellationToken)"/>; the admin endpoints pass the user's name).</summary>
+    public string? RequestedBy { get; init; }
+
+    /// <summary>What it did beyond the outcome: the version a rollback went back from, a reload forced past a rollback.</summary>
+    public string? Detail { get; init; }
+}

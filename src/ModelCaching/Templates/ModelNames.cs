@@ -24,12 +24,12 @@ public static class ModelNames
     /// <summary>Throws when <paramref name="name"/> is not a valid name for a model made from a template.</summary>
     /// <param name="name">The name asked for.</param>
     /// <param name="templateName">The template it was meant for, named in the message.</param>
-    /// <exception cref="ArgumentException">The name is empty, too long, or has a character outside the rule; the message says which.</exception>
+    /// <exception cref="InvalidModelNameException">The name is empty, too long, or has a character outside the rule; the message says which.</exception>
     public static void Validate(string? name, string templateName)
     {
         if (Problem(name) is { } problem)
         {
-            throw new ArgumentException($"'{Shorten(name)}' is not a valid model name for template '{templateName}': {problem}.", nameof(name));
+            throw new InvalidModelNameException(name, templateName, problem);
         }
     }
 

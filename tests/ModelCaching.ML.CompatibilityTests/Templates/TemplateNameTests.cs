@@ -123,7 +123,7 @@ public sealed class TemplateNameTests : IDisposable
         var pool = services.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
         var caches = services.GetRequiredService<IModelCacheProvider>();
 
-        ModelLoadException error = Assert.Throws<ModelLoadException>(() => pool.Predict("tenant-7", TestModels.Setosa));
+        ModelLoadException error = Assert.Throws<TemplateModelNotFoundException>(() => pool.Predict("tenant-7", TestModels.Setosa));
 
         Assert.Contains("tenant-7", error.Message);
         await Eventually.TrueAsync(() => !caches.Names.Contains("tenant-7"), "the provider forgets the name");
@@ -139,7 +139,7 @@ public sealed class TemplateNameTests : IDisposable
         await using ServiceProvider services = Build(prefix: null);
         var pool = services.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
 
-        ArgumentException error = Assert.Throws<ArgumentException>(() => pool.Predict("../../etc/passwd", TestModels.Setosa));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => pool.Predict("../../etc/passwd", TestModels.Setosa));
 
         Assert.Contains("'../../etc/passwd' is not a valid model name for template 'tenants'", error.Message);
         Assert.Empty(services.GetRequiredService<IModelCacheProvider>().Names);
@@ -151,7 +151,7 @@ public sealed class TemplateNameTests : IDisposable
         await using ServiceProvider services = Build(prefix: null);
         var pool = services.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>();
 
-        ArgumentException error = Assert.Throws<ArgumentException>(() => pool.GetPredictionEngine(new string('x', 10_000)));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => pool.GetPredictionEngine(new string('x', 10_000)));
 
         Assert.Contains("10,000 characters long", error.Message);
     }

@@ -31,7 +31,7 @@ public sealed class MLNetModelBuilderExtensionsTests
             .AddModel<ITransformer>("taxi-fare", m => m.FromFile(TestModels.TaxiFarePath).UseMLNet().WithPredictionPool<TaxiTrip, TaxiFarePrediction>())
             .Services.BuildServiceProvider();
 
-        KeyNotFoundException error = Assert.Throws<KeyNotFoundException>(() => services.GetRequiredKeyedService<PredictionPool<TaxiTrip, TaxiFarePrediction>>("taxi"));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => services.GetRequiredKeyedService<PredictionPool<TaxiTrip, TaxiFarePrediction>>("taxi"));
 
         Assert.Contains("'taxi'", error.Message);
         Assert.Contains("'taxi-fare'", error.Message);
@@ -66,7 +66,7 @@ public sealed class MLNetModelBuilderExtensionsTests
             .Services.BuildServiceProvider();
         var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
 
-        var error = Assert.Throws<KeyNotFoundException>(() => provider.Predict("irsi", TestModels.Setosa));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => provider.Predict("irsi", TestModels.Setosa));
 
         Assert.Contains("'irsi'", error.Message);
         Assert.Contains("'iris'", error.Message);

@@ -143,8 +143,9 @@ public sealed class OnnxPipelineTests : IDisposable
             }
             else
             {
+                // Force: after a rollback the file may hold the variant rolled back from, which a plain reload refuses.
                 File.Copy(swap % 2 == 0 ? _variantA : _variantB, _modelPath, overwrite: true);
-                await cache.ReloadAsync();
+                await cache.ReloadAsync(force: true);
             }
 
             await Eventually.TrueAsync(() => Interlocked.Read(ref predictions) > seen + (threads * 20), $"predictions after swap {swap}");

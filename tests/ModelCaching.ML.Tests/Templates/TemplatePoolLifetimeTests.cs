@@ -60,7 +60,7 @@ public sealed class TemplatePoolLifetimeTests : IDisposable
     {
         PredictionPool<IrisData, IrisPrediction> pool = provider.GetPool(name);
         cacheRef = new WeakReference(pool.Cache);
-        Assert.Throws<ModelLoadException>(() => pool.Predict(TestModels.Setosa));
+        Assert.Throws<TemplateModelNotFoundException>(() => pool.Predict(TestModels.Setosa));
         return new WeakReference(pool);
     }
 }

@@ -26,7 +26,7 @@ public sealed class TemplatePoolMetricsTests : IDisposable
         IModelCacheProvider caches = built.GetRequiredService<IModelCacheProvider>();
         Assert.Equal(0f, provider.Predict("tenant-1", TestModels.Setosa).PredictedLabel);
         Assert.Equal(2f, provider.Predict("tenant-2", TestModels.Virginica).PredictedLabel);
-        Assert.Throws<ModelLoadException>(() => provider.Predict("tenant-missing", TestModels.Setosa));
+        Assert.Throws<TemplateModelNotFoundException>(() => provider.Predict("tenant-missing", TestModels.Setosa));
         await Eventually.TrueAsync(() => !caches.Names.Contains("tenant-missing"), "the provider forgets the name");
 
         var engines = new Dictionary<string, long>();

@@ -88,7 +88,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         await using ServiceProvider services = Build();
         var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
 
-        KeyNotFoundException error = Assert.Throws<KeyNotFoundException>(() => provider.GetPool("tenants"));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => provider.GetPool("tenants"));
 
         Assert.Contains("'tenants'", error.Message);
         Assert.Contains("names starting with 'tenant-'", error.Message);
@@ -101,7 +101,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         await using ServiceProvider services = Build(prefix: null);
         var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
 
-        ArgumentException error = Assert.Throws<ArgumentException>(() => provider.Predict("../../etc/passwd", TestModels.Setosa));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => provider.Predict("../../etc/passwd", TestModels.Setosa));
 
         Assert.Contains("'../../etc/passwd' is not a valid model name for template 'tenants'", error.Message);
         Assert.Empty(services.GetRequiredService<IModelCacheProvider>().Names);
@@ -113,7 +113,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         await using ServiceProvider services = Build(prefix: null);
         var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
 
-        ArgumentException error = Assert.Throws<ArgumentException>(() => provider.GetPool(string.Empty));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => provider.GetPool(string.Empty));
 
         Assert.Contains("must not be empty", error.Message);
     }
@@ -124,7 +124,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         await using ServiceProvider services = Build(prefix: null);
         var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
 
-        ArgumentException error = Assert.Throws<ArgumentException>(() => provider.GetPool(new string('a', 10_000)));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => provider.GetPool(new string('a', 10_000)));
 
         Assert.Contains("10,000 characters long", error.Message);
         Assert.True(error.Message.Length < 500, error.Message);
@@ -136,7 +136,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         await using ServiceProvider services = Build();
         var provider = services.GetRequiredService<PredictionPoolProvider<IrisData, IrisPrediction>>();
 
-        KeyNotFoundException error = Assert.Throws<KeyNotFoundException>(() => provider.GetPool("customer-1"));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => provider.GetPool("customer-1"));
 
         Assert.Contains("'customer-1'", error.Message);
         Assert.Contains("'tenants' (names starting with 'tenant-')", error.Message);
@@ -151,7 +151,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         var caches = services.GetRequiredService<IModelCacheProvider>();
         PredictionPool<IrisData, IrisPrediction> first = provider.GetPool("tenant-9");
 
-        ModelLoadException error = Assert.Throws<ModelLoadException>(() => provider.Predict("tenant-9", TestModels.Setosa));
+        ModelLoadException error = Assert.Throws<TemplateModelNotFoundException>(() => provider.Predict("tenant-9", TestModels.Setosa));
 
         Assert.Contains("tenant-9", error.Message);
         await Eventually.TrueAsync(() => !caches.Names.Contains("tenant-9"), "the provider forgets a name whose first load failed");
@@ -198,7 +198,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
         await using ServiceProvider services = Build();
         var provider = services.GetRequiredService<PredictionPoolProvider<TaxiTrip, TaxiFarePrediction>>();
 
-        KeyNotFoundException error = Assert.Throws<KeyNotFoundException>(() => provider.GetPool("tenant-1"));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => provider.GetPool("tenant-1"));
 
         Assert.Contains("'tenant-1'", error.Message);
         Assert.Contains("'taxis' (names starting with 'taxi-')", error.Message);

@@ -58,7 +58,7 @@ public sealed class RegistrationTests
         AddTwoModels(services);
         await using ServiceProvider provider = services.BuildServiceProvider();
 
-        KeyNotFoundException error = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("sentimnet"));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => provider.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("sentimnet"));
 
         Assert.Contains("sentimnet", error.Message);
         Assert.Contains("sentiment", error.Message.Replace("sentimnet", string.Empty, StringComparison.Ordinal));
@@ -72,8 +72,8 @@ public sealed class RegistrationTests
         AddTwoModels(services);
         await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
-        KeyNotFoundException typed = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredKeyedService<IModelCache<FakeModel>>("sentimnet"));
-        KeyNotFoundException untyped = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredKeyedService<IModelCache>("chrun"));
+        KeyNotFoundException typed = Assert.Throws<ModelNotFoundException>(() => provider.GetRequiredKeyedService<IModelCache<FakeModel>>("sentimnet"));
+        KeyNotFoundException untyped = Assert.Throws<ModelNotFoundException>(() => provider.GetRequiredKeyedService<IModelCache>("chrun"));
 
         Assert.Contains("'sentimnet'", typed.Message);
         Assert.Contains("'churn'", typed.Message);

@@ -84,7 +84,7 @@ public sealed class UnknownNameTelemetryTests(ITestOutputHelper output)
 
     private static async Task AskForGhostAsync(IModelCacheProvider provider, string name)
     {
-        ModelLoadException error = await Assert.ThrowsAsync<ModelLoadException>(async () => await provider.GetCache<FakeModel>(name).GetModelAsync());
+        ModelLoadException error = await Assert.ThrowsAsync<TemplateModelNotFoundException>(async () => await provider.GetCache<FakeModel>(name).GetModelAsync());
         Assert.IsType<FileNotFoundException>(error.InnerException);
     }
 

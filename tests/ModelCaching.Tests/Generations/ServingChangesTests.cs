@@ -60,7 +60,7 @@ public sealed class ServingChangesTests
         var owner = new RecordingOwner();
         ModelCache<FakeModel> cache = Create("made-up", source, budget: null, owner);
 
-        ModelLoadException failure = await Assert.ThrowsAsync<ModelLoadException>(() => cache.GetModelAsync().AsTask());
+        ModelLoadException failure = await Assert.ThrowsAsync<TemplateModelNotFoundException>(() => cache.GetModelAsync().AsTask());
 
         (IModelCache told, ModelLoadException reported, Task answered) = Assert.Single(owner.Calls);
         Assert.Same(cache, told);
@@ -75,7 +75,7 @@ public sealed class ServingChangesTests
 
         // The owner disposes it once its callers have their answer: a caller that still holds it gets the same failure.
         cache.Dispose();
-        ModelLoadException late = Assert.Throws<ModelLoadException>(() => cache.GetModel());
+        ModelLoadException late = Assert.Throws<TemplateModelNotFoundException>(() => cache.GetModel());
         Assert.Contains("not kept", late.Message, StringComparison.Ordinal);
         Assert.Single(owner.Calls);
     }

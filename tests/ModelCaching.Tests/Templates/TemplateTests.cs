@@ -55,7 +55,7 @@ public sealed class TemplateTests : IDisposable
         await using ServiceProvider services = _files.Services().BuildServiceProvider();
         IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
 
-        var error = Assert.Throws<ArgumentException>(() => provider.GetCache<FakeModel>(name));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => provider.GetCache<FakeModel>(name));
 
         Assert.Contains("template 'tenants'", error.Message, StringComparison.Ordinal);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
@@ -70,7 +70,7 @@ public sealed class TemplateTests : IDisposable
         IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
         string name = new('a', 10_000);
 
-        var error = Assert.Throws<ArgumentException>(() => provider.GetCache<FakeModel>(name));
+        ArgumentException error = Assert.Throws<InvalidModelNameException>(() => provider.GetCache<FakeModel>(name));
 
         Assert.Contains("10,000 characters long, and at most 128 are allowed", error.Message, StringComparison.Ordinal);
         Assert.True(error.Message.Length < 400, $"The message should not repeat the whole name ({error.Message.Length} characters).");
@@ -84,7 +84,7 @@ public sealed class TemplateTests : IDisposable
         IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
         var cache = (ModelCache<FakeModel>)provider.GetCache<FakeModel>("tenant-missing");
 
-        var error = Assert.Throws<ModelLoadException>(() => cache.GetModel());
+        ModelLoadException error = Assert.Throws<TemplateModelNotFoundException>(() => cache.GetModel());
 
         Assert.Equal("tenant-missing", error.ModelName);
         Assert.Contains("tenant-missing.bin", error.Message, StringComparison.Ordinal);
@@ -94,7 +94,7 @@ public sealed class TemplateTests : IDisposable
         await Eventually.TrueAsync(() => cache.State == ModelCacheState.Unloaded, "the failed cache disposes itself");
 
         // A caller that looked it up just before it was dropped gets the same failure, not an ObjectDisposedException.
-        var late = Assert.Throws<ModelLoadException>(() => cache.GetModel());
+        ModelLoadException late = Assert.Throws<TemplateModelNotFoundException>(() => cache.GetModel());
         Assert.Contains("tenant-missing.bin", late.Message, StringComparison.Ordinal);
         Assert.Contains("the model was not kept", late.Message, StringComparison.Ordinal);
         Assert.NotSame(cache, provider.GetCache<FakeModel>("tenant-missing"));
@@ -105,7 +105,7 @@ public sealed class TemplateTests : IDisposable
     {
         await using ServiceProvider services = _files.Services().BuildServiceProvider();
         IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
-        Assert.Throws<ModelLoadException>(() => provider.GetCache<FakeModel>("late").GetModel());
+        Assert.Throws<TemplateModelNotFoundException>(() => provider.GetCache<FakeModel>("late").GetModel());
 
         _files.Write("late");
 
@@ -121,7 +121,7 @@ public sealed class TemplateTests : IDisposable
             .AddModelTemplate<FakeModel>("tenants", t => t.FromFile(_files.PathTemplate).UseLoader(_files.Loader), o => o.NamePrefix = "tenant-");
         await using ServiceProvider provider = services.BuildServiceProvider();
 
-        var error = Assert.Throws<KeyNotFoundException>(() => provider.GetRequiredService<IModelCacheProvider>().GetCache("region-eu"));
+        KeyNotFoundException error = Assert.Throws<ModelNotFoundException>(() => provider.GetRequiredService<IModelCacheProvider>().GetCache("region-eu"));
 
         Assert.Contains("'scorer'", error.Message, StringComparison.Ordinal);
         Assert.Null(((ModelCache<FakeModel>)provider.GetRequiredService<IModelCacheProvider>().GetCache<FakeModel>("scorer")).TemplateName);

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace ModelCaching.Fuzz.Targets;
 
 /// <summary>
-/// Feeds inputs to a real <see cref="ModelCache{TModel}"/> through <see cref="ModelCache{TModel}.ReloadAsync"/> and
+/// Feeds inputs to a real <see cref="ModelCache{TModel}"/> through <see cref="ModelCache{TModel}.ReloadAsync(CancellationToken)"/> and
 /// checks the cache's promises after each: a bad input fails with a <see cref="ModelLoadException"/> that names this
 /// model, and the last good model keeps serving.
 /// </summary>

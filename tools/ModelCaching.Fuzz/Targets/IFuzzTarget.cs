@@ -2,7 +2,7 @@ namespace ModelCaching.Fuzz.Targets;
 
 /// <summary>
 /// One loader behind a <see cref="ModelCache{TModel}"/>, fed input after input through
-/// <see cref="ModelCache{TModel}.ReloadAsync"/>. Implement it (usually by deriving from
+/// <see cref="ModelCache{TModel}.ReloadAsync(CancellationToken)"/>. Implement it (usually by deriving from
 /// <see cref="CacheFuzzTarget{TModel}"/>) and list it in <see cref="FuzzTargetCatalog"/> to fuzz another loader.
 /// </summary>
 public interface IFuzzTarget : IAsyncDisposable

@@ -58,6 +58,13 @@ internal sealed class FetchStep<TModel>(string modelName, string description, IM
             return FetchOutcome.SameAsCurrent(artifact);
         }
 
+        // An explicit reload may retry content that failed, but does not silently undo a rollback: that needs force
+        // (LoadRunner.ReloadAsync forgets the rollback's hold first).
+        if (artifact.ContentHash is { } rolledBack && attempt.Reason == ModelLoadReason.Explicit && current is not null && failSafe.IsRolledBack(rolledBack))
+        {
+            throw new ModelReloadRefusedException(modelName, rolledBack, current.Version.Id);
+        }
+
         if (artifact.ContentHash is { } hash && attempt.Reason != ModelLoadReason.Explicit && failSafe.IsRejected(hash, out string? rejectedFor))
         {
             Log.KnownBadContentSkipped(logger, modelName, description, hash);
