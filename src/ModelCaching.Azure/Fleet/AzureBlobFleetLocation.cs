@@ -1,3 +1,5 @@
+using Azure.Storage.Blobs;
+
 namespace ModelCaching;
 
 /// <summary>
@@ -34,33 +36,71 @@ internal readonly record struct AzureBlobFleetLocation(string Container, string 
             return false;
         }
 
-        string? versionId = null;
-        string? snapshot = null;
-        if (query >= 0)
+        if (!TryParsePin(query < 0 ? string.Empty : rest[(query + 1)..], out string? versionId, out string? snapshot))
         {
-            // One pin and nothing else: any other parameter (a SAS's sig=, se=, …) makes the location one this reader refuses.
-            string[] pair = rest[(query + 1)..].Split('=', 2);
-            if (pair.Length != 2 || pair[1].Length == 0 || pair[1].Contains('&', StringComparison.Ordinal))
-            {
-                return false;
-            }
-
-            string value = Uri.UnescapeDataString(pair[1]);
-            if (pair[0].Equals("versionid", StringComparison.OrdinalIgnoreCase))
-            {
-                versionId = value;
-            }
-            else if (pair[0].Equals("snapshot", StringComparison.OrdinalIgnoreCase))
-            {
-                snapshot = value;
-            }
-            else
-            {
-                return false;
-            }
+            return false;
         }
 
         parsed = new AzureBlobFleetLocation(container, blob, versionId, snapshot);
         return true;
+    }
+
+    /// <summary>
+    /// Parses a blob's address in the account of <paramref name="client"/> (same scheme, host, port and account), with no
+    /// query but a pin: an address with a SAS is left to whoever reads it as it is.
+    /// </summary>
+    public static bool TryParseAddress(string location, BlobServiceClient client, out AzureBlobFleetLocation parsed)
+    {
+        parsed = default;
+        if (!Uri.TryCreate(location, UriKind.Absolute, out Uri? uri)
+            || !string.Equals(uri.GetLeftPart(UriPartial.Authority), client.Uri.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase)
+            || !TryParsePin(uri.Query.TrimStart('?'), out string? versionId, out string? snapshot))
+        {
+            return false;
+        }
+
+        // The SDK's parser knows both address forms: account in the host (Azure) and account in the path (Azurite, IP).
+        var parts = new BlobUriBuilder(new Uri(uri.GetLeftPart(UriPartial.Path)));
+        if (!string.Equals(parts.AccountName, client.AccountName, StringComparison.Ordinal)
+            || !AzureBlobNames.IsValidContainer(parts.BlobContainerName)
+            || string.IsNullOrEmpty(parts.BlobName))
+        {
+            return false;
+        }
+
+        parsed = new AzureBlobFleetLocation(parts.BlobContainerName, parts.BlobName, versionId, snapshot);
+        return true;
+    }
+
+    // One pin and nothing else: any other parameter (a SAS's sig=, se=, …) makes the location one this reader refuses.
+    private static bool TryParsePin(string query, out string? versionId, out string? snapshot)
+    {
+        versionId = null;
+        snapshot = null;
+        if (query.Length == 0)
+        {
+            return true;
+        }
+
+        string[] pair = query.Split('=', 2);
+        if (pair.Length != 2 || pair[1].Length == 0 || pair[1].Contains('&', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        string value = Uri.UnescapeDataString(pair[1]);
+        if (pair[0].Equals("versionid", StringComparison.OrdinalIgnoreCase))
+        {
+            versionId = value;
+            return true;
+        }
+
+        if (pair[0].Equals("snapshot", StringComparison.OrdinalIgnoreCase))
+        {
+            snapshot = value;
+            return true;
+        }
+
+        return false;
     }
 }

@@ -80,6 +80,34 @@ public sealed class FleetBlobLocationTests(AzuriteFixture azurite, RedisServerFi
     }
 
     [Fact]
+    public async Task BlobAddressOfTheConfiguredAccount_WithoutASas_IsReadWithTheReadersClient()
+    {
+        BlobContainerClient container = await azurite.NewContainerAsync();
+        BlobClient blob = container.GetBlobClient("tenants/greeting v2.txt");
+        byte[] content = Encoding.UTF8.GetBytes("hello from a blob address");
+        await blob.UploadAsync(BinaryData.FromBytes(content));
+        await using BlobFleetHost host = await StartHostAsync("pod-a");
+        await using ServiceProvider publisher = BlobFleetHost.Publisher(redis.Server.Configuration, _fleet, azurite.Server.ConnectionString);
+        IFleetContentLocationReader reader = Assert.Single(publisher.GetServices<IFleetContentLocationReader>());
+        string address = blob.Uri.GetLeftPart(UriPartial.Path);
+
+        // The container is private: only a read with the reader's credentials gets these bytes, not the fleet's anonymous http.
+        using (var anonymous = new HttpClient())
+        {
+            Assert.False((await anonymous.GetAsync(address)).IsSuccessStatusCode);
+        }
+
+        Assert.True(reader.CanRead(address));
+        Assert.False(reader.CanRead(address + "?sv=2025-01-05&sig=secret"));
+        Assert.False(reader.CanRead(address.Replace("devstoreaccount1", "otheraccount", StringComparison.Ordinal)));
+        Assert.False(reader.CanRead($"http://127.0.0.2:{azurite.Server.ServiceUri.Port}/devstoreaccount1/{container.Name}/greeting.txt"));
+        await publisher.GetRequiredService<IModelFleet>().PublishLocationAsync(BlobFleetHost.ModelName, address, Sha256(content), content.Length, new FleetPublishOptions { VersionId = "address-1" });
+
+        await host.WaitForVersionAsync("address-1");
+        Assert.Equal("hello from a blob address", host.Cache.GetModel());
+    }
+
+    [Fact]
     public async Task BlobWhoseBytesDoNotMatchTheRecordsSha256_IsRefused_AndTheServingModelIsUntouched()
     {
         BlobContainerClient container = await azurite.NewContainerAsync();
