@@ -37,7 +37,7 @@ public static class ModelBuilderAzureBlobExtensions
 
         // Made now (no I/O happens until the first request), so a malformed connection string fails at registration, and
         // shared by every model of a template: one credential, one token cache and one connection pool.
-        BlobServiceClient? ownClient = CreateClient(builder.Name, settings);
+        BlobServiceClient? ownClient = CreateClient($"Model '{builder.Name}'", settings);
         string modelOrTemplate = builder.Name;
         return builder.Configure((options, services, name) =>
         {
@@ -51,7 +51,7 @@ public static class ModelBuilderAzureBlobExtensions
         });
     }
 
-    private static BlobServiceClient? CreateClient(string modelName, AzureBlobModelSourceOptions settings)
+    internal static BlobServiceClient? CreateClient(string who, AzureBlobModelSourceOptions settings)
     {
         if (settings.ConnectionString is { } connectionString)
         {
@@ -62,7 +62,7 @@ public static class ModelBuilderAzureBlobExtensions
             catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
             {
                 // The SDK's message does not repeat the connection string (which holds the account key).
-                throw new ArgumentException($"Model '{modelName}': ConnectionString is not a storage connection string ({ex.Message}).", nameof(settings.ConnectionString), ex);
+                throw new ArgumentException($"{who}: ConnectionString is not a storage connection string ({ex.Message}).", nameof(settings.ConnectionString), ex);
             }
         }
 
@@ -79,19 +79,9 @@ public static class ModelBuilderAzureBlobExtensions
             : $"Model '{modelName}': FromAzureBlob has no storage client: no BlobServiceClient is registered with the service key '{serviceKey}'.");
     }
 
-    // The service's rules (3-63 characters: lowercase letters, digits, single hyphens inside), checked at registration so
-    // a typo fails at start with the model's name instead of as a 400 at the first load. $root and $web are the special ones.
     private static void CheckContainerName(string modelName, string container)
     {
-        if (container is "$root" or "$web")
-        {
-            return;
-        }
-
-        bool valid = container.Length is >= 3 and <= 63
-            && container[0] != '-' && container[^1] != '-'
-            && !container.Contains("--", StringComparison.Ordinal)
-            && container.All(static c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+        bool valid = AzureBlobNames.IsValidContainer(container);
         if (!valid)
         {
             throw new ArgumentException($"Model '{modelName}': '{container}' is not a valid container name (3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit).", nameof(container));

@@ -15,7 +15,12 @@ internal static class FleetCommands
         var keyPrefix = new Option<string?>("--key-prefix") { Description = "The fleet's key prefix in Redis, when not the default (modelcaching:fleet)." };
         var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the fleet's signing key (base64, as RedisFleetOptions.SigningKey): records are signed with it." };
         var model = new Option<string>("--model") { Description = "The model's name.", Required = true };
-        var file = new Option<FileInfo>("--file") { Description = "The model file to publish.", Required = true };
+        var file = new Option<FileInfo?>("--file") { Description = "The model file to publish (or --location)." };
+        var location = new Option<string?>("--location") { Description = "Publish by location instead of a file: an absolute path, an http(s) address, or azure-blob://container/blob[?versionid=…|?snapshot=…]. Nothing secret: the instances use their own credentials." };
+        var sha256 = new Option<string?>("--sha256") { Description = "With --location: the content's SHA-256 (64 hex digits); without it the tool reads an azure-blob:// location to compute it." };
+        var size = new Option<long?>("--size") { Description = "With --location and --sha256: the content's length in bytes." };
+        var azureStorage = new Option<string?>("--azure-storage") { Description = "A storage connection string to read an azure-blob:// location with; or MODELCACHING_FLEET_AZURE_STORAGE. Used by this tool only, never published.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MODELCACHING_FLEET_AZURE_STORAGE") };
+        var azureServiceUri = new Option<Uri?>("--azure-service-uri") { Description = "The blob service (https://account.blob.core.windows.net) to read an azure-blob:// location from, with DefaultAzureCredential." };
         var canary = new Option<double?>("--canary") { Description = "Publish to this share of the instances first (0 to 1, exclusive); promote or abort later." };
         var versionId = new Option<string?>("--version-id") { Description = "The new version's id (default: v{UTC time}-{SHA-256 prefix})." };
         var byPath = new Option<bool>("--by-path") { Description = "Publish the file by its full path (every instance must read it: a shared volume) rather than its bytes in Redis." };
@@ -34,10 +39,19 @@ internal static class FleetCommands
             return command;
         }
 
-        FleetCliRunner Runner(ParseResult r) => new(r.GetValue(redis)!, r.GetValue(fleet)!, r.GetValue(keyPrefix), r.GetValue(keyFile), output ?? Console.Out, error ?? Console.Error);
+        FleetCliRunner Runner(ParseResult r) => new(r.GetValue(redis)!, r.GetValue(fleet)!, r.GetValue(keyPrefix), r.GetValue(keyFile), new AzureStorage(r.GetValue(azureStorage), r.GetValue(azureServiceUri)), output ?? Console.Out, error ?? Console.Error);
 
-        Command publish = With(new Command("publish", "Publishes a model file as a new version; every instance (or, with --canary, a share of them first) loads exactly it."), model, file, canary, versionId, byPath);
-        publish.SetAction((r, ct) => Runner(r).PublishAsync(r.GetValue(model)!, r.GetValue(file)!, r.GetValue(canary), r.GetValue(versionId), r.GetValue(byPath), ct));
+        Command publish = With(new Command("publish", "Publishes a model file (or a location) as a new version; every instance (or, with --canary, a share of them first) loads exactly it."), model, file, location, sha256, size, azureStorage, azureServiceUri, canary, versionId, byPath);
+        publish.Validators.Add(r =>
+        {
+            if ((r.GetValue(file) is null) == (r.GetValue(location) is null))
+            {
+                r.AddError("give --file or --location (one of them)");
+            }
+        });
+        publish.SetAction((r, ct) => r.GetValue(location) is { } where
+            ? Runner(r).PublishLocationAsync(r.GetValue(model)!, where, r.GetValue(sha256), r.GetValue(size), r.GetValue(canary), r.GetValue(versionId), ct)
+            : Runner(r).PublishAsync(r.GetValue(model)!, r.GetValue(file)!, r.GetValue(canary), r.GetValue(versionId), r.GetValue(byPath), ct));
 
         Command rollback = With(new Command("rollback", "Every instance goes back to the version published before the one the fleet serves."), model);
         rollback.SetAction((r, ct) => Runner(r).ChangeAsync("rolled back", r.GetValue(model)!, (f, m, c) => f.RollbackAsync(m, c), ct));

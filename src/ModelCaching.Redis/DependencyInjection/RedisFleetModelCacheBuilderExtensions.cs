@@ -62,7 +62,8 @@ public static class RedisFleetModelCacheBuilderExtensions
         services.TryAddSingleton(static sp => new FleetSettings(sp.GetRequiredService<IOptions<RedisFleetOptions>>().Value));
         services.TryAddSingleton(static sp => new FleetConnection(sp.GetRequiredService<FleetSettings>()));
         services.TryAddSingleton(static sp => new FleetStore(sp.GetRequiredService<FleetSettings>(), sp.GetRequiredService<FleetConnection>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(static sp => new FleetContentReader(sp.GetRequiredService<FleetStore>()));
+        services.TryAddSingleton(static sp => new ContentLocation(sp.GetServices<IFleetContentLocationReader>()));
+        services.TryAddSingleton(static sp => new FleetContentReader(sp.GetRequiredService<FleetStore>(), sp.GetRequiredService<ContentLocation>()));
         services.TryAddSingleton(static sp => new FleetAgent(
             sp.GetRequiredService<FleetSettings>(),
             sp.GetRequiredService<FleetConnection>(),
@@ -72,6 +73,7 @@ public static class RedisFleetModelCacheBuilderExtensions
             sp.GetService<ILogger<FleetAgent>>() ?? NullLogger<FleetAgent>.Instance));
         services.TryAddSingleton<IModelFleet>(static sp => new ModelFleet(
             sp.GetRequiredService<FleetStore>(),
+            sp.GetRequiredService<ContentLocation>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<ModelFleet>>() ?? NullLogger<ModelFleet>.Instance));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, FleetHostedService>(static sp => new FleetHostedService(sp.GetRequiredService<FleetAgent>())));

@@ -6,7 +6,7 @@ using ModelCaching.Redis.Records;
 namespace ModelCaching.Redis;
 
 /// <summary>The fleet's control plane over Redis: publishes, rollbacks, pins and the status, through <see cref="FleetStore"/>.</summary>
-internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, ILogger<ModelFleet> logger) : IModelFleet
+internal sealed class ModelFleet(FleetStore store, ContentLocation locations, TimeProvider timeProvider, ILogger<ModelFleet> logger) : IModelFleet
 {
     private readonly FleetSettings _settings = store.Settings;
 
@@ -61,9 +61,9 @@ internal sealed class ModelFleet(FleetStore store, TimeProvider timeProvider, IL
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(sizeBytes);
-        if (!ContentLocation.IsSupported(location))
+        if (!locations.IsSupported(location))
         {
-            throw new ArgumentException($"Fleet '{FleetName}', model '{modelName}': '{ContentLocation.Redact(location)}' is neither an absolute file path nor an http(s) address.", nameof(location));
+            throw new ArgumentException($"Fleet '{FleetName}', model '{modelName}': '{ContentLocation.Redact(location)}' is not a location the fleet reads: publish {locations.Accepted}. Register the same location readers in the publisher as in the instances (ModelCaching.Azure's AddAzureBlobFleetLocations reads azure-blob://container/blob).", nameof(location));
         }
 
         return PublishCoreAsync(modelName, sha256.ToLowerInvariant(), sizeBytes, FleetContentStorage.Location, location, content: null, options, cancellationToken);

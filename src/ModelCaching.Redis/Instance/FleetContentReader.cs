@@ -2,12 +2,13 @@ using ModelCaching.Redis.Records;
 
 namespace ModelCaching.Redis.Instance;
 
-/// <summary>Reads the bytes of a version, from Redis or from its location, never more than the cache accepts.</summary>
-internal sealed class FleetContentReader(FleetStore store) : IDisposable
+/// <summary>
+/// Reads the bytes of a version, from Redis or from its location (through <see cref="ContentLocation"/>: a registered
+/// <see cref="IFleetContentLocationReader"/>, a file or an http(s) address), never more than the cache accepts. Whatever
+/// read them, the fleet source hands them on with the version's SHA-256, which the cache checks before building a model.
+/// </summary>
+internal sealed class FleetContentReader(FleetStore store, ContentLocation locations)
 {
-    // One client for every download of the instance's fleet models (connection reuse, no socket per fetch).
-    private readonly HttpClient _http = new();
-
     public async Task<byte[]> ReadAsync(FleetVersion version, long maxBytes, CancellationToken cancellationToken)
     {
         string description = $"version {version.VersionId} of model '{version.Model}'";
@@ -18,13 +19,12 @@ internal sealed class FleetContentReader(FleetStore store) : IDisposable
 
         if (version.Storage == FleetContentStorage.Location)
         {
-            return await ContentLocation.ReadAsync(version.Location ?? throw new InvalidDataException($"the record of {description} has no location"), maxBytes, _http, cancellationToken).ConfigureAwait(false);
+            string location = version.Location ?? throw new InvalidDataException($"the record of {description} has no location");
+            return await locations.ReadAsync(version.Model, location, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         byte[] bytes = await store.ReadContentAsync(version.Model, version.VersionId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException($"the bytes of {description} are not in Redis (deleted, or Redis restarted empty)");
         return bytes.Length > maxBytes ? throw ArtifactReader.TooLarge(description, bytes.Length, maxBytes) : bytes;
     }
-
-    public void Dispose() => _http.Dispose();
 }

@@ -24,8 +24,10 @@ public interface IModelFleet
 
     /// <summary>
     /// Publishes a version whose bytes stay where they are: a file path or an <c>http(s)</c> address every instance can
-    /// read, with their SHA-256 and length. Instances refuse content with another hash.
+    /// read, or a location a registered <see cref="IFleetContentLocationReader"/> claims (an Azure blob version, say), with
+    /// their SHA-256 and length. Instances refuse content with another hash.
     /// </summary>
+    /// <exception cref="ArgumentException">The SHA-256 is malformed, or the location is none of those (the message says which are).</exception>
     Task<FleetVersion> PublishLocationAsync(string modelName, string location, string sha256, long sizeBytes, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Makes the version published before the one the fleet serves the desired version, for every instance (the pin, if any, stays; a staged rollout ends).</summary>
