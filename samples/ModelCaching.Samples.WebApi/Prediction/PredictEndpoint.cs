@@ -40,11 +40,11 @@ public static class PredictEndpoint
             // the last good version keeps serving.
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: $"Model '{pool.ModelName}' is not available.",
+                title: $"Model '{pool.Cache.Name}' is not available.",
                 detail: ex.Message);
         }
 
         ModelVersion? version = pool.Cache.Version;
-        return TypedResults.Ok(new FareResponse(prediction.FareAmount, pool.ModelName, version?.Id, version?.Generation));
+        return TypedResults.Ok(new FareResponse(prediction.FareAmount, pool.Cache.Name, version?.Id, version?.Generation));
     }
 }
