@@ -63,14 +63,14 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     /// <summary>The cache the model comes from.</summary>
     public IModelCache<ITransformer> Cache => _cache;
 
-    /// <summary>How many engines the pool keeps per model generation.</summary>
-    public int MaximumEngines => _factory.MaximumEngines;
+    /// <summary>How many engines the pool keeps per model generation (internal: it repeats <see cref="PredictionPoolOptions"/>).</summary>
+    internal int MaximumEngines => _factory.MaximumEngines;
 
     /// <summary>What a prediction does when every engine is in use.</summary>
-    public PoolExhaustionPolicy Policy => _factory.Policy;
+    internal PoolExhaustionPolicy Policy => _factory.Policy;
 
     /// <summary>How long a prediction waits for an engine under <see cref="PoolExhaustionPolicy.Wait"/>.</summary>
-    public TimeSpan WaitTimeout => _factory.WaitTimeout;
+    internal TimeSpan WaitTimeout => _factory.WaitTimeout;
 
     /// <summary>Predicts one example; the result is a new object (the engine's own allocation).</summary>
     /// <exception cref="ModelLoadException">No model is serving and loading failed.</exception>
