@@ -25,8 +25,8 @@ public sealed class ProviderVisibilityTests
 
         IModelCacheProvider caches = provider.GetRequiredService<IModelCacheProvider>();
 
-        Assert.Equal(["IrisModel", PredictionEnginePoolDefaults.ModelName], caches.Names.Order(StringComparer.Ordinal));
-        Assert.Equal("default", PredictionEnginePoolDefaults.ModelName);
+        // The default (unnamed) model is "default", as docs/migrating-from-microsoft-extensions-ml.md says.
+        Assert.Equal(["IrisModel", "default"], caches.Names.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class ProviderVisibilityTests
 
         IModelCacheProvider caches = provider.GetRequiredService<IModelCacheProvider>();
 
-        Assert.Equal([PredictionEnginePoolDefaults.ModelName], caches.Names);
+        Assert.Equal(["default"], caches.Names);
         Assert.Equal(2f, provider.GetRequiredService<PredictionEnginePool<IrisData, IrisPrediction>>().Predict(TestModels.Virginica).PredictedLabel);
     }
 

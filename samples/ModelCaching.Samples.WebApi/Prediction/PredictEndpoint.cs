@@ -33,6 +33,6 @@ public static class PredictEndpoint
         // AddModelCacheProblemDetails(); a failed reload never gets here because the last good version keeps serving.
         TaxiFarePrediction prediction = pool.Predict(read.Trip!);
         ModelVersion? version = pool.Cache.Version;
-        return TypedResults.Ok(new FareResponse(prediction.FareAmount, pool.ModelName, version?.Id, version?.Generation));
+        return TypedResults.Ok(new FareResponse(prediction.FareAmount, pool.Cache.Name, version?.Id, version?.Generation));
     }
 }

@@ -248,7 +248,7 @@ public class PredictionEnginePool<TData, TPrediction> : IDisposable
         }
 
         // A name configured after the provider was built: a cache of the pool's own, with the same pipeline.
-        var cacheOptions = new ModelOptions<ITransformer> { ReloadOnChange = true };
+        var cacheOptions = new ModelOptions<ITransformer>();
         loader.ConfigureCache(cacheOptions, _context);
         IModelSource? source = cacheOptions.Source;
         cacheOptions.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(_context, name));

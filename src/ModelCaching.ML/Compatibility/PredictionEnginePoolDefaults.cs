@@ -1,7 +1,7 @@
 namespace ModelCaching.ML.Compatibility;
 
 /// <summary>Names the compatibility layer gives to what Microsoft.Extensions.ML leaves unnamed.</summary>
-public static class PredictionEnginePoolDefaults
+internal static class PredictionEnginePoolDefaults
 {
     /// <summary>
     /// The name of the default (unnamed) model of a <see cref="PredictionEnginePool{TData, TPrediction}"/> in

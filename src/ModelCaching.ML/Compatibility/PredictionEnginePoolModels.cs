@@ -76,7 +76,6 @@ internal static class PredictionEnginePoolModels<TData, TPrediction>
             ?? throw new InvalidOperationException($"Model '{cacheName}' of PredictionEnginePool<{typeof(TData).Name}, {typeof(TPrediction).Name}> has no ModelLoader.");
         MLContext context = services.GetRequiredService<IOptions<MLOptions>>().Value.MLContext;
         loader.ConfigureCache(options, context);
-        options.ReloadOnChange = true;
         options.Validators.Add(PredictionSchema.CreateValidator<TData, TPrediction>(context, cacheName));
     }
 

@@ -51,7 +51,7 @@ public sealed partial class PredictionPool<TData, TPrediction>
 
         if (previous is not null)
         {
-            Log.GenerationRetired(_logger, ModelName, previous.Number, previous.LiveEngines);
+            Log.GenerationRetired(_logger, _cache.Name, previous.Number, previous.LiveEngines);
             previous.Retire();
         }
 
@@ -82,7 +82,7 @@ public sealed partial class PredictionPool<TData, TPrediction>
             _generation = null;
         }
 
-        Log.GenerationRetired(_logger, ModelName, stale.Number, stale.LiveEngines);
+        Log.GenerationRetired(_logger, _cache.Name, stale.Number, stale.LiveEngines);
         stale.Retire();
     }
 

@@ -57,20 +57,20 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
         PredictionPoolMetrics.Register(this);
     }
 
-    /// <summary>The name of the model.</summary>
-    public string ModelName => _cache.Name;
+    /// <summary>The name of the model, for the pools' metrics (callers read <see cref="Cache"/>'s name).</summary>
+    string PredictionPoolMetrics.IPoolMetricsSource.ModelName => _cache.Name;
 
     /// <summary>The cache the model comes from.</summary>
     public IModelCache<ITransformer> Cache => _cache;
 
-    /// <summary>How many engines the pool keeps per model generation.</summary>
-    public int MaximumEngines => _factory.MaximumEngines;
+    /// <summary>How many engines the pool keeps per model generation (internal: it repeats <see cref="PredictionPoolOptions"/>).</summary>
+    internal int MaximumEngines => _factory.MaximumEngines;
 
     /// <summary>What a prediction does when every engine is in use.</summary>
-    public PoolExhaustionPolicy Policy => _factory.Policy;
+    internal PoolExhaustionPolicy Policy => _factory.Policy;
 
     /// <summary>How long a prediction waits for an engine under <see cref="PoolExhaustionPolicy.Wait"/>.</summary>
-    public TimeSpan WaitTimeout => _factory.WaitTimeout;
+    internal TimeSpan WaitTimeout => _factory.WaitTimeout;
 
     /// <summary>Predicts one example; the result is a new object (the engine's own allocation).</summary>
     /// <exception cref="ModelLoadException">No model is serving and loading failed.</exception>
@@ -230,7 +230,7 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"PredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}> '{ModelName}'";
+    public override string ToString() => $"PredictionPool<{typeof(TData).Name}, {typeof(TPrediction).Name}> '{_cache.Name}'";
 
     /// <summary>Rents a raw engine (for the Microsoft.Extensions.ML compatible API); return it with <see cref="ReturnEngine"/>.</summary>
     internal PredictionEngine<TData, TPrediction> RentEngine()
@@ -248,14 +248,14 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
         ArgumentNullException.ThrowIfNull(engine);
         if (!_factory.TryGetPooled(engine, out PooledEngine<TData, TPrediction>? pooled))
         {
-            throw new ArgumentException($"This PredictionEngine was not rented from the pool of model '{ModelName}'.", nameof(engine));
+            throw new ArgumentException($"This PredictionEngine was not rented from the pool of model '{_cache.Name}'.", nameof(engine));
         }
 
         // A second return would hand one (not thread-safe) engine to two callers. This path is the
         // Microsoft.Extensions.ML-compatible one, where engines are returned by hand; a scan of the few slots is cheap.
         if (Interlocked.CompareExchange(ref pooled.RentedRaw, 0, 1) != 1 || pooled.Generation.IsIdle(pooled))
         {
-            throw new InvalidOperationException($"This PredictionEngine of model '{ModelName}' was already returned; return each rented engine once.");
+            throw new InvalidOperationException($"This PredictionEngine of model '{_cache.Name}' was already returned; return each rented engine once.");
         }
 
         pooled.Generation.Return(pooled);

@@ -19,7 +19,7 @@ public sealed class MLNetModelBuilderExtensionsTests
         var pool = services.GetRequiredKeyedService<PredictionPool<TaxiTrip, TaxiFarePrediction>>("taxi-fare");
 
         Assert.Equal(TestModels.TripFare, pool.Predict(TestModels.Trip).FareAmount, 0.001f);
-        Assert.Equal("taxi-fare", pool.ModelName);
+        Assert.Equal("taxi-fare", pool.Cache.Name);
         Assert.Same(services.GetRequiredKeyedService<IModelCache<ITransformer>>("taxi-fare"), pool.Cache);
     }
 

@@ -66,7 +66,7 @@ public sealed class TemplatePredictionPoolTests : IDisposable
 
         Assert.NotSame(one, two);
         Assert.Same(one, provider.GetPool("tenant-1"));
-        Assert.Equal("tenant-1", one.ModelName);
+        Assert.Equal("tenant-1", one.Cache.Name);
         Assert.Same(caches.GetCache<ITransformer>("tenant-1"), one.Cache);
         Assert.Same(caches.GetCache<ITransformer>("tenant-2"), two.Cache);
     }
