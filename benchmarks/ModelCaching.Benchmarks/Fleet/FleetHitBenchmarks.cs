@@ -57,6 +57,7 @@ public class FleetHitBenchmarks
     {
         _instance = await Instance.StartAsync(redisConfiguration: null, fleetName: null);
         await UseAsync(_instance);
+        Console.WriteLine($"// FleetHitBenchmarks setup: no fleet, no redis-server; {_instance.Services.GetServices<IHostedService>().Count()} hosted services");
     }
 
     [GlobalSetup(Targets = [nameof(GetModelInFleet), nameof(AcquireInFleet), nameof(PredictInFleet)])]
@@ -76,6 +77,7 @@ public class FleetHitBenchmarks
 
         Require(string.Equals(_hits.Version?.Id, hit.Sha256, StringComparison.OrdinalIgnoreCase), "the fleet's hit model is not the published v1");
         Require(_pool.Predict(_input).PredictedLabel == 2f, "the fleet's iris model predicts wrongly");
+        Console.WriteLine($"// FleetHitBenchmarks setup: in fleet {fleetName} on redis-server 127.0.0.1:{_redis.Port}; instance {_instance.InstanceId} reports serving {VersionId} of {HitName} and {IrisName}; {_instance.Services.GetServices<IHostedService>().Count()} hosted services");
     }
 
     [GlobalCleanup]
