@@ -22,7 +22,7 @@ namespace ModelCaching.Benchmarks.Fleet;
 /// application resolves them (keyed <see cref="IModelCache{TModel}"/>). The fleet's cache differs only by
 /// <c>AddRedisFleet</c>, joined to a real <c>redis-server</c> on a free 127.0.0.1 port (the Redis tests' fixture, linked).
 /// Its setup publishes version v1 of both models (for the hit model other bytes than its local source, so it really
-/// reloads from the fleet) and waits until the instance's own membership entry in Redis says it serves v1 of both; the
+/// reloads from the fleet; for iris the same bytes, which it already serves) and waits until the instance's own membership entry in Redis says it serves v1 of both; the
 /// agent then keeps running through the measurement, with heartbeats every second and reconciliation every 5 s (the
 /// defaults are 10 s and 30 s), so its Redis work runs alongside the measured calls. Each benchmark sets up only its own
 /// side: a baseline process runs no fleet agent and no redis-server.
