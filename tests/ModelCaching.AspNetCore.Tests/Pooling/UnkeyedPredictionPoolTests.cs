@@ -21,7 +21,7 @@ public sealed class UnkeyedPredictionPoolTests
         await using TestServer server = await TestServer.StartAsync(
             services => services.AddModelCache()
                 .AddModel<ITransformer>("taxi-fare", m => m.FromFile(TaxiFareModel.FilePath).UseMLNet().WithPredictionPool<TaxiTrip, TaxiFarePrediction>()),
-            app => app.MapGet("/fare", (PredictionPool<TaxiTrip, TaxiFarePrediction> pool) => $"{pool.ModelName}:{pool.Predict(TaxiTrip.Sample).FareAmount.ToString("F2", CultureInfo.InvariantCulture)}"));
+            app => app.MapGet("/fare", (PredictionPool<TaxiTrip, TaxiFarePrediction> pool) => $"{pool.Cache.Name}:{pool.Predict(TaxiTrip.Sample).FareAmount.ToString("F2", CultureInfo.InvariantCulture)}"));
 
         string body = await server.Client.GetStringAsync("/fare");
 
@@ -46,7 +46,7 @@ public sealed class UnkeyedPredictionPoolTests
                     context.Response.StatusCode = StatusCodes.Status500InternalServerError;
                     return context.Response.WriteAsync($"{error?.GetType().Name}: {error?.Message}");
                 }));
-                app.MapGet("/fare", (PredictionPool<TaxiTrip, TaxiFarePrediction> pool) => pool.ModelName);
+                app.MapGet("/fare", (PredictionPool<TaxiTrip, TaxiFarePrediction> pool) => pool.Cache.Name);
             });
 
         using HttpResponseMessage response = await server.Client.GetAsync("/fare");
