@@ -27,7 +27,7 @@ public sealed class FleetBlobLocationTests(AzuriteFixture azurite, RedisServerFi
         await container.UploadBlobAsync("models/greeting v1.txt", BinaryData.FromBytes(content));
         await using BlobFleetHost first = await StartHostAsync("pod-a");
         await using BlobFleetHost second = await StartHostAsync("pod-b");
-        using ConnectionMultiplexer watcher = await ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration);
+        using ConnectionMultiplexer watcher = await ConnectionMultiplexer.ConnectAsync(BlobFleetHost.Patient(redis.Server.Configuration));
         var messages = new ConcurrentQueue<string>();
         await watcher.GetSubscriber().SubscribeAsync(RedisChannel.Pattern("*"), (_, message) => messages.Enqueue(message.ToString()));
         await using ServiceProvider publisher = BlobFleetHost.Publisher(redis.Server.Configuration, _fleet, azurite.Server.ConnectionString);

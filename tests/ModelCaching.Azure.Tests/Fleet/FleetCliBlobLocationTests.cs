@@ -25,7 +25,7 @@ public sealed class FleetCliBlobLocationTests(AzuriteFixture azurite, RedisServe
         await using BlobFleetHost host = await StartHostAsync();
         string location = $"azure-blob://{container.Name}/greeting.txt?snapshot={snapshot}";
 
-        FleetCli.Result published = await FleetCli.RunAsync("publish", "--redis", redis.Server.Configuration, "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", location, "--azure-storage", azurite.Server.ConnectionString, "--version-id", "cli-snapshot");
+        FleetCli.Result published = await FleetCli.RunAsync("publish", "--redis", BlobFleetHost.Patient(redis.Server.Configuration), "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", location, "--azure-storage", azurite.Server.ConnectionString, "--version-id", "cli-snapshot");
 
         Assert.True(published.ExitCode == 0, published.ToString());
         string sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("hello from a snapshot, by the cli")));
@@ -45,7 +45,7 @@ public sealed class FleetCliBlobLocationTests(AzuriteFixture azurite, RedisServe
         await container.UploadBlobAsync("greeting.txt", BinaryData.FromBytes(content));
         await using BlobFleetHost host = await StartHostAsync();
 
-        FleetCli.Result published = await FleetCli.RunAsync("publish", "--redis", redis.Server.Configuration, "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", $"azure-blob://{container.Name}/greeting.txt", "--sha256", Convert.ToHexStringLower(SHA256.HashData(content)), "--size", content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), "--version-id", "cli-hash");
+        FleetCli.Result published = await FleetCli.RunAsync("publish", "--redis", BlobFleetHost.Patient(redis.Server.Configuration), "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", $"azure-blob://{container.Name}/greeting.txt", "--sha256", Convert.ToHexStringLower(SHA256.HashData(content)), "--size", content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), "--version-id", "cli-hash");
 
         Assert.True(published.ExitCode == 0, published.ToString());
         await host.WaitForVersionAsync("cli-hash");
@@ -55,7 +55,7 @@ public sealed class FleetCliBlobLocationTests(AzuriteFixture azurite, RedisServe
     [Fact]
     public async Task Publish_OfALocationNoReaderClaims_IsRefused_WithWhatIsAccepted()
     {
-        FleetCli.Result refused = await FleetCli.RunAsync("publish", "--redis", redis.Server.Configuration, "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", "s3://bucket/greeting.txt", "--sha256", new string('a', 64), "--size", "10");
+        FleetCli.Result refused = await FleetCli.RunAsync("publish", "--redis", BlobFleetHost.Patient(redis.Server.Configuration), "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", "s3://bucket/greeting.txt", "--sha256", new string('a', 64), "--size", "10");
 
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("'s3://bucket/greeting.txt' is not a location the fleet reads: publish an absolute file path, an http(s) address, or a location a registered reader claims (AzureBlobFleetLocationReader)", refused.Error, StringComparison.Ordinal);
@@ -64,7 +64,7 @@ public sealed class FleetCliBlobLocationTests(AzuriteFixture azurite, RedisServe
     [Fact]
     public async Task Publish_WithBothAFileAndALocation_IsRefused()
     {
-        FleetCli.Result refused = await FleetCli.RunAsync("publish", "--redis", redis.Server.Configuration, "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", "azure-blob://models/greeting.txt", "--file", "/tmp/greeting.txt");
+        FleetCli.Result refused = await FleetCli.RunAsync("publish", "--redis", BlobFleetHost.Patient(redis.Server.Configuration), "--fleet", _fleet, "--model", BlobFleetHost.ModelName, "--location", "azure-blob://models/greeting.txt", "--file", "/tmp/greeting.txt");
 
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("give --file or --location (one of them)", refused.Error, StringComparison.Ordinal);

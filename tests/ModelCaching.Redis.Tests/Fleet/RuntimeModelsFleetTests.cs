@@ -88,7 +88,7 @@ public sealed class RuntimeModelsFleetTests(RedisServerFixture redis) : IClassFi
     {
         await using Hosts hosts = await Hosts.StartAsync(redis.Server, instances: 1);
         RuntimeModelsHost host = hosts[0];
-        await Assert.ThrowsAsync<ModelLoadException>(async () => await host.Provider.GetCache<string>("tenant-missing").GetModelAsync());
+        await Assert.ThrowsAsync<TemplateModelNotFoundException>(async () => await host.Provider.GetCache<string>("tenant-missing").GetModelAsync());
         await Eventually.TrueAsync(() => !host.FleetModels.Contains("tenant-missing"), "the dropped model left the fleet");
 
         // Published afterwards, the same name loads from the fleet on its next use.
