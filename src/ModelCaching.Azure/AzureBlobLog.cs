@@ -3,19 +3,16 @@ using Microsoft.Extensions.Logging;
 namespace ModelCaching;
 
 /// <summary>Source-generated logs of the Azure blob source (category <c>ModelCaching.AzureBlobModelSource</c>).</summary>
+// Polling (event 311, poll scheduled) and a change callback that threw (event 320) are logged by the core's PollingClock,
+// which this source shares with HttpModelSource.
 internal static partial class AzureBlobLog
 {
     internal static class EventIds
     {
-        public const int PollScheduled = 330;
         public const int NotModified = 331;
         public const int Downloaded = 332;
         public const int ChangedWhileReading = 333;
-        public const int ChangeCallbackFailed = 334;
     }
-
-    [LoggerMessage(EventIds.PollScheduled, LogLevel.Trace, "{Source} will be polled in {Delay}.")]
-    public static partial void PollScheduled(ILogger logger, string source, TimeSpan delay);
 
     [LoggerMessage(EventIds.NotModified, LogLevel.Debug, "{Source} is unchanged (304 Not Modified on ETag {ETag}); {UnchangedPolls} unchanged polls so far.")]
     public static partial void NotModified(ILogger logger, string source, string etag, long unchangedPolls);
@@ -25,7 +22,4 @@ internal static partial class AzureBlobLog
 
     [LoggerMessage(EventIds.ChangedWhileReading, LogLevel.Debug, "{Source} changed between its properties and its download (412 on ETag {ETag}); reading it again.")]
     public static partial void ChangedWhileReading(ILogger logger, string source, string etag);
-
-    [LoggerMessage(EventIds.ChangeCallbackFailed, LogLevel.Warning, "A change callback of {Source} threw.")]
-    public static partial void ChangeCallbackFailed(ILogger logger, Exception exception, string source);
 }

@@ -24,7 +24,7 @@ public sealed class AzureBlobModelSource : IModelSource, IDisposable
     private readonly BlobClient _blob;
     private readonly string _blobText;
     private readonly ILogger _logger;
-    private readonly BlobPolling? _polling;
+    private readonly PollingClock? _polling;
     private long _unchangedPolls;
 
     /// <summary>Creates a source over <paramref name="blob"/>; <c>FromAzureBlob</c> builds one for a model.</summary>
@@ -51,7 +51,7 @@ public sealed class AzureBlobModelSource : IModelSource, IDisposable
         // A version or a snapshot never changes: nothing to poll.
         if (settings.PollingInterval is { } interval && !settings.IsPinned)
         {
-            _polling = new BlobPolling(interval, settings.PollingJitter, timeProvider ?? TimeProvider.System, _logger, Description);
+            _polling = new PollingClock(interval, settings.PollingJitter, timeProvider ?? TimeProvider.System, _logger, Description);
         }
     }
 

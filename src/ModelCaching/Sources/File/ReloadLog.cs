@@ -13,7 +13,7 @@ internal static partial class ReloadLog
         public const int FileWatcherError = 304;
         public const int FileWatcherRestarted = 305;
         public const int FileCheckFailed = 306;
-        public const int HttpPollScheduled = 311;
+        public const int PollScheduled = 311;
         public const int HttpNotModified = 312;
         public const int HttpFetched = 313;
         public const int ChangeCallbackFailed = 320;
@@ -37,8 +37,8 @@ internal static partial class ReloadLog
     [LoggerMessage(EventIds.FileCheckFailed, LogLevel.Warning, "Checking {Source} for changes failed; the next event or poll checks again.")]
     public static partial void FileCheckFailed(ILogger logger, Exception exception, string source);
 
-    [LoggerMessage(EventIds.HttpPollScheduled, LogLevel.Trace, "{Source} will be polled in {Delay}.")]
-    public static partial void HttpPollScheduled(ILogger logger, string source, TimeSpan delay);
+    [LoggerMessage(EventIds.PollScheduled, LogLevel.Trace, "{Source} will be polled in {Delay}.")]
+    public static partial void PollScheduled(ILogger logger, string source, TimeSpan delay);
 
     [LoggerMessage(EventIds.HttpNotModified, LogLevel.Debug, "{Source} answered 304 Not Modified.")]
     public static partial void HttpNotModified(ILogger logger, string source);

@@ -23,14 +23,12 @@ public sealed class HttpModelSource : IModelSource, IDisposable
     private readonly Func<HttpClient> _createClient;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly ChangeSignal _signal = new();
+    private readonly PollingClock? _polling;
     private readonly Lock _gate = new();
 
     // The Last-Modified of the last few downloads by content hash, for If-Modified-Since against the serving
     // version (which may not be the last download, when that one failed to load). Guarded by _gate.
     private readonly Queue<(string Hash, DateTimeOffset LastModified)> _lastModified = new();
-    private ITimer? _pollTimer;
-    private bool _disposed;
 
     /// <summary>
     /// Creates a source that asks <paramref name="createClient"/> for a client for each download and does not dispose
@@ -72,6 +70,10 @@ public sealed class HttpModelSource : IModelSource, IDisposable
 
         // Query strings and user info often carry secrets (SAS tokens): keep them out of logs and metrics.
         Description = AddressRedaction.Redact(Uri);
+        if (_options.PollingInterval is { } interval)
+        {
+            _polling = new PollingClock(interval, _options.PollingJitter, _timeProvider, _logger, Description);
+        }
     }
 
     /// <summary>The model's address.</summary>
@@ -151,73 +153,10 @@ public sealed class HttpModelSource : IModelSource, IDisposable
     /// (or after <see cref="Dispose"/>). The first call starts polling; each token fires when the next poll is
     /// due, and the cache then asks with a conditional GET whether there is a new version.
     /// </remarks>
-    public IChangeToken? GetChangeToken()
-    {
-        if (_options.PollingInterval is null)
-        {
-            return null;
-        }
-
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return null;
-            }
-
-            if (_pollTimer is null)
-            {
-                _pollTimer = _timeProvider.CreateTimer(static state => ((HttpModelSource)state!).OnPoll(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                ScheduleNextPollLocked();
-            }
-        }
-
-        return _signal.GetToken();
-    }
+    public IChangeToken? GetChangeToken() => _polling?.GetToken();
 
     /// <summary>Stops polling. Safe to call more than once.</summary>
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            _disposed = true;
-            _pollTimer?.Dispose();
-            _pollTimer = null;
-        }
-    }
-
-    /// <summary>The next polling delay: the interval, varied at random by ±<see cref="HttpModelSourceOptions.PollingJitter"/>.</summary>
-    internal static TimeSpan NextPollDelay(TimeSpan interval, double jitter, double random) =>
-        interval * (1 + (jitter * ((2 * random) - 1)));
-
-    private void OnPoll()
-    {
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            ScheduleNextPollLocked();
-        }
-
-        try
-        {
-            _signal.Fire();
-        }
-        catch (AggregateException ex)
-        {
-            ReloadLog.ChangeCallbackFailed(_logger, ex, Description);
-        }
-    }
-
-    private void ScheduleNextPollLocked()
-    {
-        TimeSpan delay = NextPollDelay(_options.PollingInterval!.Value, _options.PollingJitter, Random.Shared.NextDouble());
-        _pollTimer!.Change(delay, Timeout.InfiniteTimeSpan);
-        ReloadLog.HttpPollScheduled(_logger, Description, delay);
-    }
+    public void Dispose() => _polling?.Dispose();
 
     /// <summary>Adds If-None-Match / If-Modified-Since for the serving version; returns whether it did.</summary>
     private bool AddConditionalHeaders(HttpRequestMessage request, ModelVersion? current)

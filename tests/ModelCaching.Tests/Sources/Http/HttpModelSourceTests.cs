@@ -294,7 +294,7 @@ public sealed class HttpModelSourceTests : IAsyncDisposable
     [InlineData(1.0, 66)]
     public void NextPollDelay_VariesTheIntervalByUpToTheJitter(double random, int expectedSeconds)
     {
-        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), HttpModelSource.NextPollDelay(TimeSpan.FromSeconds(60), 0.1, random));
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), PollingClock.NextDelay(TimeSpan.FromSeconds(60), 0.1, random));
     }
 
     private HttpModelSource Source(Action<HttpModelSourceOptions>? configure = null)
