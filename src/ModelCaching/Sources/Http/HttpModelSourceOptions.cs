@@ -45,15 +45,7 @@ public sealed class HttpModelSourceOptions
     public TimeSpan? PollingInterval
     {
         get => _pollingInterval;
-        set
-        {
-            if (value is { } interval)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero, nameof(value));
-            }
-
-            _pollingInterval = value;
-        }
+        set => _pollingInterval = PollingClock.CheckInterval(value);
     }
 
     /// <summary>
@@ -65,15 +57,7 @@ public sealed class HttpModelSourceOptions
     public double PollingJitter
     {
         get => _pollingJitter;
-        set
-        {
-            if (double.IsNaN(value) || value < 0 || value > 1)
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The polling jitter must be between 0 and 1.");
-            }
-
-            _pollingJitter = value;
-        }
+        set => _pollingJitter = PollingClock.CheckJitter(value);
     }
 
     /// <summary>

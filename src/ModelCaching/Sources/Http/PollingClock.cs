@@ -78,4 +78,23 @@ internal sealed class PollingClock(TimeSpan interval, double jitter, TimeProvide
     /// <summary>The next polling delay: <paramref name="interval"/>, varied by ±<paramref name="jitter"/> (<paramref name="random"/> in [0, 1)).</summary>
     internal static TimeSpan NextDelay(TimeSpan interval, double jitter, double random) =>
         interval * (1 + (jitter * ((2 * random) - 1)));
+
+    /// <summary>A polling interval as the sources' options accept it: positive, or <see langword="null"/> not to poll.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    internal static TimeSpan? CheckInterval(TimeSpan? value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null)
+    {
+        if (value is { } interval)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero, name);
+        }
+
+        return value;
+    }
+
+    /// <summary>A polling jitter as the sources' options accept it: between 0 and 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not between 0 and 1.</exception>
+    internal static double CheckJitter(double value, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(value))] string? name = null) =>
+        double.IsNaN(value) || value < 0 || value > 1
+            ? throw new ArgumentOutOfRangeException(name, value, "The polling jitter must be between 0 and 1.")
+            : value;
 }
