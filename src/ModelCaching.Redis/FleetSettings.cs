@@ -24,6 +24,9 @@ internal sealed class FleetSettings
         LoadJitter = options.LoadJitter;
         HeartbeatInterval = options.HeartbeatInterval;
         MemberTimeToLive = options.MemberTimeToLive;
+        Address = options.Address;
+        PlacedTemplates = options.Placement.Templates.Count == 0 ? null : new HashSet<string>(options.Placement.Templates, StringComparer.Ordinal);
+        Replicas = PlacedTemplates is null ? 0 : options.Placement.Replicas;
         ConnectionFactory = options.ConnectionMultiplexerFactory;
         Configuration = options.ConfigurationOptions?.Clone() ?? (options.Configuration is { } text ? ConfigurationOptions.Parse(text) : null);
         if (Configuration is not null)
@@ -57,6 +60,15 @@ internal sealed class FleetSettings
     public TimeSpan HeartbeatInterval { get; }
 
     public TimeSpan MemberTimeToLive { get; }
+
+    /// <summary>The address routers reach this instance on, or <see langword="null"/>.</summary>
+    public string? Address { get; }
+
+    /// <summary>The templates whose models are placed, or <see langword="null"/> when nothing is.</summary>
+    public HashSet<string>? PlacedTemplates { get; }
+
+    /// <summary>How many instances own each placed model; 0 when nothing is placed.</summary>
+    public int Replicas { get; }
 
     public Func<Task<IConnectionMultiplexer>>? ConnectionFactory { get; }
 

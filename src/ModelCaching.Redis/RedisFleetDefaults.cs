@@ -9,6 +9,7 @@ internal static class RedisFleetDefaults
     public const int VersionsKept = 10;
     public const double ReconcileJitter = 0.2;
     public const int MinSigningKeyBytes = 16;
+    public const int PlacementReplicas = 2;
     public static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan MemberTimeToLive = TimeSpan.FromSeconds(30);

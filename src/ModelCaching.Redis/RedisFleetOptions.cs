@@ -116,4 +116,17 @@ public sealed class RedisFleetOptions
     /// <value>The default is 30 seconds.</value>
     /// </summary>
     public TimeSpan MemberTimeToLive { get; set; } = RedisFleetDefaults.MemberTimeToLive;
+
+    /// <summary>
+    /// The address routers reach this instance on (<c>http://10.0.0.5:5080</c>), written in its membership entry. Needed
+    /// by a router (ModelCaching.Routing) that sends each request to an instance that owns the model.
+    /// <value>The default is <see langword="null"/> (no router sends requests here).</value>
+    /// </summary>
+    public string? Address { get; set; }
+
+    /// <summary>
+    /// Placement: which models are spread over the fleet instead of loaded on every instance, and on how many instances
+    /// each one is (<see cref="RedisFleetPlacementOptions"/>).
+    /// </summary>
+    public RedisFleetPlacementOptions Placement { get; } = new();
 }

@@ -87,6 +87,25 @@ internal sealed class RedisFleetOptionsValidator : IValidateOptions<RedisFleetOp
             yield return $"{Prefix}MemberTimeToLive ({options.MemberTimeToLive}) must be longer than HeartbeatInterval ({options.HeartbeatInterval}), or live instances would drop out between heartbeats";
         }
 
+        if (options.Address is not null
+            && (!Uri.TryCreate(options.Address, UriKind.Absolute, out Uri? address) || address.Scheme is not ("http" or "https")))
+        {
+            yield return $"{Prefix}Address '{options.Address}' is not an absolute http or https address (http://10.0.0.5:5080)";
+        }
+
+        if (options.Placement.Replicas < 1)
+        {
+            yield return $"{Prefix}Placement.Replicas must be at least 1, not {options.Placement.Replicas}";
+        }
+
+        foreach (string template in options.Placement.Templates)
+        {
+            if (string.IsNullOrWhiteSpace(template))
+            {
+                yield return $"{Prefix}Placement.Templates holds an empty name";
+            }
+        }
+
         foreach (string model in options.Models)
         {
             if (string.IsNullOrWhiteSpace(model))

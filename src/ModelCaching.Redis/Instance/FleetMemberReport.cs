@@ -12,7 +12,7 @@ internal static class FleetMemberReport
         }
 
         models.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        return new FleetMember { InstanceId = settings.InstanceId, Host = Environment.MachineName, StartedAt = startedAt, ReportedAt = now, Models = models };
+        return new FleetMember { InstanceId = settings.InstanceId, Host = Environment.MachineName, StartedAt = startedAt, ReportedAt = now, Address = settings.Address, Replicas = settings.Replicas, Models = models };
     }
 
     private static FleetMemberModel Describe(FleetModelEntry entry, IModelCache? cache, string instanceId)
