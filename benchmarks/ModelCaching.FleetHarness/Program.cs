@@ -68,7 +68,7 @@ internal sealed record HarnessOptions(int Tenants, int Requests, double Exponent
             : [];
         return new HarnessOptions(
             Int("tenants", 1000),
-            Int("requests", 20_000),
+            Int("requests", 6_000),
             values.TryGetValue("exponent", out string? s) ? double.Parse(s, CultureInfo.InvariantCulture) : 1.0,
             Int("seed", ZipfTrace.DefaultSeed),
             Int("concurrency", 8),
