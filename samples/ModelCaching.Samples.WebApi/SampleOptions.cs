@@ -19,6 +19,13 @@ public sealed class SampleOptions
     public string? ModelDirectory { get; set; }
 
     /// <summary>
+    /// Whether the served file is watched, so replacing it reloads the model. Off, only an explicit reload
+    /// (<c>POST /models/taxi-fare/reload</c>) or the fleet picks up a new file.
+    /// <value>The default is <see langword="true"/>.</value>
+    /// </summary>
+    public bool WatchModelFile { get; set; } = true;
+
+    /// <summary>
     /// A model published over the served file at every start, so the sample runs with no setup and each run
     /// begins from the same version. Relative paths are resolved against the application's binaries. Empty
     /// keeps whatever file is in <see cref="ModelDirectory"/> (set it empty when you publish your own models there).

@@ -67,7 +67,7 @@ public static class TaxiFareApp
         IModelCacheBuilder models = builder.Services.AddModelCache(builder.Configuration.GetSection("ModelCache"))
             .AddHostedStartup() // ModelCaching.Hosting: the eager model starts loading when the host starts
             .AddModel<ITransformer>(SampleOptions.ModelName, model => model
-                .FromFile(modelPath, watchForChanges: true)
+                .FromFile(modelPath, watchForChanges: sample.WatchModelFile)
                 .UseMLNet()
                 .WithPredictionPool<TaxiTrip, TaxiFarePrediction>()
                 .Eager());

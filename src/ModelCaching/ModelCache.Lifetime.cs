@@ -77,7 +77,7 @@ public sealed partial class ModelCache<TModel>
         _timers.Drive(_requests);
 
         // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
-        if (settings.ReloadOnChange && factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
+        if (factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
         {
             _changeSubscription = ChangeToken.OnChange(factory is null ? source!.GetChangeToken : factory.GetChangeToken, _loads.OnSourceChanged);
         }

@@ -11,45 +11,11 @@ public class ModelOptions
     internal const long DefaultMaxArtifactBytes = 1L * 1024 * 1024 * 1024;
 
     /// <summary>
-    /// A model file to load when no <see cref="ModelOptions{TModel}.Source"/> is set. A relative path is resolved against the
-    /// host's content root (<c>IHostEnvironment.ContentRootPath</c>), or the current directory without a host.
-    /// <value>The default is <see langword="null"/>.</value>
+    /// The source the configuration names (<c>FilePath</c>, <c>Uri</c>, <c>AllowHttp</c>, <c>WatchForChanges</c>,
+    /// <c>UsePolling</c>, <c>PollingInterval</c> under the model's section), used when the code sets no
+    /// <see cref="ModelOptions{TModel}.Source"/>; <see langword="null"/> when the configuration names none.
     /// </summary>
-    public string? FilePath { get; set; }
-
-    /// <summary>
-    /// An <c>https</c> address to download the model from when neither <see cref="ModelOptions{TModel}.Source"/>
-    /// nor <see cref="FilePath"/> is set (see <see cref="HttpModelSource"/>).
-    /// <value>The default is <see langword="null"/>.</value>
-    /// </summary>
-    public Uri? Uri { get; set; }
-
-    /// <summary>
-    /// Whether <see cref="Uri"/> may be plain <c>http</c>.
-    /// <value>The default is <see langword="false"/>.</value>
-    /// </summary>
-    public bool AllowHttp { get; set; }
-
-    /// <summary>
-    /// For a <see cref="FilePath"/> or <see cref="Uri"/> source: whether the source looks for changes (a file
-    /// watcher, or HTTP polling with conditional GETs) so the model reloads when it changes.
-    /// <value>The default is <see langword="false"/>.</value>
-    /// </summary>
-    public bool WatchForChanges { get; set; }
-
-    /// <summary>
-    /// For a watched <see cref="FilePath"/>: poll the file instead of listening to file-system events, for
-    /// network shares and container mounts where events do not arrive.
-    /// <value>The default is <see langword="false"/>.</value>
-    /// </summary>
-    public bool UsePolling { get; set; }
-
-    /// <summary>
-    /// For a watched <see cref="FilePath"/> or <see cref="Uri"/>: how often to poll, or <see langword="null"/> for
-    /// the source's default (5 seconds for files, 5 minutes for HTTP).
-    /// <value>The default is <see langword="null"/>.</value>
-    /// </summary>
-    public TimeSpan? PollingInterval { get; set; }
+    internal ConfiguredModelSource? ConfiguredSource { get; set; }
 
     /// <summary>
     /// When the model is loaded and whether it expires: <see cref="ModelLoadPolicy.Lazy"/>,
@@ -172,12 +138,6 @@ public class ModelOptions
     /// <value>The default is 1 GiB.</value>
     /// </summary>
     public long MaxArtifactBytes { get; set; } = DefaultMaxArtifactBytes;
-
-    /// <summary>
-    /// Whether the cache reloads when its source reports a change (file watcher, polling).
-    /// <value>The default is <see langword="true"/>.</value>
-    /// </summary>
-    public bool ReloadOnChange { get; set; } = true;
 
     /// <summary>
     /// Whether a memory budget may evict the model. A pinned model (and every <see cref="ModelLoadPolicy.Eager"/> one)

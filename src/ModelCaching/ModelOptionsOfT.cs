@@ -12,7 +12,7 @@ public sealed class ModelOptions<TModel> : ModelOptions
     where TModel : class
 {
     /// <summary>
-    /// Where the model's bytes come from. When <see langword="null"/>, <see cref="ModelOptions.FilePath"/> is used.
+    /// Where the model's bytes come from. When <see langword="null"/>, the configuration's <c>FilePath</c> or <c>Uri</c> is used.
     /// <value>The default is <see langword="null"/>.</value>
     /// </summary>
     public IModelSource? Source { get; set; }
@@ -68,36 +68,11 @@ public sealed class ModelOptions<TModel> : ModelOptions
     internal bool OwnsSource { get; set; }
 
     /// <summary>
-    /// Returns <see cref="Source"/>, or a source built from <see cref="ModelOptions.FilePath"/> or
-    /// <see cref="ModelOptions.Uri"/> (watching per <see cref="ModelOptions.WatchForChanges"/>) on the given clock, or <see langword="null"/>.
+    /// Returns <see cref="Source"/>, or the source the configuration names (<c>FilePath</c> or <c>Uri</c>, watching per
+    /// <c>WatchForChanges</c>) on the given clock, or <see langword="null"/>.
     /// </summary>
-    internal IModelSource? ResolveSource(TimeProvider timeProvider, ILoggerFactory loggerFactory)
-    {
-        if (Source is not null)
-        {
-            return Source;
-        }
-
-        if (FilePath is { Length: > 0 } path)
-        {
-            var file = new FileModelSourceOptions { WatchForChanges = WatchForChanges, UsePolling = UsePolling };
-            if (PollingInterval is { } filePolling)
-            {
-                file.PollingInterval = filePolling;
-            }
-
-            return new FileModelSource(path, file, timeProvider, loggerFactory);
-        }
-
-        if (Uri is { } uri)
-        {
-            var http = new HttpModelSourceOptions { Uri = uri, AllowHttp = AllowHttp };
-            http.PollingInterval = WatchForChanges ? PollingInterval ?? http.PollingInterval : null;
-            return new HttpModelSource(http, timeProvider, loggerFactory);
-        }
-
-        return null;
-    }
+    internal IModelSource? ResolveSource(TimeProvider timeProvider, ILoggerFactory loggerFactory) =>
+        Source ?? ConfiguredSource?.Create(timeProvider, loggerFactory);
 
     internal new IEnumerable<string> Validate(string modelName)
     {
@@ -108,7 +83,7 @@ public sealed class ModelOptions<TModel> : ModelOptions
 
         if (Factory is not null)
         {
-            if (Source is not null || !string.IsNullOrWhiteSpace(FilePath) || Uri is not null)
+            if (Source is not null || ConfiguredSource is { IsSet: true })
             {
                 yield return Problem(modelName, nameof(Factory), "is set together with a source (Source, FilePath or Uri): a factory builds the model itself; keep one of them");
             }
@@ -126,7 +101,7 @@ public sealed class ModelOptions<TModel> : ModelOptions
             yield break;
         }
 
-        if (Source is null && string.IsNullOrWhiteSpace(FilePath) && Uri is null)
+        if (Source is null && ConfiguredSource is not { IsSet: true })
         {
             yield return Problem(modelName, nameof(Source), "is not set: give the model a source (FromFile, FromHttp, FromStream) or a factory (FromFactory), or a FilePath or Uri in configuration");
         }

@@ -70,14 +70,9 @@ internal static class ModelOptionsRules
             yield return Problem(modelName, nameof(ModelOptions.ExpectedSha256), $"must be 64 hexadecimal characters (was '{sha}')");
         }
 
-        if (options.PollingInterval is { } polling && polling <= TimeSpan.Zero)
+        foreach (string problem in options.ConfiguredSource?.Problems(modelName) ?? [])
         {
-            yield return Problem(modelName, nameof(ModelOptions.PollingInterval), $"must be positive (was {polling})");
-        }
-
-        if (options.Uri is { } uri && (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttps && (uri.Scheme != Uri.UriSchemeHttp || !options.AllowHttp))))
-        {
-            yield return Problem(modelName, nameof(ModelOptions.Uri), $"must be an absolute https:// address, or http:// with AllowHttp (was '{AddressRedaction.Redact(uri)}')");
+            yield return problem;
         }
 
         if (!Enum.IsDefined(options.Policy))

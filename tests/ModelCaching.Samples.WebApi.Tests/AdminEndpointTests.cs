@@ -10,7 +10,7 @@ public sealed class AdminEndpointTests
     public async Task Reload_WithTheAdminKey_LoadsTheReplacedFileAndAnswersTheNewVersion()
     {
         // Watching is off here, so only the explicit reload can pick up the new file.
-        await using SampleServer server = await SampleServer.StartAsync(seed: true, "ModelCache:Models:taxi-fare:ReloadOnChange=false");
+        await using SampleServer server = await SampleServer.StartAsync(seed: true, "Sample:WatchModelFile=false");
         await server.WhenServingAsync(SampleServer.V1Sha256);
         server.PublishAtomically(SampleServer.BundledModel("taxi-fare-v2.zip"));
 
@@ -28,7 +28,7 @@ public sealed class AdminEndpointTests
     [Fact]
     public async Task Reload_OfACorruptFile_Returns502AndKeepsServingTheLastGoodVersion()
     {
-        await using SampleServer server = await SampleServer.StartAsync(seed: true, "ModelCache:Models:taxi-fare:ReloadOnChange=false");
+        await using SampleServer server = await SampleServer.StartAsync(seed: true, "Sample:WatchModelFile=false");
         await server.WhenServingAsync(SampleServer.V1Sha256);
         string corrupt = Path.Combine(server.ModelDirectory, "corrupt.bin");
         await File.WriteAllTextAsync(corrupt, "this is not an ML.NET model");

@@ -19,7 +19,7 @@ internal static class OnnxSample
     /// <summary>A cache over the model, loaded, with or without the warm-up run.</summary>
     public static ModelCache<OnnxModel> CreateCache(string path, bool warmUp = true)
     {
-        var options = new ModelOptions<OnnxModel> { FilePath = path, DrainDelay = TimeSpan.Zero, TrackHits = false }
+        var options = new ModelOptions<OnnxModel> { Source = new FileModelSource(path), DrainDelay = TimeSpan.Zero, TrackHits = false }
             .UseOnnxRuntime("cancer", new OnnxRuntimeOptions { IntraOpThreads = 1, WarmUp = warmUp });
         var cache = new ModelCache<OnnxModel>("cancer", options);
         cache.GetModelAsync().AsTask().GetAwaiter().GetResult();

@@ -62,7 +62,7 @@ public class PredictionBenchmarks
         _input = IrisData.Virginica;
         _runner = new PredictionLoopRunner(Threads);
 
-        _cache = new ModelCache<ITransformer>(ModelName, new ModelOptions<ITransformer> { FilePath = IrisData.ModelPath, Loader = new MLNetModelLoader(_context) });
+        _cache = new ModelCache<ITransformer>(ModelName, new ModelOptions<ITransformer> { Source = new FileModelSource(IrisData.ModelPath), Loader = new MLNetModelLoader(_context) });
         _model = await _cache.GetModelAsync();
         _pool = new PredictionPool<IrisData, IrisPrediction>(_cache, _context);
 

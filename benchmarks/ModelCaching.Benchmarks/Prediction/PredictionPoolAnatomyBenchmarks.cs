@@ -29,7 +29,7 @@ public class PredictionPoolAnatomyBenchmarks
     public void Setup()
     {
         var context = new MLContext(seed: 1);
-        _cache = new ModelCache<ITransformer>("iris", new ModelOptions<ITransformer> { FilePath = IrisData.ModelPath, Loader = new MLNetModelLoader(context) });
+        _cache = new ModelCache<ITransformer>("iris", new ModelOptions<ITransformer> { Source = new FileModelSource(IrisData.ModelPath), Loader = new MLNetModelLoader(context) });
         _cache.GetModel();
         _pool = new PredictionPool<IrisData, IrisPrediction>(_cache, context);
 

@@ -29,7 +29,7 @@ public sealed class PredictionThroughputHarness : IHarness
         double seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1;
         int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         var context = new MLContext(seed: 1);
-        using var cache = new ModelCache<ITransformer>(ModelName, new ModelOptions<ITransformer> { FilePath = IrisData.ModelPath, Loader = new MLNetModelLoader(context) });
+        using var cache = new ModelCache<ITransformer>(ModelName, new ModelOptions<ITransformer> { Source = new FileModelSource(IrisData.ModelPath), Loader = new MLNetModelLoader(context) });
         ITransformer model = await cache.GetModelAsync();
         using var pool = new PredictionPool<IrisData, IrisPrediction>(cache, context);
 

@@ -6,7 +6,7 @@ namespace ModelCaching.AspNetCore;
 /// <param name="Outcome">How it ended (<see cref="ModelLoadOutcome"/>), as text.</param>
 /// <param name="VersionId">The version the attempt saw, when known.</param>
 /// <param name="Error">The failure message, when it failed or was skipped.</param>
-public sealed record ModelLoadAttempt(
+internal sealed record ModelLoadAttempt(
     DateTimeOffset At,
     string Reason,
     string Outcome,

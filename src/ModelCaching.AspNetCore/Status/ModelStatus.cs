@@ -17,7 +17,7 @@ namespace ModelCaching.AspNetCore;
 /// <param name="RetiredGenerations">Swapped-out generations not yet disposed (draining, or pinned by leases).</param>
 /// <param name="LastError">The message of the last failure, or <see langword="null"/> when the last attempt succeeded.</param>
 /// <param name="History">The most recent load attempts, newest first.</param>
-public sealed record ModelStatus(
+internal sealed record ModelStatus(
     string Name,
     string ModelType,
     string State,

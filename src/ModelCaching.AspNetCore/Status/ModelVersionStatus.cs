@@ -7,7 +7,7 @@ namespace ModelCaching.AspNetCore;
 /// <param name="LoadedAt">When this generation started serving.</param>
 /// <param name="SizeBytes">The estimated size in bytes, or 0 when unknown.</param>
 /// <param name="ETag">The source's ETag, when it has one.</param>
-public sealed record ModelVersionStatus(
+internal sealed record ModelVersionStatus(
     string Id,
     long Generation,
     string Source,

@@ -18,8 +18,7 @@ public sealed class ColdBurstPredictionTests
         var loader = new MLNetModelLoader(PoolFactory.Context);
         var options = new ModelOptions<ITransformer>
         {
-            FilePath = TestModels.IrisPath,
-            ReloadOnChange = false,
+            Source = new FileModelSource(TestModels.IrisPath), // not watched: no reload
             Loader = new DelegateModelLoader<ITransformer>((artifact, token) =>
             {
                 Interlocked.Increment(ref loads);

@@ -55,7 +55,7 @@ public sealed class OnnxPipelineTests : IDisposable
     {
         var options = new ModelOptions<ITransformer>
         {
-            FilePath = _modelPath,
+            Source = new FileModelSource(_modelPath),
             Loader = new MLNetModelLoader(PoolFactory.Context),
             DrainDelay = TimeSpan.Zero,
             RetryBaseDelay = TimeSpan.Zero,

@@ -43,7 +43,7 @@ public sealed class CountingModels : IDisposable
         NextVersion();
         var options = new ModelOptions<ITransformer>
         {
-            FilePath = FilePath,
+            Source = new FileModelSource(FilePath),
             Loader = new DelegateModelLoader<ITransformer>(Load),
             DrainDelay = TimeSpan.Zero,
             RetryBaseDelay = TimeSpan.Zero,

@@ -13,7 +13,7 @@ public static class PoolFactory
     {
         var options = new ModelOptions<ITransformer>
         {
-            FilePath = path,
+            Source = new FileModelSource(path),
             Loader = new MLNetModelLoader(Context),
             DrainDelay = TimeSpan.Zero,
             RetryBaseDelay = TimeSpan.Zero,

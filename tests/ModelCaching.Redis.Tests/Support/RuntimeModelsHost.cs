@@ -56,7 +56,7 @@ public sealed class RuntimeModelsHost : IAsyncDisposable
             .AddModelTemplate<string>(Template, t => t.FromFile(Path.Combine(directory, "{name}.txt")).UseLoader(new TextLoader()))
             .AddModels<string>(_ => [Discovered], (name, options, _) =>
             {
-                options.FilePath = Path.Combine(directory, name + ".txt");
+                options.Source = new FileModelSource(Path.Combine(directory, name + ".txt"));
                 options.Loader = new TextLoader();
             });
         var host = new RuntimeModelsHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));

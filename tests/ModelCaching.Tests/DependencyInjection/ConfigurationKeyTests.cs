@@ -202,6 +202,32 @@ public sealed class ConfigurationKeyTests
     }
 
     [Fact]
+    public async Task ReloadOnChange_IsNoLongerASetting_TheSourceDecidesWhetherChangesAreWatched()
+    {
+        // Issue 20: ReloadOnChange repeated WatchForChanges. A model reloads on change exactly when its source watches.
+        using IHost host = BuildHost(new() { ["ModelCache:Models:taxi-fare:ReloadOnChange"] = "false" });
+
+        string failure = Assert.Single(await StartFailures(host));
+
+        Assert.StartsWith("ModelCache:Models:taxi-fare:ReloadOnChange is not a setting: ModelCache:Models:taxi-fare (ModelOptions) has no key 'ReloadOnChange'.", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SourceKeys_AreCheckedBesideTheOptions_NamingTheModelAndTheKey()
+    {
+        using IHost host = BuildHost(new()
+        {
+            ["ModelCache:Models:taxi-fare:PollingInterval"] = "-00:00:01",
+            ["ModelCache:Models:taxi-fare:Uri"] = "http://models.example.com/taxi-fare.zip",
+        });
+
+        string[] failures = await StartFailures(host);
+
+        Assert.Contains("Model 'taxi-fare': PollingInterval must be positive (was -00:00:01).", failures);
+        Assert.Contains(failures, f => f.StartsWith("Model 'taxi-fare': Uri must be an absolute https:// address, or http:// with AllowHttp", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task CodeOnlySetting_InConfiguration_FailsHostStart()
     {
         // The source and the loader are code; configuration has FilePath and Uri instead.

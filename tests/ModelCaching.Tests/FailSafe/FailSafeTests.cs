@@ -204,7 +204,7 @@ public sealed class FailSafeTests : IDisposable
     public async Task MissingFile_WithNothingServing_ThrowsModelLoadExceptionNamingModelFileAndCause()
     {
         string path = _directory.File("missing.zip");
-        await using var cache = new ModelCache<ZipModel>("iris", new ModelOptions<ZipModel> { FilePath = path, Loader = new ZipModelLoader() }, _factory.Time);
+        await using var cache = new ModelCache<ZipModel>("iris", new ModelOptions<ZipModel> { Source = new FileModelSource(path), Loader = new ZipModelLoader() }, _factory.Time);
 
         var error = await Assert.ThrowsAsync<ModelLoadException>(async () => await cache.GetModelAsync());
 
@@ -220,7 +220,7 @@ public sealed class FailSafeTests : IDisposable
     {
         string path = _directory.File("model.zip");
         File.Copy(Path.Combine(AppContext.BaseDirectory, "TestModels", "breast-cancer-multiclass.onnx"), path);
-        await using var cache = new ModelCache<ZipModel>("iris", new ModelOptions<ZipModel> { FilePath = path, Loader = new ZipModelLoader() }, _factory.Time);
+        await using var cache = new ModelCache<ZipModel>("iris", new ModelOptions<ZipModel> { Source = new FileModelSource(path), Loader = new ZipModelLoader() }, _factory.Time);
 
         var error = await Assert.ThrowsAsync<ModelLoadException>(async () => await cache.GetModelAsync());
 

@@ -118,7 +118,7 @@ public sealed class SizeLimitTests : IDisposable
 
     private static ModelCache<FakeModel> FileCache(string path, string name, long? maxBytes = null)
     {
-        var options = new ModelOptions<FakeModel> { Source = new FileModelSource(path), Loader = new FakeLoader(), ReloadOnChange = false };
+        var options = new ModelOptions<FakeModel> { Source = new FileModelSource(path), Loader = new FakeLoader() };
         if (maxBytes is { } limit)
         {
             options.MaxArtifactBytes = limit;

@@ -88,7 +88,7 @@ public sealed class TemplateSettingsTests
 
         ModelOptions<FakeModel> otherPath = Named("beta");
         otherPath.Validators.Add(validator);
-        otherPath.FilePath = "/models/beta.bin";
+        otherPath.Source = new FileModelSource("/models/beta.bin");
         Assert.False(TemplateSettings<FakeModel>.SameApartFromName(shared, otherPath));
 
         ModelOptions<FakeModel> otherBase = Named("beta");

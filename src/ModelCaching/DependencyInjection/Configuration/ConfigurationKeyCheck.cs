@@ -25,6 +25,7 @@ internal static class ConfigurationKeyCheck
         DeclaredConfigurationSection[] declared = [.. services.GetServices<DeclaredConfigurationSection>()];
 
         ConfigurationKeys modelKeys = ConfigurationKeys.Of(typeof(ModelOptions));
+        modelKeys.AddAll(ConfigurationKeys.Of(typeof(ConfiguredModelSource))); // FilePath, Uri, ...: bound beside the options
         foreach (DeclaredConfigurationSection declaration in declared)
         {
             if (declaration.ModelKey is { } key)

@@ -45,12 +45,12 @@ internal sealed class ModelContentRoot
         return root is null ? path : Path.GetFullPath(path, root);
     }
 
-    /// <summary>Resolves <see cref="ModelOptions.FilePath"/> (from code or configuration) as <see cref="Resolve"/> does.</summary>
+    /// <summary>Resolves the configuration's <c>FilePath</c> (<see cref="ModelOptions.ConfiguredSource"/>) as <see cref="Resolve"/> does.</summary>
     public static void ResolveFilePath(ModelOptions options, IServiceProvider services)
     {
-        if (options.FilePath is { Length: > 0 } path)
+        if (options.ConfiguredSource is { FilePath: { Length: > 0 } path } configured)
         {
-            options.FilePath = Resolve(services, path);
+            options.ConfiguredSource = configured.WithFilePath(Resolve(services, path));
         }
     }
 }

@@ -229,11 +229,11 @@ public sealed class HttpModelSourceTests : IAsyncDisposable
         Assert.Contains("plain http", error.Message, StringComparison.Ordinal);
         Assert.Contains("AllowHttp", error.Message, StringComparison.Ordinal);
 
-        var options = new ModelOptions<ZipModel> { Uri = _server.ModelUri, Loader = _loader };
+        var options = new ModelOptions<ZipModel> { ConfiguredSource = new ConfiguredModelSource { Uri = _server.ModelUri }, Loader = _loader }; // ModelCache:Models:remote:Uri
         var invalid = Assert.Throws<ArgumentException>(() => new ModelCache<ZipModel>("remote", options));
         Assert.Contains("Model 'remote': Uri must be an absolute https:// address, or http:// with AllowHttp", invalid.Message, StringComparison.Ordinal);
 
-        options.AllowHttp = true;
+        options.ConfiguredSource!.AllowHttp = true;
         using var allowed = new ModelCache<ZipModel>("remote", options);
         Assert.Equal(_server.ModelUri.ToString(), allowed.SourceDescription);
     }
