@@ -9,7 +9,7 @@
 #    BenchmarkDotNet's per-iteration means cannot give);
 # 3. copies the CSV reports, the harness's output and a description of the machine to docs/benchmarks/data/results/
 #    (replacing the previous run's files);
-# 4. runs benchmarks/ModelCaching.Charts, which draws docs/images/bench-*.svg and writes the tables into
+# 4. runs benchmarks/ModelCaching.Charts, which draws the page's charts in docs/images and writes the tables into
 #    docs/benchmarks.md between its generated markers.
 #
 # `benchmarks/run-results.sh --charts-only` skips steps 1-3 and redraws from the CSVs already in docs/benchmarks/data/results.
