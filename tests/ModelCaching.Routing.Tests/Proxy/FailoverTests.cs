@@ -40,12 +40,15 @@ public sealed class FailoverTests(RedisServerFixture redis, ITestOutputHelper ou
         Assert.Equal(1, fleet.Router.Retries.GetMeasurementSnapshot().Sum(m => m.Value));
         Assert.Contains(fleet.Router.Logs.GetSnapshot(), r => r.Id.Id == 504);
 
-        // After the reactivation period a is tried again first, fails, and the request still succeeds on b.
+        // After the reactivation period (YARP resets the passive health on the router's clock) a is tried first again,
+        // fails again, and the request still succeeds on b.
         fleet.Router.Time.Advance(TimeSpan.FromSeconds(10));
-        await Eventually.TrueAsync(() => fleet.Router.Membership.Reads > 0, "time moved");
+        await Eventually.TrueAsync(() => fleet.Router.DestinationHealth("a") != Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy, "a's passive health was reset");
         (int again, string againBody) = await fleet.Router.PredictAsync(tenant);
         Assert.Equal(200, again);
         Assert.StartsWith("b ", againBody, StringComparison.Ordinal);
+        Assert.Equal(2, fleet.Router.Retries.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(Yarp.ReverseProxy.Model.DestinationHealth.Unhealthy, fleet.Router.DestinationHealth("a"));
     }
 
     [Fact]

@@ -91,6 +91,12 @@ public sealed class Router : IAsyncDisposable
             ? [.. cluster.Destinations.Keys.Order(StringComparer.Ordinal)]
             : [];
 
+    /// <summary>YARP's passive health state of a destination of the cluster.</summary>
+    public Yarp.ReverseProxy.Model.DestinationHealth DestinationHealth(string instanceId) =>
+        Services.GetRequiredService<IProxyStateLookup>().TryGetCluster(ClusterId, out ClusterState? cluster) && cluster.Destinations.TryGetValue(instanceId, out DestinationState? destination)
+            ? destination.Health.Passive
+            : throw new InvalidOperationException($"no destination {instanceId}");
+
     /// <summary>Moves the clock by the refresh interval and waits (bounded) until the membership was read again.</summary>
     public async Task RefreshAsync()
     {
