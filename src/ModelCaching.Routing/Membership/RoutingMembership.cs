@@ -120,20 +120,22 @@ internal sealed class RoutingMembership : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        while (!stopping.IsCancellationRequested)
+        try
         {
-            await RefreshAsync(stopping).ConfigureAwait(false);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            try
+            while (!stopping.IsCancellationRequested)
             {
+                await RefreshAsync(stopping).ConfigureAwait(false);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
                 // Whichever comes first: the interval, or a read asked for; the other wait is cancelled, so a pending
                 // semaphore wait never swallows a later request.
                 await Task.WhenAny(Task.Delay(_settings.RefreshInterval, _time, wait.Token), _refreshNow.WaitAsync(wait.Token)).ConfigureAwait(false);
-            }
-            finally
-            {
                 await wait.CancelAsync().ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped with the host.
         }
     }
 

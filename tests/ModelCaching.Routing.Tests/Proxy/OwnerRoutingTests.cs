@@ -1,4 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using ModelCaching.Routing.Tests.Support;
 
 namespace ModelCaching.Routing.Tests.Proxy;
@@ -32,7 +35,11 @@ public sealed class OwnerRoutingTests(RedisServerFixture redis) : IClassFixture<
         }
 
         Assert.Equal(40, fleet.Router.Requests.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(["a", "b", "c"], fleet.Router.Requests.GetMeasurementSnapshot().Select(m => (string)m.Tags["modelcache.instance"]!).Distinct().Order());
         Assert.Empty(fleet.Router.Retries.GetMeasurementSnapshot());
+        using var instances = new MetricCollector<int>(fleet.Router.Services.GetRequiredService<IMeterFactory>(), ModelCacheDiagnostics.MeterName, "modelcache.routing.instances");
+        instances.RecordObservableInstruments();
+        Assert.Equal(3, instances.LastMeasurement?.Value);
     }
 
     [Fact]
