@@ -139,7 +139,8 @@ internal sealed class RoutingMembership : IAsyncDisposable
         }
     }
 
-    private void Apply(RoutingTable table)
+    /// <summary>Takes a membership read (the loop's step after a good read; tests call it).</summary>
+    internal void Apply(RoutingTable table)
     {
         Volatile.Write(ref _table, table);
         string counts = string.Join(", ", table.ReplicaCounts);

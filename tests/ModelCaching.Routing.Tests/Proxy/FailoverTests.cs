@@ -83,6 +83,35 @@ public sealed class FailoverTests(RedisServerFixture redis, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task ABodyLargerThanTheBufferLimit_IsSentOnce_SoTheFirstOwners421ReachesTheClient()
+    {
+        await using RoutedFleet fleet = await RoutedFleet.StartAsync(redis.Server, 200, ["a", "b", "c"], o => o.MaxBufferedBodyBytes = 10);
+        string tenant = fleet.TenantOwnedBy("a", "b");
+        fleet["a"].Misdirect = true;
+
+        (int status, _) = await fleet.Router.PredictAsync(tenant, new StringContent(new string('x', 100)));
+
+        Assert.Equal(421, status);
+        Assert.Equal(0, fleet["b"].Requests);
+        Assert.Contains(fleet.Router.Logs.GetSnapshot(), r => r.Id.Id == 507);
+    }
+
+    [Fact]
+    public async Task WithOneAttempt_AKilledOwnersRequestFails_With502()
+    {
+        await using RoutedFleet fleet = await RoutedFleet.StartAsync(redis.Server, 200, ["a", "b", "c"], o => o.MaxAttempts = 1);
+        string tenant = fleet.TenantOwnedBy("a", "b");
+        await fleet["a"].KillAsync();
+
+        Assert.Equal(502, (await fleet.Router.PredictAsync(tenant)).Status);
+
+        // The failure still marks it: the next request goes to the other owner.
+        (int status, string body) = await fleet.Router.PredictAsync(tenant);
+        Assert.Equal(200, status);
+        Assert.StartsWith("b ", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WhenEveryOwnerAnswers421_TheClientGetsTheLastOwners421()
     {
         await using RoutedFleet fleet = await RoutedFleet.StartAsync(redis.Server, tenants: 200, "a", "b", "c");

@@ -26,7 +26,9 @@ public sealed class RoutedFleet : IAsyncDisposable
 
     public Backend this[string instanceId] => _backends.Single(b => b.InstanceId == instanceId);
 
-    public static async Task<RoutedFleet> StartAsync(RedisServer redis, int tenants, params string[] instances)
+    public static Task<RoutedFleet> StartAsync(RedisServer redis, int tenants, params string[] instances) => StartAsync(redis, tenants, instances, configure: null);
+
+    public static async Task<RoutedFleet> StartAsync(RedisServer redis, int tenants, string[] instances, Action<ModelCacheRoutingOptions>? configure)
     {
         var fleet = new RoutedFleet(redis, "routing-" + Guid.NewGuid().ToString("N")[..12]);
         for (int i = 0; i < tenants; i++)
@@ -39,7 +41,7 @@ public sealed class RoutedFleet : IAsyncDisposable
             await fleet.AddBackendAsync(instance);
         }
 
-        fleet.Router = await Router.StartAsync(redis.Configuration, fleet.FleetName);
+        fleet.Router = await Router.StartAsync(redis.Configuration, fleet.FleetName, configure);
         await fleet.Router.WaitForDestinationsAsync(instances);
         return fleet;
     }
