@@ -11,7 +11,7 @@ namespace ModelCaching.Tests.Documentation;
 /// </summary>
 public sealed partial class BenchmarksPageTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = RepositoryRoot.Path;
     private static readonly string Results = Path.Combine(Root, "docs", "benchmarks", "data", "results");
     private static readonly string[] ReportColumns = ["Method", "Threads", "Access", "Mean", "StdDev", "Allocated"];
 
@@ -230,19 +230,6 @@ public sealed partial class BenchmarksPageTests
         Quantity mean = Quantity.Parse(QuantityPattern().Match(report.Cell(row, "Mean")));
         Assert.Equal("time", mean.Kind);
         return mean.Value;
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ModelCaching.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No ModelCaching.sln above " + AppContext.BaseDirectory);
     }
 
     // A number (thousands with commas), optional fraction, optional unit: times, sizes, or a ratio (× or x).
