@@ -193,7 +193,7 @@ internal sealed class ModelCacheRoutingMiddleware(
     private Task InvalidModelNameAsync(HttpContext context)
     {
         string value = context.Request.RouteValues.TryGetValue(settings.RouteValueName, out object? raw) ? Convert.ToString(raw, CultureInfo.InvariantCulture) ?? string.Empty : string.Empty;
-        string shown = Shorten(value);
+        string shown = ModelNames.Shorten(value);
         RoutingLog.InvalidModelName(logger, settings.FleetName, shown);
         return Problem(
             context,
@@ -221,18 +221,4 @@ internal sealed class ModelCacheRoutingMiddleware(
 
     private static Task Problem(HttpContext context, int status, string title, string detail, Dictionary<string, object?> extensions) =>
         Results.Problem(detail: detail, statusCode: status, title: title, extensions: extensions).ExecuteAsync(context);
-
-    // A value fit for a message or a log line: at most 40 characters, control characters shown as '?'.
-    private static string Shorten(string value)
-    {
-        const int Shown = 40;
-        string shown = value.Length <= Shown ? value : string.Concat(value.AsSpan(0, Shown), "…");
-        return string.Create(shown.Length, shown, static (span, source) =>
-        {
-            for (int i = 0; i < source.Length; i++)
-            {
-                span[i] = char.IsControl(source[i]) ? '?' : source[i];
-            }
-        });
-    }
 }
