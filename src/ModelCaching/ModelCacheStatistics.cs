@@ -3,7 +3,7 @@ namespace ModelCaching;
 /// <summary>
 /// A snapshot of what one cache has done since it was created.
 /// </summary>
-public sealed record ModelCacheStatistics
+public sealed class ModelCacheStatistics
 {
     /// <summary>Calls served from memory by <c>GetModel</c>, <c>GetModelAsync</c> or <c>Acquire</c>; 0 when <see cref="ModelOptions.TrackHits"/> is off.</summary>
     public long Hits { get; init; }
@@ -43,4 +43,8 @@ public sealed record ModelCacheStatistics
 
     /// <summary>The message of the last failure, or <see langword="null"/> when the last attempt succeeded.</summary>
     public string? LastError { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{State}, version {Version?.Id ?? "none"}: {Hits} hits, {Misses} misses, {Loads} loads, {LoadFailures} failures, {Unloads} unloads, {ActiveLeases} leases, {RetiredGenerations} retired";
 }

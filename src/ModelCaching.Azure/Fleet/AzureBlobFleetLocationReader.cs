@@ -44,7 +44,7 @@ internal sealed class AzureBlobFleetLocationReader : IFleetContentLocationReader
         using var source = new AzureBlobModelSource(client, pin, loggerFactory: _loggerFactory);
 
         // No serving version: the read is unconditional and always returns content (or throws).
-        ModelArtifact artifact = (await source.FetchAsync(new ModelFetchContext(modelName, Current: null, maxBytes), cancellationToken).ConfigureAwait(false))!;
+        ModelArtifact artifact = (await source.FetchAsync(new ModelFetchContext(modelName, current: null, maxBytes), cancellationToken).ConfigureAwait(false))!;
         return MemoryMarshal.TryGetArray(artifact.Content, out ArraySegment<byte> whole) && whole.Offset == 0 && whole.Count == whole.Array!.Length
             ? whole.Array
             : artifact.Content.ToArray();

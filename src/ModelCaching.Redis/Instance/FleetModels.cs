@@ -97,7 +97,9 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         try
         {
             FleetMember member = Describe(startedAt);
-            if (member.Models.Count == 0)
+            // An instance with no model yet stays out of the status, unless routers send it requests or it places
+            // models: then it must be a member before its first load (the router routes by membership).
+            if (member.Models.Count == 0 && settings.Address is null && settings.PlacedTemplates is null)
             {
                 return;
             }

@@ -1,7 +1,7 @@
 namespace ModelCaching;
 
 /// <summary>A memory budget at one moment: its limit and what counts against it (<see cref="IModelCacheProvider.GetMemoryBudgets"/>).</summary>
-public sealed record ModelMemoryBudgetStatus
+public sealed class ModelMemoryBudgetStatus
 {
     /// <summary>What the budget covers: <c>provider</c> (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>), or a template's name.</summary>
     public required string Scope { get; init; }
@@ -26,4 +26,8 @@ public sealed record ModelMemoryBudgetStatus
 
     /// <summary>Models evicted to keep this budget since the application started.</summary>
     public long Evictions { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Scope}: {UsedBytes:N0} of {LimitBytes:N0} bytes used (resident {ResidentBytes:N0}, draining {DrainingBytes:N0}, reserved {ReservedBytes:N0}), {WaitingLoads} loads waiting, {Evictions} evictions";
 }

@@ -72,7 +72,8 @@ internal sealed class LoadHistory(int capacity, ILoadRecordObserver? observer = 
             }
 
             ModelLoadRecord[] next = [.. records];
-            next[index] = records[index] with { RequestedBy = requestedBy, Detail = detail ?? records[index].Detail };
+            ModelLoadRecord record = records[index];
+            next[index] = new ModelLoadRecord(record.At, record.Reason, record.Outcome, record.VersionId, record.Error) { RequestedBy = requestedBy, Detail = detail ?? record.Detail };
             object? seen = Interlocked.CompareExchange(ref _records, next.Length == 1 ? next[0] : next, current);
             if (seen == current)
             {

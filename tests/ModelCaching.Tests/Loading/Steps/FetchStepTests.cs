@@ -133,7 +133,10 @@ public sealed class FetchStepTests
         Assert.Same(_next, outcome.Artifact);
         Assert.False(outcome.IsSameAsCurrent);
         Assert.Null(outcome.KnownBadFailure);
-        Assert.Equal(new ModelFetchContext("m", current.Version, 1234), _lastContext);
+        Assert.NotNull(_lastContext);
+        Assert.Equal("m", _lastContext.ModelName);
+        Assert.Same(current.Version, _lastContext.Current);
+        Assert.Equal(1234, _lastContext.MaxArtifactBytes);
     }
 
     [Fact]
@@ -184,7 +187,7 @@ public sealed class FetchStepTests
     public void Fetch_of_the_same_ETag_without_bytes_is_the_same_content()
     {
         _next = ModelArtifact.WithoutContent("memory:test", versionId: "etag-1");
-        var version = new ModelVersion("etag-1", 1, "memory:test", DateTimeOffset.UnixEpoch, 0, ETag: "etag-1");
+        var version = new ModelVersion("etag-1", 1, "memory:test", DateTimeOffset.UnixEpoch, 0, eTag: "etag-1");
         var current = new ModelGeneration<FakeModel>("m", new FakeModel("v1"), version, null, NullLogger.Instance);
 
         FetchOutcome outcome = Step().Fetch(Attempt(ModelLoadReason.RefreshAhead), current, _settings.MaxArtifactBytes);

@@ -1,0 +1,183 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using ModelCaching.Redis.Records;
+using ModelCaching.Routing.Diagnostics;
+
+namespace ModelCaching.Routing.Membership;
+
+/// <summary>
+/// The router's view of the fleet: reads the membership from Redis every <see cref="RoutingSettings.RefreshInterval"/>
+/// (and at once when asked, after a 421), keeps the last good read when Redis is unreachable, and signals YARP's cluster
+/// (<see cref="Proxy.ModelCacheProxyConfigProvider"/>) through a change token when the instances or their addresses change.
+/// </summary>
+/// <remarks>
+/// Hand-written polling: YARP reads destinations from configuration or from a provider, and has no Redis provider; the
+/// fleet announces desired versions on a channel but not membership (entries expire by time-to-live), so a read at an
+/// interval is what tells the router an instance is gone. The read is the fleet's own <see cref="FleetStore"/>.
+/// </remarks>
+internal sealed class RoutingMembership : IAsyncDisposable
+{
+    private readonly RoutingSettings _settings;
+    private readonly FleetConnection _connection;
+    private readonly FleetStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _refreshNow = new(0, 1);
+    private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private RoutingTable _table = RoutingTable.Empty;
+    private RoutingDestinations _destinations = new([], new CancellationTokenSource());
+    private Task? _loop;
+    private long _reads;
+    private bool _failing;
+    private string _replicaCounts = string.Empty;
+
+    public RoutingMembership(RoutingSettings settings, TimeProvider time, ILogger<RoutingMembership> logger)
+    {
+        _settings = settings;
+        _time = time;
+        _logger = logger;
+        _connection = new FleetConnection(settings.Fleet);
+        _store = new FleetStore(settings.Fleet, _connection, time);
+    }
+
+    /// <summary>The last membership read (the empty table before the first read).</summary>
+    public RoutingTable Table => Volatile.Read(ref _table);
+
+    /// <summary>The live instances with a valid address (the cluster's destinations), and the token that fires when they change.</summary>
+    public RoutingDestinations Destinations => Volatile.Read(ref _destinations);
+
+    /// <summary>Completes when the first read ended (well or not).</summary>
+    public Task FirstRead => _firstRead.Task;
+
+    /// <summary>How many reads ended (well or not).</summary>
+    public long Reads => Interlocked.Read(ref _reads);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is { } loop)
+        {
+            await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks for a read now (an instance answered 421: placement moved). Requests while one is pending collapse into it.</summary>
+    public void RefreshSoon()
+    {
+        try
+        {
+            _refreshNow.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A read is asked for already.
+        }
+    }
+
+    /// <summary>Reads the membership once (the loop's step; tests call it too).</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            (IReadOnlyList<FleetMember> members, _) = await _store.ReadMembersAsync(cancellationToken).ConfigureAwait(false);
+            Apply(new RoutingTable(members, _time.GetUtcNow()));
+            if (_failing)
+            {
+                _failing = false;
+                RoutingLog.MembershipReadRestored(_logger, _settings.FleetName);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (!_failing)
+            {
+                _failing = true;
+                RoutingLog.MembershipReadFailed(_logger, _settings.FleetName, Table.Members.Count, ex);
+            }
+        }
+        finally
+        {
+            Interlocked.Increment(ref _reads);
+            _firstRead.TrySetResult();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+        _refreshNow.Dispose();
+        Destinations.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                await RefreshAsync(stopping).ConfigureAwait(false);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+                // Whichever comes first: the interval, or a read asked for; the other wait is cancelled, so a pending
+                // semaphore wait never swallows a later request.
+                await Task.WhenAny(Task.Delay(_settings.RefreshInterval, _time, wait.Token), _refreshNow.WaitAsync(wait.Token)).ConfigureAwait(false);
+                await wait.CancelAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped with the host.
+        }
+    }
+
+    /// <summary>Takes a membership read (the loop's step after a good read; tests call it).</summary>
+    internal void Apply(RoutingTable table)
+    {
+        Volatile.Write(ref _table, table);
+        string counts = string.Join(", ", table.ReplicaCounts);
+        if (table.ReplicaCounts.Count > 1 && counts != _replicaCounts)
+        {
+            RoutingLog.ReplicasDisagree(_logger, _settings.FleetName, counts, table.Replicas);
+        }
+
+        _replicaCounts = counts;
+        var addresses = new List<KeyValuePair<string, string>>(table.Members.Count);
+        foreach (FleetMember member in table.Members)
+        {
+            if (member.Address is { } address && Uri.TryCreate(address, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https")
+            {
+                addresses.Add(new(member.InstanceId, address));
+            }
+        }
+
+        RoutingDestinations current = Destinations;
+        if (!addresses.SequenceEqual(current.Addresses))
+        {
+            Volatile.Write(ref _destinations, new RoutingDestinations(addresses, new CancellationTokenSource()));
+            RoutingLog.MembershipChanged(_logger, _settings.FleetName, addresses.Count, string.Join(", ", addresses.Select(static a => $"{a.Key}={a.Value}")));
+            current.Changed();
+        }
+    }
+}
+
+/// <summary>One set of the cluster's destinations (instance id, address), with the token that fires when it is replaced.</summary>
+internal sealed class RoutingDestinations(IReadOnlyList<KeyValuePair<string, string>> addresses, CancellationTokenSource changes) : IDisposable
+{
+    public IReadOnlyList<KeyValuePair<string, string>> Addresses { get; } = addresses;
+
+    public IChangeToken ChangeToken { get; } = new CancellationChangeToken(changes.Token);
+
+    /// <summary>Fires <see cref="ChangeToken"/>: a newer set replaced this one.</summary>
+    public void Changed() => changes.Cancel(); // not disposed: YARP may still register on the fired token
+
+    public void Dispose() => changes.Dispose();
+}
