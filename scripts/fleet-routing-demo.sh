@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tenants spread over a fleet behind a router, on one machine: redis-server on a free port, three instances of the sample
-# API joined to one fleet through it with the tenants template placed (ModelCache:Fleet:Placement:Templates:0=tenants),
-# and the router (samples/ModelCaching.Samples.Router, YARP) in front of them. Requests for a dozen tenants go through the
-# router; each answer names the instance that gave it (the X-ModelCaching-Instance header), and each instance's loaded
-# tenants are listed. Everything it started is stopped when it ends (Ctrl+C included).
+# API joined to one fleet through it with the tenants template placed (ModelCache:Fleet:Placement:Templates:0=tenants,
+# each tenant owned by 2 of the 3), and the router (samples/ModelCaching.Samples.Router: YARP with ModelCaching.Routing)
+# in front of them. Requests for a dozen tenants go through the router; each answer names the instance that gave it (the
+# X-ModelCaching-Instance header): the router keeps each tenant on an owner that has it loaded. Each instance's loaded
+# tenants are listed: no tenant is on more than two. Everything it started is stopped when it ends (Ctrl+C included).
 #
 #   scripts/fleet-routing-demo.sh                          # builds the sample and the router (Release), then runs the demo
 #   SAMPLE_DLL=… ROUTER_DLL=… scripts/fleet-routing-demo.sh   # uses builds you already have (the tests do)
@@ -108,11 +109,14 @@ echo "instances: demo-0 ${URLS[0]}, demo-1 ${URLS[1]}, demo-2 ${URLS[2]} (pids $
 
 ROUTER_PORT="$(free_port)"
 ROUTER="http://127.0.0.1:$ROUTER_PORT"
-ROUTER_ARGS=()
-for i in 0 1 2; do ROUTER_ARGS+=("--ReverseProxy:Clusters:instances:Destinations:demo-$i:Address=${URLS[$i]}/"); done
-ASPNETCORE_ENVIRONMENT=Production dotnet "$ROUTER_DLL" --urls "$ROUTER" --contentRoot "$(dirname "$ROUTER_DLL")" "${ROUTER_ARGS[@]}" >"$WORK/router.log" 2>&1 &
+# The router learns the instances from the fleet's membership in Redis (ModelCaching.Routing), not from a list here.
+ASPNETCORE_ENVIRONMENT=Production dotnet "$ROUTER_DLL" --urls "$ROUTER" --contentRoot "$(dirname "$ROUTER_DLL")" \
+  "--ModelCacheRouting:Configuration=$REDIS" "--ModelCacheRouting:FleetName=$FLEET" "--ModelCacheRouting:ModelNameFormat=tenant-{id}" \
+  "--ModelCacheRouting:RefreshInterval=00:00:01" "--ReverseProxy:Routes:tenants:ClusterId=modelcache" >"$WORK/router.log" 2>&1 &
 PIDS+=($!)
 until_true "the router ready at $ROUTER" curl -sf -o /dev/null "$ROUTER/router/health"
+# The router has read the membership once it answers a tenant (503 until then).
+until_true "the router routing tenants" curl -sf -o /dev/null -H 'Content-Type: application/json' -d "$TRIP" "$ROUTER/tenants/${TENANTS[0]}/predict"
 echo "router: $ROUTER (pid ${PIDS[4]})"
 
 # Which instance answered one request through the router (its X-ModelCaching-Instance header), and the fare.
@@ -130,7 +134,7 @@ for tenant in "${TENANTS[@]}"; do
   echo "$line"
 done
 
-echo "tenants loaded on each instance (GET /models?state=ready):"
+echo "tenants loaded on each instance (GET /models?state=ready; each tenant is owned by 2 of the 3):"
 for i in 0 1 2; do
   loaded="$(curl -sf -H "X-Api-Key: $ADMIN_KEY" "${URLS[$i]}/models?state=ready&limit=1000" | grep -o '"name":"tenant-[^"]*"' | cut -d'"' -f4 | sed 's/^tenant-//' | sort | tr '\n' ' ')"
   echo "  demo-$i: ${loaded:-none}"

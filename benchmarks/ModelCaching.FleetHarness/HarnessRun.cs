@@ -72,12 +72,6 @@ internal sealed record HarnessRow(
 /// <summary>Runs one mode: the trace through the router (or to the owners), then the instances' figures, then the latency pairs.</summary>
 internal static class HarnessRun
 {
-    /// <summary>
-    /// Whether the router places requests (ModelCaching.Routing). Until it does, the placement mode's trace goes from the
-    /// harness straight to each tenant's first owner (<see cref="FleetPlacement.Owners"/>, the same function the router
-    /// uses), so placement's memory and loads are measured, and the router's latency is measured round-robin.
-    /// </summary>
-    public const bool RouterPlaces = false;
 
     private const int HotTenants = 10;
 
@@ -87,8 +81,7 @@ internal static class HarnessRun
         IReadOnlyList<string> ids = fleet.LiveInstanceIds();
         Dictionary<string, ServiceProcess> byId = fleet.Instances.ToDictionary(i => i.Name, StringComparer.Ordinal);
         HttpClient Owner(int tenant) => byId[FleetPlacement.Owners(TenantModels.ModelName(tenant), ids, options.Replicas)[0]].Client;
-        bool viaRouter = !placement || RouterPlaces;
-        Func<int, HttpClient> target = viaRouter ? _ => fleet.Router.Client : Owner;
+        Func<int, HttpClient> target = _ => fleet.Router.Client;
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<TraceRequest> requests;
@@ -116,7 +109,7 @@ internal static class HarnessRun
         double[] traceLatency = [.. requests.Select(r => r.Latency.TotalMilliseconds)];
         return new HarnessRow(
             placement ? $"with placement (R={options.Replicas})" : "without placement",
-            viaRouter ? (placement ? "router (ModelCaching.Routing)" : "router (YARP round-robin)") : "harness, to the first owner (FleetPlacement.Owners)",
+            placement ? "router (ModelCaching.Routing)" : "router (YARP round-robin)",
             requests.Count,
             requests.Count(r => !r.Succeeded),
             requests.FirstOrDefault(r => !r.Succeeded)?.Problem,

@@ -24,6 +24,9 @@ public sealed record RoutedFleetOptions(
     /// <summary>How long an entry outlives its last heartbeat: a killed instance leaves the membership this long after it died.</summary>
     public TimeSpan MemberTimeToLive { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>How often the router reads the membership from Redis (ModelCacheRouting:RefreshInterval).</summary>
+    public TimeSpan RouterRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>A bound for a loaded 2-core machine to start a process, not a wait.</summary>
     public TimeSpan StartBound { get; init; } = TimeSpan.FromSeconds(90);
 }
@@ -44,6 +47,7 @@ public sealed class RoutedFleet : IAsyncDisposable
     private RedisServer? _redis;
     private ServiceProcess? _router;
     private int _nextInstance;
+    private int _probed = 500; // probes ask for the coldest half of the tenants, each once
 
     private RoutedFleet(RoutedFleetOptions options) => _options = options;
 
@@ -69,6 +73,7 @@ public sealed class RoutedFleet : IAsyncDisposable
             await Task.WhenAll(started.Select(i => i.WaitUntilReadyAsync("/health/ready", options.StartBound)));
             fleet._router = ServiceProcess.Start("router", options.RouterAssembly, ServiceProcess.FreePort(), fleet.RouterArguments());
             await fleet._router.WaitUntilReadyAsync("/router/health", options.StartBound);
+            await fleet.UntilTheRouterKnowsEveryInstanceAsync();
             return fleet;
         }
         catch
@@ -84,6 +89,46 @@ public sealed class RoutedFleet : IAsyncDisposable
         ServiceProcess instance = StartInstance();
         await instance.WaitUntilReadyAsync("/health/ready", _options.StartBound);
         return instance;
+    }
+
+    /// <summary>
+    /// Waits (bounded) until requests through the router reach every live instance: the router has read the membership.
+    /// With placement, each probe asks for a tenant that instance owns first and that no probe asked for before (the
+    /// router prefers an owner that has the model loaded, so a tenant asked for once may stay with another owner); the
+    /// probes load a few tenant models before a trace starts. Without placement, any answer will do.
+    /// </summary>
+    public async Task UntilTheRouterKnowsEveryInstanceAsync()
+    {
+        foreach (ServiceProcess instance in _instances.Where(i => !i.HasExited))
+        {
+            using var cancel = new CancellationTokenSource(_options.StartBound);
+            while (!await AnswersAsync(instance.Name))
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"the router did not send a request to {instance.Name} within {_options.StartBound}:\n{Router.Output}");
+                }
+
+                await Task.Delay(100, CancellationToken.None);
+            }
+        }
+
+        async Task<bool> AnswersAsync(string id)
+        {
+            int tenant = 0;
+            if (_options.Placement)
+            {
+                IReadOnlyList<string> live = LiveInstanceIds();
+                tenant = Enumerable.Range(_probed + 1, 1000 - _probed - 1)
+                    .First(t => ModelCaching.Redis.FleetPlacement.Owners(TenantModels.ModelName(t), live, _options.Replicas)[0] == id);
+                _probed = tenant;
+            }
+
+            using var body = new StringContent(TenantModels.KnownTrip, System.Text.Encoding.UTF8, "application/json");
+            using HttpResponseMessage response = await Router.Client.PostAsync($"/tenants/{TenantModels.Id(tenant)}/predict", body);
+            return response.IsSuccessStatusCode
+                && (!_options.Placement || (response.Headers.TryGetValues("X-ModelCaching-Instance", out IEnumerable<string>? by) && by.Contains(id)));
+        }
     }
 
     /// <summary>The live instances' ids (the ones not killed).</summary>
@@ -154,10 +199,22 @@ public sealed class RoutedFleet : IAsyncDisposable
         return arguments;
     }
 
-    // Without placement: YARP's round-robin over the instances, listed in configuration.
+    // With placement: ModelCaching.Routing, which reads the instances from the fleet's membership in Redis (the route
+    // points at its cluster, "modelcache"). Without: YARP's round-robin over the instances, listed in configuration.
     private List<string> RouterArguments()
     {
         var arguments = new List<string>();
+        if (_options.Placement)
+        {
+            arguments.Add($"--ModelCacheRouting:Configuration={Redis.Configuration}");
+            arguments.Add($"--ModelCacheRouting:FleetName={FleetName}");
+            arguments.Add("--ModelCacheRouting:ModelNameFormat=tenant-{id}");
+            arguments.Add($"--ModelCacheRouting:RefreshInterval={_options.RouterRefreshInterval:c}");
+            arguments.Add("--ReverseProxy:Routes:tenants:ClusterId=modelcache");
+            arguments.Add("--Logging:LogLevel:ModelCaching=Information"); // membership changes (event 500), for failure messages
+            return arguments;
+        }
+
         foreach (ServiceProcess instance in _instances)
         {
             arguments.Add($"--ReverseProxy:Clusters:instances:Destinations:{instance.Name}:Address={instance.Address}/");

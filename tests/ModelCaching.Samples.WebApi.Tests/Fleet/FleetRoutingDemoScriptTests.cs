@@ -7,8 +7,8 @@ namespace ModelCaching.Samples.WebApi.Tests.Fleet;
 
 /// <summary>
 /// scripts/fleet-routing-demo.sh, run as written (with the builds this project already made): redis-server, three sample
-/// processes and the router start, a dozen tenants' requests go through the router and each answer names its instance,
-/// and everything it started is gone when it ends.
+/// processes with the tenants placed and the router start, a dozen tenants' requests go through the router and each
+/// answer names its instance, no tenant is loaded on more than two instances, and everything it started is gone when it ends.
 /// </summary>
 [Collection(SampleProcessCollection.Name)]
 public sealed partial class FleetRoutingDemoScriptTests(ITestOutputHelper output)
@@ -63,7 +63,15 @@ public sealed partial class FleetRoutingDemoScriptTests(ITestOutputHelper output
         }
 
         Assert.Subset(new HashSet<string>(["demo-0", "demo-1", "demo-2"]), answeredBy);
-        Assert.Contains("tenants loaded on each instance", text, StringComparison.Ordinal);
+        Assert.True(answeredBy.Count > 1, $"the tenants are spread over the instances, not all on one:\n{text}");
+
+        // Placement: each tenant is loaded on at most two of the three instances (its owners).
+        MatchCollection loaded = LoadedLine().Matches(text);
+        Assert.Equal(3, loaded.Count);
+        foreach (IGrouping<string, string> tenant in loaded.SelectMany(m => m.Groups["tenants"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).GroupBy(t => t))
+        {
+            Assert.True(tenant.Count() <= 2, $"tenant {tenant.Key} is loaded on {tenant.Count()} instances:\n{text}");
+        }
 
         // The trap stopped everything it started.
         Match stopped = StoppedPids().Match(text);
@@ -90,6 +98,9 @@ public sealed partial class FleetRoutingDemoScriptTests(ITestOutputHelper output
 
     [GeneratedRegex(@"^  tenant t(?<tenant>[0-9]+):(?<answers>.*)$", RegexOptions.Multiline)]
     private static partial Regex TenantLine();
+
+    [GeneratedRegex(@"^  demo-[0-9]: (?<tenants>.*)$", RegexOptions.Multiline)]
+    private static partial Regex LoadedLine();
 
     [GeneratedRegex(@"(?<instance>demo-[0-9])\((?<fare>[0-9.]+)\)")]
     private static partial Regex Answer();
