@@ -71,8 +71,8 @@ public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFix
             {
                 PlacedHost leaving = fleet[a % fleet.Hosts.Count];
                 trace.Add($"leave {leaving.InstanceId}");
+                Dictionary<PlacedHost, long> rounds = fleet.Hosts.Where(h => h != leaving).ToDictionary(h => h, h => h.Placement.Rounds);
                 await fleet.LeaveAsync(leaving);
-                Dictionary<PlacedHost, long> rounds = fleet.Hosts.ToDictionary(h => h, h => h.Placement.Rounds);
                 await Eventually.TrueAsync(() => rounds.All(r => r.Key.Placement.Rounds > r.Value), "every instance read the leave");
                 return null;
             }
