@@ -313,6 +313,16 @@ public sealed class PlacementTests(RedisServerFixture redis) : IClassFixture<Red
                 string name = PlacedFleet.Name(i);
                 Assert.Equal($"{name} v1", await fleet[0].GetAsync(name));
                 Assert.Equal($"{name} v1", await fleet[1].GetAsync(name));
+
+                // The new instance answers by its own view (three members): what it owns loads without Redis.
+                if (joined.Placement.View!.Owns(name))
+                {
+                    Assert.Equal($"{name} v1", await joined.GetAsync(name));
+                }
+                else
+                {
+                    await Assert.ThrowsAsync<ModelNotOwnedException>(() => joined.GetAsync(name));
+                }
             }
         }
         finally
