@@ -21,6 +21,18 @@ public sealed record FleetMember
     /// <summary>How many instances own each placed model, as this instance is configured (<c>RedisFleetOptions.Placement.Replicas</c>); 0 when it places nothing.</summary>
     public int Replicas { get; init; }
 
+    /// <summary>The bytes the instance's models of placed templates count against their memory budget now (the template's budget, else the provider's), or <see langword="null"/> without a budget or placement.</summary>
+    public long? MemoryUsedBytes { get; init; }
+
+    /// <summary>The limit of that memory budget, or <see langword="null"/> without a budget or placement.</summary>
+    public long? MemoryBudgetBytes { get; init; }
+
+    /// <summary>
+    /// The models of placed templates the instance has loaded now, in ordinal order: those it owns and, during a handoff,
+    /// those it keeps until their new owners have them; <see langword="null"/> when it places nothing.
+    /// </summary>
+    public IReadOnlyList<string>? PlacedModels { get; init; }
+
     /// <summary>Each fleet model on the instance.</summary>
     public required IReadOnlyList<FleetMemberModel> Models { get; init; }
 }

@@ -13,6 +13,8 @@ public static class ModelCacheProblemDetailsServiceCollectionExtensions
     /// exception handler (<c>app.UseExceptionHandler()</c>, which must be in the pipeline):
     /// <see cref="ModelNotFoundException"/> (no model of that name) and <see cref="TemplateModelNotFoundException"/> (a
     /// template's name with no model at its source) → <c>404</c>; <see cref="InvalidModelNameException"/> → <c>400</c>;
+    /// <see cref="ModelCaching.Fleet.ModelNotOwnedException"/> (a placed model another instance of the fleet owns) → <c>421</c> with the
+    /// owners (<c>owners</c>: <c>[{ "id", "address" }]</c>);
     /// <see cref="ModelLoadException"/> and <see cref="ModelBudgetException"/> (the model cannot serve now) → <c>503</c> with
     /// <c>Retry-After</c>. Each problem names the model (<c>model</c>) and the cause (<c>cause</c>). Also calls
     /// <c>AddProblemDetails()</c>; calling this twice is safe.

@@ -1,3 +1,4 @@
+using ModelCaching.Fleet;
 using Microsoft.AspNetCore.Http;
 using MvcProblemDetails = Microsoft.AspNetCore.Mvc.ProblemDetails;
 
@@ -5,7 +6,8 @@ namespace ModelCaching.AspNetCore.ProblemDetails;
 
 /// <summary>
 /// The RFC 7807 problem for each failure a caller's model name can meet: an unknown name (404), a template's name with
-/// no model at its source (404), a name that breaks the rule for names (400), a model that cannot serve now (503).
+/// no model at its source (404), a name that breaks the rule for names (400), a placed name another instance owns (421),
+/// a model that cannot serve now (503).
 /// Each names the model and the cause; the <c>type</c> links the status code's section of RFC 9110, as ASP.NET Core does.
 /// </summary>
 internal static class ModelCacheProblems
@@ -25,6 +27,7 @@ internal static class ModelCacheProblems
             missing.ModelName,
             "the template's source has no model of that name (the path is in the server's log, not shown to callers)",
             ("template", missing.TemplateName)),
+        ModelNotOwnedException notOwned => NotOwned(notOwned),
         ModelLoadException unavailable => Problem(
             StatusCodes.Status503ServiceUnavailable,
             $"Model '{Shorten(unavailable.ModelName)}' is not available.",
@@ -51,6 +54,27 @@ internal static class ModelCacheProblems
             "no model of that name is registered, and no template serves it");
         problem.Extensions["knownModels"] = known.Count <= MaxKnownModelsShown ? known : [.. known.Take(MaxKnownModelsShown)];
         problem.Extensions["modelCount"] = known.Count;
+        return problem;
+    }
+
+    // 421 Misdirected Request (RFC 9110 15.5.20): this instance is not the one to answer for the name; a router
+    // (ModelCaching.Routing) retries an owner. The owners are listed so that any client can.
+    private static MvcProblemDetails NotOwned(ModelNotOwnedException exception)
+    {
+        MvcProblemDetails problem = Problem(
+            StatusCodes.Status421MisdirectedRequest,
+            $"Model '{Shorten(exception.ModelName)}' is served by other instances.",
+            exception.Message,
+            exception.ModelName,
+            exception.Cause,
+            ("instance", exception.InstanceId));
+        var owners = new Dictionary<string, string?>[exception.Owners.Count];
+        for (int i = 0; i < owners.Length; i++)
+        {
+            owners[i] = new Dictionary<string, string?> { ["id"] = exception.Owners[i], ["address"] = exception.OwnerAddresses[i] };
+        }
+
+        problem.Extensions["owners"] = owners;
         return problem;
     }
 

@@ -64,6 +64,11 @@ public static class RedisFleetModelCacheBuilderExtensions
         services.TryAddSingleton(static sp => new FleetStore(sp.GetRequiredService<FleetSettings>(), sp.GetRequiredService<FleetConnection>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static sp => new ContentLocation(sp.GetServices<IFleetContentLocationReader>()));
         services.TryAddSingleton(static sp => new FleetContentReader(sp.GetRequiredService<FleetStore>(), sp.GetRequiredService<ContentLocation>()));
+        services.TryAddSingleton(static sp => new InstancePlacement(
+            sp.GetRequiredService<FleetSettings>(),
+            sp,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()?.CreateLogger("ModelCaching.Redis.Placement") ?? NullLogger.Instance));
         services.TryAddSingleton(static sp => new FleetAgent(
             sp.GetRequiredService<FleetSettings>(),
             sp.GetRequiredService<FleetConnection>(),

@@ -35,6 +35,9 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     private long _disconnectedSinceTicks;
     private long _fullRounds;
     private readonly FleetMetrics _metrics;
+    private readonly InstancePlacement _placement;
+    private readonly DebouncedReport _debouncedReport;
+    private bool _membershipAnnounced;
 
     public FleetAgent(FleetSettings settings, FleetConnection connection, FleetStore store, IServiceProvider services, TimeProvider timeProvider, ILogger<FleetAgent> logger)
     {
@@ -43,13 +46,19 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _store = store;
         _time = timeProvider;
         _logger = logger;
-        _models = new FleetModels(settings, connection, store, _requests, services, timeProvider, logger);
+        _placement = services.GetRequiredService<InstancePlacement>();
+        _debouncedReport = new DebouncedReport(_requests, timeProvider, settings.HeartbeatInterval);
+        _models = new FleetModels(settings, connection, store, _requests, services, timeProvider, logger) { Placement = _placement, DebouncedReport = _debouncedReport };
         StartedAt = timeProvider.GetUtcNow();
         _metrics = new FleetMetrics(this, services.GetService<IMeterFactory>());
         _models.Metrics = _metrics;
+        _placement.Metrics = _metrics;
     }
 
     public FleetSettings Settings => _settings;
+
+    /// <summary>Which placed models this instance owns, and their handoff.</summary>
+    public InstancePlacement Placement => _placement;
 
     public DateTimeOffset StartedAt { get; }
 
@@ -101,6 +110,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
+        _debouncedReport.Dispose();
         _models.CancelScheduledLoads();
         if (loop is null)
         {
@@ -142,6 +152,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _reconcileTimer?.Dispose();
         _heartbeatTimer?.Dispose();
+        _debouncedReport.Dispose();
         _models.CancelScheduledLoads();
         _metrics.Dispose();
     }
@@ -151,6 +162,12 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
     /// <summary>Asks the loop to write the membership entry now.</summary>
     public void RequestReport() => _requests.Report();
+
+    /// <summary>Asks the loop to write the membership entry soon (after a placed model's load; bursts fold into one).</summary>
+    public void RequestReportSoon() => _debouncedReport.Request();
+
+    /// <summary>Asks the loop to read the membership now (placement).</summary>
+    public void RequestMembership() => _requests.Members();
 
     private async Task RunAsync()
     {
@@ -213,15 +230,51 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         (bool all, HashSet<string> names) = _requests.TakeReads();
         await _models.ReconcileAsync(all, names, stopping).ConfigureAwait(false);
 
-        // A changed desired version is reported at once (the status shows who took it, or had it already).
-        if (_requests.TakeReport() || names.Count > 0)
+        // A changed desired version is reported at once (the status shows who took it, or had it already); a placed
+        // model that joined waits for the debounced report, so a burst of new tenants is one write.
+        bool report = _requests.TakeReport() || names.Any(name => !_placement.IsTracked(name));
+        if (report)
         {
             await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false);
+        }
+        else if (names.Count > 0)
+        {
+            _debouncedReport.Request();
+        }
+
+        // Placement reads the membership on each heartbeat (after writing this instance's entry) and when a member
+        // joins or leaves.
+        if (_placement.Enabled && (_requests.TakeMembers() | report))
+        {
+            await PlaceAsync(stopping).ConfigureAwait(false);
         }
 
         if (all)
         {
             Interlocked.Increment(ref _fullRounds);
+        }
+    }
+
+    private async Task PlaceAsync(CancellationToken stopping)
+    {
+        try
+        {
+            (IReadOnlyList<FleetMember> members, _) = await _store.ReadMembersAsync(stopping).ConfigureAwait(false);
+            if (_placement.Apply(members))
+            {
+                _debouncedReport.Request(); // it released names: the entry says so soon
+            }
+
+            if (!_membershipAnnounced)
+            {
+                // The others read the membership now rather than at their next heartbeat.
+                await _store.AnnounceMembershipAsync(_settings.InstanceId, stopping).ConfigureAwait(false);
+                _membershipAnnounced = true;
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            FleetLog.PlacementReadMembersFailed(_logger, ex, _settings.FleetName); // the last view stays
         }
     }
 
@@ -236,6 +289,11 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         {
             // The multiplexer subscribes again by itself after a reconnect; this runs until the first success.
             await multiplexer.GetSubscriber().SubscribeAsync(_settings.Keys.Changes, (_, message) => OnChangeAnnounced(message)).ConfigureAwait(false);
+            if (_placement.Enabled)
+            {
+                await multiplexer.GetSubscriber().SubscribeAsync(_settings.Keys.MembersChanged, (_, message) => OnMembershipAnnounced(message)).ConfigureAwait(false);
+            }
+
             _subscribed = true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -257,6 +315,14 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         if (!message.IsNullOrEmpty && _models.Contains(message.ToString()))
         {
             _requests.Changed(message.ToString());
+        }
+    }
+
+    private void OnMembershipAnnounced(RedisValue message)
+    {
+        if (message != _settings.InstanceId)
+        {
+            _requests.Members();
         }
     }
 

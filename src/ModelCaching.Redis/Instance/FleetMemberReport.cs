@@ -3,16 +3,31 @@ namespace ModelCaching.Redis.Instance;
 /// <summary>This instance's membership entry: per fleet model, what it serves, its state and why it is not on the desired version.</summary>
 internal static class FleetMemberReport
 {
-    public static FleetMember Describe(FleetSettings settings, DateTimeOffset startedAt, DateTimeOffset now, IEnumerable<FleetModelEntry> entries, Func<FleetModelEntry, IModelCache?> cacheOf)
+    public static FleetMember Describe(FleetSettings settings, DateTimeOffset startedAt, DateTimeOffset now, IEnumerable<FleetModelEntry> entries, Func<FleetModelEntry, IModelCache?> cacheOf, InstancePlacement placement)
     {
         var models = new List<FleetMemberModel>();
         foreach (FleetModelEntry entry in entries)
         {
-            models.Add(Describe(entry, cacheOf(entry), settings.InstanceId)); // only the models the fleet covers join
+            FleetMemberModel model = Describe(entry, cacheOf(entry), settings.InstanceId); // only the models the fleet covers join
+            if (placement.IsTracked(entry.Name) && model is { State: not (ModelCacheState.Ready or ModelCacheState.Degraded or ModelCacheState.Loading), LastError: null })
+            {
+                // A placed model that is not loaded says nothing a router or /fleet needs: the entry stays small with
+                // a thousand tenants (its size follows what is loaded, which the memory budget bounds).
+                continue;
+            }
+
+            models.Add(model);
         }
 
         models.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        return new FleetMember { InstanceId = settings.InstanceId, Host = Environment.MachineName, StartedAt = startedAt, ReportedAt = now, Address = settings.Address, Replicas = settings.Replicas, Models = models };
+        FleetMember member = new() { InstanceId = settings.InstanceId, Host = Environment.MachineName, StartedAt = startedAt, ReportedAt = now, Address = settings.Address, Replicas = settings.Replicas, Models = models };
+        if (!placement.Enabled)
+        {
+            return member;
+        }
+
+        (long? used, long? limit) = placement.Memory();
+        return member with { PlacedModels = placement.Loaded(), MemoryUsedBytes = used, MemoryBudgetBytes = limit };
     }
 
     private static FleetMemberModel Describe(FleetModelEntry entry, IModelCache? cache, string instanceId)

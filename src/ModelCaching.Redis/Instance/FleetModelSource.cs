@@ -18,12 +18,18 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
     private readonly FleetAgent _agent;
     private readonly FleetContentReader _reader;
     private readonly FleetModelEntry? _entry;
+    private readonly InstancePlacement? _placement;
+    private readonly string _name;
     private int _disposed;
 
     // covered: whether the model follows the fleet (RedisFleetOptions.Models); one that does not only passes through to
-    // its own source and does not join.
-    public FleetModelSource(string modelName, bool covered, IModelSource? inner, bool ownsInner, FleetAgent agent, FleetContentReader reader)
+    // its own source and does not join. placement: set for a model of a placed template (a load of a name this instance
+    // does not own is refused before anything is read).
+    public FleetModelSource(string modelName, bool covered, IModelSource? inner, bool ownsInner, FleetAgent agent, FleetContentReader reader, InstancePlacement? placement = null)
     {
+        _name = modelName;
+        _placement = placement;
+        placement?.Track(modelName);
         _inner = inner;
         _ownsInner = ownsInner;
         _agent = agent;
@@ -41,6 +47,13 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
 
     public async ValueTask<ModelArtifact?> FetchAsync(ModelFetchContext context, CancellationToken cancellationToken)
     {
+        if (_placement is not null)
+        {
+            // A name released to its new owners (or never owned) loads no more here: the caller gets the owners (421).
+            _ = _agent.StartAsync();
+            _placement.EnsureOwned(_name);
+        }
+
         if (_entry is null)
         {
             return await FetchInnerAsync(context, cancellationToken).ConfigureAwait(false);
@@ -80,6 +93,11 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
 
     void ILoadRecordObserver.OnRecorded(ModelLoadRecord record)
     {
+        if (_placement is not null)
+        {
+            _agent.RequestReportSoon(); // the entry's list of loaded placed models changed
+        }
+
         if (_entry is not null)
         {
             _agent.OnLoadRecorded(_entry, record);
@@ -97,6 +115,8 @@ internal sealed class FleetModelSource : IModelSource, ILoadRecordObserver, IDis
         {
             _agent.Leave(_entry); // a template's model that is dropped (its first load failed) is no longer reported
         }
+
+        _placement?.Untrack(_name);
 
         if (_ownsInner)
         {

@@ -21,6 +21,12 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     private readonly Lock _membership = new();
     private IModelCacheProvider? _provider;
 
+    /// <summary>Which placed models this instance owns (set once, by the agent).</summary>
+    public required InstancePlacement Placement { get; init; }
+
+    /// <summary>The report asked for after a placed model's load (set once, by the agent).</summary>
+    public required DebouncedReport DebouncedReport { get; init; }
+
     /// <summary>The models that joined the fleet on this instance (their caches' sources are fleet sources).</summary>
     public IReadOnlyCollection<FleetModelEntry> All => [.. _models.Values];
 
@@ -89,7 +95,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     }
 
     /// <summary>What this instance would report now (the metrics read it).</summary>
-    public FleetMember Describe(DateTimeOffset startedAt) => FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf);
+    public FleetMember Describe(DateTimeOffset startedAt) => FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf, Placement);
 
     /// <summary>Writes this instance's membership entry; a process that manages no model (a publisher, an admin application) is no member.</summary>
     public async Task ReportAsync(DateTimeOffset startedAt, CancellationToken stopping)
@@ -172,6 +178,12 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
             requests.Stop(new RolloutStop(entry.Name, fetched, $"canary {settings.InstanceId} failed to load version {fetched}: {record.Error}"));
         }
 
+        if (Placement.IsTracked(entry.Name))
+        {
+            DebouncedReport.Request(); // a made-up tenant name failing on its owner is not a write per request
+            return;
+        }
+
         requests.Report();
     }
 
@@ -251,7 +263,14 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         }
 
         entry.Cache = cache;
-        cache.Reloaded += (_, _) => requests.Report();
+        if (Placement.IsTracked(entry.Name))
+        {
+            cache.Reloaded += (_, _) => DebouncedReport.Request();
+        }
+        else
+        {
+            cache.Reloaded += (_, _) => requests.Report();
+        }
         return cache;
     }
 }

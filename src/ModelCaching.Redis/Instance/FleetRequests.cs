@@ -15,6 +15,7 @@ internal sealed class FleetRequests
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _reconcileAll;
     private int _report;
+    private int _members;
 
     /// <summary>Asks for every desired record to be read and the membership entry written.</summary>
     public void ReconcileAll()
@@ -28,6 +29,13 @@ internal sealed class FleetRequests
     public void Report()
     {
         Volatile.Write(ref _report, 1);
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Asks for the membership to be read (an instance that places models joined or left).</summary>
+    public void Members()
+    {
+        Volatile.Write(ref _members, 1);
         _wake.Writer.TryWrite(true);
     }
 
@@ -84,6 +92,9 @@ internal sealed class FleetRequests
 
     /// <summary>Takes the ask for a membership entry.</summary>
     public bool TakeReport() => Interlocked.Exchange(ref _report, 0) == 1;
+
+    /// <summary>Takes the ask for a membership read.</summary>
+    public bool TakeMembers() => Interlocked.Exchange(ref _members, 0) == 1;
 }
 
 /// <summary>A canary's failure on <paramref name="VersionId"/> of <paramref name="Model"/>: its rollout stops, with <paramref name="Reason"/>.</summary>

@@ -16,14 +16,23 @@ internal sealed class FleetRuntimeModels : IRuntimeModelOptions
     public void Configure<TModel>(string modelName, string? templateName, ModelOptions<TModel> options, IServiceProvider services)
         where TModel : class
     {
-        if (services.GetRequiredService<FleetSettings>().Covers(modelName, templateName))
+        InstancePlacement? placement = null;
+        if (services.GetRequiredService<InstancePlacement>() is { } candidate && candidate.IsPlaced(templateName))
         {
-            Wrap(modelName, covered: true, options, services);
+            // Before the cache exists: a name another instance owns makes no cache here (and nothing is kept for it).
+            candidate.EnsureOwned(modelName);
+            placement = candidate;
+        }
+
+        bool covered = services.GetRequiredService<FleetSettings>().Covers(modelName, templateName);
+        if (covered || placement is not null)
+        {
+            Wrap(modelName, covered, options, services, placement);
         }
     }
 
     /// <summary>Wraps the model's source (after its code and configuration set it) in a fleet source.</summary>
-    public static void Wrap<TModel>(string modelName, bool covered, ModelOptions<TModel> options, IServiceProvider services)
+    public static void Wrap<TModel>(string modelName, bool covered, ModelOptions<TModel> options, IServiceProvider services, InstancePlacement? placement = null)
         where TModel : class
     {
         // Twice AddRedisFleet wraps once; a model built by a factory has no bytes for the fleet to publish.
@@ -34,7 +43,7 @@ internal sealed class FleetRuntimeModels : IRuntimeModelOptions
 
         bool resolved = options.Source is null;
         IModelSource? own = options.ResolveSource(services.GetRequiredService<TimeProvider>(), services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance);
-        options.Source = new FleetModelSource(modelName, covered, own, ownsInner: own is not null && (resolved || options.OwnsSource), services.GetRequiredService<FleetAgent>(), services.GetRequiredService<FleetContentReader>());
+        options.Source = new FleetModelSource(modelName, covered, own, ownsInner: own is not null && (resolved || options.OwnsSource), services.GetRequiredService<FleetAgent>(), services.GetRequiredService<FleetContentReader>(), placement);
         options.OwnsSource = true;
     }
 }

@@ -38,6 +38,13 @@ internal sealed class RoutingTable
                 }
             }
 
+            // Placed models the fleet does not version (their template is not among RedisFleetOptions.Models) are only here.
+            // An old owner still holding a name in a handoff lists it too: the owners are computed first, so it is never chosen.
+            foreach (string name in member.PlacedModels ?? [])
+            {
+                loaded.Add(name);
+            }
+
             _loaded[member.InstanceId] = loaded;
             if (member.Replicas > 0)
             {

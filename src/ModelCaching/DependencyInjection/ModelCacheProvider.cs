@@ -170,9 +170,10 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
                 cache = existing.Value;
                 return true;
             }
-            catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or ArgumentException)
+            catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or ArgumentException or ModelLoadException)
             {
-                // A template model whose options do not validate: GetCache drops the name and reports it.
+                // A template model whose options do not validate, or that this instance may not make (a fleet's placed
+                // model another instance owns): GetCache drops the name and reports it.
                 cache = null;
                 return false;
             }

@@ -1,0 +1,257 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ModelCaching.Redis.Diagnostics;
+
+namespace ModelCaching.Redis.Instance;
+
+/// <summary>
+/// The instance side of placement (<see cref="RedisFleetOptions.Placement"/>): which models of placed templates this
+/// instance owns, by its last view of the live membership (<see cref="PlacementView"/>), and the handoff when that view
+/// changes. A name it does not own is refused with <see cref="ModelNotOwnedException"/> when its cache would be made and
+/// when a load would start, never on the hit path. With no view yet (Redis never reached) it serves every name (fail
+/// open); with a stale one (Redis lost later) it keeps the last.
+/// </summary>
+/// <remarks>
+/// The handoff reads state, not events, so a missed message never leaves it stuck: on each membership read, a name this
+/// instance owns that a non-owner reports loaded is warmed here (it is moving to this instance); a name loaded here that
+/// this instance no longer owns is evicted once every owner reports it loaded, or after <see cref="Grace"/>.
+/// </remarks>
+internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider services, TimeProvider time, ILogger logger)
+{
+    // The names of placed models whose cache this instance made (a fleet source holds each); a dropped one leaves.
+    private readonly ConcurrentDictionary<string, int> _made = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
+    private PlacementView? _view;
+    private IModelCacheProvider? _provider;
+    private int _failOpenLogged;
+    private long _rounds;
+
+    /// <summary>Whether the instance places any template.</summary>
+    public bool Enabled => settings.PlacedTemplates is not null;
+
+    /// <summary>How long an instance keeps a name it lost when its new owners do not report it loaded: two heartbeats.</summary>
+    public TimeSpan Grace => settings.HeartbeatInterval * 2;
+
+    /// <summary>The last view of the membership, or <see langword="null"/> before the first read.</summary>
+    public PlacementView? View => Volatile.Read(ref _view);
+
+    /// <summary>How many loads ahead of requests (a handoff's) are running.</summary>
+    public int Warming => _warming.Count;
+
+    /// <summary>How many membership reads were applied (tests wait on it).</summary>
+    internal long Rounds => Interlocked.Read(ref _rounds);
+
+    /// <summary>Where refusals and handoffs are counted (set once, by the agent).</summary>
+    public FleetMetrics? Metrics { get; set; }
+
+    public bool IsPlaced(string? templateName) => templateName is not null && settings.PlacedTemplates?.Contains(templateName) == true;
+
+    /// <summary>Throws <see cref="ModelNotOwnedException"/> when the view says another instance owns <paramref name="modelName"/>.</summary>
+    public void EnsureOwned(string modelName)
+    {
+        PlacementView? view = Volatile.Read(ref _view);
+        if (view is null)
+        {
+            if (Interlocked.Exchange(ref _failOpenLogged, 1) == 0)
+            {
+                FleetLog.PlacementFailOpen(logger, settings.FleetName, settings.InstanceId);
+            }
+
+            return;
+        }
+
+        if (!view.Owns(modelName))
+        {
+            Metrics?.RefusedNotOwned();
+            throw view.NotOwned(modelName);
+        }
+    }
+
+    /// <summary>A fleet source of the placed model <paramref name="modelName"/> was made (its cache is being made).</summary>
+    public void Track(string modelName) => _made.AddOrUpdate(modelName, 1, static (_, holders) => holders + 1);
+
+    /// <summary>That source was disposed (the cache dropped, or the provider disposed).</summary>
+    public void Untrack(string modelName)
+    {
+        while (_made.TryGetValue(modelName, out int holders))
+        {
+            if (holders <= 1 ? _made.TryRemove(KeyValuePair.Create(modelName, holders)) : _made.TryUpdate(modelName, holders - 1, holders))
+            {
+                return;
+            }
+        }
+    }
+
+    public bool IsTracked(string modelName) => _made.ContainsKey(modelName);
+
+    /// <summary>The placed models loaded here now (serving a generation), in ordinal order.</summary>
+    public List<string> Loaded()
+    {
+        var loaded = new List<string>();
+        foreach (string name in _made.Keys)
+        {
+            if (CacheOf(name) is { } cache && IsServing(cache))
+            {
+                loaded.Add(name);
+            }
+        }
+
+        loaded.Sort(StringComparer.Ordinal);
+        return loaded;
+    }
+
+    /// <summary>How many placed models loaded here this instance owns (all of them with no view).</summary>
+    public int OwnedLoaded()
+    {
+        PlacementView? view = View;
+        int owned = 0;
+        foreach (string name in Loaded())
+        {
+            owned += view is null || view.Owns(name) ? 1 : 0;
+        }
+
+        return owned;
+    }
+
+    /// <summary>The bytes used and the limit of the budget(s) the placed templates' models count against, or nulls without one.</summary>
+    public (long? Used, long? Limit) Memory()
+    {
+        IReadOnlyList<ModelMemoryBudgetStatus> budgets = Provider.GetMemoryBudgets();
+        long used = 0, limit = 0;
+        bool any = false;
+        foreach (ModelMemoryBudgetStatus budget in budgets)
+        {
+            if (settings.PlacedTemplates!.Contains(budget.Scope))
+            {
+                (used, limit, any) = (used + budget.UsedBytes, limit + budget.LimitBytes, true);
+            }
+        }
+
+        // A placed template without a budget of its own counts against the provider's.
+        if (!any && budgets.FirstOrDefault(static b => b.Scope == "provider") is { } shared)
+        {
+            return (shared.UsedBytes, shared.LimitBytes);
+        }
+
+        return any ? (used, limit) : (null, null);
+    }
+
+    /// <summary>
+    /// On the agent's loop, after a membership read: takes the new view and moves what changed owners (warms what comes
+    /// here, evicts what went elsewhere and is safe to let go). Returns whether anything was evicted (the entry changed).
+    /// </summary>
+    public bool Apply(IReadOnlyList<FleetMember> members)
+    {
+        var view = new PlacementView(members, settings.InstanceId, settings.Address, settings.Replicas);
+        PlacementView? previous = Interlocked.Exchange(ref _view, view);
+        if (!view.SameMembers(previous))
+        {
+            FleetLog.PlacementMembersChanged(logger, settings.FleetName, settings.InstanceId, string.Join(", ", view.Members), settings.Replicas);
+        }
+
+        List<string> loaded = Loaded();
+        Warm(view, loaded);
+        bool released = Release(view, loaded);
+        Interlocked.Increment(ref _rounds);
+        return released;
+    }
+
+    private void Warm(PlacementView view, List<string> loaded)
+    {
+        foreach ((string name, HashSet<string> holders) in view.LoadedElsewhere)
+        {
+            if (loaded.BinarySearch(name, StringComparer.Ordinal) >= 0 || _warming.ContainsKey(name) || !view.Owns(name))
+            {
+                continue;
+            }
+
+            // Held by an instance that no longer owns it: it moves here, so load it before traffic arrives.
+            IReadOnlyList<string> owners = view.Owners(name);
+            string? from = holders.FirstOrDefault(holder => !owners.Contains(holder, StringComparer.Ordinal));
+            if (from is not null && _warming.TryAdd(name, 0))
+            {
+                FleetLog.PlacementWarming(logger, settings.FleetName, name, from);
+                _ = WarmAsync(name, from);
+            }
+        }
+    }
+
+    private async Task WarmAsync(string name, string from)
+    {
+        try
+        {
+            IModelCache cache = Provider.GetCache(name);
+            await cache.ReloadAsync(force: false, requestedBy: $"placement: taking over from {from}").ConfigureAwait(false);
+            Metrics?.Warmed();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Not owned any more, no template serves it here, or the load failed: a request loads it (or is refused).
+            FleetLog.PlacementWarmFailed(logger, ex, settings.FleetName, name);
+        }
+        finally
+        {
+            _warming.TryRemove(name, out _);
+        }
+    }
+
+    private bool Release(PlacementView view, List<string> loaded)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        bool released = false;
+        foreach (string name in _lostSince.Keys.Where(name => loaded.BinarySearch(name, StringComparer.Ordinal) < 0 || view.Owns(name)).ToList())
+        {
+            _lostSince.Remove(name); // owned again, or gone meanwhile
+        }
+
+        foreach (string name in loaded)
+        {
+            IReadOnlyList<string> owners = view.Owners(name);
+            if (owners.Contains(settings.InstanceId, StringComparer.Ordinal))
+            {
+                continue;
+            }
+
+            if (!_lostSince.TryGetValue(name, out DateTimeOffset since))
+            {
+                _lostSince[name] = since = now;
+            }
+
+            bool handedOver = owners.All(owner => view.IsLoadedOn(owner, name));
+            if (!handedOver && now - since < Grace)
+            {
+                continue;
+            }
+
+            _lostSince.Remove(name);
+            if (CacheOf(name) is { } cache)
+            {
+                // Leases taken before keep their generation; the next use of the name loads again, and is refused here.
+                cache.Invalidate();
+                released = true;
+                Metrics?.HandedOff();
+                FleetLog.PlacementReleased(logger, settings.FleetName, name, string.Join(", ", owners), handedOver);
+            }
+        }
+
+        return released;
+    }
+
+    private IModelCacheProvider Provider => _provider ??= services.GetRequiredService<IModelCacheProvider>();
+
+    private IModelCache? CacheOf(string name)
+    {
+        try
+        {
+            return Provider.TryGetCache(name, out IModelCache? cache) ? cache : null;
+        }
+        catch (ModelLoadException)
+        {
+            return null; // the name is being refused or dropped right now
+        }
+    }
+
+    private static bool IsServing(IModelCache cache) => cache.Version is not null && cache.State is ModelCacheState.Ready or ModelCacheState.Degraded or ModelCacheState.Loading;
+}

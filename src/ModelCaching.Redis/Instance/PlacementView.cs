@@ -1,0 +1,71 @@
+namespace ModelCaching.Redis.Instance;
+
+/// <summary>
+/// One instance's view of the live membership, as it last read it from Redis (immutable; replaced whole on each read):
+/// the placing instances (those whose entry reports replicas, and this instance always), their addresses, and which
+/// placed models each reports loaded. Owners are computed from it with <see cref="FleetPlacement"/>, as a router does.
+/// </summary>
+internal sealed class PlacementView
+{
+    private readonly string[] _ids;
+    private readonly Dictionary<string, string?> _addresses;
+    private readonly Dictionary<string, HashSet<string>> _loadedBy;
+
+    public PlacementView(IEnumerable<FleetMember> members, string self, string? selfAddress, int replicas)
+    {
+        Self = self;
+        Replicas = replicas;
+        _addresses = new Dictionary<string, string?>(StringComparer.Ordinal) { [self] = selfAddress };
+        _loadedBy = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (FleetMember member in members)
+        {
+            // A member that places nothing (another application on the same fleet) owns nothing.
+            if (member.Replicas <= 0 || member.InstanceId == self)
+            {
+                continue;
+            }
+
+            _addresses[member.InstanceId] = member.Address;
+            foreach (string name in member.PlacedModels ?? [])
+            {
+                if (!_loadedBy.TryGetValue(name, out HashSet<string>? holders))
+                {
+                    _loadedBy[name] = holders = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                holders.Add(member.InstanceId);
+            }
+        }
+
+        _ids = [.. _addresses.Keys.Order(StringComparer.Ordinal)];
+    }
+
+    public string Self { get; }
+
+    public int Replicas { get; }
+
+    /// <summary>The placing instances' ids, in ordinal order (this instance among them).</summary>
+    public IReadOnlyList<string> Members => _ids;
+
+    /// <summary>The names other members report loaded, each with who holds it.</summary>
+    public IReadOnlyDictionary<string, HashSet<string>> LoadedElsewhere => _loadedBy;
+
+    public IReadOnlyList<string> Owners(string modelName) => FleetPlacement.Owners(modelName, _ids, Replicas);
+
+    public bool Owns(string modelName) => Owners(modelName).Contains(Self, StringComparer.Ordinal);
+
+    public string? AddressOf(string instanceId) => _addresses.GetValueOrDefault(instanceId);
+
+    /// <summary>Whether another member reports <paramref name="modelName"/> loaded.</summary>
+    public bool IsLoadedOn(string instanceId, string modelName) => _loadedBy.TryGetValue(modelName, out HashSet<string>? holders) && holders.Contains(instanceId);
+
+    /// <summary>Whether the view has the same members as <paramref name="other"/>.</summary>
+    public bool SameMembers(PlacementView? other) => other is not null && _ids.AsSpan().SequenceEqual(other._ids);
+
+    /// <summary>The exception for a name this instance does not own.</summary>
+    public ModelNotOwnedException NotOwned(string modelName)
+    {
+        IReadOnlyList<string> owners = Owners(modelName);
+        return new ModelNotOwnedException(modelName, Self, owners, [.. owners.Select(AddressOf)]);
+    }
+}

@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using ModelCaching.Redis.Instance;
+
+namespace ModelCaching.Redis.Tests.Support;
+
+/// <summary>
+/// One instance (its own services, as a pod has) that places the models of the template <see cref="Template"/>
+/// (<c>{directory}/{name}.txt</c>, text) over the fleet with <see cref="RedisFleetOptions.Placement"/>. Its loader counts
+/// each load per name and notes a load this instance's view did not let it own (which must never happen).
+/// </summary>
+public sealed class PlacedHost : IAsyncDisposable
+{
+    public const string Template = "tenants";
+
+    private readonly ServiceProvider _provider;
+    private readonly IHostedService[] _hosted;
+    private readonly ConcurrentDictionary<string, int> _loads = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _loadsNotOwned = new();
+    private int _disposed;
+
+    private PlacedHost(ServiceProvider provider, string instanceId)
+    {
+        _provider = provider;
+        InstanceId = instanceId;
+        _hosted = [.. provider.GetServices<IHostedService>()];
+    }
+
+    public string InstanceId { get; }
+
+    public string Address => $"http://{InstanceId}.test:8080";
+
+    public IModelCacheProvider Provider => _provider.GetRequiredService<IModelCacheProvider>();
+
+    public IModelFleet Fleet => _provider.GetRequiredService<IModelFleet>();
+
+    public IServiceProvider Services => _provider;
+
+    internal FleetAgent Agent => _provider.GetRequiredService<FleetAgent>();
+
+    internal InstancePlacement Placement => _provider.GetRequiredService<InstancePlacement>();
+
+    public FakeLogCollector Logs => _provider.GetFakeLogCollector();
+
+    /// <summary>Loads that started while this instance's view said another instance owns the name (must stay empty).</summary>
+    public IReadOnlyCollection<string> LoadsNotOwned => _loadsNotOwned;
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
+    public int LoadsOf(string name) => _loads.GetValueOrDefault(name);
+
+    public int TotalLoads => _loads.Values.Sum();
+
+    public static async Task<PlacedHost> StartAsync(string configuration, string fleetName, string instanceId, TimeProvider time, string directory, int replicas = 2, long? budgetBytes = null, Action<RedisFleetOptions>? configure = null)
+    {
+        PlacedHost? host = null;
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging());
+        services.AddSingleton(time);
+        services.AddMetrics();
+        services.AddModelCache()
+            .AddModelTemplate<string>(
+                Template,
+                t => t.FromFile(Path.Combine(directory, "{name}.txt")).UseLoader((artifact, _) =>
+                {
+                    string text = Encoding.UTF8.GetString(artifact.Content.Span);
+                    string name = text.Split(' ')[0];
+                    host!.Loaded(name);
+                    return ValueTask.FromResult(text);
+                }),
+                template => template.MemoryBudgetBytes = budgetBytes)
+            .AddRedisFleet(o =>
+            {
+                o.Configuration = configuration;
+                o.FleetName = fleetName;
+                o.InstanceId = instanceId;
+                o.LoadJitter = TimeSpan.Zero;
+                o.Address = $"http://{instanceId}.test:8080";
+                o.Placement.Templates.Add(Template);
+                o.Placement.Replicas = replicas;
+                configure?.Invoke(o);
+            });
+        host = new PlacedHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }), instanceId);
+        foreach (IHostedService hosted in host._hosted)
+        {
+            await hosted.StartAsync(CancellationToken.None);
+        }
+
+        return host;
+    }
+
+    /// <summary>Writes the entry and reads the membership now (as a heartbeat does); waits (bounded) until the view is applied.</summary>
+    public async Task RoundAsync()
+    {
+        long rounds = Placement.Rounds;
+        Agent.RequestReport();
+        await Eventually.TrueAsync(() => Placement.Rounds > rounds, $"{InstanceId} read the membership");
+    }
+
+    /// <summary>Whether the instance serves <paramref name="name"/> now.</summary>
+    public bool IsServing(string name) =>
+        Provider.TryGetCache(name, out IModelCache? cache) && cache.Version is not null && cache.State is ModelCacheState.Ready or ModelCacheState.Degraded;
+
+    public Task<string> GetAsync(string name) => Provider.GetCache<string>(name).GetModelAsync().AsTask();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (IHostedService hosted in _hosted.Reverse())
+        {
+            await hosted.StopAsync(CancellationToken.None);
+        }
+
+        await _provider.DisposeAsync();
+    }
+
+    private void Loaded(string name)
+    {
+        _loads.AddOrUpdate(name, 1, static (_, n) => n + 1);
+        if (Placement.View is { } view && !view.Owns(name))
+        {
+            _loadsNotOwned.Enqueue(name);
+        }
+    }
+}
