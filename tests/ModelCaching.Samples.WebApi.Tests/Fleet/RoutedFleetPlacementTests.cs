@@ -62,7 +62,7 @@ public sealed class RoutedFleetPlacementTests(ITestOutputHelper output) : IDispo
     }
 
     [Fact]
-    public async Task AnOwnerKilledDuringTheLoop_ItsNamesAreAnsweredByTheOtherOwner_AndNoRequestFailsOnceTheRouterKnows()
+    public async Task AnOwnerKilledDuringTheLoop_ItsNamesAreAnsweredByTheOtherOwner_NoRequestFailsOnceTheRouterKnows_AndItsNamesGetANewSecondOwner()
     {
         await using RoutedFleet fleet = await StartAsync();
         IReadOnlyList<string> before = fleet.LiveInstanceIds();
@@ -70,6 +70,17 @@ public sealed class RoutedFleetPlacementTests(ITestOutputHelper output) : IDispo
         string victimId = FleetPlacement.Owners(TenantModels.ModelName(0), before, Replicas)[0]; // an owner of the hottest tenant
         ServiceProcess victim = fleet.Instances.Single(i => i.Name == victimId);
         HashSet<int> victimTenants = [.. Enumerable.Range(0, 1000).Where(t => FleetPlacement.Owners(TenantModels.ModelName(t), before, Replicas).Contains(victimId))];
+
+        // The victim's hottest tenants, and for each the live instance that does not own it yet: it refuses them (421).
+        int[] hotVictimTenants = [.. trace.Where(victimTenants.Contains).GroupBy(t => t).OrderByDescending(g => g.Count()).Take(5).Select(g => g.Key)];
+        Dictionary<int, ServiceProcess> secondOwner = hotVictimTenants.ToDictionary(
+            t => t,
+            t => fleet.Instances.Single(i => !FleetPlacement.Owners(TenantModels.ModelName(t), before, Replicas).Contains(i.Name)));
+        foreach ((int tenant, ServiceProcess instance) in secondOwner)
+        {
+            (int status, _) = await PredictAsync(instance, tenant);
+            Assert.Equal(421, status);
+        }
 
         await using var loop = new TraceLoop(trace, _ => fleet.Router.Client, concurrency: 4, repeat: true);
         await loop.WaitForMoreAsync(100, SignalBound);
@@ -79,6 +90,7 @@ public sealed class RoutedFleetPlacementTests(ITestOutputHelper output) : IDispo
         ServiceProcess survivor = fleet.Instances.First(i => !i.HasExited);
         await UntilAsync(async () => (await MembersAsync(survivor)).Count == before.Count - 1, $"the membership drops {victimId}");
         TimeSpan leftAt = loop.Elapsed;
+        IReadOnlyList<string> after = fleet.LiveInstanceIds();
 
         // The router reads the membership every RefreshInterval (1 s here); after that, requests go to live owners only.
         await loop.WaitForMoreAsync(300, SignalBound);
@@ -99,6 +111,36 @@ public sealed class RoutedFleetPlacementTests(ITestOutputHelper output) : IDispo
         {
             Assert.NotEqual(victimId, request.AnsweredBy);
         }
+
+        // Each of the victim's hot tenants has a new second owner: the instance that refused it before the kill now owns it
+        // (by the membership without the victim) and answers it from the tenant's own model, within a bounded time (its
+        // view of the membership moves on its heartbeat). Whether it had warmed the model before its first request is shown.
+        foreach ((int tenant, ServiceProcess instance) in secondOwner)
+        {
+            IReadOnlyList<string> owners = FleetPlacement.Owners(TenantModels.ModelName(tenant), after, Replicas);
+            Assert.Contains(instance.Name, owners);
+            Assert.DoesNotContain(victimId, owners);
+        }
+
+        InstanceStats[] warmed = await Task.WhenAll(secondOwner.Values.Distinct().Select(InstanceStats.ReadAsync));
+        output.WriteLine($"{secondOwner.Count(p => warmed.Single(w => w.Id == p.Value.Name).Loaded.Contains(TenantModels.ModelName(p.Key)))} of {secondOwner.Count} hot tenants of {victimId} were loaded on their new second owner before it was asked for them");
+        await UntilAsync(
+            async () =>
+            {
+                foreach ((int tenant, ServiceProcess instance) in secondOwner)
+                {
+                    (int status, float fare) = await PredictAsync(instance, tenant);
+                    if (status != 200)
+                    {
+                        return false;
+                    }
+
+                    Assert.Equal(tenant, TenantModels.TenantOf(fare));
+                }
+
+                return true;
+            },
+            $"the new second owners answer {victimId}'s hottest tenants ({string.Join(", ", hotVictimTenants.Select(TenantModels.Id))}) themselves");
     }
 
     [Fact]
@@ -168,6 +210,17 @@ public sealed class RoutedFleetPlacementTests(ITestOutputHelper output) : IDispo
         response.EnsureSuccessStatusCode();
         JsonElement fleet = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         return [.. fleet.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("instanceId").GetString()!)];
+    }
+
+    /// <summary><c>POST /tenants/{id}/predict</c> straight to <paramref name="instance"/>: the status, and the fare when 200.</summary>
+    private static async Task<(int Status, float Fare)> PredictAsync(ServiceProcess instance, int tenant)
+    {
+        using var body = new StringContent(TenantModels.KnownTrip, System.Text.Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await instance.Client.PostAsync($"/tenants/{TenantModels.Id(tenant)}/predict", body);
+        string text = await response.Content.ReadAsStringAsync();
+        return response.StatusCode == System.Net.HttpStatusCode.OK
+            ? (200, JsonDocument.Parse(text).RootElement.GetProperty("fareAmount").GetSingle())
+            : ((int)response.StatusCode, float.NaN);
     }
 
     private static async Task UntilAsync(Func<Task<bool>> condition, string what)
