@@ -13,7 +13,7 @@ internal static class ResultTables
     {
         var skipped = new List<string>();
         page.Replace("machine", Machine(data));
-        foreach ((string name, string? table) in new[] { ("policy", Policy(data)), ("hit", Hit(data)), ("pooling", Pooling(data)), ("reload", Reload(data)), ("many-models", ManyModels(data)), ("onnx", Onnx(data)), ("fleet", Fleet(data)) })
+        foreach ((string name, string? table) in new[] { ("policy", Policy(data)), ("hit", Hit(data)), ("pooling", Pooling(data)), ("reload", Reload(data)), ("many-models", ManyModels(data)), ("onnx", Onnx(data)), ("fleet", Fleet(data)), ("fleet-placement", FleetPlacement(data)) })
         {
             if (table is null)
             {
@@ -109,6 +109,33 @@ internal static class ResultTables
         BdnReport.TryRead(data, "FleetHitBenchmarks") is { } report
             ? Table(report.Rows, ["benchmark"], static r => [r.Method])
             : null;
+
+    /// <summary>Issue 22's harness (benchmarks/ModelCaching.FleetHarness): the same Zipf trace over three instances, with and without placement.</summary>
+    public static string? FleetPlacement(string data)
+    {
+        CsvTable? table = CsvTable.TryRead(Path.Combine(data, "FleetPlacement.csv"));
+        if (table is null)
+        {
+            return null;
+        }
+
+        var text = new StringBuilder("| | requests | failed | model bytes resident (3 instances) | loads | load time (sum) | evictions | most copies of a name | through the router p50 | p99 | straight to an instance p50 | p99 |
+");
+        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+");
+        foreach (string[] row in table.Rows)
+        {
+            string Ms(string column) => Format.Time(table.Number(row, column) * 1e6);
+            text.Append("| ").Append(table.Text(row, "Mode")).Append(" | ").Append(Format.Count(table.Text(row, "Requests")))
+                .Append(" | ").Append(Format.Count(table.Text(row, "Failed"))).Append(" | ").Append(Format.Bytes(table.Number(row, "ResidentBytes")))
+                .Append(" | ").Append(Format.Count(table.Text(row, "Loads"))).Append(" | ").Append(Format.Time(table.Number(row, "LoadSeconds") * 1e9))
+                .Append(" | ").Append(Format.Count(table.Text(row, "Evictions"))).Append(" | ").Append(Format.Count(table.Text(row, "MaxCopies")))
+                .Append(" | ").Append(Ms("RouterP50Ms")).Append(" | ").Append(Ms("RouterP99Ms"))
+                .Append(" | ").Append(Ms("DirectP50Ms")).Append(" | ").Append(Ms("DirectP99Ms")).Append(" |\n");
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>
     /// Leading columns, then mean, standard deviation (how noisy the run was) and allocation per call. No ratio column:

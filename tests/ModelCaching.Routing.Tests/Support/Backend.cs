@@ -98,7 +98,19 @@ public sealed class Backend : IAsyncDisposable
     }
 
     /// <summary>Loads the model on this instance (as a request straight to it would) and waits until its membership entry says so.</summary>
-    public async Task LoadAsync(string modelName) => await Models.GetCache<string>(modelName).GetModelAsync();
+    public async Task LoadAsync(string modelName)
+    {
+        await Models.GetCache<string>(modelName).GetModelAsync();
+
+        // The entry is written on the instance's clock (debounced after loads, and on each heartbeat): move it until Redis has it.
+        IModelFleet fleet = _app.Services.GetRequiredService<IModelFleet>();
+        using var bound = new CancellationTokenSource(Eventually.Timeout);
+        while (!(await fleet.GetStatusAsync(bound.Token)).Members.Any(m => m.InstanceId == InstanceId && (m.PlacedModels?.Contains(modelName) ?? false)))
+        {
+            _time.Advance(HeartbeatInterval);
+            await Task.Delay(10, bound.Token);
+        }
+    }
 
     /// <summary>
     /// Stops the instance as SIGKILL would, as seen from the network: the listener closes and every open connection is

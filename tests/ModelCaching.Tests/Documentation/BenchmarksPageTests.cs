@@ -182,7 +182,7 @@ public sealed partial class BenchmarksPageTests
     private static string Generated(string page) =>
         string.Join("\n", GeneratedBlockPattern().Matches(page).Select(static m => m.Groups[1].Value));
 
-    /// <summary>Every number in the results folder: CSV cells (a column named …Us or …Ms is in those units) and the text files.</summary>
+    /// <summary>Every number in the results folder: CSV cells (a column named …Us, …Ms, …Seconds or …Bytes is in those units) and the text files.</summary>
     private static List<Quantity> SourceQuantities()
     {
         var quantities = new List<Quantity>();
@@ -203,7 +203,10 @@ public sealed partial class BenchmarksPageTests
                         continue;
                     }
 
-                    string unit = table.Header[i].EndsWith("Us", StringComparison.Ordinal) ? " µs" : table.Header[i].EndsWith("Ms", StringComparison.Ordinal) ? " ms" : "";
+                    string unit = table.Header[i].EndsWith("Us", StringComparison.Ordinal) ? " µs"
+                        : table.Header[i].EndsWith("Ms", StringComparison.Ordinal) ? " ms"
+                        : table.Header[i].EndsWith("Seconds", StringComparison.Ordinal) ? " s"
+                        : table.Header[i].EndsWith("Bytes", StringComparison.Ordinal) ? " B" : "";
                     string cell = row[i].Trim().Trim('\'');
                     quantities.AddRange(QuantityPattern().Matches(unit.Length > 0 && QuantityPattern().Match(cell) is { Success: true, Groups: var g } && !g["unit"].Success ? cell + unit : cell).Select(Quantity.Parse));
                     if (cell == "-")
