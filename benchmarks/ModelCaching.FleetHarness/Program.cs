@@ -36,7 +36,7 @@ try
 
     Console.WriteLine();
     Console.WriteLine(HarnessRow.Table(rows));
-    string csv = Path.GetFullPath(options.CsvPath ?? Path.Combine(root, "docs", "benchmarks", "data", "FleetPlacement.csv"));
+    string csv = Path.GetFullPath(options.CsvPath ?? Path.Combine(root, "docs", "benchmarks", "data", "results", "FleetPlacement.csv"));
     Directory.CreateDirectory(Path.GetDirectoryName(csv)!);
     await File.WriteAllTextAsync(csv, HarnessRow.Csv(rows), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
     Console.WriteLine($"wrote {csv}");
