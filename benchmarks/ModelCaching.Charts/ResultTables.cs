@@ -119,10 +119,8 @@ internal static class ResultTables
             return null;
         }
 
-        var text = new StringBuilder("| | requests | failed | model bytes resident (3 instances) | loads | load time (sum) | evictions | most copies of a name | through the router p50 | p99 | straight to an instance p50 | p99 |
-");
-        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-");
+        var text = new StringBuilder("| | requests | failed | model bytes resident (3 instances) | loads | load time (sum) | evictions | most copies of a name | through the router p50 | p99 | straight to an instance p50 | p99 |\n");
+        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (string[] row in table.Rows)
         {
             string Ms(string column) => Format.Time(table.Number(row, column) * 1e6);
