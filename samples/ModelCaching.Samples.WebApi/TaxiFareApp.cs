@@ -44,6 +44,12 @@ public static class TaxiFareApp
     /// <summary>The configuration section that makes the sample join a Redis fleet: <c>ModelCache:Fleet</c>.</summary>
     public const string FleetSectionName = "ModelCache:Fleet";
 
+    /// <summary>
+    /// The response header that names the fleet instance that answered (<c>ModelCache:Fleet:InstanceId</c>), set on every
+    /// answer when the sample is in a fleet with a configured instance id: <c>X-ModelCaching-Instance</c>.
+    /// </summary>
+    public const string InstanceHeaderName = "X-ModelCaching-Instance";
+
     /// <summary>Builds the application from command-line <paramref name="args"/> and the appsettings files.</summary>
     /// <param name="args">Command-line arguments; configuration keys work too (<c>--Sample:ModelDirectory=/srv/models</c>).</param>
     /// <param name="configure">Changes the builder before the application is built (the tests quiet the logs with it).</param>
@@ -128,6 +134,16 @@ public static class TaxiFareApp
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        if (fleet && fleetSection["InstanceId"] is { Length: > 0 } instanceId)
+        {
+            // Which fleet instance answered, for a router's logs and scripts/fleet-routing-demo.sh (not a security boundary).
+            app.Use((context, next) =>
+            {
+                context.Response.Headers[InstanceHeaderName] = instanceId;
+                return next(context);
+            });
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
 
