@@ -44,13 +44,11 @@ internal sealed class ModelCacheConfiguration(IConfiguration section)
         {
             section.Bind(options);
 
-            // The source keys (FilePath, Uri, ...) bind beside the options: they name a source for a model whose code sets none.
+            // The source keys (FilePath, Uri, ...) bind beside the options: they name a source for a model whose code sets
+            // none (used when IsSet), and are checked at start whether or not they name one.
             var configured = new ConfiguredModelSource();
             section.Bind(configured);
-            if (configured.IsSet || section.GetChildren().Any(static key => IsSourceKey(key.Key)))
-            {
-                options.ConfiguredSource = configured;
-            }
+            options.ConfiguredSource = configured;
         }
         catch (InvalidOperationException ex) when (ex.InnerException is FormatException or OverflowException or ArgumentException)
         {
@@ -59,14 +57,6 @@ internal sealed class ModelCacheConfiguration(IConfiguration section)
             throw new OptionsValidationException(name, typeof(ModelOptions<TModel>), [$"Model '{name}': {ex.Message} {ex.InnerException.Message}"]);
         }
     }
-
-    private static bool IsSourceKey(string key) =>
-        key.Equals(nameof(ConfiguredModelSource.FilePath), StringComparison.OrdinalIgnoreCase)
-        || key.Equals(nameof(ConfiguredModelSource.Uri), StringComparison.OrdinalIgnoreCase)
-        || key.Equals(nameof(ConfiguredModelSource.AllowHttp), StringComparison.OrdinalIgnoreCase)
-        || key.Equals(nameof(ConfiguredModelSource.WatchForChanges), StringComparison.OrdinalIgnoreCase)
-        || key.Equals(nameof(ConfiguredModelSource.UsePolling), StringComparison.OrdinalIgnoreCase)
-        || key.Equals(nameof(ConfiguredModelSource.PollingInterval), StringComparison.OrdinalIgnoreCase);
 
     private static void CheckEnum<TEnum>(string name, IConfigurationSection section, string key, ref List<string>? problems)
         where TEnum : struct, Enum

@@ -14,6 +14,8 @@ public sealed class ModelVersion
     /// <param name="eTag">The source's ETag, when it has one.</param>
     public ModelVersion(string id, long generation, string source, DateTimeOffset loadedAt, long sizeBytes, string? eTag = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(source);
         Id = id;
         Generation = generation;
         Source = source;

@@ -11,6 +11,7 @@ public sealed class ModelFetchContext
     /// <param name="maxArtifactBytes">The largest content the cache accepts; a source should stop reading past it.</param>
     public ModelFetchContext(string modelName, ModelVersion? current, long maxArtifactBytes)
     {
+        ArgumentNullException.ThrowIfNull(modelName);
         ModelName = modelName;
         Current = current;
         MaxArtifactBytes = maxArtifactBytes;
