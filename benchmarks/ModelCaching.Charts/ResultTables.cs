@@ -140,13 +140,14 @@ internal static class ResultTables
         }
 
         var text = new StringBuilder("| view | threads | way | measured | budget | within budget |\n|---|---|---|---:|---|---|\n");
-        foreach (BdnRow row in bdn.Rows.Where(static r => !OutsideBudget.IsRaw(r)))
+        foreach (BdnRow row in bdn.Rows.Where(static r => !OutsideBudget.IsBaseline(r)))
         {
             double ratio = OutsideBudget.TimeRatio(bdn, row);
             string setup = row.Parameter(OutsideBudget.SetupParameter);
+            bool control = OutsideBudget.IsRaw(row);
             text.Append("| BenchmarkDotNet: mean / raw engine's").Append(setup.Length > 0 ? $" ({OutsideBudget.SetupParameter}={setup})" : "")
                 .Append(" | 1 | ").Append(OutsideBudget.Way(row)).Append(" | ").Append(Format.Ratio(ratio))
-                .Append(" | ").Append(OutsideBudget.TimeBudgetText).Append(" | ").Append(Format.YesNo(OutsideBudget.TimeHolds(ratio))).Append(" |\n");
+                .Append(" | ").Append(control ? "–" : OutsideBudget.TimeBudgetText).Append(" | ").Append(control ? "–" : Format.YesNo(OutsideBudget.TimeHolds(ratio))).Append(" |\n");
         }
 
         foreach (string[] row in loop.Rows)
@@ -262,14 +263,18 @@ internal static class OutsideBudget
     private const double TimeBudget = 1.05;
     private const double TwoThreadBudget = 0.90;
 
+    /// <summary>The raw engine: the baseline, or the same code measured again as a control (how far the harness moves identical code).</summary>
     public static bool IsRaw(BdnRow row) => row.Method.StartsWith("raw", StringComparison.Ordinal);
 
+    public static bool IsBaseline(BdnRow row) => IsRaw(row) && !row.Method.Contains("control", StringComparison.Ordinal);
+
     /// <summary>The loop's name for a benchmark's way: the compatible <c>PredictionEnginePool</c> or the native <c>PredictionPool</c>.</summary>
-    public static string Way(BdnRow row) => row.Method.Contains("PredictionEnginePool", StringComparison.Ordinal) ? "compatible" : "native";
+    public static string Way(BdnRow row) =>
+        IsRaw(row) ? "raw engine again (control)" : row.Method.Contains("PredictionEnginePool", StringComparison.Ordinal) ? "compatible" : "native";
 
     /// <summary>The row's mean over the raw engine's mean in the same setup (the same parameter values).</summary>
     public static double TimeRatio(BdnReport report, BdnRow row) =>
-        row.MeanNs / report.Rows.Single(r => IsRaw(r) && r.Parameter(SetupParameter) == row.Parameter(SetupParameter)).MeanNs;
+        row.MeanNs / report.Rows.Single(r => IsBaseline(r) && r.Parameter(SetupParameter) == row.Parameter(SetupParameter)).MeanNs;
 
     public static bool TimeHolds(double ratio) => ratio <= TimeBudget;
 
