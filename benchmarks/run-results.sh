@@ -22,7 +22,9 @@
 # and the outside script, replaces only their files and says so in machine.csv (a check of the script, not a page run).
 # MC_BDN_ARGS adds BenchmarkDotNet arguments to every invocation (e.g. "--iterationCount 5"); machine.csv records them.
 #
-# About 30 minutes on a 2-vCPU machine (the before classes about 8 of them). Run it on a quiet machine (nothing else building or benchmarking) and say so:
+# About 40 minutes on a 2-vCPU machine: the page's classes about 15, the before revision's build and classes about 10,
+# ThreadAffinityBenchmarks about 5, run-outside.sh about 8. Run it on a quiet machine (nothing else building or
+# benchmarking) and say so:
 #   MC_RUN_CONDITIONS="quiet machine: nothing else running" benchmarks/run-results.sh
 # (the page shows that sentence beside the machine's description and its load average before and after).
 # BenchmarkDotNet needs redis-server on the PATH for the fleet rows (FleetHitBenchmarks starts its own).
