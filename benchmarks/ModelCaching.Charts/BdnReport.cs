@@ -75,6 +75,11 @@ internal static class Format
         return Significant(value) + " " + unit;
     }
 
+    /// <summary>A ratio of two measurements, two decimals: "0.97×".</summary>
+    public static string Ratio(double ratio) => double.IsNaN(ratio) ? "–" : ratio.ToString("0.00", CultureInfo.InvariantCulture) + "×";
+
+    public static string YesNo(bool value) => value ? "yes" : "no";
+
     public static string Bytes(double bytes) =>
         double.IsNaN(bytes) ? "–" : bytes < 1024 ? bytes.ToString("0", CultureInfo.InvariantCulture) + " B" : Significant(bytes / 1024) + " KB";
 

@@ -15,6 +15,17 @@ public sealed partial class BenchmarksPageTests
     private static readonly string Results = Path.Combine(Root, "docs", "benchmarks", "data", "results");
     private static readonly string[] ReportColumns = ["Method", "Threads", "Access", "Mean", "StdDev", "Allocated"];
 
+    // Issue 18's budgets for the pooled predict seen from outside, as the page writes them: targets, not measurements.
+    private static readonly string[] Budgets = ["≤ 1.05×", "≥ 0.90×"];
+
+    // The classes issue 18 asks to show before and after its refactor, the page's block for each, and its key columns.
+    private static readonly (string Class, string Block, string Parameter, string Heading)[] BeforeAfterTables =
+    [
+        ("CacheHitBenchmarks", "hit", "", ""),
+        ("PredictionBenchmarks", "pooling", "Threads", "threads"),
+        ("LookupByNameBenchmarks", "many-models", "Access", "names looked up"),
+    ];
+
     [Fact]
     public void Page_IsAtMost300Lines()
     {
@@ -38,7 +49,7 @@ public sealed partial class BenchmarksPageTests
     {
         // Outside the generated blocks the page compares in words (checked below); a number with a unit there would be
         // typed by hand, and could round some cell of the results by chance.
-        string prose = GeneratedBlockPattern().Replace(CodeBlockPattern().Replace(File.ReadAllText(PagePath), ""), "");
+        string prose = GeneratedBlockPattern().Replace(CodeBlockPattern().Replace(WithoutBudgets(File.ReadAllText(PagePath)), ""), "");
 
         string[] quoted = [.. QuantityPattern().Matches(prose).Where(static m => m.Groups["unit"].Success).Select(static m => m.Value)];
 
@@ -112,6 +123,74 @@ public sealed partial class BenchmarksPageTests
     }
 
     [Fact]
+    public void BeforeAndAfterIssue18_EachRowSaysWhetherItIsTheSameOrFaster()
+    {
+        // Issue 18: CacheHitBenchmarks, PredictionBenchmarks and the lookup by name, before and after, in one sitting.
+        // "The same or faster": the mean now is at most the mean before plus both rows' standard deviations.
+        string page = File.ReadAllText(PagePath);
+        foreach ((string name, string block, string parameter, string heading) in BeforeAfterTables)
+        {
+            Assert.True(File.Exists(BeforePath(name)), $"{name}.before.csv (the class at the revision before issue 18) is not in the results.");
+            CsvFile now = Bdn(name), before = CsvFile.Read(BeforePath(name));
+            List<Dictionary<string, string>> rows = BlockTable(page, block);
+            Assert.Equal(now.Rows.Count, rows.Count);
+            foreach (Dictionary<string, string> row in rows)
+            {
+                string? value = parameter.Length > 0 ? row[heading] : null;
+                string method = row["benchmark"];
+                double nowMean = Mean(now, method, parameter, value), beforeMean = Mean(before, method, parameter, value);
+                double noise = Measured(now, method, parameter, value, "StdDev") + Measured(before, method, parameter, value, "StdDev");
+                string expected = nowMean <= beforeMean + noise ? "yes" : "no";
+                Assert.True(expected == row["same or faster"], $"{block}: '{method}' {value}: {nowMean} ns now, {beforeMean} ns before (± {noise}); the page says '{row["same or faster"]}'.");
+            }
+        }
+    }
+
+    [Fact]
+    public void ThePooledPredictSeenFromOutside_SaysWhetherEachViewMeetsTheBudget()
+    {
+        // Issue 18's budget: at most 1.05 times the raw engine's time at 1 thread (the loop's throughput ratio at least
+        // 1/1.05), at least 0.90 of one raw engine per thread at 2 threads.
+        string page = File.ReadAllText(PagePath);
+        string bdnPath = Path.Combine(Results, "OutsideBenchmarks.csv"), loopPath = Path.Combine(Results, "OutsideLoop.csv");
+        if (!File.Exists(bdnPath) && !File.Exists(loopPath))
+        {
+            Assert.Contains("> Not in this run: it had no benchmarks/run-outside.sh", page, StringComparison.Ordinal);
+            return;
+        }
+
+        CsvFile bdn = CsvFile.Read(bdnPath), loop = CsvFile.Read(loopPath);
+        List<Dictionary<string, string>> rows = BlockTable(page, "outside");
+        int compared = bdn.Rows.Count(r => !IsOutsideBaseline(bdn, r));
+        Assert.Equal(compared + loop.Rows.Count, rows.Count);
+        foreach (Dictionary<string, string> row in rows)
+        {
+            bool holds;
+            if (row["way"] == "raw engine again (control)")
+            {
+                // The control has no budget: it shows how far the harness moved identical code.
+                Assert.Equal("–", row["within budget"]);
+                continue;
+            }
+
+            if (row["view"].StartsWith("BenchmarkDotNet", StringComparison.Ordinal))
+            {
+                Assert.Equal("1", row["threads"]);
+                string[] match = Assert.Single(bdn.Rows, r => !Method(bdn, r).StartsWith("raw", StringComparison.Ordinal) && (Method(bdn, r).Contains("PredictionEnginePool", StringComparison.Ordinal) ? "compatible" : "native") == row["way"] && (!bdn.Header.Contains("CheckInSetup") || row["view"].Contains($"(CheckInSetup={bdn.Cell(r, "CheckInSetup")})", StringComparison.Ordinal)));
+                holds = OutsideTimeRatio(bdn, match) <= 1.05;
+            }
+            else
+            {
+                string[] match = Assert.Single(loop.Rows, r => loop.Cell(r, "Threads") == row["threads"] && loop.Cell(r, "Way") == row["way"]);
+                double median = double.Parse(loop.Cell(match, "MedianRatio"), CultureInfo.InvariantCulture);
+                holds = row["threads"] == "1" ? median >= 1 / 1.05 : median >= 0.90;
+            }
+
+            Assert.True((holds ? "yes" : "no") == row["within budget"], $"outside: {row["view"]}, {row["threads"]} thread(s), {row["way"]}: the page says '{row["within budget"]}'.");
+        }
+    }
+
+    [Fact]
     public void EveryImage_IsUsedAndEveryUsedImageExists()
     {
         string[] pages = [Path.Combine(Root, "README.md"), .. Directory.GetFiles(Path.Combine(Root, "docs"), "*.md")];
@@ -165,7 +244,7 @@ public sealed partial class BenchmarksPageTests
     /// <summary>The problems of a text: each number with a unit, and each number in a generated table cell, that matches no source.</summary>
     private static IEnumerable<string> Unmatched(string page, List<Quantity> sources)
     {
-        string text = CodeBlockPattern().Replace(page, "");
+        string text = CodeBlockPattern().Replace(WithoutBudgets(page), "");
         IEnumerable<Match> quoted = QuantityPattern().Matches(text).Where(static m => m.Groups["unit"].Success);
         IEnumerable<Match> cells = GeneratedCellPattern().Matches(Generated(text)).Select(static m => QuantityPattern().Match(m.Groups[1].Value));
         foreach (Match match in quoted.Concat(cells).DistinctBy(static m => m.Value))
@@ -222,17 +301,70 @@ public sealed partial class BenchmarksPageTests
             quantities.AddRange(QuantityPattern().Matches(File.ReadAllText(file)).Select(Quantity.Parse));
         }
 
+        // The ratios the page prints are of two means of the results: now over before issue 18, a pool over the raw engine.
+        foreach ((string name, _, string parameter, _) in BeforeAfterTables.Where(static t => File.Exists(BeforePath(t.Class))))
+        {
+            CsvFile now = Bdn(name), before = CsvFile.Read(BeforePath(name));
+            foreach (string[] row in now.Rows)
+            {
+                string? value = parameter.Length > 0 ? now.Cell(row, parameter) : null;
+                if (before.Rows.Any(r => Method(before, r) == Method(now, row) && (value is null || before.Cell(r, parameter) == value)))
+                {
+                    quantities.Add(new Quantity(Mean(now, Method(now, row), parameter, value) / Mean(before, Method(now, row), parameter, value), "number", 0));
+                }
+            }
+        }
+
+        if (File.Exists(Path.Combine(Results, "OutsideBenchmarks.csv")))
+        {
+            CsvFile outside = Bdn("OutsideBenchmarks");
+            quantities.AddRange(outside.Rows.Select(row => new Quantity(OutsideTimeRatio(outside, row), "number", 0)));
+        }
+
         return quantities;
+    }
+
+    private static string BeforePath(string name) => Path.Combine(Results, name + ".before.csv");
+
+    private static string WithoutBudgets(string text) => Budgets.Aggregate(text, static (t, budget) => t.Replace(budget, "", StringComparison.Ordinal));
+
+    private static string Method(CsvFile report, string[] row) => report.Cell(row, "Method").Trim('\'');
+
+    /// <summary>An OutsideBenchmarks row's mean over the raw engine's mean with the same CheckInSetup.</summary>
+    private static double OutsideTimeRatio(CsvFile report, string[] row)
+    {
+        string? setup = report.Header.Contains("CheckInSetup") ? report.Cell(row, "CheckInSetup") : null;
+        string raw = Method(report, report.Rows.Single(r => IsOutsideBaseline(report, r) && (setup is null || report.Cell(r, "CheckInSetup") == setup)));
+        return Mean(report, Method(report, row), "CheckInSetup", setup) / Mean(report, raw, "CheckInSetup", setup);
+    }
+
+    // The raw engine's baseline row (not its control: the same code measured again).
+    private static bool IsOutsideBaseline(CsvFile report, string[] row) =>
+        Method(report, row).StartsWith("raw", StringComparison.Ordinal) && !Method(report, row).Contains("control", StringComparison.Ordinal);
+
+    /// <summary>The rows of a generated block's (first) table, each cell by its column heading.</summary>
+    private static List<Dictionary<string, string>> BlockTable(string page, string block)
+    {
+        Match match = Regex.Match(page, $@"<!-- results:{block} -->(.*?)<!-- /results -->", RegexOptions.Singleline);
+        Assert.True(match.Success, $"docs/benchmarks.md has no '{block}' block.");
+        string[] lines = [.. match.Groups[1].Value.Split('\n').Select(static l => l.Trim()).SkipWhile(static l => !l.StartsWith('|')).TakeWhile(static l => l.StartsWith('|'))];
+        string[] Cells(string line) => [.. TableSeparatorPattern().Split(line.Trim('|')).Select(static c => c.Trim().Replace("\\|", "|", StringComparison.Ordinal))];
+        string[] header = Cells(lines[0]);
+        return [.. lines.Skip(2).Select(line => header.Zip(Cells(line)).ToDictionary(static c => c.First, static c => c.Second, StringComparer.Ordinal))];
     }
 
     private static CsvFile Bdn(string name) => CsvFile.Read(Path.Combine(Results, name + ".csv"));
 
-    private static double Mean(CsvFile report, string method, string? threads = null)
+    private static double Mean(CsvFile report, string method, string? threads = null) => Mean(report, method, "Threads", threads);
+
+    private static double Mean(CsvFile report, string method, string parameter, string? value) => Measured(report, method, parameter, value, "Mean");
+
+    private static double Measured(CsvFile report, string method, string parameter, string? value, string column)
     {
-        string[] row = Assert.Single(report.Rows, r => report.Cell(r, "Method").Trim('\'') == method && (threads is null || report.Cell(r, "Threads") == threads));
-        Quantity mean = Quantity.Parse(QuantityPattern().Match(report.Cell(row, "Mean")));
-        Assert.Equal("time", mean.Kind);
-        return mean.Value;
+        string[] row = Assert.Single(report.Rows, r => Method(report, r) == method && (value is null || report.Cell(r, parameter) == value));
+        Quantity measured = Quantity.Parse(QuantityPattern().Match(report.Cell(row, column)));
+        Assert.Equal("time", measured.Kind);
+        return measured.Value;
     }
 
     // A number (thousands with commas), optional fraction, optional unit: times, sizes, or a ratio (× or x).
@@ -260,6 +392,9 @@ public sealed partial class BenchmarksPageTests
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex WhitespacePattern();
+
+    [GeneratedRegex(@"(?<!\\)\|")]
+    private static partial Regex TableSeparatorPattern();
 
     [GeneratedRegex(@"\]\(images/([^)]+)\)")]
     private static partial Regex ImagePattern();
