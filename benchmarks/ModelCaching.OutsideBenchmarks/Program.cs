@@ -4,8 +4,8 @@ using BenchmarkDotNet.Running;
 namespace ModelCaching.OutsideBenchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet class; <c>dotnet run -c Release -- loop [seconds] [rounds]</c>
-/// runs the throughput loop.
+/// <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet class; <c>dotnet run -c Release -- loop
+/// [--seconds S] [--rounds N] [--warmup S] [--csv FILE]</c> runs the throughput loop. benchmarks/run-outside.sh runs both.
 /// </summary>
 public static class Program
 {
