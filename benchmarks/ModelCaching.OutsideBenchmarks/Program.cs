@@ -1,4 +1,5 @@
 using System.Reflection;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
 namespace ModelCaching.OutsideBenchmarks;
@@ -16,7 +17,8 @@ public static class Program
             return ThroughputLoop.Run(args[1..]);
         }
 
-        BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);
-        return 0;
+        // Non-zero when a case did not run (a build that failed, a set-up that threw): run-outside.sh stops on it.
+        Summary[] summaries = [.. BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args)];
+        return summaries.Length > 0 && summaries.All(static s => !s.HasCriticalValidationErrors && s.Reports.Length > 0 && s.Reports.All(static r => r.Success)) ? 0 : 1;
     }
 }

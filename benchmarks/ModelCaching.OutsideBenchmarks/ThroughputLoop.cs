@@ -23,8 +23,8 @@ namespace ModelCaching.OutsideBenchmarks;
 /// delegate taken from whichever way ran first, and that way stayed 4–14 ns per call faster for the rest of the process.
 /// Here <see cref="Loop{TWay}"/> is generic over a struct per way, so the JIT compiles one loop per way with a direct call.</item>
 /// <item>Order: the ways run in a rotating order, a different one first in each round.</item>
-/// <item>Warm-up: each way runs for <c>--warmup</c> seconds on every worker before the first measured round (tier-0 code,
-/// on-stack replacement and each thread's first, kept engine are not measured).</item>
+/// <item>Warm-up: each way runs, twice over, for <c>--warmup</c> seconds and at least a million calls on every worker before
+/// the first measured round (tier-0 code, on-stack replacement and each thread's first, kept engine are not measured).</item>
 /// </list>
 /// A round's ratio is a pool's predictions per second per thread divided by the raw engines' in the same round, by each
 /// thread's CPU time (on a shared machine a thread waiting for a core is left out; wall time is printed beside it).
@@ -34,6 +34,9 @@ internal static class ThroughputLoop
 {
     private const string ModelName = "iris";
     private const string NativeName = "iris-native";
+    // A warm-up runs at least this many calls per thread, however busy the machine (a warm-up of so many seconds could
+    // end on a loaded machine before the engine's first ~130,000 calls, tier-0 code at about 1 µs each, were done).
+    private const long WarmupCalls = 1_000_000;
     private static readonly string[] WayNames = ["raw", "compatible", "native", "pool-engine", "hit+raw"];
 
     public static int Run(string[] args)
@@ -77,9 +80,13 @@ internal static class ThroughputLoop
         using var workers = new Workers(2, context, model, pool, native, probe);
         foreach (int threads in new[] { 1, 2 })
         {
-            for (int way = 0; way < ways; way++)
+            // Twice over: the second pass runs every way again after all of them have been compiled once.
+            for (int pass = 0; pass < 2; pass++)
             {
-                workers.Measure(threads, way, warmup);
+                for (int way = 0; way < ways; way++)
+                {
+                    workers.Measure(threads, way, warmup, WarmupCalls);
+                }
             }
 
             List<double>[] ratios = [[], []];
@@ -94,7 +101,7 @@ internal static class ThroughputLoop
 
                 foreach (int way in order)
                 {
-                    result[way] = workers.Measure(threads, way, seconds);
+                    result[way] = workers.Measure(threads, way, seconds, minimumCalls: 0);
                 }
 
                 double compatible = result[1].Cpu / result[0].Cpu, nativeRatio = result[2].Cpu / result[0].Cpu;
@@ -161,12 +168,12 @@ internal static class ThroughputLoop
 
     // Predicts until told to stop; one compiled copy per TWay (a struct), with its own direct call.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static long Loop<TWay>(TWay way, ref bool stop)
+    private static long Loop<TWay>(TWay way, ref bool stop, long minimumCalls)
         where TWay : struct, IWay
     {
         long n = 0;
         IrisPrediction? last = null;
-        while (!Volatile.Read(ref stop))
+        while (n < minimumCalls || !Volatile.Read(ref stop))
         {
             for (int i = 0; i < 64; i++)
             {
@@ -194,6 +201,7 @@ internal static class ThroughputLoop
         private Barrier? _start;
         private bool _stop;
         private int _way;
+        private long _minimumCalls;
         private bool _exit;
 
         public Workers(int count, MLContext context, ITransformer model, PredictionEnginePool<IrisData, IrisPrediction> pool, PredictionPool<IrisData, IrisPrediction> native, bool probe)
@@ -211,9 +219,13 @@ internal static class ThroughputLoop
             }
         }
 
-        /// <summary>Runs <paramref name="way"/> on the first <paramref name="threads"/> workers; calls per second per thread by CPU time and by wall time.</summary>
-        public (double Cpu, double Wall) Measure(int threads, int way, double seconds)
+        /// <summary>
+        /// Runs <paramref name="way"/> on the first <paramref name="threads"/> workers for <paramref name="seconds"/> and at
+        /// least <paramref name="minimumCalls"/> calls each; calls per second per thread by CPU time and by wall time.
+        /// </summary>
+        public (double Cpu, double Wall) Measure(int threads, int way, double seconds, long minimumCalls)
         {
+            _minimumCalls = minimumCalls;
             GC.Collect();
             GC.WaitForPendingFinalizers();
             _way = way;
@@ -281,11 +293,11 @@ internal static class ThroughputLoop
                 long wallStart = Stopwatch.GetTimestamp();
                 long calls = _way switch
                 {
-                    0 => Loop(new RawWay(_engines[index], input), ref _stop),
-                    1 => Loop(new CompatibleWay(_pool, input), ref _stop),
-                    2 => Loop(new NativeWay(_native, input), ref _stop),
-                    3 => Loop(new RawWay(_leases[index].Engine, input), ref _stop),
-                    _ => Loop(new HitThenRawWay(_native.Cache, _engines[index], input), ref _stop),
+                    0 => Loop(new RawWay(_engines[index], input), ref _stop, _minimumCalls),
+                    1 => Loop(new CompatibleWay(_pool, input), ref _stop, _minimumCalls),
+                    2 => Loop(new NativeWay(_native, input), ref _stop, _minimumCalls),
+                    3 => Loop(new RawWay(_leases[index].Engine, input), ref _stop, _minimumCalls),
+                    _ => Loop(new HitThenRawWay(_native.Cache, _engines[index], input), ref _stop, _minimumCalls),
                 };
                 _results[index] = new Result(calls, (ThreadCpuNanoseconds() - cpuStart) / 1e9, Stopwatch.GetElapsedTime(wallStart).TotalSeconds);
                 _done.Signal();
