@@ -10,7 +10,7 @@ using ModelCaching.ML.Compatibility;
 namespace ModelCaching.OutsideBenchmarks;
 
 /// <summary>
-/// <c>loop [--seconds S] [--rounds N] [--warmup S] [--csv FILE]</c>: the throughput loop a user writes, built so that it
+/// <c>loop [--seconds S] [--rounds N] [--warmup S] [--csv FILE] [--probe on]</c>: the throughput loop a user writes, built so that it
 /// measures the pool and not itself. For 1 and 2 threads: one raw engine per thread, the compatible
 /// <c>PredictionEnginePool.Predict(name, input)</c> and the native <c>PredictionPool.Predict(input)</c>, each way on the
 /// same long-lived worker threads (as a server's), in a loop method of its own.
@@ -19,8 +19,9 @@ namespace ModelCaching.OutsideBenchmarks;
 /// What the design rules out (docs/pooling.md, "Measured from outside"):
 /// <list type="bullet">
 /// <item>A shared call site. An earlier loop ran every way through one <c>Work</c> loop calling one
-/// <c>Func&lt;int, IrisPrediction&gt;</c>: the JIT compiled that loop once per process, with dynamic PGO's guess for the
-/// delegate taken from whichever way ran first, and that way stayed 4–14 ns per call faster for the rest of the process.
+/// <c>Func&lt;int, IrisPrediction&gt;</c>: the JIT compiled that loop once per process (and, most likely, dynamic PGO
+/// specialised the delegate call for whichever way ran first), and that way stayed 4–14 ns per call faster for the rest
+/// of the process.
 /// Here <see cref="Loop{TWay}"/> is generic over a struct per way, so the JIT compiles one loop per way with a direct call.</item>
 /// <item>Order: the ways run in a rotating order, a different one first in each round.</item>
 /// <item>Warm-up: each way runs, twice over, for <c>--warmup</c> seconds and at least a million calls on every worker before
@@ -54,7 +55,7 @@ internal static class ThroughputLoop
                 case "--warmup": warmup = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--csv": csv = args[i + 1]; break;
                 case "--probe": probe = args[i + 1] == "on"; break;
-                default: throw new ArgumentException($"Unknown option {args[i]}; use --seconds, --rounds, --warmup, --csv.");
+                default: throw new ArgumentException($"Unknown option {args[i]}; use --seconds, --rounds, --warmup, --csv, --probe on.");
             }
         }
 
