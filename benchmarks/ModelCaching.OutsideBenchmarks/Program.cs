@@ -1,11 +1,12 @@
 using System.Reflection;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
 namespace ModelCaching.OutsideBenchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet class; <c>dotnet run -c Release -- loop [seconds] [rounds]</c>
-/// runs the throughput loop.
+/// <c>dotnet run -c Release -- --filter '*'</c> runs the BenchmarkDotNet class; <c>dotnet run -c Release -- loop
+/// [--seconds S] [--rounds N] [--warmup S] [--csv FILE]</c> runs the throughput loop. benchmarks/run-outside.sh runs both.
 /// </summary>
 public static class Program
 {
@@ -16,7 +17,8 @@ public static class Program
             return ThroughputLoop.Run(args[1..]);
         }
 
-        BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);
-        return 0;
+        // Non-zero when a case did not run (a build that failed, a set-up that threw): run-outside.sh stops on it.
+        Summary[] summaries = [.. BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args)];
+        return summaries.Length > 0 && summaries.All(static s => !s.HasCriticalValidationErrors && s.Reports.Length > 0 && s.Reports.All(static r => r.Success)) ? 0 : 1;
     }
 }
