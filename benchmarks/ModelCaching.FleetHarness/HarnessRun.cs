@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using ModelCaching.Redis;
 
 namespace ModelCaching.FleetHarness;
 
@@ -24,12 +23,16 @@ internal sealed record HarnessRow(
     double RouterP50Ms,
     double RouterP99Ms,
     double DirectP50Ms,
-    double DirectP99Ms)
+    double DirectP99Ms,
+    int LatencySamples,
+    double SettleSeconds,
+    bool Settled)
 {
     public string Describe() =>
         $"  {Mode}: {Requests:N0} requests in {TraceSeconds:F1} s, {Failed} failed{(FirstFailure is null ? "" : $" (first: {FirstFailure})")}; "
         + $"resident {ResidentBytes:N0} B, {Loads:N0} loads taking {LoadSeconds:F1} s, {Evictions:N0} evictions; "
-        + $"{DistinctLoaded:N0} names loaded, at most {MaxCopies} copies of one";
+        + $"{DistinctLoaded:N0} names loaded, at most {MaxCopies} copies of one; "
+        + $"{(Settled ? "quiet" : "NOT quiet (bound passed)")} {SettleSeconds:F0} s after the trace, then {LatencySamples:N0} hot-tenant requests each way";
 
     public static string Table(IReadOnlyList<HarnessRow> rows)
     {
@@ -47,18 +50,20 @@ internal sealed record HarnessRow(
         Line("trace p50 / p99 (ms)", r => $"{r.TraceP50Ms:F2} / {r.TraceP99Ms:F2}");
         Line("hot tenant via router p50 / p99 (ms)", r => $"{r.RouterP50Ms:F2} / {r.RouterP99Ms:F2}");
         Line("hot tenant straight to an instance p50 / p99 (ms)", r => $"{r.DirectP50Ms:F2} / {r.DirectP99Ms:F2}");
+        Line("hot-tenant requests each way (after the fleet was quiet for)", r => $"{r.LatencySamples:N0} ({r.SettleSeconds:F0} s{(r.Settled ? "" : ", bound passed")})");
         return text.ToString();
     }
 
     public static string Csv(IReadOnlyList<HarnessRow> rows)
     {
         var text = new StringBuilder();
-        text.AppendLine("Mode,RoutedBy,Requests,Failed,ResidentBytes,Loads,LoadSeconds,Evictions,DistinctLoaded,MaxCopies,NamesOverReplicas,TraceSeconds,TraceP50Ms,TraceP99Ms,RouterP50Ms,RouterP99Ms,DirectP50Ms,DirectP99Ms");
+        text.AppendLine("Mode,RoutedBy,Requests,Failed,ResidentBytes,Loads,LoadSeconds,Evictions,DistinctLoaded,MaxCopies,NamesOverReplicas,TraceSeconds,TraceP50Ms,TraceP99Ms,RouterP50Ms,RouterP99Ms,DirectP50Ms,DirectP99Ms,LatencySamples,SettleSeconds,Settled");
         foreach (HarnessRow r in rows)
         {
             text.AppendLine(string.Join(',',
                 r.Mode, $"\"{r.RoutedBy}\"", I(r.Requests), I(r.Failed), I(r.ResidentBytes), I(r.Loads), F(r.LoadSeconds), I(r.Evictions), I(r.DistinctLoaded), I(r.MaxCopies), I(r.NamesOverReplicas),
-                F(r.TraceSeconds), F(r.TraceP50Ms), F(r.TraceP99Ms), F(r.RouterP50Ms), F(r.RouterP99Ms), F(r.DirectP50Ms), F(r.DirectP99Ms)));
+                F(r.TraceSeconds), F(r.TraceP50Ms), F(r.TraceP99Ms), F(r.RouterP50Ms), F(r.RouterP99Ms), F(r.DirectP50Ms), F(r.DirectP99Ms),
+                I(r.LatencySamples), F(r.SettleSeconds), r.Settled ? "true" : "false"));
         }
 
         return text.ToString();
@@ -69,23 +74,22 @@ internal sealed record HarnessRow(
     private static string F(double value) => value.ToString("F3", CultureInfo.InvariantCulture);
 }
 
-/// <summary>Runs one mode: the trace through the router (or to the owners), then the instances' figures, then the latency pairs.</summary>
+/// <summary>Runs one mode: the trace through the router, then the instances' figures, then the latency pairs.</summary>
 internal static class HarnessRun
 {
-
     private const int HotTenants = 10;
+
+    /// <summary>How long the harness waits at most for the fleet to be quiet after the trace (<see cref="QuietFleet"/>).</summary>
+    private static readonly TimeSpan SettleBound = TimeSpan.FromSeconds(120);
 
     public static async Task<HarnessRow> RunAsync(RoutedFleet fleet, int[] trace, HarnessOptions options)
     {
         bool placement = fleet.Options.Placement;
-        IReadOnlyList<string> ids = fleet.LiveInstanceIds();
         Dictionary<string, ServiceProcess> byId = fleet.Instances.ToDictionary(i => i.Name, StringComparer.Ordinal);
-        HttpClient Owner(int tenant) => byId[FleetPlacement.Owners(TenantModels.ModelName(tenant), ids, options.Replicas)[0]].Client;
-        Func<int, HttpClient> target = _ => fleet.Router.Client;
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<TraceRequest> requests;
-        await using (var loop = new TraceLoop(trace, target, options.Concurrency))
+        await using (var loop = new TraceLoop(trace, _ => fleet.Router.Client, options.Concurrency))
         {
             requests = await loop.CompleteAsync();
         }
@@ -94,16 +98,30 @@ internal static class HarnessRun
         InstanceStats[] stats = await Task.WhenAll(fleet.Instances.Select(InstanceStats.ReadAsync));
         Dictionary<string, int> copies = stats.SelectMany(s => s.Loaded).GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
-        // Router overhead: the hot tenants (loaded wherever the trace sent them) one request at a time, in alternating
-        // blocks through the router and straight to an instance, so both see the same machine at the same moments.
+        // Router overhead, measured the same way in both modes. First the fleet is left until it is quiet: right after a
+        // trace that loaded hundreds of models the instances are still compiling their hot methods at tier 1 (more so in
+        // one mode than the other), and a sample taken then measures that. Then a warm-up that is not recorded: the hot
+        // tenants through the router, twenty times each; the instance that answered a tenant last (it has the model
+        // loaded) is where that tenant's requests go straight, in both modes. Then alternating blocks, one request at a
+        // time, through the router and straight to that instance, so both see the same machine at the same moments.
+        (TimeSpan settled, bool quiet) = await QuietFleet.WaitAsync([.. fleet.Instances.Where(i => !i.HasExited), fleet.Router], SettleBound);
+        int[] hot = [.. Enumerable.Range(0, 100).Select(k => k % HotTenants)];
+        var holder = new Dictionary<int, HttpClient>();
+        for (int round = 0; round < 2; round++)
+        {
+            foreach (TraceRequest answer in await RequestsAsync(hot, _ => fleet.Router.Client))
+            {
+                holder[answer.Tenant] = byId[answer.AnsweredBy ?? throw new InvalidOperationException("an answer did not name its instance")].Client;
+            }
+        }
+
+        await RequestsAsync(hot, tenant => holder[tenant]);
         var viaRouterLatency = new List<double>();
         var directLatency = new List<double>();
-        int[] hot = [.. Enumerable.Range(0, 100).Select(k => k % HotTenants)];
-        int turn = 0;
         for (int block = 0; block < options.LatencyRequests / 200; block++)
         {
-            viaRouterLatency.AddRange(await LatenciesAsync(hot, _ => fleet.Router.Client));
-            directLatency.AddRange(await LatenciesAsync(hot, tenant => placement ? Owner(tenant) : fleet.Instances[turn++ % fleet.Instances.Count].Client));
+            viaRouterLatency.AddRange((await RequestsAsync(hot, _ => fleet.Router.Client)).Select(r => r.Latency.TotalMilliseconds));
+            directLatency.AddRange((await RequestsAsync(hot, tenant => holder[tenant])).Select(r => r.Latency.TotalMilliseconds));
         }
 
         double[] traceLatency = [.. requests.Select(r => r.Latency.TotalMilliseconds)];
@@ -126,15 +144,18 @@ internal static class HarnessRun
             Percentile(viaRouterLatency, 0.50),
             Percentile(viaRouterLatency, 0.99),
             Percentile(directLatency, 0.50),
-            Percentile(directLatency, 0.99));
+            Percentile(directLatency, 0.99),
+            directLatency.Count,
+            settled.TotalSeconds,
+            quiet);
     }
 
-    private static async Task<IEnumerable<double>> LatenciesAsync(int[] tenants, Func<int, HttpClient> target)
+    private static async Task<IReadOnlyList<TraceRequest>> RequestsAsync(int[] tenants, Func<int, HttpClient> target)
     {
         await using var loop = new TraceLoop(tenants, target, concurrency: 1);
         IReadOnlyList<TraceRequest> requests = await loop.CompleteAsync();
         TraceRequest? failed = requests.FirstOrDefault(r => !r.Succeeded);
-        return failed is null ? requests.Select(r => r.Latency.TotalMilliseconds) : throw new InvalidOperationException($"a latency request failed: {failed.Problem}");
+        return failed is null ? requests : throw new InvalidOperationException($"a latency request failed: {failed.Problem}");
     }
 
     /// <summary>The nearest-rank percentile of <paramref name="values"/> (0 when empty).</summary>

@@ -1,6 +1,7 @@
 // Issue 22's fleet harness: 1,000 tenant models, redis-server, three sample API instances and the router, all real
 // processes on loopback; one Zipf trace with placement and without. Reports fleet memory, loads and load time, and the
-// router's latency against going straight to an instance. See docs/many-models.md ("More than one machine").
+// router's latency against going straight to an instance, measured once the fleet's processes are quiet after the
+// trace (HarnessRun, QuietFleet). See docs/many-models.md ("More than one machine").
 //
 //   dotnet run -c Release --project benchmarks/ModelCaching.FleetHarness
 //   dotnet run -c Release --project benchmarks/ModelCaching.FleetHarness -- --requests 5000 --budget-kib 2048
@@ -74,7 +75,7 @@ internal sealed record HarnessOptions(int Tenants, int Requests, double Exponent
             Int("concurrency", 8),
             Int("budget-kib", 4096) * 1024L,
             Int("replicas", 2),
-            Int("latency-requests", 2000),
+            Int("latency-requests", 4000),
             modes,
             values.GetValueOrDefault("csv"));
     }

@@ -46,6 +46,23 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The processor time the process has used so far (user and system); zero once it has exited.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            try
+            {
+                _process.Refresh();
+                return _process.HasExited ? TimeSpan.Zero : _process.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                return TimeSpan.Zero; // exited meanwhile
+            }
+        }
+    }
+
     /// <summary>The last lines the process wrote (stdout and stderr).</summary>
     public string Output
     {

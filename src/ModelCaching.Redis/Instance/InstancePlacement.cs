@@ -208,11 +208,12 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
 
         foreach (string name in loaded)
         {
-            IReadOnlyList<string> owners = view.Owners(name);
-            if (owners.Contains(settings.InstanceId, StringComparer.Ordinal))
+            if (view.Owns(name))
             {
-                continue;
+                continue; // the usual case, on every read for every name loaded here: no owners' list is built
             }
+
+            IReadOnlyList<string> owners = view.Owners(name);
 
             if (!_lostSince.TryGetValue(name, out DateTimeOffset since))
             {

@@ -52,7 +52,8 @@ internal sealed class PlacementView
 
     public IReadOnlyList<string> Owners(string modelName) => FleetPlacement.Owners(modelName, _ids, Replicas);
 
-    public bool Owns(string modelName) => Owners(modelName).Contains(Self, StringComparer.Ordinal);
+    /// <summary>Whether this instance owns <paramref name="modelName"/> (hashing only, no allocation: it is asked for every placed name on each read).</summary>
+    public bool Owns(string modelName) => FleetPlacement.IsAmongOwners(modelName, Self, _ids, Replicas);
 
     public string? AddressOf(string instanceId) => _addresses.GetValueOrDefault(instanceId);
 

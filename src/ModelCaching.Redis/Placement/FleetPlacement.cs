@@ -65,6 +65,30 @@ public static class FleetPlacement
         return Owners(modelName, instanceIds, replicas).Contains(instanceId, StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Whether <paramref name="instanceId"/>, one of <paramref name="distinctIds"/> (no duplicates), is among the
+    /// <paramref name="replicas"/> owners of <paramref name="modelName"/>: the same answer as <see cref="IsOwner"/>, without
+    /// building the owners' list. It owns the name when fewer than <paramref name="replicas"/> other ids score before it.
+    /// </summary>
+    /// <remarks>
+    /// An instance asks this for every placed name on each membership read (its handoff) and on each load: hashing
+    /// alone, no allocation, where <see cref="Owners"/> allocates a list and a set per call.
+    /// </remarks>
+    internal static bool IsAmongOwners(string modelName, string instanceId, ReadOnlySpan<string> distinctIds, int replicas)
+    {
+        ulong mine = Score(instanceId, modelName);
+        int ahead = 0;
+        foreach (string id in distinctIds)
+        {
+            if (!string.Equals(id, instanceId, StringComparison.Ordinal) && Before(Score(id, modelName), id, (mine, instanceId)) && ++ahead >= replicas)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The score of <paramref name="modelName"/> on <paramref name="instanceId"/>: the higher, the sooner it owns it.</summary>
     public static ulong Score(string instanceId, string modelName)
     {

@@ -37,6 +37,50 @@ public sealed class PlacementViewTests
         Assert.False(alone.SameMembers(new PlacementView([Member("b", 2)], "a", null, 2)));
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 2)]
+    [InlineData(4, 3)]
+    [InlineData(7, 2)]
+    [InlineData(3, 5)]
+    public void Owns_GivesTheOwnersAnswer_ForEveryMemberOfAnyMembership(int members, int replicas)
+    {
+        string[] ids = [.. Enumerable.Range(0, members).Select(i => $"i{i}")];
+        foreach (string self in ids)
+        {
+            var view = new PlacementView(ids.Where(id => id != self).Select(id => Member(id, replicas)), self, selfAddress: null, replicas);
+
+            Assert.All(Names, name => Assert.Equal(FleetPlacement.Owners(name, ids, replicas).Contains(self), view.Owns(name)));
+        }
+
+        // Each name has min(R, N) owners, so the members' answers add up to that many per name.
+        var views = ids.Select(self => new PlacementView(ids.Select(id => Member(id, replicas)), self, null, replicas)).ToList();
+        Assert.All(Names, name => Assert.Equal(Math.Min(replicas, members), views.Count(v => v.Owns(name))));
+    }
+
+    [Fact]
+    public void Owns_AllocatesNothing()
+    {
+        // An instance asks for every placed name on each membership read (its handoff): with a thousand tenants that was
+        // a list and a set per name per heartbeat, garbage the hit path's GC then pays for.
+        var view = new PlacementView([Member("b", 2), Member("c", 2)], self: "a", selfAddress: null, replicas: 2);
+        string[] names = [.. Enumerable.Range(0, 1000).Select(i => $"tenant-t{i:D4}")];
+        int owned = names.Count(view.Owns);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int again = 0;
+        foreach (string name in names)
+        {
+            again += view.Owns(name) ? 1 : 0;
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(owned, again);
+        Assert.InRange(owned, 600, 733); // about R/N = 2/3 of the names
+    }
+
     [Fact]
     public void TheRefusal_NamesTheModelTheInstanceAndTheOwnersWithTheirAddresses()
     {
