@@ -11,16 +11,19 @@ namespace ModelCaching.Generations;
 /// the state changes, with the fail-safe and the timers told at once. The hit path reads <see cref="Serving"/> only. The
 /// lock is the slot itself (never handed out beyond its cache's parts): no lock object per model.
 /// </summary>
-internal sealed class ModelSlot<TModel>
+internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     where TModel : class
 {
+    private readonly IGenerationContext _context;
+    private readonly ModelOptions _options;
     private readonly FailSafePolicy _failSafe;
     private readonly IServingTimers _timers;
     private readonly RollbackSlot<TModel> _rollback;
-    private readonly GenerationRetirement<TModel> _retirement;
-    private readonly TimeSpan _evictionDrainDelay;
-    private readonly GenerationFactory<TModel> _generations;
     private readonly Budget.BudgetMember? _member;
+
+    // Made at the first retirement (most models never swap a generation out); its generations' disposals come through here.
+    private GenerationRetirement<TModel>? _retirement;
+    private long _generationCount;
 
     // The serving generation: the only field the hit path reads. Written under the slot's lock.
     private volatile ModelGeneration<TModel>? _serving;
@@ -30,14 +33,19 @@ internal sealed class ModelSlot<TModel>
     private string? _lastError;
 
     public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member = null)
+        : this(new GenerationContext(name, sourceDescription, timeProvider, logger), options, failSafe, timers, member)
     {
+    }
+
+    // context: where the name, description, clock and log are read (the cache's ServingChanges), none kept here.
+    public ModelSlot(IGenerationContext context, ModelOptions<TModel> options, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member)
+    {
+        _context = context;
+        _options = options;
         _member = member;
         _failSafe = failSafe;
         _timers = timers;
         _rollback = RollbackSlot<TModel>.For(options.RollbackRetention);
-        _retirement = new GenerationRetirement<TModel>(timeProvider, options.DrainDelay);
-        _evictionDrainDelay = options.EvictionDrainDelay;
-        _generations = new GenerationFactory<TModel>(name, sourceDescription, options, timeProvider, logger, _retirement.OnGenerationDisposed);
     }
 
     /// <summary>The generation serving now, or <see langword="null"/>.</summary>
@@ -51,16 +59,10 @@ internal sealed class ModelSlot<TModel>
 
     public bool IsDisposed => _state == SlotState.Disposed;
 
-    /// <summary>How many generations were made; the next one's number is one more.</summary>
-    public long GenerationCount => _generations.Count;
-
     public ModelRollbackRetention RollbackRetention => _rollback.Retention;
 
-    /// <summary>Swapped-out generations not yet disposed.</summary>
-    public int RetiredCount => _retirement.Count;
-
     /// <summary>Leases alive on the serving generation and on swapped-out ones.</summary>
-    public long ActiveLeases => (_serving?.ActiveLeases ?? 0) + _retirement.ActiveLeases;
+    public long ActiveLeases => (_serving?.ActiveLeases ?? 0) + (Volatile.Read(ref _retirement)?.ActiveLeases ?? 0);
 
     /// <summary>The state, the generation serving in it and the last load error, read together.</summary>
     public (SlotState State, ModelGeneration<TModel>? Serving, string? LastError) Read()
@@ -69,19 +71,6 @@ internal sealed class ModelSlot<TModel>
         {
             return (_state, _serving, _lastError);
         }
-    }
-
-    /// <summary>A new generation (<see cref="GenerationFactory{TModel}.Create"/>), retired here once it stops serving.</summary>
-    public ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge) => _generations.Create(model, artifact, size, charge);
-
-    /// <summary>Raw bytes a generation from <paramref name="artifact"/> keeps while it serves (charged beside the model): its own, and the previous version's (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the rollback slot).</summary>
-    public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
-    {
-        long own = _generations.KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
-        long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
-            ? 0
-            : _serving?.Artifact?.Length ?? _rollback.ArtifactBytes;
-        return own + previous;
     }
 
     /// <summary>A load begins: <see cref="SlotEvent.LoadStarted"/> when nothing serves.</summary>
@@ -128,13 +117,6 @@ internal sealed class ModelSlot<TModel>
             result = new SlotSwap<TModel>(previous, retire, released);
             return true;
         }
-    }
-
-    /// <summary>After a swap: retires what it replaced (the caller first tells the budget the new generation serves).</summary>
-    public void Retire(in SlotSwap<TModel> swap)
-    {
-        _retirement.Retire(swap.Retire);
-        _retirement.Retire(swap.Released);
     }
 
     /// <summary>A load found <paramref name="current"/> unchanged: <see cref="SlotEvent.SourceUnchanged"/> if it serves.</summary>
@@ -239,8 +221,8 @@ internal sealed class ModelSlot<TModel>
             _failSafe.ResetStreak();
         }
 
-        _retirement.Retire(unloaded, evict ? _evictionDrainDelay : null);
-        _retirement.Retire(_rollback.ReleaseGeneration());
+        RetireLater(unloaded, evict ? _options.EvictionDrainDelay : null);
+        RetireLater(_rollback.ReleaseGeneration());
         return unloaded;
     }
 
@@ -255,14 +237,6 @@ internal sealed class ModelSlot<TModel>
         {
             return Fire(SlotEvent.Disposed);
         }
-    }
-
-    /// <summary>At disposal, once loads are stopped: every generation is retired now (leases still pin theirs).</summary>
-    public void ReleaseAll()
-    {
-        Interlocked.Exchange(ref _serving, null)?.Retire();
-        _rollback.ReleaseGeneration()?.Retire();
-        _retirement.RetireAllNow();
     }
 
     // Under the slot's lock: the one place the state changes.

@@ -17,7 +17,7 @@ namespace ModelCaching.Generations;
 /// Made before the loads (they apply their outcome here); it calls no load, no coordinator and no cache method.
 /// <see cref="Cache"/> is the sender of the events and the metrics' source, nothing more.
 /// </remarks>
-internal sealed class ServingChanges<TModel> : IBudgetedCache
+internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContext
     where TModel : class
 {
     internal const string MemoryBudgetReason = "memory_budget";
@@ -47,7 +47,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         Member = budget?.Join(this, hits);
 
         // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
-        Slot = new ModelSlot<TModel>(cache.Name, cache.SourceDescription, settings, timeProvider, logger, failSafe, timers, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : Member);
+        Slot = new ModelSlot<TModel>(this, settings, failSafe, timers, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : Member);
     }
 
     public event EventHandler<ModelReloadedEventArgs>? Reloaded;
@@ -75,6 +75,10 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
     public LoadHistory History { get; }
 
     string IBudgetedCache.Name => Cache.Name;
+
+    string IGenerationContext.ModelName => Cache.Name;
+
+    string IGenerationContext.SourceDescription => Cache.SourceDescription;
 
     /// <summary>The failure of a template's model that never loaded and was not kept.</summary>
     public ModelLoadException? DroppedFailure => Volatile.Read(ref _droppedFailure);
