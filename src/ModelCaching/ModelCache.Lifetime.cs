@@ -67,14 +67,11 @@ public sealed partial class ModelCache<TModel>
         SourceDescription = factory?.Description ?? source!.Description;
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
-        // The slot is made with its timers; the timers drive the misses' part, made last (it needs the loads).
-        _timers = new ServingTimers(timeProvider, settings);
-        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _timers, budget, _hits, owner);
+        // The slot is made with its timers; the timers drive the loads, made last (LoadRunner names itself to them).
+        var timers = new ServingTimers(timeProvider, settings);
+        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, timers, budget, _hits, owner);
         _slot = _changes.Slot;
-        _steps = new LoadStepHost<TModel>(settings, source, factory, failSafe, _changes);
-        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout);
-        _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
-        _timers.Drive(_requests);
+        _loads = new LoadRunner<TModel>(_changes, settings, source, factory, timers, loadLimiter);
 
         // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
         if (factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
@@ -134,10 +131,10 @@ public sealed partial class ModelCache<TModel>
             return;
         }
 
-        _timers.Dispose();
+        _loads.Timers.Dispose();
         _loads.Close();
         _changeSubscription?.Dispose();
-        _steps.DisposeOwnedSource();
+        _loads.DisposeOwnedSource();
         _loads.AbandonAll();
         _slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);

@@ -71,6 +71,8 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
 
     public ModelCacheMetrics Metrics => _metrics;
 
+    public FailSafePolicy FailSafe => _failSafe;
+
     /// <summary>The loads and unloads recorded (<see cref="IModelCache.GetHistory"/>, the statistics).</summary>
     public LoadHistory History { get; }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
+using ModelCaching.Expiration;
 using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 
@@ -8,30 +10,53 @@ namespace ModelCaching.Loading;
 
 /// <summary>
 /// The loads of one model, from request to outcome: it asks its <see cref="LoadCoordinator{TModel}"/> (which it makes,
-/// and whose <see cref="ILoadHost{TModel}"/> it is) for a load, runs the <see cref="LoadPipeline{TModel}"/> on the
-/// attempt's thread, and hands the outcome (a swap, unchanged, a failure) to <see cref="ServingChanges{TModel}"/>. Also
-/// the loads nobody waits for (a retry, a refresh-ahead, a change of the source); the explicit reload and the rollback in
-/// LoadRunner.Explicit.cs.
+/// and whose <see cref="ILoadHost{TModel}"/> it is) for a load, runs the <see cref="LoadPipeline{TModel}"/> (which it
+/// makes, and whose <see cref="ILoadStepHost{TModel}"/> it is: LoadRunner.Steps.cs) on the attempt's thread, and hands
+/// the outcome (a swap, unchanged, a failure) to <see cref="ServingChanges{TModel}"/>. Also the loads nobody waits for (a
+/// retry, a refresh-ahead, a change of the source); the misses and the timers' callbacks in LoadRunner.Requests.cs (it is
+/// the timers' <see cref="ITimedModel"/>); the explicit reload and the rollback in LoadRunner.Explicit.cs.
 /// </summary>
-internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
+/// <remarks>
+/// One object for what were three parts sharing every field (the runner, the requests, the step host): issue 18, what a
+/// known name costs. It calls the cache only for its used flag (<see cref="ModelCache{TModel}.TakeUsed"/>).
+/// </remarks>
+internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepHost<TModel>, ITimedModel
     where TModel : class
 {
     private readonly ServingChanges<TModel> _changes;
-    private readonly LoadStepHost<TModel> _steps;
-    private readonly FailSafePolicy _failSafe;
+
+    // The source, if the cache built it (from a path or an address) and so disposes it.
+    private readonly IDisposable? _ownedSource;
 
     // Made when disposal first asks for it (Close, Ended): a model that is never disposed needs none.
     private TaskCompletionSource? _ended;
 
-    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout)
+    // The size of the last generation, the estimate for the next load of a model measured after it is built.
+    private long _lastSize;
+
+    private long _misses;
+
+    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
+    private volatile bool _sourceFound;
+
+    // Made with the slot's timers (it drives them) and the changes it applies loads to; source or factory, as the cache's.
+    public LoadRunner(ServingChanges<TModel> changes, ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, ServingTimers timers, ModelLoadLimiter limiter)
     {
         _changes = changes;
-        _steps = steps;
-        _failSafe = failSafe;
-        Coordinator = new LoadCoordinator<TModel>(changes.Cache.Name, changes.Cache.SourceDescription, limiter, changes.TimeProvider, timeout, this);
+        _ownedSource = source is not null && (settings.Source is null || settings.OwnsSource) ? source as IDisposable : null;
+        ModelCache<TModel> cache = changes.Cache;
+        Timers = timers;
+        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, factory, settings, changes.FailSafe, changes.Logger, changes.TimeProvider, this);
+        Coordinator = new LoadCoordinator<TModel>(cache.Name, cache.SourceDescription, limiter, changes.TimeProvider, settings.LoadTimeout, this);
+        timers.Drive(this);
     }
 
     public LoadCoordinator<TModel> Coordinator { get; }
+
+    public LoadPipeline<TModel> Pipeline { get; }
+
+    /// <summary>The slot's timers (retry, refresh-ahead, idle), which this drives.</summary>
+    public ServingTimers Timers { get; }
 
     // Read from the parts that own them (one field each there, none here).
     private string Name => _changes.Cache.Name;
@@ -40,7 +65,11 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
 
     private ModelSlot<TModel> Slot => _changes.Slot;
 
-    private LoadPipeline<TModel> Pipeline => _steps.Pipeline;
+    private FailSafePolicy FailSafe => _changes.FailSafe;
+
+    private ModelOptions<TModel> Settings => Pipeline.Settings;
+
+    private MemoryBudget? Budget => _changes.Budget;
 
     private TimeProvider Time => _changes.TimeProvider;
 
@@ -56,7 +85,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
             throw _changes.DisposedError();
         }
 
-        if (reason == ModelLoadReason.FirstUse && Slot.Serving is null && !Coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
+        if (reason == ModelLoadReason.FirstUse && Slot.Serving is null && !Coordinator.IsLoading && FailSafe.TryGetCooldownFailure(out ModelLoadException? failure))
         {
             // Within the cool-down after a failure: answer at once instead of hammering a broken source.
             return Task.FromException<ModelGeneration<TModel>>(failure);
@@ -171,7 +200,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
 
         if (outcome.Model is { } model)
         {
-            Budget.GenerationCharge? charge = _steps.Charge(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
+            GenerationCharge? charge = Charge(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
             ModelGeneration<TModel> generation = Slot.CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             _changes.Swap(generation, attempt.Reason, started, activity);
             return generation;
@@ -200,7 +229,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
         var failure = ModelLoadException.Of(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex, _changes.Cache.TemplateName);
         if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
         {
-            _failSafe.Reject(badHash, failure.Cause);
+            FailSafe.Reject(badHash, failure.Cause);
         }
 
         _changes.Failed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
