@@ -43,7 +43,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public string? TemplateName { get; }
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
-    public ModelOptions<TModel> Options => _options.Snapshot(_loads.Pipeline.Factory);
+    public ModelOptions<TModel> Options => _options.Snapshot(_loads.Factory);
+
+    /// <summary>The settings as they are used (not a copy: never changed), for the cache's parts.</summary>
+    internal ModelOptions<TModel> Settings => _options;
 
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;

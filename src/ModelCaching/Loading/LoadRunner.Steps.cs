@@ -17,7 +17,13 @@ internal sealed partial class LoadRunner<TModel>
     public void OnSourceFound() => _sourceFound = true;
 
     /// <summary>At disposal: disposes the source if the cache built it.</summary>
-    public void DisposeOwnedSource() => _ownedSource?.Dispose();
+    public void DisposeOwnedSource()
+    {
+        if (_origin is IModelSource and IDisposable owned && (Settings.Source is null || Settings.OwnsSource))
+        {
+            owned.Dispose();
+        }
+    }
 
     /// <summary>
     /// Fetches the content. When its bytes are the model's size, content larger than the whole budget could never load,
@@ -31,7 +37,7 @@ internal sealed partial class LoadRunner<TModel>
         {
             try
             {
-                return Pipeline.Fetch(attempt, current, budget.Limit);
+                return attempt.Pipeline!.Fetch(attempt, current, budget.Limit);
             }
             catch (InvalidDataException tooLarge) when (ArtifactReader.TooLargeSize(tooLarge) is { } size)
             {
@@ -39,7 +45,7 @@ internal sealed partial class LoadRunner<TModel>
             }
         }
 
-        return Pipeline.Fetch(attempt, current, maxBytes);
+        return attempt.Pipeline!.Fetch(attempt, current, maxBytes);
     }
 
     public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadFirst(ModelGeneration<TModel> current) => Slot.UnloadForSwap(current);
@@ -55,7 +61,7 @@ internal sealed partial class LoadRunner<TModel>
         try
         {
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
-            TModel model = Pipeline.Load(bytes, cancellationToken);
+            TModel model = BuildStep<TModel>.Load(Settings.Loader!, bytes, cancellationToken);
             long size = unloaded.Version.SizeBytes;
             ModelGeneration<TModel> restored = Slot.CreateGeneration(model, bytes, size, Charge(model, reservation: null, size, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
             Slot.TryRestore(restored);
@@ -128,7 +134,7 @@ internal sealed partial class LoadRunner<TModel>
     {
         long size = Settings.SizeEstimator is null && Settings.SizeMeasure == ModelSizeMeasure.AllocatedBytes
             ? allocated
-            : Pipeline.EstimateSize(attempt, model, artifact);
+            : attempt.Pipeline!.EstimateSize(attempt, model, artifact);
         if (reservation is not null)
         {
             try
@@ -138,7 +144,7 @@ internal sealed partial class LoadRunner<TModel>
             }
             catch
             {
-                Pipeline.DisposeUnserved(model);
+                attempt.Pipeline!.DisposeUnserved(model);
                 throw;
             }
         }

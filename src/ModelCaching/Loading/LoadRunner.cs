@@ -25,8 +25,9 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
 {
     private readonly ServingChanges<TModel> _changes;
 
-    // The source, if the cache built it (from a path or an address) and so disposes it.
-    private readonly IDisposable? _ownedSource;
+    // Where each generation comes from: the IModelSource (with the settings' loader) or the IModelFactory<TModel>. The
+    // pipeline of steps is made from it for each load (NewPipeline): a known model holds none between loads.
+    private readonly object _origin;
 
     // Made when disposal first asks for it (Close, Ended): a model that is never disposed needs none.
     private TaskCompletionSource? _ended;
@@ -43,17 +44,17 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
     public LoadRunner(ServingChanges<TModel> changes, ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, ServingTimers timers, ModelLoadLimiter limiter)
     {
         _changes = changes;
-        _ownedSource = source is not null && (settings.Source is null || settings.OwnsSource) ? source as IDisposable : null;
+        _origin = (object?)factory ?? source ?? throw new ArgumentException("A model needs a source or a factory.", nameof(source));
         ModelCache<TModel> cache = changes.Cache;
         Timers = timers;
-        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, factory, settings, changes.FailSafe, changes.Logger, changes.TimeProvider, this);
         Coordinator = new LoadCoordinator<TModel>(cache.Name, cache.SourceDescription, limiter, changes.TimeProvider, settings.LoadTimeout, this);
         timers.Drive(this);
     }
 
     public LoadCoordinator<TModel> Coordinator { get; }
 
-    public LoadPipeline<TModel> Pipeline { get; }
+    /// <summary>What builds the model with no content (a model from a factory), or <see langword="null"/>.</summary>
+    public IModelFactory<TModel>? Factory => _origin as IModelFactory<TModel>;
 
     /// <summary>The slot's timers (retry, refresh-ahead, idle), which this drives.</summary>
     public ServingTimers Timers { get; }
@@ -67,7 +68,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
 
     private FailSafePolicy FailSafe => _changes.FailSafe;
 
-    private ModelOptions<TModel> Settings => Pipeline.Settings;
+    private ModelOptions<TModel> Settings => _changes.Cache.Settings;
 
     private MemoryBudget? Budget => _changes.Budget;
 
@@ -168,7 +169,9 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
         using Activity? activity = StartLoadActivity(attempt.Reason);
         Log.LoadStarted(Logger, Name, SourceDescription, attempt.Reason);
 
-        LoadOutcome<TModel> outcome = Pipeline.Run(attempt, Slot.Serving);
+        LoadPipeline<TModel> pipeline = NewPipeline();
+        attempt.Pipeline = pipeline;
+        LoadOutcome<TModel> outcome = pipeline.Run(attempt, Slot.Serving);
 
         // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
         Metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForSlot, Time.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
@@ -177,7 +180,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
-            Pipeline.DiscardLate(attempt, outcome);
+            pipeline.DiscardLate(attempt, outcome);
             throw new OperationCanceledException("The load attempt was abandoned.");
         }
 
@@ -235,6 +238,10 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
         _changes.Failed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
         throw failure;
     }
+
+    // The steps of one load, made from the settings for each attempt (a list of shared steps; a fetch step for a source).
+    private LoadPipeline<TModel> NewPipeline() =>
+        new(Name, SourceDescription, _origin as IModelSource, Settings.Loader, Factory, Settings, FailSafe, Logger, Time, this);
 
     private Activity? StartLoadActivity(ModelLoadReason reason)
     {
