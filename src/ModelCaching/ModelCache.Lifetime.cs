@@ -22,9 +22,9 @@ public sealed partial class ModelCache<TModel>
     // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
     private int _disposeWaitStarted;
 
-    // Set when a provider owns the cache: its own DisposeAsync does not wait for load threads, the provider waits for
-    // every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
-    private volatile bool _hasOwner;
+    // Above 0 when a provider owns the cache (its creation order there): its own DisposeAsync does not wait for load threads,
+    // the provider waits for every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
+    private long _ownerOrder;
 
     /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
     /// <param name="name">The model's name, used in logs, metrics and errors.</param>
@@ -94,7 +94,7 @@ public sealed partial class ModelCache<TModel>
     public async ValueTask DisposeAsync()
     {
         DisposeCore();
-        if (_hasOwner || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
+        if (Volatile.Read(ref _ownerOrder) > 0 || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
         {
             return;
         }
@@ -104,7 +104,9 @@ public sealed partial class ModelCache<TModel>
         await Task.WhenAny(_loads.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
     }
 
-    void IOwnedModelCache.AttachOwner() => _hasOwner = true;
+    long IOwnedModelCache.OwnerOrder => Volatile.Read(ref _ownerOrder);
+
+    void IOwnedModelCache.AttachOwner(long order) => Volatile.Write(ref _ownerOrder, order);
 
     Task IOwnedModelCache.CloseAsync()
     {
