@@ -67,11 +67,10 @@ public sealed partial class ModelCache<TModel>
         SourceDescription = factory?.Description ?? source!.Description;
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
-        // The slot is made with its timers; the timers drive the loads, made last (LoadRunner names itself to them).
-        var timers = new ServingTimers(timeProvider, settings);
-        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, timers, budget, _hits, owner);
+        // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
+        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, budget, _hits, owner);
         _slot = _changes.Slot;
-        _loads = new LoadRunner<TModel>(_changes, settings, source, factory, timers, loadLimiter);
+        _loads = new LoadRunner<TModel>(_changes, settings, source, factory, loadLimiter);
 
         // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
         if (factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
@@ -133,7 +132,7 @@ public sealed partial class ModelCache<TModel>
             return;
         }
 
-        _loads.Timers.Dispose();
+        _changes.Timers?.Dispose();
         _loads.Close();
         _changeSubscription?.Dispose();
         _loads.DisposeOwnedSource();

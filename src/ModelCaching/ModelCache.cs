@@ -45,8 +45,9 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
     public ModelOptions<TModel> Options => _options.Snapshot(_loads.Factory);
 
-    /// <summary>The settings as they are used (not a copy: never changed), for the cache's parts.</summary>
-    internal ModelOptions<TModel> Settings => _options;
+    internal ModelOptions<TModel> Settings => _options; // As they are used (not a copy: never changed), for the cache's parts.
+
+    internal LoadRunner<TModel> Loads => _loads; // What timers made after the constructor drive (ServingChanges).
 
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;

@@ -107,7 +107,7 @@ internal sealed partial class LoadRunner<TModel>
 
         // Leases alive at the unload keep their generation until they end, so they need not hold off the
         // unload; a long-lived holder (an engine pool) lets go on the Unloaded event.
-        bool missed = Timers.SawNewMisses(misses);
+        bool missed = _changes.Timers?.SawNewMisses(misses) ?? false;
         return used || missed || loading ? IdleTickState.Active : IdleTickState.Quiet;
     }
 

@@ -40,24 +40,20 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
     // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
     private volatile bool _sourceFound;
 
-    // Made with the slot's timers (it drives them) and the changes it applies loads to; source or factory, as the cache's.
-    public LoadRunner(ServingChanges<TModel> changes, ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, ServingTimers timers, ModelLoadLimiter limiter)
+    // Made with the changes it applies loads to (it drives their timers); source or factory, as the cache's.
+    public LoadRunner(ServingChanges<TModel> changes, ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, ModelLoadLimiter limiter)
     {
         _changes = changes;
         _origin = (object?)factory ?? source ?? throw new ArgumentException("A model needs a source or a factory.", nameof(source));
         ModelCache<TModel> cache = changes.Cache;
-        Timers = timers;
         Coordinator = new LoadCoordinator<TModel>(cache.Name, cache.SourceDescription, limiter, changes.TimeProvider, settings.LoadTimeout, this);
-        timers.Drive(this);
+        changes.Timers?.Drive(this);
     }
 
     public LoadCoordinator<TModel> Coordinator { get; }
 
     /// <summary>What builds the model with no content (a model from a factory), or <see langword="null"/>.</summary>
     public IModelFactory<TModel>? Factory => _origin as IModelFactory<TModel>;
-
-    /// <summary>The slot's timers (retry, refresh-ahead, idle), which this drives.</summary>
-    public ServingTimers Timers { get; }
 
     // Read from the parts that own them (one field each there, none here).
     private string Name => _changes.Cache.Name;
