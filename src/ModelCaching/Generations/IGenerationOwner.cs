@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using ModelCaching.Budget;
+using ModelCaching.FailSafe;
 
 namespace ModelCaching.Generations;
 
@@ -19,8 +21,9 @@ internal interface IGenerationOwner<TModel>
 }
 
 /// <summary>
-/// Where a <see cref="ModelSlot{TModel}"/> reads its model's name, description, clock and log: the cache's
-/// <see cref="ServingChanges{TModel}"/>, or a <see cref="GenerationContext"/> for a slot made on its own.
+/// Where a <see cref="ModelSlot{TModel}"/> reads its model's name, description, clock and log, and what it tells under
+/// its lock (the fail-safe, the timers, the budget member): the cache's <see cref="ServingChanges{TModel}"/>, or a
+/// <see cref="GenerationContext"/> for a slot made on its own. One reference in the slot instead of one each.
 /// </summary>
 internal interface IGenerationContext
 {
@@ -31,10 +34,17 @@ internal interface IGenerationContext
     TimeProvider TimeProvider { get; }
 
     ILogger Logger { get; }
+
+    FailSafePolicy FailSafe { get; }
+
+    IServingTimers Timers { get; }
+
+    /// <summary>The budget member the slot publishes its standing to; none for a model the budget never evicts (pinned, eager).</summary>
+    BudgetMember? SlotMember { get; }
 }
 
 /// <summary>An <see cref="IGenerationContext"/> of fixed values (a slot or a generation made on its own, as tests do).</summary>
-internal sealed record GenerationContext(string ModelName, string SourceDescription, TimeProvider TimeProvider, ILogger Logger) : IGenerationContext;
+internal sealed record GenerationContext(string ModelName, string SourceDescription, TimeProvider TimeProvider, ILogger Logger, FailSafePolicy FailSafe, IServingTimers Timers, BudgetMember? SlotMember) : IGenerationContext;
 
 /// <summary>The owner of a generation made on its own (no slot): its disposal tells nobody.</summary>
 internal sealed class LoneGenerationOwner<TModel>(string modelName, ILogger logger) : IGenerationOwner<TModel>

@@ -16,10 +16,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
 {
     private readonly IGenerationContext _context;
     private readonly ModelOptions _options;
-    private readonly FailSafePolicy _failSafe;
-    private readonly IServingTimers _timers;
     private readonly RollbackSlot<TModel> _rollback;
-    private readonly Budget.BudgetMember? _member;
 
     // Made at the first retirement (most models never swap a generation out); its generations' disposals come through here.
     private GenerationRetirement<TModel>? _retirement;
@@ -33,18 +30,16 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     private string? _lastError;
 
     public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member = null)
-        : this(new GenerationContext(name, sourceDescription, timeProvider, logger), options, failSafe, timers, member)
+        : this(new GenerationContext(name, sourceDescription, timeProvider, logger, failSafe, timers, member), options)
     {
     }
 
-    // context: where the name, description, clock and log are read (the cache's ServingChanges), none kept here.
-    public ModelSlot(IGenerationContext context, ModelOptions<TModel> options, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member)
+    // context: where the name, description, clock, log, fail-safe, timers and budget member are read (the cache's
+    // ServingChanges), none kept here.
+    public ModelSlot(IGenerationContext context, ModelOptions<TModel> options)
     {
         _context = context;
         _options = options;
-        _member = member;
-        _failSafe = failSafe;
-        _timers = timers;
         _rollback = RollbackSlot<TModel>.For(options.RollbackRetention);
     }
 
@@ -104,16 +99,16 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
             if (rollback && previous?.ContentHash is { } rolledBackFrom)
             {
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
-                _failSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
+                _context.FailSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
             }
 
             (ModelGeneration<TModel>? retire, ModelGeneration<TModel>? released) = rollback ? (previous, _rollback.Clear())
                 : previous is null ? (null, null) : _rollback.Replace(previous);
 
             _lastError = null;
-            _failSafe.OnSuccess();
-            _failSafe.OnServed(generation.ContentHash);
-            _timers.OnLoaded();
+            _context.FailSafe.OnSuccess();
+            _context.FailSafe.OnServed(generation.ContentHash);
+            _context.Timers.OnLoaded();
             result = new SlotSwap<TModel>(previous, retire, released);
             return true;
         }
@@ -131,8 +126,8 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
                 _lastError = null;
             }
 
-            _failSafe.OnSuccess();
-            _timers.OnLoaded();
+            _context.FailSafe.OnSuccess();
+            _context.Timers.OnLoaded();
             return recovered;
         }
     }
@@ -154,11 +149,11 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
             }
             else if (Fire(SlotEvent.FailedWithNothingServing))
             {
-                _failSafe.StartCooldown(failure);
+                _context.FailSafe.StartCooldown(failure);
             }
 
-            retryIn = retry && !IsDisposed ? _failSafe.NextRetryDelay() : null;
-            _timers.OnLoadFailed(retryIn, stillServing: serving is not null);
+            retryIn = retry && !IsDisposed ? _context.FailSafe.NextRetryDelay() : null;
+            _context.Timers.OnLoadFailed(retryIn, stillServing: serving is not null);
             return serving;
         }
     }
@@ -217,8 +212,8 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
             }
 
             SetServing(null);
-            _timers.OnUnloaded();
-            _failSafe.ResetStreak();
+            _context.Timers.OnUnloaded();
+            _context.FailSafe.ResetStreak();
         }
 
         RetireLater(unloaded, evict ? _options.EvictionDrainDelay : null);
@@ -269,5 +264,5 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
         }
     }
 
-    private void PublishStandingLocked() => _member?.Publish(_state.ToStanding(_serving is not null));
+    private void PublishStandingLocked() => _context.SlotMember?.Publish(_state.ToStanding(_serving is not null));
 }

@@ -52,8 +52,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         Member = budget?.Join(this, hits);
         _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(timeProvider, settings) : null;
 
-        // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
-        Slot = new ModelSlot<TModel>(this, settings, failSafe, this, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : Member);
+        Slot = new ModelSlot<TModel>(this, settings);
     }
 
     public event EventHandler<ModelReloadedEventArgs>? Reloaded;
@@ -90,6 +89,11 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     string IGenerationContext.ModelName => Cache.Name;
 
     string IGenerationContext.SourceDescription => Cache.SourceDescription;
+
+    IServingTimers IGenerationContext.Timers => this;
+
+    // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
+    BudgetMember? IGenerationContext.SlotMember => Cache.Settings is { Pinned: false, Policy: not ModelLoadPolicy.Eager } ? Member : null;
 
     /// <summary>The failure of a template's model that never loaded and was not kept.</summary>
     public ModelLoadException? DroppedFailure => Volatile.Read(ref _droppedFailure);
