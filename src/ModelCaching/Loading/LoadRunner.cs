@@ -37,6 +37,9 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
 
     private long _misses;
 
+    // The provider's load slots, which the coordinator's attempts queue for (ILoadHost.Limiter).
+    private readonly ModelLoadLimiter _limiter;
+
     // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
     private volatile bool _sourceFound;
 
@@ -46,7 +49,8 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
         _changes = changes;
         _origin = (object?)factory ?? source ?? throw new ArgumentException("A model needs a source or a factory.", nameof(source));
         ModelCache<TModel> cache = changes.Cache;
-        Coordinator = new LoadCoordinator<TModel>(cache.Name, cache.SourceDescription, limiter, changes.TimeProvider, settings.LoadTimeout, this);
+        _limiter = limiter;
+        Coordinator = new LoadCoordinator<TModel>(this);
         changes.Timers?.Drive(this);
     }
 
@@ -158,6 +162,16 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
     public void AbandonAll() => Coordinator.AbandonAll();
 
     void ILoadHost<TModel>.OnLoadStarting() => Slot.OnLoadStarting();
+
+    string ILoadHost<TModel>.ModelName => Name;
+
+    string ILoadHost<TModel>.SourceDescription => SourceDescription;
+
+    TimeProvider ILoadHost<TModel>.TimeProvider => Time;
+
+    TimeSpan ILoadHost<TModel>.LoadTimeout => Settings.LoadTimeout;
+
+    ModelLoadLimiter ILoadHost<TModel>.Limiter => _limiter;
 
     /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
     ModelGeneration<TModel> ILoadHost<TModel>.RunLoad(LoadAttempt<TModel> attempt)
