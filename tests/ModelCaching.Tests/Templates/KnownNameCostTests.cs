@@ -10,13 +10,14 @@ namespace ModelCaching.Tests.Templates;
 /// once, under a budget, as the <c>known-name-cost</c> harness makes them, measured as the difference of
 /// <see cref="GC.GetTotalMemory"/> after full collections, the smallest of three batches. Before issue 18's last cuts
 /// (main at d9f5aef) this test measured 2,344 / 2,029 / 1,984 bytes a name (the harness 2,120); after them about
-/// 1,770 / 1,460 / 1,390 (the harness 1,500). The bound holds the cut with a margin and fails at the figure before it.
+/// 1,720 / 1,390 / 1,340 (the harness 1,445; the first batch also pays for the tables that double in it). The bound holds
+/// the cut with a margin and fails at the figure before it.
 /// </summary>
 [Collection(nameof(MemoryMeasuringTests))]
 public sealed class KnownNameCostTests(ITestOutputHelper output)
 {
     private const int NamesPerBatch = 1_000;
-    private const long BoundPerName = 1_700;
+    private const long BoundPerName = 1_600;
 
     [Fact]
     public async Task A_known_template_name_holds_less_than_the_bound_after_a_full_collection()
