@@ -22,9 +22,9 @@ public sealed partial class ModelCache<TModel>
     // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
     private int _disposeWaitStarted;
 
-    // Set when a provider owns the cache: its own DisposeAsync does not wait for load threads, the provider waits for
-    // every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
-    private volatile bool _hasOwner;
+    // Above 0 when a provider owns the cache (its creation order there): its own DisposeAsync does not wait for load threads,
+    // the provider waits for every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
+    private long _ownerOrder;
 
     /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
     /// <param name="name">The model's name, used in logs, metrics and errors.</param>
@@ -67,14 +67,10 @@ public sealed partial class ModelCache<TModel>
         SourceDescription = factory?.Description ?? source!.Description;
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
-        // The slot is made with its timers; the timers drive the misses' part, made last (it needs the loads).
-        _timers = new ServingTimers(timeProvider, settings);
-        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _timers, budget, _hits, owner);
+        // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
+        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, budget, _hits, owner);
         _slot = _changes.Slot;
-        _steps = new LoadStepHost<TModel>(settings, source, factory, failSafe, _changes);
-        _loads = new LoadRunner<TModel>(_changes, _steps, failSafe, loadLimiter, settings.LoadTimeout);
-        _requests = new LoadRequests<TModel>(_loads, _changes, _timers);
-        _timers.Drive(_requests);
+        _loads = new LoadRunner<TModel>(_changes, settings, source, factory, loadLimiter);
 
         // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
         if (factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
@@ -97,7 +93,7 @@ public sealed partial class ModelCache<TModel>
     public async ValueTask DisposeAsync()
     {
         DisposeCore();
-        if (_hasOwner || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
+        if (Volatile.Read(ref _ownerOrder) > 0 || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
         {
             return;
         }
@@ -107,7 +103,9 @@ public sealed partial class ModelCache<TModel>
         await Task.WhenAny(_loads.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
     }
 
-    void IOwnedModelCache.AttachOwner() => _hasOwner = true;
+    long IOwnedModelCache.OwnerOrder => Volatile.Read(ref _ownerOrder);
+
+    void IOwnedModelCache.AttachOwner(long order) => Volatile.Write(ref _ownerOrder, order);
 
     Task IOwnedModelCache.CloseAsync()
     {
@@ -134,10 +132,10 @@ public sealed partial class ModelCache<TModel>
             return;
         }
 
-        _timers.Dispose();
+        _changes.Timers?.Dispose();
         _loads.Close();
         _changeSubscription?.Dispose();
-        _steps.DisposeOwnedSource();
+        _loads.DisposeOwnedSource();
         _loads.AbandonAll();
         _slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);

@@ -13,7 +13,7 @@ namespace ModelCaching;
 /// </summary>
 /// <remarks>
 /// This class is the front: the hit path, the public API, events and disposal (ModelCache.Lifetime.cs: construction, start-up, disposal).
-/// Its parts do the work: <see cref="ServingChanges{TModel}"/>, <see cref="LoadRunner{TModel}"/>, <see cref="LoadRequests{TModel}"/>, <see cref="LoadStepHost{TModel}"/>; docs/architecture.md maps them.
+/// Its parts do the work: <see cref="ServingChanges{TModel}"/> (the slot and what its changes mean), <see cref="LoadRunner{TModel}"/> (the loads and the misses); docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
 public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache
@@ -22,11 +22,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     private readonly ModelOptions<TModel> _options;
     private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
-    private readonly ServingTimers _timers;
     private readonly ServingChanges<TModel> _changes;
-    private readonly LoadStepHost<TModel> _steps;
-    private readonly LoadRunner<TModel> _loads;
-    private readonly LoadRequests<TModel> _requests;
+    private readonly LoadRunner<TModel> _loads; // The loads, the misses and the timers' callbacks.
     private readonly ModelSlot<TModel> _slot; // What serves (the hit path reads it), owned by _changes.
 
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
@@ -46,7 +43,11 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public string? TemplateName { get; }
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
-    public ModelOptions<TModel> Options => _options.Snapshot(_steps.Pipeline.Factory);
+    public ModelOptions<TModel> Options => _options.Snapshot(_loads.Factory);
+
+    internal ModelOptions<TModel> Settings => _options; // As they are used (not a copy: never changed), for the cache's parts.
+
+    internal LoadRunner<TModel> Loads => _loads; // What timers made after the constructor drive (ServingChanges).
 
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;
@@ -70,11 +71,11 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
 
-    bool ModelCacheMetrics.IMetricsSource.Exists => _steps.SourceFound || _slot.GenerationCount > 0;
+    bool ModelCacheMetrics.IMetricsSource.Exists => _loads.SourceFound || _slot.GenerationCount > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
-    long ModelCacheMetrics.IMetricsSource.MissCount => _requests.Misses;
+    long ModelCacheMetrics.IMetricsSource.MissCount => _loads.Misses;
 
     long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => _slot.ActiveLeases;
 
@@ -142,19 +143,19 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         return AcquireOnMissAsync(cancellationToken);
     }
 
-    // The misses: nothing serves (or it was disposed under the caller): wait for the shared load (LoadRequests).
+    // The misses: nothing serves (or it was disposed under the caller): wait for the shared load (LoadRunner.Requests.cs).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private TModel GetModelOnMiss() => _requests.WaitForGeneration().Model;
+    private TModel GetModelOnMiss() => _loads.WaitForGeneration().Model;
 
     private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken) =>
-        (await _requests.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false)).Model;
+        (await _loads.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false)).Model;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ModelLease<TModel> AcquireOnMiss()
     {
         while (true)
         {
-            ModelGeneration<TModel> generation = _slot.Serving ?? _requests.WaitForGeneration();
+            ModelGeneration<TModel> generation = _slot.Serving ?? _loads.WaitForGeneration();
             if (generation.TryAcquire())
             {
                 MarkUsed();
@@ -172,7 +173,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             ModelGeneration<TModel>? current = _slot.Serving;
             if (current is null)
             {
-                ModelGeneration<TModel> generation = await _requests.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false);
+                ModelGeneration<TModel> generation = await _loads.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false);
                 if (generation.TryAcquire())
                 {
                     return new ModelLease<TModel>(generation);
@@ -214,7 +215,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         return new ModelCacheStatistics
         {
             Hits = _hits.Sum(),
-            Misses = _requests.Misses,
+            Misses = _loads.Misses,
             Loads = _changes.History.Loads,
             LoadFailures = _changes.History.Failures,
             Unloads = _changes.History.Unloads,
@@ -244,7 +245,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
         }
     }
 
-    /// <summary>At an idle tick (<see cref="LoadRequests{TModel}"/>): whether a hit marked the model used since the last tick; clears the mark.</summary>
+    /// <summary>At an idle tick (<see cref="LoadRunner{TModel}"/>): whether a hit marked the model used since the last tick; clears the mark.</summary>
     internal bool TakeUsed()
     {
         bool used = _used;

@@ -12,14 +12,18 @@ namespace ModelCaching;
 /// shutdown) disposes every cache, newest first. A name no model is registered under is made from the template
 /// that serves it (<c>AddModelTemplate</c>), after its name is checked.
 /// </summary>
-internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner, IAsyncDisposable, IDisposable
+internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner, IAsyncDisposable, IDisposable
 {
     private readonly IServiceProvider _services;
     private readonly Dictionary<string, ModelRegistration> _registrations;
-    private readonly ConcurrentDictionary<string, Lazy<IModelCache>> _caches = new(StringComparer.Ordinal);
-    // Every cache made, with the order it was made in (disposed newest first); forgotten ones leave it.
-    private readonly ConcurrentDictionary<IModelCache, long> _created = new(ReferenceEqualityComparer.Instance);
+    // One entry per name: the cache, or while it is being made the Lazy that makes it once (then replaced by the cache).
+    // An owned cache keeps the order it was made in (IOwnedModelCache.OwnerOrder: disposed newest first).
+    private readonly ConcurrentDictionary<string, object> _caches = new(StringComparer.Ordinal);
+    // The caches made that keep no order of their own (not a ModelCache<T>), with their order; forgotten ones leave it.
+    private readonly ConcurrentDictionary<IModelCache, long> _unowned = new(ReferenceEqualityComparer.Instance);
     private long _createdCount;
+    // The caches made up to this order were taken for disposal already (disposing twice disposes each once).
+    private long _takenUpTo;
     private readonly ModelTemplateSet _templates;
     private readonly ILogger _logger;
 
@@ -92,7 +96,7 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
     /// <summary>The names of the models made from templates so far and still kept (evicted ones included).</summary>
     internal IEnumerable<string> TemplateModelNames()
     {
-        foreach (KeyValuePair<string, Lazy<IModelCache>> entry in _caches)
+        foreach (KeyValuePair<string, object> entry in _caches)
         {
             if (!_registrations.ContainsKey(entry.Key))
             {
@@ -117,9 +121,8 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
     public IModelCache<TModel> GetCache<TModel>(string name)
         where TModel : class
     {
-        // The hit: one dictionary lookup and a type check against the class (cheaper than against the interface); the Lazy
-        // is created once per name.
-        if (name is not null && _caches.TryGetValue(name, out Lazy<IModelCache>? existing) && existing.IsValueCreated && existing.Value is ModelCache<TModel> typed)
+        // The hit: one dictionary lookup and a type check against the class (cheaper than against the interface).
+        if (name is not null && _caches.TryGetValue(name, out object? existing) && existing is ModelCache<TModel> typed)
         {
             return typed;
         }
@@ -134,23 +137,23 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
     private IModelCache GetCache(string name, Type? modelType)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (_caches.TryGetValue(name, out Lazy<IModelCache>? existing))
+        if (_caches.TryGetValue(name, out object? existing))
         {
-            return existing.Value;
+            return Made(name, existing);
         }
 
         if (_registrations.TryGetValue(name, out ModelRegistration? registration))
         {
-            Lazy<IModelCache> lazy = _caches.GetOrAdd(name, static (_, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Registration)), (Provider: this, Registration: registration));
-            return lazy.Value;
+            object entry = _caches.GetOrAdd(name, static (_, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Registration)), (Provider: this, Registration: registration));
+            return Made(name, entry);
         }
 
         ModelTemplate template = _templates.Find(name, modelType) ?? throw Unknown(name, modelType);
         ModelNames.Validate(name, template.Name);
-        Lazy<IModelCache> made = _caches.GetOrAdd(name, static (modelName, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Template, modelName)), (Provider: this, Template: template));
+        object made = _caches.GetOrAdd(name, static (modelName, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Template, modelName)), (Provider: this, Template: template));
         try
         {
-            return made.Value;
+            return Made(name, made);
         }
         catch
         {
@@ -163,11 +166,11 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
     public bool TryGetCache(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IModelCache? cache)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (_caches.TryGetValue(name, out Lazy<IModelCache>? existing))
+        if (_caches.TryGetValue(name, out object? existing))
         {
             try
             {
-                cache = existing.Value;
+                cache = Made(name, existing);
                 return true;
             }
             catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or ArgumentException or ModelLoadException)
@@ -234,35 +237,10 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
     /// <summary>How long disposing the provider (host shutdown) waits, in total, for running loads to end: 5 seconds.</summary>
     internal static TimeSpan ShutdownTimeout => ModelCache<object>.DisposeWaitForLoad;
 
-    // The caches made so far, newest first, taken out of the list (so disposing twice disposes each once).
-    private List<IModelCache> TakeCreated()
-    {
-        var taken = new List<KeyValuePair<IModelCache, long>>();
-        foreach (KeyValuePair<IModelCache, long> entry in _created)
-        {
-            if (_created.TryRemove(entry))
-            {
-                taken.Add(entry);
-            }
-        }
-
-        taken.Sort(static (a, b) => b.Value.CompareTo(a.Value));
-        return taken.ConvertAll(static entry => entry.Key);
-    }
-
     private IModelCache Create(ModelRegistration registration) => Own(registration.Create(_services, this));
 
     // The provider is the template model's owner: told when its first load fails (OnFirstLoadFailed).
     private IModelCache Create(ModelTemplate template, string name) => Own(template.Create(name, _services, this, _templates.BudgetOf(template)));
-
-    // The provider disposes what it made; the container, which also disposes a cache it handed out as a keyed
-    // singleton (one after another, before the provider), then only closes it and does not wait for its loads.
-    private IModelCache Own(IModelCache cache)
-    {
-        (cache as IOwnedModelCache)?.AttachOwner();
-        _created[cache] = Interlocked.Increment(ref _createdCount);
-        return cache;
-    }
 
     /// <summary>
     /// A model made from a template failed its first load: the name is not kept, the failure is logged at most once per
@@ -276,12 +254,12 @@ internal sealed class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner
             _templates.NeverLoadedLogOf(template).Failed(cache.Name, cache.SourceDescription, failure);
         }
 
-        if (_caches.TryGetValue(cache.Name, out Lazy<IModelCache>? entry) && entry.IsValueCreated && ReferenceEquals(entry.Value, cache))
+        if (_caches.TryGetValue(cache.Name, out object? entry) && (ReferenceEquals(entry, cache) || (entry is Lazy<IModelCache> { IsValueCreated: true } making && ReferenceEquals(making.Value, cache))))
         {
             _caches.TryRemove(KeyValuePair.Create(cache.Name, entry));
         }
 
-        _created.TryRemove(cache, out _);
+        _unowned.TryRemove(cache, out _);
         answered.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), cache, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 }

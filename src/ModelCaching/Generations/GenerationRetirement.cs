@@ -7,8 +7,9 @@ namespace ModelCaching.Generations;
 /// so a burst of reloads of a large model never holds a copy per reload. Leases always pin their generation.
 /// </summary>
 /// <remarks>
-/// Every model has one, and most never swap a generation out, so its lists are made at the first retirement and it locks
-/// on itself (it is never handed out) rather than on a lock object of its own.
+/// Most models never swap a generation out, so their slot makes it at the first retirement (and its lists with it); it
+/// locks on itself (it is never handed out) rather than on a lock object of its own. The slot, which its generations
+/// tell of their disposal, passes that on (<see cref="Forget"/>): no callback delegate.
 /// </remarks>
 internal sealed class GenerationRetirement<TModel>
     where TModel : class
@@ -23,11 +24,7 @@ internal sealed class GenerationRetirement<TModel>
     {
         _timeProvider = timeProvider;
         _drainDelay = drainDelay;
-        OnGenerationDisposed = Forget;
     }
-
-    /// <summary>Give this to each new generation: a disposed generation leaves the list at once, so nothing keeps its model reachable.</summary>
-    public Action<ModelGeneration<TModel>> OnGenerationDisposed { get; }
 
     /// <summary>Swapped-out generations not yet disposed.</summary>
     public int Count
@@ -121,7 +118,8 @@ internal sealed class GenerationRetirement<TModel>
         }
     }
 
-    private void Forget(ModelGeneration<TModel> generation)
+    /// <summary>A generation was disposed: it leaves the list at once, so nothing keeps its model reachable.</summary>
+    public void Forget(ModelGeneration<TModel> generation)
     {
         lock (this)
         {

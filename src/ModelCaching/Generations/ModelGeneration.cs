@@ -14,9 +14,8 @@ namespace ModelCaching.Generations;
 internal sealed class ModelGeneration<TModel>
     where TModel : class
 {
-    private readonly ILogger _logger;
-    private readonly string _modelName;
-    private readonly Action<ModelGeneration<TModel>>? _onDisposed;
+    // The slot that made it (its name and log, and news of its disposal): one reference, no delegate.
+    private readonly IGenerationOwner<TModel> _owner;
     private readonly GenerationCharge? _charge;
 
     // Starts at 1: the cache's own reference, released when the generation is retired. Counted leases add one each;
@@ -26,17 +25,21 @@ internal sealed class ModelGeneration<TModel>
     private int _disposed;
     private ModelArtifact? _artifact;
 
-    // onDisposed is called once the model is disposed, so the owner can drop its reference and let the model be collected.
+    // owner is told once the model is disposed, so it can drop its reference and let the model be collected.
     // charge: the bytes it holds against a memory budget, if the cache has one.
-    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger, Action<ModelGeneration<TModel>>? onDisposed = null, GenerationCharge? charge = null)
+    public ModelGeneration(IGenerationOwner<TModel> owner, TModel model, ModelVersion version, ModelArtifact? artifact, GenerationCharge? charge = null)
     {
-        _onDisposed = onDisposed;
+        _owner = owner;
         _charge = charge;
-        _modelName = modelName;
         Model = model;
         Version = version;
         _artifact = artifact;
-        _logger = logger;
+    }
+
+    /// <summary>A generation made on its own, outside a slot (its disposal tells nobody).</summary>
+    public ModelGeneration(string modelName, TModel model, ModelVersion version, ModelArtifact? artifact, ILogger logger)
+        : this(new LoneGenerationOwner<TModel>(modelName, logger), model, version, artifact)
+    {
     }
 
     public TModel Model { get; }
@@ -101,7 +104,7 @@ internal sealed class ModelGeneration<TModel>
             // A lease disposed twice while the cache still serves this generation took the cache's own reference:
             // put it back rather than dispose a serving model.
             Interlocked.Increment(ref _references);
-            throw new InvalidOperationException($"A lease on model '{_modelName}' generation {Version.Generation} was disposed more than once.");
+            throw new InvalidOperationException($"A lease on model '{_owner.ModelName}' generation {Version.Generation} was disposed more than once.");
         }
 
         if (references == 0)
@@ -112,7 +115,7 @@ internal sealed class ModelGeneration<TModel>
         {
             // A lease disposed twice. Put the count back so the generation stays consistent.
             Interlocked.Increment(ref _references);
-            throw new InvalidOperationException($"A lease on model '{_modelName}' generation {Version.Generation} was disposed more than once.");
+            throw new InvalidOperationException($"A lease on model '{_owner.ModelName}' generation {Version.Generation} was disposed more than once.");
         }
     }
 
@@ -164,14 +167,15 @@ internal sealed class ModelGeneration<TModel>
         Volatile.Write(ref _artifact, null);
         DisposeModel();
         _charge?.OnDisposed();
-        _onDisposed?.Invoke(this);
+        _owner.OnGenerationDisposed(this);
     }
 
     private void DisposeModel()
     {
-        if (ModelDisposal.TryDispose(Model, _logger, _modelName, Version.Generation))
+        ILogger logger = _owner.Logger;
+        if (ModelDisposal.TryDispose(Model, logger, _owner.ModelName, Version.Generation))
         {
-            Log.GenerationDisposed(_logger, _modelName, Version.Generation, Version.Id);
+            Log.GenerationDisposed(logger, _owner.ModelName, Version.Generation, Version.Id);
         }
     }
 }

@@ -11,16 +11,16 @@ namespace ModelCaching.Generations;
 /// the state changes, with the fail-safe and the timers told at once. The hit path reads <see cref="Serving"/> only. The
 /// lock is the slot itself (never handed out beyond its cache's parts): no lock object per model.
 /// </summary>
-internal sealed class ModelSlot<TModel>
+internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     where TModel : class
 {
-    private readonly FailSafePolicy _failSafe;
-    private readonly IServingTimers _timers;
+    private readonly IGenerationContext _context;
+    private readonly ModelOptions _options;
     private readonly RollbackSlot<TModel> _rollback;
-    private readonly GenerationRetirement<TModel> _retirement;
-    private readonly TimeSpan _evictionDrainDelay;
-    private readonly GenerationFactory<TModel> _generations;
-    private readonly Budget.BudgetMember? _member;
+
+    // Made at the first retirement (most models never swap a generation out); its generations' disposals come through here.
+    private GenerationRetirement<TModel>? _retirement;
+    private long _generationCount;
 
     // The serving generation: the only field the hit path reads. Written under the slot's lock.
     private volatile ModelGeneration<TModel>? _serving;
@@ -30,14 +30,17 @@ internal sealed class ModelSlot<TModel>
     private string? _lastError;
 
     public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member = null)
+        : this(new GenerationContext(name, sourceDescription, timeProvider, logger, failSafe, timers, member), options)
     {
-        _member = member;
-        _failSafe = failSafe;
-        _timers = timers;
+    }
+
+    // context: where the name, description, clock, log, fail-safe, timers and budget member are read (the cache's
+    // ServingChanges), none kept here.
+    public ModelSlot(IGenerationContext context, ModelOptions<TModel> options)
+    {
+        _context = context;
+        _options = options;
         _rollback = RollbackSlot<TModel>.For(options.RollbackRetention);
-        _retirement = new GenerationRetirement<TModel>(timeProvider, options.DrainDelay);
-        _evictionDrainDelay = options.EvictionDrainDelay;
-        _generations = new GenerationFactory<TModel>(name, sourceDescription, options, timeProvider, logger, _retirement.OnGenerationDisposed);
     }
 
     /// <summary>The generation serving now, or <see langword="null"/>.</summary>
@@ -51,16 +54,10 @@ internal sealed class ModelSlot<TModel>
 
     public bool IsDisposed => _state == SlotState.Disposed;
 
-    /// <summary>How many generations were made; the next one's number is one more.</summary>
-    public long GenerationCount => _generations.Count;
-
     public ModelRollbackRetention RollbackRetention => _rollback.Retention;
 
-    /// <summary>Swapped-out generations not yet disposed.</summary>
-    public int RetiredCount => _retirement.Count;
-
     /// <summary>Leases alive on the serving generation and on swapped-out ones.</summary>
-    public long ActiveLeases => (_serving?.ActiveLeases ?? 0) + _retirement.ActiveLeases;
+    public long ActiveLeases => (_serving?.ActiveLeases ?? 0) + (Volatile.Read(ref _retirement)?.ActiveLeases ?? 0);
 
     /// <summary>The state, the generation serving in it and the last load error, read together.</summary>
     public (SlotState State, ModelGeneration<TModel>? Serving, string? LastError) Read()
@@ -69,19 +66,6 @@ internal sealed class ModelSlot<TModel>
         {
             return (_state, _serving, _lastError);
         }
-    }
-
-    /// <summary>A new generation (<see cref="GenerationFactory{TModel}.Create"/>), retired here once it stops serving.</summary>
-    public ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge) => _generations.Create(model, artifact, size, charge);
-
-    /// <summary>Raw bytes a generation from <paramref name="artifact"/> keeps while it serves (charged beside the model): its own, and the previous version's (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the rollback slot).</summary>
-    public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
-    {
-        long own = _generations.KeepsContent && artifact is { HasContent: true } ? artifact.Length : 0;
-        long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
-            ? 0
-            : _serving?.Artifact?.Length ?? _rollback.ArtifactBytes;
-        return own + previous;
     }
 
     /// <summary>A load begins: <see cref="SlotEvent.LoadStarted"/> when nothing serves.</summary>
@@ -115,26 +99,19 @@ internal sealed class ModelSlot<TModel>
             if (rollback && previous?.ContentHash is { } rolledBackFrom)
             {
                 // The version rolled back from is not picked up again by automatic reloads until it changes.
-                _failSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
+                _context.FailSafe.RejectRolledBack(rolledBackFrom, $"version {rolledBackFrom} was rolled back");
             }
 
             (ModelGeneration<TModel>? retire, ModelGeneration<TModel>? released) = rollback ? (previous, _rollback.Clear())
                 : previous is null ? (null, null) : _rollback.Replace(previous);
 
             _lastError = null;
-            _failSafe.OnSuccess();
-            _failSafe.OnServed(generation.ContentHash);
-            _timers.OnLoaded();
+            _context.FailSafe.OnSuccess();
+            _context.FailSafe.OnServed(generation.ContentHash);
+            _context.Timers.OnLoaded();
             result = new SlotSwap<TModel>(previous, retire, released);
             return true;
         }
-    }
-
-    /// <summary>After a swap: retires what it replaced (the caller first tells the budget the new generation serves).</summary>
-    public void Retire(in SlotSwap<TModel> swap)
-    {
-        _retirement.Retire(swap.Retire);
-        _retirement.Retire(swap.Released);
     }
 
     /// <summary>A load found <paramref name="current"/> unchanged: <see cref="SlotEvent.SourceUnchanged"/> if it serves.</summary>
@@ -149,8 +126,8 @@ internal sealed class ModelSlot<TModel>
                 _lastError = null;
             }
 
-            _failSafe.OnSuccess();
-            _timers.OnLoaded();
+            _context.FailSafe.OnSuccess();
+            _context.Timers.OnLoaded();
             return recovered;
         }
     }
@@ -172,11 +149,11 @@ internal sealed class ModelSlot<TModel>
             }
             else if (Fire(SlotEvent.FailedWithNothingServing))
             {
-                _failSafe.StartCooldown(failure);
+                _context.FailSafe.StartCooldown(failure);
             }
 
-            retryIn = retry && !IsDisposed ? _failSafe.NextRetryDelay() : null;
-            _timers.OnLoadFailed(retryIn, stillServing: serving is not null);
+            retryIn = retry && !IsDisposed ? _context.FailSafe.NextRetryDelay() : null;
+            _context.Timers.OnLoadFailed(retryIn, stillServing: serving is not null);
             return serving;
         }
     }
@@ -235,12 +212,12 @@ internal sealed class ModelSlot<TModel>
             }
 
             SetServing(null);
-            _timers.OnUnloaded();
-            _failSafe.ResetStreak();
+            _context.Timers.OnUnloaded();
+            _context.FailSafe.ResetStreak();
         }
 
-        _retirement.Retire(unloaded, evict ? _evictionDrainDelay : null);
-        _retirement.Retire(_rollback.ReleaseGeneration());
+        RetireLater(unloaded, evict ? _options.EvictionDrainDelay : null);
+        RetireLater(_rollback.ReleaseGeneration());
         return unloaded;
     }
 
@@ -255,14 +232,6 @@ internal sealed class ModelSlot<TModel>
         {
             return Fire(SlotEvent.Disposed);
         }
-    }
-
-    /// <summary>At disposal, once loads are stopped: every generation is retired now (leases still pin theirs).</summary>
-    public void ReleaseAll()
-    {
-        Interlocked.Exchange(ref _serving, null)?.Retire();
-        _rollback.ReleaseGeneration()?.Retire();
-        _retirement.RetireAllNow();
     }
 
     // Under the slot's lock: the one place the state changes.
@@ -295,5 +264,5 @@ internal sealed class ModelSlot<TModel>
         }
     }
 
-    private void PublishStandingLocked() => _member?.Publish(_state.ToStanding(_serving is not null));
+    private void PublishStandingLocked() => _context.SlotMember?.Publish(_state.ToStanding(_serving is not null));
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
+using ModelCaching.Expiration;
 using ModelCaching.FailSafe;
 using ModelCaching.Loading;
 
@@ -17,7 +18,7 @@ namespace ModelCaching.Generations;
 /// Made before the loads (they apply their outcome here); it calls no load, no coordinator and no cache method.
 /// <see cref="Cache"/> is the sender of the events and the metrics' source, nothing more.
 /// </remarks>
-internal sealed class ServingChanges<TModel> : IBudgetedCache
+internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContext, IServingTimers
     where TModel : class
 {
     internal const string MemoryBudgetReason = "memory_budget";
@@ -34,7 +35,11 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
     // Set when a template's model is dropped after its first load failed, before its owner is told.
     private ModelLoadException? _droppedFailure;
 
-    public ServingChanges(ModelCache<TModel> cache, ModelOptions<TModel> settings, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics, LoadHistory history, FailSafePolicy failSafe, IServingTimers timers, MemoryBudget? budget, StackRegionCounter hits, IModelCacheOwner? owner)
+    // The timers (retry, refresh-ahead, idle), which the slot arms through this: made with the cache when its options ask
+    // for a refresh or an idle unload, else at the first retry armed (most of a template's models never fail).
+    private ServingTimers? _timers;
+
+    public ServingChanges(ModelCache<TModel> cache, ModelOptions<TModel> settings, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics, LoadHistory history, FailSafePolicy failSafe, MemoryBudget? budget, StackRegionCounter hits, IModelCacheOwner? owner)
     {
         Cache = cache;
         _timeProvider = timeProvider;
@@ -45,9 +50,9 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         _budget = budget;
         _owner = owner;
         Member = budget?.Join(this, hits);
+        _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(timeProvider, settings) : null;
 
-        // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
-        Slot = new ModelSlot<TModel>(cache.Name, cache.SourceDescription, settings, timeProvider, logger, failSafe, timers, settings.Pinned || settings.Policy == ModelLoadPolicy.Eager ? null : Member);
+        Slot = new ModelSlot<TModel>(this, settings);
     }
 
     public event EventHandler<ModelReloadedEventArgs>? Reloaded;
@@ -71,10 +76,24 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
 
     public ModelCacheMetrics Metrics => _metrics;
 
+    public FailSafePolicy FailSafe => _failSafe;
+
+    /// <summary>The timers, once made (with the cache, or at the first retry armed); the loads name themselves to them (<see cref="ServingTimers.Drive"/>).</summary>
+    public ServingTimers? Timers => Volatile.Read(ref _timers);
+
     /// <summary>The loads and unloads recorded (<see cref="IModelCache.GetHistory"/>, the statistics).</summary>
     public LoadHistory History { get; }
 
     string IBudgetedCache.Name => Cache.Name;
+
+    string IGenerationContext.ModelName => Cache.Name;
+
+    string IGenerationContext.SourceDescription => Cache.SourceDescription;
+
+    IServingTimers IGenerationContext.Timers => this;
+
+    // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
+    BudgetMember? IGenerationContext.SlotMember => Cache.Settings is { Pinned: false, Policy: not ModelLoadPolicy.Eager } ? Member : null;
 
     /// <summary>The failure of a template's model that never loaded and was not kept.</summary>
     public ModelLoadException? DroppedFailure => Volatile.Read(ref _droppedFailure);
@@ -213,6 +232,23 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache
         // what holds now, so it does not choose this model again for nothing.
         Slot.PublishStanding();
         return false;
+    }
+
+    // The slot arms the timers through these, under its lock (IServingTimers); only a retry makes them when there are none.
+    void IServingTimers.OnLoaded() => Timers?.OnLoaded();
+
+    void IServingTimers.ArmRefresh() => Timers?.ArmRefresh();
+
+    void IServingTimers.ArmRetry(TimeSpan delay) => (Timers ?? MakeTimers()).ArmRetry(delay);
+
+    void IServingTimers.OnUnloaded() => Timers?.OnUnloaded();
+
+    // The cache is whole by now (a load failed): its loads are what the timers drive. Disposal disposes the timers
+    // after the slot is closed, and a closed slot arms no retry, so timers made here are always disposed.
+    private ServingTimers MakeTimers()
+    {
+        var made = new ServingTimers(_timeProvider, Cache.Settings, Cache.Loads);
+        return Interlocked.CompareExchange(ref _timers, made, null) ?? made;
     }
 
     // Raises an event (rare: once per load or unload) without letting a handler's exception reach the load.

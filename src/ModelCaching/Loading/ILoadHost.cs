@@ -24,4 +24,19 @@ internal interface ILoadHost<TModel>
 
     /// <summary>A timed-out attempt's thread ended and a load waited for it.</summary>
     void OnRetryDue();
+
+    /// <summary>The model's name, for the coordinator's errors.</summary>
+    string ModelName { get; }
+
+    /// <summary>Where the model comes from, for the coordinator's errors.</summary>
+    string SourceDescription { get; }
+
+    /// <summary>The clock of the attempts' timeouts.</summary>
+    TimeProvider TimeProvider { get; }
+
+    /// <summary>How long one attempt may run (<see cref="ModelOptions.LoadTimeout"/>).</summary>
+    TimeSpan LoadTimeout { get; }
+
+    /// <summary>The slots the attempts queue for (<see cref="ModelOptions"/>' provider's <c>MaxConcurrentLoads</c>).</summary>
+    ModelLoadLimiter Limiter { get; }
 }

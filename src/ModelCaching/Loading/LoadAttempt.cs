@@ -70,6 +70,9 @@ internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
 
     public ModelLoadReason Reason { get; }
 
+    /// <summary>The steps this attempt runs, made for it by its runner (a known model holds none between loads).</summary>
+    public LoadPipeline<TModel>? Pipeline { get; set; }
+
     /// <summary>The content to load (a rollback); <see langword="null"/> to fetch it from the source.</summary>
     public ModelArtifact? Artifact { get; }
 

@@ -19,14 +19,14 @@ internal sealed partial class LoadCoordinator<TModel>
                 }
             }
 
-            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{modelName}'", $"The model cache '{modelName}' was disposed while it was loading."));
+            attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{host.ModelName}'", $"The model cache '{host.ModelName}' was disposed while it was loading."));
             return;
         }
 
         string reason = attempt.Refused ? cause.Message
             : attempt.NeverStarted ? $"the load never started: {cause.Message}"
-            : $"the load timed out after {timeout} while {attempt.Step}";
-        var failure = new ModelLoadException(modelName, sourceDescription, reason, cause);
+            : $"the load timed out after {host.LoadTimeout} while {attempt.Step}";
+        var failure = new ModelLoadException(host.ModelName, host.SourceDescription, reason, cause);
         TaskCompletionSource<ModelGeneration<TModel>>? followUp = null;
         LoadAttempt<TModel>? next = null;
         lock (this)
@@ -89,7 +89,7 @@ internal sealed partial class LoadCoordinator<TModel>
     }
 
     private ModelLoadException StillRunning(LoadAttempt<TModel> stuck) => new(
-        modelName,
-        sourceDescription,
-        $"an earlier load attempt timed out after {timeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends");
+        host.ModelName,
+        host.SourceDescription,
+        $"an earlier load attempt timed out after {host.LoadTimeout} while {stuck.Step} and has not ended yet (that step ignores cancellation); the next attempt starts when it ends");
 }

@@ -10,10 +10,11 @@ namespace ModelCaching.Loading;
 /// holds no load slot and no memory meanwhile (<see cref="LoadAttempt{TModel}"/>).
 /// </summary>
 /// <remarks>
-/// It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock. The lock is the coordinator
+/// It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock, and reads its model's name,
+/// clock, timeout and load limiter there (no field of its own for them). The lock is the coordinator
 /// itself (never handed out beyond its cache's parts), so a model that is known costs no lock object here.
 /// </remarks>
-internal sealed partial class LoadCoordinator<TModel>(string modelName, string sourceDescription, ModelLoadLimiter limiter, TimeProvider timeProvider, TimeSpan timeout, ILoadHost<TModel> host)
+internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
     : ILoadAttemptOwner<TModel>
     where TModel : class
 {
@@ -165,7 +166,7 @@ internal sealed partial class LoadCoordinator<TModel>(string modelName, string s
     private LoadAttempt<TModel> CreateLocked(ModelLoadReason reason, ModelArtifact? artifact, TaskCompletionSource<ModelGeneration<TModel>>? completion)
     {
         completion ??= new TaskCompletionSource<ModelGeneration<TModel>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var attempt = new LoadAttempt<TModel>(reason, artifact, completion, limiter, timeProvider, timeout, this);
+        var attempt = new LoadAttempt<TModel>(reason, artifact, completion, host.Limiter, host.TimeProvider, host.LoadTimeout, this);
         _inflight = attempt;
         return attempt;
     }
@@ -238,5 +239,5 @@ internal sealed partial class LoadCoordinator<TModel>(string modelName, string s
         }
     }
 
-    private ObjectDisposedException Disposed() => new($"ModelCache '{modelName}'", $"The model cache '{modelName}' was disposed.");
+    private ObjectDisposedException Disposed() => new($"ModelCache '{host.ModelName}'", $"The model cache '{host.ModelName}' was disposed.");
 }

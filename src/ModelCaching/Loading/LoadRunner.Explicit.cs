@@ -14,7 +14,7 @@ internal sealed partial class LoadRunner<TModel>
     /// </summary>
     public async Task<ModelVersion> ReloadAsync(bool force, string? requestedBy, CancellationToken cancellationToken)
     {
-        string[] forced = force ? _failSafe.ForgetRolledBack() : [];
+        string[] forced = force ? FailSafe.ForgetRolledBack() : [];
         try
         {
             ModelGeneration<TModel> generation = await Request(ModelLoadReason.Explicit).WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
+using ModelCaching.Expiration;
 using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 
@@ -8,30 +10,54 @@ namespace ModelCaching.Loading;
 
 /// <summary>
 /// The loads of one model, from request to outcome: it asks its <see cref="LoadCoordinator{TModel}"/> (which it makes,
-/// and whose <see cref="ILoadHost{TModel}"/> it is) for a load, runs the <see cref="LoadPipeline{TModel}"/> on the
-/// attempt's thread, and hands the outcome (a swap, unchanged, a failure) to <see cref="ServingChanges{TModel}"/>. Also
-/// the loads nobody waits for (a retry, a refresh-ahead, a change of the source); the explicit reload and the rollback in
-/// LoadRunner.Explicit.cs.
+/// and whose <see cref="ILoadHost{TModel}"/> it is) for a load, runs the <see cref="LoadPipeline{TModel}"/> (which it
+/// makes, and whose <see cref="ILoadStepHost{TModel}"/> it is: LoadRunner.Steps.cs) on the attempt's thread, and hands
+/// the outcome (a swap, unchanged, a failure) to <see cref="ServingChanges{TModel}"/>. Also the loads nobody waits for (a
+/// retry, a refresh-ahead, a change of the source); the misses and the timers' callbacks in LoadRunner.Requests.cs (it is
+/// the timers' <see cref="ITimedModel"/>); the explicit reload and the rollback in LoadRunner.Explicit.cs.
 /// </summary>
-internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
+/// <remarks>
+/// One object for what were three parts sharing every field (the runner, the requests, the step host): issue 18, what a
+/// known name costs. It calls the cache only for its used flag (<see cref="ModelCache{TModel}.TakeUsed"/>).
+/// </remarks>
+internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepHost<TModel>, ITimedModel
     where TModel : class
 {
     private readonly ServingChanges<TModel> _changes;
-    private readonly LoadStepHost<TModel> _steps;
-    private readonly FailSafePolicy _failSafe;
+
+    // Where each generation comes from: the IModelSource (with the settings' loader) or the IModelFactory<TModel>. The
+    // pipeline of steps is made from it for each load (NewPipeline): a known model holds none between loads.
+    private readonly object _origin;
 
     // Made when disposal first asks for it (Close, Ended): a model that is never disposed needs none.
     private TaskCompletionSource? _ended;
 
-    public LoadRunner(ServingChanges<TModel> changes, LoadStepHost<TModel> steps, FailSafePolicy failSafe, ModelLoadLimiter limiter, TimeSpan timeout)
+    // The size of the last generation, the estimate for the next load of a model measured after it is built.
+    private long _lastSize;
+
+    private long _misses;
+
+    // The provider's load slots, which the coordinator's attempts queue for (ILoadHost.Limiter).
+    private readonly ModelLoadLimiter _limiter;
+
+    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
+    private volatile bool _sourceFound;
+
+    // Made with the changes it applies loads to (it drives their timers); source or factory, as the cache's.
+    public LoadRunner(ServingChanges<TModel> changes, ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, ModelLoadLimiter limiter)
     {
         _changes = changes;
-        _steps = steps;
-        _failSafe = failSafe;
-        Coordinator = new LoadCoordinator<TModel>(changes.Cache.Name, changes.Cache.SourceDescription, limiter, changes.TimeProvider, timeout, this);
+        _origin = (object?)factory ?? source ?? throw new ArgumentException("A model needs a source or a factory.", nameof(source));
+        ModelCache<TModel> cache = changes.Cache;
+        _limiter = limiter;
+        Coordinator = new LoadCoordinator<TModel>(this);
+        changes.Timers?.Drive(this);
     }
 
     public LoadCoordinator<TModel> Coordinator { get; }
+
+    /// <summary>What builds the model with no content (a model from a factory), or <see langword="null"/>.</summary>
+    public IModelFactory<TModel>? Factory => _origin as IModelFactory<TModel>;
 
     // Read from the parts that own them (one field each there, none here).
     private string Name => _changes.Cache.Name;
@@ -40,7 +66,11 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
 
     private ModelSlot<TModel> Slot => _changes.Slot;
 
-    private LoadPipeline<TModel> Pipeline => _steps.Pipeline;
+    private FailSafePolicy FailSafe => _changes.FailSafe;
+
+    private ModelOptions<TModel> Settings => _changes.Cache.Settings;
+
+    private MemoryBudget? Budget => _changes.Budget;
 
     private TimeProvider Time => _changes.TimeProvider;
 
@@ -56,7 +86,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
             throw _changes.DisposedError();
         }
 
-        if (reason == ModelLoadReason.FirstUse && Slot.Serving is null && !Coordinator.IsLoading && _failSafe.TryGetCooldownFailure(out ModelLoadException? failure))
+        if (reason == ModelLoadReason.FirstUse && Slot.Serving is null && !Coordinator.IsLoading && FailSafe.TryGetCooldownFailure(out ModelLoadException? failure))
         {
             // Within the cool-down after a failure: answer at once instead of hammering a broken source.
             return Task.FromException<ModelGeneration<TModel>>(failure);
@@ -133,13 +163,25 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
 
     void ILoadHost<TModel>.OnLoadStarting() => Slot.OnLoadStarting();
 
+    string ILoadHost<TModel>.ModelName => Name;
+
+    string ILoadHost<TModel>.SourceDescription => SourceDescription;
+
+    TimeProvider ILoadHost<TModel>.TimeProvider => Time;
+
+    TimeSpan ILoadHost<TModel>.LoadTimeout => Settings.LoadTimeout;
+
+    ModelLoadLimiter ILoadHost<TModel>.Limiter => _limiter;
+
     /// <summary>On the attempt's thread: the pipeline, then (unless the attempt was abandoned) the swap or the failure.</summary>
     ModelGeneration<TModel> ILoadHost<TModel>.RunLoad(LoadAttempt<TModel> attempt)
     {
         using Activity? activity = StartLoadActivity(attempt.Reason);
         Log.LoadStarted(Logger, Name, SourceDescription, attempt.Reason);
 
-        LoadOutcome<TModel> outcome = Pipeline.Run(attempt, Slot.Serving);
+        LoadPipeline<TModel> pipeline = NewPipeline();
+        attempt.Pipeline = pipeline;
+        LoadOutcome<TModel> outcome = pipeline.Run(attempt, Slot.Serving);
 
         // Recorded after the fetch, when it is known whether the model exists (a made-up name adds no series).
         Metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForSlot, Time.GetElapsedTime(attempt.QueuedAt, attempt.StartedAt));
@@ -148,7 +190,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
             // Timed out or disposed meanwhile: the waiters have their answer; this late model never serves.
             activity?.SetStatus(ActivityStatusCode.Error, "abandoned");
             activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "abandoned");
-            Pipeline.DiscardLate(attempt, outcome);
+            pipeline.DiscardLate(attempt, outcome);
             throw new OperationCanceledException("The load attempt was abandoned.");
         }
 
@@ -171,7 +213,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
 
         if (outcome.Model is { } model)
         {
-            Budget.GenerationCharge? charge = _steps.Charge(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
+            GenerationCharge? charge = Charge(model, attempt.TakeReservation(), outcome.Size, outcome.LoadTime, outcome.Retained);
             ModelGeneration<TModel> generation = Slot.CreateGeneration(model, outcome.Artifact, outcome.Size, charge);
             _changes.Swap(generation, attempt.Reason, started, activity);
             return generation;
@@ -200,12 +242,16 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>
         var failure = ModelLoadException.Of(Name, SourceDescription, LoadPipeline<TModel>.Describe(ex), ex, _changes.Cache.TemplateName);
         if (outcome.ContentAtFault && outcome.Artifact?.ContentHash is { } badHash)
         {
-            _failSafe.Reject(badHash, failure.Cause);
+            FailSafe.Reject(badHash, failure.Cause);
         }
 
         _changes.Failed(failure, attempt, ModelLoadOutcome.Failure, outcome.Artifact?.ContentHash, activity);
         throw failure;
     }
+
+    // The steps of one load, made from the settings for each attempt (a list of shared steps; a fetch step for a source).
+    private LoadPipeline<TModel> NewPipeline() =>
+        new(Name, SourceDescription, _origin as IModelSource, Settings.Loader, Factory, Settings, FailSafe, Logger, Time, this);
 
     private Activity? StartLoadActivity(ModelLoadReason reason)
     {

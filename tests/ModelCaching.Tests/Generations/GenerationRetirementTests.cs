@@ -37,7 +37,7 @@ public sealed class GenerationRetirementTests
     public void A_model_that_is_not_disposable_is_released_at_once_without_a_drain_delay()
     {
         var retirement = new GenerationRetirement<PlainModel>(_time, DrainDelay);
-        var generation = new ModelGeneration<PlainModel>("m", new PlainModel(), Version(), null, NullLogger.Instance, retirement.OnGenerationDisposed);
+        var generation = new ModelGeneration<PlainModel>(new Owner<PlainModel>(retirement), new PlainModel(), Version(), null);
 
         retirement.Retire(generation);
 
@@ -187,7 +187,7 @@ public sealed class GenerationRetirementTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference RetireOne(GenerationRetirement<PlainModel> retirement)
     {
-        var generation = new ModelGeneration<PlainModel>("m", new PlainModel(), Version(), null, NullLogger.Instance, retirement.OnGenerationDisposed);
+        var generation = new ModelGeneration<PlainModel>(new Owner<PlainModel>(retirement), new PlainModel(), Version(), null);
         retirement.Retire(generation);
         return new WeakReference(generation.Model);
     }
@@ -195,7 +195,18 @@ public sealed class GenerationRetirementTests
     private static ModelVersion Version(long generation = 1) => new($"g{generation}", generation, "memory:test", DateTimeOffset.UnixEpoch, 0);
 
     private ModelGeneration<FakeModel> Generation(GenerationRetirement<FakeModel> retirement, string content) =>
-        new("m", new FakeModel(content), Version(++_generations), null, NullLogger.Instance, retirement.OnGenerationDisposed);
+        new(new Owner<FakeModel>(retirement), new FakeModel(content), Version(++_generations), null);
+
+    /// <summary>What a slot is to its generations: tells the retirement of each disposal.</summary>
+    private sealed class Owner<TModel>(GenerationRetirement<TModel> retirement) : IGenerationOwner<TModel>
+        where TModel : class
+    {
+        public string ModelName => "m";
+
+        public Microsoft.Extensions.Logging.ILogger Logger => NullLogger.Instance;
+
+        public void OnGenerationDisposed(ModelGeneration<TModel> generation) => retirement.Forget(generation);
+    }
 
     /// <summary>A model with nothing to dispose.</summary>
     public sealed class PlainModel;

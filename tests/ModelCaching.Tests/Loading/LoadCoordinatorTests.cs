@@ -33,11 +33,6 @@ public sealed class LoadCoordinatorTests : IDisposable
     public LoadCoordinatorTests()
     {
         _coordinator = new LoadCoordinator<FakeModel>(
-            "m",
-            "memory:test",
-            ModelLoadLimiter.Unlimited,
-            _time,
-            Timeout,
             new DelegateLoadHost<FakeModel>(
                 Run,
                 () => Interlocked.Increment(ref _starting),
@@ -50,7 +45,11 @@ public sealed class LoadCoordinatorTests : IDisposable
                 {
                     Interlocked.Increment(ref _retriesDue);
                     _retryDue.Release();
-                }));
+                })
+            {
+                TimeProvider = _time,
+                LoadTimeout = Timeout,
+            });
     }
 
     public void Dispose()

@@ -24,11 +24,6 @@ public sealed class LoadCoordinatorTimeoutRaceTests
         using var started = new ManualResetEventSlim();
         int runs = 0;
         var coordinator = new LoadCoordinator<FakeModel>(
-            "m",
-            "memory:test",
-            ModelLoadLimiter.Unlimited,
-            time,
-            Timeout,
             new DelegateLoadHost<FakeModel>(attempt =>
             {
                 int run = Interlocked.Increment(ref runs);
@@ -47,7 +42,11 @@ public sealed class LoadCoordinatorTimeoutRaceTests
 
                 var version = new ModelVersion($"g{run}", run, "memory:test", DateTimeOffset.UnixEpoch, 0);
                 return new ModelGeneration<FakeModel>("m", new FakeModel($"v{run}"), version, null, NullLogger.Instance);
-            }));
+            })
+            {
+                TimeProvider = time,
+                LoadTimeout = Timeout,
+            });
 
         Task<ModelGeneration<FakeModel>> first = coordinator.Request(ModelLoadReason.FirstUse);
         Assert.True(started.Wait(Bound));

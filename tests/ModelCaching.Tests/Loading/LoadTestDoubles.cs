@@ -18,6 +18,16 @@ internal sealed class DelegateLoadHost<TModel>(
     public void OnLoadTimedOut(LoadAttempt<TModel> attempt, ModelLoadException failure) => onTimedOut?.Invoke(attempt, failure);
 
     public void OnRetryDue() => onRetryDue?.Invoke();
+
+    public string ModelName { get; init; } = "m";
+
+    public string SourceDescription { get; init; } = "memory:test";
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    public TimeSpan LoadTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    public ModelLoadLimiter Limiter { get; init; } = ModelLoadLimiter.Unlimited;
 }
 
 /// <summary>A coordinator as <see cref="LoadAttempt{TModel}"/> sees it, each member a test's lambda.</summary>

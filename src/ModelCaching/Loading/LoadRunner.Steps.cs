@@ -1,54 +1,14 @@
-using Microsoft.Extensions.Logging;
 using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
-using ModelCaching.FailSafe;
 using ModelCaching.Generations;
 
 namespace ModelCaching.Loading;
 
-/// <summary>
-/// What a load's steps (<see cref="LoadPipeline{TModel}"/>, which it makes) need of their model: what serves, the memory
-/// budget (a reservation before the build, grown to the measured size, the charge once it serves) and the unload-first
-/// swap with its restore. Nothing here calls the cache: it works on the <see cref="ServingChanges{TModel}"/>'s slot and
-/// budget member.
-/// </summary>
-internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
-    where TModel : class
+// What a load's steps (LoadPipeline) need of their model: what serves, the memory budget (a reservation before the build,
+// grown to the measured size, the charge once it serves) and the unload-first swap with its restore. Nothing here calls
+// the cache: it works on the ServingChanges' slot and budget member.
+internal sealed partial class LoadRunner<TModel>
 {
-    private readonly ServingChanges<TModel> _changes;
-
-    // The source, if the cache built it (from a path or an address) and so disposes it.
-    private readonly IDisposable? _ownedSource;
-
-    // The size of the last generation, the estimate for the next load of a model measured after it is built.
-    private long _lastSize;
-
-    // Set once the source returns content: the model exists, and metrics may name it (a template's made-up name is not).
-    private volatile bool _sourceFound;
-
-    public LoadStepHost(ModelOptions<TModel> settings, IModelSource? source, IModelFactory<TModel>? factory, FailSafePolicy failSafe, ServingChanges<TModel> changes)
-    {
-        _changes = changes;
-        _ownedSource = source is not null && (settings.Source is null || settings.OwnsSource) ? source as IDisposable : null;
-        ModelCache<TModel> cache = changes.Cache;
-        Pipeline = new LoadPipeline<TModel>(cache.Name, cache.SourceDescription, source, settings.Loader, factory, settings, failSafe, changes.Logger, changes.TimeProvider, this);
-    }
-
-    public LoadPipeline<TModel> Pipeline { get; }
-
-    // Read from the parts that own them (one field each there, none here).
-    private ModelOptions<TModel> Settings => Pipeline.Settings;
-
-    private ModelSlot<TModel> Slot => _changes.Slot;
-
-    private MemoryBudget? Budget => _changes.Budget;
-
-    private TimeProvider Time => _changes.TimeProvider;
-
-    private ModelCacheMetrics Metrics => _changes.Metrics;
-
-    private ILogger Logger => _changes.Logger;
-
     /// <summary>Whether the source ever returned content (the model exists).</summary>
     public bool SourceFound => _sourceFound;
 
@@ -57,7 +17,13 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     public void OnSourceFound() => _sourceFound = true;
 
     /// <summary>At disposal: disposes the source if the cache built it.</summary>
-    public void DisposeOwnedSource() => _ownedSource?.Dispose();
+    public void DisposeOwnedSource()
+    {
+        if (_origin is IModelSource and IDisposable owned && (Settings.Source is null || Settings.OwnsSource))
+        {
+            owned.Dispose();
+        }
+    }
 
     /// <summary>
     /// Fetches the content. When its bytes are the model's size, content larger than the whole budget could never load,
@@ -71,7 +37,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
         {
             try
             {
-                return Pipeline.Fetch(attempt, current, budget.Limit);
+                return attempt.Pipeline!.Fetch(attempt, current, budget.Limit);
             }
             catch (InvalidDataException tooLarge) when (ArtifactReader.TooLargeSize(tooLarge) is { } size)
             {
@@ -79,7 +45,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
             }
         }
 
-        return Pipeline.Fetch(attempt, current, maxBytes);
+        return attempt.Pipeline!.Fetch(attempt, current, maxBytes);
     }
 
     public (ModelGeneration<TModel> Generation, ModelArtifact? Bytes)? UnloadFirst(ModelGeneration<TModel> current) => Slot.UnloadForSwap(current);
@@ -95,7 +61,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
         try
         {
             // Within what is left of the attempt's own timeout: the restore is part of the failed attempt.
-            TModel model = Pipeline.Load(bytes, cancellationToken);
+            TModel model = BuildStep<TModel>.Load(Settings.Loader!, bytes, cancellationToken);
             long size = unloaded.Version.SizeBytes;
             ModelGeneration<TModel> restored = Slot.CreateGeneration(model, bytes, size, Charge(model, reservation: null, size, TimeSpan.Zero, RetainedBytes(bytes, ModelLoadReason.Retry)));
             Slot.TryRestore(restored);
@@ -168,7 +134,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
     {
         long size = Settings.SizeEstimator is null && Settings.SizeMeasure == ModelSizeMeasure.AllocatedBytes
             ? allocated
-            : Pipeline.EstimateSize(attempt, model, artifact);
+            : attempt.Pipeline!.EstimateSize(attempt, model, artifact);
         if (reservation is not null)
         {
             try
@@ -178,7 +144,7 @@ internal sealed class LoadStepHost<TModel> : ILoadStepHost<TModel>
             }
             catch
             {
-                Pipeline.DisposeUnserved(model);
+                attempt.Pipeline!.DisposeUnserved(model);
                 throw;
             }
         }

@@ -3,31 +3,13 @@ using ModelCaching.Generations;
 
 namespace ModelCaching.Loading;
 
-/// <summary>
-/// Who wants a model that does not serve, and what the timers want: a miss waits for the shared load (synchronously
-/// without ever needing a pool thread, or asynchronously) and is counted; a timer (<see cref="ServingTimers"/>, through
-/// <see cref="ITimedModel"/>) starts a load in the background, asks whether the model was used, or unloads it.
-/// </summary>
-internal sealed class LoadRequests<TModel> : ITimedModel
-    where TModel : class
+// Who wants a model that does not serve, and what the timers want: a miss waits for the shared load (synchronously
+// without ever needing a pool thread, or asynchronously) and is counted; a timer (ServingTimers, through ITimedModel)
+// starts a load in the background, asks whether the model was used, or unloads it.
+internal sealed partial class LoadRunner<TModel>
 {
     // How often a synchronous waiter wakes to check the load's timeout itself (timers need a free pool thread).
     private static readonly TimeSpan SyncWaitSlice = TimeSpan.FromMilliseconds(50);
-
-    private readonly LoadRunner<TModel> _loads;
-    private readonly ServingChanges<TModel> _changes;
-    private readonly ServingTimers _timers;
-    private long _misses;
-
-    public LoadRequests(LoadRunner<TModel> loads, ServingChanges<TModel> changes, ServingTimers timers)
-    {
-        _loads = loads;
-        _changes = changes;
-        _timers = timers;
-    }
-
-    // The slot is read through its owner (one field there, none here).
-    private ModelSlot<TModel> Slot => _changes.Slot;
 
     /// <summary>The misses counted so far.</summary>
     public long Misses => Interlocked.Read(ref _misses);
@@ -47,10 +29,10 @@ internal sealed class LoadRequests<TModel> : ITimedModel
                 return current;
             }
 
-            Task<ModelGeneration<TModel>> load = _loads.Request(ModelLoadReason.FirstUse);
+            Task<ModelGeneration<TModel>> load = Request(ModelLoadReason.FirstUse);
             while (!WaitQuietly(load, SyncWaitSlice))
             {
-                _loads.Coordinator.Inflight?.AbandonIfOverdue();
+                Coordinator.Inflight?.AbandonIfOverdue();
             }
 
             if (load.IsCompletedSuccessfully)
@@ -85,7 +67,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
                 return current;
             }
 
-            Task<ModelGeneration<TModel>> load = _loads.Request(ModelLoadReason.FirstUse);
+            Task<ModelGeneration<TModel>> load = Request(ModelLoadReason.FirstUse);
             ModelGeneration<TModel> generation;
             try
             {
@@ -105,7 +87,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
         }
     }
 
-    void ITimedModel.LoadInBackground(ModelLoadReason reason) => _loads.StartInBackground(reason);
+    void ITimedModel.LoadInBackground(ModelLoadReason reason) => StartInBackground(reason);
 
     void ITimedModel.UnloadIdle() => _changes.Unload("idle");
 
@@ -114,7 +96,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
     {
         bool used = _changes.Cache.TakeUsed();
         long misses = Misses;
-        bool loading = _loads.Coordinator.IsLoading;
+        bool loading = Coordinator.IsLoading;
         (SlotState state, ModelGeneration<TModel>? serving, _) = Slot.Read();
 
         // Degraded: the last good model is what fail-safe keeps; an idle unload would throw it away.
@@ -125,7 +107,7 @@ internal sealed class LoadRequests<TModel> : ITimedModel
 
         // Leases alive at the unload keep their generation until they end, so they need not hold off the
         // unload; a long-lived holder (an engine pool) lets go on the Unloaded event.
-        bool missed = _timers.SawNewMisses(misses);
+        bool missed = _changes.Timers?.SawNewMisses(misses) ?? false;
         return used || missed || loading ? IdleTickState.Active : IdleTickState.Quiet;
     }
 

@@ -1,0 +1,68 @@
+namespace ModelCaching;
+
+// The provider's table of the caches it made: one entry per name (the cache itself once made), the creation order kept
+// by each cache, and what disposal takes from it.
+internal sealed partial class ModelCacheProvider
+{
+    // The cache of an entry: made now (once, by its Lazy, which the cache then replaces in the table) or before.
+    private IModelCache Made(string name, object entry)
+    {
+        if (entry is not Lazy<IModelCache> making)
+        {
+            return (IModelCache)entry;
+        }
+
+        IModelCache cache = making.Value;
+        _caches.TryUpdate(name, cache, making);
+        return cache;
+    }
+
+    // The caches made so far and not taken before, newest first (so disposing twice disposes each once).
+    private List<IModelCache> TakeCreated()
+    {
+        var taken = new List<KeyValuePair<IModelCache, long>>();
+        long from;
+        lock (_unowned)
+        {
+            from = _takenUpTo;
+            _takenUpTo = Interlocked.Read(ref _createdCount);
+        }
+
+        foreach (object entry in _caches.Values)
+        {
+            IModelCache? cache = entry as IModelCache ?? (entry is Lazy<IModelCache> { IsValueCreated: true } making ? making.Value : null);
+            if (cache is IOwnedModelCache { OwnerOrder: var order } && order > from)
+            {
+                taken.Add(KeyValuePair.Create(cache, order));
+            }
+        }
+
+        foreach (KeyValuePair<IModelCache, long> entry in _unowned)
+        {
+            if (_unowned.TryRemove(entry))
+            {
+                taken.Add(entry);
+            }
+        }
+
+        taken.Sort(static (a, b) => b.Value.CompareTo(a.Value));
+        return taken.ConvertAll(static entry => entry.Key);
+    }
+
+    // The provider disposes what it made; the container, which also disposes a cache it handed out as a keyed
+    // singleton (one after another, before the provider), then only closes it and does not wait for its loads.
+    private IModelCache Own(IModelCache cache)
+    {
+        long order = Interlocked.Increment(ref _createdCount);
+        if (cache is IOwnedModelCache owned)
+        {
+            owned.AttachOwner(order);
+        }
+        else
+        {
+            _unowned[cache] = order;
+        }
+
+        return cache;
+    }
+}
