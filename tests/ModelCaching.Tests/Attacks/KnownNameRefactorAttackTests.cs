@@ -462,4 +462,36 @@ public sealed class KnownNameRefactorAttackTests : IDisposable
         Assert.False(provider.TryGetCache("late", out _));
         Assert.DoesNotContain("late", provider.Names);
     }
+
+    [Fact]
+    public async Task ANameBeingMadeWhileTheProviderIsDisposed_ThrowsObjectDisposed_AndLeavesNoCacheOrModelUndisposed()
+    {
+        _files.Write("early");
+        _files.Write("late");
+        using var making = new SemaphoreSlim(0);
+        using var proceed = new SemaphoreSlim(0);
+        using ServiceProvider services = _files.Services(template: t => t.Configure((_, _, name) =>
+        {
+            if (name == "late")
+            {
+                making.Release();
+                Assert.True(proceed.Wait(Bound));
+            }
+        })).BuildServiceProvider();
+        IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
+        FakeModel early = provider.GetCache<FakeModel>("early").GetModel();
+
+        // "late" is being made (its options are being configured) when the provider is disposed, twice.
+        Task<FakeModel> late = Task.Run(() => provider.GetCache<FakeModel>("late").GetModel());
+        Assert.True(await making.WaitAsync(Bound));
+        ((IDisposable)provider).Dispose();
+        proceed.Release();
+        Exception? thrown = await Record.ExceptionAsync(() => late.WaitAsync(Bound));
+
+        Assert.True(thrown is ObjectDisposedException, $"a name made while the provider was disposed: {thrown?.GetType().Name ?? "served"}; {Created(_files.Loader).Count} models loaded");
+        Assert.Equal(1, early.DisposeCount);
+        Assert.All(Created(_files.Loader), static m => Assert.Equal(1, m.DisposeCount));
+        ((IDisposable)provider).Dispose();
+        Assert.All(Created(_files.Loader), static m => Assert.Equal(1, m.DisposeCount));
+    }
 }
