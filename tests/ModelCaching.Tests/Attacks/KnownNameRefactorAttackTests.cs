@@ -494,4 +494,174 @@ public sealed class KnownNameRefactorAttackTests : IDisposable
         ((IDisposable)provider).Dispose();
         Assert.All(Created(_files.Loader), static m => Assert.Equal(1, m.DisposeCount));
     }
+
+    [Fact]
+    public void HostileNames_FromManyThreads_AreRefused_AndNoneIsKeptOrLoaded()
+    {
+        _files.Write("ok");
+        string[] hostile = ["", " ", "..", "../ok", "ok/../ok", "a/b", "a\\b", "ok\0", "ok\n", "C:ok", "%2e%2e", "ok ", new string('a', 5000), "\u00e9t\u00e9", "ok?", "*"];
+        using ServiceProvider services = _files.Services().BuildServiceProvider();
+        IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
+        int accepted = 0;
+        var wrong = new ConcurrentBag<string>();
+        OnThreads(8, i =>
+        {
+            for (int k = 0; k < 50; k++)
+            {
+                string name = hostile[(i + k) % hostile.Length];
+                try
+                {
+                    _ = k % 2 == 0 ? provider.GetCache<FakeModel>(name) : provider.GetCache(name);
+                    Interlocked.Increment(ref accepted);
+                    wrong.Add($"accepted '{ModelNames.IsValid(name)}:{name.Length}'");
+                }
+                catch (ArgumentException)
+                {
+                }
+                catch (ModelNotFoundException)
+                {
+                }
+                catch (Exception ex)
+                {
+                    wrong.Add(ex.GetType().Name);
+                }
+
+                if (provider.TryGetCache(name, out _))
+                {
+                    wrong.Add($"TryGetCache found '{name.Length}'");
+                }
+            }
+        });
+
+        Assert.True(wrong.IsEmpty, string.Join(", ", wrong.Distinct()));
+        Assert.Equal(0, accepted);
+        Assert.Empty(provider.Names);
+        Assert.Equal(0, _files.Loader.Loads);
+        Assert.Equal("ok", provider.GetCache<FakeModel>("ok").GetModel().Content[..2]);
+    }
+
+    [Fact]
+    public async Task RollbacksAndReloads_UnloadFirst_UnderLeasesOnManyThreads_DisposeEachModelOnce_NeverUnderALease()
+    {
+        int usesAfterDispose = FakeModel.UsesAfterDispose;
+        var factory = new CacheFactory();
+        ModelCache<FakeModel> cache = factory.Create(o =>
+        {
+            o.SwapMode = ModelSwapMode.UnloadFirst;
+            o.RollbackRetention = ModelRollbackRetention.Artifact;
+        });
+        cache.GetModel();
+        int stop = 0;
+        int failures = 0;
+        var kinds = new ConcurrentBag<string>();
+        OnThreads(6, i =>
+        {
+            if (i < 2)
+            {
+                for (int k = 0; k < 30; k++)
+                {
+                    try
+                    {
+                        if (i == 0)
+                        {
+                            factory.Source.Content = $"v{k + 2}";
+                            cache.ReloadAsync(force: true).Wait(Bound);
+                        }
+                        else
+                        {
+                            cache.RollbackAsync().Wait(Bound);
+                        }
+                    }
+                    catch (AggregateException ex) when (ex.InnerException is ModelLoadException or InvalidOperationException)
+                    {
+                        // A rollback with nothing to roll back to, or refused while another load runs.
+                    }
+                    catch (Exception ex)
+                    {
+                        Interlocked.Increment(ref failures);
+                        kinds.Add(ex.GetBaseException().GetType().Name + ": " + ex.GetBaseException().Message);
+                    }
+                }
+
+                Interlocked.Increment(ref stop);
+                return;
+            }
+
+            while (Volatile.Read(ref stop) < 2)
+            {
+                try
+                {
+                    using ModelLease<FakeModel> lease = cache.Acquire();
+                    lease.Model.Predict();
+                    Thread.SpinWait(20);
+                    lease.Model.Predict();
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref failures);
+                    kinds.Add(ex.GetType().Name);
+                }
+            }
+        });
+
+        Assert.True(failures == 0, string.Join(" | ", kinds.Distinct()));
+        Assert.Equal(ModelCacheState.Ready, cache.State);
+        await cache.DisposeAsync();
+        await Eventually.TrueAsync(() => Created(factory.Loader).All(static m => m.DisposeCount == 1), "each model disposed once");
+        Assert.Equal(usesAfterDispose, FakeModel.UsesAfterDispose);
+    }
+
+    [Fact]
+    public async Task BudgetEvictionsDuringLoads_OnManyThreads_NeverDisposeALeasedModel_AndLeakNone()
+    {
+        int usesAfterDispose = FakeModel.UsesAfterDispose;
+        const int Names = 6;
+        for (int n = 0; n < Names; n++)
+        {
+            _files.Write($"b{n}", bytes: 100);
+        }
+
+        ServiceProvider services = _files.Services(
+            template: t => t.Configure(o =>
+            {
+                o.EvictionDrainDelay = TimeSpan.Zero;
+                o.LoadTimeout = TimeSpan.FromSeconds(5);
+            }),
+            templateOptions: o => o.MemoryBudgetBytes = 200).BuildServiceProvider();
+        IModelCacheProvider provider = services.GetRequiredService<IModelCacheProvider>();
+        int failures = 0;
+        var kinds = new ConcurrentBag<string>();
+        OnThreads(6, i =>
+        {
+            for (int k = 0; k < 40; k++)
+            {
+                string name = $"b{(i + k) % Names}";
+                try
+                {
+                    using ModelLease<FakeModel> lease = provider.GetCache<FakeModel>(name).Acquire();
+                    if (!lease.Model.Predict().StartsWith(name, StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref failures);
+                        kinds.Add("wrong model");
+                    }
+                }
+                catch (ModelLoadException)
+                {
+                    // No room within the load timeout: the budget is full of leased models.
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref failures);
+                    kinds.Add(ex.GetType().Name);
+                }
+            }
+        });
+
+        Assert.True(failures == 0, string.Join(" | ", kinds.Distinct()));
+        ModelMemoryBudgetStatus budget = Assert.Single(provider.GetMemoryBudgets());
+        Assert.True(budget.UsedBytes <= 200, $"{budget.UsedBytes} of 200 bytes");
+        await services.DisposeAsync();
+        await Eventually.TrueAsync(() => Created(_files.Loader).All(static m => m.DisposeCount == 1), "each model disposed once");
+        Assert.Equal(usesAfterDispose, FakeModel.UsesAfterDispose);
+    }
 }
