@@ -664,4 +664,71 @@ public sealed class KnownNameRefactorAttackTests : IDisposable
         await Eventually.TrueAsync(() => Created(_files.Loader).All(static m => m.DisposeCount == 1), "each model disposed once");
         Assert.Equal(usesAfterDispose, FakeModel.UsesAfterDispose);
     }
+
+    [Fact]
+    public async Task TheFirstSwap_RacingWithDisposal_UnderLeases_DisposesEachModelOnce_NeverUnderALease()
+    {
+        int usesAfterDispose = FakeModel.UsesAfterDispose;
+        int failures = 0;
+        var kinds = new ConcurrentBag<string>();
+        for (int round = 0; round < 30; round++)
+        {
+            var factory = new CacheFactory();
+            ModelCache<FakeModel> cache = factory.Create();
+            cache.GetModel();
+            factory.Source.Content = "v2";
+            int disposing = 0;
+            int stop = 0;
+            OnThreads(6, i =>
+            {
+                if (i == 0)
+                {
+                    try
+                    {
+                        cache.ReloadAsync(force: true).Wait(Bound);
+                    }
+                    catch (Exception)
+                    {
+                        // Cancelled or refused by the disposal racing with it.
+                    }
+
+                    return;
+                }
+
+                if (i == 1)
+                {
+                    Thread.SpinWait(round * 200);
+                    Volatile.Write(ref disposing, 1);
+                    cache.Dispose();
+                    Thread.Sleep(1);
+                    Volatile.Write(ref stop, 1);
+                    return;
+                }
+
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    try
+                    {
+                        using ModelLease<FakeModel> lease = cache.Acquire();
+                        lease.Model.Predict();
+                        Thread.SpinWait(20);
+                        lease.Model.Predict();
+                    }
+                    catch (ObjectDisposedException) when (Volatile.Read(ref disposing) == 1)
+                    {
+                    }
+                    catch (Exception ex)
+                    {
+                        Interlocked.Increment(ref failures);
+                        kinds.Add(ex.GetType().Name);
+                    }
+                }
+            });
+
+            await Eventually.TrueAsync(() => Created(factory.Loader).All(static m => m.DisposeCount == 1), $"round {round}: each model disposed once");
+        }
+
+        Assert.True(failures == 0, string.Join(" | ", kinds.Distinct()));
+        Assert.Equal(usesAfterDispose, FakeModel.UsesAfterDispose);
+    }
 }
