@@ -14,6 +14,17 @@ internal sealed partial class ModelCacheProvider
 
         IModelCache cache = making.Value;
         _caches.TryUpdate(name, cache, making);
+
+        // Made while the provider was disposed: disposal may have missed it (its Lazy was still running), so it is not
+        // handed out. Read after the table holds it, as disposal marks itself before it takes the table.
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            _caches.TryRemove(KeyValuePair.Create(name, (object)cache));
+            _unowned.TryRemove(cache, out _);
+            (cache as IDisposable)?.Dispose();
+            throw new ObjectDisposedException(nameof(ModelCacheProvider));
+        }
+
         return cache;
     }
 

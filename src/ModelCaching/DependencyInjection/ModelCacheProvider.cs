@@ -24,6 +24,8 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
     private long _createdCount;
     // The caches made up to this order were taken for disposal already (disposing twice disposes each once).
     private long _takenUpTo;
+    // 1 once Dispose or DisposeAsync has started: no cache is made or handed out new from then on.
+    private int _disposed;
     private readonly ModelTemplateSet _templates;
     private readonly ILogger _logger;
 
@@ -148,6 +150,7 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
             return Made(name, entry);
         }
 
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         ModelTemplate template = _templates.Find(name, modelType) ?? throw Unknown(name, modelType);
         ModelNames.Validate(name, template.Name);
         object made = _caches.GetOrAdd(name, static (modelName, state) => new Lazy<IModelCache>(() => state.Provider.Create(state.Template, modelName)), (Provider: this, Template: template));
@@ -215,6 +218,7 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _disposed, 1);
         foreach (IModelCache cache in TakeCreated())
         {
             (cache as IDisposable)?.Dispose();
@@ -230,6 +234,7 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        Interlocked.Exchange(ref _disposed, 1);
         await ModelCacheClosing.CloseAllAsync(TakeCreated(), ShutdownTimeout, _logger).ConfigureAwait(false);
         LoadLimiter.Dispose();
     }
