@@ -142,7 +142,8 @@ if [[ "$mode" == "--before-after-only" ]]; then
   # Only this run's files are replaced; the others stay from the run machine.csv described.
   previous_run="$(sed -nE 's/^Date \(UTC\),(.*)$/\1/p' "$results/machine.csv") at $(sed -nE 's/^Commit,(.*)$/\1/p' "$results/machine.csv")"
 else
-  rm -rf "$results"
+  # FleetPlacement.csv is written by benchmarks/ModelCaching.FleetHarness, not by this script: it stays.
+  find "$results" -mindepth 1 -maxdepth 1 ! -name FleetPlacement.csv -exec rm -rf {} + 2>/dev/null || true
 fi
 mkdir -p "$results"
 for report in "$work"/bdn/results/*-report.csv; do
