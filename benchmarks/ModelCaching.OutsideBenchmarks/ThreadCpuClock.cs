@@ -28,6 +28,10 @@ public sealed class ThreadCpuClock : IClock
         ? (now.Seconds * 1_000_000_000) + now.Nanoseconds
         : throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
 
+    /// <summary>The calling thread's CPU time in nanoseconds, or 0 where the clock is not available (the loop's rounds).</summary>
+    internal static long ThreadCpuNanoseconds() =>
+        OperatingSystem.IsLinux() && ClockGetTime(ClockThreadCpuTimeId, out TimeSpec now) == 0 ? (now.Seconds * 1_000_000_000) + now.Nanoseconds : 0;
+
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out TimeSpec time);
 

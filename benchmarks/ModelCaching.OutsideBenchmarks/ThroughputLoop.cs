@@ -308,19 +308,6 @@ internal static class ThroughputLoop
         private readonly record struct Result(long Calls, double CpuSeconds, double WallSeconds);
     }
 
-    private static long ThreadCpuNanoseconds()
-    {
-        const int ClockThreadCpuTimeId = 3;
-        return OperatingSystem.IsLinux() && ClockGetTime(ClockThreadCpuTimeId, out TimeSpec now) == 0 ? (now.Seconds * 1_000_000_000) + now.Nanoseconds : 0;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
+    // The calling thread's CPU time in nanoseconds (0 where the clock is not available): ThreadCpuClock's clock.
+    private static long ThreadCpuNanoseconds() => ThreadCpuClock.ThreadCpuNanoseconds();
 }
