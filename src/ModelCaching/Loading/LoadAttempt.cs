@@ -145,9 +145,10 @@ internal sealed class LoadAttempt<TModel> : ILoadSlotWaiter, ILoadProgress
 
     /// <summary>
     /// The reservation the attempt holds, now the caller's to charge or cancel; <see langword="null"/> when there is none
-    /// or abandonment gave it back already.
+    /// or the attempt was abandoned (abandonment gives it back: it marks the attempt first and gives the reservation back
+    /// just after, so a work that lost <see cref="TryBeginFinish"/> could otherwise take it in between).
     /// </summary>
-    public MemoryBudget.Reservation? TakeReservation() => _holdings.TakeReservation();
+    public MemoryBudget.Reservation? TakeReservation() => IsAbandoned ? null : _holdings.TakeReservation();
 
     /// <summary>Abandons the attempt if its timeout has passed; synchronous waiters call it, so that a timeout never needs a free pool thread.</summary>
     public void AbandonIfOverdue()
