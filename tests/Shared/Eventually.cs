@@ -27,6 +27,24 @@ public static class Eventually
         }
     }
 
+    /// <summary>
+    /// Waits (with a bound) until the asynchronous <paramref name="condition"/> holds: a check that does I/O (a health
+    /// check reading Redis) is awaited, never blocked on, so a busy thread pool is not starved further by the wait itself.
+    /// </summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        while (!await condition().ConfigureAwait(false))
+        {
+            if (cts.IsCancellationRequested)
+            {
+                Assert.Fail($"Timed out after {Timeout} waiting for: {what}");
+            }
+
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Waits for the cache's next <see cref="IModelCache.Reloaded"/> event.</summary>
     public static Task<ModelReloadedEventArgs> NextReload(IModelCache cache)
     {

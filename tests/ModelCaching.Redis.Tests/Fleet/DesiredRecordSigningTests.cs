@@ -75,7 +75,7 @@ public sealed class DesiredRecordSigningTests(RedisServerFixture redis) : IClass
         await fleet.WaitForVersionAsync("three");
         foreach (FleetHost host in fleet.Hosts)
         {
-            await Eventually.TrueAsync(() => host.FleetHealthAsync().Result == HealthStatus.Healthy, "a signed publish ends the refusal");
+            await Eventually.TrueAsync(async () => await host.FleetHealthAsync() == HealthStatus.Healthy, "a signed publish ends the refusal");
         }
     }
 

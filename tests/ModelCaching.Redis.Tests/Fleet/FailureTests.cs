@@ -51,7 +51,10 @@ public sealed class FailureTests(RedisServerFixture redis) : IClassFixture<Redis
         await using Support.Fleet fleet = await Support.Fleet.StartAsync(server);
         FleetVersion v1 = await fleet.Control.PublishAsync(FleetHost.ModelName, "v1"u8.ToArray(), new FleetPublishOptions { VersionId = "v1" });
         await fleet.WaitForVersionAsync(v1.VersionId);
-        Assert.All(fleet.Hosts, h => Assert.Equal(HealthStatus.Healthy, h.FleetHealthAsync().Result));
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            Assert.Equal(HealthStatus.Healthy, await host.FleetHealthAsync());
+        }
 
         using var predictions = new PredictionLoop(fleet.Hosts.Select(h => h.Cache).ToArray());
 
@@ -62,7 +65,7 @@ public sealed class FailureTests(RedisServerFixture redis) : IClassFixture<Redis
 
         foreach (FleetHost host in fleet.Hosts)
         {
-            await Eventually.TrueAsync(() => host.FleetHealthAsync().Result == HealthStatus.Degraded, "the control plane is reported Degraded");
+            await Eventually.TrueAsync(async () => await host.FleetHealthAsync() == HealthStatus.Degraded, "the control plane is reported Degraded");
             Assert.Equal("v1", host.Cache.GetModel());
             Assert.Equal(ModelCacheState.Ready, host.Cache.State); // the model is fine; only the control plane is not
         }
@@ -74,7 +77,7 @@ public sealed class FailureTests(RedisServerFixture redis) : IClassFixture<Redis
         await fleet.WaitForVersionAsync("v2");
         foreach (FleetHost host in fleet.Hosts)
         {
-            await Eventually.TrueAsync(() => host.FleetHealthAsync().Result == HealthStatus.Healthy, "the control plane is reported Healthy again");
+            await Eventually.TrueAsync(async () => await host.FleetHealthAsync() == HealthStatus.Healthy, "the control plane is reported Healthy again");
         }
 
         FleetVersion v3 = await fleet.Control.PublishAsync(FleetHost.ModelName, "v3"u8.ToArray(), new FleetPublishOptions { VersionId = "v3" });
@@ -109,7 +112,7 @@ public sealed class FailureTests(RedisServerFixture redis) : IClassFixture<Redis
         await fleet.WaitForVersionAsync(v2.VersionId);
         foreach (FleetHost host in fleet.Hosts)
         {
-            await Eventually.TrueAsync(() => host.FleetHealthAsync().Result == HealthStatus.Healthy, "a new publish ends it");
+            await Eventually.TrueAsync(async () => await host.FleetHealthAsync() == HealthStatus.Healthy, "a new publish ends it");
         }
     }
 

@@ -46,7 +46,7 @@ public sealed class SigningTests(RedisServerFixture redis) : IClassFixture<Redis
         await fleet.WaitForVersionAsync(next.VersionId);
         foreach (FleetHost host in fleet.Hosts)
         {
-            await Eventually.TrueAsync(() => host.FleetHealthAsync().Result == HealthStatus.Healthy, "the refusal is over");
+            await Eventually.TrueAsync(async () => await host.FleetHealthAsync() == HealthStatus.Healthy, "the refusal is over");
         }
     }
 
