@@ -48,6 +48,11 @@ internal sealed partial class ModelSlot<TModel>
 
     void IGenerationOwner<TModel>.OnGenerationDisposed(ModelGeneration<TModel> generation) => Volatile.Read(ref _retirement)?.Forget(generation);
 
+    // Only the loads charge a generation (LoadRunner.Charge, to the context's budget and member), so there is a budget here.
+    void IGenerationOwner<TModel>.OnChargeDraining(long bytes) => _context.Budget!.MoveToDraining(bytes, _context.Member);
+
+    void IGenerationOwner<TModel>.OnChargeReleased(long bytes, bool draining) => _context.Budget!.ReleaseCharge(bytes, draining, _context.Member);
+
     // Hands a generation that stopped serving to the retirement, made now if this is the first.
     private void RetireLater(ModelGeneration<TModel>? generation, TimeSpan? drainDelay = null)
     {
