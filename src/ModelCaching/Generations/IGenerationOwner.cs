@@ -27,7 +27,7 @@ internal interface IGenerationOwner<TModel>
 }
 
 /// <summary>
-/// Where a <see cref="ModelSlot{TModel}"/> reads its model's name, description, clock and log, and what it tells under
+/// Where a <see cref="ModelSlot{TModel}"/> reads its model's name, description, settings, clock and log, and what it tells under
 /// its lock (the fail-safe, the timers, the budget member): the cache's <see cref="ServingChanges{TModel}"/>, or a
 /// <see cref="GenerationContext"/> for a slot made on its own. One reference in the slot instead of one each.
 /// </summary>
@@ -36,6 +36,9 @@ internal interface IGenerationContext
     string ModelName { get; }
 
     string SourceDescription { get; }
+
+    /// <summary>The model's settings (the cache's snapshot, read as they are).</summary>
+    ModelOptions Options { get; }
 
     TimeProvider TimeProvider { get; }
 
@@ -56,7 +59,7 @@ internal interface IGenerationContext
 }
 
 /// <summary>An <see cref="IGenerationContext"/> of fixed values (a slot or a generation made on its own, as tests do).</summary>
-internal sealed record GenerationContext(string ModelName, string SourceDescription, TimeProvider TimeProvider, ILogger Logger, FailSafePolicy FailSafe, IServingTimers Timers, BudgetMember? SlotMember) : IGenerationContext
+internal sealed record GenerationContext(string ModelName, string SourceDescription, ModelOptions Options, TimeProvider TimeProvider, ILogger Logger, FailSafePolicy FailSafe, IServingTimers Timers, BudgetMember? SlotMember) : IGenerationContext
 {
     // A slot made on its own is charged to no budget: the loads of a cache charge, through its ServingChanges.
     public MemoryBudget? Budget => null;

@@ -29,6 +29,9 @@ internal sealed class ModelGeneration<TModel>
     private int _disposed;
     private ModelArtifact? _artifact;
 
+    // Whether the version's id is the content's hash (it is whenever the content has one): the hash is not kept twice.
+    private readonly bool _idIsContentHash;
+
     // owner is told once the model is disposed, so it can drop its reference and let the model be collected.
     // charge: the bytes it holds against a memory budget, if the cache has one.
     public ModelGeneration(IGenerationOwner<TModel> owner, TModel model, ModelVersion version, ModelArtifact? artifact, GenerationCharge? charge = null)
@@ -60,7 +63,12 @@ internal sealed class ModelGeneration<TModel>
     public ModelArtifact? Artifact => Volatile.Read(ref _artifact);
 
     /// <summary>The SHA-256 of the content it was loaded from, or <see langword="null"/> (a factory built it, or the source had no bytes).</summary>
-    public string? ContentHash { get; init; }
+    /// <remarks>The version's id, when there is one (<see cref="GenerationFactory"/> makes it the id): one string, not two references.</remarks>
+    public string? ContentHash
+    {
+        get => _idIsContentHash ? Version.Id : null;
+        init => _idIsContentHash = value is null ? false : value == Version.Id ? true : throw new ArgumentException($"The content hash of generation {Version.Generation} is not its version's id ({Version.Id}).", nameof(value));
+    }
 
     /// <summary>Leases alive on this generation (not counting the cache's own reference).</summary>
     public int ActiveLeases

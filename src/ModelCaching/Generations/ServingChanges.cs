@@ -52,7 +52,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         Member = budget?.Join(this, hits);
         _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(timeProvider, settings) : null;
 
-        Slot = new ModelSlot<TModel>(this, settings);
+        Slot = new ModelSlot<TModel>(this);
     }
 
     public event EventHandler<ModelReloadedEventArgs>? Reloaded;
@@ -89,6 +89,8 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     string IGenerationContext.ModelName => Cache.Name;
 
     string IGenerationContext.SourceDescription => Cache.SourceDescription;
+
+    ModelOptions IGenerationContext.Options => Cache.Settings;
 
     IServingTimers IGenerationContext.Timers => this;
 
