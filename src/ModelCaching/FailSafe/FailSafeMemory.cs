@@ -5,7 +5,8 @@ namespace ModelCaching.FailSafe;
 /// <summary>
 /// What a <see cref="FailSafePolicy"/> remembers once a load has failed or content has served, made then (a model that
 /// never failed holds none of it). Only its policy holds it and locks it while it reads or changes it (so nothing else
-/// takes that lock), but for the failure streak, counted with interlocked operations.
+/// takes that lock), but for the failure streak, counted with interlocked operations, and the failure a dropped model
+/// answers with.
 /// </summary>
 internal sealed class FailSafeMemory
 {
@@ -17,6 +18,9 @@ internal sealed class FailSafeMemory
 
     // Failures in a row since the last success (Interlocked, outside the lock).
     public int ConsecutiveFailures;
+
+    // The failure a template's model was dropped with (volatile, outside the lock; set once).
+    public ModelLoadException? DroppedFailure;
 
     public void Reject(string hash, string cause)
     {

@@ -170,6 +170,12 @@ internal sealed class FailSafePolicy
         }
     }
 
+    /// <summary>The failure a template's model was dropped with after its first load failed (it is not kept), or <see langword="null"/>.</summary>
+    public ModelLoadException? DroppedFailure => Volatile.Read(ref _memory) is { } memory ? Volatile.Read(ref memory.DroppedFailure) : null;
+
+    /// <summary>A template's model is dropped after its first load failed with <paramref name="failure"/>: callers of the disposed cache get it.</summary>
+    public void Drop(ModelLoadException failure) => Volatile.Write(ref Memory().DroppedFailure, failure);
+
     /// <summary>A load succeeded (or found its content unchanged): the failure streak and the cool-down end.</summary>
     public void OnSuccess()
     {

@@ -94,6 +94,20 @@ public sealed class FailSafeMemoryTests
     }
 
     [Fact]
+    public void A_dropped_models_failure_is_kept_in_the_state_it_makes()
+    {
+        var policy = new FailSafePolicy(_time, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        Assert.Null(policy.DroppedFailure);
+        Assert.False(policy.HasMemory);
+
+        var failure = new ModelLoadException("tenant-1", "src", "no such tenant");
+        policy.Drop(failure);
+
+        Assert.True(policy.HasMemory);
+        Assert.Same(failure, policy.DroppedFailure);
+    }
+
+    [Fact]
     public void The_same_values_on_the_same_clock_are_one_settings_object_and_other_values_or_clocks_another()
     {
         FailSafeSettings first = FailSafeSettings.Of(_time, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
