@@ -15,12 +15,12 @@ namespace ModelCaching.Budget;
 /// generations hold, resident (<see cref="Held"/>) and draining, and whether an eviction of it is running.
 /// </para>
 /// <para>
-/// The model is resident exactly while <see cref="Held"/> is above zero: charges and retirements arrive in whatever
+/// The model is resident exactly while <see cref="Held"/> is above zero (<see cref="HoldsBytes"/>): charges and retirements arrive in whatever
 /// order a miss and an unload race in, and no late news can hide a charged generation from eviction (issue 17's churn
 /// jam). The eviction itself goes through <see cref="Evict"/>, outside the budget's lock.
 /// </para>
 /// </remarks>
-internal sealed class BudgetMember
+internal sealed class BudgetMember : EvictionEntry
 {
     private readonly IBudgetedCache _cache;
     private readonly StackRegionCounter? _hits;
@@ -34,19 +34,16 @@ internal sealed class BudgetMember
     private long _held;
 
     /// <param name="cache">The cache, for <see cref="Evict"/> only.</param>
-    /// <param name="entry">What the policy knows of the name (kept across the caches made for it).</param>
     /// <param name="hits">The cache's hit counter, if it counts hits.</param>
-    internal BudgetMember(IBudgetedCache cache, EvictionEntry entry, StackRegionCounter? hits)
+    internal BudgetMember(IBudgetedCache cache, StackRegionCounter? hits)
+        : base(cache.Name)
     {
         _cache = cache;
         _hits = hits;
-        Entry = entry;
     }
 
-    public string Name => Entry.Name;
-
-    /// <summary>What the eviction policy knows of the model's name.</summary>
-    public EvictionEntry Entry { get; }
+    /// <summary>What the eviction policy knows of the model's name: the member itself (it goes on from an earlier cache's, <see cref="EvictionEntry.TakeHistory"/>).</summary>
+    public EvictionEntry Entry => this;
 
     /// <summary>Whether the budget may evict the model now, as the cache last published it.</summary>
     public EvictionStanding Standing => (EvictionStanding)Volatile.Read(ref _standing);
@@ -73,7 +70,7 @@ internal sealed class BudgetMember
     public long Held => _held;
 
     /// <summary>Whether the model is in memory and charged: <see cref="Held"/> is above zero.</summary>
-    public bool Resident => _held > 0;
+    public bool HoldsBytes => _held > 0;
 
     /// <summary>
     /// Under the budget's lock: a generation was charged (positive) or left resident (negative). The policy's entry follows

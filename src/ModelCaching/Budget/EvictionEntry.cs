@@ -4,8 +4,13 @@ namespace ModelCaching.Budget;
 /// What the eviction policy knows about one model name: kept for as long as the name is known, also after the model was
 /// evicted (a "ghost"), so a hot model that comes back is valued by its past and a one-hit wonder by its one hit.
 /// </summary>
-/// <remarks>Read and written only under the lock of the budget that owns it (the policy is single-threaded by contract).</remarks>
-internal sealed class EvictionEntry(string name)
+/// <remarks>
+/// Read and written only under the lock of the budget that owns it (the policy is single-threaded by contract). In a
+/// budget, each cache's <see cref="BudgetMember"/> is its name's entry (one object a name, not two: issue 18); a cache made
+/// anew for a name starts from the history of the one before it (<see cref="TakeHistory"/>). The policy's tests use
+/// entries on their own.
+/// </remarks>
+internal class EvictionEntry(string name)
 {
     public string Name { get; } = name;
 
@@ -38,4 +43,14 @@ internal sealed class EvictionEntry(string name)
     /// (the lowest valued of them first) when anything needs memory.
     /// </summary>
     public bool Overdraft { get; set; }
+
+    /// <summary>A cache made anew for the name goes on from what the policy knew of it under the cache before.</summary>
+    public void TakeHistory(EvictionEntry earlier)
+    {
+        Size = earlier.Size;
+        Cost = earlier.Cost;
+        Frequency = earlier.Frequency;
+        Epoch = earlier.Epoch;
+        Priority = earlier.Priority;
+    }
 }

@@ -4,7 +4,7 @@ namespace ModelCaching.Budget;
 
 /// <summary>
 /// The members of a budget and the choice of which to evict: it keeps one <see cref="BudgetMember"/> per model name
-/// (with the name's history once its cache left, if it ever served), collects the ones that may be evicted now from what
+/// (with the name's history once its cache left, if it ever served; a member is its name's <see cref="EvictionEntry"/>), collects the ones that may be evicted now from what
 /// they published, and asks <see cref="CostAwareEviction"/> which go.
 /// </summary>
 /// <remarks>
@@ -36,11 +36,12 @@ internal sealed class EvictionPlanner
         if (_members.TryGetValue(cache.Name, out BudgetMember? earlier))
         {
             earlier.Joined = false;
-            member = new BudgetMember(cache, earlier.Entry, hits) { EverServed = earlier.EverServed };
+            member = new BudgetMember(cache, hits) { EverServed = earlier.EverServed };
+            member.TakeHistory(earlier);
         }
         else
         {
-            member = new BudgetMember(cache, new EvictionEntry(cache.Name), hits);
+            member = new BudgetMember(cache, hits);
         }
 
         member.Joined = true;
@@ -169,7 +170,7 @@ internal sealed class EvictionPlanner
 
         bool overdraft = victim.Entry.Overdraft;
         _policy.RecordEviction(victim.Entry);
-        if (victim.Joined && victim.Resident)
+        if (victim.Joined && victim.HoldsBytes)
         {
             victim.Entry.Resident = true;
             victim.Entry.Overdraft = overdraft;
@@ -182,7 +183,7 @@ internal sealed class EvictionPlanner
         _lastResort.Clear();
         foreach (BudgetMember member in _members.Values)
         {
-            if (!member.Joined || !member.Resident || member.Evicting || ReferenceEquals(member, candidate))
+            if (!member.Joined || !member.HoldsBytes || member.Evicting || ReferenceEquals(member, candidate))
             {
                 continue;
             }
@@ -206,7 +207,8 @@ internal sealed class EvictionPlanner
         var evict = new List<BudgetMember>(_victims.Count);
         foreach (EvictionEntry victim in _victims)
         {
-            BudgetMember member = _members[victim.Name];
+            // The entries collected are members (CollectEvictable): each member is its name's entry.
+            var member = (BudgetMember)victim;
             member.Evicting = true;
             evict.Add(member);
         }

@@ -1,35 +1,21 @@
 namespace ModelCaching.Budget;
 
 /// <summary>
-/// The bytes one generation holds against a <see cref="MemoryBudget"/>: resident while it serves, draining once it
-/// was swapped out or unloaded (leases and the drain delay may still keep it), released when it is disposed.
+/// The bytes one generation was charged against a <see cref="MemoryBudget"/> (<see cref="MemoryBudget.Charge"/>): resident
+/// while it serves, draining once it was swapped out or unloaded (leases and the drain delay may still keep it), released
+/// when it is disposed. A value, not an object: the generation keeps the bytes and where they stand in fields of its own
+/// (<see cref="Generations.ModelGeneration{TModel}"/>) and tells its budget through its slot (issue 18: what a known name
+/// costs; an object of its own was 48 bytes a name).
 /// </summary>
-internal sealed class GenerationCharge(MemoryBudget budget, long bytes, BudgetMember? owner = null)
+/// <param name="Bytes">The bytes charged.</param>
+internal readonly record struct GenerationCharge(long Bytes)
 {
-    private const int Resident = 0;
-    private const int Draining = 1;
-    private const int Released = 2;
+    /// <summary>Where the bytes of a charge stand (<see cref="Generations.ModelGeneration{TModel}"/> keeps one as an <see langword="int"/>).</summary>
+    public const int Resident = 0;
 
-    private int _state;
+    /// <inheritdoc cref="Resident"/>
+    public const int Draining = 1;
 
-    public long Bytes => bytes;
-
-    /// <summary>The generation stopped serving (swapped out, unloaded, evicted); idempotent.</summary>
-    public void OnRetired()
-    {
-        if (Interlocked.CompareExchange(ref _state, Draining, Resident) == Resident)
-        {
-            budget.MoveToDraining(bytes, owner);
-        }
-    }
-
-    /// <summary>The generation's model was disposed (or dropped): its bytes are free; idempotent.</summary>
-    public void OnDisposed()
-    {
-        int previous = Interlocked.Exchange(ref _state, Released);
-        if (previous != Released)
-        {
-            budget.ReleaseCharge(bytes, draining: previous == Draining, owner);
-        }
-    }
+    /// <inheritdoc cref="Resident"/>
+    public const int Released = 2;
 }

@@ -221,7 +221,7 @@ internal sealed class MemoryBudget
             _waiters.SignalFirst();
         }
 
-        return new GenerationCharge(this, bytes, member);
+        return new GenerationCharge(bytes);
     }
 
     /// <summary>
@@ -237,6 +237,7 @@ internal sealed class MemoryBudget
         }
     }
 
+    /// <summary>A charged generation stopped serving (swapped out, unloaded, evicted): its bytes drain. Once per charge.</summary>
     internal void MoveToDraining(long bytes, BudgetMember? owner)
     {
         lock (_gate)
@@ -245,6 +246,7 @@ internal sealed class MemoryBudget
         }
     }
 
+    /// <summary>A charged generation's model was disposed (or dropped): its bytes are free. Once per charge.</summary>
     internal void ReleaseCharge(long bytes, bool draining, BudgetMember? owner)
     {
         lock (_gate)

@@ -1,3 +1,5 @@
+using ModelCaching.Diagnostics;
+
 namespace ModelCaching;
 
 // The provider's table of the caches it made: one entry per name (the cache itself once made), the creation order kept
@@ -26,6 +28,22 @@ internal sealed partial class ModelCacheProvider
         }
 
         return cache;
+    }
+
+    /// <summary>
+    /// The template models kept (for the metrics' observable instruments): each is listed from its making until it is
+    /// dropped (a first load failed) or the provider is disposed, as it was registered one by one before (issue 18).
+    /// </summary>
+    IEnumerable<ModelCacheMetrics.IMetricsSource> ModelCacheMetrics.ITemplateModels.TemplateModels()
+    {
+        foreach (object entry in _caches.Values)
+        {
+            object? cache = entry is Lazy<IModelCache> making ? (making.IsValueCreated ? making.Value : null) : entry;
+            if (cache is ModelCacheMetrics.IMetricsSource { TemplateName: not null } source)
+            {
+                yield return source;
+            }
+        }
     }
 
     // The caches made so far and not taken before, newest first (so disposing twice disposes each once).

@@ -12,7 +12,7 @@ namespace ModelCaching;
 /// shutdown) disposes every cache, newest first. A name no model is registered under is made from the template
 /// that serves it (<c>AddModelTemplate</c>), after its name is checked.
 /// </summary>
-internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner, IAsyncDisposable, IDisposable
+internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCacheOwner, ModelCacheMetrics.ITemplateModels, IAsyncDisposable, IDisposable
 {
     private readonly IServiceProvider _services;
     private readonly Dictionary<string, ModelRegistration> _registrations;
@@ -69,6 +69,11 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
         }
 
         _templates = new ModelTemplateSet(services, templates, _registrations, Budget, timeProvider, loggerFactory, metrics);
+        if (_templates.Any)
+        {
+            // The metrics read the template models from here (TemplateModels), not from one registration each.
+            metrics.Register(this);
+        }
     }
 
     /// <summary>The provider's memory budget (<see cref="ModelCacheOptions.MemoryBudgetBytes"/>), if any.</summary>
@@ -219,6 +224,7 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
     public void Dispose()
     {
         Interlocked.Exchange(ref _disposed, 1);
+        Metrics.Unregister(this);
         foreach (IModelCache cache in TakeCreated())
         {
             (cache as IDisposable)?.Dispose();
@@ -235,6 +241,7 @@ internal sealed partial class ModelCacheProvider : IModelCacheProvider, IModelCa
     public async ValueTask DisposeAsync()
     {
         Interlocked.Exchange(ref _disposed, 1);
+        Metrics.Unregister(this);
         await ModelCacheClosing.CloseAllAsync(TakeCreated(), ShutdownTimeout, _logger).ConfigureAwait(false);
         LoadLimiter.Dispose();
     }

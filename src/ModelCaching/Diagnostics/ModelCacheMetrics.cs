@@ -72,9 +72,31 @@ internal sealed class ModelCacheMetrics : IDisposable
     /// <summary>The instance used by caches created without dependency injection.</summary>
     public static ModelCacheMetrics Shared => s_shared.Value;
 
-    public void Register(IMetricsSource cache) => _observations.Register(cache);
+    /// <summary>
+    /// A cache is made (<see cref="Unregister(IMetricsSource)"/> at its disposal). A template's model is not registered one
+    /// by one: its provider lists the template models it keeps (<see cref="Register(ITemplateModels)"/>), which costs
+    /// a known name no entry here (issue 18: what a known name costs).
+    /// </summary>
+    public void Register(IMetricsSource cache)
+    {
+        if (cache.TemplateName is null)
+        {
+            _observations.Register(cache);
+        }
+    }
 
-    public void Unregister(IMetricsSource cache) => _observations.Unregister(cache);
+    public void Unregister(IMetricsSource cache)
+    {
+        if (cache.TemplateName is null)
+        {
+            _observations.Unregister(cache);
+        }
+    }
+
+    /// <summary>A provider with templates: the observable instruments read the template models it keeps, until it is disposed.</summary>
+    public void Register(ITemplateModels provider) => _observations.Register(provider);
+
+    public void Unregister(ITemplateModels provider) => _observations.Unregister(provider);
 
     public void RecordLoad(IMetricsSource cache, ModelLoadReason reason, ModelLoadOutcome outcome, long startTimestamp, long endTimestamp, TimeProvider timeProvider, Exception? error)
     {
@@ -166,6 +188,13 @@ internal sealed class ModelCacheMetrics : IDisposable
         ModelLoadReason.Retry => "retry",
         _ => "rollback",
     };
+
+    /// <summary>Who keeps a provider's template models (the provider): the ones it keeps now, dropped ones not.</summary>
+    internal interface ITemplateModels
+    {
+        /// <summary>The caches made from templates and kept; each has a <see cref="IMetricsSource.TemplateName"/>.</summary>
+        IEnumerable<IMetricsSource> TemplateModels();
+    }
 
     /// <summary>What the observable instruments read from a cache.</summary>
     internal interface IMetricsSource

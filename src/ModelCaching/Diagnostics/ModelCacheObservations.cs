@@ -17,6 +17,9 @@ internal sealed class ModelCacheObservations
     private readonly ConcurrentDictionary<Budget.MemoryBudget, byte> _budgets = new();
     private readonly ConcurrentDictionary<ModelLoadLimiter, byte> _limiters = new();
 
+    // The providers with templates, each listing the template models it keeps (none is registered one by one).
+    private readonly ConcurrentDictionary<ITemplateModels, byte> _templateModels = new();
+
     public ModelCacheObservations(Meter meter)
     {
         meter.CreateObservableUpDownCounter("modelcache.load.queue.length", ObserveQueues, "{load}", "Loads waiting, by what they wait for: a load slot or memory in their budget.");
@@ -34,6 +37,10 @@ internal sealed class ModelCacheObservations
     public void Register(IMetricsSource cache) => _caches.TryAdd(cache, 0);
 
     public void Unregister(IMetricsSource cache) => _caches.TryRemove(cache, out _);
+
+    public void Register(ITemplateModels provider) => _templateModels.TryAdd(provider, 0);
+
+    public void Unregister(ITemplateModels provider) => _templateModels.TryRemove(provider, out _);
 
     public void Register(Budget.MemoryBudget budget) => _budgets.TryAdd(budget, 0);
 
@@ -133,7 +140,8 @@ internal sealed class ModelCacheObservations
         }
     }
 
-    // The caches the observable instruments report: not a template's model that never loaded (see IsNamed).
+    // The caches the observable instruments report: the ones registered by name, and the template models their providers
+    // keep, but not a template's model that never loaded (see IsNamed).
     private IEnumerable<IMetricsSource> NamedCaches()
     {
         foreach (IMetricsSource cache in _caches.Keys)
@@ -141,6 +149,17 @@ internal sealed class ModelCacheObservations
             if (IsNamed(cache))
             {
                 yield return cache;
+            }
+        }
+
+        foreach (ITemplateModels provider in _templateModels.Keys)
+        {
+            foreach (IMetricsSource cache in provider.TemplateModels())
+            {
+                if (IsNamed(cache))
+                {
+                    yield return cache;
+                }
             }
         }
     }

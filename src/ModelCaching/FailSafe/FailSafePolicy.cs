@@ -20,33 +20,24 @@ internal sealed class FailSafePolicy
     /// <summary>How many content hashes that served are remembered (oldest forgotten first).</summary>
     public const int ServedHashLimit = 32;
 
-    private readonly TimeProvider _timeProvider;
-    private readonly TimeSpan _cooldown;
-    private readonly TimeSpan _retryBaseDelay;
-    private readonly TimeSpan _retryMaxDelay;
+    // The clock, cool-down and retry delays: one object for the models with the same values (a template's names).
+    private readonly FailSafeSettings _settings;
 
-    // Null: Random.Shared (no delegate made per model).
-    private readonly Func<double>? _random;
-    private int _consecutiveFailures;
-
-    // Made at the first failure or served content hash: a model that loads once from a factory never needs it.
+    // Made at the first failure or served content hash, with the failure streak: a model that loads once from a factory
+    // never needs it, and its policy is these two references (issue 18: what a known name costs).
     private FailSafeMemory? _memory;
 
     // random: A source of numbers in [0, 1) for the jitter; <see cref="Random.Shared"/> by default (tests pass a fixed one).
     public FailSafePolicy(TimeProvider timeProvider, TimeSpan cooldown, TimeSpan retryBaseDelay, TimeSpan retryMaxDelay, Func<double>? random = null)
     {
-        _timeProvider = timeProvider;
-        _cooldown = cooldown;
-        _retryBaseDelay = retryBaseDelay;
-        _retryMaxDelay = retryMaxDelay;
-        _random = random;
+        _settings = FailSafeSettings.Of(timeProvider, cooldown, retryBaseDelay, retryMaxDelay, random);
     }
 
     /// <summary>Whether anything is remembered yet (a failure, a rejected or a served content hash); for tests of its cost.</summary>
     internal bool HasMemory => Volatile.Read(ref _memory) is not null;
 
     /// <summary>Failures in a row since the last success.</summary>
-    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+    public int ConsecutiveFailures => Volatile.Read(ref _memory) is { } memory ? Volatile.Read(ref memory.ConsecutiveFailures) : 0;
 
     /// <summary>The failure of the last load when nothing serves, for <see cref="TryGetCooldownFailure"/>.</summary>
     public ModelLoadException? LastFailure
@@ -179,12 +170,18 @@ internal sealed class FailSafePolicy
         }
     }
 
+    /// <summary>The failure a template's model was dropped with after its first load failed (it is not kept), or <see langword="null"/>.</summary>
+    public ModelLoadException? DroppedFailure => Volatile.Read(ref _memory) is { } memory ? Volatile.Read(ref memory.DroppedFailure) : null;
+
+    /// <summary>A template's model is dropped after its first load failed with <paramref name="failure"/>: callers of the disposed cache get it.</summary>
+    public void Drop(ModelLoadException failure) => Volatile.Write(ref Memory().DroppedFailure, failure);
+
     /// <summary>A load succeeded (or found its content unchanged): the failure streak and the cool-down end.</summary>
     public void OnSuccess()
     {
-        Volatile.Write(ref _consecutiveFailures, 0);
         if (Volatile.Read(ref _memory) is { } memory)
         {
+            Volatile.Write(ref memory.ConsecutiveFailures, 0);
             lock (memory)
             {
                 memory.LastFailure = null;
@@ -199,7 +196,8 @@ internal sealed class FailSafePolicy
         lock (memory)
         {
             memory.LastFailure = failure;
-            memory.RetryNotBefore = _timeProvider.GetTimestamp() + (long)(_cooldown.TotalSeconds * _timeProvider.TimestampFrequency);
+            TimeProvider clock = _settings.TimeProvider;
+            memory.RetryNotBefore = clock.GetTimestamp() + (long)(_settings.Cooldown.TotalSeconds * clock.TimestampFrequency);
         }
     }
 
@@ -210,7 +208,7 @@ internal sealed class FailSafePolicy
         {
             lock (memory)
             {
-                if (memory.LastFailure is { } last && _timeProvider.GetTimestamp() < memory.RetryNotBefore)
+                if (memory.LastFailure is { } last && _settings.TimeProvider.GetTimestamp() < memory.RetryNotBefore)
                 {
                     failure = last.WithCause(last.Cause);
                     return true;
@@ -228,71 +226,32 @@ internal sealed class FailSafePolicy
     /// </summary>
     public TimeSpan? NextRetryDelay()
     {
-        if (_retryBaseDelay == TimeSpan.Zero)
+        FailSafeSettings settings = _settings;
+        if (settings.RetryBaseDelay == TimeSpan.Zero)
         {
             return null;
         }
 
-        int attempt = Interlocked.Increment(ref _consecutiveFailures);
+        int attempt = Interlocked.Increment(ref Memory().ConsecutiveFailures);
 
         // Hand-written rather than a Polly retry: the attempts are independent background loads scheduled between
         // requests (the cache serves meanwhile, and a change event may load sooner), not a loop inside one call,
         // which is what a Polly retry strategy runs.
-        double exponential = _retryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
-        double capped = Math.Min(exponential, _retryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.4 * (_random?.Invoke() ?? Random.Shared.NextDouble()))));
+        double exponential = settings.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
+        double capped = Math.Min(exponential, settings.RetryMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (0.4 * (settings.Random?.Invoke() ?? Random.Shared.NextDouble()))));
     }
 
     /// <summary>The model was unloaded: a later failure starts a new streak.</summary>
-    public void ResetStreak() => Volatile.Write(ref _consecutiveFailures, 0);
-
-    private FailSafeMemory Memory() =>
-        Volatile.Read(ref _memory) ?? Interlocked.CompareExchange(ref _memory, new FailSafeMemory(), null) ?? _memory!;
-
-    /// <summary>
-    /// What a policy remembers once a load has failed or content has served; the policy locks it while it reads or
-    /// changes it (it is private to the policy, so nothing else takes that lock).
-    /// </summary>
-    private sealed class FailSafeMemory
+    public void ResetStreak()
     {
-        public List<(string Hash, string Cause)>? Rejected;
-        public List<string>? RolledBack; // The rejected hashes a rollback went back from (held back from explicit reloads too).
-        public List<string>? Served;
-        public ModelLoadException? LastFailure;
-        public long RetryNotBefore;
-
-        public void Reject(string hash, string cause)
+        if (Volatile.Read(ref _memory) is { } memory)
         {
-            if (IsRejected(hash, out _))
-            {
-                return;
-            }
-
-            List<(string Hash, string Cause)> rejected = Rejected ??= new(capacity: 1);
-            if (rejected.Count == RejectedHashLimit)
-            {
-                rejected.RemoveAt(0);
-            }
-
-            rejected.Add((hash, cause));
-        }
-
-        public bool IsRejected(string hash, [NotNullWhen(true)] out string? cause)
-        {
-            if (Rejected is not null)
-            {
-                foreach ((string rejected, string why) in Rejected)
-                {
-                    if (rejected == hash)
-                    {
-                        cause = why;
-                        return true;
-                    }
-                }
-            }
-
-            cause = null;
-            return false;
+            Volatile.Write(ref memory.ConsecutiveFailures, 0);
         }
     }
+
+    // The first failure (or served content hash) makes the memory: concurrent first calls keep one, the others' is dropped.
+    private FailSafeMemory Memory() =>
+        Volatile.Read(ref _memory) ?? Interlocked.CompareExchange(ref _memory, new FailSafeMemory(), null) ?? _memory!;
 }

@@ -18,10 +18,16 @@ internal interface IGenerationOwner<TModel>
 
     /// <summary>The generation's model was disposed: nothing may keep it reachable any more.</summary>
     void OnGenerationDisposed(ModelGeneration<TModel> generation);
+
+    /// <summary>A generation charged <paramref name="bytes"/> to the cache's budget stopped serving: they drain. Once per generation.</summary>
+    void OnChargeDraining(long bytes);
+
+    /// <summary>A generation charged <paramref name="bytes"/> to the cache's budget was disposed: they are free. Once per generation.</summary>
+    void OnChargeReleased(long bytes, bool draining);
 }
 
 /// <summary>
-/// Where a <see cref="ModelSlot{TModel}"/> reads its model's name, description, clock and log, and what it tells under
+/// Where a <see cref="ModelSlot{TModel}"/> reads its model's name, description, settings, clock and log, and what it tells under
 /// its lock (the fail-safe, the timers, the budget member): the cache's <see cref="ServingChanges{TModel}"/>, or a
 /// <see cref="GenerationContext"/> for a slot made on its own. One reference in the slot instead of one each.
 /// </summary>
@@ -30,6 +36,9 @@ internal interface IGenerationContext
     string ModelName { get; }
 
     string SourceDescription { get; }
+
+    /// <summary>The model's settings (the cache's snapshot, read as they are).</summary>
+    ModelOptions Options { get; }
 
     TimeProvider TimeProvider { get; }
 
@@ -41,10 +50,22 @@ internal interface IGenerationContext
 
     /// <summary>The budget member the slot publishes its standing to; none for a model the budget never evicts (pinned, eager).</summary>
     BudgetMember? SlotMember { get; }
+
+    /// <summary>The budget the slot's generations are charged to (by the loads), if any.</summary>
+    MemoryBudget? Budget { get; }
+
+    /// <summary>The cache's member in <see cref="Budget"/>, to which its generations' charges count (also for a pinned or eager model).</summary>
+    BudgetMember? Member { get; }
 }
 
 /// <summary>An <see cref="IGenerationContext"/> of fixed values (a slot or a generation made on its own, as tests do).</summary>
-internal sealed record GenerationContext(string ModelName, string SourceDescription, TimeProvider TimeProvider, ILogger Logger, FailSafePolicy FailSafe, IServingTimers Timers, BudgetMember? SlotMember) : IGenerationContext;
+internal sealed record GenerationContext(string ModelName, string SourceDescription, ModelOptions Options, TimeProvider TimeProvider, ILogger Logger, FailSafePolicy FailSafe, IServingTimers Timers, BudgetMember? SlotMember) : IGenerationContext
+{
+    // A slot made on its own is charged to no budget: the loads of a cache charge, through its ServingChanges.
+    public MemoryBudget? Budget => null;
+
+    public BudgetMember? Member => SlotMember;
+}
 
 /// <summary>The owner of a generation made on its own (no slot): its disposal tells nobody.</summary>
 internal sealed class LoneGenerationOwner<TModel>(string modelName, ILogger logger) : IGenerationOwner<TModel>
@@ -55,6 +76,15 @@ internal sealed class LoneGenerationOwner<TModel>(string modelName, ILogger logg
     public ILogger Logger => logger;
 
     public void OnGenerationDisposed(ModelGeneration<TModel> generation)
+    {
+    }
+
+    // A generation made on its own is charged to no budget (its constructor takes no charge).
+    public void OnChargeDraining(long bytes)
+    {
+    }
+
+    public void OnChargeReleased(long bytes, bool draining)
     {
     }
 }

@@ -16,7 +16,11 @@ internal sealed class ModelGeneration<TModel>
 {
     // The slot that made it (its name and log, and news of its disposal): one reference, no delegate.
     private readonly IGenerationOwner<TModel> _owner;
-    private readonly GenerationCharge? _charge;
+
+    // The bytes charged to the cache's memory budget (-1: none), told to it through the owner; and where they stand
+    // (GenerationCharge.Resident, Draining, Released). Fields here rather than a charge object (issue 18: 48 bytes a name).
+    private readonly long _chargedBytes;
+    private int _chargeState;
 
     // Starts at 1: the cache's own reference, released when the generation is retired. Counted leases add one each;
     // pinned leases are not counted here (LeasePins).
@@ -25,12 +29,15 @@ internal sealed class ModelGeneration<TModel>
     private int _disposed;
     private ModelArtifact? _artifact;
 
+    // Whether the version's id is the content's hash (it is whenever the content has one): the hash is not kept twice.
+    private readonly bool _idIsContentHash;
+
     // owner is told once the model is disposed, so it can drop its reference and let the model be collected.
     // charge: the bytes it holds against a memory budget, if the cache has one.
     public ModelGeneration(IGenerationOwner<TModel> owner, TModel model, ModelVersion version, ModelArtifact? artifact, GenerationCharge? charge = null)
     {
         _owner = owner;
-        _charge = charge;
+        _chargedBytes = charge is { Bytes: var bytes } ? bytes : -1;
         Model = model;
         Version = version;
         _artifact = artifact;
@@ -56,7 +63,12 @@ internal sealed class ModelGeneration<TModel>
     public ModelArtifact? Artifact => Volatile.Read(ref _artifact);
 
     /// <summary>The SHA-256 of the content it was loaded from, or <see langword="null"/> (a factory built it, or the source had no bytes).</summary>
-    public string? ContentHash { get; init; }
+    /// <remarks>The version's id, when there is one (<see cref="GenerationFactory"/> makes it the id): one string, not two references.</remarks>
+    public string? ContentHash
+    {
+        get => _idIsContentHash ? Version.Id : null;
+        init => _idIsContentHash = value is null ? false : value == Version.Id ? true : throw new ArgumentException($"The content hash of generation {Version.Generation} is not its version's id ({Version.Id}).", nameof(value));
+    }
 
     /// <summary>Leases alive on this generation (not counting the cache's own reference).</summary>
     public int ActiveLeases
@@ -141,7 +153,13 @@ internal sealed class ModelGeneration<TModel>
     }
 
     /// <summary>The generation no longer serves (swapped out or unloaded), though leases or the drain delay may keep it: its bytes count as draining.</summary>
-    public void StopServing() => _charge?.OnRetired();
+    public void StopServing()
+    {
+        if (_chargedBytes >= 0 && Interlocked.CompareExchange(ref _chargeState, GenerationCharge.Draining, GenerationCharge.Resident) == GenerationCharge.Resident)
+        {
+            _owner.OnChargeDraining(_chargedBytes);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void OnPinEndedAfterRetirement()
@@ -166,8 +184,23 @@ internal sealed class ModelGeneration<TModel>
 
         Volatile.Write(ref _artifact, null);
         DisposeModel();
-        _charge?.OnDisposed();
+        ReleaseCharge();
         _owner.OnGenerationDisposed(this);
+    }
+
+    // Once, whatever StopServing does at the same time: the exchange and its compare-and-swap order the two.
+    private void ReleaseCharge()
+    {
+        if (_chargedBytes < 0)
+        {
+            return;
+        }
+
+        int previous = Interlocked.Exchange(ref _chargeState, GenerationCharge.Released);
+        if (previous != GenerationCharge.Released)
+        {
+            _owner.OnChargeReleased(_chargedBytes, draining: previous == GenerationCharge.Draining);
+        }
     }
 
     private void DisposeModel()

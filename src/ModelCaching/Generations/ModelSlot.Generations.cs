@@ -19,12 +19,12 @@ internal sealed partial class ModelSlot<TModel>
 
     /// <summary>A new generation, numbered (<see cref="GenerationFactory.Create"/>), retired here once it stops serving.</summary>
     public ModelGeneration<TModel> CreateGeneration(TModel model, ModelArtifact? artifact, long size, Budget.GenerationCharge? charge) =>
-        GenerationFactory.Create(this, _context, GenerationFactory.KeepsContent(_options), Interlocked.Increment(ref _generationCount), model, artifact, size, charge);
+        GenerationFactory.Create(this, _context, GenerationFactory.KeepsContent(_context.Options), Interlocked.Increment(ref _generationCount), model, artifact, size, charge);
 
     /// <summary>Raw bytes a generation from <paramref name="artifact"/> keeps while it serves (charged beside the model): its own, and the previous version's (<see cref="ModelRollbackRetention.Artifact"/>; a rollback empties the rollback slot).</summary>
     public long RetainedBytes(ModelArtifact? artifact, ModelLoadReason reason)
     {
-        long own = GenerationFactory.KeepsContent(_options) && artifact is { HasContent: true } ? artifact.Length : 0;
+        long own = GenerationFactory.KeepsContent(_context.Options) && artifact is { HasContent: true } ? artifact.Length : 0;
         long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
             ? 0
             : _serving?.Artifact?.Length ?? _rollback.ArtifactBytes;
@@ -48,6 +48,11 @@ internal sealed partial class ModelSlot<TModel>
 
     void IGenerationOwner<TModel>.OnGenerationDisposed(ModelGeneration<TModel> generation) => Volatile.Read(ref _retirement)?.Forget(generation);
 
+    // Only the loads charge a generation (LoadRunner.Charge, to the context's budget and member), so there is a budget here.
+    void IGenerationOwner<TModel>.OnChargeDraining(long bytes) => _context.Budget!.MoveToDraining(bytes, _context.Member);
+
+    void IGenerationOwner<TModel>.OnChargeReleased(long bytes, bool draining) => _context.Budget!.ReleaseCharge(bytes, draining, _context.Member);
+
     // Hands a generation that stopped serving to the retirement, made now if this is the first.
     private void RetireLater(ModelGeneration<TModel>? generation, TimeSpan? drainDelay = null)
     {
@@ -59,7 +64,7 @@ internal sealed partial class ModelSlot<TModel>
 
     private GenerationRetirement<TModel> MakeRetirement()
     {
-        var made = new GenerationRetirement<TModel>(_context.TimeProvider, _options.DrainDelay);
+        var made = new GenerationRetirement<TModel>(_context.TimeProvider, _context.Options.DrainDelay);
         return Interlocked.CompareExchange(ref _retirement, made, null) ?? made;
     }
 }

@@ -15,7 +15,6 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     where TModel : class
 {
     private readonly IGenerationContext _context;
-    private readonly ModelOptions _options;
     private readonly RollbackSlot<TModel> _rollback;
 
     // Made at the first retirement (most models never swap a generation out); its generations' disposals come through here.
@@ -30,17 +29,16 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     private string? _lastError;
 
     public ModelSlot(string name, string sourceDescription, ModelOptions<TModel> options, TimeProvider timeProvider, ILogger logger, FailSafePolicy failSafe, IServingTimers timers, Budget.BudgetMember? member = null)
-        : this(new GenerationContext(name, sourceDescription, timeProvider, logger, failSafe, timers, member), options)
+        : this(new GenerationContext(name, sourceDescription, options, timeProvider, logger, failSafe, timers, member))
     {
     }
 
-    // context: where the name, description, clock, log, fail-safe, timers and budget member are read (the cache's
-    // ServingChanges), none kept here.
-    public ModelSlot(IGenerationContext context, ModelOptions<TModel> options)
+    // context: where the name, description, options, clock, log, fail-safe, timers and budget member are read (the
+    // cache's ServingChanges), none kept here.
+    public ModelSlot(IGenerationContext context)
     {
         _context = context;
-        _options = options;
-        _rollback = RollbackSlot<TModel>.For(options.RollbackRetention);
+        _rollback = RollbackSlot<TModel>.For(context.Options.RollbackRetention);
     }
 
     /// <summary>The generation serving now, or <see langword="null"/>.</summary>
@@ -216,7 +214,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
             _context.FailSafe.ResetStreak();
         }
 
-        RetireLater(unloaded, evict ? _options.EvictionDrainDelay : null);
+        RetireLater(unloaded, evict ? _context.Options.EvictionDrainDelay : null);
         RetireLater(_rollback.ReleaseGeneration());
         return unloaded;
     }

@@ -32,8 +32,8 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     // Told when a template's model fails its first load (it is not kept); none for a model registered by name.
     private readonly IModelCacheOwner? _owner;
 
-    // Set when a template's model is dropped after its first load failed, before its owner is told.
-    private ModelLoadException? _droppedFailure;
+    // The Reloaded and Unloaded handlers, made at the first one subscribed (most of a template's models have none).
+    private ServingEvents? _events;
 
     // The timers (retry, refresh-ahead, idle), which the slot arms through this: made with the cache when its options ask
     // for a refresh or an idle unload, else at the first retry armed (most of a template's models never fail).
@@ -52,12 +52,20 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         Member = budget?.Join(this, hits);
         _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(timeProvider, settings) : null;
 
-        Slot = new ModelSlot<TModel>(this, settings);
+        Slot = new ModelSlot<TModel>(this);
     }
 
-    public event EventHandler<ModelReloadedEventArgs>? Reloaded;
+    public event EventHandler<ModelReloadedEventArgs>? Reloaded
+    {
+        add => Events().AddReloaded(value);
+        remove => Volatile.Read(ref _events)?.RemoveReloaded(value);
+    }
 
-    public event EventHandler<ModelUnloadedEventArgs>? Unloaded;
+    public event EventHandler<ModelUnloadedEventArgs>? Unloaded
+    {
+        add => Events().AddUnloaded(value);
+        remove => Volatile.Read(ref _events)?.RemoveUnloaded(value);
+    }
 
     /// <summary>The cache whose slot this is: the events' sender and the metrics' source.</summary>
     public ModelCache<TModel> Cache { get; }
@@ -90,13 +98,15 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
 
     string IGenerationContext.SourceDescription => Cache.SourceDescription;
 
+    ModelOptions IGenerationContext.Options => Cache.Settings;
+
     IServingTimers IGenerationContext.Timers => this;
 
     // Pinned and eager models are never evicted: their member keeps the standing it starts with (Kept).
     BudgetMember? IGenerationContext.SlotMember => Cache.Settings is { Pinned: false, Policy: not ModelLoadPolicy.Eager } ? Member : null;
 
     /// <summary>The failure of a template's model that never loaded and was not kept.</summary>
-    public ModelLoadException? DroppedFailure => Volatile.Read(ref _droppedFailure);
+    public ModelLoadException? DroppedFailure => _failSafe.DroppedFailure;
 
     /// <summary>What a caller of a disposed cache gets: the failure of a dropped template model, or <see cref="ObjectDisposedException"/>.</summary>
     public Exception DisposedError()
@@ -134,7 +144,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
             Log.RolledBack(_logger, Cache.Name, previous.Version.Id, generation.Version.Id);
         }
 
-        Raise(Reloaded, new ModelReloadedEventArgs(Cache.Name, previous?.Version, generation.Version, reason));
+        Raise(Volatile.Read(ref _events)?.Reloaded, new ModelReloadedEventArgs(Cache.Name, previous?.Version, generation.Version, reason));
     }
 
     /// <summary>A load found the serving content unchanged (a degraded model recovers).</summary>
@@ -187,7 +197,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         {
             // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets it
             // now, logs the failure (rate-limited per template) and disposes it once its callers have their failure.
-            Volatile.Write(ref _droppedFailure, failure);
+            _failSafe.Drop(failure);
             _owner!.OnFirstLoadFailed(Cache, failure, attempt.Completion.Task);
             return;
         }
@@ -217,7 +227,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         History.CountUnload();
         _metrics.RecordUnload(Cache, reason);
         Log.Unloaded(_logger, Cache.Name, unloaded.Version.Id, reason);
-        Raise(Unloaded, new ModelUnloadedEventArgs(Cache.Name, unloaded.Version, reason));
+        Raise(Volatile.Read(ref _events)?.Unloaded, new ModelUnloadedEventArgs(Cache.Name, unloaded.Version, reason));
         return true;
     }
 
@@ -250,6 +260,9 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         var made = new ServingTimers(_timeProvider, Cache.Settings, Cache.Loads);
         return Interlocked.CompareExchange(ref _timers, made, null) ?? made;
     }
+
+    private ServingEvents Events() =>
+        Volatile.Read(ref _events) ?? Interlocked.CompareExchange(ref _events, new ServingEvents(), null) ?? _events!;
 
     // Raises an event (rare: once per load or unload) without letting a handler's exception reach the load.
     private void Raise<TArgs>(EventHandler<TArgs>? handler, TArgs args)

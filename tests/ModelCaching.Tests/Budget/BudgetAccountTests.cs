@@ -70,7 +70,7 @@ public sealed class BudgetAccountTests
         Assert.Equal(new MemorySnapshot(100, 30, 30, 20, 2, 1), account.Snapshot(waiting: 2));
     }
 
-    private static BudgetMember Member() => new(new NoCache(), new EvictionEntry("m"), hits: null) { Joined = true };
+    private static BudgetMember Member() => new(new NoCache(), hits: null) { Joined = true };
 
     private sealed class NoCache : IBudgetedCache
     {

@@ -65,7 +65,7 @@ public sealed class BudgetMemberTests
 
         await cache.GetModelAsync();
         Assert.Equal(5, member.Held);
-        Assert.True(member.Resident);
+        Assert.True(member.HoldsBytes);
 
         // A reload charges the new generation before the old one leaves: resident throughout.
         source.Content = "1234567";
@@ -74,7 +74,7 @@ public sealed class BudgetMemberTests
 
         cache.Invalidate();
         Assert.Equal(0, member.Held);
-        Assert.False(member.Resident);
+        Assert.False(member.HoldsBytes);
         Assert.True(member.Joined);
 
         await cache.DisposeAsync();
@@ -133,7 +133,7 @@ public sealed class BudgetMemberTests
     [Fact]
     public void RecordedMisses_WithoutAHitCounter_AreItsUses()
     {
-        var member = new BudgetMember(new NoCache("m"), new EvictionEntry("m"), hits: null);
+        var member = new BudgetMember(new NoCache("m"), hits: null);
 
         member.RecordMiss();
         member.RecordMiss();
@@ -145,16 +145,16 @@ public sealed class BudgetMemberTests
     [Fact]
     public void HeldBytes_MakeTheEntryResident_AndNoneLeftEndsItsProbation()
     {
-        var entry = new EvictionEntry("m");
-        var member = new BudgetMember(new NoCache("m"), entry, hits: null) { Joined = true };
+        var member = new BudgetMember(new NoCache("m"), hits: null) { Joined = true };
+        EvictionEntry entry = member.Entry;
 
         member.AddHeld(100);
         entry.Overdraft = true;
-        Assert.True(member.Resident);
+        Assert.True(member.HoldsBytes);
         Assert.True(entry.Resident);
 
         member.AddHeld(-100);
-        Assert.False(member.Resident);
+        Assert.False(member.HoldsBytes);
         Assert.False(entry.Resident);
         Assert.False(entry.Overdraft);
     }
@@ -162,8 +162,8 @@ public sealed class BudgetMemberTests
     [Fact]
     public void AMemberThatLeft_StillCountsItsBytes_ButNoLongerMovesTheNamesEntry()
     {
-        var entry = new EvictionEntry("m");
-        var member = new BudgetMember(new NoCache("m"), entry, hits: null) { Joined = false };
+        var member = new BudgetMember(new NoCache("m"), hits: null) { Joined = false };
+        EvictionEntry entry = member.Entry;
 
         member.AddHeld(100);
 

@@ -34,7 +34,9 @@ public sealed class EvictionPlannerTests
 
         Assert.False(earlier.Joined);
         Assert.True(later.Joined);
-        Assert.Same(earlier.Entry, later.Entry);
+        // Each member is its name's entry: the later one goes on from the earlier one's history.
+        Assert.Equal((earlier.Size, earlier.Cost, earlier.Frequency, earlier.Epoch, earlier.Priority), (later.Size, later.Cost, later.Frequency, later.Epoch, later.Priority));
+        Assert.Equal((10L, 2.0), (later.Size, later.Cost));
         Assert.True(later.EverServed);
 
         // The earlier cache's late leave changes nothing for the later one.
@@ -100,7 +102,7 @@ public sealed class EvictionPlannerTests
         planner.EndEviction(victims[0], evicted: true);
 
         Assert.False(member.Evicting);
-        Assert.True(member.Resident);
+        Assert.True(member.HoldsBytes);
         Assert.True(member.Entry.Resident);
     }
 

@@ -63,7 +63,7 @@ public sealed class MemoryBudgetFitTests
     {
         private readonly MemoryBudget _budget;
         private readonly BudgetMember _member;
-        private GenerationCharge? _charge;
+        private HeldCharge? _charge;
 
         public Serving(string name, MemoryBudget budget)
         {
@@ -79,13 +79,13 @@ public sealed class MemoryBudgetFitTests
         public void Load(long bytes)
         {
             MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, progress: null);
-            Volatile.Write(ref _charge, _budget.Charge(_member, reservation, bytes, loadSeconds: 0.01));
+            Volatile.Write(ref _charge, _budget.ChargeHeld(_member, reservation, bytes, loadSeconds: 0.01));
             _member.Publish(EvictionStanding.Evictable);
         }
 
         public bool Evict()
         {
-            GenerationCharge? charge = Interlocked.Exchange(ref _charge, null);
+            HeldCharge? charge = Interlocked.Exchange(ref _charge, null);
             if (charge is null)
             {
                 return false;

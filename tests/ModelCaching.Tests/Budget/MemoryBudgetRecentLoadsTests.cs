@@ -121,8 +121,8 @@ public sealed class MemoryBudgetRecentLoadsTests
     /// <summary>A cache as the budget sees it: loads reserve then charge; an eviction retires the generation, whose bytes drain until released.</summary>
     private sealed class Member(string name, MemoryBudget budget, TimeSpan drainDelay) : IBudgetedCache
     {
-        private GenerationCharge? _serving;
-        private GenerationCharge? _draining;
+        private HeldCharge? _serving;
+        private HeldCharge? _draining;
         private BudgetMember? _member;
 
         public string Name => name;
@@ -131,14 +131,14 @@ public sealed class MemoryBudgetRecentLoadsTests
         {
             _member = budget.Join(this);
             MemoryBudget.Reservation reservation = budget.Reserve(_member, Size, CancellationToken.None, progress: null);
-            Volatile.Write(ref _serving, budget.Charge(_member, reservation, Size, loadSeconds: 0.01, drainDelay: drainDelay));
+            Volatile.Write(ref _serving, budget.ChargeHeld(_member, reservation, Size, loadSeconds: 0.01, drainDelay: drainDelay));
             _member.Publish(EvictionStanding.Evictable);
             budget.OnServing();
         }
 
         public bool Evict()
         {
-            GenerationCharge? charge = Interlocked.Exchange(ref _serving, null);
+            HeldCharge? charge = Interlocked.Exchange(ref _serving, null);
             if (charge is null)
             {
                 return false;

@@ -54,7 +54,7 @@ public sealed class MemoryBudgetResidencyTests
     {
         private readonly MemoryBudget _budget;
         private readonly BudgetMember _member;
-        private GenerationCharge? _charge;
+        private HeldCharge? _charge;
 
         public Tenant(string name, MemoryBudget budget)
         {
@@ -73,7 +73,7 @@ public sealed class MemoryBudgetResidencyTests
         public void Load(long bytes)
         {
             MemoryBudget.Reservation reservation = _budget.Reserve(_member, bytes, CancellationToken.None, progress: null);
-            Volatile.Write(ref _charge, _budget.Charge(_member, reservation, bytes, loadSeconds: 0.01));
+            Volatile.Write(ref _charge, _budget.ChargeHeld(_member, reservation, bytes, loadSeconds: 0.01));
             _member.Publish(EvictionStanding.Evictable);
         }
 

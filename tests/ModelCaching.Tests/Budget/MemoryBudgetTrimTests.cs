@@ -40,8 +40,8 @@ public sealed class MemoryBudgetTrimTests
     /// <summary>A cache as the budget sees it: loads reserve then charge; an eviction retires the generation, whose bytes drain until released.</summary>
     private sealed class Member(string name, MemoryBudget budget) : IBudgetedCache
     {
-        private GenerationCharge? _serving;
-        private GenerationCharge? _draining;
+        private HeldCharge? _serving;
+        private HeldCharge? _draining;
         private BudgetMember? _member;
 
         public string Name => name;
@@ -54,14 +54,14 @@ public sealed class MemoryBudgetTrimTests
         {
             _member = budget.Join(this);
             MemoryBudget.Reservation reservation = budget.Reserve(_member, 100, CancellationToken.None, progress: null);
-            Volatile.Write(ref _serving, budget.Charge(_member, reservation, 100, loadSeconds: 0.01));
+            Volatile.Write(ref _serving, budget.ChargeHeld(_member, reservation, 100, loadSeconds: 0.01));
             _member.Publish(EvictionStanding.Evictable);
             budget.OnServing();
         }
 
         public bool Evict()
         {
-            GenerationCharge? charge = Interlocked.Exchange(ref _serving, null);
+            HeldCharge? charge = Interlocked.Exchange(ref _serving, null);
             if (charge is null)
             {
                 return false;

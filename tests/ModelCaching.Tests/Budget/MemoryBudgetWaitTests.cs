@@ -70,7 +70,7 @@ public sealed class MemoryBudgetWaitTests
     {
         var budget = new MemoryBudget("tenants", limit: 100);
         BudgetMember holder = budget.Join(new Unevictable("holder"));
-        GenerationCharge charge = budget.Charge(holder, budget.Reserve(holder, 100, CancellationToken.None, progress: null), 100, loadSeconds: 0.01);
+        HeldCharge charge = budget.ChargeHeld(holder, budget.Reserve(holder, 100, CancellationToken.None, progress: null), 100, loadSeconds: 0.01);
 
         Task<MemoryBudget.Reservation> waiting = ReserveAsync(budget, "waiting", 100, CancellationToken.None);
         await Eventually.TrueAsync(() => budget.Snapshot().Waiting == 1, "the load waits");

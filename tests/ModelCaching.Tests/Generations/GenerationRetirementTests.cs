@@ -206,6 +206,11 @@ public sealed class GenerationRetirementTests
         public Microsoft.Extensions.Logging.ILogger Logger => NullLogger.Instance;
 
         public void OnGenerationDisposed(ModelGeneration<TModel> generation) => retirement.Forget(generation);
+
+        // The generations here are charged to no budget.
+        public void OnChargeDraining(long bytes) => throw new InvalidOperationException("not charged");
+
+        public void OnChargeReleased(long bytes, bool draining) => throw new InvalidOperationException("not charged");
     }
 
     /// <summary>A model with nothing to dispose.</summary>

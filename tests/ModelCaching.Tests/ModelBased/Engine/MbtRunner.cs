@@ -339,6 +339,13 @@ public sealed partial class MbtRunner : IDisposable
             {
                 _violations.Add(CultureInfoText($"[budget-cap] {budget.UsedBytes} B in use > {allowed} B allowed (limit {budget.LimitBytes} + {MbtInvariants.Overdraft} x {_maxDeclared} B) while {string.Join(", ", evictable)} could be evicted ({BudgetText()})"));
             }
+
+            // Each generation drains and releases its charge once (it keeps the charge's state itself, issue 18): a charge
+            // drained or released twice leaves a count below zero.
+            if (budget.ResidentBytes < 0 || budget.DrainingBytes < 0 || budget.ReservedBytes < 0)
+            {
+                _violations.Add(CultureInfoText($"[budget-cap] a count below zero: a charge drained or released twice ({BudgetText()})"));
+            }
         }
     }
 
