@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Primitives;
 using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
 using ModelCaching.Expiration;
@@ -16,8 +15,6 @@ public sealed partial class ModelCache<TModel>
 {
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
-
-    private readonly IDisposable? _changeSubscription;
 
     // What the loads keep between them (a runner lives only while it has work; issue 18): the IModelSource (with the
     // settings' loader) or IModelFactory<TModel>, the load slots, the last size (the next estimate), the misses, and
@@ -83,11 +80,7 @@ public sealed partial class ModelCache<TModel>
         _slot = _changes.Slot;
         _changes.Timers?.Drive(this);
 
-        // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
-        if (factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
-        {
-            _changeSubscription = ChangeToken.OnChange(factory is null ? source!.GetChangeToken : factory.GetChangeToken, static cache => LoadRunner<TModel>.OnSourceChanged(cache), this);
-        }
+        SourceWatch<TModel>.Start(this, source, factory);
 
         metrics.Register(this);
     }
@@ -146,7 +139,7 @@ public sealed partial class ModelCache<TModel>
 
         _changes.Timers?.Dispose();
         LoadRunner<TModel> loads = LoadRunner<TModel>.Close(this);
-        _changeSubscription?.Dispose();
+        SourceWatch<TModel>.Stop(this);
         LoadRunner<TModel>.DisposeOwnedSource(this);
         loads.AbandonAll();
         _slot.ReleaseAll();

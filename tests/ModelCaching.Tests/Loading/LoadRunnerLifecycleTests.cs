@@ -228,6 +228,21 @@ public sealed class LoadRunnerLifecycleTests
         Assert.Equal("built-2", cache.GetModel().Content);
     }
 
+    [Fact]
+    public async Task A_watched_model_keeps_its_subscription_beside_it_and_ends_it_at_disposal()
+    {
+        var factory = new GatedFactory { Watched = true };
+        var cache = new ModelCache<FakeModel>("watched", new ModelOptions<FakeModel> { Factory = factory, DrainDelay = TimeSpan.Zero }, new FakeTimeProvider());
+        Assert.Equal("built-1", (await cache.GetModelAsync()).Content);
+
+        await cache.DisposeAsync();
+        factory.Change();
+
+        // Nothing loads after disposal: the change token's callback was removed (one would start a load on a runner).
+        Assert.Equal(1, factory.Builds);
+        Assert.False(factory.HasCallbacks);
+    }
+
     /// <summary>A factory that can block (until released), spin a little, fail, count its builds and catch two at once.</summary>
     private sealed class GatedFactory : IModelFactory<FakeModel>
     {
@@ -290,10 +305,38 @@ public sealed class LoadRunnerLifecycleTests
             }
         }
 
-        public IChangeToken? GetChangeToken() => Watched ? new CancellationChangeToken(_changes.Token) : null;
+        public bool HasCallbacks { get; private set; }
+
+        public IChangeToken? GetChangeToken() => Watched ? new RecordingToken(this, Volatile.Read(ref _changes).Token) : null;
 
         public void Release() => _gate.Release();
 
         public void Change() => Interlocked.Exchange(ref _changes, new CancellationTokenSource()).Cancel();
+
+        /// <summary>A change token that tells its factory whether a callback is registered on it now.</summary>
+        private sealed class RecordingToken(GatedFactory factory, CancellationToken token) : IChangeToken
+        {
+            private readonly CancellationChangeToken _inner = new(token);
+
+            public bool HasChanged => _inner.HasChanged;
+
+            public bool ActiveChangeCallbacks => true;
+
+            public IDisposable RegisterChangeCallback(Action<object?> callback, object? state)
+            {
+                IDisposable registration = _inner.RegisterChangeCallback(callback, state);
+                factory.HasCallbacks = true;
+                return new Unregister(factory, registration);
+            }
+
+            private sealed class Unregister(GatedFactory factory, IDisposable registration) : IDisposable
+            {
+                public void Dispose()
+                {
+                    factory.HasCallbacks = false;
+                    registration.Dispose();
+                }
+            }
+        }
     }
 }
