@@ -108,7 +108,11 @@ public sealed class LoadRunnerLifecycleTests
 
                             break;
                         case 2:
-                            cache.ReloadAsync().Wait(Bound);
+                            if (!cache.ReloadAsync().Wait(Bound))
+                            {
+                                Interlocked.Increment(ref failures);
+                            }
+
                             break;
                         default:
                             using (ModelLease<FakeModel> lease = cache.AcquireAsync().AsTask().Result)
