@@ -233,6 +233,25 @@ public sealed class LoadRunnerLifecycleTests
     }
 
     [Fact]
+    public async Task A_refresh_ahead_timer_loads_on_a_new_runner_and_drops_it_after()
+    {
+        var time = new FakeTimeProvider();
+        var factory = new GatedFactory();
+        await using var cache = new ModelCache<FakeModel>("expiring", new ModelOptions<FakeModel> { Factory = factory, DrainDelay = TimeSpan.Zero, Policy = ModelLoadPolicy.Expiring, TimeToLive = TimeSpan.FromMinutes(10) }, time);
+        Assert.Equal("built-1", (await cache.GetModelAsync()).Content);
+        Assert.Null(LoadRunner<FakeModel>.Current(cache));
+
+        for (int refresh = 2; refresh <= 4; refresh++)
+        {
+            time.Advance(TimeSpan.FromMinutes(10));
+            int expected = refresh;
+            Assert.True(SpinWait.SpinUntil(() => cache.Version?.Generation == expected && LoadRunner<FakeModel>.Current(cache) is null, Bound), $"refresh {refresh}");
+        }
+
+        Assert.Equal("built-4", cache.GetModel().Content);
+    }
+
+    [Fact]
     public async Task A_watched_model_keeps_its_subscription_beside_it_and_ends_it_at_disposal()
     {
         var factory = new GatedFactory { Watched = true };
