@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Primitives;
 using ModelCaching.Budget;
 using ModelCaching.Diagnostics;
 using ModelCaching.Expiration;
@@ -17,13 +16,21 @@ public sealed partial class ModelCache<TModel>
     // How long DisposeAsync waits, in total, for running loads' threads to end after cancelling them.
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
-    private readonly IDisposable? _changeSubscription;
+    // What the loads keep between them (a runner lives only while it has work; issue 18): the IModelSource (with the
+    // settings' loader) or IModelFactory<TModel>, the load slots, the last size (the next estimate), the misses, and
+    // whether the source ever returned content (metrics may then name the model; a template's made-up name is not).
+    private readonly object _origin;
+    private readonly ModelLoadLimiter _limiter;
+    private long _lastSize;
+    private long _misses;
+    private volatile bool _sourceFound;
 
-    // 1 once a DisposeAsync has started waiting for the loads to end: a second DisposeAsync returns at once.
-    private int _disposeWaitStarted;
+    // The loads' runner while a load runs, is queued or waits for an abandoned thread, or for good once disposal closed it.
+    private LoadRunner<TModel>? _runner;
 
     // Above 0 when a provider owns the cache (its creation order there): its own DisposeAsync does not wait for load threads,
     // the provider waits for every cache's at once, under one deadline (the container also disposes it, as a keyed singleton).
+    // -1 once a DisposeAsync of a cache nobody owns has started waiting for the loads: a second DisposeAsync returns at once.
     private long _ownerOrder;
 
     /// <summary>Creates a cache for the model <paramref name="name"/>.</summary>
@@ -64,19 +71,16 @@ public sealed partial class ModelCache<TModel>
 
         // A source (with a loader) or a factory: where each generation comes from.
         IModelSource? source = factory is null ? settings.ResolveSource(timeProvider, loggerFactory)! : null;
-        SourceDescription = factory?.Description ?? source!.Description;
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
+        _origin = (object?)factory ?? source!;
+        _limiter = loadLimiter;
         _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, budget, _hits, owner);
         _slot = _changes.Slot;
-        _loads = new LoadRunner<TModel>(_changes, settings, source, factory, loadLimiter);
+        _changes.Timers?.Drive(this);
 
-        // A factory that never has a change token (a template's by name, a delegate without one) is not watched.
-        if (factory is not (NamedModelFactory<TModel> or DelegateModelFactory<TModel> { HasChangeToken: false }))
-        {
-            _changeSubscription = ChangeToken.OnChange(factory is null ? source!.GetChangeToken : factory.GetChangeToken, _loads.OnSourceChanged);
-        }
+        SourceWatch<TModel>.Start(this, source, factory);
 
         metrics.Register(this);
     }
@@ -93,24 +97,25 @@ public sealed partial class ModelCache<TModel>
     public async ValueTask DisposeAsync()
     {
         DisposeCore();
-        if (Volatile.Read(ref _ownerOrder) > 0 || Interlocked.Exchange(ref _disposeWaitStarted, 1) != 0 || _loads.Ended.IsCompleted)
+        Task ended = LoadRunner<TModel>.Close(this).Ended;
+        if (Interlocked.CompareExchange(ref _ownerOrder, -1, 0) != 0 || ended.IsCompleted)
         {
             return;
         }
 
         // A cancelled step usually ends at once and its model is disposed with it; one that ignores its token is given
         // a bounded time (real time: it is a real thread), then left to end on its own.
-        await Task.WhenAny(_loads.Ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
+        await Task.WhenAny(ended, Task.Delay(DisposeWaitForLoad)).ConfigureAwait(false);
     }
 
-    long IOwnedModelCache.OwnerOrder => Volatile.Read(ref _ownerOrder);
+    long IOwnedModelCache.OwnerOrder => Math.Max(Volatile.Read(ref _ownerOrder), 0);
 
     void IOwnedModelCache.AttachOwner(long order) => Volatile.Write(ref _ownerOrder, order);
 
     Task IOwnedModelCache.CloseAsync()
     {
         DisposeCore();
-        return _loads.Ended;
+        return LoadRunner<TModel>.Close(this).Ended;
     }
 
     /// <summary>
@@ -123,7 +128,7 @@ public sealed partial class ModelCache<TModel>
     public Task StartAsync(CancellationToken cancellationToken = default) =>
         _options.Policy != ModelLoadPolicy.Eager || _slot.Serving is not null
             ? Task.CompletedTask
-            : _loads.Request(ModelLoadReason.Startup).WaitAsync(cancellationToken);
+            : LoadRunner<TModel>.Request(this, ModelLoadReason.Startup).WaitAsync(cancellationToken);
 
     private void DisposeCore()
     {
@@ -133,12 +138,31 @@ public sealed partial class ModelCache<TModel>
         }
 
         _changes.Timers?.Dispose();
-        _loads.Close();
-        _changeSubscription?.Dispose();
-        _loads.DisposeOwnedSource();
-        _loads.AbandonAll();
+        LoadRunner<TModel> loads = LoadRunner<TModel>.Close(this);
+        SourceWatch<TModel>.Stop(this);
+        LoadRunner<TModel>.DisposeOwnedSource(this);
+        loads.AbandonAll();
         _slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);
         _changes.Metrics.Unregister(this);
     }
+
+    // For LoadRunner, which keeps nothing between loads: what the loads keep, and the attached runner (LoadRunner.Attached).
+    internal object Origin => _origin;
+
+    internal ModelLoadLimiter Limiter => _limiter;
+
+    internal ref long LastSize => ref _lastSize;
+
+    internal ref long MissCount => ref _misses;
+
+    internal ref LoadRunner<TModel>? RunnerField => ref _runner;
+
+    internal void OnSourceFound() => _sourceFound = true;
+
+    void ITimedModel.LoadInBackground(ModelLoadReason reason) => LoadRunner<TModel>.StartInBackground(this, reason);
+
+    IdleTickState ITimedModel.CheckIdle() => LoadRunner<TModel>.CheckIdle(this);
+
+    void ITimedModel.UnloadIdle() => _changes.Unload("idle");
 }

@@ -13,17 +13,16 @@ namespace ModelCaching;
 /// </summary>
 /// <remarks>
 /// This class is the front: the hit path, the public API, events and disposal (ModelCache.Lifetime.cs: construction, start-up, disposal).
-/// Its parts do the work: <see cref="ServingChanges{TModel}"/> (the slot and what its changes mean), <see cref="LoadRunner{TModel}"/> (the loads and the misses); docs/architecture.md maps them.
+/// Its parts do the work: <see cref="ServingChanges{TModel}"/> (the slot and what its changes mean), <see cref="LoadRunner{TModel}"/> (the loads and the misses; one is made when a load is asked for and dropped when it goes idle); docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache, ITimedModel
     where TModel : class
 {
     private readonly ModelOptions<TModel> _options;
     private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly ServingChanges<TModel> _changes;
-    private readonly LoadRunner<TModel> _loads; // The loads, the misses and the timers' callbacks.
     private readonly ModelSlot<TModel> _slot; // What serves (the hit path reads it), owned by _changes.
 
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
@@ -37,17 +36,19 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public Type ModelType => typeof(TModel);
 
     /// <inheritdoc />
-    public string SourceDescription { get; }
+    public string SourceDescription => _origin is IModelFactory<TModel> factory ? factory.Description : ((IModelSource)_origin).Description; // Read where it is kept.
 
     /// <summary>The template this model was made from (<c>AddModelTemplate</c>), or <see langword="null"/> for a model registered by name or made on its own.</summary>
     public string? TemplateName { get; }
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
-    public ModelOptions<TModel> Options => _options.Snapshot(_loads.Factory);
+    public ModelOptions<TModel> Options => _options.Snapshot(_origin as IModelFactory<TModel>);
 
     internal ModelOptions<TModel> Settings => _options; // As they are used (not a copy: never changed), for the cache's parts.
 
-    internal LoadRunner<TModel> Loads => _loads; // What timers made after the constructor drive (ServingChanges).
+    internal ServingChanges<TModel> Changes => _changes;
+
+    internal ITimedModel Loads => this; // What timers made after the constructor drive (ServingChanges).
 
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;
@@ -71,11 +72,11 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
 
-    bool ModelCacheMetrics.IMetricsSource.Exists => _loads.SourceFound || _slot.GenerationCount > 0;
+    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || _slot.GenerationCount > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
-    long ModelCacheMetrics.IMetricsSource.MissCount => _loads.Misses;
+    long ModelCacheMetrics.IMetricsSource.MissCount => Interlocked.Read(ref _misses);
 
     long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => _slot.ActiveLeases;
 
@@ -145,64 +146,30 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     // The misses: nothing serves (or it was disposed under the caller): wait for the shared load (LoadRunner.Requests.cs).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private TModel GetModelOnMiss() => _loads.WaitForGeneration().Model;
+    private TModel GetModelOnMiss() => LoadRunner<TModel>.WaitForGeneration(this).Model;
 
     private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken) =>
-        (await _loads.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false)).Model;
+        (await LoadRunner<TModel>.WaitForGenerationAsync(this, cancellationToken).ConfigureAwait(false)).Model;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ModelLease<TModel> AcquireOnMiss()
-    {
-        while (true)
-        {
-            ModelGeneration<TModel> generation = _slot.Serving ?? _loads.WaitForGeneration();
-            if (generation.TryAcquire())
-            {
-                MarkUsed();
-                return new ModelLease<TModel>(generation);
-            }
+    private ModelLease<TModel> AcquireOnMiss() => LoadRunner<TModel>.AcquireOnMiss(this);
 
-            // Swapped out and disposed between the read and the acquire: read the new one.
-        }
-    }
-
-    private async ValueTask<ModelLease<TModel>> AcquireOnMissAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            ModelGeneration<TModel>? current = _slot.Serving;
-            if (current is null)
-            {
-                ModelGeneration<TModel> generation = await _loads.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false);
-                if (generation.TryAcquire())
-                {
-                    return new ModelLease<TModel>(generation);
-                }
-            }
-            else if (current.TryAcquire())
-            {
-                MarkUsed();
-                return new ModelLease<TModel>(current);
-            }
-
-            // Swapped out and disposed between the read and the acquire: read the new one.
-        }
-    }
+    private ValueTask<ModelLease<TModel>> AcquireOnMissAsync(CancellationToken cancellationToken) => LoadRunner<TModel>.AcquireOnMissAsync(this, cancellationToken);
 
     /// <inheritdoc />
-    public Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default) => _loads.ReloadAsync(force: false, requestedBy: null, cancellationToken);
+    public Task<ModelVersion> ReloadAsync(CancellationToken cancellationToken = default) => LoadRunner<TModel>.ReloadAsync(this, force: false, requestedBy: null, cancellationToken);
 
     /// <inheritdoc />
-    public Task<ModelVersion> ReloadAsync(bool force, string? requestedBy = null, CancellationToken cancellationToken = default) => _loads.ReloadAsync(force, requestedBy, cancellationToken);
+    public Task<ModelVersion> ReloadAsync(bool force, string? requestedBy = null, CancellationToken cancellationToken = default) => LoadRunner<TModel>.ReloadAsync(this, force, requestedBy, cancellationToken);
 
     /// <inheritdoc />
     public void Invalidate() => _changes.Unload("invalidated");
 
     /// <inheritdoc />
-    public Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default) => _loads.RollbackAsync(requestedBy: null, cancellationToken);
+    public Task<ModelVersion> RollbackAsync(CancellationToken cancellationToken = default) => LoadRunner<TModel>.RollbackAsync(this, requestedBy: null, cancellationToken);
 
     /// <inheritdoc />
-    public Task<ModelVersion> RollbackAsync(string? requestedBy, CancellationToken cancellationToken = default) => _loads.RollbackAsync(requestedBy, cancellationToken);
+    public Task<ModelVersion> RollbackAsync(string? requestedBy, CancellationToken cancellationToken = default) => LoadRunner<TModel>.RollbackAsync(this, requestedBy, cancellationToken);
 
     /// <inheritdoc />
     public IReadOnlyList<ModelLoadRecord> GetHistory() => _changes.History.Snapshot();
@@ -210,12 +177,12 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ModelCacheStatistics GetStatistics()
     {
-        string? abandoned = _loads.Coordinator.AbandonedMessage();
+        string? abandoned = LoadRunner<TModel>.Current(this)?.Coordinator.AbandonedMessage();
         (SlotState state, ModelGeneration<TModel>? serving, string? lastError) = _slot.Read();
         return new ModelCacheStatistics
         {
             Hits = _hits.Sum(),
-            Misses = _loads.Misses,
+            Misses = Interlocked.Read(ref _misses),
             Loads = _changes.History.Loads,
             LoadFailures = _changes.History.Failures,
             Unloads = _changes.History.Unloads,
@@ -232,7 +199,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_slot.Serving?.Version.Id ?? "no version"})";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void MarkUsed()
+    internal void MarkUsed()
     {
         if (!_used)
         {

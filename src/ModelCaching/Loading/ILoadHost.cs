@@ -6,7 +6,7 @@ namespace ModelCaching.Loading;
 /// The cache's side of single flight: what <see cref="LoadCoordinator{TModel}"/> asks of the model it loads. The cache
 /// implements it explicitly; it is the coordinator's only way back into the cache (no callbacks are wired as delegates).
 /// </summary>
-/// <remarks>The coordinator calls these outside its own lock, so the cache may take its lock in them.</remarks>
+/// <remarks>The coordinator calls these outside its own lock (but for <see cref="TryDetach"/>), so the cache may take its lock in them.</remarks>
 internal interface ILoadHost<TModel>
     where TModel : class
 {
@@ -24,6 +24,13 @@ internal interface ILoadHost<TModel>
 
     /// <summary>A timed-out attempt's thread ended and a load waited for it.</summary>
     void OnRetryDue();
+
+    /// <summary>
+    /// The coordinator went idle (no attempt, nothing queued, no abandoned thread) and is not closed: whether the host let
+    /// go of it (the coordinator then starts nothing more). Called under the coordinator's lock: it takes no lock and
+    /// calls nothing that could.
+    /// </summary>
+    bool TryDetach();
 
     /// <summary>The model's name, for the coordinator's errors.</summary>
     string ModelName { get; }

@@ -17,6 +17,8 @@ internal sealed partial class LoadCoordinator<TModel>
                 {
                     _inflight = null;
                 }
+
+                DetachIfIdleLocked();
             }
 
             attempt.Completion.TrySetException(new ObjectDisposedException($"ModelCache '{host.ModelName}'", $"The model cache '{host.ModelName}' was disposed while it was loading."));
@@ -54,6 +56,8 @@ internal sealed partial class LoadCoordinator<TModel>
                 next = CreateLocked(_followUpReason, artifact: null, _followUp);
                 _followUp = null;
             }
+
+            DetachIfIdleLocked();
         }
 
         host.OnLoadTimedOut(attempt, failure);
@@ -80,6 +84,9 @@ internal sealed partial class LoadCoordinator<TModel>
             _abandoned = null;
             retryNow = _loadAfterAbandoned && !_closed;
             _loadAfterAbandoned = false;
+
+            // The retry (if any) asks the model for its coordinator afresh: a detached one is replaced.
+            DetachIfIdleLocked();
         }
 
         if (retryNow)

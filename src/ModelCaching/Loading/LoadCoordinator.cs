@@ -10,9 +10,13 @@ namespace ModelCaching.Loading;
 /// holds no load slot and no memory meanwhile (<see cref="LoadAttempt{TModel}"/>).
 /// </summary>
 /// <remarks>
-/// It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock, and reads its model's name,
-/// clock, timeout and load limiter there (no field of its own for them). The lock is the coordinator
-/// itself (never handed out beyond its cache's parts), so a model that is known costs no lock object here.
+/// It talks to the cache through <see cref="ILoadHost{TModel}"/> only, outside its own lock (but for
+/// <see cref="ILoadHost{TModel}.TryDetach"/>), and reads its model's name, clock, timeout and load limiter there (no field
+/// of its own for them). The lock is the coordinator itself (never handed out beyond its cache's parts), so a model that
+/// is known costs no lock object here. It lives only while it has work (issue 18, what a known name costs): when it goes
+/// idle (no attempt, no follow-up, no abandoned thread) and is not closed, its host may detach it; a detached coordinator
+/// starts nothing more (its <c>Try…</c> methods answer <see langword="null"/> or <see langword="false"/>) and the caller
+/// asks the model for its current one.
 /// </remarks>
 internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
     : ILoadAttemptOwner<TModel>
@@ -24,6 +28,9 @@ internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
     private LoadAttempt<TModel>? _abandoned;
     private bool _loadAfterAbandoned;
     private bool _closed;
+
+    // Set under the lock when the host let go of this coordinator as it went idle: nothing starts here any more.
+    private bool _detached;
 
     // Set at disposal (AbandonAll): an attempt started afterwards is abandoned at once. This replaces a cancellation
     // source per cache that lived as long as the cache for the one moment of its disposal.
@@ -46,12 +53,20 @@ internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
     /// <summary>Whether a timed-out attempt's thread still runs.</summary>
     public bool AbandonedRunning => Snapshot().Abandoned is not null;
 
-    /// <summary>Starts an attempt, or joins the one in progress, or queues the one follow-up after it.</summary>
-    public Task<ModelGeneration<TModel>> Request(ModelLoadReason reason)
+    /// <summary>
+    /// Starts an attempt, or joins the one in progress, or queues the one follow-up after it; <see langword="null"/> when
+    /// this coordinator was detached (the caller asks the model for its current one).
+    /// </summary>
+    public Task<ModelGeneration<TModel>>? TryRequest(ModelLoadReason reason)
     {
         LoadAttempt<TModel> started;
         lock (this)
         {
+            if (_detached)
+            {
+                return null;
+            }
+
             if (_inflight is not null)
             {
                 // A retry that fires while an attempt is ending (armed by that very attempt's failure) must not just
@@ -83,21 +98,28 @@ internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
         return Start(started);
     }
 
-    /// <summary>Starts an attempt that loads <paramref name="artifact"/> (a rollback), or returns the attempt in progress to wait for first.</summary>
-    public Task<ModelGeneration<TModel>> StartWith(ModelArtifact artifact, ModelLoadReason reason, out bool started)
+    /// <summary>
+    /// Starts an attempt that loads <paramref name="artifact"/> (a rollback), or returns the attempt in progress to wait
+    /// for first; <see langword="null"/> when this coordinator was detached.
+    /// </summary>
+    public Task<ModelGeneration<TModel>>? TryStartWith(ModelArtifact artifact, ModelLoadReason reason, out bool started)
     {
         LoadAttempt<TModel> attempt;
         lock (this)
         {
+            started = false;
+            if (_detached)
+            {
+                return null;
+            }
+
             if (_inflight is { } inflight)
             {
-                started = false;
                 return inflight.Completion.Task;
             }
 
             if (_abandoned is { } stuck)
             {
-                started = false;
                 return Task.FromException<ModelGeneration<TModel>>(StillRunning(stuck));
             }
 
@@ -108,18 +130,29 @@ internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
         return Start(attempt);
     }
 
-    /// <summary>No more attempts start; a queued follow-up is failed.</summary>
-    public void Close()
+    /// <summary>
+    /// No more follow-ups start, a queued one is failed, and the host never detaches it from now on; <see langword="false"/>
+    /// when it was detached already. Idempotent: <paramref name="first"/> tells the first call.
+    /// </summary>
+    public bool TryClose(out bool first)
     {
         TaskCompletionSource<ModelGeneration<TModel>>? followUp;
         lock (this)
         {
+            first = false;
+            if (_detached)
+            {
+                return false;
+            }
+
+            first = !_closed;
             _closed = true;
             followUp = _followUp;
             _followUp = null;
         }
 
         followUp?.TrySetException(Disposed());
+        return true;
     }
 
     /// <summary>
@@ -221,6 +254,8 @@ internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
                 next = CreateLocked(_followUpReason, artifact: null, followUp);
                 followUp = null;
             }
+
+            DetachIfIdleLocked();
         }
 
         if (next is not null)

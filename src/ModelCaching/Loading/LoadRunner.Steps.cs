@@ -9,17 +9,14 @@ namespace ModelCaching.Loading;
 // the cache: it works on the ServingChanges' slot and budget member.
 internal sealed partial class LoadRunner<TModel>
 {
-    /// <summary>Whether the source ever returned content (the model exists).</summary>
-    public bool SourceFound => _sourceFound;
-
     public ModelGeneration<TModel>? Serving => Slot.Serving;
 
-    public void OnSourceFound() => _sourceFound = true;
+    public void OnSourceFound() => _cache.OnSourceFound();
 
     /// <summary>At disposal: disposes the source if the cache built it.</summary>
-    public void DisposeOwnedSource()
+    public static void DisposeOwnedSource(ModelCache<TModel> cache)
     {
-        if (_origin is IModelSource and IDisposable owned && (Settings.Source is null || Settings.OwnsSource))
+        if (cache.Origin is IModelSource and IDisposable owned && (cache.Settings.Source is null || cache.Settings.OwnsSource))
         {
             owned.Dispose();
         }
@@ -41,7 +38,7 @@ internal sealed partial class LoadRunner<TModel>
             }
             catch (InvalidDataException tooLarge) when (ArtifactReader.TooLargeSize(tooLarge) is { } size)
             {
-                throw budget.TooLarge(_changes.Cache.Name, size);
+                throw budget.TooLarge(Name, size);
             }
         }
 
@@ -68,7 +65,7 @@ internal sealed partial class LoadRunner<TModel>
         }
         catch (Exception ex)
         {
-            Log.LoadFailed(Logger, ex, _changes.Cache.Name, $"{_changes.Cache.SourceDescription} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
+            Log.LoadFailed(Logger, ex, Name, $"{SourceDescription} (restoring the previous content after a failed unload-first swap)", ModelLoadReason.Retry);
         }
     }
 
@@ -86,7 +83,7 @@ internal sealed partial class LoadRunner<TModel>
         }
 
         long contentBytes = artifact?.Length ?? 0;
-        long lastSize = Volatile.Read(ref _lastSize);
+        long lastSize = Volatile.Read(ref _cache.LastSize);
 
         // Measured after the build: the last generation's size, or before the first, what models of this budget
         // measured on average (a built model's or an ML.NET model's memory is far from its file's length). The
@@ -108,8 +105,8 @@ internal sealed partial class LoadRunner<TModel>
 
         attempt.Step = "reserving memory";
         long waitStarted = Time.GetTimestamp();
-        MemoryBudget.Reservation reservation = Budget.Reserve(_changes.Member!, estimate, attempt.CancellationToken, attempt);
-        Metrics.RecordLoadWait(_changes.Cache, ModelCacheMetrics.WaitedForMemory, Time.GetElapsedTime(waitStarted));
+        MemoryBudget.Reservation reservation = Budget.Reserve(Changes.Member!, estimate, attempt.CancellationToken, attempt);
+        Metrics.RecordLoadWait(_cache, ModelCacheMetrics.WaitedForMemory, Time.GetElapsedTime(waitStarted));
         attempt.HoldReservation(Budget, reservation);
         return reservation;
     }
@@ -140,7 +137,7 @@ internal sealed partial class LoadRunner<TModel>
             try
             {
                 // The charge is the model's size and the raw bytes the generation keeps (Charge): fit both.
-                Budget!.Fit(_changes.Member!, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, attempt);
+                Budget!.Fit(Changes.Member!, reservation, Math.Max(size, 0) + retained, attempt.CancellationToken, attempt);
             }
             catch
             {
@@ -160,11 +157,11 @@ internal sealed partial class LoadRunner<TModel>
     /// </summary>
     public GenerationCharge? Charge(TModel model, MemoryBudget.Reservation? reservation, long size, TimeSpan loadTime, long retainedBytes)
     {
-        Volatile.Write(ref _lastSize, size);
+        Volatile.Write(ref _cache.LastSize, size);
         TimeSpan drainDelay = model is IDisposable or IAsyncDisposable
             ? (Settings.EvictionDrainDelay < Settings.DrainDelay ? Settings.EvictionDrainDelay : Settings.DrainDelay)
             : TimeSpan.Zero;
-        return Budget?.Charge(_changes.Member!, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
+        return Budget?.Charge(Changes.Member!, reservation, size + retainedBytes, loadTime.TotalSeconds, retainedBytes, drainDelay);
     }
 
     // The content's bytes are the model's size (no estimator, no measure after the build).

@@ -19,6 +19,24 @@ internal sealed class DelegateLoadHost<TModel>(
 
     public void OnRetryDue() => onRetryDue?.Invoke();
 
+    public bool TryDetach()
+    {
+        if (DetachWhenIdle)
+        {
+            Interlocked.Increment(ref _detaches);
+        }
+
+        return DetachWhenIdle;
+    }
+
+    /// <summary>Whether the host lets go of its coordinator when it goes idle (a cache does; false: kept for good).</summary>
+    public bool DetachWhenIdle { get; init; }
+
+    /// <summary>How many times the coordinator was let go of.</summary>
+    public int Detaches => Volatile.Read(ref _detaches);
+
+    private int _detaches;
+
     public string ModelName { get; init; } = "m";
 
     public string SourceDescription { get; init; } = "memory:test";
