@@ -49,6 +49,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     internal LoadRunner<TModel> Loads => _loads; // What timers made after the constructor drive (ServingChanges).
 
+    internal StackRegionCounter? CountedHits => _trackHits ? _hits : null; // A prediction pool adds its hits, counted per thread, to its sum (MarkUsed(countHit: false)).
+
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;
 
@@ -147,8 +149,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     [MethodImpl(MethodImplOptions.NoInlining)]
     private TModel GetModelOnMiss() => _loads.WaitForGeneration().Model;
 
-    private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken) =>
-        (await _loads.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false)).Model;
+    private async ValueTask<TModel> GetModelOnMissAsync(CancellationToken cancellationToken) => (await _loads.WaitForGenerationAsync(cancellationToken).ConfigureAwait(false)).Model;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ModelLease<TModel> AcquireOnMiss()
@@ -232,14 +233,14 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_slot.Serving?.Version.Id ?? "no version"})";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void MarkUsed()
+    internal void MarkUsed(bool countHit = true)
     {
         if (!_used)
         {
             _used = true;
         }
 
-        if (_trackHits)
+        if (_trackHits && countHit)
         {
             _hits.Increment();
         }
