@@ -50,6 +50,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     internal ITimedModel Loads => this; // What timers made after the constructor drive (ServingChanges).
 
+    internal StackRegionCounter? CountedHits => _trackHits ? _hits : null; // A prediction pool adds its hits, counted per thread, to its sum (MarkUsed(countHit: false)).
+
     /// <inheritdoc />
     public ModelCacheState State => _slot.State;
 
@@ -199,14 +201,14 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_slot.Serving?.Version.Id ?? "no version"})";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void MarkUsed()
+    internal void MarkUsed(bool countHit = true)
     {
         if (!_used)
         {
             _used = true;
         }
 
-        if (_trackHits)
+        if (_trackHits && countHit)
         {
             _hits.Increment();
         }

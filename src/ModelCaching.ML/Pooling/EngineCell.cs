@@ -67,11 +67,14 @@ internal sealed class EngineCell(long generationId, object engine, object predic
     /// <summary>1 once the cell is revoked; never reset.</summary>
     public ref int Revoked => ref _hot.Revoked;
 
-    /// <summary>Predictions with the engine; written only by the owner, read by a scan for cells nobody uses.</summary>
-    public ref int Uses => ref _hot.Uses;
+    /// <summary>
+    /// Predictions with the engine, each a cache hit (<see cref="PoolHitCounts"/>); written only by the owner, read by a
+    /// scan for cells nobody uses and by the cache's hit count.
+    /// </summary>
+    public ref long Uses => ref _hot.Uses;
 
     /// <summary>What the last scan read in <see cref="Uses"/>: unchanged at the next scan means the owner went quiet.</summary>
-    public int SeenUses;
+    public long SeenUses;
 
     /// <summary>The current thread's cell for the pool at <paramref name="poolIndex"/>, if it has one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -139,6 +142,6 @@ internal sealed class EngineCell(long generationId, object engine, object predic
         public int Revoked;
 
         [FieldOffset(136)]
-        public int Uses;
+        public long Uses;
     }
 }

@@ -16,12 +16,19 @@ internal sealed class EngineCells
 
     // The registered cells, each at its own index.
     private readonly EngineCell?[] _cells;
+
+    // Where the cells' counts of hits are summed, across the pool's generations.
+    private readonly PoolHitCounts _hitCounts;
     private int _reservations;
 
     // When the next scan may revoke cells whose owners went quiet.
     private long _nextIdleScan;
 
-    public EngineCells(int capacity) => _cells = new EngineCell?[capacity];
+    public EngineCells(int capacity, PoolHitCounts hitCounts)
+    {
+        _cells = new EngineCell?[capacity];
+        _hitCounts = hitCounts;
+    }
 
     /// <summary>How many cells the generation allows.</summary>
     public int Capacity => _cells.Length;
@@ -50,10 +57,13 @@ internal sealed class EngineCells
             if (Volatile.Read(ref cells[i]) is null)
             {
                 var cell = new EngineCell(generationId, engine, predictionEngine, i);
+                _hitCounts.Track(cell);
                 if (Interlocked.CompareExchange(ref cells[i], cell, null) is null)
                 {
                     return cell;
                 }
+
+                _hitCounts.Fold(cell);
             }
         }
 
@@ -69,6 +79,9 @@ internal sealed class EngineCells
         {
             return null;
         }
+
+        // The owner enters a cell taken back no more (it was revoked, and seen idle, or is the caller): its count is final.
+        _hitCounts.Fold(cell);
 
         if (Interlocked.CompareExchange(ref _cells[cell.Index], null, cell) == cell)
         {
@@ -142,7 +155,7 @@ internal sealed class EngineCells
                 continue;
             }
 
-            int uses = Volatile.Read(ref cell.Uses);
+            long uses = Volatile.Read(ref cell.Uses);
             if (uses == cell.SeenUses)
             {
                 Volatile.Write(ref cell.Revoked, 1);

@@ -42,6 +42,9 @@ internal sealed class EngineFactory<TData, TPrediction>
 
     public string ModelName { get; }
 
+    /// <summary>The hits the pool's fast path counts in its threads' cells, over every generation (see <see cref="PoolHitCounts"/>).</summary>
+    public PoolHitCounts HitCounts { get; } = new();
+
     /// <summary>Where the pool's cell sits in each thread's cells (see <see cref="EngineCell"/>).</summary>
     public int PoolIndex { get; }
 

@@ -46,7 +46,7 @@ internal sealed partial class EngineGeneration<TData, TPrediction>
 
         // At most one cell per core, and at most half the engines, so threads that keep an engine and then go
         // quiet never starve the callers that share the slots.
-        _cells = new EngineCells(Math.Min(Environment.ProcessorCount, _maximum / 2));
+        _cells = new EngineCells(Math.Min(Environment.ProcessorCount, _maximum / 2), factory.HitCounts);
     }
 
     public ITransformer Model { get; }

@@ -19,6 +19,33 @@ public sealed partial class PredictionPool<TData, TPrediction>
         return generation is not null && ReferenceEquals(generation.Model, model) ? generation : SwitchGeneration();
     }
 
+    /// <summary>
+    /// The fast path's check, for a thread that keeps <paramref name="cell"/>: its generation when the cache serves that
+    /// generation's model now (read from the cache, not trusted from the pool's events). The cache is marked used, for
+    /// its idle timeout, and the hit is counted by <see cref="EngineGeneration{TData, TPrediction}.TryEnter"/> in the
+    /// cell (see <see cref="PoolHitCounts"/>) instead of the cache's counter. <see langword="null"/> sends the caller to
+    /// the slow path, which makes its hit (or miss) through <c>GetModel()</c>; so does every call on a cache that is not
+    /// a <see cref="ModelCache{TModel}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private EngineGeneration<TData, TPrediction>? KeptGeneration(EngineCell cell)
+    {
+        EngineGeneration<TData, TPrediction>? generation = _generation;
+        if (generation is null || cell.GenerationId != generation.Id || _modelCache is not { } cache)
+        {
+            return null;
+        }
+
+        // The version object is the serving generation's own: the same reference exactly when the same model serves.
+        if (!ReferenceEquals(cache.Version, generation.Version))
+        {
+            return null;
+        }
+
+        cache.MarkUsed(countHit: false);
+        return generation;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private EngineGeneration<TData, TPrediction> SwitchGeneration()
     {

@@ -21,8 +21,12 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     private readonly IModelCache<ITransformer> _cache;
 
     // The cache as its sealed class when it is one (the usual case): a direct, inlinable GetModel() call on the
-    // hot path instead of an interface dispatch.
+    // hot path instead of an interface dispatch, and the fast path's own hit (see KeptGeneration).
     private readonly ModelCache<ITransformer>? _modelCache;
+
+    // The cache's hit counter when the fast path counts its hits itself (a ModelCache that counts hits): the cache adds
+    // the pool's count to its own until the pool is disposed. Null otherwise.
+    private readonly ModelCaching.Diagnostics.StackRegionCounter? _countedHits;
     private readonly EngineFactory<TData, TPrediction> _factory;
 
     // Where this pool's cell sits in each thread's cells (EngineCell); freed at Dispose.
@@ -49,6 +53,8 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ModelCaching.ML.PredictionPool");
         _poolIndex = EngineCell.AcquirePoolIndex();
         _factory = new EngineFactory<TData, TPrediction>(cache.Name, context, settings, _logger, _poolIndex);
+        _countedHits = _modelCache?.CountedHits;
+        _countedHits?.AddSource(_factory.HitCounts);
 
         // Retire the old generation's engines as soon as the cache swaps, not at the next prediction, so their
         // lease on the old model ends and the cache can dispose it.
@@ -78,12 +84,11 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     public TPrediction Predict(TData input)
     {
         ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
-        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
 
-        // The fast path: the engine this thread kept from its last prediction on this generation, with no atomic
-        // operation and no processor id (see EngineCell). Other threads and other generations use the slots.
+        // The fast path: the engine this thread kept from its last prediction on the generation serving now, with no
+        // atomic operation and no processor id (see EngineCell). Other threads and other generations use the slots.
         EngineCell? cell = EngineCell.Get(_poolIndex);
-        if (cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
+        if (cell is not null && cell.InUse == 0 && KeptGeneration(cell) is { } generation && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
             TPrediction result;
             try
@@ -100,7 +105,7 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
             return result;
         }
 
-        return PredictPooled(generation, input);
+        return PredictPooled(input);
     }
 
     /// <summary>
@@ -112,9 +117,8 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     {
         ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
         output ??= new TPrediction();
-        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
         EngineCell? cell = EngineCell.Get(_poolIndex);
-        if (cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
+        if (cell is not null && cell.InUse == 0 && KeptGeneration(cell) is { } generation && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
             try
             {
@@ -130,7 +134,7 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
             return;
         }
 
-        PredictPooled(generation, input, ref output);
+        PredictPooled(input, ref output);
     }
 
     /// <summary>
@@ -225,6 +229,9 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
         PredictionPoolMetrics.Unregister(this);
         generation?.Retire();
 
+        // After the retirement folded the cells' counts: the hits stay in the cache's count.
+        _countedHits?.RemoveSource(_factory.HitCounts);
+
         // After the retirement, which revoked every thread's cell of this pool: the next pool at this index replaces them.
         EngineCell.ReleasePoolIndex(_poolIndex);
     }
@@ -261,10 +268,32 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
         pooled.Generation.Return(pooled);
     }
 
-    /// <summary>A prediction on the slot path (this thread keeps no engine of this generation, or is using it).</summary>
+    /// <summary>
+    /// A prediction off the fast path: the cache hit (or miss) through <c>GetModel()</c>, then the engine this thread kept
+    /// when its cell does not count hits, or the slots (this thread keeps no engine of this generation, or is using it).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private TPrediction PredictPooled(EngineGeneration<TData, TPrediction> generation, TData input)
+    private TPrediction PredictPooled(TData input)
     {
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        EngineCell? cell = EngineCell.Get(_poolIndex);
+        if (_countedHits is null && cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
+        {
+            TPrediction kept;
+            try
+            {
+                kept = engine.Predict(input);
+            }
+            catch
+            {
+                generation.Fault(cell);
+                throw;
+            }
+
+            generation.Exit(cell);
+            return kept;
+        }
+
         PooledEngine<TData, TPrediction> pooled = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
         TPrediction result;
         try
@@ -282,8 +311,26 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void PredictPooled(EngineGeneration<TData, TPrediction> generation, TData input, ref TPrediction output)
+    private void PredictPooled(TData input, ref TPrediction output)
     {
+        EngineGeneration<TData, TPrediction> generation = CurrentGeneration();
+        EngineCell? cell = EngineCell.Get(_poolIndex);
+        if (_countedHits is null && cell is not null && cell.GenerationId == generation.Id && cell.InUse == 0 && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
+        {
+            try
+            {
+                engine.Predict(input, ref output);
+            }
+            catch
+            {
+                generation.Fault(cell);
+                throw;
+            }
+
+            generation.Exit(cell);
+            return;
+        }
+
         PooledEngine<TData, TPrediction> pooled = generation.TryRentFast(out int slot) ?? RentSlow(ref generation);
         try
         {

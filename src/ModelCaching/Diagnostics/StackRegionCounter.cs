@@ -30,12 +30,17 @@ namespace ModelCaching.Diagnostics;
 /// </remarks>
 internal sealed class StackRegionCounter
 {
+    // Hits counted elsewhere and added to this counter's sum (a prediction pool counts its own per thread, see
+    // IHitSource). Kept beside the counters rather than in a field: most counters have none, and a field would cost every
+    // model 8 bytes. Written and read under the counter's monitor.
+    private static readonly ConditionalWeakTable<StackRegionCounter, IHitSource[]> s_sources = new();
+
     // Pad + slot: where this counter's count sits in every row.
     private readonly int _index;
     private readonly long _baseline;
     private long _overflow;
 
-    // 2^32 for every row count of this counter that wrapped; written and read under lock (this).
+    // 2^32 for every row count of this counter that wrapped, and the hits of sources that left; written and read under lock (this).
     private long _carried;
 
     public StackRegionCounter()
@@ -80,6 +85,16 @@ internal sealed class StackRegionCounter
         GC.KeepAlive(this);
     }
 
+    /// <summary>
+    /// Hits counted outside the counter, by a part that has a cheaper place to count them (a prediction pool's per-thread
+    /// engine cells); the counter's <see cref="Sum"/> adds them. Read under the counter's monitor.
+    /// </summary>
+    internal interface IHitSource
+    {
+        /// <summary>Every hit counted so far; never decreases.</summary>
+        long Hits { get; }
+    }
+
     /// <summary>Hits counted on the interlocked overflow count (regions that found no entry of their own).</summary>
     internal long OverflowCount => Volatile.Read(ref _overflow);
 
@@ -90,7 +105,49 @@ internal sealed class StackRegionCounter
         // more for a lock taken once per 4 billion hits of a thread.
         lock (this)
         {
-            return HitCountRows.SumOfSlot(_index) - _baseline + Volatile.Read(ref _overflow) + _carried;
+            long sum = HitCountRows.SumOfSlot(_index) - _baseline + Volatile.Read(ref _overflow) + _carried;
+            if (s_sources.TryGetValue(this, out IHitSource[]? sources))
+            {
+                foreach (IHitSource source in sources)
+                {
+                    sum += source.Hits;
+                }
+            }
+
+            return sum;
+        }
+    }
+
+    /// <summary>Adds <paramref name="source"/>'s hits to every later <see cref="Sum"/>, until <see cref="RemoveSource"/>.</summary>
+    public void AddSource(IHitSource source)
+    {
+        lock (this)
+        {
+            s_sources.AddOrUpdate(this, s_sources.TryGetValue(this, out IHitSource[]? sources) ? [.. sources, source] : [source]);
+        }
+    }
+
+    /// <summary>
+    /// Stops reading <paramref name="source"/>, and keeps the hits it counted (they stay in the sum, as if counted here),
+    /// so a sum never goes down when a source leaves.
+    /// </summary>
+    public void RemoveSource(IHitSource source)
+    {
+        lock (this)
+        {
+            if (s_sources.TryGetValue(this, out IHitSource[]? sources) && Array.IndexOf(sources, source) >= 0)
+            {
+                _carried += source.Hits;
+                IHitSource[] rest = [.. sources.Where(s => !ReferenceEquals(s, source))];
+                if (rest.Length == 0)
+                {
+                    s_sources.Remove(this);
+                }
+                else
+                {
+                    s_sources.AddOrUpdate(this, rest);
+                }
+            }
         }
     }
 

@@ -20,6 +20,6 @@ public sealed class EngineCellLayoutTests
         // Before, the cell was 72 bytes of plain fields: its InUse, Revoked and Uses sat within one line of the next cell's.
         Assert.True(apart >= 256, $"The per-call fields of two adjacent cells are {apart} bytes apart.");
         Assert.Equal(4, (int)Unsafe.ByteOffset(ref first.InUse, ref first.Revoked));
-        Assert.Equal(8, (int)Unsafe.ByteOffset(ref first.InUse, ref first.Uses));
+        Assert.Equal(8, (int)Unsafe.ByteOffset(ref Unsafe.As<int, byte>(ref first.InUse), ref Unsafe.As<long, byte>(ref first.Uses)));
     }
 }

@@ -10,20 +10,80 @@ namespace ModelCaching.ML.Tests.Support;
 public sealed class DisposalCountingTransformer(ITransformer inner) : ITransformer, IDisposable
 {
     private int _disposals;
+    private long _usesAfterDisposal;
 
     public int Disposals => Volatile.Read(ref _disposals);
+
+    /// <summary>
+    /// Values read from the model's output after it was disposed: every prediction of an engine built on this model reads
+    /// them, so a prediction on a disposed model (which would be a native crash for an ONNX session) counts here.
+    /// </summary>
+    public long UsesAfterDisposal => Interlocked.Read(ref _usesAfterDisposal);
 
     public bool IsRowToRowMapper => inner.IsRowToRowMapper;
 
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => inner.GetOutputSchema(inputSchema);
 
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => inner.GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new CheckingMapper(this, inner.GetRowToRowMapper(inputSchema));
 
     public IDataView Transform(IDataView input) => inner.Transform(input);
 
     public void Save(ModelSaveContext ctx) => throw new NotSupportedException("A test wrapper is not saved.");
 
     public void Dispose() => Interlocked.Increment(ref _disposals);
+
+    private void CheckNotDisposed()
+    {
+        if (Volatile.Read(ref _disposals) != 0)
+        {
+            Interlocked.Increment(ref _usesAfterDisposal);
+        }
+    }
+
+    // The model's mapper, whose output rows check, at every value read, that the model was not disposed.
+    private sealed class CheckingMapper(DisposalCountingTransformer model, IRowToRowMapper mapper) : IRowToRowMapper
+    {
+        public DataViewSchema InputSchema => mapper.InputSchema;
+
+        public DataViewSchema OutputSchema => mapper.OutputSchema;
+
+        public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns) => mapper.GetDependencies(dependingColumns);
+
+        public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) => new CheckingRow(model, mapper.GetRow(input, activeColumns));
+    }
+
+    private sealed class CheckingRow(DisposalCountingTransformer model, DataViewRow row) : DataViewRow
+    {
+        public override long Position => row.Position;
+
+        public override long Batch => row.Batch;
+
+        public override DataViewSchema Schema => row.Schema;
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => row.GetIdGetter();
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => row.IsColumnActive(column);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            ValueGetter<TValue> getter = row.GetGetter<TValue>(column);
+            return (ref TValue value) =>
+            {
+                model.CheckNotDisposed();
+                getter(ref value);
+            };
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                row.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 }
 
 /// <summary>
