@@ -17,7 +17,7 @@ public sealed partial class ModelCache<TModel>
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
     // What the loads keep between them (a runner lives only while it has work; issue 18): the IModelSource (with the
-    // settings' loader) or IModelFactory<TModel>, the load slots, the last size (the next estimate), the misses, and
+    // settings' loader), IModelFactory<TModel> or a template's TemplateModelFactory (with the name), the load slots, the last size (the next estimate), the misses, and
     // whether the source ever returned content (metrics may then name the model; a template's made-up name is not).
     private readonly object _origin;
     private readonly ModelLoadLimiter _limiter;
@@ -74,7 +74,7 @@ public sealed partial class ModelCache<TModel>
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
-        _origin = (object?)factory ?? source!;
+        _origin = (factory as NamedModelFactory<TModel>)?.Template ?? (object?)factory ?? source!;
         _limiter = loadLimiter;
         _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, budget, _hits, owner);
         _slot = _changes.Slot;
@@ -149,6 +149,8 @@ public sealed partial class ModelCache<TModel>
 
     // For LoadRunner, which keeps nothing between loads: what the loads keep, and the attached runner (LoadRunner.Attached).
     internal object Origin => _origin;
+
+    internal IModelFactory<TModel>? Factory => TemplateModelFactory<TModel>.Of(_origin, Name); // Null for a source.
 
     internal ModelLoadLimiter Limiter => _limiter;
 
