@@ -98,6 +98,9 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
 
     string IGenerationContext.SourceDescription => Cache.SourceDescription;
 
+    // A template's model's versions keep its factory, made now, rather than its description (made when read).
+    object IGenerationContext.VersionSource => Cache.Origin is TemplateModelFactory<TModel> ? Cache.Factory! : Cache.SourceDescription;
+
     ModelOptions IGenerationContext.Options => Cache.Settings;
 
     IServingTimers IGenerationContext.Timers => this;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Primitives;
+using ModelCaching.Generations;
 
 namespace ModelCaching;
 
@@ -6,9 +7,10 @@ namespace ModelCaching;
 /// The factory of one model made from a template's <c>FromFactory((name, cancellationToken) => …)</c>: the template's
 /// factory (<see cref="TemplateModelFactory{TModel}"/>) called with the model's name. It has no change token. A cache
 /// keeps only the template's factory and its own name (issue 18: what a known name costs): this object, and its
-/// description, are made when asked for (at a load, or for <see cref="ModelCache{TModel}.Options"/>).
+/// description, are made when asked for (at a load, or for <see cref="ModelCache{TModel}.Options"/>); a version it loads
+/// keeps it as its source (<see cref="IVersionSource"/>: 40 bytes where the description was about 80).
 /// </summary>
-internal sealed class NamedModelFactory<TModel> : IModelFactory<TModel>
+internal sealed class NamedModelFactory<TModel> : IModelFactory<TModel>, IVersionSource
     where TModel : class
 {
     private readonly string _name;
