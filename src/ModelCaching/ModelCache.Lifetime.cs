@@ -46,8 +46,9 @@ public sealed partial class ModelCache<TModel>
 
     // budget: the provider's or the template's, if any. owner and templateName: for a model made from a template
     // (AddModelTemplate), the provider (told if its first load fails) and the template; shared: the template's snapshot of
-    // settings equal to options but for the factory's name (TemplateSettings), read as they are; the factory is options'.
-    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null, ModelOptions<TModel>? shared = null)
+    // settings equal to options but for the factory's name (TemplateSettings), read as they are; the factory is options';
+    // services: the template's last model's ServingServices, shared when they hold the same clock, log, metrics, budget, owner.
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null, ModelOptions<TModel>? shared = null, ServingServices? services = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -63,7 +64,7 @@ public sealed partial class ModelCache<TModel>
         // Read once into a copy nobody else changes: the settings that were validated are the ones used.
         ModelOptions<TModel> settings = shared ?? options.Snapshot();
         IModelFactory<TModel>? factory = options.Factory;
-        ILogger logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
+        services = ServingServices.For(services, timeProvider, loggerFactory, metrics, budget, owner);
         Name = name;
         TemplateName = templateName;
         _options = settings;
@@ -76,7 +77,7 @@ public sealed partial class ModelCache<TModel>
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
         _origin = (factory as NamedModelFactory<TModel>)?.Template ?? (object?)factory ?? source!;
         _limiter = loadLimiter;
-        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, budget, _hits, owner);
+        _changes = new ServingChanges<TModel>(this, settings, services, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _hits);
         _slot = _changes.Slot;
         _changes.Timers?.Drive(this);
 
