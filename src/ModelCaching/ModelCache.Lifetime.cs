@@ -17,10 +17,9 @@ public sealed partial class ModelCache<TModel>
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
     // What the loads keep between them (a runner lives only while it has work; issue 18): the IModelSource (with the
-    // settings' loader), IModelFactory<TModel> or a template's TemplateModelFactory (with the name), the load slots, the last size (the next estimate), the misses, and
+    // settings' loader), IModelFactory<TModel> or a template's TemplateModelFactory (with the name; the load slots are in ServingServices), the last size (the next estimate), the misses, and
     // whether the source ever returned content (metrics may then name the model; a template's made-up name is not).
     private readonly object _origin;
-    private readonly ModelLoadLimiter _limiter;
     private long _lastSize;
     private long _misses;
     private volatile bool _sourceFound;
@@ -47,7 +46,7 @@ public sealed partial class ModelCache<TModel>
     // budget: the provider's or the template's, if any. owner and templateName: for a model made from a template
     // (AddModelTemplate), the provider (told if its first load fails) and the template; shared: the template's snapshot of
     // settings equal to options but for the factory's name (TemplateSettings), read as they are; the factory is options';
-    // services: the template's last model's ServingServices, shared when they hold the same clock, log, metrics, budget, owner.
+    // services: the template's last model's ServingServices, shared when they hold the same clock, log, metrics, budget, owner, limiter, template.
     internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null, ModelOptions<TModel>? shared = null, ServingServices? services = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -64,9 +63,8 @@ public sealed partial class ModelCache<TModel>
         // Read once into a copy nobody else changes: the settings that were validated are the ones used.
         ModelOptions<TModel> settings = shared ?? options.Snapshot();
         IModelFactory<TModel>? factory = options.Factory;
-        services = ServingServices.For(services, timeProvider, loggerFactory, metrics, budget, owner);
+        services = ServingServices.For(services, timeProvider, loggerFactory, metrics, budget, owner, loadLimiter, templateName);
         Name = name;
-        TemplateName = templateName;
         _options = settings;
         _trackHits = settings.TrackHits;
 
@@ -76,7 +74,6 @@ public sealed partial class ModelCache<TModel>
 
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
         _origin = (factory as NamedModelFactory<TModel>)?.Template ?? (object?)factory ?? source!;
-        _limiter = loadLimiter;
         _changes = new ServingChanges<TModel>(this, settings, services, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _hits);
         _slot = _changes.Slot;
         _changes.Timers?.Drive(this);
@@ -153,7 +150,7 @@ public sealed partial class ModelCache<TModel>
 
     internal IModelFactory<TModel>? Factory => TemplateModelFactory<TModel>.Of(_origin, Name); // Null for a source.
 
-    internal ModelLoadLimiter Limiter => _limiter;
+    internal ModelLoadLimiter Limiter => _changes.Services.Limiter;
 
     internal ref long LastSize => ref _lastSize;
 
