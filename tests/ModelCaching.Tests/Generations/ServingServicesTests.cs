@@ -28,6 +28,9 @@ public sealed class ServingServicesTests
         await beta.GetModelAsync();
 
         Assert.Same(alpha.Changes.Services, beta.Changes.Services);
+        Assert.Equal("tenants", alpha.TemplateName);
+        Assert.Equal("tenants", beta.TemplateName);
+        Assert.Same(alpha.Limiter, beta.Limiter);
         Assert.Same(clock, alpha.Changes.TimeProvider);
         Assert.NotNull(alpha.Changes.Budget);
         Assert.Same(alpha.Changes.Budget, beta.Changes.Budget);
