@@ -74,7 +74,7 @@ public sealed partial class ModelCache<TModel>
 
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
         _origin = (factory as NamedModelFactory<TModel>)?.Template ?? (object?)factory ?? source!;
-        _changes = new ServingChanges<TModel>(this, settings, services, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, _hits);
+        _changes = new ServingChanges<TModel>(this, settings, services, source as ILoadRecordObserver, failSafe, _hits);
         _slot = _changes.Slot;
         _changes.Timers?.Drive(this);
 
