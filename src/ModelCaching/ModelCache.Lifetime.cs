@@ -17,10 +17,9 @@ public sealed partial class ModelCache<TModel>
     internal static readonly TimeSpan DisposeWaitForLoad = TimeSpan.FromSeconds(5);
 
     // What the loads keep between them (a runner lives only while it has work; issue 18): the IModelSource (with the
-    // settings' loader) or IModelFactory<TModel>, the load slots, the last size (the next estimate), the misses, and
+    // settings' loader), IModelFactory<TModel> or a template's TemplateModelFactory (with the name; the load slots are in ServingServices), the last size (the next estimate), the misses, and
     // whether the source ever returned content (metrics may then name the model; a template's made-up name is not).
     private readonly object _origin;
-    private readonly ModelLoadLimiter _limiter;
     private long _lastSize;
     private long _misses;
     private volatile bool _sourceFound;
@@ -46,8 +45,9 @@ public sealed partial class ModelCache<TModel>
 
     // budget: the provider's or the template's, if any. owner and templateName: for a model made from a template
     // (AddModelTemplate), the provider (told if its first load fails) and the template; shared: the template's snapshot of
-    // settings equal to options but for the factory's name (TemplateSettings), read as they are; the factory is options'.
-    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null, ModelOptions<TModel>? shared = null)
+    // settings equal to options but for the factory's name (TemplateSettings), read as they are; the factory is options';
+    // services: the template's last model's ServingServices, shared when they hold the same clock, log, metrics, budget, owner, limiter, template.
+    internal ModelCache(string name, ModelOptions<TModel> options, TimeProvider timeProvider, ILoggerFactory loggerFactory, ModelCacheMetrics metrics, ModelLoadLimiter loadLimiter, MemoryBudget? budget = null, IModelCacheOwner? owner = null, string? templateName = null, ModelOptions<TModel>? shared = null, ServingServices? services = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -63,9 +63,8 @@ public sealed partial class ModelCache<TModel>
         // Read once into a copy nobody else changes: the settings that were validated are the ones used.
         ModelOptions<TModel> settings = shared ?? options.Snapshot();
         IModelFactory<TModel>? factory = options.Factory;
-        ILogger logger = loggerFactory.CreateLogger("ModelCaching.ModelCache");
+        services = ServingServices.For(services, timeProvider, loggerFactory, metrics, budget, owner, loadLimiter, templateName);
         Name = name;
-        TemplateName = templateName;
         _options = settings;
         _trackHits = settings.TrackHits;
 
@@ -74,9 +73,8 @@ public sealed partial class ModelCache<TModel>
         var failSafe = new FailSafePolicy(timeProvider, settings.FailureCooldown, settings.RetryBaseDelay, settings.RetryMaxDelay);
 
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
-        _origin = (object?)factory ?? source!;
-        _limiter = loadLimiter;
-        _changes = new ServingChanges<TModel>(this, settings, timeProvider, logger, metrics, new LoadHistory(settings.HistoryLength, source as ILoadRecordObserver), failSafe, budget, _hits, owner);
+        _origin = (factory as NamedModelFactory<TModel>)?.Template ?? (object?)factory ?? source!;
+        _changes = new ServingChanges<TModel>(this, settings, services, source as ILoadRecordObserver, failSafe, _hits);
         _slot = _changes.Slot;
         _changes.Timers?.Drive(this);
 
@@ -150,7 +148,9 @@ public sealed partial class ModelCache<TModel>
     // For LoadRunner, which keeps nothing between loads: what the loads keep, and the attached runner (LoadRunner.Attached).
     internal object Origin => _origin;
 
-    internal ModelLoadLimiter Limiter => _limiter;
+    internal IModelFactory<TModel>? Factory => TemplateModelFactory<TModel>.Of(_origin, Name); // Null for a source.
+
+    internal ModelLoadLimiter Limiter => _changes.Services.Limiter;
 
     internal ref long LastSize => ref _lastSize;
 

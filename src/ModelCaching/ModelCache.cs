@@ -36,13 +36,13 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public Type ModelType => typeof(TModel);
 
     /// <inheritdoc />
-    public string SourceDescription => _origin is IModelFactory<TModel> factory ? factory.Description : ((IModelSource)_origin).Description; // Read where it is kept.
+    public string SourceDescription => _origin is IModelSource source ? source.Description : Factory!.Description; // Read where it is kept (a template's model's made now).
 
     /// <summary>The template this model was made from (<c>AddModelTemplate</c>), or <see langword="null"/> for a model registered by name or made on its own.</summary>
-    public string? TemplateName { get; }
+    public string? TemplateName => _changes.Services.TemplateName;
 
     /// <summary>A copy of the settings the cache was built with; changing it changes nothing.</summary>
-    public ModelOptions<TModel> Options => _options.Snapshot(_origin as IModelFactory<TModel>);
+    public ModelOptions<TModel> Options => _options.Snapshot(Factory);
 
     internal ModelOptions<TModel> Settings => _options; // As they are used (not a copy: never changed), for the cache's parts.
 

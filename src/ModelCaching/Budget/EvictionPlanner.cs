@@ -14,7 +14,9 @@ namespace ModelCaching.Budget;
 internal sealed class EvictionPlanner
 {
     private readonly CostAwareEviction _policy = new();
-    private readonly Dictionary<string, BudgetMember> _members = new(StringComparer.Ordinal);
+    // The members by name: a set of members compared by name, not a name-to-member map (an entry of 16 bytes, not 24: one
+    // for every known name; issue 18). A joining member is the probe for its name's earlier one.
+    private readonly HashSet<BudgetMember> _members = new(MemberNames.Instance);
     private readonly List<EvictionEntry> _evictable = [];
     private readonly List<EvictionEntry> _lastResort = [];
     private readonly List<EvictionEntry> _victims = [];
@@ -32,22 +34,19 @@ internal sealed class EvictionPlanner
     /// </summary>
     public BudgetMember Join(IBudgetedCache cache, StackRegionCounter? hits)
     {
-        BudgetMember member;
-        if (_members.TryGetValue(cache.Name, out BudgetMember? earlier))
+        var member = new BudgetMember(cache, hits);
+        if (_members.TryGetValue(member, out BudgetMember? earlier))
         {
             earlier.Joined = false;
-            member = new BudgetMember(cache, hits) { EverServed = earlier.EverServed };
+            member.EverServed = earlier.EverServed;
             member.TakeHistory(earlier);
-        }
-        else
-        {
-            member = new BudgetMember(cache, hits);
+            _members.Remove(earlier); // The new member takes the entry it frees (the set's order stays as the map's was).
         }
 
         member.Joined = true;
         member.Entry.Resident = false;
         member.Entry.Overdraft = false;
-        _members[cache.Name] = member;
+        _members.Add(member);
         return member;
     }
 
@@ -72,7 +71,7 @@ internal sealed class EvictionPlanner
 
         if (!member.EverServed)
         {
-            _members.Remove(member.Name);
+            _members.Remove(member);
         }
     }
 
@@ -181,7 +180,7 @@ internal sealed class EvictionPlanner
     {
         _evictable.Clear();
         _lastResort.Clear();
-        foreach (BudgetMember member in _members.Values)
+        foreach (BudgetMember member in _members)
         {
             if (!member.Joined || !member.HoldsBytes || member.Evicting || ReferenceEquals(member, candidate))
             {
@@ -215,5 +214,15 @@ internal sealed class EvictionPlanner
 
         _victims.Clear();
         return evict;
+    }
+
+    // Members are equal when their names are (ordinal), as the map's keys were.
+    private sealed class MemberNames : IEqualityComparer<BudgetMember>
+    {
+        public static readonly MemberNames Instance = new();
+
+        public bool Equals(BudgetMember? x, BudgetMember? y) => string.Equals(x?.Name, y?.Name, StringComparison.Ordinal);
+
+        public int GetHashCode(BudgetMember obj) => StringComparer.Ordinal.GetHashCode(obj.Name);
     }
 }

@@ -160,7 +160,8 @@ public sealed class ModelBuilder<TModel>
     public ModelBuilder<TModel> FromFactory(Func<string, CancellationToken, ValueTask<TModel>> factory, string description = "factory")
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Configure((options, _, name) => options.Factory = new NamedModelFactory<TModel>(factory, name, description));
+        var template = new TemplateModelFactory<TModel>(factory, description); // One for all the template's models: they keep it, not a factory each.
+        return Configure((options, _, name) => options.Factory = new NamedModelFactory<TModel>(template, name));
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ internal static class GenerationFactory
         var version = new ModelVersion(
             artifact?.ContentHash ?? artifact?.ETag ?? (number <= FirstIds.Length ? FirstIds[number - 1] : $"g{number}"),
             number,
-            context.SourceDescription,
+            context.VersionSource,
             context.TimeProvider.GetUtcNow(),
             size,
             artifact?.ETag);

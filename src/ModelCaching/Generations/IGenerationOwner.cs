@@ -37,6 +37,9 @@ internal interface IGenerationContext
 
     string SourceDescription { get; }
 
+    /// <summary>What a version made now keeps as its source: <see cref="SourceDescription"/>, or what makes it when read (<see cref="IVersionSource"/>).</summary>
+    object VersionSource => SourceDescription;
+
     /// <summary>The model's settings (the cache's snapshot, read as they are).</summary>
     ModelOptions Options { get; }
 

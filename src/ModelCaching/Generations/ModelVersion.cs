@@ -1,3 +1,5 @@
+using ModelCaching.Generations;
+
 namespace ModelCaching;
 
 /// <summary>
@@ -13,16 +15,24 @@ public sealed class ModelVersion
     /// <param name="sizeBytes">The estimated size of the model in bytes (the artifact size), or 0 when unknown.</param>
     /// <param name="eTag">The source's ETag, when it has one.</param>
     public ModelVersion(string id, long generation, string source, DateTimeOffset loadedAt, long sizeBytes, string? eTag = null)
+        : this(id, generation, (object)source, loadedAt, sizeBytes, eTag)
+    {
+    }
+
+    // source: the description, or an IVersionSource that makes it when read (a template's model: issue 18).
+    internal ModelVersion(string id, long generation, object source, DateTimeOffset loadedAt, long sizeBytes, string? eTag = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         ArgumentNullException.ThrowIfNull(source);
         Id = id;
         Generation = generation;
-        Source = source;
+        _source = source;
         LoadedAt = loadedAt;
         SizeBytes = sizeBytes;
         ETag = eTag;
     }
+
+    private readonly object _source;
 
     /// <summary>The version identifier: the SHA-256 of the content (lowercase hex) when the source provides bytes, otherwise the source's own version (an ETag) or <c>g{Generation}</c>.</summary>
     public string Id { get; }
@@ -31,7 +41,7 @@ public sealed class ModelVersion
     public long Generation { get; }
 
     /// <summary>A description of where the model came from (a file path, a URL).</summary>
-    public string Source { get; }
+    public string Source => _source as string ?? ((IVersionSource)_source).Description;
 
     /// <summary>When the generation started serving.</summary>
     public DateTimeOffset LoadedAt { get; }

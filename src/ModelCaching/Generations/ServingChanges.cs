@@ -18,19 +18,15 @@ namespace ModelCaching.Generations;
 /// Made before the loads (they apply their outcome here); it calls no load, no coordinator and no cache method.
 /// <see cref="Cache"/> is the sender of the events and the metrics' source, nothing more.
 /// </remarks>
-internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContext, IServingTimers
+internal sealed class ServingChanges<TModel> : LoadHistory, IBudgetedCache, IGenerationContext, IServingTimers
     where TModel : class
 {
     internal const string MemoryBudgetReason = "memory_budget";
 
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
-    private readonly ModelCacheMetrics _metrics;
+    // The clock, log, metrics, budget and owner (told when a template's model fails its first load; none for a model
+    // registered by name): shared by a template's models.
+    private readonly ServingServices _services;
     private readonly FailSafePolicy _failSafe;
-    private readonly MemoryBudget? _budget;
-
-    // Told when a template's model fails its first load (it is not kept); none for a model registered by name.
-    private readonly IModelCacheOwner? _owner;
 
     // The Reloaded and Unloaded handlers, made at the first one subscribed (most of a template's models have none).
     private ServingEvents? _events;
@@ -39,18 +35,15 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     // for a refresh or an idle unload, else at the first retry armed (most of a template's models never fail).
     private ServingTimers? _timers;
 
-    public ServingChanges(ModelCache<TModel> cache, ModelOptions<TModel> settings, TimeProvider timeProvider, ILogger logger, ModelCacheMetrics metrics, LoadHistory history, FailSafePolicy failSafe, MemoryBudget? budget, StackRegionCounter hits, IModelCacheOwner? owner)
+    // observer: the model's source, when it asks to be told each record (ILoadRecordObserver).
+    public ServingChanges(ModelCache<TModel> cache, ModelOptions<TModel> settings, ServingServices services, ILoadRecordObserver? observer, FailSafePolicy failSafe, StackRegionCounter hits)
+        : base(settings.HistoryLength, observer)
     {
         Cache = cache;
-        _timeProvider = timeProvider;
-        _logger = logger;
-        _metrics = metrics;
-        History = history;
+        _services = services;
         _failSafe = failSafe;
-        _budget = budget;
-        _owner = owner;
-        Member = budget?.Join(this, hits);
-        _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(timeProvider, settings) : null;
+        Member = services.Budget?.Join(this, hits);
+        _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(services.TimeProvider, settings) : null;
 
         Slot = new ModelSlot<TModel>(this);
     }
@@ -75,14 +68,16 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     /// <summary>The cache's part in its budget (the budget reads what the slot publishes there), if it has one.</summary>
     public BudgetMember? Member { get; }
 
-    public MemoryBudget? Budget => _budget;
+    public MemoryBudget? Budget => _services.Budget;
 
     // What the cache's other parts read here rather than keep a field of their own each (issue 18: what a known name costs).
-    public TimeProvider TimeProvider => _timeProvider;
+    public ServingServices Services => _services;
 
-    public ILogger Logger => _logger;
+    public TimeProvider TimeProvider => _services.TimeProvider;
 
-    public ModelCacheMetrics Metrics => _metrics;
+    public ILogger Logger => _services.Logger;
+
+    public ModelCacheMetrics Metrics => _services.Metrics;
 
     public FailSafePolicy FailSafe => _failSafe;
 
@@ -90,13 +85,16 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     public ServingTimers? Timers => Volatile.Read(ref _timers);
 
     /// <summary>The loads and unloads recorded (<see cref="IModelCache.GetHistory"/>, the statistics).</summary>
-    public LoadHistory History { get; }
+    public LoadHistory History => this; // The base class: one object fewer a name (LoadHistory's remarks).
 
     string IBudgetedCache.Name => Cache.Name;
 
     string IGenerationContext.ModelName => Cache.Name;
 
     string IGenerationContext.SourceDescription => Cache.SourceDescription;
+
+    // A template's model's versions keep its factory, made now, rather than its description (made when read).
+    object IGenerationContext.VersionSource => Cache.Origin is TemplateModelFactory<TModel> ? Cache.Factory! : Cache.SourceDescription;
 
     ModelOptions IGenerationContext.Options => Cache.Settings;
 
@@ -131,17 +129,17 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
 
         ModelGeneration<TModel>? previous = swap.Previous;
         string? detail = reason == ModelLoadReason.Rollback && previous is not null ? $"rolled back from version {previous.Version.Id}" : null;
-        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null) { Detail = detail });
-        _budget?.OnServing();
+        History.Add(new ModelLoadRecord(TimeProvider.GetUtcNow(), reason, ModelLoadOutcome.Success, generation.Version.Id, null) { Detail = detail });
+        Budget?.OnServing();
         Slot.Retire(swap);
-        long ended = _timeProvider.GetTimestamp();
-        _metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Success, started, ended, _timeProvider, null);
+        long ended = TimeProvider.GetTimestamp();
+        Metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Success, started, ended, TimeProvider, null);
         activity?.SetTag(ModelCacheMetrics.ModelVersionTag, generation.Version.Id);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "success");
-        Log.Loaded(_logger, Cache.Name, generation.Version.Id, generation.Version.Generation, Cache.SourceDescription, _timeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
+        Log.Loaded(Logger, Cache.Name, generation.Version.Id, generation.Version.Generation, Cache.SourceDescription, TimeProvider.GetElapsedTime(started, ended).TotalMilliseconds, reason);
         if (reason == ModelLoadReason.Rollback && previous is not null)
         {
-            Log.RolledBack(_logger, Cache.Name, previous.Version.Id, generation.Version.Id);
+            Log.RolledBack(Logger, Cache.Name, previous.Version.Id, generation.Version.Id);
         }
 
         Raise(Volatile.Read(ref _events)?.Reloaded, new ModelReloadedEventArgs(Cache.Name, previous?.Version, generation.Version, reason));
@@ -151,13 +149,13 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     public ModelGeneration<TModel> Unchanged(ModelGeneration<TModel> current, ModelLoadReason reason, long started, Activity? activity)
     {
         bool recovered = Slot.OnUnchanged(current);
-        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
-        _metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Unchanged, started, _timeProvider.GetTimestamp(), _timeProvider, null);
+        History.Add(new ModelLoadRecord(TimeProvider.GetUtcNow(), reason, ModelLoadOutcome.Unchanged, current.Version.Id, null));
+        Metrics.RecordLoad(Cache, reason, ModelLoadOutcome.Unchanged, started, TimeProvider.GetTimestamp(), TimeProvider, null);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, "unchanged");
-        Log.Unchanged(_logger, Cache.Name, Cache.SourceDescription, current.Version.Id, reason);
+        Log.Unchanged(Logger, Cache.Name, Cache.SourceDescription, current.Version.Id, reason);
         if (recovered)
         {
-            Log.Recovered(_logger, Cache.Name, Cache.SourceDescription, current.Version.Id);
+            Log.Recovered(Logger, Cache.Name, Cache.SourceDescription, current.Version.Id);
         }
 
         return current;
@@ -166,8 +164,8 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     /// <summary>An explicit reload that would have undone a rollback was refused: recorded with its caller; nothing else changes.</summary>
     public void Refused(ModelReloadRefusedException refused, string? requestedBy)
     {
-        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), ModelLoadReason.Explicit, ModelLoadOutcome.Refused, refused.RolledBackVersionId, refused.Message) { RequestedBy = requestedBy });
-        Log.ReloadRefused(_logger, Cache.Name, requestedBy ?? "an unnamed caller", refused.RolledBackVersionId, refused.ServingVersionId);
+        History.Add(new ModelLoadRecord(TimeProvider.GetUtcNow(), ModelLoadReason.Explicit, ModelLoadOutcome.Refused, refused.RolledBackVersionId, refused.Message) { RequestedBy = requestedBy });
+        Log.ReloadRefused(Logger, Cache.Name, requestedBy ?? "an unnamed caller", refused.RolledBackVersionId, refused.ServingVersionId);
     }
 
     /// <summary>A load failed (or skipped known-bad content): the last good model keeps serving, a retry is armed.</summary>
@@ -178,10 +176,10 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         // Content known to be bad is not retried on a timer: only a change (or an explicit reload) can fix it.
         // A template's model that never served is dropped below: no retry timer for it (one firing before the drop's
         // disposal ran would load the made-up name again and take the template's rate-limited log line).
-        bool dropped = _owner is not null && Slot.GenerationCount == 0;
+        bool dropped = _services.Owner is not null && Slot.GenerationCount == 0;
         ModelGeneration<TModel>? serving = Slot.OnLoadFailed(failure, retry: outcome != ModelLoadOutcome.Skipped && !dropped, out TimeSpan? retryIn);
-        History.Add(new ModelLoadRecord(_timeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
-        _metrics.RecordLoad(Cache, reason, outcome, attempt.StartedAt, _timeProvider.GetTimestamp(), _timeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
+        History.Add(new ModelLoadRecord(TimeProvider.GetUtcNow(), reason, outcome, versionId, failure.Cause));
+        Metrics.RecordLoad(Cache, reason, outcome, attempt.StartedAt, TimeProvider.GetTimestamp(), TimeProvider, outcome == ModelLoadOutcome.Failure ? failure : null);
         activity?.SetStatus(ActivityStatusCode.Error, failure.Cause);
         activity?.SetTag(ModelCacheMetrics.LoadOutcomeTag, ModelCacheMetrics.OutcomeTag(outcome));
         if (outcome == ModelLoadOutcome.Skipped)
@@ -191,24 +189,24 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
 
         if (serving is not null)
         {
-            Log.ReloadFailedServingLastGood(_logger, failure, Cache.Name, Cache.SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
+            Log.ReloadFailedServingLastGood(Logger, failure, Cache.Name, Cache.SourceDescription, reason, serving.Version.Id, serving.Version.Generation);
         }
         else if (dropped)
         {
             // A template's model that never loaded (its source does not exist, say) is not kept: its owner forgets it
             // now, logs the failure (rate-limited per template) and disposes it once its callers have their failure.
             _failSafe.Drop(failure);
-            _owner!.OnFirstLoadFailed(Cache, failure, attempt.Completion.Task);
+            _services.Owner!.OnFirstLoadFailed(Cache, failure, attempt.Completion.Task);
             return;
         }
         else
         {
-            Log.LoadFailed(_logger, failure, Cache.Name, Cache.SourceDescription, reason);
+            Log.LoadFailed(Logger, failure, Cache.Name, Cache.SourceDescription, reason);
         }
 
         if (retryIn is { } retryDelay)
         {
-            Log.RetryScheduled(_logger, Cache.Name, retryDelay, _failSafe.ConsecutiveFailures);
+            Log.RetryScheduled(Logger, Cache.Name, retryDelay, _failSafe.ConsecutiveFailures);
         }
     }
 
@@ -225,8 +223,8 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         }
 
         History.CountUnload();
-        _metrics.RecordUnload(Cache, reason);
-        Log.Unloaded(_logger, Cache.Name, unloaded.Version.Id, reason);
+        Metrics.RecordUnload(Cache, reason);
+        Log.Unloaded(Logger, Cache.Name, unloaded.Version.Id, reason);
         Raise(Volatile.Read(ref _events)?.Unloaded, new ModelUnloadedEventArgs(Cache.Name, unloaded.Version, reason));
         return true;
     }
@@ -257,7 +255,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
     // after the slot is closed, and a closed slot arms no retry, so timers made here are always disposed.
     private ServingTimers MakeTimers()
     {
-        var made = new ServingTimers(_timeProvider, Cache.Settings, Cache.Loads);
+        var made = new ServingTimers(TimeProvider, Cache.Settings, Cache.Loads);
         return Interlocked.CompareExchange(ref _timers, made, null) ?? made;
     }
 
@@ -273,7 +271,7 @@ internal sealed class ServingChanges<TModel> : IBudgetedCache, IGenerationContex
         }
         catch (Exception ex)
         {
-            Log.ReloadEventHandlerFailed(_logger, ex, Cache.Name);
+            Log.ReloadEventHandlerFailed(Logger, ex, Cache.Name);
         }
     }
 }

@@ -220,7 +220,7 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
 
     // The steps of one load, made from the settings for each attempt (a list of shared steps; a fetch step for a source).
     private LoadPipeline<TModel> NewPipeline() =>
-        new(Name, SourceDescription, _cache.Origin as IModelSource, Settings.Loader, _cache.Origin as IModelFactory<TModel>, Settings, FailSafe, Logger, Time, this);
+        new(Name, SourceDescription, _cache.Origin as IModelSource, Settings.Loader, _cache.Factory, Settings, FailSafe, Logger, Time, this);
 
     private static Activity? StartLoadActivity(string name, ModelLoadReason reason)
     {

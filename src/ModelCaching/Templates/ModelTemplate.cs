@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ModelCaching.Budget;
+using ModelCaching.Generations;
 
 namespace ModelCaching;
 
@@ -29,6 +30,9 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
     // The settings of the last model made, which the next may share (TemplateSettings): one snapshot for all of a
     // template's models whose settings do not depend on their name, instead of a copy per name.
     private ModelOptions<TModel>? _shared;
+
+    // The last model's clock, log, metrics, budget and owner: the next model shares them when they are the same objects.
+    private ServingServices? _services;
 
     /// <summary>Records a step of the builder: it runs for each model made, with the model's name.</summary>
     public void Add(Action<ModelOptions<TModel>, IServiceProvider, string> step) => _steps.Add(step);
@@ -61,8 +65,9 @@ internal sealed class ModelTemplate<TModel>(string name) : ModelTemplate(name, t
         try
         {
             ModelOptions<TModel> settings = Volatile.Read(ref _shared) is { } last && TemplateSettings<TModel>.SameApartFromName(last, options) ? last : options.Snapshot();
-            var cache = new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, owner: provider, Name, settings);
+            var cache = new ModelCache<TModel>(modelName, options, provider.TimeProvider, provider.LoggerFactory, provider.Metrics, provider.LoadLimiter, budget, owner: provider, Name, settings, Volatile.Read(ref _services));
             Volatile.Write(ref _shared, settings);
+            Volatile.Write(ref _services, cache.Changes.Services);
             return cache;
         }
         catch

@@ -46,6 +46,35 @@ public sealed class EvictionPlannerTests
     }
 
     [Fact]
+    public void MembersAreKnownByTheirExactName_AndEachNameKeepsItsOwnHistoryThroughLeavesAndNewCaches()
+    {
+        var planner = new EvictionPlanner();
+        string[] names = [.. Enumerable.Range(0, 200).Select(i => $"m{i}"), "M0", "m0 "];
+        var first = names.Select(n => planner.Join(new Cache(n), hits: null)).ToArray();
+        for (int i = 0; i < first.Length; i++)
+        {
+            planner.RecordCharge(first[i], i + 1, loadSeconds: i + 1, overdraft: false);
+        }
+
+        Assert.Equal(names.Length, planner.Known);
+
+        // Every other name leaves (it served: its history stays), then each name gets a cache made anew.
+        for (int i = 0; i < first.Length; i += 2)
+        {
+            planner.Leave(first[i]);
+        }
+
+        var again = names.Select(n => planner.Join(new Cache(n), hits: null)).ToArray();
+        Assert.Equal(names.Length, planner.Known);
+        for (int i = 0; i < names.Length; i++)
+        {
+            Assert.Equal((names[i], (long)(i + 1), (double)(i + 1)), (again[i].Name, again[i].Size, again[i].Cost));
+            Assert.True(again[i].Joined);
+            Assert.False(first[i].Joined);
+        }
+    }
+
+    [Fact]
     public void OnlyResidentMembersThatPublishedEvictable_AreChosen_AndAChosenOneIsNotChosenTwice()
     {
         var planner = new EvictionPlanner();

@@ -6,6 +6,24 @@ namespace ModelCaching.Tests.Loading;
 public sealed class LoadHistoryTests
 {
     [Fact]
+    public async Task A_caches_history_is_its_serving_changes_and_keeps_its_options_length()
+    {
+        int built = 0;
+        var options = new ModelOptions<object> { HistoryLength = 2, Factory = new DelegateModelFactory<object>(_ => ValueTask.FromResult<object>(new object[Interlocked.Increment(ref built)]), "made") };
+        await using var cache = new ModelCache<object>("history", options);
+
+        await cache.GetModelAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            await cache.ReloadAsync(force: true);
+        }
+
+        Assert.Same(cache.Changes, cache.Changes.History);
+        Assert.Equal(["g3", "g4"], cache.GetHistory().Select(r => r.VersionId));
+        Assert.Equal(4, cache.GetStatistics().Loads);
+    }
+
+    [Fact]
     public void Keeps_the_last_records_up_to_its_capacity_oldest_first()
     {
         var history = new LoadHistory(capacity: 3);

@@ -38,6 +38,40 @@ public sealed class TemplateSettingsTests
     }
 
     [Fact]
+    public async Task Models_of_a_factory_template_keep_the_templates_one_factory_and_make_their_own_when_asked()
+    {
+        var services = new ServiceCollection();
+        services.AddModelCache().AddModelTemplate<FakeModel>("built", t => t.FromFactory(Build, "trainer"));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IModelCacheProvider caches = provider.GetRequiredService<IModelCacheProvider>();
+
+        var alpha = (ModelCache<FakeModel>)caches.GetCache<FakeModel>("alpha");
+        var beta = (ModelCache<FakeModel>)caches.GetCache<FakeModel>("beta");
+        Assert.Equal("built:alpha", (await alpha.GetModelAsync()).Content);
+        Assert.Equal("built:beta", (await beta.GetModelAsync()).Content);
+
+        // Each keeps the template's factory (one object for all its names), not a factory and a description of its own.
+        Assert.IsType<TemplateModelFactory<FakeModel>>(alpha.Origin);
+        Assert.Same(alpha.Origin, beta.Origin);
+
+        // What is made when asked for names the model: its factory, its description, its versions' source.
+        Assert.Equal("trainer (alpha)", alpha.Factory!.Description);
+        Assert.Equal("trainer (beta)", beta.Factory!.Description);
+        Assert.Equal("trainer (alpha)", alpha.Version!.Source);
+        Assert.Equal("trainer (beta)", beta.Version!.Source);
+        Assert.Equal("built:beta", (await beta.Factory.CreateAsync(CancellationToken.None)).Content);
+    }
+
+    [Fact]
+    public void A_template_factory_with_an_empty_description_fails_when_a_model_is_made()
+    {
+        var template = new TemplateModelFactory<FakeModel>(Build, " ");
+
+        ArgumentException error = Assert.Throws<ArgumentException>(() => new NamedModelFactory<FakeModel>(template, "alpha"));
+        Assert.Equal("description", error.ParamName);
+    }
+
+    [Fact]
     public async Task Models_whose_settings_depend_on_their_name_get_settings_of_their_own()
     {
         var services = new ServiceCollection();
