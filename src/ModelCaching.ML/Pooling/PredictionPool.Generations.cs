@@ -14,6 +14,8 @@ public sealed partial class PredictionPool<TData, TPrediction>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private EngineGeneration<TData, TPrediction> CurrentGeneration()
     {
+        // Before the cache is asked: a call on a disposed pool is no request for the model (no hit, no load of an unloaded one).
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _isDisposed), this);
         ITransformer model = _modelCache is { } modelCache ? modelCache.GetModel() : _cache.GetModel();
         EngineGeneration<TData, TPrediction>? generation = _generation;
         return generation is not null && ReferenceEquals(generation.Model, model) ? generation : SwitchGeneration();

@@ -32,6 +32,15 @@ internal interface ILoadHost<TModel>
     /// </summary>
     bool TryDetach();
 
+    /// <summary>
+    /// Under the coordinator's lock, when a first-use request would start an attempt: the answer to give instead, if any:
+    /// the generation that serves now (a load that ended just before), or the failure while nothing serves and the
+    /// cool-down after a failure lasts. Checked where no load can end in between, so a burst of callers that raced the
+    /// load neither loads the model twice nor loads a broken source again. It takes only the fail-safe memory's lock,
+    /// which calls nothing.
+    /// </summary>
+    Task<ModelGeneration<TModel>>? FirstUseAnswer() => null;
+
     /// <summary>The model's name, for the coordinator's errors.</summary>
     string ModelName { get; }
 

@@ -92,6 +92,12 @@ internal sealed partial class LoadCoordinator<TModel>(ILoadHost<TModel> host)
                 return Task.FromException<ModelGeneration<TModel>>(StillRunning(stuck));
             }
 
+            if (reason == ModelLoadReason.FirstUse && host.FirstUseAnswer() is { } answer)
+            {
+                DetachIfIdleLocked(); // made for this request only: let go of it again
+                return answer;
+            }
+
             started = CreateLocked(reason, artifact: null, completion: null);
         }
 

@@ -132,6 +132,11 @@ internal sealed partial class LoadRunner<TModel> : ILoadHost<TModel>, ILoadStepH
 
     void ILoadHost<TModel>.OnLoadStarting() => Slot.OnLoadStarting();
 
+    Task<ModelGeneration<TModel>>? ILoadHost<TModel>.FirstUseAnswer() =>
+        Slot.Serving is { } serving ? Task.FromResult(serving)
+        : FailSafe.TryGetCooldownFailure(out ModelLoadException? failure) ? Task.FromException<ModelGeneration<TModel>>(failure)
+        : null;
+
     string ILoadHost<TModel>.ModelName => Name;
 
     string ILoadHost<TModel>.SourceDescription => SourceDescription;
