@@ -29,6 +29,9 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     private readonly ModelCaching.Diagnostics.StackRegionCounter? _countedHits;
     private readonly EngineFactory<TData, TPrediction> _factory;
 
+    // What each prediction fills, made without the shared generic code's runtime type lookup (see NewPrediction).
+    private readonly Func<TPrediction> _newPrediction = NewPrediction<TPrediction>.Create;
+
     // Where this pool's cell sits in each thread's cells (EngineCell); freed at Dispose.
     private readonly int _poolIndex;
     private readonly ILogger _logger;
@@ -93,7 +96,8 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
             TPrediction result;
             try
             {
-                result = engine.Predict(input);
+                result = _newPrediction(); // inside: a constructor that throws must not keep the engine
+                engine.Predict(input, ref result);
             }
             catch
             {
@@ -116,7 +120,7 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     public void Predict(TData input, ref TPrediction output)
     {
         ArgumentNullException.ThrowIfNull(input); // before renting: a bad argument must not cost an engine
-        output ??= new TPrediction();
+        output ??= _newPrediction();
         EngineCell? cell = EngineCell.Get(_poolIndex);
         if (cell is not null && cell.InUse == 0 && KeptGeneration(cell) is { } generation && generation.TryEnter(cell, out PredictionEngine<TData, TPrediction>? engine))
         {
@@ -162,7 +166,7 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
             for (int i = 0; i < inputs.Length; i++)
             {
                 ref TPrediction output = ref outputs[i];
-                output ??= new TPrediction();
+                output ??= _newPrediction();
                 engine.Predict(inputs[i], ref output);
             }
         }
@@ -282,7 +286,8 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
             TPrediction kept;
             try
             {
-                kept = engine.Predict(input);
+                kept = _newPrediction(); // inside: a constructor that throws must not keep the engine
+                engine.Predict(input, ref kept);
             }
             catch
             {
@@ -298,7 +303,8 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
         TPrediction result;
         try
         {
-            result = pooled.Engine.Predict(input);
+            result = _newPrediction(); // inside: a constructor that throws must not keep the engine
+            pooled.Engine.Predict(input, ref result);
         }
         catch
         {
