@@ -52,6 +52,24 @@ public sealed class PredictionObjectTests : IDisposable
     }
 
     [Fact]
+    public void Predict_WithAPrivatePredictionType_Works()
+    {
+        // The constructor is compiled at run time; a type the compiled code could not see would fail here, not in a
+        // caller's first request.
+        var cache = PoolFactory.Cache<IrisData, PrivatePrediction>(TestModels.IrisPath, "private");
+        using (cache)
+        using (PredictionPool<IrisData, PrivatePrediction> pool = PoolFactory.Pool<IrisData, PrivatePrediction>(cache))
+        {
+            PrivatePrediction first = pool.Predict(TestModels.Setosa);
+            PrivatePrediction second = pool.Predict(TestModels.Virginica);
+
+            Assert.Equal(0f, first.PredictedLabel);
+            Assert.Equal(2f, second.PredictedLabel);
+            Assert.Equal(1, first.Made);
+        }
+    }
+
+    [Fact]
     public void Predict_WhenThePredictionsConstructorThrows_ThrowsItAndKeepsServingWithoutLosingTheEngine()
     {
         var cache = PoolFactory.Cache<IrisData, ConstructorThrowingPrediction>(TestModels.IrisPath, "ctor-throws");
@@ -98,6 +116,16 @@ public sealed class PredictionObjectTests : IDisposable
 
         [NoColumn]
         public string Tag { get; } = "made by the constructor";
+    }
+
+    private sealed class PrivatePrediction
+    {
+        public float[] Score = [];
+
+        public float PredictedLabel { get; set; } // ML.NET sets it; a field would be "never assigned" to the compiler
+
+        [NoColumn]
+        public int Made { get; } = 1;
     }
 
     public sealed class ConstructorThrowingPrediction
