@@ -1,5 +1,7 @@
 using System.Linq.Expressions;
+using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 
 namespace ModelCaching.ML;
 
@@ -18,8 +20,25 @@ namespace ModelCaching.ML;
 internal static class NewPrediction<TPrediction>
     where TPrediction : class, new()
 {
-    /// <summary>Makes a new <typeparamref name="TPrediction"/> with its parameterless constructor.</summary>
+    /// <summary>
+    /// Makes a new <typeparamref name="TPrediction"/> with its parameterless constructor; an exception the constructor
+    /// throws reaches the caller as itself, on either branch.
+    /// </summary>
     public static readonly Func<TPrediction> Create = RuntimeFeature.IsDynamicCodeCompiled
         ? Expression.Lambda<Func<TPrediction>>(Expression.New(typeof(TPrediction))).Compile()
-        : static () => new TPrediction();
+        : CreateWithoutCompiledCode;
+
+    // new TPrediction() is Activator.CreateInstance<T>(), which wraps what the constructor throws. Internal for its test.
+    internal static TPrediction CreateWithoutCompiledCode()
+    {
+        try
+        {
+            return new TPrediction();
+        }
+        catch (TargetInvocationException wrapped) when (wrapped.InnerException is { } thrown)
+        {
+            ExceptionDispatchInfo.Throw(thrown);
+            throw; // not reached
+        }
+    }
 }

@@ -81,7 +81,7 @@ public sealed partial class PredictionPool<TData, TPrediction> : IDisposable, Pr
     /// <summary>How long a prediction waits for an engine under <see cref="PoolExhaustionPolicy.Wait"/>.</summary>
     internal TimeSpan WaitTimeout => _factory.WaitTimeout;
 
-    /// <summary>Predicts one example; the result is a new object (the engine's own allocation).</summary>
+    /// <summary>Predicts one example; the result is a new object (made by the pool with its constructor, filled by the engine).</summary>
     /// <exception cref="ModelLoadException">No model is serving and loading failed.</exception>
     /// <exception cref="TimeoutException">Under <see cref="PoolExhaustionPolicy.Wait"/>, no engine came back in time.</exception>
     public TPrediction Predict(TData input)

@@ -52,6 +52,25 @@ public sealed class PredictionObjectTests : IDisposable
     }
 
     [Fact]
+    public void WithoutCompiledCode_TheConstructorsExceptionIsNotWrappedEither()
+    {
+        // Where code cannot be compiled at run time the plain new is used, which goes through Activator and wraps.
+        var throwing = new ConstructorThrowingPrediction.Switch();
+        try
+        {
+            throwing.On = true;
+            var error = Assert.Throws<InvalidOperationException>(NewPrediction<ConstructorThrowingPrediction>.CreateWithoutCompiledCode);
+            Assert.Contains("constructor boom", error.Message);
+        }
+        finally
+        {
+            throwing.On = false;
+        }
+
+        Assert.Equal("made by the constructor", NewPrediction<TaggedPrediction>.CreateWithoutCompiledCode().Tag);
+    }
+
+    [Fact]
     public void Predict_WithAPrivatePredictionType_Works()
     {
         // The constructor is compiled at run time; a type the compiled code could not see would fail here, not in a
@@ -88,10 +107,22 @@ public sealed class PredictionObjectTests : IDisposable
             // On the slot path (the first call), then on the fast path (the thread keeps an engine after a good call).
             for (int round = 0; round < 3; round++)
             {
-                throwing.On = true;
-                var error = Assert.Throws<InvalidOperationException>(() => pool.Predict(TestModels.Virginica));
+                // From the second round on, this thread keeps an engine of the serving generation: the call below takes
+                // the fast path.
+                Assert.Equal(round > 0, EngineCell.Get(pool.PoolIndex) is { Engine: not null, Revoked: 0 });
+                InvalidOperationException error;
+                try
+                {
+                    throwing.On = true;
+                    error = Assert.Throws<InvalidOperationException>(() => pool.Predict(TestModels.Virginica));
+                }
+                finally
+                {
+                    throwing.On = false;
+                }
+
                 Assert.Contains("constructor boom", error.Message);
-                throwing.On = false;
+                Assert.Equal(round + 1, pool.GetStatistics().EnginesFaulted); // the call's engine was dropped, not kept
 
                 // Both engines can be had at once: the one the call held came back (or was replaced), so renting does
                 // not wait out the timeout. Then predictions work, the second one on the engine this thread keeps.

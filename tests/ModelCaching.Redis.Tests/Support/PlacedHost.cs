@@ -125,10 +125,11 @@ public sealed class PlacedHost : IAsyncDisposable
 
     private void Loaded(string name) => _loads.AddOrUpdate(name, 1, static (_, n) => n + 1);
 
-    // Checked when the fetch starts, not in the loader: the fleet's source refuses a name this instance does not own just
-    // before it calls this one, and ownership may move while the bytes are read and loaded (a load already under way
-    // finishes; the handoff then drops it). A check in the loader saw such a move as a load without ownership (once in
-    // the full test runs of the last stop).
+    // Checked when the fetch starts, not in the loader: ownership may move while a load already under way reads and
+    // loads (it finishes; the handoff then drops it), and a check in the loader saw such a move as a load without
+    // ownership (once in the full test runs of the last stop). The fleet's source refuses a name this instance does not
+    // own before it reads the fleet's record for the name in Redis and then calls this source, so a move during that
+    // one read can still be flagged here: a smaller window than the whole load, not none.
     private void Fetching(string name)
     {
         if (Placement.View is { } view && !view.Owns(name))
