@@ -75,7 +75,6 @@ public sealed partial class ModelCache<TModel>
         // The slot is made with its timers (when the options ask for any); they drive the loads, made last.
         _origin = (factory as NamedModelFactory<TModel>)?.Template ?? (object?)factory ?? source!;
         _changes = new ServingChanges<TModel>(this, settings, services, source as ILoadRecordObserver, failSafe, _hits);
-        _slot = _changes.Slot;
         _changes.Timers?.Drive(this);
 
         SourceWatch<TModel>.Start(this, source, factory);
@@ -124,13 +123,13 @@ public sealed partial class ModelCache<TModel>
     /// </summary>
     /// <exception cref="ModelLoadException">The eager load failed; the cache retries in the background.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default) =>
-        _options.Policy != ModelLoadPolicy.Eager || _slot.Serving is not null
+        _options.Policy != ModelLoadPolicy.Eager || _serving is not null
             ? Task.CompletedTask
             : LoadRunner<TModel>.Request(this, ModelLoadReason.Startup).WaitAsync(cancellationToken);
 
     private void DisposeCore()
     {
-        if (!_slot.Close())
+        if (!_changes.Slot.Close())
         {
             return;
         }
@@ -140,7 +139,7 @@ public sealed partial class ModelCache<TModel>
         SourceWatch<TModel>.Stop(this);
         LoadRunner<TModel>.DisposeOwnedSource(this);
         loads.AbandonAll();
-        _slot.ReleaseAll();
+        _changes.Slot.ReleaseAll();
         _changes.Budget?.Leave(_changes.Member!);
         _changes.Metrics.Unregister(this);
     }

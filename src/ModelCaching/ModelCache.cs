@@ -16,14 +16,14 @@ namespace ModelCaching;
 /// Its parts do the work: <see cref="ServingChanges{TModel}"/> (the slot and what its changes mean), <see cref="LoadRunner{TModel}"/> (the loads and the misses; one is made when a load is asked for and dropped when it goes idle); docs/architecture.md maps them.
 /// </remarks>
 /// <typeparam name="TModel">The model type.</typeparam>
-public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache, ITimedModel
+public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposable, IAsyncDisposable, ModelCacheMetrics.IMetricsSource, IPolicyAwareCache, IOwnedModelCache, ITimedModel, IServingCell<TModel>
     where TModel : class
 {
     private readonly ModelOptions<TModel> _options;
     private readonly StackRegionCounter _hits = new();
     private readonly bool _trackHits;
     private readonly ServingChanges<TModel> _changes;
-    private readonly ModelSlot<TModel> _slot; // What serves (the hit path reads it), owned by _changes.
+    private volatile ModelGeneration<TModel>? _serving; // What serves, the one field a hit reads: written by _changes' slot only (IServingCell).
 
     // Set by every hit and cleared by the idle timer: read first and written only when clear, so after the first
     // hit of a timer period concurrent hits only read it (the line stays shared in every core's cache).
@@ -53,10 +53,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     internal StackRegionCounter? CountedHits => _trackHits ? _hits : null; // A prediction pool adds its hits, counted per thread, to its sum (MarkUsed(countHit: false)).
 
     /// <inheritdoc />
-    public ModelCacheState State => _slot.State;
+    public ModelCacheState State => _changes.Slot.State;
 
     /// <inheritdoc />
-    public ModelVersion? Version => _slot.Serving?.Version;
+    public ModelVersion? Version => _serving?.Version;
 
     /// <inheritdoc />
     public event EventHandler<ModelReloadedEventArgs>? Reloaded
@@ -74,17 +74,17 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
 
     string ModelCacheMetrics.IMetricsSource.Name => Name;
 
-    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || _slot.GenerationCount > 0;
+    bool ModelCacheMetrics.IMetricsSource.Exists => _sourceFound || _changes.Slot.GenerationCount > 0;
 
     long ModelCacheMetrics.IMetricsSource.HitCount => _hits.Sum();
 
     long ModelCacheMetrics.IMetricsSource.MissCount => Interlocked.Read(ref _misses);
 
-    long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => _slot.ActiveLeases;
+    long ModelCacheMetrics.IMetricsSource.ActiveLeaseCount => _changes.Slot.ActiveLeases;
 
-    long ModelCacheMetrics.IMetricsSource.RetiredGenerationCount => _slot.RetiredCount;
+    long ModelCacheMetrics.IMetricsSource.RetiredGenerationCount => _changes.Slot.RetiredCount;
 
-    ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _slot.Serving?.Version;
+    ModelVersion? ModelCacheMetrics.IMetricsSource.CurrentVersion => _serving?.Version;
 
     /// <summary>When the model is loaded and whether it expires (<see cref="ModelOptions.Policy"/>).</summary>
     public ModelLoadPolicy Policy => _options.Policy;
@@ -97,7 +97,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public TModel GetModel()
     {
-        ModelGeneration<TModel>? current = _slot.Serving;
+        ModelGeneration<TModel>? current = _serving;
         if (current is not null)
         {
             MarkUsed();
@@ -110,7 +110,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ValueTask<TModel> GetModelAsync(CancellationToken cancellationToken = default)
     {
-        ModelGeneration<TModel>? current = _slot.Serving;
+        ModelGeneration<TModel>? current = _serving;
         if (current is not null)
         {
             MarkUsed();
@@ -123,7 +123,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ModelLease<TModel> Acquire()
     {
-        ModelGeneration<TModel>? current = _slot.Serving;
+        ModelGeneration<TModel>? current = _serving;
         if (current is not null && ModelLease<TModel>.TryTake(current, out ModelLease<TModel> lease))
         {
             MarkUsed();
@@ -136,7 +136,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     /// <inheritdoc />
     public ValueTask<ModelLease<TModel>> AcquireAsync(CancellationToken cancellationToken = default)
     {
-        ModelGeneration<TModel>? current = _slot.Serving;
+        ModelGeneration<TModel>? current = _serving;
         if (current is not null && ModelLease<TModel>.TryTake(current, out ModelLease<TModel> lease))
         {
             MarkUsed();
@@ -180,7 +180,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     public ModelCacheStatistics GetStatistics()
     {
         string? abandoned = LoadRunner<TModel>.Current(this)?.Coordinator.AbandonedMessage();
-        (SlotState state, ModelGeneration<TModel>? serving, string? lastError) = _slot.Read();
+        (SlotState state, ModelGeneration<TModel>? serving, string? lastError) = _changes.Slot.Read();
         return new ModelCacheStatistics
         {
             Hits = _hits.Sum(),
@@ -188,8 +188,8 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             Loads = _changes.History.Loads,
             LoadFailures = _changes.History.Failures,
             Unloads = _changes.History.Unloads,
-            ActiveLeases = _slot.ActiveLeases,
-            RetiredGenerations = _slot.RetiredCount,
+            ActiveLeases = _changes.Slot.ActiveLeases,
+            RetiredGenerations = _changes.Slot.RetiredCount,
             AbandonedLoadRunning = abandoned is not null,
             State = state.ToPublic(),
             Version = serving?.Version,
@@ -198,7 +198,7 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_slot.Serving?.Version.Id ?? "no version"})";
+    public override string ToString() => $"ModelCache<{typeof(TModel).Name}> '{Name}' ({State}, {_serving?.Version.Id ?? "no version"})";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void MarkUsed(bool countHit = true)
@@ -213,6 +213,10 @@ public sealed partial class ModelCache<TModel> : IModelCache<TModel>, IDisposabl
             _hits.Increment();
         }
     }
+
+    ModelGeneration<TModel>? IServingCell<TModel>.Serving { get => _serving; set => _serving = value; }
+
+    ModelGeneration<TModel>? IServingCell<TModel>.Take() => Interlocked.Exchange(ref _serving, null);
 
     /// <summary>At an idle tick (<see cref="LoadRunner{TModel}"/>): whether a hit marked the model used since the last tick; clears the mark.</summary>
     internal bool TakeUsed()

@@ -27,7 +27,7 @@ internal sealed partial class ModelSlot<TModel>
         long own = GenerationFactory.KeepsContent(_context.Options) && artifact is { HasContent: true } ? artifact.Length : 0;
         long previous = reason == ModelLoadReason.Rollback || _rollback.Retention != ModelRollbackRetention.Artifact
             ? 0
-            : _serving?.Artifact?.Length ?? _rollback.ArtifactBytes;
+            : _cell.Serving?.Artifact?.Length ?? _rollback.ArtifactBytes;
         return own + previous;
     }
 
@@ -41,7 +41,7 @@ internal sealed partial class ModelSlot<TModel>
     /// <summary>At disposal, once loads are stopped: every generation is retired now (leases still pin theirs).</summary>
     public void ReleaseAll()
     {
-        Interlocked.Exchange(ref _serving, null)?.Retire();
+        _cell.Take()?.Retire();
         _rollback.ReleaseGeneration()?.Retire();
         (Volatile.Read(ref _retirement) ?? MakeRetirement()).RetireAllNow();
     }

@@ -8,7 +8,8 @@ namespace ModelCaching.Generations;
 /// The serving slot of one cache: the generation that serves, the state, the last error, what a swap keeps for a rollback
 /// (<see cref="RollbackSlot{TModel}"/>) and the swapped-out generations (<see cref="GenerationRetirement{TModel}"/>). Each
 /// change is a <see cref="SlotEvent"/> applied under the slot's lock through <see cref="SlotTransitions"/>, the only place
-/// the state changes, with the fail-safe and the timers told at once. The hit path reads <see cref="Serving"/> only. The
+/// the state changes, with the fail-safe and the timers told at once. The hit path reads the serving generation only, in the
+/// cache's own field (<see cref="IServingCell{TModel}"/>). The
 /// lock is the slot itself (never handed out beyond its cache's parts): no lock object per model.
 /// </summary>
 internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
@@ -21,8 +22,9 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     private GenerationRetirement<TModel>? _retirement;
     private long _generationCount;
 
-    // The serving generation: the only field the hit path reads. Written under the slot's lock.
-    private volatile ModelGeneration<TModel>? _serving;
+    // The serving generation, the only thing the hit path reads: kept in the cache itself (IServingCell), written here under
+    // the slot's lock.
+    private readonly IServingCell<TModel> _cell;
 
     // Written under the slot's lock, through SlotTransitions only; volatile so the budget and disposal checks may read it without it.
     private volatile SlotState _state = SlotState.NotLoaded;
@@ -34,15 +36,16 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     }
 
     // context: where the name, description, options, clock, log, fail-safe, timers and budget member are read (the
-    // cache's ServingChanges), none kept here.
-    public ModelSlot(IGenerationContext context)
+    // cache's ServingChanges), none kept here. cell: where the serving generation is kept (the cache); one of its own if none.
+    public ModelSlot(IGenerationContext context, IServingCell<TModel>? cell = null)
     {
         _context = context;
+        _cell = cell ?? new ServingCell<TModel>();
         _rollback = RollbackSlot<TModel>.For(context.Options.RollbackRetention);
     }
 
     /// <summary>The generation serving now, or <see langword="null"/>.</summary>
-    public ModelGeneration<TModel>? Serving => _serving;
+    public ModelGeneration<TModel>? Serving => _cell.Serving;
 
     /// <summary>The state as the cache reports it (a disposed slot says <see cref="ModelCacheState.Unloaded"/>).</summary>
     public ModelCacheState State => _state.ToPublic();
@@ -55,14 +58,14 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     public ModelRollbackRetention RollbackRetention => _rollback.Retention;
 
     /// <summary>Leases alive on the serving generation and on swapped-out ones.</summary>
-    public long ActiveLeases => (_serving?.ActiveLeases ?? 0) + (Volatile.Read(ref _retirement)?.ActiveLeases ?? 0);
+    public long ActiveLeases => (_cell.Serving?.ActiveLeases ?? 0) + (Volatile.Read(ref _retirement)?.ActiveLeases ?? 0);
 
     /// <summary>The state, the generation serving in it and the last load error, read together.</summary>
     public (SlotState State, ModelGeneration<TModel>? Serving, string? LastError) Read()
     {
         lock (this)
         {
-            return (_state, _serving, _lastError);
+            return (_state, _cell.Serving, _lastError);
         }
     }
 
@@ -72,7 +75,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     {
         lock (this)
         {
-            return _serving is null && Fire(SlotEvent.LoadStarted);
+            return _cell.Serving is null && Fire(SlotEvent.LoadStarted);
         }
     }
 
@@ -92,7 +95,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
                 return false;
             }
 
-            ModelGeneration<TModel>? previous = _serving;
+            ModelGeneration<TModel>? previous = _cell.Serving;
             SetServing(generation);
             if (rollback && previous?.ContentHash is { } rolledBackFrom)
             {
@@ -118,7 +121,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     {
         lock (this)
         {
-            bool recovered = _serving == current && Fire(SlotEvent.SourceUnchanged);
+            bool recovered = _cell.Serving == current && Fire(SlotEvent.SourceUnchanged);
             if (recovered)
             {
                 _lastError = null;
@@ -139,7 +142,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     {
         lock (this)
         {
-            ModelGeneration<TModel>? serving = _serving;
+            ModelGeneration<TModel>? serving = _cell.Serving;
             _lastError = failure.Message;
             if (serving is not null)
             {
@@ -163,7 +166,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     {
         lock (this)
         {
-            if (_serving != current || !Fire(SlotEvent.UnloadedForSwap))
+            if (_cell.Serving != current || !Fire(SlotEvent.UnloadedForSwap))
             {
                 return null;
             }
@@ -182,7 +185,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     {
         lock (this)
         {
-            if (_serving is null && Fire(SlotEvent.Restored))
+            if (_cell.Serving is null && Fire(SlotEvent.Restored))
             {
                 SetServing(restored);
                 return true;
@@ -203,7 +206,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
         ModelGeneration<TModel>? unloaded;
         lock (this)
         {
-            unloaded = _serving;
+            unloaded = _cell.Serving;
             if (unloaded is null || !Fire(evict ? SlotEvent.Evicted : SlotEvent.Unloaded))
             {
                 return null;
@@ -249,7 +252,7 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
     // the latest one's: the budget reads it under its own lock without taking this one.
     private void SetServing(ModelGeneration<TModel>? generation)
     {
-        _serving = generation;
+        _cell.Serving = generation;
         PublishStandingLocked();
     }
 
@@ -262,5 +265,5 @@ internal sealed partial class ModelSlot<TModel> : IGenerationOwner<TModel>
         }
     }
 
-    private void PublishStandingLocked() => _context.SlotMember?.Publish(_state.ToStanding(_serving is not null));
+    private void PublishStandingLocked() => _context.SlotMember?.Publish(_state.ToStanding(_cell.Serving is not null));
 }

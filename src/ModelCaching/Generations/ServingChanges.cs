@@ -45,7 +45,7 @@ internal sealed class ServingChanges<TModel> : LoadHistory, IBudgetedCache, IGen
         Member = services.Budget?.Join(this, hits);
         _timers = settings.TimeToLive is not null || settings.IdleTimeout is not null ? new ServingTimers(services.TimeProvider, settings) : null;
 
-        Slot = new ModelSlot<TModel>(this);
+        Slot = new ModelSlot<TModel>(this, cache);
     }
 
     public event EventHandler<ModelReloadedEventArgs>? Reloaded

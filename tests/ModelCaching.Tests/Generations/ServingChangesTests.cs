@@ -11,7 +11,7 @@ namespace ModelCaching.Tests.Generations;
 /// <summary>
 /// <see cref="ServingChanges{TModel}"/>: an eviction asked by the budget (the cache's <see cref="IBudgetedCache"/>), and a
 /// template model's failed first load told to its owner (<see cref="IModelCacheOwner"/>), which replaced the cache's
-/// self-disposal through an <c>Action</c>.
+/// self-disposal through an <c>Action</c>; and the cache as the slot's <see cref="IServingCell{TModel}"/>, where a hit reads what serves.
 /// </summary>
 public sealed class ServingChangesTests
 {
@@ -108,6 +108,36 @@ public sealed class ServingChangesTests
 
         Assert.Empty(owner.Calls);
         Assert.Equal(ModelCacheState.Failed, cache.State);
+    }
+
+    [Fact]
+    public async Task The_slot_keeps_what_serves_in_the_cache_itself_through_load_reload_unload_and_disposal()
+    {
+        var source = new MutableSource("v1");
+        ModelCache<FakeModel> cache = Create("cell", source, budget: null);
+        var cell = (IServingCell<FakeModel>)cache;
+        ModelSlot<FakeModel> slot = cache.Changes.Slot;
+        Assert.Null(cell.Serving);
+
+        FakeModel first = await cache.GetModelAsync();
+        Assert.Same(slot.Serving, cell.Serving);
+        Assert.Same(first, cell.Serving!.Model);
+
+        source.Content = "v2";
+        await cache.ReloadAsync();
+        Assert.Same(slot.Serving, cell.Serving);
+        Assert.Equal("v2", cache.GetModel().Content);
+        Assert.True(first.IsDisposed);
+
+        cache.Invalidate();
+        Assert.Null(cell.Serving);
+        Assert.Null(slot.Serving);
+
+        FakeModel last = await cache.GetModelAsync();
+        await cache.DisposeAsync();
+        Assert.Null(cell.Serving);
+        Assert.Null(slot.Serving);
+        Assert.True(last.IsDisposed);
     }
 
     private ModelCache<FakeModel> Create(string name, MutableSource source, MemoryBudget? budget, IModelCacheOwner? owner = null) =>
