@@ -5,9 +5,12 @@
 #
 # 1. builds the benchmarks project twice: as it is, and at the revision before issue 18's refactor ($MC_BEFORE_REV,
 #    default ffe7ce0: a detached git worktree in the temp folder, removed at exit). Either build failing stops the run;
-# 2. runs CacheHitBenchmarks, PredictionBenchmarks and LookupByNameBenchmarks (the page's methods) at the before
-#    revision, then one BenchmarkDotNet invocation with exactly the benchmark methods the page uses (each class keeps its
-#    own short job, written on the class), then the reload-under-load harness (latency percentiles while the model is
+# 2. runs one BenchmarkDotNet invocation with exactly the benchmark methods the page uses but for the before/after classes
+#    (each class keeps its own short job, written on the class); then, class by class, CacheHitBenchmarks,
+#    PredictionBenchmarks and LookupByNameBenchmarks (the page's methods) at the before revision and now, one after the
+#    other, with $MC_BEFORE_AFTER_LAUNCHES processes per row (default 3: one process is one draw of the JIT's and the
+#    memory's layout, which moves identical code by more than the few percent a before/after verdict needs; the
+#    report's mean and standard deviation are then over every process's iterations); then the reload-under-load harness (latency percentiles while the model is
 #    reloaded every 100 ms, which BenchmarkDotNet's per-iteration means cannot give), then benchmarks/run-outside.sh
 #    when it is there (the pooled predict seen from an outside project: OutsideBenchmarks.csv and OutsideLoop.csv);
 # 3. checks that every report the page needs has a mean in every row (else it stops, leaving the results as they were),
@@ -22,8 +25,8 @@
 # and the outside script, replaces only their files and says so in machine.csv (a check of the script, not a page run).
 # MC_BDN_ARGS adds BenchmarkDotNet arguments to every invocation (e.g. "--iterationCount 5"); machine.csv records them.
 #
-# About 40 minutes on a 2-vCPU machine: the page's classes about 15, the before revision's build and classes about 10,
-# ThreadAffinityBenchmarks about 5, run-outside.sh about 8. Run it on a quiet machine (nothing else building or
+# About 80 minutes on a 2-vCPU machine: the before/after classes about 50 (three processes a row, both revisions), the
+# page's other classes about 10, ThreadAffinityBenchmarks about 5, run-outside.sh about 12. Run it on a quiet machine (nothing else building or
 # benchmarking) and say so:
 #   MC_RUN_CONDITIONS="quiet machine: nothing else running" benchmarks/run-results.sh
 # (the page shows that sentence beside the machine's description and its load average before and after).
@@ -38,6 +41,7 @@ started="$(date -u +%s)"
 mode="${1:-}"
 # main just before issue 18's refactor (the same benchmark methods; its own library API, so its own benchmarks project).
 before_rev="${MC_BEFORE_REV:-ffe7ce0}"
+ba_launches="${MC_BEFORE_AFTER_LAUNCHES:-3}"
 read -r -a bdn_args <<< "${MC_BDN_ARGS:-}"
 # BenchmarkDotNet builds a copy of the project per job; its default limit (120 s) is too short on a busy 2-vCPU machine.
 bdn_common=(--exporters csv --buildTimeout 900)
@@ -96,9 +100,13 @@ for filter in "${filters[@]}"; do
     [[ "$filter" == "*$class."* ]] && before_filters+=("$filter")
   done
 done
+# The page's other methods: every filter that names none of the before/after classes.
+other_filters=()
+for filter in "${filters[@]}"; do
+  [[ " ${before_filters[*]} " == *" $filter "* ]] || other_filters+=("$filter")
+done
 if [[ "$mode" == "--before-after-only" ]]; then
-  only=("${before_filters[@]}" '*ThreadAffinityBenchmarks.*')
-  filters=("${only[@]}")
+  other_filters=('*ThreadAffinityBenchmarks.*')
 fi
 
 if [[ "$mode" != "--charts-only" ]]; then
@@ -111,10 +119,21 @@ dotnet build -c Release benchmarks/ModelCaching.Benchmarks > "$work/build.log" 2
   { tail -30 "$work/build.log" >&2; fail "the benchmarks project did not build (log above)"; }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-dotnet run -c Release --no-build --project "$work/before/benchmarks/ModelCaching.Benchmarks" -- \
-  --filter "${before_filters[@]}" "${bdn_common[@]}" --artifacts "$work/bdn-before" "${bdn_args[@]}" | tee "$work/benchmarkdotnet-before.log"
 dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \
-  --filter "${filters[@]}" "${bdn_common[@]}" --artifacts "$work/bdn" "${bdn_args[@]}" | tee "$work/benchmarkdotnet.log"
+  --filter "${other_filters[@]}" "${bdn_common[@]}" --artifacts "$work/bdn" "${bdn_args[@]}" | tee "$work/benchmarkdotnet.log"
+# Before and now one class after the other, so that a change in the machine over the sitting falls on both alike.
+for class in "${before_classes[@]}"; do
+  class_filters=()
+  for filter in "${before_filters[@]}"; do
+    [[ "$filter" == "*$class."* ]] && class_filters+=("$filter")
+  done
+  dotnet run -c Release --no-build --project "$work/before/benchmarks/ModelCaching.Benchmarks" -- \
+    --filter "${class_filters[@]}" --launchCount "$ba_launches" "${bdn_common[@]}" --artifacts "$work/bdn-before" "${bdn_args[@]}" |
+    tee -a "$work/benchmarkdotnet-before.log"
+  dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \
+    --filter "${class_filters[@]}" --launchCount "$ba_launches" "${bdn_common[@]}" --artifacts "$work/bdn" "${bdn_args[@]}" |
+    tee -a "$work/benchmarkdotnet.log"
+done
 if [[ "$mode" != "--before-after-only" ]]; then
   dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \
     --harness reload-under-load --csv "$work/ReloadUnderLoadSeries.csv" | tee "$work/reload-under-load.log" || true
@@ -183,6 +202,7 @@ fi
   echo "Load average before,\"$load_before\""
   echo "Load average after,\"$load_after\""
   echo "Conditions,\"${MC_RUN_CONDITIONS:-not stated (set MC_RUN_CONDITIONS to say whether the machine was quiet)}\""
+  echo "Processes per before/after row,$ba_launches"
   if [[ ${#bdn_args[@]} -gt 0 ]]; then
     echo "BenchmarkDotNet arguments added,\"${bdn_args[*]}\""
   fi
