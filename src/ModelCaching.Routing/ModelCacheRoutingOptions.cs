@@ -67,8 +67,10 @@ public sealed class ModelCacheRoutingOptions
     public string ModelNameFormat { get; set; } = ModelCacheRoutingDefaults.ModelNameFormat;
 
     /// <summary>
-    /// How often the router reads the fleet's membership from Redis. It also reads it at once when an instance answers
-    /// 421 Misdirected Request (it does not own the model: the membership has changed).
+    /// How often the router reads the fleet's membership from Redis. It also reads it at once when an instance announces
+    /// that it joined or left (the fleet's members-changed channel), when an instance answers 421 Misdirected Request (it
+    /// does not own the model: the membership has changed), and when the connection to Redis comes back; the interval is
+    /// what drops a killed instance (once its entry expired) and what sees joins while the subscription is down.
     /// <value>The default is 2 seconds.</value>
     /// </summary>
     public TimeSpan RefreshInterval { get; set; } = ModelCacheRoutingDefaults.RefreshInterval;

@@ -22,6 +22,7 @@ internal static partial class FleetLog
         public const int RolloutStarted = 312;
         public const int RolloutStopped = 313;
         public const int StopRolloutFailed = 314;
+        public const int AnnounceMembershipFailed = 315;
     }
 
     [LoggerMessage(EventIds.Published, LogLevel.Information, "Fleet '{Fleet}': published model '{ModelName}' version {VersionId} (SHA-256 {Sha256}, bytes in {Storage}); pinned on: {PinnedOn}.")]
@@ -59,6 +60,9 @@ internal static partial class FleetLog
 
     [LoggerMessage(EventIds.StopRolloutFailed, LogLevel.Warning, "Fleet '{Fleet}': stopping the rollout of model '{ModelName}' version {VersionId} failed; the next round tries again.")]
     public static partial void StopRolloutFailed(ILogger logger, Exception exception, string fleet, string modelName, string versionId);
+
+    [LoggerMessage(EventIds.AnnounceMembershipFailed, LogLevel.Warning, "Fleet '{Fleet}': announcing that instance {InstanceId} {Change} failed; routers and placing instances see it at their next membership read.")]
+    public static partial void AnnounceMembershipFailed(ILogger logger, Exception exception, string fleet, string instanceId, string change);
 
     [LoggerMessage(EventIds.Joined, LogLevel.Information, "Fleet '{Fleet}': instance {InstanceId} joined; it manages {Models}.")]
     public static partial void Joined(ILogger logger, string fleet, string instanceId, string models);

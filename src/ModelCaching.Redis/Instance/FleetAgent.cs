@@ -12,7 +12,9 @@ namespace ModelCaching.Redis.Instance;
 /// change channel only a hint to read it now. The agent reads the records when a message comes, on a jittered timer,
 /// and whenever the connection comes back (it never replays messages), and fires a model's change token when the model
 /// serves other content than the desired version; the cache's own pipeline (SHA-256, validators, warm-up, fail-safe)
-/// does the rest. It writes the instance's membership entry on a heartbeat and after each fleet load.
+/// does the rest. It writes the instance's membership entry on a heartbeat and after each fleet load, and announces on
+/// the members-changed channel, once, that it joined (after its entry is first written) and that it left (after a
+/// graceful stop removed the entry), so routers and placing instances read the membership at once.
 /// All of its Redis work runs on one background loop, woken by <see cref="FleetRequests"/>; the hit path never touches
 /// it. This class is the loop's lifetime, the connection's events and the timers; <see cref="FleetModels"/> is the work
 /// per model.
@@ -37,7 +39,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     private readonly FleetMetrics _metrics;
     private readonly InstancePlacement _placement;
     private readonly DebouncedReport _debouncedReport;
-    private bool _membershipAnnounced;
+    private bool _joinAnnounced;
 
     public FleetAgent(FleetSettings settings, FleetConnection connection, FleetStore store, IServiceProvider services, TimeProvider timeProvider, ILogger<FleetAgent> logger)
     {
@@ -125,6 +127,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
                 using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 bound.CancelAfter(TimeSpan.FromSeconds(2));
                 await _store.RemoveMemberAsync(_settings.InstanceId, bound.Token).ConfigureAwait(false);
+                await AnnounceMembershipAsync(leaving: true, bound.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or OperationCanceledException or TimeoutException)
             {
@@ -235,7 +238,12 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         bool report = _requests.TakeReport() || names.Any(name => !_placement.IsTracked(name));
         if (report)
         {
-            await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false);
+            if (await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false) && !_joinAnnounced)
+            {
+                // The entry is in Redis: routers and placing instances read the membership now rather than at their
+                // next read (placing or not, routers route to it).
+                _joinAnnounced = await AnnounceMembershipAsync(leaving: false, stopping).ConfigureAwait(false);
+            }
         }
         else if (names.Count > 0)
         {
@@ -264,17 +272,28 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
             {
                 _debouncedReport.Request(); // it released names: the entry says so soon
             }
-
-            if (!_membershipAnnounced)
-            {
-                // The others read the membership now rather than at their next heartbeat.
-                await _store.AnnounceMembershipAsync(_settings.InstanceId, stopping).ConfigureAwait(false);
-                _membershipAnnounced = true;
-            }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             FleetLog.PlacementReadMembersFailed(_logger, ex, _settings.FleetName); // the last view stays
+        }
+    }
+
+    /// <summary>
+    /// Announces on the members-changed channel that this instance joined or left. Best effort: the message is a hint
+    /// (the others also read the membership at an interval), so a failed publish is logged and fails nothing.
+    /// </summary>
+    private async Task<bool> AnnounceMembershipAsync(bool leaving, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.AnnounceMembershipAsync(_settings.InstanceId, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException || (ex is OperationCanceledException && (leaving || !_stopping.IsCancellationRequested)))
+        {
+            FleetLog.AnnounceMembershipFailed(_logger, ex, _settings.FleetName, _settings.InstanceId, leaving ? "left" : "joined");
+            return false;
         }
     }
 

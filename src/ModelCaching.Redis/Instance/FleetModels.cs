@@ -97,8 +97,11 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     /// <summary>What this instance would report now (the metrics read it).</summary>
     public FleetMember Describe(DateTimeOffset startedAt) => FleetMemberReport.Describe(settings, startedAt, time.GetUtcNow(), _models.Values, CacheOf, Placement);
 
-    /// <summary>Writes this instance's membership entry; a process that manages no model (a publisher, an admin application) is no member.</summary>
-    public async Task ReportAsync(DateTimeOffset startedAt, CancellationToken stopping)
+    /// <summary>
+    /// Writes this instance's membership entry; a process that manages no model (a publisher, an admin application) is no
+    /// member. Returns whether the entry was written.
+    /// </summary>
+    public async Task<bool> ReportAsync(DateTimeOffset startedAt, CancellationToken stopping)
     {
         try
         {
@@ -107,14 +110,16 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
             // models: then it must be a member before its first load (the router routes by membership).
             if (member.Models.Count == 0 && settings.Address is null && settings.PlacedTemplates is null)
             {
-                return;
+                return false;
             }
 
             await store.WriteMemberAsync(member, stopping).ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             FleetLog.ReportFailed(logger, ex, settings.FleetName, settings.InstanceId);
+            return false;
         }
     }
 

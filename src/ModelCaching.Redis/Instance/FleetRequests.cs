@@ -32,7 +32,7 @@ internal sealed class FleetRequests
         _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>Asks for the membership to be read (an instance that places models joined or left).</summary>
+    /// <summary>Asks for the membership to be read (an instance joined or left).</summary>
     public void Members()
     {
         Volatile.Write(ref _members, 1);

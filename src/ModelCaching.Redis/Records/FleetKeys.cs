@@ -34,6 +34,9 @@ internal sealed class FleetKeys(string keyPrefix, string fleetName)
     /// <summary>The channel a change of a desired version is announced on (the message is the model's name).</summary>
     public RedisChannel Changes => RedisChannel.Literal(_root + "changes");
 
-    /// <summary>The channel an instance that places models announces its joining and leaving on (the message is its id): a hint to read the membership now.</summary>
+    /// <summary>
+    /// The channel an instance announces its joining and its graceful leaving on (the message is its id): a hint to
+    /// routers and placing instances to read the membership now.
+    /// </summary>
     public RedisChannel MembersChanged => RedisChannel.Literal(_root + "members-changed");
 }

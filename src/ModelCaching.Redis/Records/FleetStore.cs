@@ -164,13 +164,12 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
     {
         IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
         await Task.WhenAll(db.KeyDeleteAsync(_keys.Member(instanceId)), db.SetRemoveAsync(_keys.Members, instanceId)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (settings.PlacedTemplates is not null)
-        {
-            await AnnounceMembershipAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        }
     }
 
-    /// <summary>Tells the fleet that <paramref name="instanceId"/> joined or left (placement reads the membership again at once rather than at its next heartbeat).</summary>
+    /// <summary>
+    /// Tells the fleet that <paramref name="instanceId"/> joined or left: routers and placing instances read the membership
+    /// again at once rather than at their next interval or heartbeat.
+    /// </summary>
     public async Task AnnounceMembershipAsync(string instanceId, CancellationToken cancellationToken)
     {
         IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);

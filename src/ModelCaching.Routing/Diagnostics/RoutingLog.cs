@@ -16,6 +16,7 @@ internal static partial class RoutingLog
         public const int InvalidModelName = 506;
         public const int BodyNotBuffered = 507;
         public const int MembershipReadRestored = 508;
+        public const int SubscribeFailed = 509;
     }
 
     [LoggerMessage(EventIds.MembershipChanged, LogLevel.Information, "Routing, fleet '{Fleet}': {Count} live instances with an address: {Instances}.")]
@@ -44,4 +45,7 @@ internal static partial class RoutingLog
 
     [LoggerMessage(EventIds.MembershipReadRestored, LogLevel.Information, "Routing, fleet '{Fleet}': reading the membership from Redis works again.")]
     public static partial void MembershipReadRestored(ILogger logger, string fleet);
+
+    [LoggerMessage(EventIds.SubscribeFailed, LogLevel.Warning, "Routing, fleet '{Fleet}': subscribing to the fleet's members-changed channel failed; instances that join or leave are seen at the membership reads every {RefreshInterval} until the connection subscribes it.")]
+    public static partial void SubscribeFailed(ILogger logger, string fleet, TimeSpan refreshInterval, Exception exception);
 }

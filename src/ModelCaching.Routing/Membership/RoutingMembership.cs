@@ -2,18 +2,30 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using ModelCaching.Redis.Records;
 using ModelCaching.Routing.Diagnostics;
+using StackExchange.Redis;
 
 namespace ModelCaching.Routing.Membership;
 
 /// <summary>
-/// The router's view of the fleet: reads the membership from Redis every <see cref="RoutingSettings.RefreshInterval"/>
-/// (and at once when asked, after a 421), keeps the last good read when Redis is unreachable, and signals YARP's cluster
-/// (<see cref="Proxy.ModelCacheProxyConfigProvider"/>) through a change token when the instances or their addresses change.
+/// The router's view of the fleet: reads the membership from Redis at once when an instance announces that it joined or
+/// left, when asked (after a 421), after a reconnect, and every <see cref="RoutingSettings.RefreshInterval"/>; keeps the
+/// last good read when Redis is unreachable, and signals YARP's cluster (<see cref="Proxy.ModelCacheProxyConfigProvider"/>)
+/// through a change token when the instances or their addresses change.
 /// </summary>
 /// <remarks>
-/// Hand-written polling: YARP reads destinations from configuration or from a provider, and has no Redis provider; the
-/// fleet announces desired versions on a channel but not membership (entries expire by time-to-live), so a read at an
-/// interval is what tells the router an instance is gone. The read is the fleet's own <see cref="FleetStore"/>.
+/// <para>
+/// YARP reads destinations from configuration or from a provider, and has no Redis provider, so this is the provider's
+/// source. An instance announces on the fleet's members-changed channel (<see cref="FleetKeys.MembersChanged"/>) when its
+/// membership entry is first written and when a graceful stop has removed it; the router subscribes before its first read,
+/// and each message asks for a read (<see cref="RefreshSoon"/>: a burst folds into the read under way and one more). A
+/// message is a hint, never the state: what is routed to is always a read of the fleet's own <see cref="FleetStore"/>.
+/// </para>
+/// <para>
+/// The read at an interval stays as the backstop: a killed instance announces nothing (its entry expires by time-to-live,
+/// and the next read drops it); messages sent while the connection is down are lost (a reconnect asks for a read, and the
+/// multiplexer subscribes again by itself); and while the subscription cannot be made (logged once) the interval is how
+/// the router learns of joins and leaves.
+/// </para>
 /// </remarks>
 internal sealed class RoutingMembership : IAsyncDisposable
 {
@@ -25,6 +37,10 @@ internal sealed class RoutingMembership : IAsyncDisposable
     private readonly SemaphoreSlim _refreshNow = new(0, 1);
     private readonly TaskCompletionSource _firstRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Action<RedisChannel, RedisValue> _onMembersChanged;
+    private readonly EventHandler<ConnectionFailedEventArgs> _onConnectionRestored;
+    private IConnectionMultiplexer? _subscribed;
+    private long _announcements;
     private RoutingTable _table = RoutingTable.Empty;
     private RoutingDestinations _destinations = new([], new CancellationTokenSource());
     private Task? _loop;
@@ -39,6 +55,8 @@ internal sealed class RoutingMembership : IAsyncDisposable
         _logger = logger;
         _connection = new FleetConnection(settings.Fleet);
         _store = new FleetStore(settings.Fleet, _connection, time);
+        _onMembersChanged = (_, _) => OnMembersChanged();
+        _onConnectionRestored = (_, _) => RefreshSoon(); // messages sent while it was down are lost: read now
     }
 
     /// <summary>The last membership read (the empty table before the first read).</summary>
@@ -53,6 +71,9 @@ internal sealed class RoutingMembership : IAsyncDisposable
     /// <summary>How many reads ended (well or not).</summary>
     public long Reads => Interlocked.Read(ref _reads);
 
+    /// <summary>How many members-changed messages arrived.</summary>
+    public long Announcements => Interlocked.Read(ref _announcements);
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loop ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
@@ -66,6 +87,8 @@ internal sealed class RoutingMembership : IAsyncDisposable
         {
             await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        await UnsubscribeAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Asks for a read now (an instance answered 421: placement moved). Requests while one is pending collapse into it.</summary>
@@ -78,6 +101,10 @@ internal sealed class RoutingMembership : IAsyncDisposable
         catch (SemaphoreFullException)
         {
             // A read is asked for already.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed: a message or a 421 that came as the router stopped.
         }
     }
 
@@ -122,6 +149,7 @@ internal sealed class RoutingMembership : IAsyncDisposable
     {
         try
         {
+            await SubscribeAsync(stopping).ConfigureAwait(false);
             while (!stopping.IsCancellationRequested)
             {
                 await RefreshAsync(stopping).ConfigureAwait(false);
@@ -137,6 +165,54 @@ internal sealed class RoutingMembership : IAsyncDisposable
         {
             // Stopped with the host.
         }
+    }
+
+    /// <summary>
+    /// Subscribes to the members-changed channel, before the first read so that no join between the two goes unseen. A
+    /// failure is logged and stops nothing: the multiplexer keeps the handler and subscribes it once the connection is up
+    /// (as after every reconnect), and until then the interval reads tell joins and leaves.
+    /// </summary>
+    private async Task SubscribeAsync(CancellationToken stopping)
+    {
+        try
+        {
+            IConnectionMultiplexer multiplexer = await _connection.GetAsync(stopping).ConfigureAwait(false);
+            multiplexer.ConnectionRestored += _onConnectionRestored;
+            _subscribed = multiplexer;
+            await multiplexer.GetSubscriber().SubscribeAsync(_settings.Fleet.Keys.MembersChanged, _onMembersChanged).WaitAsync(stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            RoutingLog.SubscribeFailed(_logger, _settings.FleetName, _settings.RefreshInterval, ex);
+        }
+    }
+
+    /// <summary>Removes this router's handler only (a connection from a factory may carry others on the same channel).</summary>
+    private async Task UnsubscribeAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _subscribed, null) is not { } multiplexer)
+        {
+            return;
+        }
+
+        multiplexer.ConnectionRestored -= _onConnectionRestored;
+        try
+        {
+            // The handler leaves the multiplexer's table before the server is told: no message reaches it after this
+            // call, whether or not the server answers (bounded: Redis may be down).
+            await multiplexer.GetSubscriber().UnsubscribeAsync(_settings.Fleet.Keys.MembersChanged, _onMembersChanged).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The server drops the subscription with the connection.
+        }
+    }
+
+    private void OnMembersChanged()
+    {
+        // On the multiplexer's thread: only ask for a read.
+        Interlocked.Increment(ref _announcements);
+        RefreshSoon();
     }
 
     /// <summary>Takes a membership read (the loop's step after a good read; tests call it).</summary>

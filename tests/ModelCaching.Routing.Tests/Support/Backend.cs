@@ -18,7 +18,8 @@ namespace ModelCaching.Routing.Tests.Support;
 /// answers <c>GET|POST /tenants/{id}/predict</c> with "{instance} {model text}[ {body}]" from the model <c>tenant-{id}</c>
 /// (template <c>tenants</c>, files <c>{name}.txt</c>). Its fleet timers run on a clock of its own that moves only when it
 /// starts (one heartbeat writes its membership entry), so it reports again only after a load: <see cref="KillAsync"/>
-/// then leaves the entry behind, as a SIGKILLed process does.
+/// then leaves the entry behind, as a SIGKILLed process does; <see cref="LeaveAsync"/> stops it as a deployment does. Made
+/// with <c>places: false</c> it is a plain member of the fleet (an address, no placed template).
 /// </summary>
 public sealed class Backend : IAsyncDisposable
 {
@@ -52,7 +53,7 @@ public sealed class Backend : IAsyncDisposable
 
     public IModelCacheProvider Models => _app.Services.GetRequiredService<IModelCacheProvider>();
 
-    public static async Task<Backend> StartAsync(string redis, string fleetName, string instanceId, string modelDirectory, int replicas = 2)
+    public static async Task<Backend> StartAsync(string redis, string fleetName, string instanceId, string modelDirectory, int replicas = 2, bool places = true)
     {
         string address = $"http://127.0.0.1:{FreePort()}";
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -73,8 +74,11 @@ public sealed class Backend : IAsyncDisposable
                 o.LoadJitter = TimeSpan.Zero;
                 o.HeartbeatInterval = HeartbeatInterval;
                 o.MemberTimeToLive = TimeSpan.FromMinutes(10); // the clock never moves: the entry outlives any test
-                o.Placement.Templates.Add(Template);
-                o.Placement.Replicas = replicas;
+                if (places)
+                {
+                    o.Placement.Templates.Add(Template);
+                    o.Placement.Replicas = replicas;
+                }
             });
 
         WebApplication app = builder.Build();
@@ -120,6 +124,13 @@ public sealed class Backend : IAsyncDisposable
     {
         _stopped = true;
         await _app.Services.GetRequiredService<IServer>().StopAsync(new CancellationToken(canceled: true));
+    }
+
+    /// <summary>Stops the instance gracefully: the host stops, and the fleet removes its membership entry and announces that it left.</summary>
+    public async Task LeaveAsync()
+    {
+        _stopped = true;
+        await _app.StopAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -48,9 +48,9 @@ public sealed class RoutedFleet : IAsyncDisposable
 
     public static string Tenant(int i) => $"t{i:D4}";
 
-    public async Task<Backend> AddBackendAsync(string instanceId)
+    public async Task<Backend> AddBackendAsync(string instanceId, bool places = true)
     {
-        Backend backend = await Backend.StartAsync(_redis.Configuration, FleetName, instanceId, _models.Path);
+        Backend backend = await Backend.StartAsync(_redis.Configuration, FleetName, instanceId, _models.Path, places: places);
         _backends.Add(backend);
         return backend;
     }

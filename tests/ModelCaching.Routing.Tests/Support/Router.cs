@@ -106,7 +106,15 @@ public sealed class Router : IAsyncDisposable
     }
 
     /// <summary>Reads the membership now and waits (bounded) until YARP's cluster has exactly <paramref name="instances"/>.</summary>
-    public async Task WaitForDestinationsAsync(params string[] instances)
+    public Task WaitForDestinationsAsync(params string[] instances) => WaitForDestinationsAsync(instances, askForReads: true);
+
+    /// <summary>
+    /// Waits (bounded) until YARP's cluster has exactly <paramref name="instances"/> without asking for a read or moving the
+    /// clock: only what makes the router read by itself (a members-changed message, a reconnect) can bring it about.
+    /// </summary>
+    public Task WaitForAnnouncedDestinationsAsync(params string[] instances) => WaitForDestinationsAsync(instances, askForReads: false);
+
+    private async Task WaitForDestinationsAsync(string[] instances, bool askForReads)
     {
         string expected = string.Join(",", instances.Order(StringComparer.Ordinal));
         using var bound = new CancellationTokenSource(Eventually.Timeout);
@@ -115,11 +123,16 @@ public sealed class Router : IAsyncDisposable
             if (bound.IsCancellationRequested)
             {
                 Assert.Fail($"YARP's cluster has [{string.Join(",", Destinations)}], not [{expected}], after {Eventually.Timeout}; the router read {Membership.Table.Members.Count} members "
-                    + $"({string.Join(", ", Membership.Table.Members.Select(m => $"{m.InstanceId}={m.Address}/{m.Replicas}"))}), {Membership.Destinations.Addresses.Count} with an address; log: "
+                    + $"({string.Join(", ", Membership.Table.Members.Select(m => $"{m.InstanceId}={m.Address}/{m.Replicas}"))}), {Membership.Destinations.Addresses.Count} with an address, "
+                    + $"in {Membership.Reads} reads ({Membership.Announcements} members-changed messages); log: "
                     + string.Join(" | ", Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Information).Select(r => $"{r.Id.Id} {r.Message} {r.Exception?.Message}")));
             }
 
-            Membership.RefreshSoon();
+            if (askForReads)
+            {
+                Membership.RefreshSoon();
+            }
+
             await Task.Delay(5, CancellationToken.None);
         }
     }
