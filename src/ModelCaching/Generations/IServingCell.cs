@@ -2,9 +2,9 @@ namespace ModelCaching.Generations;
 
 /// <summary>
 /// Where a <see cref="ModelSlot{TModel}"/> keeps the generation that serves. A cache is its own slot's cell, so that a hit
-/// reads one field of the object it was called on and no other: read through the slot, it was one more dependent load per
-/// hit, which shows when a request touches one model among a thousand (docs/architecture.md, the hit). Only the slot writes
-/// it, under its lock, or at disposal through <see cref="Take"/>.
+/// reads one field of the object it was called on and no other, as before issue 18 split the slot out (read through the
+/// slot, a hit takes one more dependent load, another object's cache line when requests go to many models). Only the slot
+/// writes it, under its lock, or at disposal through <see cref="Take"/>.
 /// </summary>
 internal interface IServingCell<TModel>
     where TModel : class
