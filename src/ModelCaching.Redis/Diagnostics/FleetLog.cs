@@ -67,7 +67,7 @@ internal static partial class FleetLog
     [LoggerMessage(EventIds.Joined, LogLevel.Information, "Fleet '{Fleet}': instance {InstanceId} joined; it manages {Models}.")]
     public static partial void Joined(ILogger logger, string fleet, string instanceId, string models);
 
-    [LoggerMessage(EventIds.SubscribeFailed, LogLevel.Warning, "Fleet '{Fleet}': subscribing to the change channel failed; reconciliation and the next reconnect try again.")]
+    [LoggerMessage(EventIds.SubscribeFailed, LogLevel.Warning, "Fleet '{Fleet}': subscribing to a fleet channel failed; the connection subscribes it again when it reconnects, and reconciliation reads the records on its timer meanwhile.")]
     public static partial void SubscribeFailed(ILogger logger, Exception exception, string fleet);
 
     [LoggerMessage(EventIds.ReadDesiredFailed, LogLevel.Warning, "Fleet '{Fleet}': reading the desired version of model '{ModelName}' failed; the load uses the last version this instance read ({VersionId}).")]

@@ -297,6 +297,10 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         }
     }
 
+    // Hands each handler to the multiplexer once, on the first round with a connection. StackExchange.Redis keeps a handler
+    // in its table even when the server's answer fails or times out, and subscribes every handler in its table again after
+    // each reconnect; so a failed try is logged and not tried again: each retry used to add the handler once more, and every
+    // message then ran it once per failed try. The messages are hints (the timers and reconnects read the records anyway).
     private async Task SubscribeAsync(IConnectionMultiplexer multiplexer)
     {
         if (_subscribed)
@@ -304,16 +308,20 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
             return;
         }
 
+        _subscribed = true;
+        ISubscriber subscriber = multiplexer.GetSubscriber();
+        await TrySubscribeAsync(subscriber, _settings.Keys.Changes, (_, message) => OnChangeAnnounced(message)).ConfigureAwait(false);
+        if (_placement.Enabled)
+        {
+            await TrySubscribeAsync(subscriber, _settings.Keys.MembersChanged, (_, message) => OnMembershipAnnounced(message)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task TrySubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
         try
         {
-            // The multiplexer subscribes again by itself after a reconnect; this runs until the first success.
-            await multiplexer.GetSubscriber().SubscribeAsync(_settings.Keys.Changes, (_, message) => OnChangeAnnounced(message)).ConfigureAwait(false);
-            if (_placement.Enabled)
-            {
-                await multiplexer.GetSubscriber().SubscribeAsync(_settings.Keys.MembersChanged, (_, message) => OnMembershipAnnounced(message)).ConfigureAwait(false);
-            }
-
-            _subscribed = true;
+            await subscriber.SubscribeAsync(channel, handler).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
