@@ -8,7 +8,7 @@
 # 2. runs one BenchmarkDotNet invocation with exactly the benchmark methods the page uses but for the before/after classes
 #    (each class keeps its own short job, written on the class); then, class by class, CacheHitBenchmarks,
 #    PredictionBenchmarks and LookupByNameBenchmarks (the page's methods) at the before revision and now, one after the
-#    other, with $MC_BEFORE_AFTER_LAUNCHES processes per row (default 3: one process is one draw of the JIT's and the
+#    other (which goes first alternates from class to class), with $MC_BEFORE_AFTER_LAUNCHES processes per row (default 3: one process is one draw of the JIT's and the
 #    memory's layout, which moves identical code by more than the few percent a before/after verdict needs; the
 #    report's mean and standard deviation are then over every process's iterations); then the reload-under-load harness (latency percentiles while the model is
 #    reloaded every 100 ms, which BenchmarkDotNet's per-iteration means cannot give), then benchmarks/run-outside.sh
@@ -121,18 +121,32 @@ dotnet build -c Release benchmarks/ModelCaching.Benchmarks > "$work/build.log" 2
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \
   --filter "${other_filters[@]}" "${bdn_common[@]}" --artifacts "$work/bdn" "${bdn_args[@]}" | tee "$work/benchmarkdotnet.log"
-# Before and now one class after the other, so that a change in the machine over the sitting falls on both alike.
+# Before and now one class after the other, in turn first (before, now; now, before; before, now), so that a drift of
+# the machine over the sitting does not always favour the same side.
+run_before() {
+  dotnet run -c Release --no-build --project "$work/before/benchmarks/ModelCaching.Benchmarks" -- \
+    --filter "$@" --launchCount "$ba_launches" "${bdn_common[@]}" --artifacts "$work/bdn-before" "${bdn_args[@]}" |
+    tee -a "$work/benchmarkdotnet-before.log"
+}
+run_now() {
+  dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \
+    --filter "$@" --launchCount "$ba_launches" "${bdn_common[@]}" --artifacts "$work/bdn" "${bdn_args[@]}" |
+    tee -a "$work/benchmarkdotnet.log"
+}
+turn=0
 for class in "${before_classes[@]}"; do
   class_filters=()
   for filter in "${before_filters[@]}"; do
     [[ "$filter" == "*$class."* ]] && class_filters+=("$filter")
   done
-  dotnet run -c Release --no-build --project "$work/before/benchmarks/ModelCaching.Benchmarks" -- \
-    --filter "${class_filters[@]}" --launchCount "$ba_launches" "${bdn_common[@]}" --artifacts "$work/bdn-before" "${bdn_args[@]}" |
-    tee -a "$work/benchmarkdotnet-before.log"
-  dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \
-    --filter "${class_filters[@]}" --launchCount "$ba_launches" "${bdn_common[@]}" --artifacts "$work/bdn" "${bdn_args[@]}" |
-    tee -a "$work/benchmarkdotnet.log"
+  if (( turn % 2 == 0 )); then
+    run_before "${class_filters[@]}"
+    run_now "${class_filters[@]}"
+  else
+    run_now "${class_filters[@]}"
+    run_before "${class_filters[@]}"
+  fi
+  turn=$((turn + 1))
 done
 if [[ "$mode" != "--before-after-only" ]]; then
   dotnet run -c Release --no-build --project benchmarks/ModelCaching.Benchmarks -- \

@@ -39,7 +39,8 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     private readonly FleetMetrics _metrics;
     private readonly InstancePlacement _placement;
     private readonly DebouncedReport _debouncedReport;
-    private bool _joinAnnounced;
+    private volatile bool _joinAnnounced; // cleared at a reconnect: Redis may have come back empty, the entry is written anew
+    private bool _memberWritten; // a process that never wrote an entry (a publisher, an admin tool) announces no leave
 
     public FleetAgent(FleetSettings settings, FleetConnection connection, FleetStore store, IServiceProvider services, TimeProvider timeProvider, ILogger<FleetAgent> logger)
     {
@@ -127,7 +128,10 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
                 using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 bound.CancelAfter(TimeSpan.FromSeconds(2));
                 await _store.RemoveMemberAsync(_settings.InstanceId, bound.Token).ConfigureAwait(false);
-                await AnnounceMembershipAsync(leaving: true, bound.Token).ConfigureAwait(false);
+                if (_memberWritten)
+                {
+                    await AnnounceMembershipAsync(leaving: true, bound.Token).ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (ex is RedisException or OperationCanceledException or TimeoutException)
             {
@@ -223,7 +227,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
             return; // ConnectionRestored asks for everything again.
         }
 
-        await SubscribeAsync(multiplexer).ConfigureAwait(false);
+        await SubscribeAsync(multiplexer, stopping).ConfigureAwait(false);
         IReadOnlyList<RolloutStop> stops = _requests.TakeStops();
         if (stops.Count > 0)
         {
@@ -238,7 +242,9 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         bool report = _requests.TakeReport() || names.Any(name => !_placement.IsTracked(name));
         if (report)
         {
-            if (await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false) && !_joinAnnounced)
+            bool written = await _models.ReportAsync(StartedAt, stopping).ConfigureAwait(false);
+            _memberWritten |= written;
+            if (written && !_joinAnnounced)
             {
                 // The entry is in Redis: routers and placing instances read the membership now rather than at their
                 // next read (placing or not, routers route to it).
@@ -301,7 +307,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     // in its table even when the server's answer fails or times out, and subscribes every handler in its table again after
     // each reconnect; so a failed try is logged and not tried again: each retry used to add the handler once more, and every
     // message then ran it once per failed try. The messages are hints (the timers and reconnects read the records anyway).
-    private async Task SubscribeAsync(IConnectionMultiplexer multiplexer)
+    private async Task SubscribeAsync(IConnectionMultiplexer multiplexer, CancellationToken stopping)
     {
         if (_subscribed)
         {
@@ -310,18 +316,19 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
         _subscribed = true;
         ISubscriber subscriber = multiplexer.GetSubscriber();
-        await TrySubscribeAsync(subscriber, _settings.Keys.Changes, (_, message) => OnChangeAnnounced(message)).ConfigureAwait(false);
+        await TrySubscribeAsync(subscriber, _settings.Keys.Changes, (_, message) => OnChangeAnnounced(message), stopping).ConfigureAwait(false);
         if (_placement.Enabled)
         {
-            await TrySubscribeAsync(subscriber, _settings.Keys.MembersChanged, (_, message) => OnMembershipAnnounced(message)).ConfigureAwait(false);
+            await TrySubscribeAsync(subscriber, _settings.Keys.MembersChanged, (_, message) => OnMembershipAnnounced(message), stopping).ConfigureAwait(false);
         }
     }
 
-    private async Task TrySubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    // A stop does not wait for a stalled server's answer (the handler is in the multiplexer's table either way).
+    private async Task TrySubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler, CancellationToken stopping)
     {
         try
         {
-            await subscriber.SubscribeAsync(channel, handler).ConfigureAwait(false);
+            await subscriber.SubscribeAsync(channel, handler).WaitAsync(stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -368,7 +375,9 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
             FleetLog.ControlPlaneRestored(_logger, _settings.FleetName);
         }
 
-        // Messages sent meanwhile are lost: read every record again rather than replay anything.
+        // Messages sent meanwhile are lost: read every record again rather than replay anything. Redis may have come back
+        // empty: the entry is written again at the next report, and announced again then.
+        _joinAnnounced = false;
         RequestReconcile();
     }
 

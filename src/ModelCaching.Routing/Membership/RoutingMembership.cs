@@ -40,6 +40,7 @@ internal sealed class RoutingMembership : IAsyncDisposable
     private readonly Action<RedisChannel, RedisValue> _onMembersChanged;
     private readonly EventHandler<ConnectionFailedEventArgs> _onConnectionRestored;
     private IConnectionMultiplexer? _subscribed;
+    private bool _subscribeFailureLogged;
     private long _announcements;
     private RoutingTable _table = RoutingTable.Empty;
     private RoutingDestinations _destinations = new([], new CancellationTokenSource());
@@ -149,9 +150,13 @@ internal sealed class RoutingMembership : IAsyncDisposable
     {
         try
         {
-            await SubscribeAsync(stopping).ConfigureAwait(false);
             while (!stopping.IsCancellationRequested)
             {
+                if (Volatile.Read(ref _subscribed) is null)
+                {
+                    await SubscribeAsync(stopping).ConfigureAwait(false); // until a connection was had (a factory may throw)
+                }
+
                 await RefreshAsync(stopping).ConfigureAwait(false);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping);
 
@@ -169,8 +174,10 @@ internal sealed class RoutingMembership : IAsyncDisposable
 
     /// <summary>
     /// Subscribes to the members-changed channel, before the first read so that no join between the two goes unseen. A
-    /// failure is logged and stops nothing: the multiplexer keeps the handler and subscribes it once the connection is up
-    /// (as after every reconnect), and until then the interval reads tell joins and leaves.
+    /// failure is logged (once) and stops nothing: once a connection was had the multiplexer keeps the handler and
+    /// subscribes it when the server answers (as after every reconnect); a connection that could not be had is asked for
+    /// again before the next read. Until then the interval reads tell joins and leaves. The first read waits for the
+    /// server's answer at most one interval.
     /// </summary>
     private async Task SubscribeAsync(CancellationToken stopping)
     {
@@ -179,11 +186,16 @@ internal sealed class RoutingMembership : IAsyncDisposable
             IConnectionMultiplexer multiplexer = await _connection.GetAsync(stopping).ConfigureAwait(false);
             multiplexer.ConnectionRestored += _onConnectionRestored;
             _subscribed = multiplexer;
-            await multiplexer.GetSubscriber().SubscribeAsync(_settings.Fleet.Keys.MembersChanged, _onMembersChanged).WaitAsync(stopping).ConfigureAwait(false);
+            await multiplexer.GetSubscriber().SubscribeAsync(_settings.Fleet.Keys.MembersChanged, _onMembersChanged).WaitAsync(_settings.RefreshInterval, _time, stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when ((ex is not OperationCanceledException || !stopping.IsCancellationRequested) && !_subscribeFailureLogged)
+        {
+            _subscribeFailureLogged = true;
+            RoutingLog.SubscribeFailed(_logger, _settings.FleetName, _settings.RefreshInterval, ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
-            RoutingLog.SubscribeFailed(_logger, _settings.FleetName, _settings.RefreshInterval, ex);
+            // Logged at the first failure.
         }
     }
 

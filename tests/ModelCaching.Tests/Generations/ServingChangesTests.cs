@@ -120,23 +120,23 @@ public sealed class ServingChangesTests
         Assert.Null(cell.Serving);
 
         FakeModel first = await cache.GetModelAsync();
-        Assert.Same(slot.Serving, cell.Serving);
         Assert.Same(first, cell.Serving!.Model);
+        Assert.Equal(ModelCacheState.Ready, slot.State);
 
         source.Content = "v2";
         await cache.ReloadAsync();
-        Assert.Same(slot.Serving, cell.Serving);
-        Assert.Equal("v2", cache.GetModel().Content);
+        Assert.Equal("v2", cell.Serving!.Model.Content);
+        Assert.Same(cell.Serving.Model, cache.GetModel());
         Assert.True(first.IsDisposed);
 
         cache.Invalidate();
         Assert.Null(cell.Serving);
-        Assert.Null(slot.Serving);
+        Assert.Equal(ModelCacheState.Unloaded, slot.State);
 
         FakeModel last = await cache.GetModelAsync();
+        Assert.Same(last, cell.Serving!.Model);
         await cache.DisposeAsync();
         Assert.Null(cell.Serving);
-        Assert.Null(slot.Serving);
         Assert.True(last.IsDisposed);
     }
 
