@@ -13,8 +13,9 @@ namespace ModelCaching.Redis.Instance;
 /// and whenever the connection comes back (it never replays messages), and fires a model's change token when the model
 /// serves other content than the desired version; the cache's own pipeline (SHA-256, validators, warm-up, fail-safe)
 /// does the rest. It writes the instance's membership entry on a heartbeat and after each fleet load, and announces on
-/// the members-changed channel, once, that it joined (after its entry is first written) and that it left (after a
-/// graceful stop removed the entry), so routers and placing instances read the membership at once.
+/// the members-changed channel that it joined (after its entry is first written, and again after each reconnect) and
+/// that it left (after a graceful stop removed an entry it wrote), so routers and placing instances read the membership
+/// at once.
 /// All of its Redis work runs on one background loop, woken by <see cref="FleetRequests"/>; the hit path never touches
 /// it. This class is the loop's lifetime, the connection's events and the timers; <see cref="FleetModels"/> is the work
 /// per model.

@@ -188,14 +188,13 @@ internal sealed class RoutingMembership : IAsyncDisposable
             _subscribed = multiplexer;
             await multiplexer.GetSubscriber().SubscribeAsync(_settings.Fleet.Keys.MembersChanged, _onMembersChanged).WaitAsync(_settings.RefreshInterval, _time, stopping).ConfigureAwait(false);
         }
-        catch (Exception ex) when ((ex is not OperationCanceledException || !stopping.IsCancellationRequested) && !_subscribeFailureLogged)
-        {
-            _subscribeFailureLogged = true;
-            RoutingLog.SubscribeFailed(_logger, _settings.FleetName, _settings.RefreshInterval, ex);
-        }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
-            // Logged at the first failure.
+            if (!_subscribeFailureLogged)
+            {
+                _subscribeFailureLogged = true;
+                RoutingLog.SubscribeFailed(_logger, _settings.FleetName, _settings.RefreshInterval, ex);
+            }
         }
     }
 
