@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using FsCheck;
-using FsCheck.Fluent;
 using ModelCaching.ML.Tests.Pooling.ModelBased;
 using Xunit.Abstractions;
 
@@ -48,25 +46,14 @@ public sealed class PoolModelBasedTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs <paramref name="sequences"/> random sequences under FsCheck; throws with the shrunk sequence and its trace on a failure.</summary>
-    internal static int Check(PoolExhaustionPolicy policy, int sequences, int ops, int seed, PoolCoverage? coverage = null)
-    {
-        int runs = 0;
-        Arbitrary<PoolSequence> sequencesOfOps = Arb.From(
-            Gen.Choose(0, int.MaxValue).Select(s => PoolSequence.Random(s, policy, ops)),
-            static sequence => sequence.Shrink());
-        Config config = Config.QuickThrowOnFailure
-            .WithMaxTest(sequences)
-            .WithReplay(new Replay(new Rnd((ulong)seed, 0x9E3779B97F4A7C15UL), null));
-        Prop.ForAll(sequencesOfOps, sequence =>
-        {
-            Interlocked.Increment(ref runs);
-            if (PoolRunner.Run(sequence, coverage) is { } failure)
-            {
-                throw new PoolInvariantException($"{failure}{Environment.NewLine}(replay: MODELCACHING_POOL_MBT_SEED={seed}, {policy})");
-            }
-        }).Check(config);
-        return runs;
-    }
+    internal static int Check(PoolExhaustionPolicy policy, int sequences, int ops, int seed, PoolCoverage? coverage = null) =>
+        SequenceProperty.Check(
+            sequences,
+            seed,
+            s => PoolSequence.Random(s, policy, ops),
+            static sequence => sequence.Shrink(),
+            sequence => PoolRunner.Run(sequence, coverage),
+            failure => new PoolInvariantException($"{failure}{Environment.NewLine}(replay: MODELCACHING_POOL_MBT_SEED={seed}, {policy})"));
 
     private static int Setting(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out int value) ? value : fallback;
