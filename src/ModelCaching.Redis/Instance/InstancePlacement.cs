@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Redis.Diagnostics;
+using StackExchange.Redis;
 
 namespace ModelCaching.Redis.Instance;
 
@@ -26,6 +27,8 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
     private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval); // the agent's loop only
+    private readonly PlacementMemberReader _reader = new(); // the agent's loop only
+    private (IReadOnlyList<FleetMember> Read, PlacementView View)? _built; // the last view built, and from what (the agent's loop only)
     private PlacementView? _view;
     private IModelCacheProvider? _provider;
     private int _failOpenLogged;
@@ -147,7 +150,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     /// </summary>
     public bool Apply(IReadOnlyList<FleetMember> members)
     {
-        var view = new PlacementView(members, settings.InstanceId, settings.Address, settings.Replicas);
+        PlacementView view = NextView(members);
         PlacementView? previous = Interlocked.Exchange(ref _view, view);
         if (!view.SameMembers(previous))
         {
@@ -165,6 +168,35 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         bool released = Release(view, loaded);
         Interlocked.Increment(ref _rounds);
         return released;
+    }
+
+    /// <summary>The members in the entries read from Redis, as placement reads them (<see cref="PlacementMemberReader"/>).</summary>
+    public IReadOnlyList<FleetMember> ReadMembers(RedisValue[] entries) => _reader.Read(entries);
+
+    /// <summary>
+    /// The view of <paramref name="members"/>: the last view again when they are the very records it was built from (the
+    /// reader returns a member's last record while what placement reads of it is unchanged), so an idle fleet's read
+    /// builds nothing; else a new one.
+    /// </summary>
+    internal PlacementView NextView(IReadOnlyList<FleetMember> members)
+    {
+        if (_built is ({ } read, { } last) && read.Count == members.Count)
+        {
+            bool same = true;
+            for (int i = 0; i < members.Count && same; i++)
+            {
+                same = ReferenceEquals(read[i], members[i]);
+            }
+
+            if (same)
+            {
+                return last;
+            }
+        }
+
+        var view = new PlacementView(members, settings.InstanceId, settings.Address, settings.Replicas);
+        _built = (members, view);
+        return view;
     }
 
     private void Warm(PlacementView view, List<string> loaded)
