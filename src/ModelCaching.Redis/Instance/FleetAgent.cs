@@ -274,7 +274,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
     {
         try
         {
-            (IReadOnlyList<FleetMember> members, _) = await _store.ReadMembersAsync(stopping).ConfigureAwait(false);
+            IReadOnlyList<FleetMember> members = _placement.ReadMembers(await _store.ReadMemberEntriesAsync(stopping).ConfigureAwait(false));
             if (_placement.Apply(members))
             {
                 _debouncedReport.Request(); // it released names: the entry says so soon

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Redis.Diagnostics;
+using StackExchange.Redis;
 
 namespace ModelCaching.Redis.Instance;
 
@@ -14,8 +15,10 @@ namespace ModelCaching.Redis.Instance;
 /// </summary>
 /// <remarks>
 /// The handoff reads state, not events, so a missed message never leaves it stuck: on each membership read, a name this
-/// instance owns that a non-owner reports loaded is warmed here (it is moving to this instance); a name loaded here that
-/// this instance no longer owns is evicted once every owner reports it loaded, or after <see cref="Grace"/>.
+/// instance owns that a non-owner reports loaded is warmed here (it is moving to this instance); so is a name this
+/// instance owns that a member which left the view (died or left) last reported loaded, once that member is still
+/// absent a heartbeat later (<see cref="PlacementDepartures"/>); a name loaded here that this instance no longer owns is
+/// evicted once every owner reports it loaded, or after <see cref="Grace"/>.
 /// </remarks>
 internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider services, TimeProvider time, ILogger logger)
 {
@@ -23,6 +26,9 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private readonly ConcurrentDictionary<string, int> _made = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
+    private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval); // the agent's loop only
+    private readonly PlacementMemberReader _reader = new(); // the agent's loop only
+    private (IReadOnlyList<FleetMember> Read, PlacementView View)? _built; // the last view built, and from what (the agent's loop only)
     private PlacementView? _view;
     private IModelCacheProvider? _provider;
     private int _failOpenLogged;
@@ -144,7 +150,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     /// </summary>
     public bool Apply(IReadOnlyList<FleetMember> members)
     {
-        var view = new PlacementView(members, settings.InstanceId, settings.Address, settings.Replicas);
+        PlacementView view = NextView(members);
         PlacementView? previous = Interlocked.Exchange(ref _view, view);
         if (!view.SameMembers(previous))
         {
@@ -153,9 +159,44 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
 
         List<string> loaded = Loaded();
         Warm(view, loaded);
+        foreach ((string name, string from) in _departures.Next(previous, view, time.GetUtcNow()))
+        {
+            // Its holder left the membership (died, or left) and this instance owns it now.
+            StartWarming(name, from, loaded);
+        }
+
         bool released = Release(view, loaded);
         Interlocked.Increment(ref _rounds);
         return released;
+    }
+
+    /// <summary>The members in the entries read from Redis, as placement reads them (<see cref="PlacementMemberReader"/>).</summary>
+    public IReadOnlyList<FleetMember> ReadMembers(RedisValue[] entries) => _reader.Read(entries);
+
+    /// <summary>
+    /// The view of <paramref name="members"/>: the last view again when they are the very records it was built from (the
+    /// reader returns a member's last record while what placement reads of it is unchanged), so an idle fleet's read
+    /// builds nothing; else a new one.
+    /// </summary>
+    internal PlacementView NextView(IReadOnlyList<FleetMember> members)
+    {
+        if (_built is ({ } read, { } last) && read.Count == members.Count)
+        {
+            bool same = true;
+            for (int i = 0; i < members.Count && same; i++)
+            {
+                same = ReferenceEquals(read[i], members[i]);
+            }
+
+            if (same)
+            {
+                return last;
+            }
+        }
+
+        var view = new PlacementView(members, settings.InstanceId, settings.Address, settings.Replicas);
+        _built = (members, view);
+        return view;
     }
 
     private void Warm(PlacementView view, List<string> loaded)
@@ -170,11 +211,20 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
             // Held by an instance that no longer owns it: it moves here, so load it before traffic arrives.
             IReadOnlyList<string> owners = view.Owners(name);
             string? from = holders.FirstOrDefault(holder => !owners.Contains(holder, StringComparer.Ordinal));
-            if (from is not null && _warming.TryAdd(name, 0))
+            if (from is not null)
             {
-                FleetLog.PlacementWarming(logger, settings.FleetName, name, from);
-                _ = WarmAsync(name, from);
+                StartWarming(name, from, loaded);
             }
+        }
+    }
+
+    // Loads a name this instance owns ahead of its requests, unless it is loaded here or being warmed already.
+    private void StartWarming(string name, string from, List<string> loaded)
+    {
+        if (loaded.BinarySearch(name, StringComparer.Ordinal) < 0 && _warming.TryAdd(name, 0))
+        {
+            FleetLog.PlacementWarming(logger, settings.FleetName, name, from);
+            _ = WarmAsync(name, from);
         }
     }
 

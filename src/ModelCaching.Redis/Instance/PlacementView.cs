@@ -10,6 +10,7 @@ internal sealed class PlacementView
     private readonly string[] _ids;
     private readonly Dictionary<string, string?> _addresses;
     private readonly Dictionary<string, HashSet<string>> _loadedBy;
+    private readonly Dictionary<string, IReadOnlyList<string>> _placedOn;
 
     public PlacementView(IEnumerable<FleetMember> members, string self, string? selfAddress, int replicas)
     {
@@ -17,6 +18,7 @@ internal sealed class PlacementView
         Replicas = replicas;
         _addresses = new Dictionary<string, string?>(StringComparer.Ordinal) { [self] = selfAddress };
         _loadedBy = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        _placedOn = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (FleetMember member in members)
         {
             // A member that places nothing (another application on the same fleet) owns nothing.
@@ -26,6 +28,11 @@ internal sealed class PlacementView
             }
 
             _addresses[member.InstanceId] = member.Address;
+            if (member.PlacedModels is { Count: > 0 } placed)
+            {
+                _placedOn[member.InstanceId] = placed; // the entry's own list: kept for as long as this view, not copied
+            }
+
             foreach (string name in member.PlacedModels ?? [])
             {
                 if (!_loadedBy.TryGetValue(name, out HashSet<string>? holders))
@@ -49,6 +56,12 @@ internal sealed class PlacementView
 
     /// <summary>The names other members report loaded, each with who holds it.</summary>
     public IReadOnlyDictionary<string, HashSet<string>> LoadedElsewhere => _loadedBy;
+
+    /// <summary>Whether <paramref name="instanceId"/> is one of the placing members (this instance always is).</summary>
+    public bool Contains(string instanceId) => _addresses.ContainsKey(instanceId);
+
+    /// <summary>The placed models another member reported loaded in the entry this view was read from (empty for this instance).</summary>
+    public IReadOnlyList<string> PlacedOn(string instanceId) => _placedOn.GetValueOrDefault(instanceId) ?? [];
 
     public IReadOnlyList<string> Owners(string modelName) => FleetPlacement.Owners(modelName, _ids, Replicas);
 

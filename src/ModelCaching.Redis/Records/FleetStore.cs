@@ -180,33 +180,55 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
     public async Task<(IReadOnlyList<FleetMember> Members, IReadOnlyList<string> Models)> ReadMembersAsync(CancellationToken cancellationToken)
     {
         IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
-        RedisValue[] ids = await db.SetMembersAsync(_keys.Members).WaitAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue[] entries = await ReadMemberEntriesAsync(db, cancellationToken).ConfigureAwait(false);
         RedisValue[] models = await db.SetMembersAsync(_keys.Models).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var members = new List<FleetMember>(ids.Length);
-        if (ids.Length > 0)
+        var members = new List<FleetMember>(entries.Length);
+        foreach (RedisValue entry in entries)
         {
-            RedisValue[] entries = await db.StringGetAsync([.. ids.Select(id => _keys.Member(id.ToString()))]).WaitAsync(cancellationToken).ConfigureAwait(false);
-            var expired = new List<RedisValue>();
-            for (int i = 0; i < ids.Length; i++)
+            if (Parse(entry, FleetJsonContext.Default.FleetMember) is { } member)
             {
-                if (entries[i].IsNull)
-                {
-                    expired.Add(ids[i]);
-                }
-                else if (Parse(entries[i], FleetJsonContext.Default.FleetMember) is { } member)
-                {
-                    members.Add(member);
-                }
-            }
-
-            if (expired.Count > 0)
-            {
-                await db.SetRemoveAsync(_keys.Members, [.. expired]).WaitAsync(cancellationToken).ConfigureAwait(false);
+                members.Add(member);
             }
         }
 
         members.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
         return (members, [.. models.Select(m => m.ToString()).Order(StringComparer.Ordinal)]);
+    }
+
+    /// <summary>
+    /// The live members' entries as Redis holds them (JSON <see cref="FleetMember"/>, unparsed: placement reads only what
+    /// it needs of them); ids whose entry expired are dropped from the set.
+    /// </summary>
+    public async Task<RedisValue[]> ReadMemberEntriesAsync(CancellationToken cancellationToken)
+    {
+        IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadMemberEntriesAsync(db, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RedisValue[]> ReadMemberEntriesAsync(IDatabase db, CancellationToken cancellationToken)
+    {
+        RedisValue[] ids = await db.SetMembersAsync(_keys.Members).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
+        RedisValue[] entries = await db.StringGetAsync([.. ids.Select(id => _keys.Member(id.ToString()))]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var expired = new List<RedisValue>();
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (entries[i].IsNull)
+            {
+                expired.Add(ids[i]);
+            }
+        }
+
+        if (expired.Count > 0)
+        {
+            await db.SetRemoveAsync(_keys.Members, [.. expired]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return entries;
     }
 
     private async Task<(RedisValue Desired, RedisValue[] Ids)> ReadPointerAsync(IDatabase db, string model, CancellationToken cancellationToken)

@@ -6,11 +6,13 @@ namespace ModelCaching.Redis.Tests.Placement;
 
 /// <summary>
 /// A model-based test of placement on real instances and a real redis-server: random sequences of joins, leaves,
-/// requests (on any instance, for any of a few names), heartbeats (every instance writes its entry and reads the
-/// membership; the handoff's loads end) and time passing beyond the grace. After each step the invariants hold: a
-/// request for a name the instance owns by its view never fails; one it does not own is refused naming the owners (or
-/// served from what it still holds during a handoff); no instance ever loads a name its view says another owns; and
-/// once a heartbeat settled the handoff, each name is loaded only on its owners (so on at most R instances).
+/// deaths (an instance killed without leaving; its entry expires), requests (on any instance, for any of a few names),
+/// heartbeats (every instance writes its entry and reads the membership; the handoff's loads end) and time passing
+/// beyond the grace. After each step the invariants hold: a request for a name the instance owns by its view never
+/// fails; one it does not own is refused naming the owners (or served from what it still holds during a handoff); no
+/// instance ever loads a name its view says another owns; once a heartbeat settled the handoff, each name is loaded only
+/// on its owners (so on at most R instances); and once time passed a heartbeat after a death, every name the dead member
+/// last reported loaded is loaded on each of its live owners that saw it die.
 /// </summary>
 public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
@@ -39,9 +41,10 @@ public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFix
     {
         await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: Names);
         var trace = new List<string>();
+        var deaths = new List<Dictionary<string, string[]>>();
         foreach (int op in ops)
         {
-            string? broken = await StepAsync(fleet, op, trace) ?? Always(fleet);
+            string? broken = await StepAsync(fleet, op, trace, deaths) ?? Always(fleet);
             if (broken is not null)
             {
                 return $"{broken}; trace: {string.Join(" → ", trace)}";
@@ -51,7 +54,8 @@ public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFix
         return null;
     }
 
-    private static async Task<string?> StepAsync(PlacedFleet fleet, int op, List<string> trace)
+    // deaths: per death not yet followed by time passing, what each survivor read in the dead member's last entry.
+    private static async Task<string?> StepAsync(PlacedFleet fleet, int op, List<string> trace, List<Dictionary<string, string[]>> deaths)
     {
         int a = op / 10, b = op / 100;
         switch (op % 10)
@@ -84,10 +88,43 @@ public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFix
                 return Settled(fleet);
 
             case 5:
+            {
                 trace.Add("grace passes");
                 fleet.Time.Advance(fleet[0].Placement.Grace + TimeSpan.FromSeconds(1));
                 await fleet.SettleAsync();
+                string? broken = DeadWarmed(fleet, deaths);
+                deaths.Clear();
+                return broken;
+            }
+
+            case 6 when fleet.Hosts.Count > 1:
+            {
+                PlacedHost dying = fleet[a % fleet.Hosts.Count];
+                trace.Add($"die {dying.InstanceId}");
+                await fleet.KillAsync(dying);
+
+                // Each survivor reads its last entry (two rounds: the second starts after the kill), then Redis expires it.
+                foreach (PlacedHost host in fleet.Hosts)
+                {
+                    await host.RoundAsync();
+                    await host.RoundAsync();
+                }
+
+                deaths.Add(fleet.Hosts.ToDictionary(h => h.InstanceId, h => h.Placement.View!.PlacedOn(dying.InstanceId).ToArray()));
+                await fleet.ExpireAsync(dying);
+                foreach (PlacedHost host in fleet.Hosts)
+                {
+                    await Eventually.TrueAsync(
+                        async () =>
+                        {
+                            await host.RoundAsync();
+                            return !host.Placement.View!.Contains(dying.InstanceId);
+                        },
+                        $"{host.InstanceId} read the death of {dying.InstanceId}");
+                }
+
                 return null;
+            }
 
             default:
                 return await RequestAsync(fleet, fleet[a % fleet.Hosts.Count], PlacedFleet.Name(b % Names), trace);
@@ -133,6 +170,33 @@ public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFix
     // After every step: no instance loaded a name its view gave to others.
     private static string? Always(PlacedFleet fleet) =>
         fleet.Hosts.FirstOrDefault(h => h.LoadsNotOwned.Count > 0) is { } host ? $"{host.InstanceId} loaded {string.Join(", ", host.LoadsNotOwned)} without owning it" : null;
+
+    // After time passed a heartbeat since members died (the departures are confirmed) and a settle: every name a dead member
+    // last reported loaded, as each survivor read its entry, is loaded on that survivor if it owns the name now. An instance
+    // that joined after the death never saw the member leave, so it is not asked (a name it owns stays cold until requested).
+    private static string? DeadWarmed(PlacedFleet fleet, List<Dictionary<string, string[]>> deaths)
+    {
+        foreach (Dictionary<string, string[]> seenBy in deaths)
+        {
+            foreach ((string survivor, string[] names) in seenBy)
+            {
+                if (fleet.Hosts.FirstOrDefault(h => h.InstanceId == survivor) is not { } host)
+                {
+                    continue; // it died or left since
+                }
+
+                foreach (string name in names)
+                {
+                    if (fleet.Owners(name).Contains(survivor) && !host.IsServing(name))
+                    {
+                        return $"{survivor} owns {name}, which a dead member had loaded, and did not warm it";
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
 
     // After a heartbeat that settled the handoff: every view is the live membership, and each name is loaded only on its owners.
     private static string? Settled(PlacedFleet fleet)

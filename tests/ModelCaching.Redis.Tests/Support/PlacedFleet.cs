@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ModelCaching.Redis.Tests.Support;
@@ -13,6 +14,7 @@ public sealed class PlacedFleet : IAsyncDisposable
     private readonly int _replicas;
     private readonly long? _budgetBytes;
     private int _next;
+    private StackExchange.Redis.IConnectionMultiplexer? _redis;
 
     private PlacedFleet(RedisServer server, TempDirectory directory, string fleetName, int replicas, long? budgetBytes)
     {
@@ -69,6 +71,44 @@ public sealed class PlacedFleet : IAsyncDisposable
         await host.DisposeAsync();
     }
 
+    /// <summary>Instances killed with <see cref="KillAsync"/> (disposed with the fleet).</summary>
+    public List<PlacedHost> Dead { get; } = [];
+
+    /// <summary>Kills an instance (no graceful leave: its entry stays until it expires, see <see cref="PlacedHost.KillAsync"/>).</summary>
+    public async Task KillAsync(PlacedHost host)
+    {
+        Hosts.Remove(host);
+        Dead.Add(host);
+        await host.KillAsync();
+    }
+
+    /// <summary>
+    /// Makes Redis drop a dead instance's entry as its <c>MemberTimeToLive</c> would (the id stays in the members' set, as
+    /// after an expiry), at once or after <paramref name="after"/>; waits (bounded) until the entry is gone.
+    /// </summary>
+    public async Task ExpireAsync(PlacedHost dead, TimeSpan? after = null)
+    {
+        StackExchange.Redis.IDatabase db = (_redis ??= await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_server.Configuration)).GetDatabase();
+        if (after is { } delay)
+        {
+            await db.KeyExpireAsync(dead.MemberKey, delay);
+        }
+        else
+        {
+            await db.KeyDeleteAsync(dead.MemberKey);
+        }
+
+        await Eventually.TrueAsync(async () => !await db.KeyExistsAsync(dead.MemberKey), $"{dead.InstanceId}'s entry expired");
+    }
+
+    /// <summary>Drops every instance's entry and the members' set, as a Redis restarted without persistence has none.</summary>
+    public async Task ForgetMembersAsync()
+    {
+        StackExchange.Redis.IDatabase db = (_redis ??= await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_server.Configuration)).GetDatabase();
+        ModelCaching.Redis.Records.FleetKeys keys = Hosts[0].Services.GetRequiredService<FleetSettings>().Keys;
+        await db.KeyDeleteAsync([keys.Members, .. Hosts.Concat(Dead).Select(h => h.MemberKey)]);
+    }
+
     /// <summary>The owners of <paramref name="name"/> over the live instances, as every instance and router computes them.</summary>
     public IReadOnlyList<string> Owners(string name) => FleetPlacement.Owners(name, Ids, _replicas);
 
@@ -93,9 +133,14 @@ public sealed class PlacedFleet : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (PlacedHost host in Hosts)
+        foreach (PlacedHost host in Hosts.Concat(Dead))
         {
             await host.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
         }
 
         _directory.Dispose();

@@ -102,6 +102,21 @@ public sealed class PlacedHost : IAsyncDisposable
         await Eventually.TrueAsync(() => Placement.Rounds > rounds, $"{InstanceId} read the membership");
     }
 
+    /// <summary>
+    /// Stops the instance as a killed process stops: its loop and timers end and its connection to Redis closes, without
+    /// the graceful removal of its membership entry or any announcement; the entry stays until it expires. Requests to it
+    /// are not expected afterwards; <see cref="DisposeAsync"/> still releases its services.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        Agent.Dispose(); // the synchronous dispose stops the loop and leaves the entry to its time-to-live
+        StackExchange.Redis.IConnectionMultiplexer connection = await _provider.GetRequiredService<ModelCaching.Redis.Records.FleetConnection>().GetAsync(CancellationToken.None);
+        await connection.CloseAsync(allowCommandsToComplete: false); // nothing it had under way reaches Redis after this
+    }
+
+    /// <summary>This instance's membership entry key.</summary>
+    internal StackExchange.Redis.RedisKey MemberKey => _provider.GetRequiredService<FleetSettings>().Keys.Member(InstanceId);
+
     /// <summary>Whether the instance serves <paramref name="name"/> now.</summary>
     public bool IsServing(string name) =>
         Provider.TryGetCache(name, out IModelCache? cache) && cache.Version is not null && cache.State is ModelCacheState.Ready or ModelCacheState.Degraded;
