@@ -39,9 +39,10 @@ internal sealed class PlacementMemberReader
                     members.Add(member);
                 }
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
             {
-                // Not an entry this version writes: treated as absent, as the status read does.
+                // Not an entry this version writes (malformed JSON, or a field of another type: Utf8JsonReader's typed
+                // reads throw InvalidOperationException or FormatException there): treated as absent, as the status read does.
             }
         }
 

@@ -23,7 +23,14 @@ public sealed class PlacementMemberReaderTests
     {
         FleetMember b = Member("b", T0, loaded: 3) with { Address = "http://b.test/\"quoted\"", PlacedModels = ["tenant-\u00e9", "tenant-\\x", "tenant-z"] };
         FleetMember c = Member("c", T0, loaded: 0) with { Address = null, Replicas = 0, PlacedModels = null };
-        RedisValue[] entries = [Entry(c), RedisValue.Null, "not json", Entry(b), "{\"host\":\"no id\"}"];
+        RedisValue[] entries =
+        [
+            Entry(c), RedisValue.Null, "not json", Entry(b), "{\"host\":\"no id\"}",
+            // Fields of another type (another version's entry, or anyone who can write the key) are no entry either.
+            "{\"instanceId\":5,\"host\":\"h\"}", "{\"instanceId\":\"d\",\"host\":\"h\",\"replicas\":\"two\"}",
+            "{\"instanceId\":\"e\",\"host\":\"h\",\"replicas\":99999999999}", "{\"instanceId\":\"f\",\"host\":\"h\",\"placedModels\":[1]}",
+            "{\"instanceId\":\"g\",\"host\":\"h\",\"placedModels\":\"tenant-1\"}", "{\"instanceId\":\"h\",\"host\":[]}",
+        ];
 
         List<FleetMember> read = new PlacementMemberReader().Read(entries);
 
