@@ -76,6 +76,14 @@ public sealed class RolloutTests(RedisServerFixture redis) : IClassFixture<Redis
         FleetVersion bad = await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = "bad", CanaryShare = 0.5 });
         IReadOnlyList<string> canaries = (await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries;
         Assert.Equal(2, canaries.Count);
+
+        // Only once both canaries hold the version in their loader: a canary that had not started when the other's
+        // failure stopped the rollout would never try it (the stop is what it reads next), which is right, but not this test.
+        foreach (FleetHost canary in hosts.Where(h => canaries.Contains(h.InstanceId)))
+        {
+            await Eventually.TrueAsync(() => canary.AtGate > 0, $"{canary.InstanceId} is loading the version as a canary");
+        }
+
         foreach (FleetHost host in hosts)
         {
             host.LoaderGate.Set();

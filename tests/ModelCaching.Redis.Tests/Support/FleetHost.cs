@@ -20,6 +20,7 @@ public sealed class FleetHost : IAsyncDisposable
     private readonly ServiceProvider _provider;
     private readonly IHostedService[] _hosted;
     private int _loads;
+    private int _atGate;
 
     private FleetHost(ServiceProvider provider)
     {
@@ -46,6 +47,9 @@ public sealed class FleetHost : IAsyncDisposable
     /// <summary>Set to block every load in the loader until it is set again (for bursts).</summary>
     public ManualResetEventSlim LoaderGate { get; } = new(initialState: true);
 
+    /// <summary>How many loads are in the loader now, held or passing through <see cref="LoaderGate"/>.</summary>
+    public int AtGate => Volatile.Read(ref _atGate);
+
     public static async Task<FleetHost> StartAsync(string configuration, string fleetName, string instanceId, TimeProvider time, string localFile, Action<RedisFleetOptions>? configure = null)
     {
         FleetHost? host = null;
@@ -58,7 +62,19 @@ public sealed class FleetHost : IAsyncDisposable
                 .FromFile(localFile)
                 .UseLoader((artifact, _) =>
                 {
-                    host?.LoaderGate.Wait(Eventually.Timeout);
+                    if (host is { } held)
+                    {
+                        Interlocked.Increment(ref held._atGate);
+                        try
+                        {
+                            held.LoaderGate.Wait(Eventually.Timeout);
+                        }
+                        finally
+                        {
+                            Interlocked.Decrement(ref held._atGate);
+                        }
+                    }
+
                     return ValueTask.FromResult(Encoding.UTF8.GetString(artifact.Content.Span));
                 })
                 .Validate((text, _) => text.StartsWith("bad", StringComparison.Ordinal) ? throw new InvalidDataException($"the validator rejects '{text}'") : ValueTask.CompletedTask))
