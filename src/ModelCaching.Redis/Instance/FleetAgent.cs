@@ -371,6 +371,8 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
+        // First: the others are reconnecting too, and placement must not take their missing entries for deaths.
+        _placement.ConnectionRestored();
         if (Interlocked.Exchange(ref _disconnectedSinceTicks, 0) != 0)
         {
             FleetLog.ControlPlaneRestored(_logger, _settings.FleetName);

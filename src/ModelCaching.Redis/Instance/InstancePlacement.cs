@@ -17,7 +17,7 @@ namespace ModelCaching.Redis.Instance;
 /// The handoff reads state, not events, so a missed message never leaves it stuck: on each membership read, a name this
 /// instance owns that a non-owner reports loaded is warmed here (it is moving to this instance); so is a name this
 /// instance owns that a member which left the view (died or left) last reported loaded, once that member is still
-/// absent a heartbeat later (<see cref="PlacementDepartures"/>); a name loaded here that this instance no longer owns is
+/// absent two heartbeats later (<see cref="PlacementDepartures"/>); a name loaded here that this instance no longer owns is
 /// evicted once every owner reports it loaded, or after <see cref="Grace"/>.
 /// </remarks>
 internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider services, TimeProvider time, ILogger logger)
@@ -26,7 +26,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private readonly ConcurrentDictionary<string, int> _made = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
-    private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval); // the agent's loop only
+    private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval * 2, settings.MemberTimeToLive); // the agent's loop, and ConnectionRestored
     private readonly PlacementMemberReader _reader = new(); // the agent's loop only
     private (IReadOnlyList<FleetMember> Read, PlacementView View)? _built; // the last view built, and from what (the agent's loop only)
     private PlacementView? _view;
@@ -169,6 +169,12 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         Interlocked.Increment(ref _rounds);
         return released;
     }
+
+    /// <summary>
+    /// The connection to Redis came back: the others reconnect on their own back-off and write their entries again, so a
+    /// member missing from the views read in the next <see cref="FleetSettings.MemberTimeToLive"/> is not taken for dead.
+    /// </summary>
+    public void ConnectionRestored() => _departures.Reconnected(time.GetUtcNow());
 
     /// <summary>The members in the entries read from Redis, as placement reads them (<see cref="PlacementMemberReader"/>).</summary>
     public IReadOnlyList<FleetMember> ReadMembers(RedisValue[] entries) => _reader.Read(entries);

@@ -3,27 +3,37 @@ namespace ModelCaching.Redis.Instance;
 /// <summary>
 /// The placing members that left this instance's view of the membership (their entry is gone: expired because the
 /// instance died, or removed because it left), each with the placed models it last reported loaded, until the departure
-/// is confirmed: the member is still absent from a view read at least <c>confirmAfter</c> (one heartbeat) after the
-/// first view without it. Then the names it reported that this instance owns by the view of that read are to be warmed
-/// here, as a handoff's are; their next request finds them loaded rather than loading them cold.
+/// is confirmed: the member is still absent from a view read at least <c>confirmAfter</c> (two heartbeats) after the
+/// first view without it, and, when this instance's own connection to Redis came back lately, at least
+/// <c>settleAfterReconnect</c> (the members' time to live) after that. Then the names it reported that this instance
+/// owns by the view of that read are to be warmed here, as a handoff's are; their next request finds them loaded rather
+/// than loading them cold.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Why wait for a confirmation: a live member that reaches Redis writes its entry every heartbeat, so an absence that
-/// outlasts one is a member that is gone for the routers too (they compute owners from the same entries). An absence
-/// shorter than that is not a death: Redis restarted empty and the entries are being written again (the first view read
-/// after a reconnect may hold this instance alone), or an entry expired under a late heartbeat. Warming on such a view
-/// would load every name the others hold and then hand them all back. A failed read applies no view, so no member
-/// leaves on it.
+/// outlasts two (one heartbeat's margin over the period, for a late write) is a member that is gone for the routers too
+/// (they compute owners from the same entries). A shorter absence is not a death: Redis lost its entries (flushed, or
+/// restarted empty) and they are being written again (the first view read after that may hold this instance alone), or
+/// an entry expired under a late heartbeat. After a reconnect the others reconnect too, each on its own back-off, so
+/// there the wait is the members' time to live: a member that has not written its entry again by then is dropped by the
+/// routers as well. Warming on such a view would load every name the others hold and then hand them all back. A failed
+/// read applies no view, so no member leaves on it.
 /// </para>
 /// <para>
-/// Bounded: a member is kept from the first view without it to the first read a heartbeat later (or until it is back),
+/// Bounded: a member is kept from the first view without it until its departure is confirmed (or until it is back),
 /// with the one list its last entry held; nothing of older views is kept. Only the agent's loop calls it.
 /// </para>
 /// </remarks>
-internal sealed class PlacementDepartures(TimeSpan confirmAfter)
+internal sealed class PlacementDepartures(TimeSpan confirmAfter, TimeSpan settleAfterReconnect)
 {
     private readonly Dictionary<string, Departure> _pending = new(StringComparer.Ordinal);
+
+    // Until when no departure is confirmed (UTC ticks): set from the connection's event, read by the agent's loop.
+    private long _settledAtTicks;
+
+    /// <summary>This instance's connection to Redis came back at <paramref name="at"/> (any thread).</summary>
+    public void Reconnected(DateTimeOffset at) => Volatile.Write(ref _settledAtTicks, (at + settleAfterReconnect).UtcTicks);
 
     /// <summary>How many departed members wait for their confirmation.</summary>
     public int Pending => _pending.Count;
@@ -52,6 +62,11 @@ internal sealed class PlacementDepartures(TimeSpan confirmAfter)
             {
                 _pending.TryAdd(id, new Departure(now, placed));
             }
+        }
+
+        if (now.UtcTicks < Volatile.Read(ref _settledAtTicks))
+        {
+            return toWarm; // the others may still be writing their entries again after Redis came back
         }
 
         foreach ((string id, Departure departure) in _pending.Where(p => now - p.Value.Since >= confirmAfter).ToList())

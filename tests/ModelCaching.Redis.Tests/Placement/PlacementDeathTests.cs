@@ -7,8 +7,8 @@ namespace ModelCaching.Redis.Tests.Placement;
 
 /// <summary>
 /// On a real redis-server: when an owner dies (no graceful leave; its entry expires) or leaves, the names it had loaded
-/// are warmed on their new owners once it is still absent a heartbeat later, before any request; and a view read while
-/// Redis comes back empty (an instance that sees itself alone for a moment) warms nothing.
+/// are warmed on their new owners once it is still absent two heartbeats later, before any request; and a view read
+/// while Redis comes back empty (an instance that sees itself alone for a moment) warms nothing.
 /// </summary>
 public sealed class PlacementDeathTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
@@ -35,7 +35,7 @@ public sealed class PlacementDeathTests(RedisServerFixture redis) : IClassFixtur
             await fleet.LeaveAsync(a); // removes its entry and announces it
         }
 
-        // b's next membership read no longer has a: it owns the tenant now, but waits a heartbeat before warming it.
+        // b's next membership read no longer has a: it owns the tenant now, but waits two heartbeats before warming it.
         await Eventually.TrueAsync(
             async () =>
             {
@@ -48,7 +48,13 @@ public sealed class PlacementDeathTests(RedisServerFixture redis) : IClassFixtur
         Assert.Equal(0, b.LoadsOf(name));
         Assert.Empty(warmed.GetMeasurementSnapshot());
 
-        // A heartbeat later a is still absent: b loads the tenant before any request reaches it.
+        // A heartbeat later a is still absent, but b allows a late write one more heartbeat.
+        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval);
+        await b.RoundAsync();
+        Assert.Empty(warmed.GetMeasurementSnapshot());
+        Assert.Equal(0, b.LoadsOf(name));
+
+        // Two heartbeats after b first missed it: b loads the tenant before any request reaches it.
         fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval);
         await b.RoundAsync();
         await warmed.WaitForMeasurementsAsync(1, Eventually.Timeout);
@@ -60,6 +66,66 @@ public sealed class PlacementDeathTests(RedisServerFixture redis) : IClassFixtur
         Assert.Equal($"{name} v1", await b.GetAsync(name));
         Assert.Equal(1, b.LoadsOf(name)); // the request found it loaded
         Assert.Empty(b.LoadsNotOwned);
+    }
+
+    [Fact]
+    public async Task AfterRedisRestartsEmpty_AnInstanceWaitsTheMembersTimeToLive_BeforeItTakesAnotherStillReconnectingForDead()
+    {
+        const int names = 20;
+        await using RedisServer server = await RedisServer.StartAsync(); // this test restarts it
+        await using PlacedFleet fleet = await PlacedFleet.StartAsync(server, instances: 1, names: names, replicas: 1);
+        await using RedisGate gate = RedisGate.Start(server);
+        PlacedHost a = fleet[0];
+        PlacedHost b = await fleet.JoinAsync(gate.Configuration); // b reaches Redis only through the gate
+        await fleet.SettleAsync();
+        for (int i = 0; i < names; i++)
+        {
+            await fleet.Host(fleet.Owners(PlacedFleet.Name(i))[0]).GetAsync(PlacedFleet.Name(i));
+        }
+
+        await fleet.SettleAsync();
+        Assert.NotEmpty(a.Placement.View!.PlacedOn(b.InstanceId));
+        int loads = fleet.Hosts.Sum(h => h.TotalLoads);
+        using var warmed = new MetricCollector<long>(a.Services.GetRequiredService<IMeterFactory>(), "ModelCaching", "modelcache.fleet.placement.warmed");
+
+        // Redis restarts empty; a reconnects at once, b stays away (its back-off, say) for longer than two heartbeats.
+        gate.IsOpen = false;
+        server.Kill();
+        await server.StartAgainAsync();
+        await Eventually.TrueAsync(() => a.Logs.GetSnapshot().Any(r => r.Id.Id == 304), $"{a.InstanceId} reconnected");
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await a.RoundAsync();
+                return a.Placement.View!.Members.SequenceEqual([a.InstanceId]);
+            },
+            $"{a.InstanceId} read a membership of itself alone");
+        TimeSpan heartbeat = a.Agent.Settings.HeartbeatInterval;
+        foreach (TimeSpan step in new[] { heartbeat, heartbeat, heartbeat / 2 })
+        {
+            fleet.Time.Advance(step);
+            await a.RoundAsync();
+        }
+
+        // Past the two heartbeats that confirm a departure, but within the members' time to live after the reconnect.
+        Assert.True(heartbeat * 2.5 < a.Agent.Settings.MemberTimeToLive);
+        Assert.Empty(warmed.GetMeasurementSnapshot());
+
+        // b is back and writes its entry again: it was never gone.
+        gate.IsOpen = true;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await b.RoundAsync();
+                await a.RoundAsync();
+                return a.Placement.View!.Contains(b.InstanceId);
+            },
+            $"{a.InstanceId} read {b.InstanceId}'s entry again");
+        fleet.Time.Advance(a.Agent.Settings.MemberTimeToLive);
+        await fleet.SettleAsync();
+
+        Assert.Empty(warmed.GetMeasurementSnapshot());
+        Assert.Equal(loads, fleet.Hosts.Sum(h => h.TotalLoads));
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace ModelCaching.Redis.Tests.Placement;
 /// beyond the grace. After each step the invariants hold: a request for a name the instance owns by its view never
 /// fails; one it does not own is refused naming the owners (or served from what it still holds during a handoff); no
 /// instance ever loads a name its view says another owns; once a heartbeat settled the handoff, each name is loaded only
-/// on its owners (so on at most R instances); and once time passed a heartbeat after a death, every name the dead member
+/// on its owners (so on at most R instances); and once time passed two heartbeats after a death, every name the dead member
 /// last reported loaded is loaded on each of its live owners that saw it die.
 /// </summary>
 public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
@@ -171,7 +171,7 @@ public sealed class PlacementPropertyTests(RedisServerFixture redis) : IClassFix
     private static string? Always(PlacedFleet fleet) =>
         fleet.Hosts.FirstOrDefault(h => h.LoadsNotOwned.Count > 0) is { } host ? $"{host.InstanceId} loaded {string.Join(", ", host.LoadsNotOwned)} without owning it" : null;
 
-    // After time passed a heartbeat since members died (the departures are confirmed) and a settle: every name a dead member
+    // After time passed two heartbeats since members died (the departures are confirmed) and a settle: every name a dead member
     // last reported loaded, as each survivor read its entry, is loaded on that survivor if it owns the name now. An instance
     // that joined after the death never saw the member leave, so it is not asked (a name it owns stays cold until requested).
     private static string? DeadWarmed(PlacedFleet fleet, List<Dictionary<string, string[]>> deaths)

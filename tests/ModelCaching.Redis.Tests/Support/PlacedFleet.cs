@@ -57,9 +57,10 @@ public sealed class PlacedFleet : IAsyncDisposable
 
     public static string Name(int i) => $"tenant-{i}";
 
-    public async Task<PlacedHost> JoinAsync()
+    /// <summary>Starts one more instance, connected to Redis directly or through <paramref name="configuration"/> (a <see cref="RedisGate"/>'s).</summary>
+    public async Task<PlacedHost> JoinAsync(string? configuration = null)
     {
-        PlacedHost host = await PlacedHost.StartAsync(_server.Configuration, FleetName, $"instance-{_next++}", Time, Directory, _replicas, _budgetBytes);
+        PlacedHost host = await PlacedHost.StartAsync(configuration ?? _server.Configuration, FleetName, $"instance-{_next++}", Time, Directory, _replicas, _budgetBytes);
         Hosts.Add(host);
         return host;
     }
