@@ -214,14 +214,15 @@ internal sealed class RoutingMemberReader
         int count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (names is null && last is not null && count < last.Count && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(last[count]))
+            string? same = last is not null && count < last.Count && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(last[count]) ? last[count] : null;
+            count++;
+            if (names is null && same is not null)
             {
-                count++;
                 continue;
             }
 
-            names ??= Copy(last, count);
-            names.Add(reader.GetString() ?? throw new JsonException("a placed model's name is null"));
+            names ??= Copy(last, count - 1);
+            names.Add(same ?? reader.GetString() ?? throw new JsonException("a placed model's name is null"));
         }
 
         return names ?? (last is not null && count == last.Count ? last : Copy(last, count));
@@ -239,14 +240,15 @@ internal sealed class RoutingMemberReader
         int count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            FleetMemberModel model = Model(ref reader, last is not null && count < last.Count ? last[count] : null);
-            if (models is null && last is not null && count < last.Count && ReferenceEquals(model, last[count]))
+            FleetMemberModel? lastModel = last is not null && count < last.Count ? last[count] : null;
+            FleetMemberModel model = Model(ref reader, lastModel);
+            count++;
+            if (models is null && ReferenceEquals(model, lastModel))
             {
-                count++;
                 continue;
             }
 
-            models ??= Copy(last, count);
+            models ??= Copy(last, count - 1);
             models.Add(model);
         }
 
