@@ -42,7 +42,10 @@ internal sealed class RoutingMembership : IAsyncDisposable
     private IConnectionMultiplexer? _subscribed;
     private bool _subscribeFailureLogged;
     private long _announcements;
+    private readonly RoutingMemberReader _reader = new();
+    private readonly Lock _reading = new();
     private RoutingTable _table = RoutingTable.Empty;
+    private long _readAtTicks;
     private RoutingDestinations _destinations = new([], new CancellationTokenSource());
     private Task? _loop;
     private long _reads;
@@ -60,8 +63,11 @@ internal sealed class RoutingMembership : IAsyncDisposable
         _onConnectionRestored = (_, _) => RefreshSoon(); // messages sent while it was down are lost: read now
     }
 
-    /// <summary>The last membership read (the empty table before the first read).</summary>
+    /// <summary>The membership as last read (the empty table before the first read; the same table while reads find it unchanged).</summary>
     public RoutingTable Table => Volatile.Read(ref _table);
+
+    /// <summary>When the membership was last read well, or <see langword="null"/> before the first good read.</summary>
+    public DateTimeOffset? ReadAt => Interlocked.Read(ref _readAtTicks) is > 0 and long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
 
     /// <summary>The live instances with a valid address (the cluster's destinations), and the token that fires when they change.</summary>
     public RoutingDestinations Destinations => Volatile.Read(ref _destinations);
@@ -114,8 +120,8 @@ internal sealed class RoutingMembership : IAsyncDisposable
     {
         try
         {
-            (IReadOnlyList<FleetMember> members, _) = await _store.ReadMembersAsync(cancellationToken).ConfigureAwait(false);
-            Apply(new RoutingTable(members, _time.GetUtcNow()));
+            RedisValue[] entries = await _store.ReadMemberEntriesAsync(cancellationToken).ConfigureAwait(false);
+            Take(entries, _time.GetUtcNow());
             if (_failing)
             {
                 _failing = false;
@@ -226,7 +232,26 @@ internal sealed class RoutingMembership : IAsyncDisposable
         RefreshSoon();
     }
 
-    /// <summary>Takes a membership read (the loop's step after a good read; tests call it).</summary>
+    /// <summary>
+    /// Takes the membership entries of a good read (the loop's step; tests call it): the routing table and the cluster's
+    /// destinations are made again only when a field the router reads changed (<see cref="RoutingMemberReader"/> gives the
+    /// last list back otherwise), so a read of an unchanged fleet allocates next to nothing.
+    /// </summary>
+    internal void Take(ReadOnlySpan<RedisValue> entries, DateTimeOffset readAt)
+    {
+        lock (_reading)
+        {
+            IReadOnlyList<FleetMember> members = _reader.Read(entries);
+            if (!ReferenceEquals(members, Table.Members))
+            {
+                Apply(new RoutingTable(members));
+            }
+
+            Interlocked.Exchange(ref _readAtTicks, readAt.UtcTicks);
+        }
+    }
+
+    /// <summary>Takes a membership (a changed read; tests call it).</summary>
     internal void Apply(RoutingTable table)
     {
         Volatile.Write(ref _table, table);

@@ -1,7 +1,7 @@
 namespace ModelCaching.Routing.Membership;
 
 /// <summary>
-/// One read of the fleet's membership, immutable: the live instances, how many own each placed model, and which models
+/// One membership of the fleet, immutable (kept over reads that find it unchanged): the live instances, how many own each placed model, and which models
 /// each has loaded. Answers "who owns this model, best first" for each request.
 /// </summary>
 /// <remarks>
@@ -15,15 +15,14 @@ namespace ModelCaching.Routing.Membership;
 /// </remarks>
 internal sealed class RoutingTable
 {
-    public static readonly RoutingTable Empty = new([], readAt: null);
+    public static readonly RoutingTable Empty = new([]);
 
     private readonly Dictionary<string, HashSet<string>> _loaded;
     private readonly string[] _placing;
 
-    public RoutingTable(IReadOnlyList<FleetMember> members, DateTimeOffset? readAt)
+    public RoutingTable(IReadOnlyList<FleetMember> members)
     {
         Members = members;
-        ReadAt = readAt;
         _loaded = new Dictionary<string, HashSet<string>>(members.Count, StringComparer.Ordinal);
         var placing = new List<string>(members.Count);
         var replicas = new SortedSet<int>();
@@ -60,9 +59,6 @@ internal sealed class RoutingTable
 
     /// <summary>The live instances, by id.</summary>
     public IReadOnlyList<FleetMember> Members { get; }
-
-    /// <summary>When this was read, or <see langword="null"/> for the empty table before the first read.</summary>
-    public DateTimeOffset? ReadAt { get; }
 
     /// <summary>How many instances own each placed model (the largest the placing instances report), or 0 when none places.</summary>
     public int Replicas { get; }

@@ -37,7 +37,7 @@ public sealed class RoutingMembershipModelTests
             string model = string.Empty;
             foreach (FleetMember[] read in reads)
             {
-                membership.Apply(new RoutingTable(read, DateTimeOffset.UnixEpoch));
+                membership.Apply(new RoutingTable(read));
                 string expected = string.Join(";", read
                     .Where(m => Uri.TryCreate(m.Address, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https")
                     .Select(m => $"{m.InstanceId}={m.Address}"));

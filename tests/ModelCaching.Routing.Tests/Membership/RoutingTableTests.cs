@@ -19,7 +19,7 @@ public sealed class RoutingTableTests
     [Fact]
     public void Owners_AreTheFleetsPlacementOwners_InPlacementOrder_WhenNoneHasTheModelLoaded()
     {
-        var table = new RoutingTable([Member("a", 2), Member("b", 2), Member("c", 2), Member("d", 2)], DateTimeOffset.UnixEpoch);
+        var table = new RoutingTable([Member("a", 2), Member("b", 2), Member("c", 2), Member("d", 2)]);
 
         for (int i = 0; i < 50; i++)
         {
@@ -32,7 +32,7 @@ public sealed class RoutingTableTests
     {
         string model = Enumerable.Range(0, 100).Select(i => $"m{i}").First(m => FleetPlacement.Owners(m, ["a", "b", "c"], 2)[0] == "a");
         string second = FleetPlacement.Owners(model, ["a", "b", "c"], 2)[1];
-        var table = new RoutingTable([Member("a", 2), Member("b", 2, second == "b" ? model : "x"), Member("c", 2, second == "c" ? model : "x")], DateTimeOffset.UnixEpoch);
+        var table = new RoutingTable([Member("a", 2), Member("b", 2, second == "b" ? model : "x"), Member("c", 2, second == "c" ? model : "x")]);
 
         Assert.Equal([second, "a"], table.Owners(model));
     }
@@ -41,7 +41,7 @@ public sealed class RoutingTableTests
     public void AModelLoadedOnANonOwner_DoesNotMakeItAnOwner()
     {
         string model = Enumerable.Range(0, 100).Select(i => $"m{i}").First(m => !FleetPlacement.Owners(m, ["a", "b", "c"], 2).Contains("c"));
-        var table = new RoutingTable([Member("a", 2), Member("b", 2), Member("c", 2, model)], DateTimeOffset.UnixEpoch);
+        var table = new RoutingTable([Member("a", 2), Member("b", 2), Member("c", 2, model)]);
 
         Assert.DoesNotContain("c", table.Owners(model));
     }
@@ -49,7 +49,7 @@ public sealed class RoutingTableTests
     [Fact]
     public void InstancesThatPlaceNothing_AreNotOwners_WhileOthersPlace()
     {
-        var table = new RoutingTable([Member("a", 2), Member("b", 2), Member("gateway", 0)], DateTimeOffset.UnixEpoch);
+        var table = new RoutingTable([Member("a", 2), Member("b", 2), Member("gateway", 0)]);
 
         for (int i = 0; i < 50; i++)
         {
@@ -60,7 +60,7 @@ public sealed class RoutingTableTests
     [Fact]
     public void WhenNoInstancePlaces_EveryInstanceServes_InRendezvousOrder()
     {
-        var table = new RoutingTable([Member("a", 0), Member("b", 0), Member("c", 0)], DateTimeOffset.UnixEpoch);
+        var table = new RoutingTable([Member("a", 0), Member("b", 0), Member("c", 0)]);
 
         Assert.Equal(FleetPlacement.Owners("m1", ["a", "b", "c"], 3), table.Owners("m1"));
     }
@@ -74,7 +74,7 @@ public sealed class RoutingTableTests
     [Fact]
     public void WhenTheInstancesDisagreeOnReplicas_TheLargestIsTaken_AndEachReportedCountIsKnown()
     {
-        var table = new RoutingTable([Member("a", 2), Member("b", 3), Member("c", 2), Member("d", 2)], DateTimeOffset.UnixEpoch);
+        var table = new RoutingTable([Member("a", 2), Member("b", 3), Member("c", 2), Member("d", 2)]);
 
         Assert.Equal(3, table.Replicas);
         Assert.Equal([2, 3], table.ReplicaCounts);
@@ -97,7 +97,7 @@ public sealed class RoutingTableTests
 
         return Prop.ForAll(members.ToArbitrary(), all =>
         {
-            var table = new RoutingTable(all, DateTimeOffset.UnixEpoch);
+            var table = new RoutingTable(all);
             IReadOnlyList<string> owners = table.Owners("m");
             string[] placing = [.. all.Where(m => m.Replicas > 0).Select(m => m.InstanceId)];
             bool selfOwnersIncluded = all.Where(m => m.Replicas > 0)
