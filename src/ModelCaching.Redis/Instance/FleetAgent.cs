@@ -275,6 +275,12 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         try
         {
             IReadOnlyList<FleetMember> members = _placement.ReadMembers(await _store.ReadMemberEntriesAsync(stopping).ConfigureAwait(false));
+            if (Interlocked.Read(ref _disconnectedSinceTicks) != 0)
+            {
+                // Read on a connection that is back before its ConnectionRestored event ran (the client raises it later).
+                _placement.ConnectionRestored();
+            }
+
             if (_placement.Apply(members))
             {
                 _debouncedReport.Request(); // it released names: the entry says so soon

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelCaching.Redis.Diagnostics;
+using ModelCaching.Redis.Records;
 using StackExchange.Redis;
 
 namespace ModelCaching.Redis.Instance;
@@ -27,7 +28,8 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
     private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval * 2, settings.MemberTimeToLive); // the agent's loop, and ConnectionRestored
-    private readonly PlacementMemberReader _reader = new(); // the agent's loop only
+    private readonly FleetMemberReader _reader = new(); // the agent's loop only
+    private readonly long _started = time.GetTimestamp();
     private (IReadOnlyList<FleetMember> Read, PlacementView View)? _built; // the last view built, and from what (the agent's loop only)
     private PlacementView? _view;
     private IModelCacheProvider? _provider;
@@ -159,7 +161,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
 
         List<string> loaded = Loaded();
         Warm(view, loaded);
-        foreach ((string name, string from) in _departures.Next(previous, view, time.GetUtcNow()))
+        foreach ((string name, string from) in _departures.Next(previous, view, Elapsed()))
         {
             // Its holder left the membership (died, or left) and this instance owns it now.
             StartWarming(name, from, loaded);
@@ -174,9 +176,12 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     /// The connection to Redis came back: the others reconnect on their own back-off and write their entries again, so a
     /// member missing from the views read in the next <see cref="FleetSettings.MemberTimeToLive"/> is not taken for dead.
     /// </summary>
-    public void ConnectionRestored() => _departures.Reconnected(time.GetUtcNow());
+    public void ConnectionRestored() => _departures.Reconnected(Elapsed());
 
-    /// <summary>The members in the entries read from Redis, as placement reads them (<see cref="PlacementMemberReader"/>).</summary>
+    // Monotonic time for the departures (a step of the wall clock must not confirm or defer one).
+    private TimeSpan Elapsed() => time.GetElapsedTime(_started);
+
+    /// <summary>The members in the entries read from Redis, read exactly as the router reads them (<see cref="FleetMemberReader"/>).</summary>
     public IReadOnlyList<FleetMember> ReadMembers(RedisValue[] entries) => _reader.Read(entries);
 
     /// <summary>

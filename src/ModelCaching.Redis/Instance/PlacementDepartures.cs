@@ -21,19 +21,23 @@ namespace ModelCaching.Redis.Instance;
 /// read applies no view, so no member leaves on it.
 /// </para>
 /// <para>
-/// Bounded: a member is kept from the first view without it until its departure is confirmed (or until it is back),
-/// with the one list its last entry held; nothing of older views is kept. Only the agent's loop calls it.
+/// Bounded: a member is kept from the first view without it until its departure is confirmed, until it is back, or for
+/// at most <c>confirmAfter</c> + <c>settleAfterReconnect</c> (reconnects that keep deferring the confirmation do not
+/// pile departures up), with the one list its last entry held; nothing of older views is kept. Times are monotonic (the
+/// caller's <see cref="TimeProvider.GetElapsedTime(long)"/>), so a step of the wall clock confirms or defers nothing.
+/// Only the agent's loop calls it, but for <see cref="Reconnected"/>.
 /// </para>
 /// </remarks>
 internal sealed class PlacementDepartures(TimeSpan confirmAfter, TimeSpan settleAfterReconnect)
 {
     private readonly Dictionary<string, Departure> _pending = new(StringComparer.Ordinal);
 
-    // Until when no departure is confirmed (UTC ticks): set from the connection's event, read by the agent's loop.
-    private long _settledAtTicks;
+    // Until when no departure is confirmed (ticks of the monotonic time the caller passes): set from the connection's
+    // event, read by the agent's loop.
+    private long _settledAtTicks = long.MinValue;
 
     /// <summary>This instance's connection to Redis came back at <paramref name="at"/> (any thread).</summary>
-    public void Reconnected(DateTimeOffset at) => Volatile.Write(ref _settledAtTicks, (at + settleAfterReconnect).UtcTicks);
+    public void Reconnected(TimeSpan at) => Volatile.Write(ref _settledAtTicks, (at + settleAfterReconnect).Ticks);
 
     /// <summary>How many departed members wait for their confirmation.</summary>
     public int Pending => _pending.Count;
@@ -43,7 +47,7 @@ internal sealed class PlacementDepartures(TimeSpan confirmAfter, TimeSpan settle
     /// first): notes who left, forgets who came back, and returns the names of confirmed departures that
     /// <paramref name="view"/> says this instance owns, each with the member that held it (in the order reported).
     /// </summary>
-    public List<(string Name, string From)> Next(PlacementView? previous, PlacementView view, DateTimeOffset now)
+    public List<(string Name, string From)> Next(PlacementView? previous, PlacementView view, TimeSpan now)
     {
         var toWarm = new List<(string Name, string From)>();
         if (_pending.Count == 0 && (previous is null || view.SameMembers(previous)))
@@ -64,7 +68,13 @@ internal sealed class PlacementDepartures(TimeSpan confirmAfter, TimeSpan settle
             }
         }
 
-        if (now.UtcTicks < Volatile.Read(ref _settledAtTicks))
+        foreach (string id in _pending.Where(p => now - p.Value.Since > confirmAfter + settleAfterReconnect).Select(p => p.Key).ToList())
+        {
+            // Waited past any confirmation (reconnects kept deferring it): its names were asked for, and loaded, by now.
+            _pending.Remove(id);
+        }
+
+        if (now.Ticks < Volatile.Read(ref _settledAtTicks))
         {
             return toWarm; // the others may still be writing their entries again after Redis came back
         }
@@ -84,5 +94,5 @@ internal sealed class PlacementDepartures(TimeSpan confirmAfter, TimeSpan settle
         return toWarm;
     }
 
-    private readonly record struct Departure(DateTimeOffset Since, IReadOnlyList<string> Placed);
+    private readonly record struct Departure(TimeSpan Since, IReadOnlyList<string> Placed);
 }

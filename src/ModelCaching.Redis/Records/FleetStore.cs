@@ -185,7 +185,10 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
         var members = new List<FleetMember>(entries.Length);
         foreach (RedisValue entry in entries)
         {
-            if (Parse(entry, FleetJsonContext.Default.FleetMember) is { } member)
+            // Null where the type says not (the serializer lets it through) is no entry either, as FleetMemberReader
+            // takes it: a null id or models list made the status read throw.
+            if (Parse(entry, FleetJsonContext.Default.FleetMember) is { InstanceId: not null, Host: not null, Models: { } memberModels } member
+                && memberModels.All(static model => model?.Name is not null) && member.PlacedModels?.Contains(null!) != true)
             {
                 members.Add(member);
             }

@@ -42,7 +42,7 @@ internal sealed class RoutingMembership : IAsyncDisposable
     private IConnectionMultiplexer? _subscribed;
     private bool _subscribeFailureLogged;
     private long _announcements;
-    private readonly RoutingMemberReader _reader = new();
+    private readonly FleetMemberReader _reader = new();
     private readonly Lock _reading = new();
     private RoutingTable _table = RoutingTable.Empty;
     private long _readAtTicks;
@@ -234,7 +234,7 @@ internal sealed class RoutingMembership : IAsyncDisposable
 
     /// <summary>
     /// Takes the membership entries of a good read (the loop's step; tests call it): the routing table and the cluster's
-    /// destinations are made again only when a field the router reads changed (<see cref="RoutingMemberReader"/> gives the
+    /// destinations are made again only when a field the router reads changed (<see cref="FleetMemberReader"/> gives the
     /// last list back otherwise), so a read of an unchanged fleet allocates next to nothing.
     /// </summary>
     internal void Take(ReadOnlySpan<RedisValue> entries, DateTimeOffset readAt)

@@ -13,7 +13,7 @@ public sealed class PlacementDeparturesTests
     // The confirmation window (the instance passes two heartbeats) and the members' time to live (the wait after a reconnect).
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan TimeToLive = TimeSpan.FromSeconds(30);
-    private static readonly DateTimeOffset T0 = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan T0 = TimeSpan.FromHours(1); // monotonic: the placement's elapsed time
     private static readonly string[] Names = [.. Enumerable.Range(0, 60).Select(i => $"tenant-{i}")];
 
     [Fact]
@@ -125,6 +125,26 @@ public sealed class PlacementDeparturesTests
         Assert.NotEmpty(toWarm);
         Assert.All(toWarm, w => Assert.Equal("b", w.From));
         Assert.Equal(Names.Where(withC.Owns).Order(StringComparer.Ordinal), toWarm.Select(w => w.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ReconnectsThatKeepDeferringTheConfirmation_DoNotPileDeparturesUp_AndAStaleOneIsDroppedNotWarmed()
+    {
+        PlacementView all = View("a", 1, Member("b", 1, Names));
+        PlacementView alone = View("a", 1);
+        var departures = new PlacementDepartures(Window, TimeToLive);
+        departures.Next(null, all, T0);
+        departures.Next(all, alone, T0);
+
+        // The connection flaps every 20 s: each reconnect defers every confirmation by the time to live.
+        for (int s = 20; s <= 60; s += 20)
+        {
+            departures.Reconnected(T0 + TimeSpan.FromSeconds(s));
+            Assert.Empty(departures.Next(alone, alone, T0 + TimeSpan.FromSeconds(s + 1)));
+        }
+
+        Assert.Equal(0, departures.Pending); // older than the window and the settle together: dropped
+        Assert.Empty(departures.Next(alone, alone, T0 + TimeSpan.FromSeconds(200)));
     }
 
     [Fact]

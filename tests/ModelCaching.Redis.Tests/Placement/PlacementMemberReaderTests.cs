@@ -10,7 +10,7 @@ using StackExchange.Redis;
 namespace ModelCaching.Redis.Tests.Placement;
 
 /// <summary>
-/// How placement reads the membership entries on each heartbeat (<see cref="PlacementMemberReader"/>): only what it
+/// How placement reads the membership entries on each heartbeat (<see cref="FleetMemberReader"/>): only what it
 /// needs, the same answers as the full record, and nothing new for a member whose placement fields did not change, so
 /// an idle fleet's read allocates next to nothing where it used to parse every entry in full.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed class PlacementMemberReaderTests
             "{\"instanceId\":\"g\",\"host\":\"h\",\"placedModels\":\"tenant-1\"}", "{\"instanceId\":\"h\",\"host\":[]}",
         ];
 
-        List<FleetMember> read = new PlacementMemberReader().Read(entries);
+        IReadOnlyList<FleetMember> read = new FleetMemberReader().Read(entries);
 
         Assert.Equal(["b", "c"], read.Select(m => m.InstanceId));
         foreach ((FleetMember expected, FleetMember actual) in new[] { b, c }.Zip(read))
@@ -41,14 +41,14 @@ public sealed class PlacementMemberReaderTests
             Assert.Equal(expected.Address, actual.Address);
             Assert.Equal(expected.Replicas, actual.Replicas);
             Assert.Equal(expected.PlacedModels, actual.PlacedModels);
-            Assert.Empty(actual.Models); // the per-model details are not placement's
+            Assert.Equal(expected.Models.Select(m => (m.Name, m.State)), actual.Models.Select(m => (m.Name, m.State))); // of each model, only these
         }
     }
 
     [Fact]
     public void AMemberWhosePlacementFieldsAreUnchanged_GetsItsLastRecordBack_WhileAnyChangeMakesANewOne()
     {
-        var reader = new PlacementMemberReader();
+        var reader = new FleetMemberReader();
         FleetMember first = reader.Read([Entry(Member("b", T0, loaded: 5))]).Single();
 
         // A later heartbeat's entry: another time and memory, the same placement fields.

@@ -1,3 +1,4 @@
+using ModelCaching.Redis.Records;
 using ModelCaching.Routing.Membership;
 using StackExchange.Redis;
 using static ModelCaching.Routing.Tests.Support.FleetEntries;
@@ -5,11 +6,11 @@ using static ModelCaching.Routing.Tests.Support.FleetEntries;
 namespace ModelCaching.Routing.Tests.Membership;
 
 /// <summary>
-/// How the router reads the membership entries (<see cref="RoutingMemberReader"/>): only what routing needs, the same
+/// How the router reads the membership entries (<see cref="FleetMemberReader"/>): only what routing needs, the same
 /// answers as the fleet's full read for those fields, the same entries left out, and nothing new for a member whose
 /// routing fields did not change.
 /// </summary>
-public sealed class RoutingMemberReaderTests
+public sealed class FleetMemberReaderTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
 
@@ -101,7 +102,7 @@ public sealed class RoutingMemberReaderTests
     {
         RedisValue entry = Entry(json);
         FleetMember expected = Full(entry) ?? throw new InvalidOperationException("the full read refuses the entry");
-        var reader = new RoutingMemberReader();
+        var reader = new FleetMemberReader();
 
         FleetMember first = Assert.Single(reader.Read([entry]));
         FleetMember again = Assert.Single(reader.Read([entry]));
@@ -124,7 +125,7 @@ public sealed class RoutingMemberReaderTests
             Assert.True(HasNullWhereNotNull(full), "the full read takes the entry, with no null where the type says not null");
         }
 
-        IReadOnlyList<FleetMember> read = new RoutingMemberReader().Read([Entry(Member("before", T0, 2)), entry, RedisValue.Null, Entry(Member("after", T0, 2))]);
+        IReadOnlyList<FleetMember> read = new FleetMemberReader().Read([Entry(Member("before", T0, 2)), entry, RedisValue.Null, Entry(Member("after", T0, 2))]);
 
         Assert.Equal(["after", "before"], read.Select(m => m.InstanceId));
     }
@@ -135,7 +136,7 @@ public sealed class RoutingMemberReaderTests
         RedisValue[] entries = [.. s_readable.Select(Entry), .. s_unreadable.Select(Entry), RedisValue.Null];
         FleetMember[] expected = [.. entries.Select(Full).OfType<FleetMember>().Where(m => !HasNullWhereNotNull(m)).OrderBy(m => m.InstanceId, StringComparer.Ordinal)];
 
-        IReadOnlyList<FleetMember> read = new RoutingMemberReader().Read(entries);
+        IReadOnlyList<FleetMember> read = new FleetMemberReader().Read(entries);
 
         Assert.Equal(expected.Length, read.Count);
         foreach ((FleetMember e, FleetMember a) in expected.Zip(read))
@@ -147,7 +148,7 @@ public sealed class RoutingMemberReaderTests
     [Fact]
     public void AMemberWhoseRoutingFieldsAreUnchanged_GetsItsLastRecordBack_AndAnUnchangedFleetTheLastList()
     {
-        var reader = new RoutingMemberReader();
+        var reader = new FleetMemberReader();
         RedisValue[] Entries(DateTimeOffset at, Func<FleetMember, FleetMember> b) =>
             [Entry(Member("a", at, 5)), Entry(b(Member("b", at, 5))), Entry(Member("c", at, 5))];
         IReadOnlyList<FleetMember> first = reader.Read(Entries(T0, b => b));

@@ -1,12 +1,13 @@
 using System.Text.Json;
-using ModelCaching.Redis.Records;
 using StackExchange.Redis;
 
-namespace ModelCaching.Routing.Membership;
+namespace ModelCaching.Redis.Records;
 
 /// <summary>
-/// Reads the membership entries (JSON as <see cref="FleetJsonContext"/> writes <see cref="FleetMember"/>) as the router
-/// needs them: the id, host, address, replicas, placed models, and each model's name and state. The rest (the times, the
+/// Reads the membership entries (JSON as <see cref="FleetJsonContext"/> writes <see cref="FleetMember"/>) as placement
+/// (<c>InstancePlacement</c>, on every heartbeat) and the router (<c>RoutingMembership</c>, every refresh) need them:
+/// the id, host, address, replicas, placed models, and each model's name and state. One reader for both, so an instance
+/// and a router take exactly the same entries for members and compute the same owners. The rest (the times, the
 /// memory, the versions and errors of each model) is checked for its type as the full deserializer would, and not kept:
 /// the records it returns have no <see cref="FleetMember.StartedAt"/>, <see cref="FleetMember.ReportedAt"/> or memory,
 /// and their models only a name and a state. A member whose fields the router reads are unchanged since the last read gets
@@ -19,11 +20,12 @@ namespace ModelCaching.Routing.Membership;
 /// An entry is left out when the full deserializer (<see cref="FleetJsonContext"/>) refuses it (malformed JSON, a required
 /// field missing, a field of another type, anything after the object), and also when a field whose type is not nullable
 /// is null (the id, the host, the models, a model, a model's name, a placed name): the full deserializer lets those through,
-/// and a null id or model made the routing table throw, which failed the whole read.
+/// and a null id or model made the routing table throw, which failed the whole read (the status read leaves them out too,
+/// <see cref="FleetStore.ReadMembersAsync"/>).
 /// </para>
-/// <para>Only the membership's read calls it, one at a time. It keeps the last record of each member of the last read, nothing older.</para>
+/// <para>Its owner calls it one read at a time. It keeps the last record of each member of the last read, nothing older.</para>
 /// </remarks>
-internal sealed class RoutingMemberReader
+internal sealed class FleetMemberReader
 {
     private const int MaxStackId = 256;
     private readonly Dictionary<string, (FleetMember Member, long Read)> _last = new(StringComparer.Ordinal);
