@@ -18,7 +18,7 @@ public sealed class AgentSubscriptionTests(RedisServerFixture redis) : IClassFix
     // Long enough for the agent to connect, send its subscribe and give up on it (asyncTimeout, checked on the
     // multiplexer's heartbeat each second), short enough to keep the test fast. The pause ends by itself: under
     // CLIENT PAUSE ALL the server does not take CLIENT UNPAUSE either.
-    private const int PauseMilliseconds = 4000;
+    private const int PauseMilliseconds = 6000; // long enough for the host to start and send its SUBSCRIBE on a busy CI machine
 
     [Fact]
     public async Task ASubscribeThatTimedOut_IsNotTriedAgain_SoEachChangeMessageRunsTheHandlerOnce()

@@ -44,14 +44,17 @@ public sealed class PlacementDeathTests(RedisServerFixture redis) : IClassFixtur
             },
             $"{b.InstanceId} read the membership without {a.InstanceId}");
 
+        // What would show a warm at once, not when its load ends: none is under way, none was logged (event 402).
+        Assert.Equal(0, b.Placement.Warming);
+        Assert.DoesNotContain(b.Logs.GetSnapshot(), r => r.Id.Id == 402);
         Assert.False(b.IsServing(name));
         Assert.Equal(0, b.LoadsOf(name));
-        Assert.Empty(warmed.GetMeasurementSnapshot());
 
         // A heartbeat later a is still absent, but b allows a late write one more heartbeat.
         fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval);
         await b.RoundAsync();
-        Assert.Empty(warmed.GetMeasurementSnapshot());
+        Assert.Equal(0, b.Placement.Warming);
+        Assert.DoesNotContain(b.Logs.GetSnapshot(), r => r.Id.Id == 402);
         Assert.Equal(0, b.LoadsOf(name));
 
         // Two heartbeats after b first missed it: b loads the tenant before any request reaches it.
@@ -109,6 +112,8 @@ public sealed class PlacementDeathTests(RedisServerFixture redis) : IClassFixtur
 
         // Past the two heartbeats that confirm a departure, but within the members' time to live after the reconnect.
         Assert.True(heartbeat * 2.5 < a.Agent.Settings.MemberTimeToLive);
+        Assert.Equal(0, a.Placement.Warming);
+        Assert.DoesNotContain(a.Logs.GetSnapshot(), r => r.Id.Id == 402);
         Assert.Empty(warmed.GetMeasurementSnapshot());
 
         // b is back and writes its entry again: it was never gone.

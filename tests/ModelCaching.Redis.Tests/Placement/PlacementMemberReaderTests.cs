@@ -63,6 +63,20 @@ public sealed class PlacementMemberReaderTests
         Assert.Equal("http://elsewhere", moved.Address);
         Assert.NotSame(oneFewer, moved);
 
+        // Changes that keep the list's length, or touch one number only, make a new record too.
+        FleetMember baseline = Member("b", T0.AddSeconds(41), loaded: 5) with { Address = "http://elsewhere" };
+        string[] renamed = [.. baseline.PlacedModels!];
+        renamed[2] = "tenant-renamed";
+        FleetMember midRenamed = reader.Read([Entry(baseline with { PlacedModels = renamed })]).Single();
+        Assert.Equal(renamed, midRenamed.PlacedModels);
+        FleetMember reordered = reader.Read([Entry(baseline with { PlacedModels = [.. renamed.Reverse()] })]).Single();
+        Assert.Equal(renamed.Reverse(), reordered.PlacedModels);
+        FleetMember stopsPlacing = reader.Read([Entry(baseline with { PlacedModels = [.. renamed.Reverse()], Replicas = 0 })]).Single();
+        Assert.NotSame(reordered, stopsPlacing);
+        Assert.Equal(0, stopsPlacing.Replicas);
+        moved = reader.Read([Entry(baseline)]).Single();
+        Assert.Equal(baseline.PlacedModels, moved.PlacedModels);
+
         // A member missing from a read is forgotten: nothing of it is kept.
         Assert.Empty(reader.Read([]));
         Assert.NotSame(moved, reader.Read([Entry(Member("b", T0.AddSeconds(50), loaded: 5) with { Address = "http://elsewhere" })]).Single());

@@ -41,17 +41,27 @@ public sealed class ConnectionFactoryTests(RedisServerFixture redis) : IClassFix
                     o.RefreshInterval = TimeSpan.FromMinutes(10);
                     o.ConnectionMultiplexerFactory = ConnectAsync;
                 });
+            }
+            finally
+            {
+                if (started is null)
+                {
+                    await redis.Server.StartAgainAsync(); // the start failed: its own exception goes on
+                }
+            }
 
+            await using RoutedFleet fleet = started; // disposed however the assertions below end
+            try
+            {
                 Assert.Empty(made);
-                Assert.Single(started.Router.Logs.GetSnapshot(), r => r.Id.Id == SubscribeFailed);
-                Assert.Single(started.Router.Logs.GetSnapshot(), r => r.Id.Id == MembershipReadFailed);
+                Assert.Single(fleet.Router.Logs.GetSnapshot(), r => r.Id.Id == SubscribeFailed);
+                Assert.Single(fleet.Router.Logs.GetSnapshot(), r => r.Id.Id == MembershipReadFailed);
             }
             finally
             {
                 await redis.Server.StartAgainAsync();
             }
 
-            await using RoutedFleet fleet = started;
             int callsWhileDown = Volatile.Read(ref calls);
             Assert.True(callsWhileDown > 0);
 
