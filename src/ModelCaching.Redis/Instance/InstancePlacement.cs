@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ModelCaching.Redis.Diagnostics;
 using ModelCaching.Redis.Records;
 using StackExchange.Redis;
@@ -26,6 +27,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     // The names of placed models whose cache this instance made (a fleet source holds each); a dropped one leaves.
     private readonly ConcurrentDictionary<string, int> _made = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _warmSlots = new(WarmSlots(services)); // never disposed: no wait handle is taken
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
     private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval * 2, settings.MemberTimeToLive); // the agent's loop, and ConnectionRestored
     private readonly FleetMemberReader _reader = new(); // the agent's loop only
@@ -36,6 +38,9 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private int _failOpenLogged;
     private long _rounds;
 
+    /// <summary>How many warms may load at once: half the provider's load slots, at least one.</summary>
+    internal int MaxConcurrentWarms => WarmSlots(services);
+
     /// <summary>Whether the instance places any template.</summary>
     public bool Enabled => settings.PlacedTemplates is not null;
 
@@ -45,7 +50,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     /// <summary>The last view of the membership, or <see langword="null"/> before the first read.</summary>
     public PlacementView? View => Volatile.Read(ref _view);
 
-    /// <summary>How many loads ahead of requests (a handoff's) are running.</summary>
+    /// <summary>How many loads ahead of requests (a handoff's, a departure's) are running or waiting for their turn.</summary>
     public int Warming => _warming.Count;
 
     /// <summary>How many membership reads were applied (tests wait on it).</summary>
@@ -239,10 +244,28 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         }
     }
 
+    // Warms take at most half of the load slots (ModelCacheOptions.MaxConcurrentLoads), so a request's own load finds a
+    // free slot however many names a death or a join hands over at once; the other warms wait their turn.
+    private static int WarmSlots(IServiceProvider services) =>
+        Math.Max(1, (services.GetService<IOptions<ModelCacheOptions>>()?.Value.MaxConcurrentLoads ?? Environment.ProcessorCount) / 2);
+
     private async Task WarmAsync(string name, string from)
     {
+        bool slot = false;
         try
         {
+            // A few at a time: a death can hand an instance hundreds of names at once, and requests' own loads queue
+            // behind whatever holds the load slots (ModelLoadLimiter is first come, first served; see WarmSlots).
+            await _warmSlots.WaitAsync().ConfigureAwait(false);
+            slot = true;
+            if (Memory() is ({ } used, { } limit) && Loaded() is { Count: > 0 } loaded && used + (used / loaded.Count) > limit)
+            {
+                // No room for a model of the average size here: the warm would evict a model that serves (or another
+                // warmed one) on speculation. Its first request loads it, and evicts by the budget's policy then.
+                FleetLog.PlacementWarmSkipped(logger, settings.FleetName, name, used, limit);
+                return;
+            }
+
             IModelCache cache = Provider.GetCache(name);
             await cache.ReloadAsync(force: false, requestedBy: $"placement: taking over from {from}").ConfigureAwait(false);
             Metrics?.Warmed();
@@ -254,6 +277,11 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         }
         finally
         {
+            if (slot)
+            {
+                _warmSlots.Release();
+            }
+
             _warming.TryRemove(name, out _);
         }
     }

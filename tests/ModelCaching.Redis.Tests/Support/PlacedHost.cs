@@ -23,6 +23,8 @@ public sealed class PlacedHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _loads = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _loadsNotOwned = new();
     private int _disposed;
+    private readonly ConcurrentDictionary<string, byte> _inLoader = new(StringComparer.Ordinal);
+    private int _mostInLoader;
 
     private PlacedHost(ServiceProvider provider, string instanceId)
     {
@@ -56,6 +58,18 @@ public sealed class PlacedHost : IAsyncDisposable
 
     public int TotalLoads => _loads.Values.Sum();
 
+    /// <summary>Reset to hold every load in the loader until it is set again.</summary>
+    public ManualResetEventSlim LoaderGate { get; } = new(initialState: true);
+
+    /// <summary>How many loads are in the loader now (held at <see cref="LoaderGate"/> or passing through).</summary>
+    public int InLoaderNow => _inLoader.Count;
+
+    /// <summary>Whether a load of <paramref name="name"/> is in the loader now.</summary>
+    public bool IsInLoader(string name) => _inLoader.ContainsKey(name);
+
+    /// <summary>The most loads that were in the loader at once.</summary>
+    public int MostInLoader => Volatile.Read(ref _mostInLoader);
+
     public static async Task<PlacedHost> StartAsync(string configuration, string fleetName, string instanceId, TimeProvider time, string directory, int replicas = 2, long? budgetBytes = null, Action<RedisFleetOptions>? configure = null)
     {
         PlacedHost? host = null;
@@ -70,7 +84,17 @@ public sealed class PlacedHost : IAsyncDisposable
                 {
                     string text = Encoding.UTF8.GetString(artifact.Content.Span);
                     string name = text.Split(' ')[0];
-                    host!.Loaded(name);
+                    host!.EnterLoader(name);
+                    try
+                    {
+                        host.LoaderGate.Wait(Eventually.Timeout);
+                    }
+                    finally
+                    {
+                        host._inLoader.TryRemove(name, out byte _);
+                    }
+
+                    host.Loaded(name);
                     return ValueTask.FromResult(text);
                 }),
                 template => template.MemoryBudgetBytes = budgetBytes)
@@ -130,6 +154,7 @@ public sealed class PlacedHost : IAsyncDisposable
             return;
         }
 
+        LoaderGate.Set(); // a held load must not hold the disposal
         foreach (IHostedService hosted in _hosted.Reverse())
         {
             await hosted.StopAsync(CancellationToken.None);
@@ -139,6 +164,16 @@ public sealed class PlacedHost : IAsyncDisposable
     }
 
     private void Loaded(string name) => _loads.AddOrUpdate(name, 1, static (_, n) => n + 1);
+
+    private void EnterLoader(string name)
+    {
+        _inLoader.TryAdd(name, 0);
+        int now = _inLoader.Count;
+        for (int most = Volatile.Read(ref _mostInLoader); now > most; most = Volatile.Read(ref _mostInLoader))
+        {
+            Interlocked.CompareExchange(ref _mostInLoader, now, most);
+        }
+    }
 
     // Checked when the fetch starts, not in the loader: ownership may move while a load already under way reads and
     // loads (it finishes; the handoff then drops it), and a check in the loader saw such a move as a load without

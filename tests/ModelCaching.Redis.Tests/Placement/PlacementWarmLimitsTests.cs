@@ -1,0 +1,85 @@
+using Microsoft.Extensions.DependencyInjection;
+using ModelCaching.Redis.Instance;
+using ModelCaching.Redis.Tests.Support;
+
+namespace ModelCaching.Redis.Tests.Placement;
+
+/// <summary>
+/// On a real redis-server: the warm-ups a death hands an instance are bounded. At most
+/// <see cref="InstancePlacement.MaxConcurrentWarms"/> (half the load slots) load at once, so a request's own load is not
+/// queued behind them, and a warm whose turn comes when the placed models' budget has no room for a model of the average size is skipped (event
+/// 406) rather than evict what serves.
+/// </summary>
+public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    [Fact]
+    public async Task TheNamesADeadOwnerHandsOver_AreWarmedAFewAtATime_SoARequestsOwnLoadFindsASlot()
+    {
+        const int names = 40;
+        await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: names, replicas: 1);
+        PlacedHost a = fleet[0], b = fleet[1];
+        string[] all = [.. Enumerable.Range(0, names).Select(PlacedFleet.Name)];
+        string[] onA = [.. all.Where(n => fleet.Owners(n)[0] == a.InstanceId)];
+        string requested = all.First(n => fleet.Owners(n)[0] == b.InstanceId);
+        int slots = b.Placement.MaxConcurrentWarms;
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), slots); // half the load slots (MaxConcurrentLoads)
+        Assert.True(onA.Length > slots + 2, $"a owns {onA.Length} of {names}");
+        foreach (string name in onA)
+        {
+            await a.GetAsync(name);
+        }
+
+        await fleet.SettleAsync();
+        await fleet.KillAsync(a);
+        await fleet.ExpireAsync(a);
+        b.LoaderGate.Reset();
+        await b.RoundAsync();
+        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
+        await b.RoundAsync();
+
+        // Every name waits to warm, but only the warm slots load; a request's own load still gets a load slot at once.
+        await Eventually.TrueAsync(() => b.InLoaderNow == slots, $"{slots} warms reached the loader");
+        Assert.Equal(onA.Length, b.Placement.Warming);
+        Task<string> request = b.GetAsync(requested);
+        await Eventually.TrueAsync(() => b.IsInLoader(requested), "the request's load reached the loader while the warms waited");
+        b.LoaderGate.Set();
+        Assert.Equal($"{requested} v1", await request);
+        await Eventually.TrueAsync(() => b.Placement.Warming == 0, "every warm ended");
+
+        Assert.Equal(slots + 1, b.MostInLoader);
+        Assert.All(onA, name => Assert.True(b.IsServing(name), $"{name} was not warmed"));
+    }
+
+    [Fact]
+    public async Task AWarmWhoseTurnComesWithTheBudgetFull_IsSkipped_AndWhatServesIsNotEvicted()
+    {
+        const int names = 24, fits = 4; // each model is about 11 bytes ("tenant-12 v1")
+        await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: names, replicas: 1, budgetBytes: fits * 12);
+        PlacedHost a = fleet[0], b = fleet[1];
+        string[] all = [.. Enumerable.Range(0, names).Select(PlacedFleet.Name)];
+        string[] onA = [.. all.Where(n => fleet.Owners(n)[0] == a.InstanceId).Take(fits)];
+        string[] onB = [.. all.Where(n => fleet.Owners(n)[0] == b.InstanceId).Take(fits)];
+        foreach (string name in onA)
+        {
+            await a.GetAsync(name);
+        }
+
+        foreach (string name in onB)
+        {
+            await b.GetAsync(name); // b's budget is full of its own tenants
+        }
+
+        await fleet.SettleAsync();
+        int loadsOnB = b.TotalLoads;
+        await fleet.KillAsync(a);
+        await fleet.ExpireAsync(a);
+        await b.RoundAsync();
+        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
+        await b.RoundAsync();
+        await Eventually.TrueAsync(() => b.Placement.Warming == 0, "every warm ended");
+
+        Assert.Equal(onA.Length, b.Logs.GetSnapshot().Count(r => r.Id.Id == 406));
+        Assert.Equal(loadsOnB, b.TotalLoads);
+        Assert.All(onB, name => Assert.True(b.IsServing(name), $"{name}, which b serves, was evicted"));
+    }
+}
