@@ -275,10 +275,12 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         try
         {
             IReadOnlyList<FleetMember> members = _placement.ReadMembers(await _store.ReadMemberEntriesAsync(stopping).ConfigureAwait(false));
-            if (Interlocked.Read(ref _disconnectedSinceTicks) != 0)
+            if (Interlocked.Exchange(ref _disconnectedSinceTicks, 0) != 0)
             {
                 // Read on a connection that is back before its ConnectionRestored event ran (the client raises it later).
+                // Once per disconnection: a flag left set (a failed replica's event) must not defer departures forever.
                 _placement.ConnectionRestored();
+                FleetLog.ControlPlaneRestored(_logger, _settings.FleetName);
             }
 
             if (_placement.Apply(members))

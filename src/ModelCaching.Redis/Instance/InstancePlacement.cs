@@ -28,6 +28,8 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private readonly ConcurrentDictionary<string, int> _made = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _warmSlots = new(WarmSlots(services)); // never disposed: no wait handle is taken
+    private readonly Lock _warmBudget = new();
+    private int _warmsLoading; // warms past the budget check, still loading (under _warmBudget)
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
     private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval * 2, settings.MemberTimeToLive); // the agent's loop, and ConnectionRestored
     private readonly FleetMemberReader _reader = new(); // the agent's loop only
@@ -181,7 +183,14 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     /// The connection to Redis came back: the others reconnect on their own back-off and write their entries again, so a
     /// member missing from the views read in the next <see cref="FleetSettings.MemberTimeToLive"/> is not taken for dead.
     /// </summary>
-    public void ConnectionRestored() => _departures.Reconnected(Elapsed());
+    public void ConnectionRestored()
+    {
+        // Before the first view this is the first connection, not a return: there is nobody to take for gone yet.
+        if (Volatile.Read(ref _view) is not null)
+        {
+            _departures.Reconnected(Elapsed());
+        }
+    }
 
     // Monotonic time for the departures (a step of the wall clock must not confirm or defer one).
     private TimeSpan Elapsed() => time.GetElapsedTime(_started);
@@ -251,21 +260,24 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
 
     private async Task WarmAsync(string name, string from)
     {
-        bool slot = false;
+        bool slot = false, loading = false;
         try
         {
             // A few at a time: a death can hand an instance hundreds of names at once, and requests' own loads queue
             // behind whatever holds the load slots (ModelLoadLimiter is first come, first served; see WarmSlots).
             await _warmSlots.WaitAsync().ConfigureAwait(false);
             slot = true;
-            if (Memory() is ({ } used, { } limit) && Loaded() is { Count: > 0 } loaded && used + (used / loaded.Count) > limit)
+            if ((Volatile.Read(ref _view) is { } view && !view.Owns(name)) || (CacheOf(name) is { } made && IsServing(made)))
             {
-                // No room for a model of the average size here: the warm would evict a model that serves (or another
-                // warmed one) on speculation. Its first request loads it, and evicts by the budget's policy then.
-                FleetLog.PlacementWarmSkipped(logger, settings.FleetName, name, used, limit);
+                return; // while it waited: the name moved on, or a request loaded it
+            }
+
+            if (!TryCountWarm(name))
+            {
                 return;
             }
 
+            loading = true;
             IModelCache cache = Provider.GetCache(name);
             await cache.ReloadAsync(force: false, requestedBy: $"placement: taking over from {from}").ConfigureAwait(false);
             Metrics?.Warmed();
@@ -277,12 +289,41 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         }
         finally
         {
+            if (loading)
+            {
+                lock (_warmBudget)
+                {
+                    _warmsLoading--;
+                }
+            }
+
             if (slot)
             {
                 _warmSlots.Release();
             }
 
             _warming.TryRemove(name, out _);
+        }
+    }
+
+    // Whether a warm may load: the placed models' budget has room for one more model of the average size, counting the
+    // warms that passed this check and still load (a load reserves its memory only after its fetch, so warms running
+    // together would all see the same room). Check and count under one lock, or two warms pass on the same room.
+    private bool TryCountWarm(string name)
+    {
+        lock (_warmBudget)
+        {
+            if (Memory() is ({ } used, { } limit) && Loaded() is var loaded
+                && used + ((_warmsLoading + 1) * (loaded.Count > 0 ? used / loaded.Count : 0)) > limit)
+            {
+                // No room here: the warm would evict a model that serves (or another warmed one) on speculation. Its
+                // first request loads it, and evicts by the budget's policy then.
+                FleetLog.PlacementWarmSkipped(logger, settings.FleetName, name, used, limit);
+                return false;
+            }
+
+            _warmsLoading++;
+            return true;
         }
     }
 

@@ -21,8 +21,8 @@ namespace ModelCaching.Redis.Instance;
 /// read applies no view, so no member leaves on it.
 /// </para>
 /// <para>
-/// Bounded: a member is kept from the first view without it until its departure is confirmed, until it is back, or for
-/// at most <c>confirmAfter</c> + <c>settleAfterReconnect</c> (reconnects that keep deferring the confirmation do not
+/// Bounded: a member is kept from the first view without it until its departure is confirmed, until it is back, or, while
+/// reconnects keep deferring the confirmation, for at most <c>confirmAfter</c> + <c>settleAfterReconnect</c> (they do not
 /// pile departures up), with the one list its last entry held; nothing of older views is kept. Times are monotonic (the
 /// caller's <see cref="TimeProvider.GetElapsedTime(long)"/>), so a step of the wall clock confirms or defers nothing.
 /// Only the agent's loop calls it, but for <see cref="Reconnected"/>.
@@ -68,14 +68,15 @@ internal sealed class PlacementDepartures(TimeSpan confirmAfter, TimeSpan settle
             }
         }
 
-        foreach (string id in _pending.Where(p => now - p.Value.Since > confirmAfter + settleAfterReconnect).Select(p => p.Key).ToList())
-        {
-            // Waited past any confirmation (reconnects kept deferring it): its names were asked for, and loaded, by now.
-            _pending.Remove(id);
-        }
-
         if (now.Ticks < Volatile.Read(ref _settledAtTicks))
         {
+            foreach (string id in _pending.Where(p => now - p.Value.Since > confirmAfter + settleAfterReconnect).Select(p => p.Key).ToList())
+            {
+                // Still deferred past a whole window and settle (reconnects keep coming): its names were asked for, and
+                // loaded, by now. One reconnect only defers; the departure is confirmed once it settles.
+                _pending.Remove(id);
+            }
+
             return toWarm; // the others may still be writing their entries again after Redis came back
         }
 

@@ -148,6 +148,22 @@ public sealed class PlacementDeparturesTests
     }
 
     [Fact]
+    public void OneReconnectWithinTheWindow_DefersTheConfirmation_ButDoesNotDropTheDeparture()
+    {
+        PlacementView all = View("a", 1, Member("b", 1, Names));
+        PlacementView alone = View("a", 1);
+        var departures = new PlacementDepartures(Window, TimeToLive);
+        departures.Next(null, all, T0);
+        departures.Next(all, alone, T0);
+        departures.Reconnected(T0 + TimeSpan.FromSeconds(16)); // settles at T0 + 46 s, past the window and the settle from T0
+
+        Assert.Empty(departures.Next(alone, alone, T0 + TimeSpan.FromSeconds(40)));
+        Assert.Equal(1, departures.Pending);
+
+        Assert.Equal(Names.Where(alone.Owns).Order(StringComparer.Ordinal), departures.Next(alone, alone, T0 + TimeSpan.FromSeconds(50)).Select(w => w.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void AMemberThatReportedNothing_OrPlacesNothing_IsNotKept()
     {
         PlacementView before = View("a", 1, Member("b", 1), Member("publisher", 0, Names));

@@ -42,12 +42,48 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
         Assert.Equal(onA.Length, b.Placement.Warming);
         Task<string> request = b.GetAsync(requested);
         await Eventually.TrueAsync(() => b.IsInLoader(requested), "the request's load reached the loader while the warms waited");
+        Assert.Equal(slots + 1, b.InLoaderNow); // the warms that hold a slot, and the request: no other warm got in
+        Assert.Equal(slots + 1, b.MostInLoader);
         b.LoaderGate.Set();
         Assert.Equal($"{requested} v1", await request);
         await Eventually.TrueAsync(() => b.Placement.Warming == 0, "every warm ended");
 
-        Assert.Equal(slots + 1, b.MostInLoader);
         Assert.All(onA, name => Assert.True(b.IsServing(name), $"{name} was not warmed"));
+    }
+
+    [Fact]
+    public async Task WarmsThatRunTogether_CountEachOther_SoTheyDoNotEvictWhatServes()
+    {
+        const int names = 24, fits = 4; // each model is 11 or 12 bytes ("tenant-12 v1")
+        await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: names, replicas: 1, budgetBytes: fits * 12, maxConcurrentLoads: 8);
+        PlacedHost a = fleet[0], b = fleet[1];
+        Assert.Equal(4, b.Placement.MaxConcurrentWarms);
+        string[] all = [.. Enumerable.Range(0, names).Select(PlacedFleet.Name)];
+        string[] onA = [.. all.Where(n => fleet.Owners(n)[0] == a.InstanceId).Take(fits)];
+        string[] onB = [.. all.Where(n => fleet.Owners(n)[0] == b.InstanceId).Take(fits - 1)]; // room for one more
+        foreach (string name in onA)
+        {
+            await a.GetAsync(name);
+        }
+
+        foreach (string name in onB)
+        {
+            await b.GetAsync(name);
+        }
+
+        await fleet.SettleAsync();
+        await fleet.KillAsync(a);
+        await fleet.ExpireAsync(a);
+        b.LoaderGate.Reset(); // the warms that pass the budget check stay in the loader, their memory not reserved yet
+        await b.RoundAsync();
+        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
+        await b.RoundAsync();
+        await Eventually.TrueAsync(() => b.InLoaderNow + b.Logs.GetSnapshot().Count(r => r.Id.Id == 406) == onA.Length, "every warm loads or was skipped");
+        b.LoaderGate.Set();
+        await Eventually.TrueAsync(() => b.Placement.Warming == 0, "every warm ended");
+
+        Assert.Equal(1, onA.Count(b.IsServing)); // the room for one
+        Assert.All(onB, name => Assert.True(b.IsServing(name), $"{name}, which b serves, was evicted"));
     }
 
     [Fact]

@@ -13,6 +13,7 @@ public sealed class PlacedFleet : IAsyncDisposable
     private readonly RedisServer _server;
     private readonly int _replicas;
     private readonly long? _budgetBytes;
+    private int? _maxConcurrentLoads;
     private int _next;
     private StackExchange.Redis.IConnectionMultiplexer? _redis;
 
@@ -37,7 +38,7 @@ public sealed class PlacedFleet : IAsyncDisposable
 
     public IReadOnlyList<string> Ids => [.. Hosts.Select(h => h.InstanceId)];
 
-    public static async Task<PlacedFleet> StartAsync(RedisServer server, int instances = 3, int names = 40, int replicas = 2, long? budgetBytes = null)
+    public static async Task<PlacedFleet> StartAsync(RedisServer server, int instances = 3, int names = 40, int replicas = 2, long? budgetBytes = null, int? maxConcurrentLoads = null)
     {
         var directory = new TempDirectory();
         for (int i = 0; i < names; i++)
@@ -45,7 +46,7 @@ public sealed class PlacedFleet : IAsyncDisposable
             await File.WriteAllTextAsync(System.IO.Path.Combine(directory.Path, Name(i) + ".txt"), Name(i) + " v1");
         }
 
-        var fleet = new PlacedFleet(server, directory, "placed-" + Guid.NewGuid().ToString("N")[..12], replicas, budgetBytes);
+        var fleet = new PlacedFleet(server, directory, "placed-" + Guid.NewGuid().ToString("N")[..12], replicas, budgetBytes) { _maxConcurrentLoads = maxConcurrentLoads };
         for (int i = 0; i < instances; i++)
         {
             await fleet.JoinAsync();
@@ -60,7 +61,7 @@ public sealed class PlacedFleet : IAsyncDisposable
     /// <summary>Starts one more instance, connected to Redis directly or through <paramref name="configuration"/> (a <see cref="RedisGate"/>'s).</summary>
     public async Task<PlacedHost> JoinAsync(string? configuration = null)
     {
-        PlacedHost host = await PlacedHost.StartAsync(configuration ?? _server.Configuration, FleetName, $"instance-{_next++}", Time, Directory, _replicas, _budgetBytes);
+        PlacedHost host = await PlacedHost.StartAsync(configuration ?? _server.Configuration, FleetName, $"instance-{_next++}", Time, Directory, _replicas, _budgetBytes, maxConcurrentLoads: _maxConcurrentLoads);
         Hosts.Add(host);
         return host;
     }

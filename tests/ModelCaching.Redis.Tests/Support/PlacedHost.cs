@@ -70,13 +70,18 @@ public sealed class PlacedHost : IAsyncDisposable
     /// <summary>The most loads that were in the loader at once.</summary>
     public int MostInLoader => Volatile.Read(ref _mostInLoader);
 
-    public static async Task<PlacedHost> StartAsync(string configuration, string fleetName, string instanceId, TimeProvider time, string directory, int replicas = 2, long? budgetBytes = null, Action<RedisFleetOptions>? configure = null)
+    public static async Task<PlacedHost> StartAsync(string configuration, string fleetName, string instanceId, TimeProvider time, string directory, int replicas = 2, long? budgetBytes = null, Action<RedisFleetOptions>? configure = null, int? maxConcurrentLoads = null)
     {
         PlacedHost? host = null;
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug).AddFakeLogging());
         services.AddSingleton(time);
         services.AddMetrics();
+        if (maxConcurrentLoads is { } slots)
+        {
+            services.Configure<ModelCacheOptions>(o => o.MaxConcurrentLoads = slots);
+        }
+
         services.AddModelCache()
             .AddModelTemplate<string>(
                 Template,
