@@ -116,6 +116,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _heartbeatTimer?.Dispose();
         _debouncedReport.Dispose();
         _models.CancelScheduledLoads();
+        _placement.StopWarming();
         if (loop is null)
         {
             return;
@@ -162,6 +163,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _heartbeatTimer?.Dispose();
         _debouncedReport.Dispose();
         _models.CancelScheduledLoads();
+        _placement.StopWarming();
         _metrics.Dispose();
     }
 

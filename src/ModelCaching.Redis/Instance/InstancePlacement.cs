@@ -30,6 +30,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private readonly SemaphoreSlim _warmSlots = new(WarmSlots(services)); // never disposed: no wait handle is taken
     private readonly Lock _warmBudget = new();
     private int _warmsLoading; // warms past the budget check, still loading (under _warmBudget)
+    private bool _stopped; // the agent stopped: warms still waiting for their turn end quietly
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
     private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval * 2, settings.MemberTimeToLive); // the agent's loop, and ConnectionRestored
     private readonly FleetMemberReader _reader = new(); // the agent's loop only
@@ -39,6 +40,9 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private IModelCacheProvider? _provider;
     private int _failOpenLogged;
     private long _rounds;
+
+    /// <summary>The host stops: the warms still waiting for their turn end without loading (a load under way finishes).</summary>
+    public void StopWarming() => Volatile.Write(ref _stopped, true);
 
     /// <summary>How many warms may load at once: half the provider's load slots, at least one.</summary>
     internal int MaxConcurrentWarms => WarmSlots(services);
@@ -267,9 +271,9 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
             // behind whatever holds the load slots (ModelLoadLimiter is first come, first served; see WarmSlots).
             await _warmSlots.WaitAsync().ConfigureAwait(false);
             slot = true;
-            if ((Volatile.Read(ref _view) is { } view && !view.Owns(name)) || (CacheOf(name) is { } made && IsServing(made)))
+            if (Volatile.Read(ref _stopped) || (Volatile.Read(ref _view) is { } view && !view.Owns(name)) || (CacheOf(name) is { } made && IsServing(made)))
             {
-                return; // while it waited: the name moved on, or a request loaded it
+                return; // while it waited: the instance stopped, the name moved on, or a request loaded it
             }
 
             if (!TryCountWarm(name))

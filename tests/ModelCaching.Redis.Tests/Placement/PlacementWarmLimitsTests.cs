@@ -52,6 +52,36 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
     }
 
     [Fact]
+    public async Task WarmsStillWaitingWhenTheHostStops_EndWithoutLoading_OrFailingOnTheDisposedProvider()
+    {
+        const int names = 40;
+        await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: names, replicas: 1);
+        PlacedHost a = fleet[0], b = fleet[1];
+        string[] onA = [.. Enumerable.Range(0, names).Select(PlacedFleet.Name).Where(n => fleet.Owners(n)[0] == a.InstanceId)];
+        foreach (string name in onA)
+        {
+            await a.GetAsync(name);
+        }
+
+        await fleet.SettleAsync();
+        await fleet.KillAsync(a);
+        await fleet.ExpireAsync(a);
+        b.LoaderGate.Reset();
+        await b.RoundAsync();
+        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
+        await b.RoundAsync();
+        await Eventually.TrueAsync(() => b.InLoaderNow == b.Placement.MaxConcurrentWarms, "the warm slots are loading");
+        Microsoft.Extensions.Logging.Testing.FakeLogCollector logs = b.Logs;
+        InstancePlacement placement = b.Placement;
+        Assert.True(placement.Warming > b.Placement.MaxConcurrentWarms);
+
+        await fleet.LeaveAsync(b); // stops the host (its dispose lets the held loads go)
+        await Eventually.TrueAsync(() => placement.Warming == 0, "every warm ended");
+
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Id.Id == 403); // none tried the disposed provider
+    }
+
+    [Fact]
     public async Task WarmsThatRunTogether_CountEachOther_SoTheyDoNotEvictWhatServes()
     {
         const int names = 24, fits = 4; // each model is 11 or 12 bytes ("tenant-12 v1")
