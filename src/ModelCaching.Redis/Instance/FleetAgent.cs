@@ -116,7 +116,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _heartbeatTimer?.Dispose();
         _debouncedReport.Dispose();
         _models.CancelScheduledLoads();
-        _placement.StopWarming();
+        _placement.Warmer.Stop();
         if (loop is null)
         {
             return;
@@ -163,7 +163,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         _heartbeatTimer?.Dispose();
         _debouncedReport.Dispose();
         _models.CancelScheduledLoads();
-        _placement.StopWarming();
+        _placement.Warmer.Stop();
         _metrics.Dispose();
     }
 

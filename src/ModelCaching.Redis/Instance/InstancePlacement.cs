@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using ModelCaching.Redis.Diagnostics;
 using ModelCaching.Redis.Records;
 using StackExchange.Redis;
@@ -26,11 +25,6 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
 {
     // The names of placed models whose cache this instance made (a fleet source holds each); a dropped one leaves.
     private readonly ConcurrentDictionary<string, int> _made = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _warming = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _warmSlots = new(WarmSlots(services)); // never disposed: no wait handle is taken
-    private readonly Lock _warmBudget = new();
-    private int _warmsLoading; // warms past the budget check, still loading (under _warmBudget)
-    private bool _stopped; // the agent stopped: warms still waiting for their turn end quietly
     private readonly Dictionary<string, DateTimeOffset> _lostSince = new(StringComparer.Ordinal); // the agent's loop only
     private readonly PlacementDepartures _departures = new(settings.HeartbeatInterval * 2, settings.MemberTimeToLive); // the agent's loop, and ConnectionRestored
     private readonly FleetMemberReader _reader = new(); // the agent's loop only
@@ -41,11 +35,8 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     private int _failOpenLogged;
     private long _rounds;
 
-    /// <summary>The host stops: the warms still waiting for their turn end without loading (a load under way finishes).</summary>
-    public void StopWarming() => Volatile.Write(ref _stopped, true);
-
-    /// <summary>How many warms may load at once: half the provider's load slots, at least one.</summary>
-    internal int MaxConcurrentWarms => WarmSlots(services);
+    /// <summary>Placement's loads ahead of requests.</summary>
+    public PlacementWarmer Warmer { get; } = new(settings, services, logger);
 
     /// <summary>Whether the instance places any template.</summary>
     public bool Enabled => settings.PlacedTemplates is not null;
@@ -57,7 +48,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     public PlacementView? View => Volatile.Read(ref _view);
 
     /// <summary>How many loads ahead of requests (a handoff's, a departure's) are running or waiting for their turn.</summary>
-    public int Warming => _warming.Count;
+    public int Warming => Warmer.Count;
 
     /// <summary>How many membership reads were applied (tests wait on it).</summary>
     internal long Rounds => Interlocked.Read(ref _rounds);
@@ -175,7 +166,10 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         foreach ((string name, string from) in _departures.Next(previous, view, Elapsed()))
         {
             // Its holder left the membership (died, or left) and this instance owns it now.
-            StartWarming(name, from, loaded);
+            if (loaded.BinarySearch(name, StringComparer.Ordinal) < 0)
+            {
+                Warmer.Start(this, name, from);
+            }
         }
 
         bool released = Release(view, loaded);
@@ -203,24 +197,15 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     public IReadOnlyList<FleetMember> ReadMembers(RedisValue[] entries) => _reader.Read(entries);
 
     /// <summary>
-    /// The view of <paramref name="members"/>: the last view again when they are the very records it was built from (the
-    /// reader returns a member's last record while what placement reads of it is unchanged), so an idle fleet's read
-    /// builds nothing; else a new one.
+    /// The view of <paramref name="members"/>: the last view again when they are the very list it was built from (the
+    /// reader returns its last list while no field placement reads changed), so an idle fleet's read builds nothing; else
+    /// a new one.
     /// </summary>
     internal PlacementView NextView(IReadOnlyList<FleetMember> members)
     {
-        if (_built is ({ } read, { } last) && read.Count == members.Count)
+        if (_built is ({ } read, { } last) && ReferenceEquals(read, members))
         {
-            bool same = true;
-            for (int i = 0; i < members.Count && same; i++)
-            {
-                same = ReferenceEquals(read[i], members[i]);
-            }
-
-            if (same)
-            {
-                return last;
-            }
+            return last;
         }
 
         var view = new PlacementView(members, settings.InstanceId, settings.Address, settings.Replicas);
@@ -232,7 +217,7 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
     {
         foreach ((string name, HashSet<string> holders) in view.LoadedElsewhere)
         {
-            if (loaded.BinarySearch(name, StringComparer.Ordinal) >= 0 || _warming.ContainsKey(name) || !view.Owns(name))
+            if (loaded.BinarySearch(name, StringComparer.Ordinal) >= 0 || Warmer.IsWarming(name) || !view.Owns(name))
             {
                 continue;
             }
@@ -242,92 +227,8 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
             string? from = holders.FirstOrDefault(holder => !owners.Contains(holder, StringComparer.Ordinal));
             if (from is not null)
             {
-                StartWarming(name, from, loaded);
+                Warmer.Start(this, name, from);
             }
-        }
-    }
-
-    // Loads a name this instance owns ahead of its requests, unless it is loaded here or being warmed already.
-    private void StartWarming(string name, string from, List<string> loaded)
-    {
-        if (loaded.BinarySearch(name, StringComparer.Ordinal) < 0 && _warming.TryAdd(name, 0))
-        {
-            FleetLog.PlacementWarming(logger, settings.FleetName, name, from);
-            _ = WarmAsync(name, from);
-        }
-    }
-
-    // Warms take at most half of the load slots (ModelCacheOptions.MaxConcurrentLoads), so a request's own load finds a
-    // free slot however many names a death or a join hands over at once; the other warms wait their turn.
-    private static int WarmSlots(IServiceProvider services) =>
-        Math.Max(1, (services.GetService<IOptions<ModelCacheOptions>>()?.Value.MaxConcurrentLoads ?? Environment.ProcessorCount) / 2);
-
-    private async Task WarmAsync(string name, string from)
-    {
-        bool slot = false, loading = false;
-        try
-        {
-            // A few at a time: a death can hand an instance hundreds of names at once, and requests' own loads queue
-            // behind whatever holds the load slots (ModelLoadLimiter is first come, first served; see WarmSlots).
-            await _warmSlots.WaitAsync().ConfigureAwait(false);
-            slot = true;
-            if (Volatile.Read(ref _stopped) || (Volatile.Read(ref _view) is { } view && !view.Owns(name)) || (CacheOf(name) is { } made && IsServing(made)))
-            {
-                return; // while it waited: the instance stopped, the name moved on, or a request loaded it
-            }
-
-            if (!TryCountWarm(name))
-            {
-                return;
-            }
-
-            loading = true;
-            IModelCache cache = Provider.GetCache(name);
-            await cache.ReloadAsync(force: false, requestedBy: $"placement: taking over from {from}").ConfigureAwait(false);
-            Metrics?.Warmed();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Not owned any more, no template serves it here, or the load failed: a request loads it (or is refused).
-            FleetLog.PlacementWarmFailed(logger, ex, settings.FleetName, name);
-        }
-        finally
-        {
-            if (loading)
-            {
-                lock (_warmBudget)
-                {
-                    _warmsLoading--;
-                }
-            }
-
-            if (slot)
-            {
-                _warmSlots.Release();
-            }
-
-            _warming.TryRemove(name, out _);
-        }
-    }
-
-    // Whether a warm may load: the placed models' budget has room for one more model of the average size, counting the
-    // warms that passed this check and still load (a load reserves its memory only after its fetch, so warms running
-    // together would all see the same room). Check and count under one lock, or two warms pass on the same room.
-    private bool TryCountWarm(string name)
-    {
-        lock (_warmBudget)
-        {
-            if (Memory() is ({ } used, { } limit) && Loaded() is var loaded
-                && used + ((_warmsLoading + 1) * (loaded.Count > 0 ? used / loaded.Count : 0)) > limit)
-            {
-                // No room here: the warm would evict a model that serves (or another warmed one) on speculation. Its
-                // first request loads it, and evicts by the budget's policy then.
-                FleetLog.PlacementWarmSkipped(logger, settings.FleetName, name, used, limit);
-                return false;
-            }
-
-            _warmsLoading++;
-            return true;
         }
     }
 
@@ -374,7 +275,10 @@ internal sealed class InstancePlacement(FleetSettings settings, IServiceProvider
         return released;
     }
 
-    private IModelCacheProvider Provider => _provider ??= services.GetRequiredService<IModelCacheProvider>();
+    internal IModelCacheProvider Provider => _provider ??= services.GetRequiredService<IModelCacheProvider>();
+
+    /// <summary>Whether <paramref name="name"/> is loaded here (serving, or loading a next generation).</summary>
+    internal bool IsServingHere(string name) => CacheOf(name) is { } cache && IsServing(cache);
 
     private IModelCache? CacheOf(string name)
     {

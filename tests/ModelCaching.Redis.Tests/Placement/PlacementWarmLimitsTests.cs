@@ -6,7 +6,7 @@ namespace ModelCaching.Redis.Tests.Placement;
 
 /// <summary>
 /// On a real redis-server: the warm-ups a death hands an instance are bounded. At most
-/// <see cref="InstancePlacement.MaxConcurrentWarms"/> (half the load slots) load at once, so a request's own load is not
+/// <see cref="PlacementWarmer.Slots"/> (half the load slots) load at once, so a request's own load is not
 /// queued behind them, and a warm whose turn comes when the placed models' budget has no room for a model of the average size is skipped (event
 /// 406) rather than evict what serves.
 /// </summary>
@@ -21,7 +21,7 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
         string[] all = [.. Enumerable.Range(0, names).Select(PlacedFleet.Name)];
         string[] onA = [.. all.Where(n => fleet.Owners(n)[0] == a.InstanceId)];
         string requested = all.First(n => fleet.Owners(n)[0] == b.InstanceId);
-        int slots = b.Placement.MaxConcurrentWarms;
+        int slots = b.Placement.Warmer.Slots;
         Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), slots); // half the load slots (MaxConcurrentLoads)
         Assert.True(onA.Length > slots + 2, $"a owns {onA.Length} of {names}");
         foreach (string name in onA)
@@ -70,10 +70,10 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
         await b.RoundAsync();
         fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
         await b.RoundAsync();
-        await Eventually.TrueAsync(() => b.InLoaderNow == b.Placement.MaxConcurrentWarms, "the warm slots are loading");
+        await Eventually.TrueAsync(() => b.InLoaderNow == b.Placement.Warmer.Slots, "the warm slots are loading");
         Microsoft.Extensions.Logging.Testing.FakeLogCollector logs = b.Logs;
         InstancePlacement placement = b.Placement;
-        Assert.True(placement.Warming > b.Placement.MaxConcurrentWarms);
+        Assert.True(placement.Warming > b.Placement.Warmer.Slots);
 
         await fleet.LeaveAsync(b); // stops the host (its dispose lets the held loads go)
         await Eventually.TrueAsync(() => placement.Warming == 0, "every warm ended");
@@ -87,7 +87,7 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
         const int names = 24, fits = 4; // each model is 11 or 12 bytes ("tenant-12 v1")
         await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: names, replicas: 1, budgetBytes: fits * 12, maxConcurrentLoads: 8);
         PlacedHost a = fleet[0], b = fleet[1];
-        Assert.Equal(4, b.Placement.MaxConcurrentWarms);
+        Assert.Equal(4, b.Placement.Warmer.Slots);
         string[] all = [.. Enumerable.Range(0, names).Select(PlacedFleet.Name)];
         string[] onA = [.. all.Where(n => fleet.Owners(n)[0] == a.InstanceId).Take(fits)];
         string[] onB = [.. all.Where(n => fleet.Owners(n)[0] == b.InstanceId).Take(fits - 1)]; // room for one more
