@@ -277,13 +277,7 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         try
         {
             IReadOnlyList<FleetMember> members = _placement.ReadMembers(await _store.ReadMemberEntriesAsync(stopping).ConfigureAwait(false));
-            if (Interlocked.Exchange(ref _disconnectedSinceTicks, 0) != 0)
-            {
-                // Read on a connection that is back before its ConnectionRestored event ran (the client raises it later).
-                // Once per disconnection: a flag left set (a failed replica's event) must not defer departures forever.
-                _placement.ConnectionRestored();
-                FleetLog.ControlPlaneRestored(_logger, _settings.FleetName);
-            }
+            MarkRestored(); // read on a connection that is back, maybe before its ConnectionRestored event ran
 
             if (_placement.Apply(members))
             {
@@ -381,17 +375,24 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        // First: the others are reconnecting too, and placement must not take their missing entries for deaths.
-        _placement.ConnectionRestored();
-        if (Interlocked.Exchange(ref _disconnectedSinceTicks, 0) != 0)
-        {
-            FleetLog.ControlPlaneRestored(_logger, _settings.FleetName);
-        }
+        MarkRestored();
 
         // Messages sent meanwhile are lost: read every record again rather than replay anything. Redis may have come back
         // empty: the entry is written again at the next report, and announced again then.
         _joinAnnounced = false;
         RequestReconcile();
+    }
+
+    // Once per disconnection, by whichever sees the connection back first: the ConnectionRestored event, or a membership
+    // read that worked before the client raised it. The others are reconnecting too, so placement takes nobody's missing
+    // entry for a death for a while; and a flag left set (a failed replica's event) no longer defers that forever.
+    private void MarkRestored()
+    {
+        if (Interlocked.Exchange(ref _disconnectedSinceTicks, 0) != 0)
+        {
+            _placement.ConnectionRestored();
+            FleetLog.ControlPlaneRestored(_logger, _settings.FleetName);
+        }
     }
 
     private void OnReconcileDue()
