@@ -20,8 +20,8 @@ namespace ModelCaching.Redis.Records;
 /// An entry is left out when the full deserializer (<see cref="FleetJsonContext"/>) refuses it (malformed JSON, a required
 /// field missing, a field of another type, anything after the object), and also when a field whose type is not nullable
 /// is null (the id, the host, the models, a model, a model's name, a placed name): the full deserializer lets those through,
-/// and a null id or model made the routing table throw, which failed the whole read (the status read leaves them out too,
-/// <see cref="FleetStore.ReadMembersAsync"/>).
+/// and a null id or model made the routing table throw, which failed the whole read (the status read,
+/// <see cref="FleetStore.ReadMembersAsync"/>, takes the members this reader takes).
 /// </para>
 /// <para>Its owner calls it one read at a time. It keeps the last record of each member of the last read, nothing older.</para>
 /// </remarks>

@@ -182,13 +182,13 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
         IDatabase db = await connection.DatabaseAsync(cancellationToken).ConfigureAwait(false);
         RedisValue[] entries = await ReadMemberEntriesAsync(db, cancellationToken).ConfigureAwait(false);
         RedisValue[] models = await db.SetMembersAsync(_keys.Models).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var members = new List<FleetMember>(entries.Length);
+        // The members placement and the routers see (FleetMemberReader decides which entries are members: a null id or
+        // models list, which the serializer lets through, made this read throw), each in full for the status.
+        HashSet<string> accepted = [.. new FleetMemberReader().Read(entries).Select(static member => member.InstanceId)];
+        var members = new List<FleetMember>(accepted.Count);
         foreach (RedisValue entry in entries)
         {
-            // Null where the type says not (the serializer lets it through) is no entry either, as FleetMemberReader
-            // takes it: a null id or models list made the status read throw.
-            if (Parse(entry, FleetJsonContext.Default.FleetMember) is { InstanceId: not null, Host: not null, Models: { } memberModels } member
-                && memberModels.All(static model => model?.Name is not null) && member.PlacedModels?.Contains(null!) != true)
+            if (Parse(entry, FleetJsonContext.Default.FleetMember) is { } member && member.InstanceId is { } id && accepted.Contains(id))
             {
                 members.Add(member);
             }
