@@ -29,13 +29,7 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
             await a.GetAsync(name);
         }
 
-        await fleet.SettleAsync();
-        await fleet.KillAsync(a);
-        await fleet.ExpireAsync(a);
-        b.LoaderGate.Reset();
-        await b.RoundAsync();
-        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
-        await b.RoundAsync();
+        await KillAndConfirmAsync(fleet, a, b, holdLoads: true);
 
         // Every name waits to warm, but only the warm slots load; a request's own load still gets a load slot at once.
         await Eventually.TrueAsync(() => b.InLoaderNow == slots, $"{slots} warms reached the loader");
@@ -63,13 +57,7 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
             await a.GetAsync(name);
         }
 
-        await fleet.SettleAsync();
-        await fleet.KillAsync(a);
-        await fleet.ExpireAsync(a);
-        b.LoaderGate.Reset();
-        await b.RoundAsync();
-        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
-        await b.RoundAsync();
+        await KillAndConfirmAsync(fleet, a, b, holdLoads: true);
         await Eventually.TrueAsync(() => b.InLoaderNow == b.Placement.Warmer.Slots, "the warm slots are loading");
         Microsoft.Extensions.Logging.Testing.FakeLogCollector logs = b.Logs;
         InstancePlacement placement = b.Placement;
@@ -101,13 +89,7 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
             await b.GetAsync(name);
         }
 
-        await fleet.SettleAsync();
-        await fleet.KillAsync(a);
-        await fleet.ExpireAsync(a);
-        b.LoaderGate.Reset(); // the warms that pass the budget check stay in the loader, their memory not reserved yet
-        await b.RoundAsync();
-        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
-        await b.RoundAsync();
+        await KillAndConfirmAsync(fleet, a, b, holdLoads: true); // the warms that pass the budget check stay in the loader, their memory not reserved yet
         await Eventually.TrueAsync(() => b.InLoaderNow + b.Logs.GetSnapshot().Count(r => r.Id.Id == 406) == onA.Length, "every warm loads or was skipped");
         b.LoaderGate.Set();
         await Eventually.TrueAsync(() => b.Placement.Warming == 0, "every warm ended");
@@ -135,17 +117,30 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
             await b.GetAsync(name); // b's budget is full of its own tenants
         }
 
-        await fleet.SettleAsync();
         int loadsOnB = b.TotalLoads;
-        await fleet.KillAsync(a);
-        await fleet.ExpireAsync(a);
-        await b.RoundAsync();
-        fleet.Time.Advance(b.Agent.Settings.HeartbeatInterval * 2);
-        await b.RoundAsync();
+        await KillAndConfirmAsync(fleet, a, b, holdLoads: false);
         await Eventually.TrueAsync(() => b.Placement.Warming == 0, "every warm ended");
 
         Assert.Equal(onA.Length, b.Logs.GetSnapshot().Count(r => r.Id.Id == 406));
         Assert.Equal(loadsOnB, b.TotalLoads);
         Assert.All(onB, name => Assert.True(b.IsServing(name), $"{name}, which b serves, was evicted"));
+    }
+
+    // Lets the fleet settle (the survivor reads what the dead one has loaded), kills `dead` (its entry expires), and lets
+    // `survivor` read the membership without it and again two heartbeats later, which confirms the departure and starts
+    // the warms (held in the loader if asked).
+    private static async Task KillAndConfirmAsync(PlacedFleet fleet, PlacedHost dead, PlacedHost survivor, bool holdLoads)
+    {
+        await fleet.SettleAsync();
+        await fleet.KillAsync(dead);
+        await fleet.ExpireAsync(dead);
+        if (holdLoads)
+        {
+            survivor.LoaderGate.Reset();
+        }
+
+        await survivor.RoundAsync();
+        fleet.Time.Advance(survivor.Agent.Settings.HeartbeatInterval * 2);
+        await survivor.RoundAsync();
     }
 }
