@@ -175,6 +175,14 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         string? fetched = entry.TakeFetched();
         if (record.Outcome is not (ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped))
         {
+            // An abort, a rollback or a newer publish read while this load fetched another version found the old version
+            // still serving, so reconciliation saw nothing to do: the name is read again now, not at the next tick. (The
+            // swap precedes this call, so a record accepted after this read sees the version that now serves.)
+            if (fetched is not null && entry.Accepted is { } accepted && accepted.VersionId != fetched)
+            {
+                requests.Changed(entry.Name);
+            }
+
             return;
         }
 
