@@ -7,7 +7,7 @@
 # references the package. It runs:
 # 1. the throughput loop (1 and 2 threads: one raw PredictionEngine per thread against the compatible
 #    PredictionEnginePool.Predict(name, input) and the native PredictionPool.Predict(input); each way in a loop compiled
-#    for it alone, warmed up, in a rotating order over the rounds), in $OUTSIDE_LOOP_LAUNCHES processes (default 5),
+#    for it alone, warmed up, in a rotating order over the rounds), in $OUTSIDE_LOOP_LAUNCHES processes (default 15),
 #    written to OUTDIR/OutsideLoop.csv:
 #      Threads,Way,Launches,Rounds,MedianRatio,MinRatio,MaxRatio
 #    (a round's ratio = the pool's predictions per second per thread ÷ one raw engine per thread's, in the same round,
@@ -17,9 +17,9 @@
 #    three launches per case, timed by the benchmark thread's CPU time), its CSV report copied to
 #    OUTDIR/OutsideBenchmarks.csv.
 # Logs go to OUTDIR/outside-loop.log and OUTDIR/outside-benchmarks.log, the load average before and after to
-# OUTDIR/outside-conditions.txt. About 12 minutes on a 2-vCPU machine; run it on a quiet machine.
+# OUTDIR/outside-conditions.txt. About 20 minutes on a 2-vCPU machine; run it on a quiet machine.
 #
-# Knobs (environment): OUTSIDE_LOOP_ARGS (default "--seconds 0.5 --rounds 9 --warmup 1"), OUTSIDE_LOOP_LAUNCHES (default 5), OUTSIDE_BDN_ARGS (extra
+# Knobs (environment): OUTSIDE_LOOP_ARGS (default "--seconds 0.5 --rounds 9 --warmup 1"), OUTSIDE_LOOP_LAUNCHES (default 15), OUTSIDE_BDN_ARGS (extra
 # BenchmarkDotNet arguments, e.g. "--launchCount 1 --iterationCount 5" for a quick check), OUTSIDE_CLOCK=wall (time
 # BenchmarkDotNet's iterations by the wall clock instead).
 # Exits non-zero when the build, either run, or a CSV is missing.
@@ -49,7 +49,7 @@ cd "$project"
 # One process is one draw: tiered PGO compiles ML.NET's engine code (the raw engine's copy, and the one the pool's Predict
 # inlines) into a fast or a slower mode per process (docs/pooling.md). So the loop runs in several processes, and each
 # way's row is the median of the processes' medians, with the lowest and highest process median beside it.
-launches="${OUTSIDE_LOOP_LAUNCHES:-5}"
+launches="${OUTSIDE_LOOP_LAUNCHES:-15}"
 : > "$out/outside-loop.log"
 for ((launch = 1; launch <= launches; launch++)); do
   echo "== loop, process $launch of $launches" | tee -a "$out/outside-loop.log"
