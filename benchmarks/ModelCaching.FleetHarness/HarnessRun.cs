@@ -117,7 +117,7 @@ internal static class HarnessRun
         // and loaded at the end is the survivors'.
         double traceSeconds = clock.Elapsed.TotalSeconds;
         InstanceStats[] stats = await Task.WhenAll(fleet.Instances.Where(i => !i.HasExited).Select(InstanceStats.ReadAsync));
-        InstanceStats[] counted = [.. stats, .. kill?.Before.Where(b => b.Id == kill.Victim.Name) ?? []];
+        InstanceStats[] counted = [.. stats, .. kill?.Before.Where(b => b.Id == kill.Victim) ?? []];
         Dictionary<string, int> copies = stats.SelectMany(s => s.Loaded).GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
         // Router overhead is measured in runs without a kill: after one, YARP's round-robin (without placement) keeps a
@@ -127,7 +127,7 @@ internal static class HarnessRun
             : ([], [], TimeSpan.Zero, true);
 
         double[] traceLatency = [.. requests.Select(r => r.Latency.TotalMilliseconds)];
-        KillOutcome? killOutcome = kill is null ? null : KillOutcome.Measure(kill, requests, stats, fleet); // the logs up to now
+        KillOutcome? killOutcome = kill is null ? null : KillOutcome.Measure(kill, requests, stats, fleet.Options, fleet.Router.Output, [.. fleet.Instances.Where(i => !i.HasExited).Select(i => i.Output)]);
         return new HarnessRow(
             placement ? $"with placement (R={options.Replicas})" : "without placement",
             placement ? "router (ModelCaching.Routing)" : "router (YARP round-robin)",

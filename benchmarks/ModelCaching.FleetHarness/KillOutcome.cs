@@ -60,26 +60,33 @@ internal sealed record KillOutcome(
     public static string EmptyCsvCells => new(',', CsvHeader.Count(c => c == ','));
 
     /// <summary>Measures the kill from the trace's requests, the survivors' figures at the end and the processes' logs.</summary>
-    public static KillOutcome Measure(KillMoment kill, IReadOnlyList<TraceRequest> requests, IReadOnlyList<InstanceStats> survivors, RoutedFleet fleet)
+    /// <param name="kill">The kill.</param>
+    /// <param name="requests">The trace's requests, all of them.</param>
+    /// <param name="survivors">The survivors' figures at the end of the trace.</param>
+    /// <param name="fleet">The fleet's options (placement and replicas: which tenants the killed instance owned).</param>
+    /// <param name="routerOutput">What the router wrote (<see cref="RoutedFleetOptions.TimedLogs"/>).</param>
+    /// <param name="survivorOutputs">What each survivor wrote.</param>
+    public static KillOutcome Measure(
+        KillMoment kill, IReadOnlyList<TraceRequest> requests, IReadOnlyList<InstanceStats> survivors, RoutedFleetOptions fleet, string routerOutput, IReadOnlyList<string> survivorOutputs)
     {
         double Ms(TimeSpan at) => (at - kill.At).TotalMilliseconds;
         double MsUtc(DateTime utc) => (utc - kill.Utc).TotalMilliseconds;
         static TimeSpan Answered(TraceRequest r) => r.At + r.Latency;
-        string victim = kill.Victim.Name;
+        string victim = kill.Victim;
 
         TraceRequest[] inFlight = [.. requests.Where(r => r.At < kill.At && Answered(r) >= kill.At)];
         TraceRequest[] after = [.. requests.Where(r => r.At >= kill.At)];
         TraceRequest[] failed = [.. inFlight.Concat(after).Where(r => !r.Succeeded).OrderBy(Answered)];
 
-        HashSet<int> owned = fleet.Options.Placement
-            ? [.. after.Select(r => r.Tenant).Distinct().Where(t => ModelCaching.Redis.FleetPlacement.Owners(TenantModels.ModelName(t), kill.Members, fleet.Options.Replicas).Contains(victim))]
+        HashSet<int> owned = fleet.Placement
+            ? [.. after.Select(r => r.Tenant).Distinct().Where(t => ModelCaching.Redis.FleetPlacement.Owners(TenantModels.ModelName(t), kill.Members, fleet.Replicas).Contains(victim))]
             : [.. requests.Where(r => Answered(r) < kill.At && r.AnsweredBy == victim).Select(r => r.Tenant)];
         TraceRequest[] victimTenants = [.. after.Where(r => owned.Contains(r.Tenant)).OrderBy(Answered)];
 
-        IReadOnlyList<LogEvent> router = LogEvent.Read(fleet.Router.Output);
+        IReadOnlyList<LogEvent> router = LogEvent.Read(routerOutput);
         LogEvent[] retries = [.. router.Where(e => e.EventId == 504 && e.Message.Contains($"instance '{victim}'", StringComparison.Ordinal) && e.Utc >= kill.Utc)];
         LogEvent? dropped = router.FirstOrDefault(e => e.EventId == 500 && e.Utc >= kill.Utc && !e.Message.Contains($" {victim}=", StringComparison.Ordinal));
-        IReadOnlyList<LogEvent>[] survivorLogs = [.. fleet.Instances.Where(i => !i.HasExited).Select(i => LogEvent.Read(i.Output))];
+        IReadOnlyList<LogEvent>[] survivorLogs = [.. survivorOutputs.Select(LogEvent.Read)];
         LogEvent?[] saw = [.. survivorLogs.Select(log => log.FirstOrDefault(e => e.EventId == 401 && e.Utc >= kill.Utc && !e.Message.Contains(victim, StringComparison.Ordinal)))];
         LogEvent[] warms = [.. survivorLogs.SelectMany(log => log)
             .Where(e => e.EventId == 402 && e.Utc >= kill.Utc && e.Message.Contains($"from {victim};", StringComparison.Ordinal)).OrderBy(e => e.Utc)];
@@ -100,7 +107,7 @@ internal sealed record KillOutcome(
             retries.Length,
             retries.Length == 0 ? double.NaN : MsUtc(retries[^1].Utc),
             dropped is null ? double.NaN : MsUtc(dropped.Utc),
-            saw.Any(e => e is null) ? double.NaN : saw.Max(e => MsUtc(e!.Utc)),
+            saw.Length == 0 || saw.Any(e => e is null) ? double.NaN : saw.Max(e => MsUtc(e!.Utc)),
             warms.Length,
             survivorLogs.Sum(log => log.Count(e => e.EventId == 406 && e.Utc >= kill.Utc)),
             warms.Length == 0 ? double.NaN : MsUtc(warms[0].Utc),

@@ -4,12 +4,12 @@ using System.Text.RegularExpressions;
 namespace ModelCaching.FleetHarness;
 
 /// <summary>The moment an instance was killed during a trace (<see cref="KillPhase"/>).</summary>
-/// <param name="Victim">The instance killed.</param>
+/// <param name="Victim">The id of the instance killed.</param>
 /// <param name="At">When it was killed, since the trace loop started (<see cref="TraceLoop.Elapsed"/>).</param>
 /// <param name="Utc">The same moment on the wall clock, to set against the processes' log times.</param>
 /// <param name="Members">The live instances' ids just before the kill, the victim's included.</param>
 /// <param name="Before">Every live instance's figures, read just before the kill.</param>
-internal sealed record KillMoment(ServiceProcess Victim, TimeSpan At, DateTime Utc, IReadOnlyList<string> Members, IReadOnlyList<InstanceStats> Before);
+internal sealed record KillMoment(string Victim, TimeSpan At, DateTime Utc, IReadOnlyList<string> Members, IReadOnlyList<InstanceStats> Before);
 
 /// <summary>
 /// Kills one instance with SIGKILL partway through a trace, as production loses one (a pod evicted, an OOM kill, a host
@@ -39,7 +39,7 @@ internal static class KillPhase
         TimeSpan at = loop.Elapsed;
         DateTime utc = DateTime.UtcNow;
         victim.Kill();
-        return new KillMoment(victim, at, utc, [.. live.Select(i => i.Name)], before);
+        return new KillMoment(victim.Name, at, utc, [.. live.Select(i => i.Name)], before);
     }
 }
 

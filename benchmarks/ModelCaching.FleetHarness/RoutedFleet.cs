@@ -217,7 +217,8 @@ public sealed class RoutedFleet : IAsyncDisposable
         return arguments;
     }
 
-    private static readonly string[] TimedLogArguments =
+    /// <summary>The logging configuration of <see cref="RoutedFleetOptions.TimedLogs"/>, as command-line arguments.</summary>
+    internal static readonly string[] TimedLogArguments =
     [
         "--Logging:Console:FormatterOptions:SingleLine=true",
         "--Logging:Console:FormatterOptions:UseUtcTimestamp=true",
