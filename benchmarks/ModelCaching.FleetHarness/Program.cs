@@ -5,6 +5,12 @@
 //
 //   dotnet run -c Release --project benchmarks/ModelCaching.FleetHarness
 //   dotnet run -c Release --project benchmarks/ModelCaching.FleetHarness -- --requests 5000 --budget-kib 2048
+//
+// With --kill-after 0.33 (off by default, so that the figures above stay what they were), the instance that answered the
+// most requests is killed with SIGKILL once a third of the trace was answered, and the rest of the trace goes on through
+// the router: the failures in flight at the kill and after it, how long the router kept trying the dead instance, when
+// its tenants were served again and its names warmed elsewhere, and the survivors' loads after it (KillPhase, KillOutcome).
+// --logs (a folder) keeps what each process wrote (the last 64 KB), with their times when there is a kill.
 using System.Globalization;
 using System.Text;
 using ModelCaching.FleetHarness;
@@ -28,11 +34,19 @@ try
     var rows = new List<HarnessRow>();
     foreach (bool placement in options.Modes)
     {
-        var fleetOptions = new RoutedFleetOptions(sample, router, tenantDirectory, placement, options.Replicas, options.BudgetBytes);
+        var fleetOptions = new RoutedFleetOptions(sample, router, tenantDirectory, placement, options.Replicas, options.BudgetBytes) { TimedLogs = options.KillAfter > 0 };
         Console.WriteLine($"{(placement ? "with" : "without")} placement: starting redis-server, 3 instances and the router…");
         await using RoutedFleet fleet = await RoutedFleet.StartAsync(fleetOptions);
         rows.Add(await HarnessRun.RunAsync(fleet, trace, options));
         Console.WriteLine(rows[^1].Describe());
+        if (options.LogDirectory is { } logs)
+        {
+            Directory.CreateDirectory(logs);
+            foreach (ServiceProcess process in fleet.Instances.Append(fleet.Router))
+            {
+                await File.WriteAllTextAsync(Path.Combine(logs, $"{(placement ? "with" : "without")}-{process.Name}.log"), process.Output);
+            }
+        }
     }
 
     Console.WriteLine();
@@ -48,7 +62,7 @@ finally
 }
 
 /// <summary>The harness's command line.</summary>
-internal sealed record HarnessOptions(int Tenants, int Requests, double Exponent, int Seed, int Concurrency, long BudgetBytes, int Replicas, int LatencyRequests, bool[] Modes, string? CsvPath)
+internal sealed record HarnessOptions(int Tenants, int Requests, double Exponent, int Seed, int Concurrency, long BudgetBytes, int Replicas, int LatencyRequests, bool[] Modes, string? CsvPath, double KillAfter, string? LogDirectory)
 {
     public static HarnessOptions Parse(string[] args)
     {
@@ -77,8 +91,14 @@ internal sealed record HarnessOptions(int Tenants, int Requests, double Exponent
             Int("replicas", 2),
             Int("latency-requests", 4000),
             modes,
-            values.GetValueOrDefault("csv"));
+            values.GetValueOrDefault("csv"),
+            values.TryGetValue("kill-after", out string? k) ? KillShare(double.Parse(k, CultureInfo.InvariantCulture)) : 0,
+            values.GetValueOrDefault("logs"));
     }
+
+    /// <summary>The share of the trace answered before the kill: above 0 and below 1.</summary>
+    private static double KillShare(double share) =>
+        share is > 0 and < 1 ? share : throw new ArgumentOutOfRangeException(nameof(share), share, "--kill-after takes the share of the trace answered before the kill, above 0 and below 1 (0.33)");
 
     /// <summary>The repository's root: the harness runs from benchmarks/ModelCaching.FleetHarness/bin/{configuration}/{framework}.</summary>
     public static string RepositoryRoot() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));

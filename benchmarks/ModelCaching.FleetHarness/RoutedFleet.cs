@@ -27,6 +27,16 @@ public sealed record RoutedFleetOptions(
     /// <summary>How often the router reads the membership from Redis (ModelCacheRouting:RefreshInterval).</summary>
     public TimeSpan RouterRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Whether the processes write each log event on one line that starts with its UTC time (<see cref="LogTimestampFormat"/>),
+    /// and the instances log placement's events (401 to 406) too, so that a kill's aftermath can be timed from them. The
+    /// default is false.
+    /// </summary>
+    public bool TimedLogs { get; init; }
+
+    /// <summary>The timestamp format of <see cref="TimedLogs"/>; the trailing space separates it from the level.</summary>
+    public const string LogTimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+
     /// <summary>A bound for a loaded 2-core machine to start a process, not a wait.</summary>
     public TimeSpan StartBound { get; init; } = TimeSpan.FromSeconds(90);
 }
@@ -196,8 +206,24 @@ public sealed class RoutedFleet : IAsyncDisposable
             arguments.Add($"--ModelCache:Fleet:Placement:Replicas={_options.Replicas}");
         }
 
+        if (_options.TimedLogs)
+        {
+            // Placement's 401 to 406 (departures, warm-ups), and not every load and unload: the kept output is the last 64 KB.
+            arguments.Add("--Logging:LogLevel:ModelCaching=Warning");
+            arguments.Add("--Logging:LogLevel:ModelCaching.Redis.Placement=Information");
+            arguments.AddRange(TimedLogArguments);
+        }
+
         return arguments;
     }
+
+    /// <summary>The logging configuration of <see cref="RoutedFleetOptions.TimedLogs"/>, as command-line arguments.</summary>
+    internal static readonly string[] TimedLogArguments =
+    [
+        "--Logging:Console:FormatterOptions:SingleLine=true",
+        "--Logging:Console:FormatterOptions:UseUtcTimestamp=true",
+        $"--Logging:Console:FormatterOptions:TimestampFormat={RoutedFleetOptions.LogTimestampFormat}",
+    ];
 
     // With placement: ModelCaching.Routing, which reads the instances from the fleet's membership in Redis (the route
     // points at its cluster, "modelcache"). Without: YARP's round-robin over the instances, listed in configuration.
@@ -212,6 +238,11 @@ public sealed class RoutedFleet : IAsyncDisposable
             arguments.Add($"--ModelCacheRouting:RefreshInterval={_options.RouterRefreshInterval:c}");
             arguments.Add("--ReverseProxy:Routes:tenants:ClusterId=modelcache");
             arguments.Add("--Logging:LogLevel:ModelCaching=Information"); // membership changes (event 500), for failure messages
+            if (_options.TimedLogs)
+            {
+                arguments.AddRange(TimedLogArguments);
+            }
+
             return arguments;
         }
 
