@@ -127,6 +127,15 @@ internal sealed class FleetModelEntry(string name)
             _revision = desired.Revision;
             if (target is null)
             {
+                // A rollout with no Previous (nothing was published before it) that does not give this instance its
+                // version: the fleet at large serves its own sources. A canary that took the version (the rollout was
+                // aborted or stopped since) goes back to its own source too; other kept versions stay (Redis restarted empty).
+                if (_accepted is not null && _accepted.VersionId == desired.Version.VersionId)
+                {
+                    _accepted = null;
+                    return (null, AcceptOutcome.Accepted);
+                }
+
                 return (_accepted, AcceptOutcome.Unchanged);
             }
 

@@ -149,12 +149,25 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     {
         FleetVersion? target = await ReadAndAcceptAsync(entry, stopping).ConfigureAwait(false);
         IModelCache? cache = CacheOf(entry);
-        if (target is null || cache is null)
+        if (cache is null)
         {
             return;
         }
 
         ModelVersion? served = cache.Version;
+        if (target is null)
+        {
+            // No fleet version for this instance (a rollout with no Previous), yet it serves the rollout's version (a
+            // canary of a rollout aborted or stopped since): it goes back to its own source.
+            if (served is not null && entry.Record is { Rollout: not null } record && entry.VersionIdOf(served.Id) == record.Version.VersionId)
+            {
+                FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, record.Version.VersionId, "its own source", 0);
+                entry.ScheduleLoad(time, TimeSpan.Zero);
+            }
+
+            return;
+        }
+
         IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
         if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
         {
@@ -178,7 +191,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
             // An abort, a rollback or a newer publish read while this load fetched another version found the old version
             // still serving, so reconciliation saw nothing to do: the name is read again now, not at the next tick. (The
             // swap precedes this call, so a record accepted after this read sees the version that now serves.)
-            if (fetched is not null && entry.Accepted is { } accepted && accepted.VersionId != fetched)
+            if (fetched is not null && entry.Accepted?.VersionId != fetched)
             {
                 requests.Changed(entry.Name);
             }
