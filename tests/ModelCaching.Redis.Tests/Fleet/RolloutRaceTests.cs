@@ -59,4 +59,131 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         await Eventually.TrueAsync(() => canary.Loads >= loads + 2 && canary.Cache.GetModel() == LocalFile, "the canary served two, then its own file again");
         Assert.All(fleet.Hosts, h => Assert.Equal(LocalFile, h.Cache.GetModel()));
     }
+
+    [Fact]
+    public async Task AnAbortedCanary_GoesBackAtOnce_NotAfterItsShareOfTheLoadJitter()
+    {
+        // The jitter spreads a move of the whole fleet; going back from an aborted version moves only the canaries, and
+        // each moment it waits serves a version the operator took back.
+        await using Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server, configure: o => o.LoadJitter = TimeSpan.FromMinutes(10));
+        await fleet.Control.PublishAsync(Model, "one"u8.ToArray(), new FleetPublishOptions { VersionId = "one" });
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            await host.ReconcileNowAsync(); // each has scheduled its load within the jitter
+        }
+
+        fleet.Time.Advance(TimeSpan.FromMinutes(10));
+        await fleet.WaitForVersionAsync("one");
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3, "three instances report the model");
+
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        FleetRollout rollout = (await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!;
+        FleetHost canary = fleet.Hosts.Single(h => h.InstanceId == Assert.Single(rollout.Canaries));
+        await canary.WaitForVersionAsync("two"); // a canary loads at once
+
+        await fleet.Control.AbortAsync(Model, "p99 up 30%");
+
+        // The clock does not move: only a load at once takes the canary back.
+        await canary.WaitForVersionAsync("one");
+        Assert.All(fleet.Hosts, h => Assert.Equal("one", h.Cache.GetModel()));
+    }
+
+    [Fact]
+    public async Task ARollbackReadWhileAFleetWideLoadIsHeld_TakesEveryInstanceBackOnceTheLoadsEnd()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("one", "one");
+        Hold(fleet);
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two" });
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            await Eventually.TrueAsync(() => host.AtGate > 0, $"{host.InstanceId} is loading two");
+        }
+
+        FleetDesiredVersion back = await fleet.Control.RollbackAsync(Model);
+        Assert.Equal("one", back.Version.VersionId);
+        await ReleaseAndSettleAsync(fleet, "one");
+    }
+
+    [Fact]
+    public async Task APinReadWhileTheCanaryStillLoads_TakesItBackOnceTheLoadEnds()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("one", "one");
+        Hold(fleet);
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        FleetHost canary = await CanaryAtGateAsync(fleet);
+
+        FleetDesiredVersion pinned = await fleet.Control.PinAsync(Model);
+        Assert.Equal(("one", true), (pinned.Version.VersionId, pinned.Pinned));
+        await canary.ReconcileNowAsync();
+        Assert.Equal("one", canary.Cache.Version!.ETag);
+        await ReleaseAndSettleAsync(fleet, "one");
+    }
+
+    [Fact]
+    public async Task ASecondCanaryPublishThenAnAbort_WhileTheFirstCanaryStillLoads_EndWithEveryInstanceOnTheFleetVersion()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("one", "one");
+        Hold(fleet);
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        await CanaryAtGateAsync(fleet);
+        await fleet.Control.PublishAsync(Model, "three"u8.ToArray(), new FleetPublishOptions { VersionId = "three", CanaryShare = 0.3 });
+        await CanaryAtGateAsync(fleet);
+        FleetDesiredVersion aborted = await fleet.Control.AbortAsync(Model, "both bad");
+        Assert.Equal("one", aborted.Rollout!.Previous!.VersionId);
+        await ReleaseAndSettleAsync(fleet, "one");
+    }
+
+    [Fact]
+    public async Task ACanaryLoadThatFails_AfterAPlainPublishMovedTheTarget_StopsNothing_AndTheFixServes()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("good v1", "good");
+        Hold(fleet);
+        await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = "bad", CanaryShare = 0.3 });
+        FleetHost canary = await CanaryAtGateAsync(fleet);
+
+        // The canary reads the fix while its load of bad is held: the load fails after the rollout it was a canary of is gone.
+        await fleet.Control.PublishAsync(Model, "good v3"u8.ToArray(), new FleetPublishOptions { VersionId = "fixed" });
+        await canary.ReconcileNowAsync();
+        await ReleaseAndSettleAsync(fleet, "fixed");
+        Assert.Contains(canary.Cache.GetHistory(), r => r.Outcome == ModelLoadOutcome.Failure);
+        FleetDesiredVersion desired = (await fleet.Control.GetDesiredVersionAsync(Model))!;
+        Assert.Equal((FleetAction.Publish, "fixed", null), (desired.Action, desired.Version.VersionId, desired.Rollout));
+    }
+
+    private static void Hold(Support.Fleet fleet)
+    {
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            host.LoaderGate.Reset();
+        }
+    }
+
+    private static async Task<FleetHost> CanaryAtGateAsync(Support.Fleet fleet)
+    {
+        FleetRollout rollout = (await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!;
+        FleetHost canary = fleet.Hosts.Single(h => h.InstanceId == Assert.Single(rollout.Canaries));
+        await Eventually.TrueAsync(() => canary.AtGate > 0, $"the canary {canary.InstanceId} is loading {rollout.Canaries[0]}");
+        return canary;
+    }
+
+    // Lets the held loads go, then (with no tick: the clock is fake) waits until every instance serves and reports versionId.
+    private static async Task ReleaseAndSettleAsync(Support.Fleet fleet, string versionId)
+    {
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            host.LoaderGate.Set();
+        }
+
+        await Eventually.TrueAsync(() => fleet.Hosts.All(h => h.AtGate == 0 && h.Cache.Version?.ETag == versionId), $"every instance serves {versionId}, no load in flight");
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served, DesiredVersionId: { } desired }] && served == versionId && desired == versionId), $"three instances report {versionId}, served and desired");
+    }
+
+    private async Task<Support.Fleet> StartOnAsync(string content, string versionId)
+    {
+        Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server);
+        await fleet.Control.PublishAsync(Model, System.Text.Encoding.UTF8.GetBytes(content), new FleetPublishOptions { VersionId = versionId });
+        await fleet.WaitForVersionAsync(versionId);
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served }] && served == versionId), $"three instances report {versionId}");
+        return fleet;
+    }
 }
