@@ -171,9 +171,10 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
         if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
         {
-            // A canary loads at once (the rollout waits on it); a move of the whole fleet waits for this instance's share
-            // of the jitter, so the instances do not read the version's source all at once.
-            TimeSpan delay = Rollouts.IsCanary(entry.Record, settings.InstanceId) ? TimeSpan.Zero : Rollouts.LoadDelay(settings.InstanceId, entry.Name, target.VersionId, settings.LoadJitter);
+            // A canary loads at once (the rollout waits on it), and so does a canary going back from an aborted or
+            // stopped rollout; a move of the whole fleet waits for this instance's share of the jitter, so the instances
+            // do not read the version's source all at once.
+            TimeSpan delay = Rollouts.LoadsAtOnce(entry.Record) ? TimeSpan.Zero : Rollouts.LoadDelay(settings.InstanceId, entry.Name, target.VersionId, settings.LoadJitter);
             FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.VersionId, delay.TotalMilliseconds);
             entry.ScheduleLoad(time, delay);
         }
