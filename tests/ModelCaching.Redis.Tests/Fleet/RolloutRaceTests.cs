@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using ModelCaching.Redis.Tests.Support;
+using StackExchange.Redis;
 
 namespace ModelCaching.Redis.Tests.Fleet;
 
@@ -148,6 +150,88 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         Assert.Contains(canary.Cache.GetHistory(), r => r.Outcome == ModelLoadOutcome.Failure);
         FleetDesiredVersion desired = (await fleet.Control.GetDesiredVersionAsync(Model))!;
         Assert.Equal((FleetAction.Publish, "fixed", null), (desired.Action, desired.Version.VersionId, desired.Rollout));
+    }
+
+    [Fact]
+    public async Task AnAbortWhileTheCanariesAreCutFromRedis_WithLoadsHeld_IsFollowedOnceTheyReconnect()
+    {
+        // Every instance is a canary of two, then of three (its load of two held, a second load queued behind it); Redis
+        // goes away for the instances, the operator aborts, the loads end (the queued one fetches while cut off, so it
+        // aims at three, the version it accepted last), and only the reconnect tells them.
+        await using RedisGate gate = RedisGate.Start(redis.Server);
+        using var directory = new TempDirectory();
+        string file = Path.Combine(directory.Path, "greeting.txt");
+        await File.WriteAllTextAsync(file, LocalFile);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        string name = "test-" + Guid.NewGuid().ToString("N")[..12];
+        await using ServiceProvider publisher = FleetHost.Publisher(redis.Server.Configuration, name, signingKey: null);
+        IModelFleet control = publisher.GetRequiredService<IModelFleet>();
+        FleetHost[] hosts = new FleetHost[3];
+        try
+        {
+            for (int i = 0; i < hosts.Length; i++)
+            {
+                hosts[i] = await FleetHost.StartAsync(gate.Configuration, name, $"instance-{i}", time, file);
+            }
+
+            await control.PublishAsync(Model, "one"u8.ToArray(), new FleetPublishOptions { VersionId = "one" });
+            await Task.WhenAll(hosts.Select(h => h.WaitForVersionAsync("one")));
+            await FleetStatusWait.UntilAsync(control, s => s.Members.Count == 3, "three instances report the model");
+            foreach (FleetHost host in hosts)
+            {
+                host.LoaderGate.Reset();
+            }
+
+            await control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.99 });
+            await Eventually.TrueAsync(() => hosts.All(h => h.AtGate > 0), "every canary is loading two");
+            await control.PublishAsync(Model, "three"u8.ToArray(), new FleetPublishOptions { VersionId = "three", CanaryShare = 0.99 });
+            foreach (FleetHost host in hosts)
+            {
+                await host.ReconcileNowAsync();
+                Assert.Equal("three", host.Agent.Describe().Models[0].DesiredVersionId);
+            }
+
+            gate.IsOpen = false;
+            await redis.Server.CommandAsync("CLIENT KILL TYPE pubsub");
+            await redis.Server.CommandAsync("CLIENT KILL TYPE normal");
+            await Eventually.TrueAsync(() => hosts.All(h => !h.Agent.IsConnected), "every instance lost Redis");
+            await Eventually.TrueAsync(
+                async () =>
+                {
+                    try
+                    {
+                        await control.AbortAsync(Model, "error rate");
+                        return true;
+                    }
+                    catch (RedisConnectionException)
+                    {
+                        return false; // the publisher's own connection was killed too; it reconnects
+                    }
+                },
+                "the abort is written");
+
+            foreach (FleetHost host in hosts)
+            {
+                host.LoaderGate.Set();
+            }
+
+            await Eventually.TrueAsync(() => hosts.All(h => h.AtGate == 0 && !h.Agent.Models.Single().LoadScheduled && h.Cache.GetHistory().Count >= 3), "the held loads and the ones behind them ended");
+            Assert.All(hosts, h => Assert.NotEqual("one", h.Cache.Version!.ETag)); // nothing told them yet
+
+            gate.IsOpen = true;
+            await Eventually.TrueAsync(() => hosts.All(h => h.Cache.Version?.ETag == "one"), "every instance is back on one after its reconnect");
+            await FleetStatusWait.UntilAsync(control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: "one", DesiredVersionId: "one", Canary: false }]), "three instances report one");
+        }
+        finally
+        {
+            foreach (FleetHost? host in hosts)
+            {
+                if (host is not null)
+                {
+                    await host.DisposeAsync();
+                }
+            }
+        }
     }
 
     private static void Hold(Support.Fleet fleet)
