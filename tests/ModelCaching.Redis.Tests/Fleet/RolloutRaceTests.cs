@@ -234,6 +234,28 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         }
     }
 
+    [Fact]
+    public async Task ACanaryThatFailedOnTheContentBefore_StopsANewRolloutOfIt_ThoughItDoesNotLoadItAgain()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("good v1", "good");
+        await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = "bad", CanaryShare = 0.3 });
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Models is [{ Desired.Rollout.Stage: FleetRolloutStage.Stopped }], "the first rollout stopped");
+        string canaryId = Assert.Single((await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries);
+        FleetHost canary = fleet.Hosts.Single(h => h.InstanceId == canaryId);
+        await canary.ReconcileNowAsync();
+
+        // The same content again, under a version id whose one canary is the same instance: it knows the content fails
+        // and does not load it again (reconciliation does not retry a content failure).
+        string again = Enumerable.Range(2, 100).Select(i => $"bad{i}").First(id => Rollouts.ChooseCanaries(fleet.Hosts.Select(h => h.InstanceId), Model, id, 0.3).SequenceEqual([canaryId]));
+        await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = again, CanaryShare = 0.3 });
+        Assert.Equal([canaryId], (await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries);
+
+        // Its failure on the content is the canary's answer: the rollout stops, as it would after a load.
+        FleetStatus status = await FleetStatusWait.UntilAsync(fleet.Control, s => s.Models is [{ Desired.Rollout.Stage: FleetRolloutStage.Stopped, Desired.Version.VersionId: var id }] && id == again, "the second rollout stopped too");
+        Assert.Equal(canaryId, status.Models[0].Desired!.ChangedBy);
+        Assert.All(fleet.Hosts, h => Assert.Equal("good v1", h.Cache.GetModel()));
+    }
+
     private static void Hold(Support.Fleet fleet)
     {
         foreach (FleetHost host in fleet.Hosts)
