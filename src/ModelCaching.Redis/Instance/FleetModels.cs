@@ -169,7 +169,8 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         }
 
         IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
-        if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
+        ModelLoadRecord? last = history.Count > 0 ? history[^1] : null;
+        if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, last))
         {
             // A canary loads at once (the rollout waits on it), and so does a canary going back from an aborted or
             // stopped rollout; a move of the whole fleet waits for this instance's share of the jitter, so the instances
@@ -177,6 +178,13 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
             TimeSpan delay = Rollouts.LoadsAtOnce(entry.Record) ? TimeSpan.Zero : Rollouts.LoadDelay(settings.InstanceId, entry.Name, target.VersionId, settings.LoadJitter);
             FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.VersionId, delay.TotalMilliseconds);
             entry.ScheduleLoad(time, delay);
+        }
+        else if (last is { Outcome: ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped } && Rollouts.IsCanary(entry.Record, settings.InstanceId)
+            && string.Equals(last.VersionId, target.Sha256, StringComparison.OrdinalIgnoreCase) && !string.Equals(served?.Id, target.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            // A canary that failed on this very content before (an earlier rollout of it) does not load it again: that
+            // failure is its answer, and the rollout stops as after a load (the stop is guarded: asked again, it changes nothing).
+            requests.Stop(new RolloutStop(entry.Name, target.VersionId, $"canary {settings.InstanceId} failed to load version {target.VersionId} (it failed on the same content before): {last.Error}"));
         }
     }
 
