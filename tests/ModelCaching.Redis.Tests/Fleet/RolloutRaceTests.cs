@@ -256,6 +256,27 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         Assert.All(fleet.Hosts, h => Assert.Equal("good v1", h.Cache.GetModel()));
     }
 
+    [Fact]
+    public async Task AStoppedRollout_StaysStopped_ThroughAPinAndAnUnpin()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("good v1", "good");
+        FleetVersion bad = await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = "bad", CanaryShare = 0.3 });
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Models is [{ Desired.Rollout.Stage: FleetRolloutStage.Stopped }], "the rollout stopped by itself");
+        string canaryId = Assert.Single((await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries);
+
+        // An operator holds the fleet on what it serves, then lets it follow publishes again: the newest publish is the
+        // stopped rollout, which the rest of the fleet never tries.
+        await fleet.Control.PinAsync(Model);
+        FleetDesiredVersion unpinned = await fleet.Control.UnpinAsync(Model);
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            await host.ReconcileNowAsync();
+        }
+
+        Assert.All(fleet.Hosts.Where(h => h.InstanceId != canaryId), h => Assert.False(h.Tried(bad.Sha256), $"{h.InstanceId} tried the version whose rollout stopped (unpin made the desired record {unpinned.Version.VersionId}, rollout {unpinned.Rollout?.Stage.ToString() ?? "none"})"));
+        Assert.All(fleet.Hosts, h => Assert.Equal("good v1", h.Cache.GetModel()));
+    }
+
     private static void Hold(Support.Fleet fleet)
     {
         foreach (FleetHost host in fleet.Hosts)
