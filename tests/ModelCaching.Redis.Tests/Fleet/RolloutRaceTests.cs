@@ -277,6 +277,42 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         Assert.All(fleet.Hosts, h => Assert.Equal("good v1", h.Cache.GetModel()));
     }
 
+    [Fact]
+    public async Task AStopThatRedisRefuses_IsTriedAgainAtTheNextRound_NotInALoop()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("good v1", "good");
+        Hold(fleet);
+        await fleet.Control.PublishAsync(Model, "bad v2"u8.ToArray(), new FleetPublishOptions { VersionId = "bad", CanaryShare = 0.3 });
+        FleetHost canary = await CanaryAtGateAsync(fleet);
+        int StopsFailed() => canary.Logs.GetSnapshot().Count(r => r.Id.Id == 314);
+
+        // Redis answers but refuses writes (as a replica after a failover, or a server out of memory or unable to save):
+        // the canary's failure cannot stop the rollout for now.
+        Assert.Equal("+OK", await redis.Server.CommandAsync("CONFIG SET min-replicas-to-write 1"));
+        try
+        {
+            canary.LoaderGate.Set();
+            await Eventually.TrueAsync(() => StopsFailed() > 0, "the canary's stop failed");
+
+            // Each round tries the stop again (a tick, a reconnect, a message); nothing else does. Before, each failure
+            // asked for a round at once: about three tries a millisecond, each three round trips and a warning.
+            for (int round = 0; round < 5; round++)
+            {
+                await canary.ReconcileNowAsync();
+            }
+
+            Assert.InRange(StopsFailed(), 1, 5 + 2);
+        }
+        finally
+        {
+            Assert.Equal("+OK", await redis.Server.CommandAsync("CONFIG SET min-replicas-to-write 0"));
+        }
+
+        await canary.ReconcileNowAsync();
+        FleetDesiredVersion stopped = (await fleet.Control.GetDesiredVersionAsync(Model))!;
+        Assert.Equal((FleetRolloutStage.Stopped, canary.InstanceId), (stopped.Rollout!.Stage, stopped.ChangedBy));
+    }
+
     private static void Hold(Support.Fleet fleet)
     {
         foreach (FleetHost host in fleet.Hosts)
