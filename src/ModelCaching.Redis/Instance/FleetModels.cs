@@ -183,8 +183,9 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
             && string.Equals(last.VersionId, target.Sha256, StringComparison.OrdinalIgnoreCase) && !string.Equals(served?.Id, target.Sha256, StringComparison.OrdinalIgnoreCase))
         {
             // A canary that failed on this very content before (an earlier rollout of it) does not load it again: that
-            // failure is its answer, and the rollout stops as after a load (the stop is guarded: asked again, it changes nothing).
-            requests.Stop(new RolloutStop(entry.Name, target.VersionId, $"canary {settings.InstanceId} failed to load version {target.VersionId} (it failed on the same content before): {last.Error}"));
+            // failure is its answer, and the rollout stops as after a load, in this round (the stop is guarded: asked
+            // again, it changes nothing).
+            requests.StopLater(new RolloutStop(entry.Name, target.VersionId, $"canary {settings.InstanceId} failed to load version {target.VersionId} (it failed on the same content before): {last.Error}"));
         }
     }
 
@@ -222,7 +223,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         requests.Report();
     }
 
-    /// <summary>Stops the rollouts a canary's failure asked to stop (one guarded transaction each); one that Redis did not take is asked again.</summary>
+    /// <summary>Stops the rollouts a canary's failure asked to stop (one guarded transaction each); one that Redis did not take waits for the next round.</summary>
     public async Task StopRolloutsAsync(IReadOnlyList<RolloutStop> stops, CancellationToken stopping)
     {
         for (int i = 0; i < stops.Count; i++)
@@ -245,7 +246,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
                 FleetLog.StopRolloutFailed(logger, ex, settings.FleetName, stop.Model, stop.VersionId);
                 for (int j = i; j < stops.Count; j++)
                 {
-                    requests.Stop(stops[j]); // the next round (a reconnect wakes one) tries again
+                    requests.StopLater(stops[j]); // the next round (a tick, a reconnect, a message) tries again
                 }
 
                 return;
