@@ -313,6 +313,29 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         Assert.Equal((FleetRolloutStage.Stopped, canary.InstanceId), (stopped.Rollout!.Stage, stopped.ChangedBy));
     }
 
+    [Fact]
+    public async Task AFirstRolloutReplacedByAnother_TakesItsCanaryBackToItsOwnSource_WhenTheNewOneDoesNotPickIt()
+    {
+        await using Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server);
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3, "three instances report the model");
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        string first = Assert.Single((await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries);
+        FleetHost canary = fleet.Hosts.Single(h => h.InstanceId == first);
+        await canary.WaitForVersionAsync("two");
+
+        // A newer rollout (still no Previous: the fleet at large serves its own files) whose one canary is another instance.
+        string next = Enumerable.Range(3, 100).Select(i => $"v{i}").First(id => !Rollouts.ChooseCanaries(fleet.Hosts.Select(h => h.InstanceId), Model, id, 0.3).Contains(first));
+        await fleet.Control.PublishAsync(Model, "three"u8.ToArray(), new FleetPublishOptions { VersionId = next, CanaryShare = 0.3 });
+        FleetRollout rollout = (await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!;
+        Assert.Null(rollout.Previous);
+        FleetHost newCanary = fleet.Hosts.Single(h => h.InstanceId == Assert.Single(rollout.Canaries));
+        await newCanary.WaitForVersionAsync(next);
+
+        // Two is nobody's version any more: its canary serves what the rest of the fleet serves.
+        await Eventually.TrueAsync(() => canary.Cache.GetModel() == LocalFile, "the first canary serves its own file again");
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && !s.Members.Any(m => m.Models is [{ DesiredVersionId: "two" } or { ServedVersionId: "two" }]), "no instance reports two");
+    }
+
     private static void Hold(Support.Fleet fleet)
     {
         foreach (FleetHost host in fleet.Hosts)
