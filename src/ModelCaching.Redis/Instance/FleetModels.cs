@@ -157,11 +157,11 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         ModelVersion? served = cache.Version;
         if (target is null)
         {
-            // No fleet version for this instance (a rollout with no Previous), yet it serves the rollout's version (a
-            // canary of a rollout aborted or stopped since): it goes back to its own source.
-            if (served is not null && entry.Record is { Rollout: not null } record && entry.VersionIdOf(served.Id) == record.Version.VersionId)
+            // No fleet version for this instance (a rollout with no Previous), yet it serves a canary version it may
+            // serve no more (its rollout aborted, stopped or replaced since): it goes back to its own source.
+            if (served is not null && entry.Withdrawn is { } withdrawn && string.Equals(served.Id, withdrawn.Sha256, StringComparison.OrdinalIgnoreCase))
             {
-                FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, record.Version.VersionId, "its own source", 0);
+                FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, withdrawn.VersionId, "its own source", 0);
                 entry.ScheduleLoad(time, TimeSpan.Zero);
             }
 
