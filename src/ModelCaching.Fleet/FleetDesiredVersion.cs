@@ -3,6 +3,8 @@ namespace ModelCaching.Fleet;
 /// <summary>The version every instance of the fleet should serve for one model (or, in a staged rollout, the canaries), and why.</summary>
 public sealed record FleetDesiredVersion
 {
+    private readonly IReadOnlyList<string> _withdrawn = [];
+
     /// <summary>The version to serve.</summary>
     public required FleetVersion Version { get; init; }
 
@@ -32,8 +34,15 @@ public sealed record FleetDesiredVersion
     /// <see cref="IModelFleet.PinAsync"/> of one is allowed. Every change carries the list forward, keeping only the
     /// versions the fleet still keeps.
     /// </summary>
-    /// <value>The default is empty (also for a record written before the list existed).</value>
-    public IReadOnlyList<string> Withdrawn { get; init; } = [];
+    /// <value>The default is empty (also for a record written before the list existed, and for <see langword="null"/>).</value>
+    public IReadOnlyList<string> Withdrawn
+    {
+        get => _withdrawn;
+
+        // The JSON source generator sets every init-only property it has, a missing one to null: an older record then
+        // reads as empty, not null.
+        init => _withdrawn = value ?? [];
+    }
 
     /// <summary>
     /// The record's revision: every change of the model's desired record gets a higher one (the greater of the previous

@@ -19,7 +19,7 @@ internal static class Withdrawals
             return [];
         }
 
-        IReadOnlyList<string> listed = desired.Withdrawn ?? [];
+        IReadOnlyList<string> listed = desired.Withdrawn;
         return IsTakenBack(desired.Rollout) && !listed.Contains(desired.Version.VersionId, StringComparer.Ordinal)
             ? [desired.Version.VersionId, .. listed]
             : listed;
