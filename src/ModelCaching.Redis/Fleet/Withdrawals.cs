@@ -30,8 +30,8 @@ internal static class Withdrawals
     /// <see langword="null"/>): those of <paramref name="current"/>, the version of <paramref name="next"/> when its rollout
     /// stopped or was aborted, and the version of a rollout of <paramref name="current"/> still at the canary stage that a
     /// pin or a rollback moved away from (the operator held the fleet back; an unpin must not promote it without its
-    /// canaries). A publish of a newer version withdraws nothing. Only versions in <paramref name="keptIds"/> stay, so the
-    /// list never outgrows the versions kept.
+    /// canaries). A publish of a newer version withdraws nothing. Only versions in <paramref name="keptIds"/> (newest first) stay,
+    /// in its order, so the list never outgrows the versions kept.
     /// </summary>
     public static IReadOnlyList<string> Carry(FleetDesiredVersion? current, FleetDesiredVersion next, IEnumerable<string> keptIds)
     {
@@ -48,8 +48,7 @@ internal static class Withdrawals
             withdrawn.Add(next.Version.VersionId);
         }
 
-        var kept = new HashSet<string>(keptIds, StringComparer.Ordinal);
-        return [.. withdrawn.Where(kept.Contains).Distinct(StringComparer.Ordinal)];
+        return [.. keptIds.Where(id => withdrawn.Contains(id, StringComparer.Ordinal))];
     }
 
     /// <summary>The index in <paramref name="versions"/> (newest first) of the newest version not withdrawn, or -1 when every one was.</summary>

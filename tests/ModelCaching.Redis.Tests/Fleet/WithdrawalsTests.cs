@@ -52,13 +52,16 @@ public sealed class WithdrawalsTests
     }
 
     [Fact]
-    public void Carry_KeepsOnlyTheVersionsTheFleetStillKeeps_EachOnce()
+    public void Carry_KeepsOnlyTheVersionsTheFleetStillKeeps_EachOnce_NewestFirst()
     {
         FleetDesiredVersion current = Record("v4", FleetRolloutStage.Stopped, previous: "v3") with { Withdrawn = ["v4", "v2", "v0"] };
 
         Assert.Equal(["v4", "v2"], Withdrawals.Carry(current, Record("v3", action: FleetAction.Pin), Kept));
         Assert.Equal(["v4"], Withdrawals.Carry(current, Record("v6", action: FleetAction.Publish), ["v6", "v5", "v4"]));
         Assert.Empty(Withdrawals.Carry(current, Record("v8", action: FleetAction.Publish), ["v8", "v7"]));
+
+        // Newest first, in the order of the versions kept, whatever order they were withdrawn in.
+        Assert.Equal(["v4", "v2"], Withdrawals.Carry(Record("v2", FleetRolloutStage.Aborted, previous: "v1") with { Withdrawn = ["v4"] }, Record("v1", action: FleetAction.Pin), Kept));
     }
 
     [Fact]
