@@ -30,16 +30,30 @@ public interface IModelFleet
     /// <exception cref="ArgumentException">The SHA-256 is malformed, or the location is none of those (the message says which are).</exception>
     Task<FleetVersion> PublishLocationAsync(string modelName, string location, string sha256, long sizeBytes, FleetPublishOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Makes the version published before the one the fleet serves the desired version, for every instance (the pin, if any, stays; a staged rollout ends).</summary>
-    /// <exception cref="InvalidOperationException">Nothing is published for the model, or there is no older version kept.</exception>
+    /// <summary>
+    /// Makes the version published before the one the fleet serves the desired version, for every instance (the pin, if any,
+    /// stays; a staged rollout ends, and a rollout still at the canary stage is withdrawn). Versions withdrawn
+    /// (<see cref="FleetDesiredVersion.Withdrawn"/>: their rollout stopped or was aborted) are skipped.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing is published for the model, or no older version is kept that was not withdrawn.</exception>
     Task<FleetDesiredVersion> RollbackAsync(string modelName, CancellationToken cancellationToken = default);
 
-    /// <summary>Pins the model on <paramref name="versionId"/> (the version the fleet serves when <see langword="null"/>) for every instance: publishes are kept but do not replace it.</summary>
+    /// <summary>
+    /// Pins the model on <paramref name="versionId"/> (the version the fleet serves when <see langword="null"/>) for every
+    /// instance: publishes are kept but do not replace it. A pin to another version while a staged rollout is at the
+    /// canary stage withdraws the rollout's version, as an abort would (<see cref="FleetDesiredVersion.Withdrawn"/>). A
+    /// withdrawn version may be pinned by name: that is the operator's explicit choice, for every instance at once, and
+    /// the version stays withdrawn (a later unpin or rollback skips it).
+    /// </summary>
     /// <exception cref="InvalidOperationException">The version is not one the fleet keeps.</exception>
     Task<FleetDesiredVersion> PinAsync(string modelName, string? versionId = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Unpins the model; the newest published version becomes the desired one.</summary>
-    /// <exception cref="InvalidOperationException">Nothing is published for the model.</exception>
+    /// <summary>
+    /// Unpins the model; the newest published version not withdrawn (<see cref="FleetDesiredVersion.Withdrawn"/>: its
+    /// rollout stopped or was aborted) becomes the desired one, for every instance. A rollout still at the canary stage
+    /// keeps its stage.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing is published for the model, or every version kept was withdrawn (publish a fixed version).</exception>
     Task<FleetDesiredVersion> UnpinAsync(string modelName, CancellationToken cancellationToken = default);
 
     /// <summary>Promotes the model's staged rollout: every instance loads the new version (each after its share of <c>RedisFleetOptions.LoadJitter</c> (ModelCaching.Redis)).</summary>

@@ -53,13 +53,13 @@ internal static class FleetCommands
             ? Runner(r).PublishLocationAsync(r.GetValue(model)!, where, r.GetValue(sha256), r.GetValue(size), r.GetValue(canary), r.GetValue(versionId), ct)
             : Runner(r).PublishAsync(r.GetValue(model)!, r.GetValue(file)!, r.GetValue(canary), r.GetValue(versionId), r.GetValue(byPath), ct));
 
-        Command rollback = With(new Command("rollback", "Every instance goes back to the version published before the one the fleet serves."), model);
+        Command rollback = With(new Command("rollback", "Every instance goes back to the version published before the one the fleet serves, skipping versions withdrawn (their rollout stopped or was aborted)."), model);
         rollback.SetAction((r, ct) => Runner(r).ChangeAsync("rolled back", r.GetValue(model)!, (f, m, c) => f.RollbackAsync(m, c), ct));
 
-        Command pin = With(new Command("pin", "Holds the fleet on a version: publishes are kept but do not move it."), model, pinVersion);
+        Command pin = With(new Command("pin", "Holds the fleet on a version: publishes are kept but do not move it. A pin to another version during a canary stage withdraws the canary version."), model, pinVersion);
         pin.SetAction((r, ct) => Runner(r).ChangeAsync("pinned", r.GetValue(model)!, (f, m, c) => f.PinAsync(m, r.GetValue(pinVersion), c), ct));
 
-        Command unpin = With(new Command("unpin", "Ends a pin: the newest published version becomes the desired one."), model);
+        Command unpin = With(new Command("unpin", "Ends a pin: the newest published version not withdrawn (its rollout stopped or was aborted) becomes the desired one."), model);
         unpin.SetAction((r, ct) => Runner(r).ChangeAsync("unpinned", r.GetValue(model)!, (f, m, c) => f.UnpinAsync(m, c), ct));
 
         Command promote = With(new Command("promote", "Sends a staged rollout's version from its canaries to every instance."), model);

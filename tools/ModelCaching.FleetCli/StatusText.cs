@@ -33,6 +33,11 @@ internal static class StatusText
                         text.Append(CultureInfo.InvariantCulture, $"  why:      {reason}\n");
                     }
                 }
+
+                if (desired.Withdrawn.Count > 0)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"  withdrawn: {string.Join(", ", desired.Withdrawn)} (unpin and rollback skip them)\n");
+                }
             }
 
             string serving = model.Serving.Count == 0 ? "nothing" : string.Join(", ", model.Serving.Select(s => $"{s.VersionId} on {s.Instances}"));

@@ -58,16 +58,16 @@ public static class ModelFleetEndpointRouteBuilderExtensions
         // Every endpoint needs the policy: the status shows paths, hosts and error messages, the rest moves the fleet.
         RouteGroupBuilder group = endpoints.MapGroup(pattern).WithTags("Model fleet").RequireAuthorization(authorizationPolicy);
         group.MapGet("/", handlers.GetStatusAsync).WithName("ModelFleet_Status")
-            .WithSummary("Per model: the desired version and its rollout, how many instances serve which version, which failed with what; and every live instance.");
+            .WithSummary("Per model: the desired version, its rollout and the versions withdrawn, how many instances serve which version, which failed with what; and every live instance.");
         RouteGroupBuilder model = group.MapGroup("/models/{name}");
         model.MapPost("/publish", handlers.PublishAsync).WithName("ModelFleet_Publish")
             .WithSummary("Publishes a new version (the body's bytes, or a JSON location), to every instance or (canary=0.25) to a share of them first.");
         model.MapPost("/rollback", handlers.RollbackAsync).WithName("ModelFleet_Rollback")
-            .WithSummary("Every instance goes back to the version published before the one the fleet serves.");
+            .WithSummary("Every instance goes back to the version published before the one the fleet serves, skipping versions withdrawn (their rollout stopped or was aborted).");
         model.MapPost("/pin", handlers.PinAsync).WithName("ModelFleet_Pin")
             .WithSummary("Holds the fleet on a version (versionId, or the one it serves); publishes are kept but do not move it.");
         model.MapPost("/unpin", handlers.UnpinAsync).WithName("ModelFleet_Unpin")
-            .WithSummary("Ends a pin; the newest published version becomes the desired one.");
+            .WithSummary("Ends a pin; the newest published version not withdrawn (its rollout stopped or was aborted) becomes the desired one.");
         model.MapPost("/promote", handlers.PromoteAsync).WithName("ModelFleet_Promote")
             .WithSummary("Sends a staged rollout's version from its canaries to every instance.");
         model.MapPost("/abort", handlers.AbortAsync).WithName("ModelFleet_Abort")

@@ -74,15 +74,19 @@ internal sealed class ModelFleet(FleetStore store, ContentLocation locations, Ti
         ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
         return ChangeAsync(modelName, FleetAction.Rollback, (desired, versions) =>
         {
-            // From the version the fleet serves: in a staged rollout, the one the non-canaries stayed on.
+            // From the version the fleet serves: in a staged rollout, the one the non-canaries stayed on. Withdrawn versions
+            // are skipped: going back never lands on a version whose rollout was stopped or aborted.
             FleetVersion serving = Rollouts.Stable(desired) ?? throw NothingPublished(modelName);
+            IReadOnlyList<string> withdrawn = Withdrawals.Of(desired);
             int index = IndexOf(versions, serving.VersionId);
-            if (index < 0 || index + 1 >= versions.Count)
+            int older = index < 0 ? -1 : Withdrawals.OlderThan(versions, index, withdrawn);
+            if (older < 0)
             {
-                throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': there is no version older than '{serving.VersionId}' to roll back to (the fleet keeps {_settings.VersionsKept}).");
+                string skipped = index < 0 ? "" : string.Join(", ", versions.Skip(index + 1).Select(v => v.VersionId));
+                throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': there is no version older than '{serving.VersionId}' to roll back to (the fleet keeps {_settings.VersionsKept})" + (skipped.Length == 0 ? "." : $"; the older ones ({skipped}) were withdrawn (their rollouts stopped or were aborted)."));
             }
 
-            return NewDesired(versions[index + 1], desired!.Pinned, FleetAction.Rollback);
+            return NewDesired(versions[older], desired!.Pinned, FleetAction.Rollback);
         }, cancellationToken);
     }
 
@@ -105,7 +109,25 @@ internal sealed class ModelFleet(FleetStore store, ContentLocation locations, Ti
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelName);
         return ChangeAsync(modelName, FleetAction.Unpin, (desired, versions) =>
-            versions.Count == 0 ? throw NothingPublished(modelName) : NewDesired(versions[0], pinned: false, FleetAction.Unpin), cancellationToken);
+        {
+            if (versions.Count == 0)
+            {
+                throw NothingPublished(modelName);
+            }
+
+            // The newest version not withdrawn: one only its canaries tried (and failed, or an operator took back) does not
+            // go to the whole fleet without a canary stage.
+            int newest = Withdrawals.Newest(versions, Withdrawals.Of(desired));
+            if (newest < 0)
+            {
+                throw new InvalidOperationException($"Fleet '{FleetName}', model '{modelName}': every version the fleet keeps ({string.Join(", ", versions.Select(v => v.VersionId))}) was withdrawn (its rollout stopped or was aborted), so there is none to unpin to; publish a fixed version, or pin one explicitly.");
+            }
+
+            // A rollout still at the canary stage keeps its stage: unpinning does not promote it.
+            return desired is { Rollout.Stage: FleetRolloutStage.Canary } && desired.Version.VersionId == versions[newest].VersionId
+                ? desired with { Pinned = false, Action = FleetAction.Unpin, ChangedBy = Publisher(), ChangedAt = timeProvider.GetUtcNow() }
+                : NewDesired(versions[newest], pinned: false, FleetAction.Unpin);
+        }, cancellationToken);
     }
 
     public Task<FleetDesiredVersion> PromoteAsync(string modelName, CancellationToken cancellationToken = default)

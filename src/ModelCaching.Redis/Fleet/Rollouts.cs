@@ -23,6 +23,14 @@ internal static class Rollouts
     public static bool IsCanary(FleetDesiredVersion? desired, string instanceId) =>
         desired?.Rollout is { Stage: FleetRolloutStage.Canary } rollout && rollout.Canaries.Contains(instanceId, StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether an instance that must reload under <paramref name="desired"/> loads at once rather than after its share of
+    /// the jitter. Under a rollout that is not promoted, only a few instances load: the canaries load its version, and the
+    /// instances off <see cref="FleetRollout.Previous"/> go back to it (canaries of an aborted or stopped rollout, or of an
+    /// earlier one), each moment serving a version taken back. The jitter spreads a move of the whole fleet.
+    /// </summary>
+    public static bool LoadsAtOnce(FleetDesiredVersion? desired) => desired?.Rollout is { Stage: not FleetRolloutStage.Promoted };
+
     /// <summary>The version the fleet at large serves under <paramref name="desired"/> (what a new rollout keeps the non-canaries on).</summary>
     public static FleetVersion? Stable(FleetDesiredVersion? desired) =>
         desired is null ? null

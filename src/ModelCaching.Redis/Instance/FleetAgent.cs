@@ -231,14 +231,15 @@ internal sealed class FleetAgent : IAsyncDisposable, IDisposable
         }
 
         await SubscribeAsync(multiplexer, stopping).ConfigureAwait(false);
+        (bool all, HashSet<string> names) = _requests.TakeReads();
+        await _models.ReconcileAsync(all, names, stopping).ConfigureAwait(false);
+
+        // After the reads: a canary that finds it failed on the content before asks for its stop in this very round.
         IReadOnlyList<RolloutStop> stops = _requests.TakeStops();
         if (stops.Count > 0)
         {
             await _models.StopRolloutsAsync(stops, stopping).ConfigureAwait(false);
         }
-
-        (bool all, HashSet<string> names) = _requests.TakeReads();
-        await _models.ReconcileAsync(all, names, stopping).ConfigureAwait(false);
 
         // A changed desired version is reported at once (the status shows who took it, or had it already); a placed
         // model that joined waits for the debounced report, so a burst of new tenants is one write.

@@ -20,6 +20,8 @@ internal sealed class FleetModelEntry(string name)
     private string? _refused;
     private long _revision;
     private bool _missing;
+    private bool _acceptedAsCanary;
+    private FleetVersion? _withdrawn;
 
     public string Name { get; } = name;
 
@@ -64,6 +66,21 @@ internal sealed class FleetModelEntry(string name)
             lock (_gate)
             {
                 return _refusal;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The canary version this instance took and may serve no more, with no fleet version to go back to (a rollout with no
+    /// Previous, aborted, stopped or replaced): it goes back to its own source. <see langword="null"/> otherwise.
+    /// </summary>
+    public FleetVersion? Withdrawn
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _withdrawn;
             }
         }
     }
@@ -127,10 +144,23 @@ internal sealed class FleetModelEntry(string name)
             _revision = desired.Revision;
             if (target is null)
             {
+                // A rollout with no Previous (nothing was published before it) that gives this instance no version: the
+                // fleet at large serves its own sources. A canary's version (its rollout aborted, stopped or replaced
+                // since) goes back to its own source too; a stable version stays (Redis restarted empty, then a rollout).
+                if (_accepted is not null && _acceptedAsCanary)
+                {
+                    _withdrawn = _accepted;
+                    _accepted = null;
+                    _acceptedAsCanary = false;
+                    return (null, AcceptOutcome.Accepted);
+                }
+
                 return (_accepted, AcceptOutcome.Unchanged);
             }
 
             _accepted = target;
+            _acceptedAsCanary = desired.Rollout is { Stage: FleetRolloutStage.Canary } && target.VersionId == desired.Version.VersionId;
+            _withdrawn = null;
             if (_versionBySha.Count >= RememberedVersions)
             {
                 _versionBySha.Clear();

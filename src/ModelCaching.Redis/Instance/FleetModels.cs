@@ -149,20 +149,43 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
     {
         FleetVersion? target = await ReadAndAcceptAsync(entry, stopping).ConfigureAwait(false);
         IModelCache? cache = CacheOf(entry);
-        if (target is null || cache is null)
+        if (cache is null)
         {
             return;
         }
 
         ModelVersion? served = cache.Version;
-        IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
-        if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, history.Count > 0 ? history[^1] : null))
+        if (target is null)
         {
-            // A canary loads at once (the rollout waits on it); a move of the whole fleet waits for this instance's share
-            // of the jitter, so the instances do not read the version's source all at once.
-            TimeSpan delay = Rollouts.IsCanary(entry.Record, settings.InstanceId) ? TimeSpan.Zero : Rollouts.LoadDelay(settings.InstanceId, entry.Name, target.VersionId, settings.LoadJitter);
+            // No fleet version for this instance (a rollout with no Previous), yet it serves a canary version it may
+            // serve no more (its rollout aborted, stopped or replaced since): it goes back to its own source.
+            if (served is not null && entry.Withdrawn is { } withdrawn && string.Equals(served.Id, withdrawn.Sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, withdrawn.VersionId, "its own source", 0);
+                entry.ScheduleLoad(time, TimeSpan.Zero);
+            }
+
+            return;
+        }
+
+        IReadOnlyList<ModelLoadRecord> history = cache.GetHistory();
+        ModelLoadRecord? last = history.Count > 0 ? history[^1] : null;
+        if (Reconciliation.NeedsReload(target.Sha256, cache.State, served, last))
+        {
+            // A canary loads at once (the rollout waits on it), and so does a canary going back from an aborted or
+            // stopped rollout; a move of the whole fleet waits for this instance's share of the jitter, so the instances
+            // do not read the version's source all at once.
+            TimeSpan delay = Rollouts.LoadsAtOnce(entry.Record) ? TimeSpan.Zero : Rollouts.LoadDelay(settings.InstanceId, entry.Name, target.VersionId, settings.LoadJitter);
             FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, served is null ? "nothing" : entry.VersionIdOf(served.Id), target.VersionId, delay.TotalMilliseconds);
             entry.ScheduleLoad(time, delay);
+        }
+        else if (last is { Outcome: ModelLoadOutcome.Failure or ModelLoadOutcome.Skipped } && Rollouts.IsCanary(entry.Record, settings.InstanceId)
+            && string.Equals(last.VersionId, target.Sha256, StringComparison.OrdinalIgnoreCase) && !string.Equals(served?.Id, target.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            // A canary that failed on this very content before (an earlier rollout of it) does not load it again: that
+            // failure is its answer, and the rollout stops as after a load, in this round (the stop is guarded: asked
+            // again, it changes nothing).
+            requests.StopLater(new RolloutStop(entry.Name, target.VersionId, $"canary {settings.InstanceId} failed to load version {target.VersionId} (it failed on the same content before): {last.Error}"));
         }
     }
 
@@ -178,7 +201,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
             // An abort, a rollback or a newer publish read while this load fetched another version found the old version
             // still serving, so reconciliation saw nothing to do: the name is read again now, not at the next tick. (The
             // swap precedes this call, so a record accepted after this read sees the version that now serves.)
-            if (fetched is not null && entry.Accepted is { } accepted && accepted.VersionId != fetched)
+            if (fetched is not null && entry.Accepted?.VersionId != fetched)
             {
                 requests.Changed(entry.Name);
             }
@@ -200,7 +223,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         requests.Report();
     }
 
-    /// <summary>Stops the rollouts a canary's failure asked to stop (one guarded transaction each); one that Redis did not take is asked again.</summary>
+    /// <summary>Stops the rollouts a canary's failure asked to stop (one guarded transaction each); one that Redis did not take waits for the next round.</summary>
     public async Task StopRolloutsAsync(IReadOnlyList<RolloutStop> stops, CancellationToken stopping)
     {
         for (int i = 0; i < stops.Count; i++)
@@ -223,7 +246,7 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
                 FleetLog.StopRolloutFailed(logger, ex, settings.FleetName, stop.Model, stop.VersionId);
                 for (int j = i; j < stops.Count; j++)
                 {
-                    requests.Stop(stops[j]); // the next round (a reconnect wakes one) tries again
+                    requests.StopLater(stops[j]); // the next round (a tick, a reconnect, a message) tries again
                 }
 
                 return;

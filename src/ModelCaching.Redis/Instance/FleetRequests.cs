@@ -53,13 +53,23 @@ internal sealed class FleetRequests
         _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>Takes the rollouts to stop.</summary>
+    /// <summary>
+    /// Asks for a stop without waking the loop: the round that runs (it takes the stops after its reads) or the next one
+    /// (a tick, a reconnect, a message) takes it. For a stop Redis did not take, a round asked for now would fail again at
+    /// once, and ask again, while Redis refuses writes.
+    /// </summary>
+    public void StopLater(RolloutStop stop) => _stops.Enqueue(stop);
+
+    /// <summary>Takes the rollouts to stop, each once (a stop kept for this round and the same one asked again are one).</summary>
     public IReadOnlyList<RolloutStop> TakeStops()
     {
         List<RolloutStop>? stops = null;
         while (_stops.TryDequeue(out RolloutStop? stop))
         {
-            (stops ??= []).Add(stop);
+            if (stops is null || !stops.Exists(s => s.Model == stop.Model && s.VersionId == stop.VersionId))
+            {
+                (stops ??= []).Add(stop);
+            }
         }
 
         return stops ?? [];

@@ -7,7 +7,8 @@ namespace ModelCaching.Redis.Records;
 /// Reads and writes the fleet's records in Redis. Every change of a desired version is one transaction (MULTI/EXEC)
 /// guarded by the values it read (optimistic, retried): a record is never seen half-written, and two publishers never
 /// lose each other's version. The change is announced on the fleet's channel inside the same transaction. Every desired
-/// record written gets the next revision (<see cref="NextRevision"/>) and, with a key, its signature, here and nowhere else.
+/// record written gets the withdrawn versions carried forward (<see cref="Withdrawals.Carry"/>), the next revision
+/// (<see cref="NextRevision"/>) and, with a key, its signature, here and nowhere else.
 /// </summary>
 internal sealed class FleetStore(FleetSettings settings, FleetConnection connection, TimeProvider time)
 {
@@ -74,7 +75,7 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
             FleetDesiredVersion? current = Trusted(read);
             FleetDesiredVersion desired = current is { Pinned: true }
                 ? current
-                : Stamp(new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } }, read);
+                : Stamp(new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } }, read, current, [version.VersionId, .. ids.Take(settings.VersionsKept - 1).Select(id => id.ToString())]);
             FleetVersion? kept = Rollouts.Stable(desired);
 
             ITransaction tx = db.CreateTransaction();
@@ -129,12 +130,13 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
             (RedisValue desiredRaw, RedisValue[] ids) = await ReadPointerAsync(db, model, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<FleetVersion> versions = await ReadVersionsAsync(model, cancellationToken).ConfigureAwait(false);
             FleetDesiredVersion? read = ParseDesired(desiredRaw, model);
-            if (change(Trusted(read), versions) is not { } changed)
+            FleetDesiredVersion? current = Trusted(read);
+            if (change(current, versions) is not { } changed)
             {
                 return null;
             }
 
-            FleetDesiredVersion desired = Stamp(changed, read);
+            FleetDesiredVersion desired = Stamp(changed, read, current, ids.Select(id => id.ToString()));
 
             ITransaction tx = db.CreateTransaction();
             Guard(tx, model, desiredRaw, ids);
@@ -273,9 +275,10 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
 
     private bool IsTrusted(FleetDesiredVersion? current) => current is not null && settings.Signer.Refusal(current, target: null) is null;
 
-    // The record as written over read (trusted or not): the next revision, signed (with a key) over all of it.
-    private FleetDesiredVersion Stamp(FleetDesiredVersion desired, FleetDesiredVersion? read) =>
-        settings.Signer.Sign(desired with { Revision = NextRevision(read, IsTrusted(read), time.GetUtcNow()), Signature = null });
+    // The record as written over read (trusted or not): the versions withdrawn, carried from current (read when trusted)
+    // and kept to keptIds (the version list once written), the next revision, signed (with a key) over all of it.
+    private FleetDesiredVersion Stamp(FleetDesiredVersion desired, FleetDesiredVersion? read, FleetDesiredVersion? current, IEnumerable<string> keptIds) =>
+        settings.Signer.Sign(desired with { Withdrawn = Withdrawals.Carry(current, desired, keptIds), Revision = NextRevision(read, IsTrusted(read), time.GetUtcNow()), Signature = null });
 
     private InvalidOperationException Contended(string model) =>
         new($"Fleet '{settings.FleetName}', model '{model}': the change did not apply after {Attempts} attempts, because other publishers changed the model meanwhile; try again.");

@@ -8,9 +8,10 @@ namespace ModelCaching.Redis.Records;
 /// Signs and checks the fleet's records with HMAC-SHA256. A version record is signed over every field that decides what an
 /// instance loads (fleet, model, version id, SHA-256, size, storage, location, publisher, time), so it cannot be moved to
 /// another model or fleet, or pointed at other bytes, without the key. A desired record is signed over every field an
-/// instance acts on: the version (all of it), the pin, the action, who and when, the revision, and the rollout (stage,
-/// share, canaries, the previous version, the reason), so a client without the key cannot promote, abort or stop a
-/// rollout, unpin, or point the fleet at another (even a signed, older) version.
+/// instance acts on: the version (all of it), the pin, the action, who and when, the revision, the rollout (stage,
+/// share, canaries, the previous version, the reason) and the withdrawn versions, so a client without the key cannot
+/// promote, abort or stop a rollout, unpin, point the fleet at another (even a signed, older) version, nor strike a
+/// version off the withdrawn ones for a later unpin or rollback to send to the whole fleet.
 /// </summary>
 internal sealed class RecordSigner(byte[]? key, string fleetName)
 {
@@ -69,10 +70,27 @@ internal sealed class RecordSigner(byte[]? key, string fleetName)
         var canonical = new StringBuilder();
         Append(canonical, DesiredDomain, fleetName, desired.Version.Model, Number(desired.Revision), desired.Pinned ? "pinned" : "unpinned", desired.Action.ToString(), desired.ChangedBy, Number(desired.ChangedAt.UtcTicks));
         AppendVersion(canonical, desired.Version);
-        if (desired.Rollout is not { } rollout)
+        AppendRollout(canonical, desired.Rollout);
+
+        // Only a list with versions in it: a record without any (one written before the list existed, too) signs as before.
+        if (desired.Withdrawn is { Count: > 0 } withdrawn)
+        {
+            Append(canonical, "withdrawn", Number(withdrawn.Count));
+            foreach (string versionId in withdrawn)
+            {
+                Append(canonical, versionId);
+            }
+        }
+
+        return canonical.ToString();
+    }
+
+    private static void AppendRollout(StringBuilder canonical, FleetRollout? rollout)
+    {
+        if (rollout is null)
         {
             Append(canonical, "no-rollout");
-            return canonical.ToString();
+            return;
         }
 
         // The share by its bits: JSON keeps a double exactly, and no formatting of it can differ between writer and reader.
@@ -91,8 +109,6 @@ internal sealed class RecordSigner(byte[]? key, string fleetName)
         {
             Append(canonical, "no-previous");
         }
-
-        return canonical.ToString();
     }
 
     private static void AppendVersion(StringBuilder canonical, FleetVersion version) => Append(

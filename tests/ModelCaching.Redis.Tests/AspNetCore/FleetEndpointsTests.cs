@@ -129,12 +129,23 @@ public sealed class FleetEndpointsTests(RedisServerFixture redis) : IClassFixtur
         }
 
         await fleet.WaitForVersionAsync("two");
+
+        // Unpin follows publishes again, but not to three: its rollout was aborted, so it stays withdrawn (carried through
+        // the rollback and the pin) and unpin goes to the newest version that was not, two. Before the withdrawn list,
+        // unpin took three, and sent it to every instance with no canary stage.
         using (JsonDocument unpinned = await PostAsync(admin, $"/fleet/models/{Model}/unpin", null, HttpStatusCode.OK))
         {
-            Assert.Equal("three", unpinned.RootElement.GetProperty("version").GetProperty("versionId").GetString());
+            Assert.Equal("two", unpinned.RootElement.GetProperty("version").GetProperty("versionId").GetString());
+            Assert.Equal(["three"], unpinned.RootElement.GetProperty("withdrawn").EnumerateArray().Select(e => e.GetString()));
         }
 
-        await fleet.WaitForVersionAsync("three");
+        // GET /fleet shows the desired record, with the versions withdrawn.
+        using (JsonDocument status = await GetFleetAsync(admin, s => Models(s) is [var m] && m.GetProperty("desired").GetProperty("action").GetString() == "Unpin"))
+        {
+            Assert.Equal(["three"], Models(status)[0].GetProperty("desired").GetProperty("withdrawn").EnumerateArray().Select(e => e.GetString()));
+        }
+
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Models is [{ Serving: [{ VersionId: "two", Instances: 3 }] }], "every instance serves two after the unpin");
         using JsonDocument unknown = await PostAsync(admin, $"/fleet/models/{Model}/pin?versionId=never", null, HttpStatusCode.Conflict);
         Assert.Contains("'never' is not one the fleet keeps", unknown.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }

@@ -109,6 +109,7 @@ public sealed class DesiredRecordSigningTests(RedisServerFixture redis) : IClass
             desired with { Rollout = desired.Rollout! with { CanaryShare = 0.5 } },
             desired with { Rollout = desired.Rollout! with { Previous = Version("v0") } },
             desired with { Rollout = desired.Rollout! with { Reason = "stopped" } },
+            desired with { Withdrawn = ["v1"] },
         ];
         Assert.All(changed, c => Assert.Contains("signature does not match", signer.Refusal(c, c.Version), StringComparison.Ordinal));
         Assert.Contains("not signed", signer.Refusal(desired with { Signature = null }, desired.Version), StringComparison.Ordinal);
@@ -116,6 +117,35 @@ public sealed class DesiredRecordSigningTests(RedisServerFixture redis) : IClass
 
         // The desired record's signature holds, but the version it targets was not signed with the key.
         Assert.Contains("the record is not signed", signer.Refusal(desired, desired.Version with { Signature = null }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Signer_ARecordWrittenBeforeTheWithdrawnList_StillVerifies_AndEachWithdrawnVersionIsSigned()
+    {
+        // A stopped rollout as a writer before the list signed it (no "withdrawn" in the JSON); its signature was computed
+        // apart from RecordSigner, from the canonical form of that time (length-prefixed fields, HMAC-SHA256 of the key).
+        const string older = """
+            {"version":{"model":"m","versionId":"v2","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","sizeBytes":1,"storage":"Store","publishedBy":"me","publishedAt":"2023-11-14T22:13:20+00:00"},
+             "pinned":false,"action":"Stop","changedBy":"api-1","changedAt":"2023-11-14T22:13:20.005+00:00",
+             "rollout":{"stage":"Stopped","canaryShare":0.25,"canaries":["a"],"reason":"canary a failed",
+               "previous":{"model":"m","versionId":"v1","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","sizeBytes":1,"storage":"Store","publishedBy":"me","publishedAt":"2023-11-14T22:13:20+00:00"}},
+             "revision":1700000000005,"signature":"0gMg1MTQMuMHyoZEQFMdleW/PRe6eGaT/kVw+0W4Zck="}
+            """;
+        var signer = new Records.RecordSigner(Convert.FromBase64String(Key), "prod");
+        FleetDesiredVersion read = System.Text.Json.JsonSerializer.Deserialize(older, Records.FleetJsonContext.Default.FleetDesiredVersion)!;
+
+        Assert.Empty(read.Withdrawn);
+        Assert.Null(signer.Refusal(read, target: null));
+        Assert.Equal(["v2"], Withdrawals.Of(read)); // its stopped rollout still withdraws v2
+
+        // A record with withdrawn versions, signed, round-trips through the JSON and verifies; each entry is signed.
+        FleetDesiredVersion pinned = signer.Sign(read with { Action = FleetAction.Pin, Pinned = true, Version = read.Rollout!.Previous!, Rollout = null, Withdrawn = ["v2", "v0"], Revision = read.Revision + 1 });
+        FleetDesiredVersion again = System.Text.Json.JsonSerializer.Deserialize(System.Text.Json.JsonSerializer.Serialize(pinned, Records.FleetJsonContext.Default.FleetDesiredVersion), Records.FleetJsonContext.Default.FleetDesiredVersion)!;
+        Assert.Equal(["v2", "v0"], again.Withdrawn);
+        Assert.Null(signer.Refusal(again, target: null));
+        Assert.All(
+            [again with { Withdrawn = [] }, again with { Withdrawn = ["v2"] }, again with { Withdrawn = ["v0", "v2"] }, again with { Withdrawn = ["v2", "v0", "v1"] }],
+            c => Assert.Contains("signature does not match", signer.Refusal(c, target: null), StringComparison.Ordinal));
     }
 
     private static string Set(JsonNode record, Action<JsonNode> change)

@@ -152,6 +152,52 @@ public sealed class RolloutTests(RedisServerFixture redis) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task APinDuringTheCanaryStage_WithdrawsTheCanaryVersion_SoAnUnpinDoesNotSendItToTheWholeFleet()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("one", "one");
+        FleetVersion two = await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        string canaryId = Assert.Single((await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries);
+        FleetHost canary = fleet.Hosts.Single(h => h.InstanceId == canaryId);
+        await canary.WaitForVersionAsync("two");
+
+        // The operator holds the fleet on what it serves while the canary runs: that takes two back, as an abort would.
+        FleetDesiredVersion pinned = await fleet.Control.PinAsync(Model);
+        Assert.Equal("one", pinned.Version.VersionId);
+        Assert.Equal(["two"], pinned.Withdrawn);
+        await canary.WaitForVersionAsync("one");
+
+        // Following publishes again: two never had its canary stage through, so the fleet stays on one.
+        FleetDesiredVersion unpinned = await fleet.Control.UnpinAsync(Model);
+        Assert.Equal("one", unpinned.Version.VersionId);
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            await host.ReconcileNowAsync();
+        }
+
+        Assert.All(fleet.Hosts.Where(h => h != canary), h => Assert.False(h.Tried(two.Sha256), $"{h.InstanceId} tried two"));
+        Assert.All(fleet.Hosts, h => Assert.Equal("one", h.Cache.GetModel()));
+    }
+
+    [Fact]
+    public async Task AnUnpinDuringTheCanaryStage_KeepsTheStage_TheRestOfTheFleetStaysOnThePreviousVersion()
+    {
+        await using Support.Fleet fleet = await StartOnAsync("one", "one");
+        FleetVersion two = await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        string canaryId = Assert.Single((await fleet.Control.GetDesiredVersionAsync(Model))!.Rollout!.Canaries);
+        await fleet.Hosts.Single(h => h.InstanceId == canaryId).WaitForVersionAsync("two");
+
+        FleetDesiredVersion unpinned = await fleet.Control.UnpinAsync(Model);
+
+        Assert.Equal(("two", FleetAction.Unpin, FleetRolloutStage.Canary), (unpinned.Version.VersionId, unpinned.Action, unpinned.Rollout?.Stage));
+        foreach (FleetHost host in fleet.Hosts)
+        {
+            await host.ReconcileNowAsync();
+        }
+
+        Assert.All(fleet.Hosts.Where(h => h.InstanceId != canaryId), h => Assert.False(h.Tried(two.Sha256), $"{h.InstanceId} tried two"));
+    }
+
+    [Fact]
     public async Task AnAbortReadWhileTheCanaryStillLoads_TakesItBackOnceTheLoadEnds_WithoutWaitingForATick()
     {
         // The fleet's clock is fake: no reconciliation tick comes, so only the load's own end can take the canary back.

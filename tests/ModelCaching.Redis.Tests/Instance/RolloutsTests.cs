@@ -62,6 +62,20 @@ public sealed class RolloutsTests
     }
 
     [Fact]
+    public void OnlyAMoveOfTheWholeFleetWaitsForTheJitter()
+    {
+        FleetVersion next = Version("new");
+        FleetDesiredVersion Desired(FleetRolloutStage stage) => new() { Version = next, ChangedBy = "t", Rollout = new FleetRollout { Stage = stage, CanaryShare = 0.5, Canaries = ["pod-1"], Previous = Version("old") } };
+
+        Assert.True(Rollouts.LoadsAtOnce(Desired(FleetRolloutStage.Canary)));
+        Assert.True(Rollouts.LoadsAtOnce(Desired(FleetRolloutStage.Aborted)));
+        Assert.True(Rollouts.LoadsAtOnce(Desired(FleetRolloutStage.Stopped)));
+        Assert.False(Rollouts.LoadsAtOnce(Desired(FleetRolloutStage.Promoted)));
+        Assert.False(Rollouts.LoadsAtOnce(new FleetDesiredVersion { Version = next, ChangedBy = "t" }));
+        Assert.False(Rollouts.LoadsAtOnce(null));
+    }
+
+    [Fact]
     public void LoadDelays_StayInTheWindow_AndSpreadOverIt()
     {
         TimeSpan jitter = TimeSpan.FromSeconds(10);

@@ -76,6 +76,25 @@ public sealed class FleetCliTests(RedisServerFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task AnAbortedVersion_IsShownWithdrawn_AndUnpinRefusesWhenNoOtherIsKept()
+    {
+        await using Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server);
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3, "three instances report the model");
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+
+        FleetCli.Result aborted = await Cli(fleet, "abort", "--model", Model);
+        Assert.True(aborted.ExitCode == 0, aborted.ToString());
+        FleetCli.Result status = await Cli(fleet, "status", "--model", Model);
+        Assert.Contains("withdrawn: two (unpin and rollback skip them)", status.Output, StringComparison.Ordinal);
+
+        // two is the only version kept, and it was withdrawn: unpin has nowhere to go (exit 1, the reason on stderr).
+        FleetCli.Result unpin = await Cli(fleet, "unpin", "--model", Model);
+        Assert.Equal(FleetCliExit.Refused, unpin.ExitCode);
+        Assert.Contains("every version the fleet keeps (two) was withdrawn", unpin.Error, StringComparison.Ordinal);
+        Assert.Contains("publish a fixed version", unpin.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WithASignedFleet_OnlyAPublishWithTheKeyFile_IsLoaded()
     {
         await using Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server, configure: o => o.SigningKey = Key);
