@@ -107,6 +107,26 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
     }
 
     [Fact]
+    public async Task AnAbortReadWhileTheCanaryStillLoads_TakesItBackOnceTheLoadEnds_WithoutWaitingForATick()
+    {
+        // The fleet's clock is fake: no reconciliation tick comes, so only the load's own end can take the canary back.
+        await using Support.Fleet fleet = await StartOnAsync("one", "one");
+        Hold(fleet);
+        await fleet.Control.PublishAsync(Model, "two"u8.ToArray(), new FleetPublishOptions { VersionId = "two", CanaryShare = 0.3 });
+        FleetHost canary = await CanaryAtGateAsync(fleet);
+
+        // The canary reads the abort while it still serves one: reconciliation finds nothing to reload.
+        await fleet.Control.AbortAsync(Model, "error rate");
+        await canary.ReconcileNowAsync();
+        Assert.Equal("one", canary.Cache.Version!.ETag);
+        int loads = canary.Loads;
+
+        // Two serves for a moment (the load ended), then the canary reads the name again and goes back.
+        await ReleaseAndSettleAsync(fleet, "one");
+        Assert.Equal(loads + 2, canary.Loads);
+    }
+
+    [Fact]
     public async Task APinReadWhileTheCanaryStillLoads_TakesItBackOnceTheLoadEnds()
     {
         await using Support.Fleet fleet = await StartOnAsync("one", "one");
