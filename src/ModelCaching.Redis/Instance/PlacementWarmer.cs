@@ -15,7 +15,8 @@ namespace ModelCaching.Redis.Instance;
 /// once, so a request's own load is not queued behind the rest (the load limiter is first come, first served);</item>
 /// <item>a warm whose turn comes when the placed models' budget has no room for a model of the average size, counting the
 /// warms still loading, is skipped (event 406): it would evict a model that serves on speculation;</item>
-/// <item>a warm whose turn comes after the name moved on, a request loaded it, or the host began to stop ends quietly.</item>
+/// <item>a warm whose turn comes after the name moved on, a request loaded it, or the host began to stop ends quietly;
+/// so does one whose load the host's stop cut short.</item>
 /// </list>
 /// </summary>
 internal sealed class PlacementWarmer(FleetSettings settings, IServiceProvider services, ILogger logger)
@@ -34,7 +35,7 @@ internal sealed class PlacementWarmer(FleetSettings settings, IServiceProvider s
 
     public bool IsWarming(string name) => _warming.ContainsKey(name);
 
-    /// <summary>The host stops: the warms still waiting for their turn end without loading (a load under way finishes).</summary>
+    /// <summary>The host stops: the warms still waiting for their turn end without loading; a load under way finishes, or ends quietly when the provider's disposal cuts it short.</summary>
     public void Stop() => Volatile.Write(ref _stopped, true);
 
     /// <summary>Loads <paramref name="name"/>, which <paramref name="placement"/> owns, ahead of its requests, unless it is being warmed already.</summary>
@@ -74,8 +75,12 @@ internal sealed class PlacementWarmer(FleetSettings settings, IServiceProvider s
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Not owned any more, no template serves it here, or the load failed: a request loads it (or is refused).
-            FleetLog.PlacementWarmFailed(logger, ex, settings.FleetName, name);
+            // Not owned any more, no template serves it here, or the load failed: a request loads it (or is refused). A load
+            // cut short because the host stops (the provider's disposal ends the loads under way) is the stop, not a failure.
+            if (!Volatile.Read(ref _stopped))
+            {
+                FleetLog.PlacementWarmFailed(logger, ex, settings.FleetName, name);
+            }
         }
         finally
         {

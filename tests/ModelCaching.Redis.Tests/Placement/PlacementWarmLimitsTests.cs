@@ -70,6 +70,32 @@ public sealed class PlacementWarmLimitsTests(RedisServerFixture redis) : IClassF
     }
 
     [Fact]
+    public async Task AWarmCutShortByTheHostsStop_EndsQuietly()
+    {
+        const int names = 40;
+        await using PlacedFleet fleet = await PlacedFleet.StartAsync(redis.Server, instances: 2, names: names, replicas: 1);
+        PlacedHost a = fleet[0], b = fleet[1];
+        foreach (string name in Enumerable.Range(0, names).Select(PlacedFleet.Name).Where(n => fleet.Owners(n)[0] == a.InstanceId))
+        {
+            await a.GetAsync(name);
+        }
+
+        await KillAndConfirmAsync(fleet, a, b, holdLoads: true);
+        await Eventually.TrueAsync(() => b.InLoaderNow == b.Placement.Warmer.Slots, "the warm slots are loading");
+        InstancePlacement placement = b.Placement;
+        Microsoft.Extensions.Logging.Testing.FakeLogCollector logs = b.Logs;
+
+        // The host stops with the warms' loads still in the loader: the provider's disposal cuts them short. That is the
+        // stop, not a failed warm to warn about (event 403).
+        fleet.Hosts.Remove(b);
+        await b.StopAsync(releaseHeldLoads: false);
+        await Eventually.TrueAsync(() => placement.Warming == 0, "every warm ended");
+        b.LoaderGate.Set();
+
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Id.Id == 403);
+    }
+
+    [Fact]
     public async Task WarmsThatRunTogether_CountEachOther_SoTheyDoNotEvictWhatServes()
     {
         const int names = 24, fits = 4; // each model is 11 or 12 bytes ("tenant-12 v1")

@@ -152,14 +152,25 @@ public sealed class PlacedHost : IAsyncDisposable
 
     public Task<string> GetAsync(string name) => Provider.GetCache<string>(name).GetModelAsync().AsTask();
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => StopAsync(releaseHeldLoads: true);
+
+    /// <summary>
+    /// Stops the host and disposes its services as <see cref="DisposeAsync"/> does, but with
+    /// <paramref name="releaseHeldLoads"/> false the loads held at <see cref="LoaderGate"/> stay held throughout: the
+    /// disposal cuts them short (set the gate afterwards to let their threads end).
+    /// </summary>
+    public async ValueTask StopAsync(bool releaseHeldLoads)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        LoaderGate.Set(); // a held load must not hold the disposal
+        if (releaseHeldLoads)
+        {
+            LoaderGate.Set(); // a held load must not hold the disposal
+        }
+
         foreach (IHostedService hosted in _hosted.Reverse())
         {
             await hosted.StopAsync(CancellationToken.None);
