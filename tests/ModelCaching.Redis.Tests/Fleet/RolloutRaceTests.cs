@@ -384,12 +384,5 @@ public sealed class RolloutRaceTests(RedisServerFixture redis) : IClassFixture<R
         await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served, DesiredVersionId: { } desired }] && served == versionId && desired == versionId), $"three instances report {versionId}, served and desired");
     }
 
-    private async Task<Support.Fleet> StartOnAsync(string content, string versionId)
-    {
-        Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server);
-        await fleet.Control.PublishAsync(Model, System.Text.Encoding.UTF8.GetBytes(content), new FleetPublishOptions { VersionId = versionId });
-        await fleet.WaitForVersionAsync(versionId);
-        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served }] && served == versionId), $"three instances report {versionId}");
-        return fleet;
-    }
+    private Task<Support.Fleet> StartOnAsync(string content, string versionId) => Support.Fleet.StartServingAsync(redis.Server, content, versionId);
 }

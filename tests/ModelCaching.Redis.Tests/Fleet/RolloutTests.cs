@@ -238,13 +238,5 @@ public sealed class RolloutTests(RedisServerFixture redis) : IClassFixture<Redis
         }
     }
 
-    // A fleet of three serving one version, every instance's membership entry in Redis (canaries are chosen among them).
-    private async Task<Support.Fleet> StartOnAsync(string content, string versionId)
-    {
-        Support.Fleet fleet = await Support.Fleet.StartAsync(redis.Server);
-        await fleet.Control.PublishAsync(Model, System.Text.Encoding.UTF8.GetBytes(content), new FleetPublishOptions { VersionId = versionId });
-        await fleet.WaitForVersionAsync(versionId);
-        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served }] && served == versionId), $"three instances report {versionId}");
-        return fleet;
-    }
+    private Task<Support.Fleet> StartOnAsync(string content, string versionId) => Support.Fleet.StartServingAsync(redis.Server, content, versionId);
 }

@@ -39,6 +39,19 @@ public sealed class Fleet : IAsyncDisposable
         return new Fleet(directory, time, name, hosts);
     }
 
+    /// <summary>
+    /// A fleet of three serving <paramref name="content"/> as the published version <paramref name="versionId"/>, every
+    /// instance's membership entry in Redis (canaries are chosen among them).
+    /// </summary>
+    public static async Task<Fleet> StartServingAsync(RedisServer server, string content, string versionId)
+    {
+        Fleet fleet = await StartAsync(server);
+        await fleet.Control.PublishAsync(FleetHost.ModelName, System.Text.Encoding.UTF8.GetBytes(content), new FleetPublishOptions { VersionId = versionId });
+        await fleet.WaitForVersionAsync(versionId);
+        await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served }] && served == versionId), $"three instances report {versionId}");
+        return fleet;
+    }
+
     public Task WaitForVersionAsync(string versionId) => Task.WhenAll(Hosts.Select(h => h.WaitForVersionAsync(versionId)));
 
     public async ValueTask DisposeAsync()
