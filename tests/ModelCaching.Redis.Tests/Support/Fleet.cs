@@ -43,9 +43,9 @@ public sealed class Fleet : IAsyncDisposable
     /// A fleet of three serving <paramref name="content"/> as the published version <paramref name="versionId"/>, every
     /// instance's membership entry in Redis (canaries are chosen among them).
     /// </summary>
-    public static async Task<Fleet> StartServingAsync(RedisServer server, string content, string versionId)
+    public static async Task<Fleet> StartServingAsync(RedisServer server, string content, string versionId, Action<RedisFleetOptions>? configure = null)
     {
-        Fleet fleet = await StartAsync(server);
+        Fleet fleet = await StartAsync(server, configure: configure);
         await fleet.Control.PublishAsync(FleetHost.ModelName, System.Text.Encoding.UTF8.GetBytes(content), new FleetPublishOptions { VersionId = versionId });
         await fleet.WaitForVersionAsync(versionId);
         await FleetStatusWait.UntilAsync(fleet.Control, s => s.Members.Count == 3 && s.Members.All(m => m.Models is [{ ServedVersionId: { } served }] && served == versionId), $"three instances report {versionId}");
