@@ -73,9 +73,13 @@ internal sealed class FleetStore(FleetSettings settings, FleetConnection connect
 
             FleetDesiredVersion? read = ParseDesired(desiredRaw, model);
             FleetDesiredVersion? current = Trusted(read);
+            string[] keptIds = [version.VersionId, .. ids.Take(settings.VersionsKept - 1).Select(id => id.ToString())];
+
+            // A pinned record stays, but for the withdrawn versions this publish drops from the versions kept: an id that
+            // left the list may be published again, as new content that nothing withdrew.
             FleetDesiredVersion desired = current is { Pinned: true }
-                ? current
-                : Stamp(new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } }, read, current, [version.VersionId, .. ids.Take(settings.VersionsKept - 1).Select(id => id.ToString())]);
+                ? current.Withdrawn.All(keptIds.Contains) ? current : Stamp(current, read, current, keptIds)
+                : Stamp(new FleetDesiredVersion { Version = version, Action = FleetAction.Publish, ChangedBy = version.PublishedBy, ChangedAt = version.PublishedAt, Rollout = rollout is null ? null : rollout with { Previous = Rollouts.Stable(current) } }, read, current, keptIds);
             FleetVersion? kept = Rollouts.Stable(desired);
 
             ITransaction tx = db.CreateTransaction();
