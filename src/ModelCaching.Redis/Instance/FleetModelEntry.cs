@@ -21,7 +21,7 @@ internal sealed class FleetModelEntry(string name)
     private long _revision;
     private bool _missing;
     private bool _acceptedAsCanary;
-    private FleetVersion? _withdrawn;
+    private FleetVersion? _canaryTakenBack;
 
     public string Name { get; } = name;
 
@@ -74,13 +74,13 @@ internal sealed class FleetModelEntry(string name)
     /// The canary version this instance took and may serve no more, with no fleet version to go back to (a rollout with no
     /// Previous, aborted, stopped or replaced): it goes back to its own source. <see langword="null"/> otherwise.
     /// </summary>
-    public FleetVersion? Withdrawn
+    public FleetVersion? CanaryTakenBack
     {
         get
         {
             lock (_gate)
             {
-                return _withdrawn;
+                return _canaryTakenBack;
             }
         }
     }
@@ -149,7 +149,7 @@ internal sealed class FleetModelEntry(string name)
                 // since) goes back to its own source too; a stable version stays (Redis restarted empty, then a rollout).
                 if (_accepted is not null && _acceptedAsCanary)
                 {
-                    _withdrawn = _accepted;
+                    _canaryTakenBack = _accepted;
                     _accepted = null;
                     _acceptedAsCanary = false;
                     return (null, AcceptOutcome.Accepted);
@@ -160,7 +160,7 @@ internal sealed class FleetModelEntry(string name)
 
             _accepted = target;
             _acceptedAsCanary = desired.Rollout is { Stage: FleetRolloutStage.Canary } && target.VersionId == desired.Version.VersionId;
-            _withdrawn = null;
+            _canaryTakenBack = null;
             if (_versionBySha.Count >= RememberedVersions)
             {
                 _versionBySha.Clear();

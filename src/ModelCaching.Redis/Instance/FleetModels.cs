@@ -159,9 +159,9 @@ internal sealed class FleetModels(FleetSettings settings, FleetConnection connec
         {
             // No fleet version for this instance (a rollout with no Previous), yet it serves a canary version it may
             // serve no more (its rollout aborted, stopped or replaced since): it goes back to its own source.
-            if (served is not null && entry.Withdrawn is { } withdrawn && string.Equals(served.Id, withdrawn.Sha256, StringComparison.OrdinalIgnoreCase))
+            if (served is not null && entry.CanaryTakenBack is { } takenBack && string.Equals(served.Id, takenBack.Sha256, StringComparison.OrdinalIgnoreCase))
             {
-                FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, withdrawn.VersionId, "its own source", 0);
+                FleetLog.CatchingUp(logger, settings.FleetName, entry.Name, takenBack.VersionId, "its own source", 0);
                 entry.ScheduleLoad(time, TimeSpan.Zero);
             }
 
